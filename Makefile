@@ -1,0 +1,103 @@
+# exitflow — build, run, test.
+#   make          build everything into bin/
+#   make run      install what is missing, build, start the daemon on ./var/
+#   make test     install what tests need, build, run every test
+#   make bench    the benchmark (not a test)
+#   make asan     build with AddressSanitizer/UBSan into bin-asan/ and run the tests on it
+
+CC      ?= gcc
+PKGS    := libczmq libzmq lmdb msgpack
+WARN    := -Wall -Wextra -Werror
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 $(WARN) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+BIN     ?= bin
+OBJ     ?= build
+PYTHON  := /usr/bin/python3
+
+# Debian packages: what building, running and testing need.
+DEB_BUILD := gcc make pkg-config libzmq3-dev libczmq-dev liblmdb-dev libmsgpack-dev
+DEB_TEST  := libcmocka-dev python3-zmq python3-msgpack python3-pytest lmdb-utils
+
+PROTOCOL_SRC := protocol/codec.c
+CORE_SRC     := daemon/hud.c daemon/workflow.c
+SHELL_SRC    := daemon/store.c daemon/commands.c daemon/server.c
+DAEMON_SRC   := $(PROTOCOL_SRC) $(CORE_SRC) $(SHELL_SRC) daemon/exitflowd.c
+
+objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
+
+.PHONY: all run test unit integration bench bench-quick asan deps deps-test clean
+
+all: $(BIN)/exitflowd $(BIN)/exitflow-bench
+
+$(OBJ)/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN)/exitflowd: $(call objs,$(DAEMON_SRC))
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BIN)/exitflow-bench: tests/bench/bench.c
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS) -lpthread
+
+# ---- unit tests (cmocka): the pure core and the codec ----
+UNIT_TESTS := $(BIN)/test_codec $(BIN)/test_workflow
+
+$(BIN)/test_codec: tests/unit/test_codec.c $(call objs,$(PROTOCOL_SRC))
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+$(BIN)/test_workflow: tests/unit/test_workflow.c $(call objs,$(PROTOCOL_SRC) $(CORE_SRC))
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+# ---- dependencies: install only what is missing ----
+deps:
+	@missing=$$(for p in $(DEB_BUILD); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+deps-test: deps
+	@missing=$$(for p in $(DEB_TEST); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+# ---- the main job ----
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p var
+	@echo "exitflowd: commands tcp://127.0.0.1:5570, events tcp://127.0.0.1:5571, data ./var/exitflow"
+	@echo "talk to it: /usr/bin/python3 -c 'import sys; sys.path.insert(0,\"clients/python\"); import exitflow; print(exitflow.Client(\"tcp://127.0.0.1:5570\").stats())'"
+	@echo "stop it with Ctrl-C"
+	exec $(BIN)/exitflowd --data ./var/exitflow
+
+# ---- tests ----
+unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t || exit 1; done
+
+integration: all
+	$(PYTHON) -m pytest -q tests/integration
+
+test: deps-test
+	@$(MAKE) --no-print-directory all unit
+	$(PYTHON) -m pytest -q tests/integration
+	@$(MAKE) --no-print-directory bench-quick
+
+bench-quick: all
+	tests/bench/run.sh --quick
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	tests/bench/run.sh
+
+# Sanitizer build: the same tests on an ASan/UBSan daemon.
+asan: deps-test
+	@$(MAKE) --no-print-directory BIN=bin-asan OBJ=build-asan \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  bin-asan/exitflowd unit
+	EXITFLOWD=$(CURDIR)/bin-asan/exitflowd $(PYTHON) -m pytest -q tests/integration
+
+clean:
+	rm -rf bin bin-asan build build-asan

@@ -1,0 +1,375 @@
+"""exitflow -- a small Python client for the EXITFLOW/1 protocol.
+
+The wire contract is ``protocol/PROTOCOL.md``.  This module needs pyzmq and
+msgpack and nothing else.
+
+    >>> c = Client("tcp://127.0.0.1:5570")
+    >>> c.ping()
+    {'pong': True, 'version': 'exitflow/1'}
+
+``Client`` talks to the command socket (ROUTER) through a DEALER socket.
+Every request carries an id (uuid4 hex) that is also the daemon's idempotency
+key: on a timeout the socket is closed (LINGER 0), reopened, and the very same
+request -- same id, same bytes -- is sent again after a short backoff, so a
+retried write is applied at most once.
+
+``Subscriber`` follows the event socket (PUB) and yields every event of the
+chosen type prefix exactly once and in ``seq`` order, filling the gaps that
+PUB/SUB may leave (slow joiner, high-water mark) from ``events.read``.
+"""
+
+import collections
+import time
+import uuid
+
+import msgpack
+import zmq
+
+__all__ = [
+    "PROTOCOL_VERSION", "ExitflowError", "Unreachable", "Client", "Subscriber",
+    "encode_request", "pack", "unpack",
+]
+
+PROTOCOL_VERSION = 1
+
+
+def pack(obj):
+    """msgpack-encode ``obj`` with strings as ``str`` and bytes as ``bin``."""
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def unpack(data):
+    """Decode one msgpack object (strings to ``str``)."""
+    return msgpack.unpackb(data, raw=False, strict_map_key=False)
+
+
+def new_id():
+    """A fresh request id: 32 hex characters."""
+    return uuid.uuid4().hex
+
+
+def encode_request(cmd, args=None, actor=None, id=None):
+    """Build a request body.  Returns ``(id, body_bytes)``."""
+    rid = id if id is not None else new_id()
+    body = {"v": PROTOCOL_VERSION, "id": rid, "cmd": cmd}
+    if args is not None:
+        body["args"] = args
+    if actor is not None:
+        body["actor"] = actor
+    return rid, pack(body)
+
+
+def _args(**kv):
+    """The given keyword arguments without the ones that are None."""
+    return {k: v for k, v in kv.items() if v is not None}
+
+
+class ExitflowError(Exception):
+    """The daemon answered ``ok: false``.
+
+    ``code`` is the error code (``VALIDATION``, ``CONFLICT``, ...), ``field``
+    the argument at fault, ``workflow_id`` / ``version`` the extra details of
+    a ``CONFLICT``; ``reply`` is the whole decoded reply.
+    """
+
+    def __init__(self, reply):
+        err = reply.get("error") or {}
+        self.reply = reply
+        self.code = err.get("code")
+        self.message = err.get("message")
+        self.field = err.get("field")
+        self.workflow_id = err.get("workflow_id")
+        self.version = err.get("version")
+        text = "%s: %s" % (self.code, self.message)
+        if self.field is not None:
+            text += " (field %s)" % self.field
+        super().__init__(text)
+
+
+class Unreachable(Exception):
+    """No reply within the timeout, after every retry."""
+
+
+class Client:
+    """A connection to exitflowd's command socket.
+
+    ``timeout`` is the wait for one reply, in seconds; ``retries`` how many
+    times a request is re-sent after a timeout before ``Unreachable`` is
+    raised.  Not thread-safe: use one Client per thread.
+    """
+
+    def __init__(self, endpoint, timeout=5.0, retries=3, context=None):
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.retries = retries
+        self._ctx = context or zmq.Context.instance()
+        self._sock = None
+
+    # -- socket handling ---------------------------------------------------
+
+    def _socket(self):
+        if self._sock is None:
+            sock = self._ctx.socket(zmq.DEALER)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.connect(self.endpoint)
+            self._sock = sock
+        return self._sock
+
+    def _reset(self):
+        if self._sock is not None:
+            self._sock.close(linger=0)
+            self._sock = None
+
+    def close(self):
+        """Close the socket (a later call opens a new one)."""
+        self._reset()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- raw exchange ------------------------------------------------------
+
+    def raw(self, frames, timeout=None):
+        """Send ``frames`` exactly as given; return the reply frames, or None.
+
+        No retry.  On a timeout the socket is replaced, so a late reply can
+        never be mistaken for the answer to a later request.  Meant for tests
+        that send malformed requests.
+        """
+        sock = self._socket()
+        sock.send_multipart(frames)
+        wait = self.timeout if timeout is None else timeout
+        if sock.poll(int(wait * 1000)):
+            return sock.recv_multipart()
+        self._reset()
+        return None
+
+    def request_raw(self, body, expect_id=None):
+        """Send one body frame (bytes) and return the reply body (bytes).
+
+        The same bytes are re-sent on a timeout (see ``retries``).  With
+        ``expect_id``, replies carrying another id are ignored.
+        """
+        delay = 0.05
+        for attempt in range(1 + max(0, self.retries)):
+            if attempt:
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+            sock = self._socket()
+            sock.send_multipart([b"", body])
+            deadline = time.monotonic() + self.timeout
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sock.poll(max(1, int(left * 1000))):
+                    break
+                reply = sock.recv_multipart()[-1]
+                if expect_id is None:
+                    return reply
+                try:
+                    rid = unpack(reply).get("id")
+                except Exception:
+                    return reply
+                if rid == expect_id or rid is None:
+                    return reply
+                # a stale reply to some earlier request: keep waiting
+            self._reset()
+        raise Unreachable("no reply from %s after %d attempt(s)"
+                          % (self.endpoint, 1 + max(0, self.retries)))
+
+    def request(self, cmd, args=None, actor=None, id=None):
+        """Send a request; return the whole decoded reply map."""
+        rid, body = encode_request(cmd, args, actor, id)
+        return unpack(self.request_raw(body, expect_id=rid))
+
+    def call(self, cmd, args=None, actor=None, id=None):
+        """Send a request; return its ``result`` or raise ``ExitflowError``."""
+        reply = self.request(cmd, args, actor, id)
+        if not isinstance(reply, dict) or reply.get("ok") is not True:
+            raise ExitflowError(reply if isinstance(reply, dict) else {})
+        return reply.get("result")
+
+    # -- one method per command -------------------------------------------
+    # Every method takes the keyword arguments ``actor`` and ``id`` of call().
+
+    def ping(self, **kw):
+        return self.call("ping", **kw)
+
+    def stats(self, **kw):
+        return self.call("stats", **kw)
+
+    def start(self, enrollment_id, household_id, project_id, members,
+              project_type=None, **kw):
+        """workflow.start; ``members`` as in PROTOCOL.md section 4.1."""
+        return self.call("workflow.start", _args(
+            enrollment_id=enrollment_id, household_id=household_id,
+            project_id=project_id, project_type=project_type,
+            members=members), **kw)
+
+    def get(self, workflow_id, **kw):
+        return self.call("workflow.get", {"workflow_id": workflow_id}, **kw)
+
+    def save(self, workflow_id, client_id, step, mode="entered", data=None,
+             expected_version=None, **kw):
+        """step.save; ``data`` is sent only when given."""
+        return self.call("step.save", _args(
+            workflow_id=workflow_id, client_id=client_id, step=step,
+            mode=mode, data=data, expected_version=expected_version), **kw)
+
+    def decide(self, workflow_id, client_id, exit, expected_version=None,
+               **kw):
+        return self.call("member.decide", _args(
+            workflow_id=workflow_id, client_id=client_id, exit=exit,
+            expected_version=expected_version), **kw)
+
+    def finish(self, workflow_id, new_head_of_household=None,
+               expected_version=None, **kw):
+        return self.call("workflow.finish", _args(
+            workflow_id=workflow_id,
+            new_head_of_household=new_head_of_household,
+            expected_version=expected_version), **kw)
+
+    def cancel(self, workflow_id, reason, expected_version=None, **kw):
+        return self.call("workflow.cancel", _args(
+            workflow_id=workflow_id, reason=reason,
+            expected_version=expected_version), **kw)
+
+    def list(self, state, project_id=None, idle_for_s=None, limit=None,
+             after=None, **kw):
+        """One page of workflow.list: ``{workflows: [...], next}``."""
+        return self.call("workflow.list", _args(
+            state=state, project_id=project_id, idle_for_s=idle_for_s,
+            limit=limit, after=after), **kw)
+
+    def list_all(self, state, project_id=None, idle_for_s=None, limit=None):
+        """Every workflow.list item, following ``next`` page by page."""
+        after = None
+        while True:
+            page = self.list(state, project_id, idle_for_s, limit, after)
+            for item in page["workflows"]:
+                yield item
+            after = page.get("next")
+            if after is None:
+                return
+
+    def history(self, workflow_id, **kw):
+        return self.call("workflow.history", {"workflow_id": workflow_id},
+                         **kw)
+
+    def events_read(self, after, limit=None, **kw):
+        return self.call("events.read", _args(after=after, limit=limit), **kw)
+
+    def consumer_ack(self, consumer, seq, **kw):
+        return self.call("consumer.ack", {"consumer": consumer, "seq": seq},
+                         **kw)
+
+    def consumer_list(self, **kw):
+        return self.call("consumer.list", **kw)
+
+    def dq_report(self, workflow_id, source, findings, **kw):
+        return self.call("dq.report", {"workflow_id": workflow_id,
+                                       "source": source,
+                                       "findings": findings}, **kw)
+
+
+class Subscriber:
+    """A gapless, in-order iterator over exitflowd's events.
+
+    Yields the decoded events whose ``type`` starts with ``prefix``, each
+    exactly once, in ``seq`` order, beginning after ``after``.  It subscribes
+    on the event socket, catches up from ``events.read`` first, and reads the
+    log again whenever a published event skips ahead of the next expected
+    seq, or when nothing has arrived for ``poll_interval`` seconds (to catch
+    losses at the tail).  Events of other types are skipped using the log,
+    so ``seq`` of the yielded events rises strictly but not always by one.
+
+    ``rcvhwm`` and ``sockopts`` ({zmq option: value}) tune the SUB socket
+    before it connects.  ``gap_reads`` counts the log reads caused by a
+    skipped seq.
+    """
+
+    def __init__(self, cmd_endpoint, events_endpoint, after=0, prefix=b"",
+                 poll_interval=0.5, page=1000, rcvhwm=None, sockopts=None,
+                 context=None, client=None):
+        if isinstance(prefix, str):
+            prefix = prefix.encode()
+        ctx = context or zmq.Context.instance()
+        self.prefix = prefix
+        self.next_seq = after + 1
+        self.poll_interval = poll_interval
+        self.page = page
+        self.gap_reads = 0
+        self._buf = collections.deque()
+        self._own_client = client is None
+        self._client = client or Client(cmd_endpoint, context=ctx)
+        self._sub = ctx.socket(zmq.SUB)
+        self._sub.setsockopt(zmq.LINGER, 0)
+        if rcvhwm is not None:
+            self._sub.setsockopt(zmq.RCVHWM, rcvhwm)
+        for opt, value in (sockopts or {}).items():
+            self._sub.setsockopt(opt, value)
+        self._sub.setsockopt(zmq.SUBSCRIBE, prefix)
+        self._sub.connect(events_endpoint)
+        self._caught_up = False
+
+    def _take(self, ev):
+        seq = ev["seq"]
+        if seq < self.next_seq:
+            return                              # a duplicate
+        self.next_seq = seq + 1
+        if ev["type"].encode().startswith(self.prefix):
+            self._buf.append(ev)
+
+    def _read_log(self, upto=None):
+        """Take events from the log, up to seq ``upto`` or to its end."""
+        while upto is None or self.next_seq <= upto:
+            res = self._client.events_read(self.next_seq - 1, limit=self.page)
+            for ev in res["events"]:
+                self._take(ev)
+            if not res["events"] or self.next_seq > res["last_seq"]:
+                return
+
+    def next(self, timeout=None):
+        """The next event, or None when none came within ``timeout`` s."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._caught_up:
+            self._read_log()
+            self._caught_up = True
+        while not self._buf:
+            wait = self.poll_interval
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                wait = min(wait, left)
+            if self._sub.poll(max(1, int(wait * 1000))):
+                frames = self._sub.recv_multipart()
+                try:
+                    ev = unpack(frames[-1])
+                    seq = ev["seq"]
+                except Exception:
+                    continue                    # not an event: ignore
+                if seq > self.next_seq:
+                    self.gap_reads += 1
+                    self._read_log(upto=seq)
+                self._take(ev)
+            else:
+                self._read_log()                # quiet: check the tail
+        return self._buf.popleft()
+
+    def __iter__(self):
+        while True:
+            yield self.next()
+
+    def close(self):
+        self._sub.close(linger=0)
+        if self._own_client:
+            self._client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

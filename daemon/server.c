@@ -1,0 +1,387 @@
+/* server — sockets, the loop and group commit. See server.h.
+ *
+ * One thread. Each turn: wait for the command socket, take every request
+ * already waiting (up to BATCH_MAX), answer the malformed ones at once, run
+ * the rest in order in one transaction (a write transaction when any of
+ * them writes), commit once with fsync, then send the replies and publish
+ * the committed events. Nothing is replied before its commit is durable. */
+#include "server.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdarg.h>
+
+#include "commands.h"
+
+#define BATCH_MAX 512
+#define ENVELOPE_MAX 8
+#define ENVELOPE_FRAME_MAX 255
+#define SOCKET_MAXMSGSIZE (4 * 1024 * 1024)   /* larger frames drop the peer */
+#define STALL_SCAN_MAX 1000
+#define STALL_SCAN_EVERY_MS 1000
+
+typedef struct {
+    zmq_msg_t frames[ENVELOPE_MAX + 1];     /* the envelope, then the body */
+    int n_frames;
+    msgpack_unpacked body;
+    codec_request_t req;
+    const command_t *cmd;                   /* NULL: answered before the txn */
+    msgpack_sbuffer reply;
+} request_t;
+
+typedef struct {
+    const server_config_t *config;
+    zsock_t *commands, *events;
+    void *commands_socket, *events_socket;
+    store_t *store;
+    request_t *batch;
+    outbox_t outbox;
+    int64_t started_ms;
+    int64_t next_stall_scan;
+} server_t;
+
+/* ---- logging: ids and codes only, never client data ---- */
+
+static void
+log_line (const char *level, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static void
+log_line (const char *level, const char *fmt, ...)
+{
+    char ts[CODEC_TIME_LEN];
+    codec_format_time (zclock_time (), ts);
+    va_list ap;
+    va_start (ap, fmt);
+    fprintf (stderr, "%s exitflowd %s: ", ts, level);
+    vfprintf (stderr, fmt, ap);
+    fputc ('\n', stderr);
+    va_end (ap);
+}
+
+/* ---- receiving ---- */
+
+static void
+request_clear (request_t *r)
+{
+    for (int i = 0; i < r->n_frames; i++)
+        zmq_msg_close (&r->frames[i]);
+    r->n_frames = 0;
+    msgpack_unpacked_destroy (&r->body);
+    msgpack_sbuffer_destroy (&r->reply);
+    r->cmd = NULL;
+}
+
+/* Reads one whole message without blocking. Returns 1 with a request,
+ * 0 when nothing is waiting, -1 for a message dropped as unanswerable. */
+static int
+receive_request (server_t *self, request_t *r)
+{
+    int more = 1, seen = 0, kept = 0;
+    bool dropped = false;
+    while (more) {
+        zmq_msg_t frame;
+        zmq_msg_init (&frame);
+        if (zmq_msg_recv (&frame, self->commands_socket,
+                          seen == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            zmq_msg_close (&frame);
+            if (seen == 0)
+                return 0;
+            dropped = true;
+            break;
+        }
+        more = zmq_msg_more (&frame);
+        seen++;
+        /* too many envelope frames, or one too large to echo safely */
+        if (kept > ENVELOPE_MAX
+            || (more && zmq_msg_size (&frame) > ENVELOPE_FRAME_MAX))
+            dropped = true;
+        if (dropped)
+            zmq_msg_close (&frame);
+        else
+            r->frames[kept++] = frame;
+    }
+    r->n_frames = kept;
+    msgpack_unpacked_init (&r->body);
+    msgpack_sbuffer_init (&r->reply);
+    if (dropped) {
+        request_clear (r);
+        return -1;
+    }
+    return 1;
+}
+
+/* Parses the body; on failure packs the error reply and returns false. */
+static bool
+parse_request (request_t *r)
+{
+    zmq_msg_t *body = &r->frames[r->n_frames - 1];
+    exf_error_t err;
+    exf_error_clear (&err);
+    const char *why = NULL;
+    r->req.id.ptr = "";
+    r->req.id.len = 0;
+    if (r->n_frames < 1 || zmq_msg_size (body) > EXF_BODY_MAX)
+        exf_fail (&err, EXF_BAD_REQUEST, NULL,
+                  "the request is larger than %d bytes", EXF_BODY_MAX);
+    else if (!codec_unpack (zmq_msg_data (body), zmq_msg_size (body), &r->body,
+                            &why))
+        exf_fail (&err, EXF_BAD_REQUEST, NULL, "not a msgpack request: %s",
+                  why);
+    else if (codec_parse_request (&r->body.data, &r->req, &err)) {
+        r->cmd = commands_find (r->req.cmd);
+        if (!r->cmd)
+            exf_fail (&err, EXF_UNKNOWN_COMMAND, "cmd", "no such command");
+    }
+    if (!err.code)
+        return true;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &r->reply, msgpack_sbuffer_write);
+    codec_pack_reply_error (&pk, r->req.id, &err);
+    r->cmd = NULL;
+    return false;
+}
+
+/* ---- replying and publishing ---- */
+
+static void
+send_reply (server_t *self, request_t *r)
+{
+    /* The envelope goes back as it came; with ROUTER_MANDATORY a vanished
+     * peer fails the first frame and nothing is queued. The reply stays
+     * stored for idempotency, so the client's retry gets it. */
+    int i = 0;
+    for (; i < r->n_frames - 1; i++)
+        if (zmq_msg_send (&r->frames[i], self->commands_socket,
+                          ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+            break;
+    if (i == r->n_frames - 1)
+        zmq_send (self->commands_socket, r->reply.data, r->reply.size,
+                  ZMQ_DONTWAIT);
+}
+
+static void
+publish_outbox (server_t *self)
+{
+    for (size_t i = 0; i < self->outbox.n; i++) {
+        struct outbox_event *e = &self->outbox.items[i];
+        zmq_send (self->events_socket, e->type, strlen (e->type), ZMQ_SNDMORE);
+        zmq_send (self->events_socket, e->bytes, e->len, 0);
+    }
+    outbox_reset (&self->outbox);
+}
+
+/* ---- running a batch ---- */
+
+static bool
+is_storage_full (int rc)
+{
+    return rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT;
+}
+
+static void
+reply_with_error (request_t *r, const char *code, const char *message)
+{
+    exf_error_t err;
+    exf_error_clear (&err);
+    exf_fail (&err, code, NULL, "%s", message);
+    msgpack_sbuffer_clear (&r->reply);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &r->reply, msgpack_sbuffer_write);
+    codec_pack_reply_error (&pk, r->req.id, &err);
+}
+
+/* Runs the parsed requests of the batch in one transaction and commits.
+ * With `writes_refused` (after a storage fault) only reads run. Returns 0
+ * or the storage fault. */
+static int
+run_batch (server_t *self, int n, bool writes_refused, int64_t now)
+{
+    bool any_write = false;
+    for (int i = 0; i < n; i++)
+        any_write |= self->batch[i].cmd && command_writes (self->batch[i].cmd)
+                     && !writes_refused;
+    store_txn_t *txn;
+    int rc = store_begin (self->store, any_write, &txn);
+    if (rc)
+        return rc;
+    command_env_t env = { txn, &self->outbox, now, self->started_ms };
+    if (any_write)
+        rc = store_replies_rotate (txn, now);
+    for (int i = 0; i < n && !rc; i++) {
+        request_t *r = &self->batch[i];
+        if (!r->cmd || (writes_refused && command_writes (r->cmd)))
+            continue;
+        msgpack_sbuffer_clear (&r->reply);
+        zmq_msg_t *body = &r->frames[r->n_frames - 1];
+        rc = commands_execute (&env, r->cmd, &r->req, zmq_msg_data (body),
+                               zmq_msg_size (body), &r->reply);
+    }
+    if (rc) {
+        store_abort (&txn);
+        outbox_reset (&self->outbox);
+        return rc;
+    }
+    rc = store_commit (&txn);
+    if (rc)
+        outbox_reset (&self->outbox);
+    return rc;
+}
+
+static void
+handle_batch (server_t *self)
+{
+    int n = 0;
+    while (n < BATCH_MAX) {
+        int got = receive_request (self, &self->batch[n]);
+        if (got == 0)
+            break;
+        if (got < 0) {
+            log_line ("warn", "dropped a message with a malformed envelope");
+            continue;
+        }
+        parse_request (&self->batch[n]);
+        n++;
+    }
+    if (n == 0)
+        return;
+    int64_t now = zclock_time ();
+    int rc = run_batch (self, n, false, now);
+    if (rc) {
+        /* the transaction is gone: refuse the writes, serve the reads */
+        const char *code = is_storage_full (rc) ? EXF_UNAVAILABLE : EXF_INTERNAL;
+        log_line ("error", "batch of %d aborted: %s; writes answered %s", n,
+                  mdb_strerror (rc), code);
+        for (int i = 0; i < n; i++)
+            if (self->batch[i].cmd && command_writes (self->batch[i].cmd))
+                reply_with_error (&self->batch[i], code,
+                                  is_storage_full (rc)
+                                      ? "storage is full; reads are still served"
+                                      : "the change could not be committed");
+        int rrc = run_batch (self, n, true, now);
+        if (rrc)
+            for (int i = 0; i < n; i++)
+                if (self->batch[i].cmd && !command_writes (self->batch[i].cmd))
+                    reply_with_error (&self->batch[i], EXF_INTERNAL,
+                                      "storage could not be read");
+    }
+    for (int i = 0; i < n; i++) {
+        request_t *r = &self->batch[i];
+        if (self->config->verbose)
+            log_line ("info", "cmd=%.*s id=%.*s reply_bytes=%zu",
+                      (int) r->req.cmd.len, r->req.cmd.ptr, (int) r->req.id.len,
+                      r->req.id.ptr, r->reply.size);
+        send_reply (self, r);
+        request_clear (r);
+    }
+    publish_outbox (self);
+}
+
+static void
+scan_for_stalls (server_t *self)
+{
+    int64_t now = zclock_time ();
+    if (now < self->next_stall_scan)
+        return;
+    self->next_stall_scan = now + STALL_SCAN_EVERY_MS;
+    store_txn_t *txn;
+    int rc = store_begin (self->store, true, &txn);
+    if (rc) {
+        log_line ("error", "stall scan: %s", mdb_strerror (rc));
+        return;
+    }
+    command_env_t env = { txn, &self->outbox, now, self->started_ms };
+    int marked = 0;
+    rc = commands_mark_stalled (&env, self->config->stall_after_s,
+                                STALL_SCAN_MAX, &marked);
+    if (rc || marked == 0) {
+        store_abort (&txn);
+        outbox_reset (&self->outbox);
+    } else
+        rc = store_commit (&txn);
+    if (rc) {
+        outbox_reset (&self->outbox);
+        log_line ("error", "stall scan: %s", mdb_strerror (rc));
+        return;
+    }
+    if (marked)
+        log_line ("info", "%d workflow(s) stalled", marked);
+    publish_outbox (self);
+}
+
+/* ---- set-up ---- */
+
+static zsock_t *
+bind_socket (int type, const char *endpoint)
+{
+    zsock_t *sock = zsock_new (type);
+    if (!sock)
+        return NULL;
+    zsock_set_linger (sock, 0);
+    if (type == ZMQ_ROUTER) {
+        zsock_set_router_mandatory (sock, 1);
+        zsock_set_maxmsgsize (sock, SOCKET_MAXMSGSIZE);
+        zsock_set_rcvhwm (sock, 100000);
+        zsock_set_sndhwm (sock, 100000);
+    } else
+        zsock_set_sndhwm (sock, 100000);
+    if (zsock_bind (sock, "%s", endpoint) < 0) {
+        log_line ("error", "cannot bind %s: %s", endpoint,
+                  zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sock);
+    }
+    return sock;
+}
+
+int
+server_run (const server_config_t *config)
+{
+    server_t self = { .config = config };
+    char why[512];
+    int status = 1;
+    self.store = store_open (config->data_dir, config->map_size, why,
+                             sizeof why);
+    if (!self.store) {
+        log_line ("error", "%s", why);
+        return 1;
+    }
+    self.batch = calloc (BATCH_MAX, sizeof *self.batch);
+    self.commands = bind_socket (ZMQ_ROUTER, config->commands_endpoint);
+    self.events = self.commands ? bind_socket (ZMQ_PUB, config->events_endpoint)
+                                : NULL;
+    if (!self.batch || !self.commands || !self.events)
+        goto done;
+    self.commands_socket = zsock_resolve (self.commands);
+    self.events_socket = zsock_resolve (self.events);
+    self.started_ms = zclock_time ();
+    log_line ("info",
+              "ready: data %s, commands %s, events %s, stall after %llds, "
+              "last seq %llu",
+              config->data_dir, config->commands_endpoint,
+              config->events_endpoint, (long long) config->stall_after_s,
+              (unsigned long long) store_committed_seq (self.store));
+
+    while (!zsys_interrupted) {
+        zmq_pollitem_t item = { self.commands_socket, 0, ZMQ_POLLIN, 0 };
+        int64_t wait = self.next_stall_scan - zclock_time ();
+        int rc = zmq_poll (&item, 1, wait < 0 ? 0 : wait > 1000 ? 1000 : (long) wait);
+        if (rc < 0) {
+            if (zmq_errno () == EINTR)
+                continue;
+            log_line ("error", "poll: %s", zmq_strerror (zmq_errno ()));
+            goto done;
+        }
+        if (item.revents & ZMQ_POLLIN)
+            handle_batch (&self);
+        scan_for_stalls (&self);
+    }
+    log_line ("info", "stopping");
+    status = 0;
+done:
+    outbox_destroy (&self.outbox);
+    zsock_destroy (&self.events);
+    zsock_destroy (&self.commands);
+    free (self.batch);
+    store_destroy (&self.store);
+    return status;
+}

@@ -1,0 +1,26 @@
+/* server — exitflowd's shell: sockets, the request loop, group commit.
+ *
+ * Owns: the ROUTER command socket and the PUB event socket, reading every
+ * request waiting on the socket into one batch, running the batch in one
+ * LMDB transaction, committing once, then replying and publishing; the
+ * stall timer. */
+#ifndef EXF_SERVER_H
+#define EXF_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *data_dir;
+    const char *commands_endpoint;
+    const char *events_endpoint;
+    int64_t stall_after_s;
+    size_t map_size;
+    bool verbose;                   /* log every request (ids and codes only) */
+} server_config_t;
+
+/* Runs until SIGINT/SIGTERM. Returns the process exit status. */
+int server_run (const server_config_t *config);
+
+#endif

@@ -1,0 +1,99 @@
+/* store — exitflow's durable state in one LMDB environment.
+ *
+ * Owns: the environment and its named databases (workflows and their
+ * indexes, the event log, stored replies for idempotency, consumer offsets,
+ * counters), and the one write transaction at a time. Everything a command
+ * changes goes through one store transaction, so a batch commits or vanishes
+ * whole. Functions return 0 or an LMDB/errno code; MDB_NOTFOUND is a normal
+ * answer where noted. */
+#ifndef EXF_STORE_H
+#define EXF_STORE_H
+
+#include <lmdb.h>
+
+#include "workflow.h"
+
+typedef struct store_t store_t;
+typedef struct store_txn_t store_txn_t;
+
+/* Opens (creating) the environment in `dir`. On failure returns NULL and
+ * writes the reason into `why`. */
+store_t *store_open (const char *dir, size_t map_size, char *why, size_t cap);
+void store_destroy (store_t **self_p);
+/* The newest committed event seq. */
+uint64_t store_committed_seq (store_t *self);
+
+int store_begin (store_t *self, bool write, store_txn_t **txn_p);
+/* Durable (fsync'd) commit. Frees the transaction whatever the outcome. */
+int store_commit (store_txn_t **txn_p);
+void store_abort (store_txn_t **txn_p);
+bool store_txn_is_write (const store_txn_t *txn);
+
+/* ---- workflows ---- */
+
+/* Where a workflow sits in the indexes; taken before a change so the put
+ * can move it. */
+typedef struct {
+    wf_state_t state;
+    int64_t updated_at;
+    bool stalled;
+    bool exists;
+} store_wf_place_t;
+
+store_wf_place_t store_place_of (const workflow_t *wf);
+/* MDB_NOTFOUND when there is no such workflow. `wf` must be initialised. */
+int store_workflow_get (store_txn_t *txn, const char *workflow_id,
+                        workflow_t *wf);
+int store_workflow_put (store_txn_t *txn, const store_wf_place_t *before,
+                        const workflow_t *wf);
+/* The open workflow of a household, or MDB_NOTFOUND. */
+int store_household_open (store_txn_t *txn, const char *household_id,
+                          char workflow_id[WF_ID_LEN + 1]);
+/* Workflows in `state`, ascending last change, after the cursor `after`
+ * (an opaque key, may be empty), with updated_at <= max_updated_at. The
+ * callback returns false to stop; `key` is the cursor of that item. */
+typedef bool (*store_list_fn) (void *arg, const char *workflow_id,
+                               const void *key, size_t key_len);
+int store_workflow_list (store_txn_t *txn, wf_state_t state, const void *after,
+                         size_t after_len, int64_t max_updated_at,
+                         store_list_fn fn, void *arg);
+/* Open, not yet stalled workflows idle since before `cutoff_ms`. */
+int store_stall_candidates (store_txn_t *txn, int64_t cutoff_ms,
+                            store_list_fn fn, void *arg);
+/* Counts by state. */
+int store_workflow_counts (store_txn_t *txn, uint64_t counts[WF_STATE_COUNT]);
+
+/* ---- the event log ---- */
+
+/* The seq the next appended event will get. */
+uint64_t store_next_seq (store_txn_t *txn);
+int store_event_append (store_txn_t *txn, uint64_t seq,
+                        const char *workflow_id, const void *event,
+                        size_t len);
+typedef bool (*store_event_fn) (void *arg, uint64_t seq, const void *event,
+                                size_t len);
+int store_events_scan (store_txn_t *txn, uint64_t after, store_event_fn fn,
+                       void *arg);
+int store_workflow_events_scan (store_txn_t *txn, const char *workflow_id,
+                                store_event_fn fn, void *arg);
+uint64_t store_last_seq (store_txn_t *txn);
+
+/* ---- idempotency ---- */
+
+/* A stored reply, or MDB_NOTFOUND. Pointers valid until the txn ends. */
+int store_reply_get (store_txn_t *txn, exf_str_t id, uint64_t *hash,
+                     const void **reply, size_t *len);
+int store_reply_put (store_txn_t *txn, exf_str_t id, uint64_t hash,
+                     const void *reply, size_t len);
+/* Replies live in two generations of 24 h each: the older one is dropped
+ * when the newer turns 24 h old, so a reply is kept 24 to 48 h. */
+int store_replies_rotate (store_txn_t *txn, int64_t now_ms);
+
+/* ---- consumers ---- */
+
+int store_consumer_get (store_txn_t *txn, const char *name, uint64_t *seq);
+int store_consumer_put (store_txn_t *txn, const char *name, uint64_t seq);
+typedef bool (*store_consumer_fn) (void *arg, const char *name, uint64_t seq);
+int store_consumers_scan (store_txn_t *txn, store_consumer_fn fn, void *arg);
+
+#endif

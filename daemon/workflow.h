@@ -1,0 +1,159 @@
+/* workflow — the exit workflow as a state machine of pure functions.
+ *
+ * Owns: the workflow value (household, members, decisions, steps, DQ
+ * findings), every rule of PROTOCOL.md §4, the events each accepted change
+ * emits, and the value's msgpack form (stored and viewed). No sockets, no
+ * LMDB, no clock: the caller passes the time in `wf_ctx_t`. Each operation
+ * either fails with an error and leaves the value untouched, or changes it
+ * and appends its events. */
+#ifndef EXF_WORKFLOW_H
+#define EXF_WORKFLOW_H
+
+#include "../protocol/codec.h"
+#include "hud.h"
+
+#define WF_ID_LEN 26                    /* a ULID */
+#define WF_MAX_MEMBERS 32
+#define WF_MAX_DQ_SOURCES 8
+#define WF_MAX_FINDINGS 256
+#define WF_MAX_EVENTS (WF_MAX_MEMBERS + 2)
+#define WF_STEP_DATA_MAX (64 * 1024)
+#define WF_TEXT_MAX 500                 /* exit reason, cancel reason, messages */
+
+typedef enum { WF_OPEN, WF_FINISHED, WF_CANCELLED, WF_STATE_COUNT } wf_state_t;
+typedef enum { DECISION_UNDECIDED, DECISION_EXITING, DECISION_STAYING } wf_decision_t;
+typedef enum { MODE_NONE, MODE_ENTERED, MODE_DEFAULT_LAST } wf_mode_t;
+
+extern const char *const wf_state_names[WF_STATE_COUNT];
+/* The state named `s`, or -1. */
+int wf_state_by_name (exf_str_t s);
+
+/* Owned msgpack bytes (a step's data, a prior value, DQ findings). */
+typedef struct {
+    uint8_t *ptr;
+    size_t len;
+} blob_t;
+
+typedef struct {
+    bool done;
+    wf_mode_t mode;
+    blob_t data;
+    int64_t completed_at;           /* last save, ms */
+    int64_t first_completed_at;     /* first save, ms: HMIS DateCreated */
+    char actor[EXF_ID_MAX + 1];
+} wf_step_t;
+
+typedef struct {
+    char client_id[EXF_ID_MAX + 1];
+    char enrollment_id[EXF_ID_MAX + 1];
+    int relationship;
+    char entry_date[11];
+    bool adult;
+    wf_decision_t decision;
+    wf_step_t steps[STEP_COUNT];
+    blob_t last[STEP_COUNT];        /* prior values for Default Last */
+} wf_member_t;
+
+typedef struct {
+    char source[EXF_ID_MAX + 1];
+    uint32_t count;
+    blob_t findings;                /* `count` msgpack maps, back to back */
+} wf_dq_t;
+
+typedef struct {
+    char workflow_id[WF_ID_LEN + 1];
+    int64_t version;
+    wf_state_t state;
+    char enrollment_id[EXF_ID_MAX + 1];
+    char household_id[EXF_ID_MAX + 1];
+    char project_id[EXF_ID_MAX + 1];
+    int project_type;               /* -1 when not given */
+    int64_t created_at, updated_at; /* ms */
+    char started_by[EXF_ID_MAX + 1];
+    char new_head_of_household[EXF_ID_MAX + 1];
+    blob_t cancel_reason;           /* text bytes */
+    bool stalled;                   /* a stalled event went out this idle period */
+    int n_members;
+    wf_member_t members[WF_MAX_MEMBERS];
+    int n_dq;
+    wf_dq_t dq[WF_MAX_DQ_SOURCES];
+} workflow_t;
+
+/* What the shell supplies with every operation. */
+typedef struct {
+    int64_t now_ms;
+    const char *actor;              /* "" when the request named none */
+} wf_ctx_t;
+
+typedef struct {
+    const char *type;               /* static string */
+    char client_id[EXF_ID_MAX + 1]; /* "" when the event is about the workflow */
+    msgpack_sbuffer data;           /* a msgpack map */
+} wf_event_t;
+
+typedef struct {
+    int n;
+    wf_event_t ev[WF_MAX_EVENTS];
+} wf_events_t;
+
+void wf_events_init (wf_events_t *events);
+void wf_events_reset (wf_events_t *events);   /* frees and empties */
+
+void blob_set (blob_t *blob, const void *ptr, size_t len);
+/* Encodes `obj` into `blob`. */
+void blob_set_object (blob_t *blob, const msgpack_object *obj);
+void blob_free (blob_t *blob);
+
+void workflow_init (workflow_t *wf);
+void workflow_free (workflow_t *wf);          /* frees blobs; wf reusable */
+
+/* ---- operations (PROTOCOL.md §4) ---- */
+
+/* `wf` holds what the request gave (ids, project, members with their
+ * identity, entry date, adult flag and prior values) and the workflow id;
+ * this checks the household rules and opens the workflow. */
+bool workflow_start (workflow_t *wf, const wf_ctx_t *ctx, wf_events_t *ev,
+                     exf_error_t *err);
+bool workflow_check_version (const workflow_t *wf, bool given,
+                             int64_t expected, exf_error_t *err);
+/* `data` is a map for MODE_ENTERED and NULL for MODE_DEFAULT_LAST. */
+bool workflow_save_step (workflow_t *wf, const char *client_id, int step,
+                         wf_mode_t mode, const msgpack_object *data,
+                         const wf_ctx_t *ctx, wf_events_t *ev,
+                         exf_error_t *err);
+bool workflow_decide (workflow_t *wf, const char *client_id, bool exit,
+                      const wf_ctx_t *ctx, wf_events_t *ev, exf_error_t *err);
+/* `new_hoh` is "" when not given. */
+bool workflow_finish (workflow_t *wf, const char *new_hoh, const wf_ctx_t *ctx,
+                      wf_events_t *ev, exf_error_t *err);
+bool workflow_cancel (workflow_t *wf, exf_str_t reason, const wf_ctx_t *ctx,
+                      wf_events_t *ev, exf_error_t *err);
+/* Replaces `source`'s findings; any state; does not bump the version. */
+bool workflow_report_dq (workflow_t *wf, const char *source,
+                         const msgpack_object *findings, const wf_ctx_t *ctx,
+                         wf_events_t *ev, exf_error_t *err);
+/* Emits workflow.stalled once per idle period; false when not due. */
+bool workflow_mark_stalled (workflow_t *wf, const wf_ctx_t *ctx,
+                            wf_events_t *ev);
+
+/* ---- questions ---- */
+
+int workflow_find_member (const workflow_t *wf, const char *client_id);
+/* The member the workflow was started for. */
+int workflow_primary_member (const workflow_t *wf);
+bool workflow_step_applies (const wf_member_t *m, int step);
+/* The first pending step of an exiting member, or -1. */
+int workflow_next_step (const wf_member_t *m);
+void workflow_progress (const workflow_t *wf, int *done, int *total);
+
+/* ---- encoding ---- */
+
+typedef enum { WF_PACK_VIEW, WF_PACK_STORAGE } wf_pack_form_t;
+void workflow_pack (msgpack_packer *pk, const workflow_t *wf,
+                    wf_pack_form_t form);
+/* The list item of PROTOCOL.md §3 (workflow.list). */
+void workflow_pack_summary (msgpack_packer *pk, const workflow_t *wf);
+/* Decodes the stored form into an initialised `wf`. */
+bool workflow_unpack (workflow_t *wf, const void *buf, size_t len);
+
+#endif

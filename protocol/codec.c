@@ -1,0 +1,554 @@
+/* codec — EXITFLOW/1 encoding: safe decoding of untrusted msgpack, typed
+ * field readers, envelopes, times. See codec.h and PROTOCOL.md. */
+#include "codec.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+void
+exf_error_clear (exf_error_t *err)
+{
+    memset (err, 0, sizeof *err);
+    err->version = -1;
+}
+
+bool
+exf_fail (exf_error_t *err, const char *code, const char *field,
+          const char *fmt, ...)
+{
+    err->code = code;
+    snprintf (err->field, sizeof err->field, "%s", field ? field : "");
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (err->message, sizeof err->message, fmt, ap);
+    va_end (ap);
+    return false;
+}
+
+/* ---- the bounds pass ---- */
+
+typedef struct {
+    const uint8_t *p, *end;
+    size_t objects;
+    const char *why;
+} scan_t;
+
+static bool
+scan_need (scan_t *s, size_t n)
+{
+    if ((size_t) (s->end - s->p) < n) {
+        s->why = "truncated msgpack";
+        return false;
+    }
+    return true;
+}
+
+static uint32_t
+scan_be (const uint8_t *p, int bytes)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static bool scan_object (scan_t *s, int depth);
+
+/* Children of a container: each is at least one byte, so a declared count
+ * above the bytes left is a lie told to make the decoder allocate. */
+static bool
+scan_children (scan_t *s, uint64_t count, int depth)
+{
+    if (count > (uint64_t) (s->end - s->p)) {
+        s->why = "container larger than the message";
+        return false;
+    }
+    if (depth >= EXF_MAX_DEPTH) {
+        s->why = "msgpack nested too deep";
+        return false;
+    }
+    for (uint64_t i = 0; i < count; i++)
+        if (!scan_object (s, depth + 1))
+            return false;
+    return true;
+}
+
+static bool
+scan_skip_payload (scan_t *s, int len_bytes)
+{
+    if (!scan_need (s, (size_t) len_bytes))
+        return false;
+    uint32_t len = scan_be (s->p, len_bytes);
+    s->p += len_bytes;
+    if (!scan_need (s, len))
+        return false;
+    s->p += len;
+    return true;
+}
+
+static bool
+scan_object (scan_t *s, int depth)
+{
+    if (++s->objects > EXF_MAX_OBJECTS) {
+        s->why = "too many msgpack objects";
+        return false;
+    }
+    if (!scan_need (s, 1))
+        return false;
+    uint8_t b = *s->p++;
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+        return true;
+    if (b >= 0x80 && b <= 0x8f)
+        return scan_children (s, 2u * (b & 0x0f), depth);
+    if (b >= 0x90 && b <= 0x9f)
+        return scan_children (s, b & 0x0f, depth);
+    if (b >= 0xa0 && b <= 0xbf) {
+        if (!scan_need (s, b & 0x1f))
+            return false;
+        s->p += b & 0x1f;
+        return true;
+    }
+    switch (b) {
+    case 0xc4: case 0xd9: return scan_skip_payload (s, 1);
+    case 0xc5: case 0xda: return scan_skip_payload (s, 2);
+    case 0xc6: case 0xdb: return scan_skip_payload (s, 4);
+    case 0xca: case 0xcc: case 0xcd: case 0xce: case 0xcf:
+    case 0xcb: case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+        static const uint8_t width[] = {
+            [0xca - 0xca] = 4, [0xcb - 0xca] = 8, [0xcc - 0xca] = 1,
+            [0xcd - 0xca] = 2, [0xce - 0xca] = 4, [0xcf - 0xca] = 8,
+            [0xd0 - 0xca] = 1, [0xd1 - 0xca] = 2, [0xd2 - 0xca] = 4,
+            [0xd3 - 0xca] = 8 };
+        size_t w = width[b - 0xca];
+        if (!scan_need (s, w))
+            return false;
+        s->p += w;
+        return true;
+    }
+    case 0xdc: case 0xdd: {
+        int lb = b == 0xdc ? 2 : 4;
+        if (!scan_need (s, (size_t) lb))
+            return false;
+        uint32_t n = scan_be (s->p, lb);
+        s->p += lb;
+        return scan_children (s, n, depth);
+    }
+    case 0xde: case 0xdf: {
+        int lb = b == 0xde ? 2 : 4;
+        if (!scan_need (s, (size_t) lb))
+            return false;
+        uint64_t n = 2ull * scan_be (s->p, lb);
+        s->p += lb;
+        return scan_children (s, n, depth);
+    }
+    default:
+        /* 0xc1 (never used) and the ext family, which EXITFLOW/1 does not use */
+        s->why = "msgpack type not allowed";
+        return false;
+    }
+}
+
+bool
+codec_check (const void *buf, size_t len, const char **why)
+{
+    scan_t s = { .p = buf, .end = (const uint8_t *) buf + len };
+    if (!scan_object (&s, 0)) {
+        *why = s.why;
+        return false;
+    }
+    if (s.p != s.end) {
+        *why = "trailing bytes after the msgpack object";
+        return false;
+    }
+    return true;
+}
+
+bool
+codec_unpack (const void *buf, size_t len, msgpack_unpacked *out,
+              const char **why)
+{
+    if (!codec_check (buf, len, why))
+        return false;
+    size_t off = 0;
+    if (msgpack_unpack_next (out, buf, len, &off) != MSGPACK_UNPACK_SUCCESS
+        || off != len) {
+        *why = "malformed msgpack";
+        return false;
+    }
+    return true;
+}
+
+/* ---- reading fields ---- */
+
+exf_str_t
+codec_str_of (const msgpack_object *o)
+{
+    exf_str_t s = { o->via.str.ptr, o->via.str.size };
+    return s;
+}
+
+bool
+codec_str_eq (exf_str_t s, const char *cstr)
+{
+    size_t n = strlen (cstr);
+    return s.len == n && memcmp (s.ptr, cstr, n) == 0;
+}
+
+void
+codec_str_copy (char *dst, size_t cap, exf_str_t s)
+{
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    if (n)
+        memcpy (dst, s.ptr, n);
+    dst[n] = '\0';
+}
+
+const msgpack_object *
+codec_map_get (const msgpack_object *map, const char *key)
+{
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    size_t n = strlen (key);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n
+            && memcmp (k->via.str.ptr, key, n) == 0)
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+/* The field, or NULL when absent or nil; fails when required and absent. */
+static bool
+field_lookup (const msgpack_object *map, const char *key, bool required,
+              const msgpack_object **out, const char *code, exf_error_t *err)
+{
+    const msgpack_object *o = codec_map_get (map, key);
+    if (o && o->type == MSGPACK_OBJECT_NIL)
+        o = NULL;
+    *out = o;
+    if (!o && required)
+        return exf_fail (err, code, key, "%s is required", key);
+    return true;
+}
+
+static void
+set_present (bool *present, bool value)
+{
+    if (present)
+        *present = value;
+}
+
+bool
+codec_read_str (const msgpack_object *map, const char *key, bool required,
+                size_t max_len, exf_str_t *out, bool *present,
+                const char *code, exf_error_t *err)
+{
+    const msgpack_object *o;
+    out->ptr = "";
+    out->len = 0;
+    set_present (present, false);
+    if (!field_lookup (map, key, required, &o, code, err))
+        return false;
+    if (!o)
+        return true;
+    if (o->type != MSGPACK_OBJECT_STR)
+        return exf_fail (err, code, key, "%s must be a string", key);
+    if (o->via.str.size > max_len)
+        return exf_fail (err, code, key, "%s is longer than %zu bytes", key,
+                         max_len);
+    if (required && o->via.str.size == 0)
+        return exf_fail (err, code, key, "%s must not be empty", key);
+    *out = codec_str_of (o);
+    set_present (present, true);
+    return true;
+}
+
+bool
+codec_read_id (const msgpack_object *map, const char *key, bool required,
+               char out[EXF_ID_MAX + 1], const char *code, exf_error_t *err)
+{
+    exf_str_t s;
+    if (!codec_read_str (map, key, required, EXF_ID_MAX, &s, NULL, code, err))
+        return false;
+    if (memchr (s.ptr, '\0', s.len))
+        return exf_fail (err, code, key, "%s must not contain NUL", key);
+    codec_str_copy (out, EXF_ID_MAX + 1, s);
+    return true;
+}
+
+bool
+codec_read_int (const msgpack_object *map, const char *key, bool required,
+                int64_t *out, bool *present, const char *code,
+                exf_error_t *err)
+{
+    const msgpack_object *o;
+    set_present (present, false);
+    if (!field_lookup (map, key, required, &o, code, err))
+        return false;
+    if (!o)
+        return true;
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        if (o->via.u64 > INT64_MAX)
+            return exf_fail (err, code, key, "%s is out of range", key);
+        *out = (int64_t) o->via.u64;
+    } else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        *out = o->via.i64;
+    else
+        return exf_fail (err, code, key, "%s must be an integer", key);
+    set_present (present, true);
+    return true;
+}
+
+bool
+codec_read_bool (const msgpack_object *map, const char *key, bool required,
+                 bool *out, bool *present, const char *code, exf_error_t *err)
+{
+    const msgpack_object *o;
+    set_present (present, false);
+    if (!field_lookup (map, key, required, &o, code, err))
+        return false;
+    if (!o)
+        return true;
+    if (o->type != MSGPACK_OBJECT_BOOLEAN)
+        return exf_fail (err, code, key, "%s must be true or false", key);
+    *out = o->via.boolean;
+    set_present (present, true);
+    return true;
+}
+
+static bool
+read_typed (const msgpack_object *map, const char *key, bool required,
+            const msgpack_object **out, msgpack_object_type type,
+            const char *what, const char *code, exf_error_t *err)
+{
+    if (!field_lookup (map, key, required, out, code, err))
+        return false;
+    if (*out && (*out)->type != type)
+        return exf_fail (err, code, key, "%s must be %s", key, what);
+    return true;
+}
+
+bool
+codec_read_map (const msgpack_object *map, const char *key, bool required,
+                const msgpack_object **out, const char *code, exf_error_t *err)
+{
+    return read_typed (map, key, required, out, MSGPACK_OBJECT_MAP, "a map",
+                       code, err);
+}
+
+bool
+codec_read_array (const msgpack_object *map, const char *key, bool required,
+                  const msgpack_object **out, const char *code,
+                  exf_error_t *err)
+{
+    return read_typed (map, key, required, out, MSGPACK_OBJECT_ARRAY,
+                       "an array", code, err);
+}
+
+/* ---- envelopes ---- */
+
+bool
+codec_parse_request (const msgpack_object *body, codec_request_t *req,
+                     exf_error_t *err)
+{
+    memset (req, 0, sizeof *req);
+    req->id.ptr = req->cmd.ptr = req->actor.ptr = "";
+    if (body->type != MSGPACK_OBJECT_MAP)
+        return exf_fail (err, EXF_BAD_REQUEST, NULL,
+                         "the request body must be a msgpack map");
+    exf_str_t id;
+    if (!codec_read_str (body, "id", true, EXF_ID_MAX, &id, NULL,
+                         EXF_BAD_REQUEST, err))
+        return false;
+    req->id = id;
+    int64_t v = 0;
+    if (!codec_read_int (body, "v", true, &v, NULL, EXF_BAD_REQUEST, err))
+        return false;
+    if (v != EXF_PROTOCOL_VERSION)
+        return exf_fail (err, EXF_BAD_REQUEST, "v",
+                         "unsupported protocol version %lld (this is 1)",
+                         (long long) v);
+    if (!codec_read_str (body, "cmd", true, EXF_ID_MAX, &req->cmd, NULL,
+                         EXF_BAD_REQUEST, err)
+        || !codec_read_map (body, "args", false, &req->args, EXF_BAD_REQUEST,
+                            err)
+        || !codec_read_str (body, "actor", false, EXF_ID_MAX, &req->actor,
+                            NULL, EXF_BAD_REQUEST, err))
+        return false;
+    return true;
+}
+
+void
+codec_pack_cstr (msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen (s);
+    msgpack_pack_str (pk, n);
+    msgpack_pack_str_body (pk, s, n);
+}
+
+void
+codec_pack_str (msgpack_packer *pk, exf_str_t s)
+{
+    msgpack_pack_str (pk, s.len);
+    msgpack_pack_str_body (pk, s.ptr, s.len);
+}
+
+void
+codec_pack_cstr_or_nil (msgpack_packer *pk, const char *s)
+{
+    if (s && *s)
+        codec_pack_cstr (pk, s);
+    else
+        msgpack_pack_nil (pk);
+}
+
+void
+codec_pack_raw (msgpack_packer *pk, const void *buf, size_t len)
+{
+    /* The packer's sink appends bytes verbatim: pre-encoded objects (stored
+     * events, step data) are spliced in without a decode/encode round. */
+    pk->callback (pk->data, buf, len);
+}
+
+static void
+pack_id_or_nil (msgpack_packer *pk, exf_str_t id)
+{
+    if (id.len)
+        codec_pack_str (pk, id);
+    else
+        msgpack_pack_nil (pk);
+}
+
+void
+codec_pack_reply_ok_head (msgpack_packer *pk, exf_str_t id)
+{
+    msgpack_pack_map (pk, 4);
+    codec_pack_cstr (pk, "v");
+    msgpack_pack_int (pk, EXF_PROTOCOL_VERSION);
+    codec_pack_cstr (pk, "id");
+    pack_id_or_nil (pk, id);
+    codec_pack_cstr (pk, "ok");
+    msgpack_pack_true (pk);
+    codec_pack_cstr (pk, "result");
+}
+
+void
+codec_pack_reply_error (msgpack_packer *pk, exf_str_t id,
+                        const exf_error_t *err)
+{
+    msgpack_pack_map (pk, 4);
+    codec_pack_cstr (pk, "v");
+    msgpack_pack_int (pk, EXF_PROTOCOL_VERSION);
+    codec_pack_cstr (pk, "id");
+    pack_id_or_nil (pk, id);
+    codec_pack_cstr (pk, "ok");
+    msgpack_pack_false (pk);
+    codec_pack_cstr (pk, "error");
+    int n = 2 + (err->field[0] != 0) + (err->workflow_id[0] != 0)
+            + (err->version >= 0);
+    msgpack_pack_map (pk, (size_t) n);
+    codec_pack_cstr (pk, "code");
+    codec_pack_cstr (pk, err->code ? err->code : EXF_INTERNAL);
+    codec_pack_cstr (pk, "message");
+    codec_pack_cstr (pk, err->message);
+    if (err->field[0]) {
+        codec_pack_cstr (pk, "field");
+        codec_pack_cstr (pk, err->field);
+    }
+    if (err->workflow_id[0]) {
+        codec_pack_cstr (pk, "workflow_id");
+        codec_pack_cstr (pk, err->workflow_id);
+    }
+    if (err->version >= 0) {
+        codec_pack_cstr (pk, "version");
+        msgpack_pack_int64 (pk, err->version);
+    }
+}
+
+/* ---- time ---- */
+
+void
+codec_format_time (int64_t ms, char out[CODEC_TIME_LEN])
+{
+    time_t secs = (time_t) (ms / 1000);
+    struct tm tm;
+    gmtime_r (&secs, &tm);
+    char buf[64];           /* roomy: the compiler cannot bound tm's fields */
+    snprintf (buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+              tm.tm_min, tm.tm_sec, (int) (ms % 1000));
+    memcpy (out, buf, CODEC_TIME_LEN - 1);
+    out[CODEC_TIME_LEN - 1] = '\0';
+}
+
+void
+codec_pack_time (msgpack_packer *pk, int64_t ms)
+{
+    if (ms <= 0) {
+        msgpack_pack_nil (pk);
+        return;
+    }
+    char buf[CODEC_TIME_LEN];
+    codec_format_time (ms, buf);
+    codec_pack_cstr (pk, buf);
+}
+
+/* Days from the civil date (proleptic Gregorian), after H. Hinnant. */
+static int64_t
+days_from_civil (int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+bool
+codec_parse_date (exf_str_t s, int64_t *days)
+{
+    if (s.len != 10 || s.ptr[4] != '-' || s.ptr[7] != '-')
+        return false;
+    int digits[8], k = 0;
+    for (int i = 0; i < 10; i++) {
+        if (i == 4 || i == 7)
+            continue;
+        if (s.ptr[i] < '0' || s.ptr[i] > '9')
+            return false;
+        digits[k++] = s.ptr[i] - '0';
+    }
+    int y = digits[0] * 1000 + digits[1] * 100 + digits[2] * 10 + digits[3];
+    int m = digits[4] * 10 + digits[5];
+    int d = digits[6] * 10 + digits[7];
+    static const int month_days[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+                                      30, 31 };
+    if (y < 1900 || m < 1 || m > 12 || d < 1 || d > month_days[m - 1])
+        return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (m == 2 && d == 29 && !leap)
+        return false;
+    *days = days_from_civil (y, m, d);
+    return true;
+}
+
+int64_t
+codec_days_of_ms (int64_t ms)
+{
+    return ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+}
+
+uint64_t
+codec_hash (const void *buf, size_t len, uint64_t seed)
+{
+    uint64_t h = seed ? seed : 1469598103934665603ull;
+    const uint8_t *p = buf;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}

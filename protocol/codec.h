@@ -1,0 +1,131 @@
+/* codec — the one C implementation of the EXITFLOW/1 encoding (PROTOCOL.md).
+ *
+ * Owns: the bounds check that makes msgpack-c safe on untrusted bytes, typed
+ * field readers that turn a bad field into an error value, the request and
+ * reply envelopes, RFC 3339 times and calendar dates. Used by the daemon, the
+ * workers and the C client alike. No I/O. */
+#ifndef EXF_CODEC_H
+#define EXF_CODEC_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EXF_PROTOCOL_VERSION 1
+#define EXF_ID_MAX 64                  /* ids, names, codes on the wire */
+#define EXF_BODY_MAX (1024 * 1024)     /* largest request body answered */
+#define EXF_MAX_DEPTH 32
+#define EXF_MAX_OBJECTS 65536
+
+/* A string inside a msgpack buffer: not NUL-terminated, borrowed. */
+typedef struct {
+    const char *ptr;
+    uint32_t len;
+} exf_str_t;
+
+/* An error is a value: the wire's error map falls straight out of it. */
+typedef struct {
+    const char *code;               /* NULL when there is no error */
+    char message[192];
+    char field[64];
+    char workflow_id[32];           /* CONFLICT on start: the open one */
+    int64_t version;                /* CONFLICT on version: current; else -1 */
+} exf_error_t;
+
+#define EXF_BAD_REQUEST     "BAD_REQUEST"
+#define EXF_UNKNOWN_COMMAND "UNKNOWN_COMMAND"
+#define EXF_NOT_FOUND       "NOT_FOUND"
+#define EXF_CONFLICT        "CONFLICT"
+#define EXF_INVALID_STATE   "INVALID_STATE"
+#define EXF_VALIDATION      "VALIDATION"
+#define EXF_UNAVAILABLE     "UNAVAILABLE"
+#define EXF_INTERNAL        "INTERNAL"
+
+void exf_error_clear (exf_error_t *err);
+/* Sets code, field (may be NULL) and a printf-style message; returns false so
+ * that callers can `return exf_fail (...)`. */
+bool exf_fail (exf_error_t *err, const char *code, const char *field,
+               const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));
+
+/* ---- untrusted input ---- */
+
+/* Walks the bytes once without allocating: every declared container count
+ * must fit in the bytes left, depth and object count are capped, 0xc1 is
+ * refused, and the buffer must hold exactly one object. Only then may
+ * msgpack-c (which allocates for declared counts) see it. */
+bool codec_check (const void *buf, size_t len, const char **why);
+
+/* codec_check, then msgpack_unpack_next into `out`. */
+bool codec_unpack (const void *buf, size_t len, msgpack_unpacked *out,
+                   const char **why);
+
+const msgpack_object *codec_map_get (const msgpack_object *map, const char *key);
+bool codec_str_eq (exf_str_t s, const char *cstr);
+exf_str_t codec_str_of (const msgpack_object *o);
+/* Copies into a NUL-terminated buffer of `cap` bytes (truncating). */
+void codec_str_copy (char *dst, size_t cap, exf_str_t s);
+
+/* Typed field readers. A missing required field or a wrong type sets `err`
+ * with `code` (BAD_REQUEST for arguments, VALIDATION inside a form) and the
+ * field name. nil counts as absent. `present` may be NULL. */
+bool codec_read_str (const msgpack_object *map, const char *key, bool required,
+                     size_t max_len, exf_str_t *out, bool *present,
+                     const char *code, exf_error_t *err);
+bool codec_read_id (const msgpack_object *map, const char *key, bool required,
+                    char out[EXF_ID_MAX + 1], const char *code, exf_error_t *err);
+bool codec_read_int (const msgpack_object *map, const char *key, bool required,
+                     int64_t *out, bool *present, const char *code,
+                     exf_error_t *err);
+bool codec_read_bool (const msgpack_object *map, const char *key, bool required,
+                      bool *out, bool *present, const char *code,
+                      exf_error_t *err);
+bool codec_read_map (const msgpack_object *map, const char *key, bool required,
+                     const msgpack_object **out, const char *code,
+                     exf_error_t *err);
+bool codec_read_array (const msgpack_object *map, const char *key, bool required,
+                       const msgpack_object **out, const char *code,
+                       exf_error_t *err);
+
+/* ---- requests and replies ---- */
+
+typedef struct {
+    exf_str_t id;                   /* len 0 when unreadable */
+    exf_str_t cmd;
+    const msgpack_object *args;     /* a map, or NULL */
+    exf_str_t actor;                /* len 0 when absent */
+} codec_request_t;
+
+/* Reads the envelope of an unpacked body. On failure `req->id` still holds
+ * the id when it could be read, so the error reply can carry it. */
+bool codec_parse_request (const msgpack_object *body, codec_request_t *req,
+                          exf_error_t *err);
+
+/* Packs `{v, id, ok:true, result:` — the caller then packs the result map. */
+void codec_pack_reply_ok_head (msgpack_packer *pk, exf_str_t id);
+void codec_pack_reply_error (msgpack_packer *pk, exf_str_t id,
+                             const exf_error_t *err);
+
+/* ---- packing helpers ---- */
+
+void codec_pack_cstr (msgpack_packer *pk, const char *s);
+void codec_pack_str (msgpack_packer *pk, exf_str_t s);
+/* A C string, or nil when NULL or empty. */
+void codec_pack_cstr_or_nil (msgpack_packer *pk, const char *s);
+/* Appends already-encoded msgpack bytes as one object. */
+void codec_pack_raw (msgpack_packer *pk, const void *buf, size_t len);
+/* Milliseconds since the epoch as an RFC 3339 UTC string, nil when 0. */
+void codec_pack_time (msgpack_packer *pk, int64_t ms);
+
+/* ---- time and dates ---- */
+
+#define CODEC_TIME_LEN 25   /* "2026-11-25T14:36:12.123Z" + NUL */
+void codec_format_time (int64_t ms, char out[CODEC_TIME_LEN]);
+/* A real calendar date "YYYY-MM-DD" → days since 1970-01-01. */
+bool codec_parse_date (exf_str_t s, int64_t *days);
+int64_t codec_days_of_ms (int64_t ms);
+
+/* FNV-1a, 64 bits: identifies a request body for idempotency checks. */
+uint64_t codec_hash (const void *buf, size_t len, uint64_t seed);
+
+#endif

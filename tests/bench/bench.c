@@ -1,0 +1,1344 @@
+/*
+ * exitflow-bench - throughput/latency benchmark for exitflowd (EXITFLOW/1).
+ *
+ * README
+ * ------
+ * Build (from the repo root):
+ *   gcc -std=gnu11 -O2 -Wall -Wextra -Werror tests/bench/bench.c \
+ *       -o bin/exitflow-bench \
+ *       $(pkg-config --cflags --libs libczmq libzmq lmdb msgpack) -lpthread
+ *
+ * Run against a fresh daemon (starts bin/exitflowd on free ports with a
+ * temporary --data dir under ./var/, runs the bench, stops the daemon):
+ *   tests/bench/run.sh [--clients 32] [--seconds 10]     # full run
+ *   tests/bench/run.sh --quick                           # ~1 s phases (smoke)
+ *
+ * Or against a running daemon:
+ *   bin/exitflow-bench --commands tcp://127.0.0.1:5570 [--clients 32]
+ *       [--seconds 10] [--raw-dir ./var/bench-raw] [--quick]
+ *       [--timeout-ms 10000]
+ *   bin/exitflow-bench --commands EP --ping [--timeout-ms N]   # exit 0 on pong
+ *   bin/exitflow-bench --raw-only [--clients N] [--quick]   # machine limits only
+ *
+ * One run measures, in order:
+ *   1a. raw ZeroMQ: an in-process ROUTER echo thread on tcp://127.0.0.1:<free>
+ *       and N DEALER clients (one ~200-byte request in flight each) -> rt/s;
+ *       then one client alone -> echo p50 latency.
+ *   1b. raw LMDB: env with default (durable) flags in a temp dir under
+ *       --raw-dir; loop {txn_begin; put 1 x 300 B; commit} -> commits/s, p50.
+ *   2.  exitflowd: N DEALER clients (one thread, epoll on ZMQ_FD, one request in
+ *       flight per client) each looping whole 3-member household exits
+ *       (18 write commands per workflow: workflow.start, 13 step.save,
+ *       2 member.decide, workflow.finish); 1 s warm-up, then --seconds of
+ *       measurement -> durable commands/s, p50, p99.
+ *   3.  the same workload with 1 client for ~3 s -> p50, compared with
+ *       (raw 1-client echo p50 + raw LMDB commit p50); target <= 1.5x.
+ *   Then a report with ratios and one machine-readable line `BENCH {json}`.
+ *
+ * Every reply is checked (v, id, ok:true, result shape, version increasing);
+ * errors are counted and the first one is printed. Exit status: 0 when the
+ * run completed without protocol errors (even if targets are NOT MET);
+ * 1 on any error reply, malformed reply, reply timeout, or daemon
+ * unreachable; 2 on usage errors.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+#include <msgpack.h>
+#include <zmq.h>
+
+/* ------------------------------------------------------------------ */
+/* small utilities                                                     */
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("exitflow-bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+/* growable array of latencies in nanoseconds */
+typedef struct {
+    int64_t *v;
+    size_t n, cap;
+} lat_t;
+
+static void lat_add(lat_t *l, int64_t x)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4096;
+        int64_t *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            die("out of memory");
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = x;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void lat_sort(lat_t *l)
+{
+    if (l->n)
+        qsort(l->v, l->n, sizeof *l->v, cmp_i64);
+}
+
+/* nearest-rank percentile in microseconds; l must be sorted */
+static double lat_pct_us(const lat_t *l, double p)
+{
+    if (!l->n)
+        return 0.0;
+    size_t rank = (size_t)((p / 100.0) * (double)l->n + 0.999999);
+    if (rank < 1)
+        rank = 1;
+    if (rank > l->n)
+        rank = l->n;
+    return (double)l->v[rank - 1] / 1000.0;
+}
+
+static void lat_free(lat_t *l)
+{
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+/* ------------------------------------------------------------------ */
+/* options                                                             */
+
+static struct {
+    const char *commands;
+    int clients;
+    double seconds;
+    bool seconds_set;
+    const char *raw_dir;
+    bool quick;
+    bool ping_only;
+    bool raw_only;
+    int timeout_ms;
+} opt = {NULL, 32, 10.0, false, "./var/bench-raw", false, false, false, 10000};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: exitflow-bench --commands ENDPOINT [--clients 32] [--seconds 10]\n"
+            "                      [--raw-dir DIR] [--quick] [--timeout-ms 10000]\n"
+            "       exitflow-bench --commands ENDPOINT --ping [--timeout-ms N]\n"
+            "       exitflow-bench --raw-only [--clients 32] [--raw-dir DIR] [--quick]\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* client-side polling of many DEALER sockets                          */
+/*
+ * zmq_poll() over N sockets costs about 2N system calls per call (a
+ * ZMQ_EVENTS check per socket before and after poll()), which made the
+ * single client thread, not the server, the bottleneck. Instead each
+ * socket's ZMQ_FD is registered in one epoll set (level-triggered), and only
+ * the sockets whose fd fired are checked with ZMQ_EVENTS. As required for
+ * ZMQ_FD, a socket is re-checked with ZMQ_EVENTS after every recv/send until
+ * it reports no POLLIN. An idle epoll_wait timeout sweeps every socket as a
+ * safety net against a missed wake-up.
+ */
+
+typedef struct {
+    int epfd;
+    int n;
+    void **socks;
+} mpoll_t;
+
+static void mp_init(mpoll_t *mp, void **socks, int n)
+{
+    mp->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (mp->epfd < 0)
+        die("epoll_create1: %s", strerror(errno));
+    mp->n = n;
+    mp->socks = socks;
+    for (int i = 0; i < n; i++) {
+        int fd;
+        size_t fdlen = sizeof fd;
+        if (zmq_getsockopt(socks[i], ZMQ_FD, &fd, &fdlen) != 0)
+            die("ZMQ_FD: %s", zmq_strerror(errno));
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+        if (epoll_ctl(mp->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+            die("epoll_ctl: %s", strerror(errno));
+    }
+}
+
+static void mp_close(mpoll_t *mp)
+{
+    close(mp->epfd);
+}
+
+/* indices of sockets to check into out[] (size >= n); all on a timeout */
+static int mp_wait(mpoll_t *mp, int timeout_ms, int *out)
+{
+    struct epoll_event evs[256];
+    int maxev = mp->n < 256 ? mp->n : 256;
+    int k = epoll_wait(mp->epfd, evs, maxev, timeout_ms);
+    if (k < 0) {
+        if (errno == EINTR)
+            return 0;
+        die("epoll_wait: %s", strerror(errno));
+    }
+    if (k == 0) {
+        for (int i = 0; i < mp->n; i++)
+            out[i] = i;
+        return mp->n;
+    }
+    for (int j = 0; j < k; j++)
+        out[j] = (int)evs[j].data.u32;
+    return k;
+}
+
+static bool sock_readable(void *s)
+{
+    uint32_t ev = 0;
+    size_t len = sizeof ev;
+    if (zmq_getsockopt(s, ZMQ_EVENTS, &ev, &len) != 0)
+        die("ZMQ_EVENTS: %s", zmq_strerror(errno));
+    return (ev & ZMQ_POLLIN) != 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* 1a. raw ZeroMQ echo                                                 */
+
+#define ECHO_BYTES 200
+
+typedef struct {
+    void *ctx;
+    void *sock;
+} echo_srv_t;
+
+static void *echo_thread(void *arg)
+{
+    echo_srv_t *srv = arg;
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, srv->sock, 0) < 0) {
+            zmq_msg_close(&m);
+            if (errno == EINTR)
+                continue;
+            break; /* ETERM on shutdown */
+        }
+        int more = zmq_msg_more(&m);
+        if (zmq_msg_send(&m, srv->sock, more ? ZMQ_SNDMORE : 0) < 0) {
+            zmq_msg_close(&m);
+            if (errno == ETERM)
+                break;
+        }
+    }
+    int linger = 0;
+    zmq_setsockopt(srv->sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_close(srv->sock);
+    return NULL;
+}
+
+/* Runs nclients closed-loop DEALER clients against endpoint for warm+meas
+ * seconds; returns round trips/s over the measurement window and fills lat. */
+static double echo_clients(void *ctx, const char *endpoint, int nclients,
+                           double warm_s, double meas_s, lat_t *lat)
+{
+    void **socks = calloc((size_t)nclients, sizeof *socks);
+    int64_t *sent = calloc((size_t)nclients, sizeof *sent);
+    int *ready = calloc((size_t)nclients, sizeof *ready);
+    if (!socks || !sent || !ready)
+        die("out of memory");
+    char body[ECHO_BYTES];
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (char)('a' + i % 26);
+    int linger = 0;
+    for (int i = 0; i < nclients; i++) {
+        socks[i] = zmq_socket(ctx, ZMQ_DEALER);
+        zmq_setsockopt(socks[i], ZMQ_LINGER, &linger, sizeof linger);
+        if (zmq_connect(socks[i], endpoint) != 0)
+            die("raw echo: connect %s: %s", endpoint, zmq_strerror(errno));
+    }
+    mpoll_t mp;
+    mp_init(&mp, socks, nclients);
+    int64_t t0 = now_ns();
+    int64_t warm_end = t0 + (int64_t)(warm_s * 1e9);
+    int64_t end = warm_end + (int64_t)(meas_s * 1e9);
+    int inflight = 0;
+    uint64_t count = 0;
+    for (int i = 0; i < nclients; i++) {
+        sent[i] = now_ns();
+        if (zmq_send(socks[i], body, sizeof body, 0) != (int)sizeof body)
+            die("raw echo: send: %s", zmq_strerror(errno));
+        inflight++;
+    }
+    bool stopping = false;
+    int64_t drain_deadline = 0;
+    while (inflight > 0) {
+        int64_t t = now_ns();
+        if (!stopping && t >= end) {
+            stopping = true;
+            drain_deadline = t + 5000000000LL;
+        }
+        if (stopping && t > drain_deadline)
+            die("raw echo: replies lost while draining");
+        long to = stopping ? 50 : (long)((end - t) / 1000000 + 1);
+        if (to > 50)
+            to = 50;
+        int k = mp_wait(&mp, (int)to, ready);
+        for (int j = 0; j < k; j++) {
+            int i = ready[j];
+            while (sock_readable(socks[i])) {
+                char buf[ECHO_BYTES + 16];
+                int n = zmq_recv(socks[i], buf, sizeof buf, ZMQ_DONTWAIT);
+                if (n < 0) {
+                    if (errno == EAGAIN)
+                        break;
+                    die("raw echo: recv: %s", zmq_strerror(errno));
+                }
+                t = now_ns();
+                if (n != ECHO_BYTES || memcmp(buf, body, ECHO_BYTES) != 0)
+                    die("raw echo: bad echo (%d bytes)", n);
+                inflight--;
+                if (t >= warm_end && t <= end) {
+                    count++;
+                    lat_add(lat, t - sent[i]);
+                }
+                if (!stopping && t < end) {
+                    sent[i] = now_ns();
+                    if (zmq_send(socks[i], body, sizeof body, 0) != (int)sizeof body)
+                        die("raw echo: send: %s", zmq_strerror(errno));
+                    inflight++;
+                }
+            }
+        }
+    }
+    mp_close(&mp);
+    for (int i = 0; i < nclients; i++)
+        zmq_close(socks[i]);
+    free(socks);
+    free(sent);
+    free(ready);
+    return (double)count / meas_s;
+}
+
+typedef struct {
+    double rate;        /* N clients, rt/s */
+    double p50_n_us;    /* N clients p50 */
+    double p50_1_us;    /* 1 client p50 */
+    double rate_1;      /* 1 client rt/s */
+} raw_zmq_t;
+
+static raw_zmq_t raw_zmq(int nclients, double meas_s, double single_s)
+{
+    raw_zmq_t r = {0};
+    echo_srv_t srv;
+    srv.ctx = zmq_ctx_new(); /* own context: like a separate process */
+    srv.sock = zmq_socket(srv.ctx, ZMQ_ROUTER);
+    if (zmq_bind(srv.sock, "tcp://127.0.0.1:*") != 0)
+        die("raw echo: bind: %s", zmq_strerror(errno));
+    char endpoint[256];
+    size_t elen = sizeof endpoint;
+    if (zmq_getsockopt(srv.sock, ZMQ_LAST_ENDPOINT, endpoint, &elen) != 0)
+        die("raw echo: ZMQ_LAST_ENDPOINT: %s", zmq_strerror(errno));
+    pthread_t th;
+    if (pthread_create(&th, NULL, echo_thread, &srv) != 0)
+        die("raw echo: pthread_create failed");
+
+    void *cctx = zmq_ctx_new();
+    lat_t lat = {0};
+    r.rate = echo_clients(cctx, endpoint, nclients, 0.25, meas_s, &lat);
+    lat_sort(&lat);
+    r.p50_n_us = lat_pct_us(&lat, 50);
+    lat_free(&lat);
+    r.rate_1 = echo_clients(cctx, endpoint, 1, 0.1, single_s, &lat);
+    lat_sort(&lat);
+    r.p50_1_us = lat_pct_us(&lat, 50);
+    lat_free(&lat);
+    zmq_ctx_term(cctx);
+
+    zmq_ctx_shutdown(srv.ctx);
+    pthread_join(th, NULL);
+    zmq_ctx_term(srv.ctx);
+    return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* 1b. raw LMDB sync commit                                            */
+
+typedef struct {
+    double rate;
+    double p50_us;
+    double p99_us;
+} raw_lmdb_t;
+
+static void mkdir_p(const char *path)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        die("path too long: %s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                die("mkdir %s: %s", buf, strerror(errno));
+            *p = '/';
+        }
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        die("mkdir %s: %s", buf, strerror(errno));
+}
+
+static raw_lmdb_t raw_lmdb(const char *raw_dir, double meas_s)
+{
+    raw_lmdb_t r = {0};
+    struct stat st;
+    bool created_root = stat(raw_dir, &st) != 0;
+    mkdir_p(raw_dir);
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s/lmdb.XXXXXX", raw_dir) >= (int)sizeof dir)
+        die("--raw-dir too long");
+    if (!mkdtemp(dir))
+        die("mkdtemp %s: %s", dir, strerror(errno));
+
+    MDB_env *env;
+    MDB_dbi dbi;
+    MDB_txn *txn;
+    int rc;
+    if ((rc = mdb_env_create(&env)) != 0)
+        die("mdb_env_create: %s", mdb_strerror(rc));
+    if ((rc = mdb_env_set_mapsize(env, (size_t)1 << 30)) != 0)
+        die("mdb_env_set_mapsize: %s", mdb_strerror(rc));
+    if ((rc = mdb_env_open(env, dir, 0 /* default: durable */, 0644)) != 0)
+        die("mdb_env_open %s: %s", dir, mdb_strerror(rc));
+    if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0 ||
+        (rc = mdb_dbi_open(txn, NULL, 0, &dbi)) != 0 ||
+        (rc = mdb_txn_commit(txn)) != 0)
+        die("lmdb open dbi: %s", mdb_strerror(rc));
+
+    char value[300];
+    for (size_t i = 0; i < sizeof value; i++)
+        value[i] = (char)('A' + i % 26);
+    lat_t lat = {0};
+    uint64_t key_n = 0, count = 0;
+    int64_t t0 = now_ns();
+    int64_t warm_end = t0 + 100000000LL; /* 0.1 s */
+    int64_t end = warm_end + (int64_t)(meas_s * 1e9);
+    for (;;) {
+        int64_t a = now_ns();
+        if (a >= end)
+            break;
+        char kbuf[32];
+        int klen = snprintf(kbuf, sizeof kbuf, "k%016" PRIu64, key_n++);
+        MDB_val k = {(size_t)klen, kbuf}, v = {sizeof value, value};
+        if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0)
+            die("mdb_txn_begin: %s", mdb_strerror(rc));
+        if ((rc = mdb_put(txn, dbi, &k, &v, 0)) != 0)
+            die("mdb_put: %s", mdb_strerror(rc));
+        if ((rc = mdb_txn_commit(txn)) != 0)
+            die("mdb_txn_commit: %s", mdb_strerror(rc));
+        int64_t b = now_ns();
+        if (a >= warm_end) {
+            count++;
+            lat_add(&lat, b - a);
+        }
+    }
+    mdb_env_close(env);
+
+    char f[PATH_MAX + 16];
+    snprintf(f, sizeof f, "%s/data.mdb", dir);
+    unlink(f);
+    snprintf(f, sizeof f, "%s/lock.mdb", dir);
+    unlink(f);
+    if (rmdir(dir) != 0)
+        fprintf(stderr, "exitflow-bench: warning: rmdir %s: %s\n", dir, strerror(errno));
+    if (created_root)
+        rmdir(raw_dir); /* only if we made it and it is empty */
+
+    lat_sort(&lat);
+    r.rate = (double)count / meas_s;
+    r.p50_us = lat_pct_us(&lat, 50);
+    r.p99_us = lat_pct_us(&lat, 99);
+    lat_free(&lat);
+    return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* msgpack helpers                                                     */
+
+static void pk_str(msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen(s);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+static void pk_kv_str(msgpack_packer *pk, const char *k, const char *v)
+{
+    pk_str(pk, k);
+    pk_str(pk, v);
+}
+
+static void pk_kv_int(msgpack_packer *pk, const char *k, int64_t v)
+{
+    pk_str(pk, k);
+    msgpack_pack_int64(pk, v);
+}
+
+static const msgpack_object *map_get(const msgpack_object *m, const char *key)
+{
+    if (!m || m->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    size_t kl = strlen(key);
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        const msgpack_object *k = &m->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl &&
+            memcmp(k->via.str.ptr, key, kl) == 0)
+            return &m->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+static bool obj_str_eq(const msgpack_object *o, const char *s)
+{
+    size_t n = strlen(s);
+    return o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
+           memcmp(o->via.str.ptr, s, n) == 0;
+}
+
+static bool obj_int(const msgpack_object *o, int64_t *out)
+{
+    if (!o)
+        return false;
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        if (o->via.u64 > INT64_MAX)
+            return false;
+        *out = (int64_t)o->via.u64;
+        return true;
+    }
+    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        *out = o->via.i64;
+        return true;
+    }
+    return false;
+}
+
+static void obj_copy_str(const msgpack_object *o, char *dst, size_t cap)
+{
+    if (!o || o->type != MSGPACK_OBJECT_STR) {
+        snprintf(dst, cap, "%s", o && o->type == MSGPACK_OBJECT_NIL ? "nil" : "?");
+        return;
+    }
+    size_t n = o->via.str.size < cap - 1 ? o->via.str.size : cap - 1;
+    memcpy(dst, o->via.str.ptr, n);
+    dst[n] = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* 2./3. the exitflowd workload                                        */
+
+enum { OP_START, OP_SAVE, OP_DECIDE, OP_FINISH, OP_KINDS };
+static const char *const op_kind_name[OP_KINDS] = {"workflow.start", "step.save",
+                                                   "member.decide", "workflow.finish"};
+enum { MODE_ENTERED, MODE_DEFAULT_LAST };
+
+typedef struct {
+    int kind;
+    int member; /* 0 head, 1 spouse, 2 child */
+    const char *step;
+    int mode;
+} op_t;
+
+static const op_t ops[] = {
+    {OP_START, 0, NULL, 0},
+    {OP_SAVE, 0, "exit", MODE_ENTERED},
+    {OP_SAVE, 0, "universal_data", MODE_ENTERED},
+    {OP_SAVE, 0, "health_insurance", MODE_DEFAULT_LAST},
+    {OP_SAVE, 0, "disabilities", MODE_DEFAULT_LAST},
+    {OP_SAVE, 0, "income_benefits", MODE_DEFAULT_LAST},
+    {OP_DECIDE, 1, NULL, 0},
+    {OP_DECIDE, 2, NULL, 0},
+    {OP_SAVE, 1, "exit", MODE_ENTERED},
+    {OP_SAVE, 1, "universal_data", MODE_ENTERED},
+    {OP_SAVE, 1, "health_insurance", MODE_DEFAULT_LAST},
+    {OP_SAVE, 1, "disabilities", MODE_DEFAULT_LAST},
+    {OP_SAVE, 1, "income_benefits", MODE_DEFAULT_LAST},
+    {OP_SAVE, 2, "exit", MODE_ENTERED},
+    {OP_SAVE, 2, "universal_data", MODE_ENTERED},
+    {OP_SAVE, 2, "health_insurance", MODE_DEFAULT_LAST},
+    {OP_SAVE, 2, "disabilities", MODE_DEFAULT_LAST},
+    {OP_FINISH, 0, NULL, 0},
+};
+
+static const char *const member_tag[3] = {"h", "s", "c"};
+static const int member_rel[3] = {1, 3, 2};
+static const bool member_adult[3] = {true, true, false};
+
+static char g_today[16];     /* UTC YYYY-MM-DD */
+static char g_run_token[32]; /* pid + start time, makes ids unique per run */
+
+typedef struct {
+    void *sock;
+    int idx;
+    int op;            /* index into ops */
+    uint64_t wf_n;     /* workflow counter for this client */
+    uint64_t seq;      /* request counter for this client */
+    char hh[64];       /* household_id */
+    char wf_id[64];    /* workflow_id from workflow.start */
+    int64_t version;   /* last version seen for this workflow */
+    char req_id[64];
+    int64_t sent;
+    bool inflight;
+} client_t;
+
+typedef struct {
+    const char *name;
+    int nclients;
+    double warm_s, meas_s;
+    /* results */
+    uint64_t count;       /* completed in measurement window */
+    uint64_t total_ok;    /* all ok replies incl. warm-up/drain */
+    uint64_t errors;
+    uint64_t workflows_finished;
+    char first_error[512];
+    lat_t lat;
+    lat_t lat_kind[OP_KINDS];
+    double rate, p50_us, p99_us, p999_us, max_us;
+    double kind_p50_us[OP_KINDS];
+    double cpu_pct;
+} phase_t;
+
+static int client_tag; /* distinguishes client indexes across phases */
+
+static void client_new_workflow(client_t *c)
+{
+    c->op = 0;
+    c->wf_n++;
+    c->wf_id[0] = 0;
+    c->version = 0;
+    snprintf(c->hh, sizeof c->hh, "bench-%d-%" PRIu64 "-%s", c->idx, c->wf_n, g_run_token);
+}
+
+static void pack_last(msgpack_packer *pk)
+{
+    pk_str(pk, "last");
+    msgpack_pack_map(pk, 4);
+    pk_str(pk, "universal_data");
+    msgpack_pack_map(pk, 2);
+    pk_kv_int(pk, "living_situation", 101);
+    pk_kv_int(pk, "veteran_status", 0);
+    pk_str(pk, "health_insurance");
+    msgpack_pack_map(pk, 2);
+    pk_kv_int(pk, "insurance_from_any_source", 1);
+    pk_kv_int(pk, "medicaid", 1);
+    pk_str(pk, "disabilities");
+    msgpack_pack_map(pk, 2);
+    pk_kv_int(pk, "disabling_condition", 0);
+    pk_kv_int(pk, "physical_disability", 0);
+    pk_str(pk, "income_benefits");
+    msgpack_pack_map(pk, 2);
+    pk_kv_int(pk, "income_from_any_source", 0);
+    pk_kv_int(pk, "benefits_from_any_source", 0);
+}
+
+static void member_ids(const client_t *c, int m, char *cid, size_t cidcap, char *eid,
+                       size_t eidcap)
+{
+    snprintf(cid, cidcap, "%s-%s", c->hh, member_tag[m]);
+    snprintf(eid, eidcap, "%s-e%s", c->hh, member_tag[m]);
+}
+
+/* builds the request for c's current op into sb */
+static void build_request(client_t *c, msgpack_sbuffer *sb)
+{
+    const op_t *op = &ops[c->op];
+    msgpack_packer pk;
+    msgpack_sbuffer_clear(sb);
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    c->seq++;
+    snprintf(c->req_id, sizeof c->req_id, "b%s-%d-%" PRIu64, g_run_token, c->idx, c->seq);
+    char cid[96], eid[96];
+
+    msgpack_pack_map(&pk, 5);
+    pk_kv_int(&pk, "v", 1);
+    pk_kv_str(&pk, "id", c->req_id);
+    pk_kv_str(&pk, "cmd", op_kind_name[op->kind]);
+    pk_kv_str(&pk, "actor", "bench");
+    pk_str(&pk, "args");
+    switch (op->kind) {
+    case OP_START:
+        member_ids(c, 0, cid, sizeof cid, eid, sizeof eid);
+        msgpack_pack_map(&pk, 5);
+        pk_kv_str(&pk, "enrollment_id", eid);
+        pk_kv_str(&pk, "household_id", c->hh);
+        pk_kv_str(&pk, "project_id", "bench-project");
+        pk_kv_int(&pk, "project_type", 1);
+        pk_str(&pk, "members");
+        msgpack_pack_array(&pk, 3);
+        for (int m = 0; m < 3; m++) {
+            member_ids(c, m, cid, sizeof cid, eid, sizeof eid);
+            msgpack_pack_map(&pk, 6);
+            pk_kv_str(&pk, "client_id", cid);
+            pk_kv_str(&pk, "enrollment_id", eid);
+            pk_kv_int(&pk, "relationship", member_rel[m]);
+            pk_kv_str(&pk, "entry_date", "2024-01-15");
+            pk_str(&pk, "adult");
+            if (member_adult[m])
+                msgpack_pack_true(&pk);
+            else
+                msgpack_pack_false(&pk);
+            pack_last(&pk);
+        }
+        break;
+    case OP_SAVE:
+        member_ids(c, op->member, cid, sizeof cid, eid, sizeof eid);
+        msgpack_pack_map(&pk, op->mode == MODE_ENTERED ? 5 : 4);
+        pk_kv_str(&pk, "workflow_id", c->wf_id);
+        pk_kv_str(&pk, "client_id", cid);
+        pk_kv_str(&pk, "step", op->step);
+        pk_kv_str(&pk, "mode", op->mode == MODE_ENTERED ? "entered" : "default_last");
+        if (op->mode == MODE_ENTERED) {
+            pk_str(&pk, "data");
+            if (strcmp(op->step, "exit") == 0) {
+                msgpack_pack_map(&pk, 3);
+                pk_kv_str(&pk, "exit_date", g_today);
+                pk_kv_int(&pk, "destination", 410);
+                pk_kv_str(&pk, "exit_reason", "bench");
+            } else {
+                msgpack_pack_map(&pk, 3);
+                pk_kv_int(&pk, "living_situation", 410);
+                pk_kv_int(&pk, "veteran_status", 0);
+                pk_kv_str(&pk, "note", "bench");
+            }
+        }
+        break;
+    case OP_DECIDE:
+        member_ids(c, op->member, cid, sizeof cid, eid, sizeof eid);
+        msgpack_pack_map(&pk, 3);
+        pk_kv_str(&pk, "workflow_id", c->wf_id);
+        pk_kv_str(&pk, "client_id", cid);
+        pk_str(&pk, "exit");
+        msgpack_pack_true(&pk);
+        break;
+    case OP_FINISH:
+        msgpack_pack_map(&pk, 1);
+        pk_kv_str(&pk, "workflow_id", c->wf_id);
+        break;
+    }
+}
+
+static void phase_error(phase_t *ph, const char *fmt, ...)
+{
+    ph->errors++;
+    if (ph->first_error[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ph->first_error, sizeof ph->first_error, fmt, ap);
+    va_end(ap);
+}
+
+/* Checks one reply body for c's in-flight request; returns true when ok. */
+static bool handle_reply(phase_t *ph, client_t *c, const char *data, size_t len)
+{
+    const op_t *op = &ops[c->op];
+    const char *cmd = op_kind_name[op->kind];
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    bool ok = false;
+    if (msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
+        u.data.type != MSGPACK_OBJECT_MAP) {
+        phase_error(ph, "%s: malformed reply (%zu bytes, not one msgpack map)", cmd, len);
+        goto out;
+    }
+    const msgpack_object *r = &u.data;
+    int64_t v;
+    if (!obj_int(map_get(r, "v"), &v) || v != 1) {
+        phase_error(ph, "%s: reply without v:1", cmd);
+        goto out;
+    }
+    const msgpack_object *id = map_get(r, "id");
+    if (!obj_str_eq(id, c->req_id)) {
+        char got[80];
+        obj_copy_str(id, got, sizeof got);
+        phase_error(ph, "%s: reply id '%s' does not match request id '%s'", cmd, got, c->req_id);
+        goto out;
+    }
+    const msgpack_object *okv = map_get(r, "ok");
+    if (!okv || okv->type != MSGPACK_OBJECT_BOOLEAN) {
+        phase_error(ph, "%s: reply without boolean ok", cmd);
+        goto out;
+    }
+    if (!okv->via.boolean) {
+        const msgpack_object *e = map_get(r, "error");
+        char code[64], msg[256], field[96];
+        obj_copy_str(map_get(e, "code"), code, sizeof code);
+        obj_copy_str(map_get(e, "message"), msg, sizeof msg);
+        const msgpack_object *f = map_get(e, "field");
+        if (f)
+            obj_copy_str(f, field, sizeof field);
+        else
+            snprintf(field, sizeof field, "-");
+        phase_error(ph, "%s (op %d%s%s): %s: %s (field %s)", cmd, c->op, op->step ? " " : "",
+                    op->step ? op->step : "", code, msg, field);
+        goto out;
+    }
+    const msgpack_object *res = map_get(r, "result");
+    if (!res || res->type != MSGPACK_OBJECT_MAP) {
+        phase_error(ph, "%s: ok reply without result map", cmd);
+        goto out;
+    }
+    int64_t ver;
+    if (!obj_int(map_get(res, "version"), &ver)) {
+        phase_error(ph, "%s: result without integer version", cmd);
+        goto out;
+    }
+    if (op->kind == OP_START) {
+        const msgpack_object *w = map_get(res, "workflow_id");
+        if (!w || w->type != MSGPACK_OBJECT_STR || w->via.str.size != 26) {
+            phase_error(ph, "%s: result.workflow_id is not a 26-char string", cmd);
+            goto out;
+        }
+        obj_copy_str(w, c->wf_id, sizeof c->wf_id);
+        if (!obj_str_eq(map_get(res, "state"), "open")) {
+            phase_error(ph, "%s: result.state is not \"open\"", cmd);
+            goto out;
+        }
+    } else {
+        if (!obj_str_eq(map_get(res, "workflow_id"), c->wf_id)) {
+            phase_error(ph, "%s: result.workflow_id differs from the workflow's", cmd);
+            goto out;
+        }
+        if (ver <= c->version) {
+            phase_error(ph, "%s: result.version %" PRId64 " not above previous %" PRId64, cmd,
+                        ver, c->version);
+            goto out;
+        }
+        if (op->kind == OP_FINISH && !obj_str_eq(map_get(res, "state"), "finished")) {
+            phase_error(ph, "%s: result.state is not \"finished\"", cmd);
+            goto out;
+        }
+    }
+    c->version = ver;
+    ok = true;
+out:
+    msgpack_unpacked_destroy(&u);
+    return ok;
+}
+
+static void client_send(client_t *c, msgpack_sbuffer *sb)
+{
+    build_request(c, sb);
+    c->sent = now_ns();
+    if (zmq_send(c->sock, sb->data, sb->size, 0) != (int)sb->size)
+        die("send to daemon failed: %s", zmq_strerror(errno));
+    c->inflight = true;
+}
+
+/* receive a whole message, returning the last frame (the body) */
+static int recv_body(void *sock, zmq_msg_t *body)
+{
+    int got = 0;
+    for (;;) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, sock, got ? 0 : ZMQ_DONTWAIT) < 0) {
+            int e = errno;
+            zmq_msg_close(&part);
+            errno = e;
+            return -1;
+        }
+        if (got)
+            zmq_msg_close(body);
+        zmq_msg_move(body, &part);
+        zmq_msg_close(&part);
+        got = 1;
+        if (!zmq_msg_more(body))
+            return 0;
+    }
+}
+
+static void run_phase(void *ctx, phase_t *ph)
+{
+    int n = ph->nclients;
+    client_t *cl = calloc((size_t)n, sizeof *cl);
+    void **socks = calloc((size_t)n, sizeof *socks);
+    int *ready = calloc((size_t)n, sizeof *ready);
+    if (!cl || !socks || !ready)
+        die("out of memory");
+    int linger = 0;
+    for (int i = 0; i < n; i++) {
+        cl[i].sock = zmq_socket(ctx, ZMQ_DEALER);
+        cl[i].idx = client_tag++;
+        zmq_setsockopt(cl[i].sock, ZMQ_LINGER, &linger, sizeof linger);
+        if (zmq_connect(cl[i].sock, opt.commands) != 0)
+            die("connect %s: %s", opt.commands, zmq_strerror(errno));
+        socks[i] = cl[i].sock;
+        client_new_workflow(&cl[i]);
+    }
+    mpoll_t mp;
+    mp_init(&mp, socks, n);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    int64_t timeout_ns = (int64_t)opt.timeout_ms * 1000000LL;
+
+    double cpu0 = cpu_seconds();
+    int64_t t0 = now_ns();
+    int64_t warm_end = t0 + (int64_t)(ph->warm_s * 1e9);
+    int64_t end = warm_end + (int64_t)(ph->meas_s * 1e9);
+    int inflight = 0;
+    for (int i = 0; i < n; i++) {
+        client_send(&cl[i], &sb);
+        inflight++;
+    }
+    bool stopping = false;
+    double cpu_end = 0;
+    int64_t last_timeout_check = t0;
+    while (inflight > 0) {
+        int64_t t = now_ns();
+        if (!stopping && t >= end) {
+            stopping = true;
+            cpu_end = cpu_seconds();
+        }
+        if (t - last_timeout_check > 50000000LL) {
+            last_timeout_check = t;
+            for (int i = 0; i < n; i++)
+                if (cl[i].inflight && t - cl[i].sent > timeout_ns)
+                    die("%s: no reply within %d ms to %s (request id %s) - daemon stalled or "
+                        "gone; %" PRIu64 " errors so far%s%s",
+                        ph->name, opt.timeout_ms, op_kind_name[ops[cl[i].op].kind],
+                        cl[i].req_id, ph->errors, ph->first_error[0] ? ", first: " : "",
+                        ph->first_error);
+        }
+        long to = stopping ? 50 : (long)((end - t) / 1000000 + 1);
+        if (to > 50)
+            to = 50;
+        int k = mp_wait(&mp, (int)to, ready);
+        for (int j = 0; j < k; j++) {
+          client_t *c = &cl[ready[j]];
+          while (sock_readable(c->sock)) {
+            zmq_msg_t body;
+            zmq_msg_init(&body);
+            if (recv_body(c->sock, &body) != 0) {
+                zmq_msg_close(&body);
+                if (errno == EAGAIN)
+                    break;
+                die("recv: %s", zmq_strerror(errno));
+            }
+            int64_t tr = now_ns();
+            if (!c->inflight) {
+                phase_error(ph, "unsolicited reply (%zu bytes) on client %d", zmq_msg_size(&body),
+                            c->idx);
+                zmq_msg_close(&body);
+                continue;
+            }
+            c->inflight = false;
+            inflight--;
+            int kind = ops[c->op].kind;
+            bool ok = handle_reply(ph, c, zmq_msg_data(&body), zmq_msg_size(&body));
+            zmq_msg_close(&body);
+            if (ok) {
+                ph->total_ok++;
+                if (tr >= warm_end && tr <= end) {
+                    ph->count++;
+                    lat_add(&ph->lat, tr - c->sent);
+                    lat_add(&ph->lat_kind[kind], tr - c->sent);
+                }
+                if (kind == OP_FINISH) {
+                    ph->workflows_finished++;
+                    client_new_workflow(c);
+                } else {
+                    c->op++;
+                }
+            } else {
+                /* abandon this workflow, start a fresh household */
+                client_new_workflow(c);
+            }
+            if (!stopping && tr < end) {
+                client_send(c, &sb);
+                inflight++;
+            }
+          }
+        }
+    }
+    if (!stopping)
+        cpu_end = cpu_seconds();
+    ph->cpu_pct = 100.0 * (cpu_end - cpu0) / (ph->warm_s + ph->meas_s);
+
+    mp_close(&mp);
+    for (int i = 0; i < n; i++)
+        zmq_close(cl[i].sock);
+    msgpack_sbuffer_destroy(&sb);
+    free(cl);
+    free(socks);
+    free(ready);
+
+    lat_sort(&ph->lat);
+    ph->rate = (double)ph->count / ph->meas_s;
+    ph->p50_us = lat_pct_us(&ph->lat, 50);
+    ph->p99_us = lat_pct_us(&ph->lat, 99);
+    ph->p999_us = lat_pct_us(&ph->lat, 99.9);
+    ph->max_us = ph->lat.n ? (double)ph->lat.v[ph->lat.n - 1] / 1000.0 : 0.0;
+    for (int k = 0; k < OP_KINDS; k++) {
+        lat_sort(&ph->lat_kind[k]);
+        ph->kind_p50_us[k] = lat_pct_us(&ph->lat_kind[k], 50);
+    }
+}
+
+/* ping: returns 0 on a valid pong within timeout_ms */
+static int ping_daemon(void *ctx, int timeout_ms, char *why, size_t whycap)
+{
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(s, opt.commands) != 0) {
+        snprintf(why, whycap, "connect: %s", zmq_strerror(errno));
+        zmq_close(s);
+        return -1;
+    }
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    char id[64];
+    snprintf(id, sizeof id, "ping-%s", g_run_token);
+    msgpack_pack_map(&pk, 3);
+    pk_kv_int(&pk, "v", 1);
+    pk_kv_str(&pk, "id", id);
+    pk_kv_str(&pk, "cmd", "ping");
+    int rc = -1;
+    if (zmq_send(s, sb.data, sb.size, ZMQ_DONTWAIT) != (int)sb.size) {
+        snprintf(why, whycap, "send: %s", zmq_strerror(errno));
+        goto out;
+    }
+    zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, timeout_ms) <= 0) {
+        snprintf(why, whycap, "no reply to ping within %d ms", timeout_ms);
+        goto out;
+    }
+    zmq_msg_t body;
+    zmq_msg_init(&body);
+    if (recv_body(s, &body) != 0) {
+        snprintf(why, whycap, "recv: %s", zmq_strerror(errno));
+        zmq_msg_close(&body);
+        goto out;
+    }
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0, len = zmq_msg_size(&body);
+    if (msgpack_unpack_next(&u, zmq_msg_data(&body), len, &off) == MSGPACK_UNPACK_SUCCESS &&
+        off == len) {
+        const msgpack_object *r = &u.data;
+        const msgpack_object *okv = map_get(r, "ok");
+        const msgpack_object *res = map_get(r, "result");
+        const msgpack_object *pong = map_get(res, "pong");
+        if (okv && okv->type == MSGPACK_OBJECT_BOOLEAN && okv->via.boolean &&
+            obj_str_eq(map_get(r, "id"), id) && pong && pong->type == MSGPACK_OBJECT_BOOLEAN &&
+            pong->via.boolean && obj_str_eq(map_get(res, "version"), "exitflow/1"))
+            rc = 0;
+        else
+            snprintf(why, whycap, "unexpected ping reply (not ok / pong:true / exitflow/1)");
+    } else {
+        snprintf(why, whycap, "malformed ping reply (%zu bytes)", len);
+    }
+    msgpack_unpacked_destroy(&u);
+    zmq_msg_close(&body);
+out:
+    msgpack_sbuffer_destroy(&sb);
+    zmq_close(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* report                                                              */
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static void print_phase_detail(const phase_t *ph)
+{
+    printf("  %-26s %" PRIu64 " ok replies, %" PRIu64 " in window, %" PRIu64
+           " workflows finished, %" PRIu64 " errors; p99.9 %.0f us, max %.0f us; "
+           "bench CPU %.0f%% of a core\n",
+           ph->name, ph->total_ok, ph->count, ph->workflows_finished, ph->errors, ph->p999_us,
+           ph->max_us, ph->cpu_pct);
+    printf("  %-26s p50 by command:", "");
+    for (int k = 0; k < OP_KINDS; k++)
+        printf(" %s %.0f us%s", op_kind_name[k], ph->kind_p50_us[k], k + 1 < OP_KINDS ? "," : "");
+    printf("\n");
+    if (ph->errors)
+        printf("  %-26s FIRST ERROR: %s\n", "", ph->first_error);
+}
+
+/* left column of the report, padded to a fixed width */
+static const char *label(const char *fmt, ...)
+{
+    static char buf[4][64];
+    static int k;
+    char tmp[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%-31s", tmp);
+    return buf[k];
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEEDVAL                                                                                \
+    do {                                                                                       \
+        if (!val) {                                                                            \
+            fprintf(stderr, "exitflow-bench: %s needs a value\n", a);                          \
+            usage(stderr);                                                                     \
+            return 2;                                                                          \
+        }                                                                                      \
+        i++;                                                                                   \
+    } while (0)
+        if (!strcmp(a, "--commands")) {
+            NEEDVAL;
+            opt.commands = val;
+        } else if (!strcmp(a, "--clients")) {
+            NEEDVAL;
+            opt.clients = atoi(val);
+        } else if (!strcmp(a, "--seconds")) {
+            NEEDVAL;
+            opt.seconds = atof(val);
+            opt.seconds_set = true;
+        } else if (!strcmp(a, "--raw-dir")) {
+            NEEDVAL;
+            opt.raw_dir = val;
+        } else if (!strcmp(a, "--timeout-ms")) {
+            NEEDVAL;
+            opt.timeout_ms = atoi(val);
+        } else if (!strcmp(a, "--quick")) {
+            opt.quick = true;
+        } else if (!strcmp(a, "--ping")) {
+            opt.ping_only = true;
+        } else if (!strcmp(a, "--raw-only")) {
+            opt.raw_only = true;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "exitflow-bench: unknown argument %s\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!opt.commands && !opt.raw_only) {
+        usage(stderr);
+        return 2;
+    }
+    if (opt.clients < 1 || opt.clients > 1024) {
+        fprintf(stderr, "exitflow-bench: --clients must be 1..1024\n");
+        return 2;
+    }
+    if (opt.quick && !opt.seconds_set)
+        opt.seconds = 1.0;
+    if (!(opt.seconds > 0.0) || opt.seconds > 3600) {
+        fprintf(stderr, "exitflow-bench: --seconds must be > 0\n");
+        return 2;
+    }
+    if (opt.timeout_ms < 1) {
+        fprintf(stderr, "exitflow-bench: --timeout-ms must be >= 1\n");
+        return 2;
+    }
+
+    time_t wall = time(NULL);
+    struct tm tm;
+    gmtime_r(&wall, &tm);
+    strftime(g_today, sizeof g_today, "%Y-%m-%d", &tm);
+    snprintf(g_run_token, sizeof g_run_token, "%d-%lx", (int)getpid(), (unsigned long)wall);
+
+    void *ctx = zmq_ctx_new();
+    char why[256];
+
+    if (opt.ping_only) {
+        int rc = ping_daemon(ctx, opt.timeout_ms, why, sizeof why);
+        if (rc == 0)
+            printf("pong from %s\n", opt.commands);
+        else
+            fprintf(stderr, "exitflow-bench: %s: %s\n", opt.commands, why);
+        zmq_ctx_term(ctx);
+        return rc == 0 ? 0 : 1;
+    }
+
+    double zmq_s = opt.quick ? 1.0 : 3.0, zmq1_s = opt.quick ? 0.5 : 2.0;
+    double lmdb_s = opt.quick ? 1.0 : 3.0;
+    double warm = opt.quick ? 0.5 : 1.0;
+    double single_warm = opt.quick ? 0.25 : 0.5, single_s = opt.quick ? 1.0 : 3.0;
+
+    if (opt.raw_only) {
+        raw_zmq_t rz = raw_zmq(opt.clients, zmq_s, zmq1_s);
+        raw_lmdb_t rl = raw_lmdb(opt.raw_dir, lmdb_s);
+        zmq_ctx_term(ctx);
+        printf("%s%9.0f rt/s      p50 %.0f us\n", label("raw zmq echo (%d clients):", opt.clients),
+               rz.rate, rz.p50_n_us);
+        printf("%s%9.0f rt/s      p50 %.0f us\n", label("raw zmq echo (1 client):"), rz.rate_1,
+               rz.p50_1_us);
+        printf("%s%9.0f commits/s p50 %.0f us  p99 %.0f us\n", label("raw lmdb sync commit:"),
+               rl.rate, rl.p50_us, rl.p99_us);
+        printf("BENCH {\"clients\":%d,\"raw_only\":true,\"raw_zmq_rt_per_s\":%.0f,"
+               "\"raw_zmq_p50_us\":%.1f,\"raw_zmq_1_rt_per_s\":%.0f,\"raw_zmq_1_p50_us\":%.1f,"
+               "\"raw_lmdb_commits_per_s\":%.0f,\"raw_lmdb_p50_us\":%.1f,"
+               "\"raw_lmdb_p99_us\":%.1f}\n",
+               opt.clients, rz.rate, rz.p50_n_us, rz.rate_1, rz.p50_1_us, rl.rate, rl.p50_us,
+               rl.p99_us);
+        return 0;
+    }
+
+    /* fail fast when the daemon is not there */
+    if (ping_daemon(ctx, opt.timeout_ms < 5000 ? opt.timeout_ms : 5000, why, sizeof why) != 0)
+        die("daemon unreachable at %s: %s", opt.commands, why);
+
+    printf("exitflow-bench: %d clients, %.1f s measurement%s, daemon %s, today %s\n",
+           opt.clients, opt.seconds, opt.quick ? " (quick)" : "", opt.commands, g_today);
+    fflush(stdout);
+
+    /* 1a. raw zmq */
+    raw_zmq_t rz = raw_zmq(opt.clients, zmq_s, zmq1_s);
+    /* 1b. raw lmdb */
+    raw_lmdb_t rl = raw_lmdb(opt.raw_dir, lmdb_s);
+
+    /* 2. daemon, N clients */
+    phase_t pn = {0};
+    pn.name = "exitflowd N clients";
+    pn.nclients = opt.clients;
+    pn.warm_s = warm;
+    pn.meas_s = opt.seconds;
+    run_phase(ctx, &pn);
+
+    /* 3. daemon, 1 client */
+    phase_t p1 = {0};
+    p1.name = "exitflowd 1 client";
+    p1.nclients = 1;
+    p1.warm_s = single_warm;
+    p1.meas_s = single_s;
+    run_phase(ctx, &p1);
+
+    zmq_ctx_term(ctx);
+
+    double ratio_zmq = rz.rate > 0 ? pn.rate / rz.rate : 0;
+    double ratio_lmdb = rl.rate > 0 ? pn.rate / rl.rate : 0;
+    double ref_us = rz.p50_1_us + rl.p50_us;
+    double ratio_1 = ref_us > 0 ? p1.p50_us / ref_us : 0;
+    uint64_t errors = pn.errors + p1.errors;
+    bool tput_met = !errors && pn.rate >= 30000.0;
+    bool lat_met = !errors && p1.p50_us > 0 && ratio_1 <= 1.5;
+
+    printf("\n");
+    printf("%s%9.0f rt/s      p50 %.0f us\n", label("raw zmq echo (%d clients):", opt.clients),
+           rz.rate, rz.p50_n_us);
+    printf("%s%9.0f rt/s      p50 %.0f us\n", label("raw zmq echo (1 client):"), rz.rate_1,
+           rz.p50_1_us);
+    printf("%s%9.0f commits/s p50 %.0f us  p99 %.0f us\n", label("raw lmdb sync commit:"),
+           rl.rate, rl.p50_us, rl.p99_us);
+    printf("%s%9.0f cmds/s    p50 %.0f us  p99 %.0f us"
+           "   = %.2fx raw zmq, %.1fx raw lmdb commits\n",
+           label("exitflowd (%d clients):", opt.clients), pn.rate, pn.p50_us, pn.p99_us,
+           ratio_zmq, ratio_lmdb);
+    print_phase_detail(&pn);
+    printf("%s%9.0f cmds/s    p50 %.0f us  p99 %.0f us\n", label("exitflowd (1 client):"),
+           p1.rate, p1.p50_us, p1.p99_us);
+    print_phase_detail(&p1);
+    const char *invalid = "NOT EVALUATED (error replies)";
+    printf("%s%9.0f us vs raw rt+commit %.0f us = %.2fx "
+           "(target <= 1.5x): %s\n",
+           label("exitflowd (1 client) p50:"), p1.p50_us, ref_us, ratio_1, errors ? invalid : lat_met ? "MET" : "NOT MET");
+    printf("target >= 30000 cmds/s with 32 clients: %s%s\n",
+           errors ? invalid : tput_met ? "MET" : "NOT MET",
+           opt.clients == 32 ? "" : " (note: this run used a different client count)");
+    if (errors)
+        printf("ERRORS: %" PRIu64 " error replies - the figures above include failures and "
+               "are NOT valid\n",
+               errors);
+
+    printf("BENCH {\"clients\":%d,\"seconds\":%.3f,\"quick\":%s,"
+           "\"raw_zmq_rt_per_s\":%.0f,\"raw_zmq_p50_us\":%.1f,"
+           "\"raw_zmq_1_rt_per_s\":%.0f,\"raw_zmq_1_p50_us\":%.1f,"
+           "\"raw_lmdb_commits_per_s\":%.0f,\"raw_lmdb_p50_us\":%.1f,\"raw_lmdb_p99_us\":%.1f,"
+           "\"cmds_per_s\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
+           "\"max_us\":%.1f,\"workflows_finished\":%" PRIu64 ","
+           "\"ratio_vs_raw_zmq\":%.4f,\"ratio_vs_raw_lmdb\":%.3f,"
+           "\"single_cmds_per_s\":%.0f,\"single_p50_us\":%.1f,\"single_p99_us\":%.1f,"
+           "\"single_ref_us\":%.1f,\"single_ratio\":%.3f,"
+           "\"bench_cpu_pct\":%.1f,"
+           "\"target_cmds_met\":%s,\"target_latency_met\":%s,\"errors\":%" PRIu64
+           ",\"first_error\":",
+           opt.clients, opt.seconds, opt.quick ? "true" : "false", rz.rate, rz.p50_n_us,
+           rz.rate_1, rz.p50_1_us, rl.rate, rl.p50_us, rl.p99_us, pn.rate, pn.p50_us, pn.p99_us,
+           pn.p999_us, pn.max_us, pn.workflows_finished, ratio_zmq, ratio_lmdb, p1.rate,
+           p1.p50_us, p1.p99_us, ref_us, ratio_1, pn.cpu_pct, tput_met ? "true" : "false",
+           lat_met ? "true" : "false", errors);
+    if (errors)
+        json_str(stdout, pn.errors ? pn.first_error : p1.first_error);
+    else
+        fputs("null", stdout);
+    printf("}\n");
+
+    lat_free(&pn.lat);
+    lat_free(&p1.lat);
+    for (int k = 0; k < OP_KINDS; k++) {
+        lat_free(&pn.lat_kind[k]);
+        lat_free(&p1.lat_kind[k]);
+    }
+    if (errors)
+        return 1;
+    if (pn.count == 0 || p1.count == 0) {
+        fprintf(stderr, "exitflow-bench: no command completed inside a measurement window\n");
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,109 @@
+"""The Subscriber: gapless, ordered events over a lossy SUB socket."""
+
+import time
+
+import zmq
+
+from exitflow import Subscriber, encode_request, unpack
+from support import Household, exit_form, read_all_events
+
+
+def flood(daemon, wf, n, hoh=None):
+    """Pipeline ``n`` writes through one DEALER; wait for every reply.
+
+    dq.report gives one dq.reported event each; with ``hoh`` every third
+    write is a step.save instead (a step.completed event).
+    """
+    s = zmq.Context.instance().socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.setsockopt(zmq.SNDHWM, 0)
+    s.setsockopt(zmq.RCVHWM, 0)
+    s.connect(daemon.commands)
+    for i in range(n):
+        if hoh is not None and i % 3 == 0:
+            _, body = encode_request("step.save", {
+                "workflow_id": wf, "client_id": hoh, "step": "exit",
+                "mode": "entered", "data": exit_form(exit_reason="r%d" % i)})
+        else:
+            _, body = encode_request("dq.report", {
+                "workflow_id": wf, "source": "s%d" % (i % 7),
+                "findings": [{"rule": "r%d" % i, "severity": "warning",
+                              "message": "m"}]})
+        s.send_multipart([b"", body])
+    for _ in range(n):
+        assert s.poll(30000), "flood: no reply"
+        assert unpack(s.recv_multipart()[-1])["ok"] is True
+    s.close()
+
+
+def collect(sub, n, timeout=30.0):
+    out = []
+    deadline = time.monotonic() + timeout
+    while len(out) < n:
+        left = deadline - time.monotonic()
+        assert left > 0, "only %d of %d events" % (len(out), n)
+        ev = sub.next(timeout=left)
+        if ev is not None:
+            out.append(ev)
+    return out
+
+
+def test_catches_up_then_follows(daemon):
+    c = daemon.client()
+    h = Household()
+    wf = h.start(c)
+    c.save(wf, h.hoh, "exit", data=exit_form())
+    with Subscriber(daemon.commands, daemon.events) as sub:
+        first = collect(sub, 2)
+        assert [e["seq"] for e in first] == [1, 2]
+        c.save(wf, h.hoh, "universal_data", mode="default_last")
+        c.decide(wf, h.spouse, True)
+        more = collect(sub, 2)
+        assert [e["seq"] for e in more] == [3, 4]
+        assert [e["type"] for e in more] == ["step.completed",
+                                             "member.decided"]
+        assert sub.next(timeout=0.3) is None
+    with Subscriber(daemon.commands, daemon.events, after=2) as sub:
+        assert [e["seq"] for e in collect(sub, 2)] == [3, 4]
+
+
+def test_gaps_filled_from_the_log(daemon):
+    c = daemon.client()
+    h = Household()
+    wf = h.start(c)
+    n = 3000
+    sub = Subscriber(daemon.commands, daemon.events, rcvhwm=1,
+                     sockopts={zmq.RCVBUF: 4096})
+    try:
+        assert collect(sub, 1)[0]["seq"] == 1       # caught up, following
+        time.sleep(0.3)                             # subscription settled
+        flood(daemon, wf, n, hoh=h.hoh)             # the subscriber sleeps
+        time.sleep(0.5)
+        got = collect(sub, n)
+        assert [e["seq"] for e in got] == list(range(2, n + 2))
+        assert got == read_all_events(c)[1:]
+        assert sub.next(timeout=0.3) is None
+        print("gap reads: %d" % sub.gap_reads)
+    finally:
+        sub.close()
+
+
+def test_prefix_filter(daemon):
+    c = daemon.client()
+    hs = [Household() for _ in range(3)]
+    wfs = [h.start(c) for h in hs]
+    sub = Subscriber(daemon.commands, daemon.events, prefix=b"workflow.",
+                     rcvhwm=1)
+    try:
+        flood(daemon, wfs[0], 600, hoh=hs[0].hoh)
+        c.cancel(wfs[1], "x")
+        c.save(wfs[2], hs[2].hoh, "exit", data=exit_form())
+        c.cancel(wfs[2], "y")
+        want = [e for e in read_all_events(c)
+                if e["type"].startswith("workflow.")]
+        assert len(want) == 5
+        got = collect(sub, len(want))
+        assert got == want
+        assert sub.next(timeout=0.3) is None
+    finally:
+        sub.close()
