@@ -9,7 +9,8 @@ CC      ?= gcc
 PKGS    := libczmq libzmq lmdb msgpack
 WARN    := -Wall -Wextra -Werror
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+SAN     ?=
+CFLAGS  += -std=gnu11 $(WARN) $(SAN) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 BIN     ?= bin
 OBJ     ?= build
@@ -95,7 +96,7 @@ bench: deps
 # Sanitizer build: the same tests on an ASan/UBSan daemon.
 asan: deps-test
 	@$(MAKE) --no-print-directory BIN=bin-asan OBJ=build-asan \
-	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  SAN="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  bin-asan/exitflowd unit
 	EXITFLOWD=$(CURDIR)/bin-asan/exitflowd $(PYTHON) -m pytest -q tests/integration
 

@@ -24,6 +24,7 @@ struct command_t {
     const char *name;
     handler_fn handler;
     bool writes;
+    bool scoped;                        /* names one workflow: workflow_id */
     unsigned roles;
 };
 
@@ -154,7 +155,8 @@ typedef struct {
 } wf_write_t;
 
 static int
-write_workflow (call_t *c, const wf_write_t *op, const void *args)
+write_workflow (call_t *c, const wf_write_t *op, const void *args,
+                bool with_priors)
 {
     char id[EXF_ID_MAX + 1];
     int64_t expected = 0;
@@ -172,6 +174,8 @@ write_workflow (call_t *c, const wf_write_t *op, const void *args)
     wf_events_init (&ev);
     bool found;
     int rc = load_workflow (c, id, wf, &found);
+    if (!rc && found && with_priors)
+        rc = store_workflow_get_priors (c->env->txn, wf);
     char actor[EXF_ID_MAX + 1];
     wf_ctx_t ctx = ctx_of (c, actor, sizeof actor);
     if (!rc && found
@@ -289,10 +293,7 @@ parse_member (call_t *c, const msgpack_object *o, int i, wf_member_t *m)
         || !codec_read_bool (o, "adult", false, &m->adult, &has_adult,
                              EXF_BAD_REQUEST, &c->err)
         || !codec_read_map (o, "last", false, &last, EXF_BAD_REQUEST, &c->err)) {
-        char inner[160];
-        snprintf (inner, sizeof inner, "%s.%s", field, c->err.field);
-        codec_str_copy (c->err.field, sizeof c->err.field,
-                        (exf_str_t) { inner, (uint32_t) strlen (inner) });
+        exf_error_nest_field (&c->err, field);
         return false;
     }
     if (!has_adult)
@@ -414,7 +415,7 @@ cmd_workflow_get (call_t *c)
     bool found;
     int rc = load_workflow (c, id, wf, &found);
     if (!rc && found)
-        workflow_pack (c->pk, wf, WF_PACK_VIEW);
+        workflow_pack_view (c->pk, wf);
     workflow_free (wf);
     free (wf);
     return rc;
@@ -671,7 +672,7 @@ cmd_step_save (call_t *c)
     else
         return exf_fail (&c->err, EXF_VALIDATION, "mode",
                          "mode is entered or default_last"), 0;
-    return write_workflow (c, &op, &a);
+    return write_workflow (c, &op, &a, a.mode == MODE_DEFAULT_LAST);
 }
 
 typedef struct {
@@ -706,7 +707,7 @@ cmd_member_decide (call_t *c)
         || !codec_read_bool (c->args, "exit", true, &a.exit, NULL,
                              EXF_BAD_REQUEST, &c->err))
         return 0;
-    return write_workflow (c, &op, &a);
+    return write_workflow (c, &op, &a, false);
 }
 
 static bool
@@ -724,7 +725,7 @@ cmd_workflow_finish (call_t *c)
     if (!codec_read_id (c->args, "new_head_of_household", false, new_hoh,
                         EXF_BAD_REQUEST, &c->err))
         return 0;
-    return write_workflow (c, &op, new_hoh);
+    return write_workflow (c, &op, new_hoh, false);
 }
 
 static bool
@@ -742,7 +743,7 @@ cmd_workflow_cancel (call_t *c)
     if (!codec_read_str (c->args, "reason", true, 4096, &reason, NULL,
                          EXF_BAD_REQUEST, &c->err))
         return 0;
-    return write_workflow (c, &op, &reason);
+    return write_workflow (c, &op, &reason, false);
 }
 
 /* ---- dq.report ---- */
@@ -779,7 +780,7 @@ cmd_dq_report (call_t *c)
         || !codec_read_array (c->args, "findings", true, &a.findings,
                               EXF_BAD_REQUEST, &c->err))
         return 0;
-    return write_workflow (c, &op, &a);
+    return write_workflow (c, &op, &a, false);
 }
 
 /* ---- consumers ---- */
@@ -858,20 +859,21 @@ cmd_consumer_list (call_t *c)
 #define OPS (ROLE_OPS | ROLE_ADMIN)
 
 static const command_t command_table[] = {
-    { "ping",             cmd_ping,             false, ROLE_ANY },
-    { "stats",            cmd_stats,            false, ROLE_ANY },
-    { "workflow.start",   cmd_workflow_start,   true,  FRONT },
-    { "workflow.get",     cmd_workflow_get,     false, ROLE_ANY },
-    { "step.save",        cmd_step_save,        true,  FRONT },
-    { "member.decide",    cmd_member_decide,    true,  FRONT },
-    { "workflow.finish",  cmd_workflow_finish,  true,  FRONT },
-    { "workflow.cancel",  cmd_workflow_cancel,  true,  FRONT | OPS },
-    { "workflow.list",    cmd_workflow_list,    false, ROLE_ANY },
-    { "workflow.history", cmd_workflow_history, false, ROLE_ANY },
-    { "events.read",      cmd_events_read,      false, ROLE_ANY },
-    { "consumer.ack",     cmd_consumer_ack,     true,  ROLE_WORKER | OPS },
-    { "consumer.list",    cmd_consumer_list,    false, ROLE_ANY },
-    { "dq.report",        cmd_dq_report,        true,  ROLE_WORKER | ROLE_ADMIN },
+    /* name               handler               writes scoped roles */
+    { "ping",             cmd_ping,             false, false, ROLE_ANY },
+    { "stats",            cmd_stats,            false, false, ROLE_ANY },
+    { "workflow.start",   cmd_workflow_start,   true,  false, FRONT },
+    { "workflow.get",     cmd_workflow_get,     false, true,  ROLE_ANY },
+    { "step.save",        cmd_step_save,        true,  true,  FRONT },
+    { "member.decide",    cmd_member_decide,    true,  true,  FRONT },
+    { "workflow.finish",  cmd_workflow_finish,  true,  true,  FRONT },
+    { "workflow.cancel",  cmd_workflow_cancel,  true,  true,  FRONT | OPS },
+    { "workflow.list",    cmd_workflow_list,    false, false, ROLE_ANY },
+    { "workflow.history", cmd_workflow_history, false, true,  ROLE_ANY },
+    { "events.read",      cmd_events_read,      false, false, ROLE_ANY },
+    { "consumer.ack",     cmd_consumer_ack,     true,  false, ROLE_WORKER | OPS },
+    { "consumer.list",    cmd_consumer_list,    false, false, ROLE_ANY },
+    { "dq.report",        cmd_dq_report,        true,  true,  ROLE_WORKER | ROLE_ADMIN },
 };
 
 const command_t *
@@ -912,6 +914,20 @@ reply_is_final (const exf_error_t *err)
     return false;
 }
 
+/* The workflow a scoped command names, for keeping its reply beside it;
+ * NULL when it names none (the handler then refuses the request). */
+static const char *
+reply_scope (const command_t *cmd, const codec_request_t *req,
+             char buf[EXF_ID_MAX + 1])
+{
+    exf_error_t ignored;
+    if (!cmd->scoped || !req->args
+        || !codec_read_id (req->args, "workflow_id", true, buf,
+                           EXF_BAD_REQUEST, &ignored))
+        return NULL;
+    return buf;
+}
+
 int
 commands_execute (const command_env_t *env, const command_t *cmd,
                   const codec_request_t *req, const void *body,
@@ -920,13 +936,15 @@ commands_execute (const command_env_t *env, const command_t *cmd,
     msgpack_packer out;
     msgpack_packer_init (&out, reply, msgpack_sbuffer_write);
     uint64_t hash = 0;
+    char scope_buf[EXF_ID_MAX + 1];
+    const char *scope = reply_scope (cmd, req, scope_buf);
     if (cmd->writes) {
         const void *stored;
         size_t stored_len;
         uint64_t stored_hash;
         hash = codec_hash (body, body_len, 0);
-        int rc = store_reply_get (env->txn, req->id, &stored_hash, &stored,
-                                  &stored_len);
+        int rc = store_reply_get (env->txn, scope, req->id, env->now_ms,
+                                  &stored_hash, &stored, &stored_len);
         if (rc == 0 && stored_hash == hash) {
             msgpack_sbuffer_write (reply, stored, stored_len);
             return 0;
@@ -960,9 +978,12 @@ commands_execute (const command_env_t *env, const command_t *cmd,
             codec_pack_reply_ok_head (&out, req->id);
             codec_pack_raw (&out, result.data, result.size);
         }
-        if (cmd->writes && reply_is_final (&c.err))
-            rc = store_reply_put (env->txn, req->id, hash, reply->data,
-                                  reply->size);
+        /* a scoped NOT_FOUND has no workflow to keep its reply beside */
+        bool orphan = scope && c.err.code
+                      && strcmp (c.err.code, EXF_NOT_FOUND) == 0;
+        if (cmd->writes && reply_is_final (&c.err) && !orphan)
+            rc = store_reply_put (env->txn, scope, req->id, env->now_ms, hash,
+                                  reply->data, reply->size);
     }
     msgpack_sbuffer_destroy (&result);
     return rc;
@@ -972,6 +993,7 @@ commands_execute (const command_env_t *env, const command_t *cmd,
 
 typedef struct {
     const command_env_t *env;
+    stall_cursor_t *cursor;
     int max, marked, rc;
     workflow_t *wf;
 } stall_walk_t;
@@ -979,9 +1001,9 @@ typedef struct {
 static bool
 stall_one (void *arg, const char *workflow_id, const void *key, size_t len)
 {
-    (void) key;
-    (void) len;
     stall_walk_t *w = arg;
+    if (w->marked == w->max)
+        return false;
     workflow_free (w->wf);
     wf_events_t ev;
     wf_events_init (&ev);
@@ -995,23 +1017,31 @@ stall_one (void *arg, const char *workflow_id, const void *key, size_t len)
         w->marked++;
     }
     wf_events_reset (&ev);
-    return !w->rc && w->marked < w->max;
+    if (!w->rc && len <= sizeof w->cursor->key) {
+        memcpy (w->cursor->key, key, len);
+        w->cursor->len = len;
+    }
+    return !w->rc;
 }
 
 int
 commands_mark_stalled (const command_env_t *env, int64_t stall_after_s,
-                       int max, int *marked)
+                       stall_cursor_t *cursor, int max, int *marked)
 {
     workflow_t *wf = malloc (sizeof *wf);
     if (!wf)
         abort ();
     workflow_init (wf);
-    stall_walk_t w = { env, max, 0, 0, wf };
-    int rc = store_stall_candidates (env->txn,
-                                     env->now_ms - stall_after_s * 1000,
-                                     stall_one, &w);
+    stall_cursor_t moved = *cursor;
+    stall_walk_t w = { env, &moved, max, 0, 0, wf };
+    int rc = store_workflow_list (env->txn, WF_OPEN, cursor->key, cursor->len,
+                                  env->now_ms - stall_after_s * 1000,
+                                  stall_one, &w);
     workflow_free (wf);
     free (wf);
     *marked = w.marked;
-    return rc ? rc : w.rc;
+    rc = rc ? rc : w.rc;
+    if (!rc)
+        *cursor = moved;            /* only a committed scan moves it */
+    return rc;
 }

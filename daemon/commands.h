@@ -52,10 +52,19 @@ int commands_execute (const command_env_t *env, const command_t *cmd,
                       const codec_request_t *req, const void *body,
                       size_t body_len, msgpack_sbuffer *reply);
 
-/* Marks open workflows idle since `stall_after_s` as stalled (once per idle
- * period), at most `max` per call; returns a storage error code or 0 and
- * the number marked in `marked`. */
+/* Where the stall scan stopped: open workflows are indexed by their last
+ * change, so every one at or before the cursor has had its turn, and each
+ * scan only looks at those that became due since. Kept in memory: after a
+ * restart the first scan walks them all once. */
+typedef struct {
+    uint8_t key[64];
+    size_t len;
+} stall_cursor_t;
+
+/* Marks open workflows idle for `stall_after_s` as stalled (once per idle
+ * period), at most `max` per call. The caller commits, and keeps the moved
+ * cursor only when the commit succeeds. */
 int commands_mark_stalled (const command_env_t *env, int64_t stall_after_s,
-                           int max, int *marked);
+                           stall_cursor_t *cursor, int max, int *marked);
 
 #endif

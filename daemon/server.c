@@ -18,7 +18,8 @@
 #define ENVELOPE_FRAME_MAX 255
 #define SOCKET_MAXMSGSIZE (4 * 1024 * 1024)   /* larger frames drop the peer */
 #define STALL_SCAN_MAX 1000
-#define STALL_SCAN_EVERY_MS 1000
+#define SWEEP_BUDGET 2000
+#define MAINTENANCE_EVERY_MS 1000
 
 typedef struct {
     zmq_msg_t frames[ENVELOPE_MAX + 1];     /* the envelope, then the body */
@@ -37,7 +38,8 @@ typedef struct {
     request_t *batch;
     outbox_t outbox;
     int64_t started_ms;
-    int64_t next_stall_scan;
+    int64_t next_maintenance;
+    stall_cursor_t stall_cursor;
 } server_t;
 
 /* ---- logging: ids and codes only, never client data ---- */
@@ -206,8 +208,6 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now)
     if (rc)
         return rc;
     command_env_t env = { txn, &self->outbox, now, self->started_ms };
-    if (any_write)
-        rc = store_replies_rotate (txn, now);
     for (int i = 0; i < n && !rc; i++) {
         request_t *r = &self->batch[i];
         if (!r->cmd || (writes_refused && command_writes (r->cmd)))
@@ -277,35 +277,41 @@ handle_batch (server_t *self)
     publish_outbox (self);
 }
 
+/* Once a second, in its own transaction: mark stalled workflows (their
+ * events go out like any others) and sweep replies past their retention. */
 static void
-scan_for_stalls (server_t *self)
+run_maintenance (server_t *self)
 {
     int64_t now = zclock_time ();
-    if (now < self->next_stall_scan)
+    if (now < self->next_maintenance)
         return;
-    self->next_stall_scan = now + STALL_SCAN_EVERY_MS;
+    self->next_maintenance = now + MAINTENANCE_EVERY_MS;
     store_txn_t *txn;
     int rc = store_begin (self->store, true, &txn);
     if (rc) {
-        log_line ("error", "stall scan: %s", mdb_strerror (rc));
+        log_line ("error", "maintenance: %s", mdb_strerror (rc));
         return;
     }
     command_env_t env = { txn, &self->outbox, now, self->started_ms };
-    int marked = 0;
-    rc = commands_mark_stalled (&env, self->config->stall_after_s,
+    stall_cursor_t cursor = self->stall_cursor;
+    int marked = 0, swept = 0;
+    rc = commands_mark_stalled (&env, self->config->stall_after_s, &cursor,
                                 STALL_SCAN_MAX, &marked);
-    if (rc || marked == 0) {
+    if (!rc)
+        rc = store_replies_sweep (txn, now, SWEEP_BUDGET, &swept);
+    if (rc)
         store_abort (&txn);
-        outbox_reset (&self->outbox);
-    } else
+    else
         rc = store_commit (&txn);
     if (rc) {
         outbox_reset (&self->outbox);
-        log_line ("error", "stall scan: %s", mdb_strerror (rc));
+        log_line ("error", "maintenance: %s", mdb_strerror (rc));
         return;
     }
-    if (marked)
-        log_line ("info", "%d workflow(s) stalled", marked);
+    self->stall_cursor = cursor;
+    if (marked || swept)
+        log_line ("info", "maintenance: %d workflow(s) stalled, %d reply "
+                  "record(s) expired", marked, swept);
     publish_outbox (self);
 }
 
@@ -363,7 +369,7 @@ server_run (const server_config_t *config)
 
     while (!zsys_interrupted) {
         zmq_pollitem_t item = { self.commands_socket, 0, ZMQ_POLLIN, 0 };
-        int64_t wait = self.next_stall_scan - zclock_time ();
+        int64_t wait = self.next_maintenance - zclock_time ();
         int rc = zmq_poll (&item, 1, wait < 0 ? 0 : wait > 1000 ? 1000 : (long) wait);
         if (rc < 0) {
             if (zmq_errno () == EINTR)
@@ -373,7 +379,7 @@ server_run (const server_config_t *config)
         }
         if (item.revents & ZMQ_POLLIN)
             handle_batch (&self);
-        scan_for_stalls (&self);
+        run_maintenance (&self);
     }
     log_line ("info", "stopping");
     status = 0;

@@ -1,16 +1,25 @@
 /* store — LMDB persistence for exitflow. See store.h.
  *
- * Databases (keys big-endian where numeric, so LMDB's byte order is numeric
- * order):
- *   workflows   workflow_id                  → stored workflow (msgpack)
- *   by_state    state · updated_at · id      → ""   (workflow.list)
- *   stall_queue updated_at · id              → ""   (open, not yet stalled)
- *   households  household_id                 → workflow_id (open ones only)
- *   events      seq                          → event (msgpack, as published)
- *   wf_events   workflow_id · seq            → ""   (workflow.history)
- *   replies0/1  request id                   → hash · reply (idempotency)
- *   consumers   name                         → seq
- *   meta        "counts" → 3 × u64, "replies" → generation · started_at */
+ * One B-tree, keys by prefix. The layout is chosen for the commit, which is
+ * where the time goes: an fsync'd commit costs about one device write per
+ * dirty page, so everything one command touches sits close together. A
+ * workflow's record, its history index and the replies to its commands share
+ * the workflow's key range; the log, the state index and new workflows grow
+ * at the end of theirs (ULIDs and timestamps are time-ordered).
+ *
+ *   W id w              → the stored workflow (workflow_pack_stored)
+ *   W id p              → the members' prior values (Default Last)
+ *   W id e seq          → ""  (workflow.history)
+ *   W id r request-id   → reply record (commands that name the workflow)
+ *   S state at id       → ""  (workflow.list, stall scan; at = updated_at)
+ *   H household         → id of its open workflow
+ *   L seq               → event, as published
+ *   R day request-id    → reply record (commands that name no workflow)
+ *   C name              → consumer offset
+ *   M name              → meta: "counts" (per state), "swept" (sweep cursor)
+ *
+ * Numbers are big-endian so byte order is numeric order. A reply record is
+ * at(8) · hash(8) · reply. */
 #include "store.h"
 
 #include <errno.h>
@@ -19,22 +28,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum {
-    DB_WORKFLOWS, DB_BY_STATE, DB_STALL_QUEUE, DB_HOUSEHOLDS, DB_EVENTS,
-    DB_WF_EVENTS, DB_REPLIES0, DB_REPLIES1, DB_CONSUMERS, DB_META, DB_COUNT
-};
-
-static const char *const db_names[DB_COUNT] = {
-    "workflows", "by_state", "stall_queue", "households", "events",
-    "wf_events", "replies0", "replies1", "consumers", "meta" };
-
-#define REPLY_GENERATION_MS (24LL * 3600 * 1000)
+#define DAY_MS (24LL * 3600 * 1000)
+#define REPLY_KEEP_MS DAY_MS            /* PROTOCOL.md §2.5: at least 24 h */
+#define KEY_MAX 160
 
 struct store_t {
     MDB_env *env;
-    MDB_dbi dbi[DB_COUNT];
+    MDB_dbi dbi;
     uint64_t committed_seq;
-    store_txn_t *write_txn;         /* at most one */
 };
 
 struct store_txn_t {
@@ -62,6 +63,74 @@ get_be64 (const uint8_t *p)
     return v;
 }
 
+typedef struct {
+    uint8_t b[KEY_MAX];
+    size_t n;
+} dbkey_t;
+
+static dbkey_t *
+key_byte (dbkey_t *k, uint8_t byte)
+{
+    if (k->n < KEY_MAX)
+        k->b[k->n++] = byte;
+    return k;
+}
+
+static dbkey_t *
+key_bytes (dbkey_t *k, const void *p, size_t n)
+{
+    if (n > KEY_MAX - k->n)
+        n = KEY_MAX - k->n;
+    memcpy (k->b + k->n, p, n);
+    k->n += n;
+    return k;
+}
+
+static dbkey_t *
+key_str (dbkey_t *k, const char *s)
+{
+    return key_bytes (k, s, strlen (s));
+}
+
+static dbkey_t *
+key_u64 (dbkey_t *k, uint64_t v)
+{
+    uint8_t b[8];
+    put_be64 (b, v);
+    return key_bytes (k, b, 8);
+}
+
+/* W id <kind> */
+static dbkey_t
+workflow_key (const char *id, char kind)
+{
+    dbkey_t k = { .n = 0 };
+    key_byte (&k, 'W');
+    key_bytes (&k, id, WF_ID_LEN);
+    key_byte (&k, (uint8_t) kind);
+    return k;
+}
+
+static dbkey_t
+state_key (wf_state_t state, int64_t at, const char *id)
+{
+    dbkey_t k = { .n = 0 };
+    key_byte (&k, 'S');
+    key_byte (&k, (uint8_t) state);
+    key_u64 (&k, (uint64_t) at);
+    key_bytes (&k, id, WF_ID_LEN);
+    return k;
+}
+
+static dbkey_t
+prefixed_key (char prefix, const char *name)
+{
+    dbkey_t k = { .n = 0 };
+    key_byte (&k, (uint8_t) prefix);
+    key_str (&k, name);
+    return k;
+}
+
 static MDB_val
 val_of (const void *p, size_t n)
 {
@@ -70,32 +139,81 @@ val_of (const void *p, size_t n)
 }
 
 static MDB_val
-val_of_str (const char *s)
+val_of_key (const dbkey_t *k)
 {
-    return val_of (s, strlen (s));
+    return val_of (k->b, k->n);
 }
 
-#define STATE_KEY_LEN (1 + 8 + WF_ID_LEN)
-#define STALL_KEY_LEN (8 + WF_ID_LEN)
-#define WF_EVENT_KEY_LEN (WF_ID_LEN + 8)
-
-static void
-state_key (uint8_t key[STATE_KEY_LEN], wf_state_t state, int64_t at,
-           const char *id)
+static int
+db_put (store_txn_t *t, const dbkey_t *k, MDB_val v, unsigned flags)
 {
-    key[0] = (uint8_t) state;
-    put_be64 (key + 1, (uint64_t) at);
-    memcpy (key + 9, id, WF_ID_LEN);
+    MDB_val key = val_of_key (k);
+    return mdb_put (t->txn, t->store->dbi, &key, &v, flags);
 }
 
-static void
-stall_key (uint8_t key[STALL_KEY_LEN], int64_t at, const char *id)
+static int
+db_get (store_txn_t *t, const dbkey_t *k, MDB_val *v)
 {
-    put_be64 (key, (uint64_t) at);
-    memcpy (key + 8, id, WF_ID_LEN);
+    MDB_val key = val_of_key (k);
+    return mdb_get (t->txn, t->store->dbi, &key, v);
+}
+
+static int
+db_del (store_txn_t *t, const dbkey_t *k)
+{
+    MDB_val key = val_of_key (k);
+    int rc = mdb_del (t->txn, t->store->dbi, &key, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Walks keys from `start` (exclusive when asked) while they begin with
+ * `prefix`, calling `each` until it returns false. */
+typedef bool (*scan_fn) (void *arg, MDB_val *k, MDB_val *v);
+
+static int
+scan (store_txn_t *t, const dbkey_t *start, bool exclusive, const dbkey_t *prefix,
+      scan_fn each, void *arg)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open (t->txn, t->store->dbi, &cur);
+    if (rc)
+        return rc;
+    MDB_val k = val_of_key (start), v;
+    rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+    if (rc == 0 && exclusive && k.mv_size == start->n
+        && memcmp (k.mv_data, start->b, start->n) == 0)
+        rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
+    while (rc == 0) {
+        if (k.mv_size < prefix->n || memcmp (k.mv_data, prefix->b, prefix->n))
+            break;
+        if (!each (arg, &k, &v))
+            break;
+        rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close (cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* ---- environment ---- */
+
+static uint64_t
+read_last_seq (MDB_txn *txn, MDB_dbi dbi)
+{
+    /* the log's last key: the greatest key below "M" that starts with "L" */
+    MDB_cursor *cur;
+    uint64_t seq = 0;
+    if (mdb_cursor_open (txn, dbi, &cur))
+        return 0;
+    uint8_t after_log = 'L' + 1;
+    MDB_val k = val_of (&after_log, 1), v;
+    int rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+    rc = rc == 0 ? mdb_cursor_get (cur, &k, &v, MDB_PREV)
+                 : mdb_cursor_get (cur, &k, &v, MDB_LAST);
+    if (rc == 0 && k.mv_size == 9 && ((uint8_t *) k.mv_data)[0] == 'L')
+        seq = get_be64 ((uint8_t *) k.mv_data + 1);
+    mdb_cursor_close (cur);
+    return seq;
+}
 
 store_t *
 store_open (const char *dir, size_t map_size, char *why, size_t cap)
@@ -103,37 +221,33 @@ store_open (const char *dir, size_t map_size, char *why, size_t cap)
     store_t *self = calloc (1, sizeof *self);
     MDB_txn *txn = NULL;
     int rc;
+    if (!self) {
+        snprintf (why, cap, "out of memory");
+        return NULL;
+    }
     if (mkdir (dir, 0750) && errno != EEXIST) {
         snprintf (why, cap, "cannot create %s: %s", dir, strerror (errno));
         free (self);
         return NULL;
     }
     if ((rc = mdb_env_create (&self->env))
-        || (rc = mdb_env_set_maxdbs (self->env, DB_COUNT))
         || (rc = mdb_env_set_mapsize (self->env, map_size))
         || (rc = mdb_env_open (self->env, dir, MDB_NOTLS, 0640)))
         goto fail;
     int dead = 0;
     mdb_reader_check (self->env, &dead);    /* readers of crashed processes */
-    if ((rc = mdb_txn_begin (self->env, NULL, 0, &txn)))
+    if ((rc = mdb_txn_begin (self->env, NULL, 0, &txn))
+        || (rc = mdb_dbi_open (txn, NULL, 0, &self->dbi)))
         goto fail;
-    for (int i = 0; i < DB_COUNT; i++)
-        if ((rc = mdb_dbi_open (txn, db_names[i], MDB_CREATE, &self->dbi[i])))
-            goto fail;
-    MDB_cursor *cur;
-    if ((rc = mdb_cursor_open (txn, self->dbi[DB_EVENTS], &cur)))
+    self->committed_seq = read_last_seq (txn, self->dbi);
+    rc = mdb_txn_commit (txn);
+    txn = NULL;
+    if (rc)
         goto fail;
-    MDB_val k, v;
-    if (mdb_cursor_get (cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
-        self->committed_seq = get_be64 (k.mv_data);
-    mdb_cursor_close (cur);
-    if ((rc = mdb_txn_commit (txn)))
-        goto fail_committed;
     return self;
 fail:
     if (txn)
         mdb_txn_abort (txn);
-fail_committed:
     snprintf (why, cap, "LMDB at %s: %s", dir, mdb_strerror (rc));
     if (self->env)
         mdb_env_close (self->env);
@@ -199,52 +313,67 @@ store_abort (store_txn_t **txn_p)
     *txn_p = NULL;
 }
 
-bool
-store_txn_is_write (const store_txn_t *txn)
-{
-    return txn->write;
-}
-
-static int
-db_put (store_txn_t *t, int db, MDB_val k, MDB_val v)
-{
-    return mdb_put (t->txn, t->store->dbi[db], &k, &v, 0);
-}
-
-static int
-db_del (store_txn_t *t, int db, MDB_val k)
-{
-    int rc = mdb_del (t->txn, t->store->dbi[db], &k, NULL);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-static int
-db_get (store_txn_t *t, int db, MDB_val k, MDB_val *v)
-{
-    return mdb_get (t->txn, t->store->dbi[db], &k, v);
-}
-
 /* ---- workflows ---- */
 
 store_wf_place_t
 store_place_of (const workflow_t *wf)
 {
-    store_wf_place_t p = { wf->state, wf->updated_at, wf->stalled, true };
+    store_wf_place_t p = { wf->state, wf->updated_at, true };
     return p;
+}
+
+/* Reads a workflow-keyed value; ids of another length name nothing. */
+static int
+get_workflow_value (store_txn_t *t, const char *id, char kind, MDB_val *v)
+{
+    if (strlen (id) != WF_ID_LEN)
+        return MDB_NOTFOUND;
+    dbkey_t k = workflow_key (id, kind);
+    return db_get (t, &k, v);
 }
 
 int
 store_workflow_get (store_txn_t *t, const char *workflow_id, workflow_t *wf)
 {
     MDB_val v;
-    int rc = db_get (t, DB_WORKFLOWS, val_of_str (workflow_id), &v);
+    int rc = get_workflow_value (t, workflow_id, 'w', &v);
     if (rc)
         return rc;
-    return workflow_unpack (wf, v.mv_data, v.mv_size) ? 0 : MDB_CORRUPTED;
+    return workflow_unpack_stored (wf, v.mv_data, v.mv_size) ? 0
+                                                             : MDB_CORRUPTED;
+}
+
+int
+store_workflow_get_priors (store_txn_t *t, workflow_t *wf)
+{
+    MDB_val v;
+    int rc = get_workflow_value (t, wf->workflow_id, 'p', &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    return workflow_unpack_priors (wf, v.mv_data, v.mv_size) ? 0
+                                                             : MDB_CORRUPTED;
+}
+
+int
+store_workflow_counts (store_txn_t *t, uint64_t counts[WF_STATE_COUNT])
+{
+    MDB_val v;
+    dbkey_t k = prefixed_key ('M', "counts");
+    memset (counts, 0, sizeof (uint64_t) * WF_STATE_COUNT);
+    int rc = db_get (t, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    for (int i = 0; i < WF_STATE_COUNT && (size_t) (8 * i + 8) <= v.mv_size; i++)
+        counts[i] = get_be64 ((uint8_t *) v.mv_data + 8 * i);
+    return 0;
 }
 
 static int
-counts_add (store_txn_t *t, int from, int to)
+counts_move (store_txn_t *t, int from, int to)
 {
     uint64_t counts[WF_STATE_COUNT];
     int rc = store_workflow_counts (t, counts);
@@ -256,61 +385,49 @@ counts_add (store_txn_t *t, int from, int to)
     uint8_t buf[8 * WF_STATE_COUNT];
     for (int i = 0; i < WF_STATE_COUNT; i++)
         put_be64 (buf + 8 * i, counts[i]);
-    return db_put (t, DB_META, val_of_str ("counts"), val_of (buf, sizeof buf));
-}
-
-int
-store_workflow_counts (store_txn_t *t, uint64_t counts[WF_STATE_COUNT])
-{
-    MDB_val v;
-    memset (counts, 0, sizeof (uint64_t) * WF_STATE_COUNT);
-    int rc = db_get (t, DB_META, val_of_str ("counts"), &v);
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    for (int i = 0; i < WF_STATE_COUNT && (size_t) (8 * i + 8) <= v.mv_size; i++)
-        counts[i] = get_be64 ((uint8_t *) v.mv_data + 8 * i);
-    return 0;
+    dbkey_t k = prefixed_key ('M', "counts");
+    return db_put (t, &k, val_of (buf, sizeof buf), 0);
 }
 
 /* Moves the workflow's index entries from where it was to where it is. */
 static int
 reindex (store_txn_t *t, const store_wf_place_t *before, const workflow_t *wf)
 {
-    uint8_t old_key[STATE_KEY_LEN], new_key[STATE_KEY_LEN];
-    uint8_t old_stall[STALL_KEY_LEN], new_stall[STALL_KEY_LEN];
-    bool was_queued = before->exists && before->state == WF_OPEN
-                      && !before->stalled;
-    bool is_queued = wf->state == WF_OPEN && !wf->stalled;
     int rc = 0;
-    if (before->exists) {
-        state_key (old_key, before->state, before->updated_at, wf->workflow_id);
-        rc = db_del (t, DB_BY_STATE, val_of (old_key, sizeof old_key));
+    bool moved = !before->exists || before->state != wf->state
+                 || before->updated_at != wf->updated_at;
+    if (moved && before->exists) {
+        dbkey_t old = state_key (before->state, before->updated_at,
+                               wf->workflow_id);
+        rc = db_del (t, &old);
     }
-    state_key (new_key, wf->state, wf->updated_at, wf->workflow_id);
-    if (!rc)
-        rc = db_put (t, DB_BY_STATE, val_of (new_key, sizeof new_key),
-                     val_of ("", 0));
-    if (!rc && was_queued) {
-        stall_key (old_stall, before->updated_at, wf->workflow_id);
-        rc = db_del (t, DB_STALL_QUEUE, val_of (old_stall, sizeof old_stall));
-    }
-    if (!rc && is_queued) {
-        stall_key (new_stall, wf->updated_at, wf->workflow_id);
-        rc = db_put (t, DB_STALL_QUEUE, val_of (new_stall, sizeof new_stall),
-                     val_of ("", 0));
+    if (!rc && moved) {
+        dbkey_t now = state_key (wf->state, wf->updated_at, wf->workflow_id);
+        rc = db_put (t, &now, val_of ("", 0), 0);
     }
     bool was_open = before->exists && before->state == WF_OPEN;
+    dbkey_t household = prefixed_key ('H', wf->household_id);
     if (!rc && !was_open && wf->state == WF_OPEN)
-        rc = db_put (t, DB_HOUSEHOLDS, val_of_str (wf->household_id),
-                     val_of (wf->workflow_id, WF_ID_LEN));
+        rc = db_put (t, &household, val_of (wf->workflow_id, WF_ID_LEN), 0);
     if (!rc && was_open && wf->state != WF_OPEN)
-        rc = db_del (t, DB_HOUSEHOLDS, val_of_str (wf->household_id));
+        rc = db_del (t, &household);
     if (!rc && (!before->exists || before->state != wf->state))
-        rc = counts_add (t, before->exists ? (int) before->state : -1,
-                         wf->state);
+        rc = counts_move (t, before->exists ? (int) before->state : -1,
+                          wf->state);
     return rc;
+}
+
+/* Packs into `sb` (cleared first) and stores under `k`. */
+static int
+put_packed (store_txn_t *t, const dbkey_t *k, msgpack_sbuffer *sb,
+            void (*pack) (msgpack_packer *, const workflow_t *),
+            const workflow_t *wf)
+{
+    msgpack_sbuffer_clear (sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
+    pack (&pk, wf);
+    return db_put (t, k, val_of (sb->data, sb->size), 0);
 }
 
 int
@@ -319,11 +436,12 @@ store_workflow_put (store_txn_t *t, const store_wf_place_t *before,
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    workflow_pack (&pk, wf, WF_PACK_STORAGE);
-    int rc = db_put (t, DB_WORKFLOWS, val_of_str (wf->workflow_id),
-                     val_of (sb.data, sb.size));
+    dbkey_t k = workflow_key (wf->workflow_id, 'w');
+    int rc = put_packed (t, &k, &sb, workflow_pack_stored, wf);
+    if (!rc && !before->exists && workflow_has_priors (wf)) {
+        k = workflow_key (wf->workflow_id, 'p');
+        rc = put_packed (t, &k, &sb, workflow_pack_priors, wf);
+    }
     msgpack_sbuffer_destroy (&sb);
     return rc ? rc : reindex (t, before, wf);
 }
@@ -333,7 +451,8 @@ store_household_open (store_txn_t *t, const char *household_id,
                       char workflow_id[WF_ID_LEN + 1])
 {
     MDB_val v;
-    int rc = db_get (t, DB_HOUSEHOLDS, val_of_str (household_id), &v);
+    dbkey_t k = prefixed_key ('H', household_id);
+    int rc = db_get (t, &k, &v);
     if (rc)
         return rc;
     size_t n = v.mv_size < WF_ID_LEN ? v.mv_size : WF_ID_LEN;
@@ -342,42 +461,13 @@ store_household_open (store_txn_t *t, const char *household_id,
     return 0;
 }
 
-/* Walks keys of `db` from `start` (or after it when `exclusive`) while they
- * begin with `prefix`, calling `each` with key and value. */
-typedef bool (*scan_fn) (void *arg, MDB_val *k, MDB_val *v);
-
-static int
-scan (store_txn_t *t, int db, const void *start, size_t start_len,
-      bool exclusive, const void *prefix, size_t prefix_len, scan_fn each,
-      void *arg)
-{
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open (t->txn, t->store->dbi[db], &cur);
-    if (rc)
-        return rc;
-    MDB_val k = val_of (start, start_len), v;
-    rc = start_len ? mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE)
-                   : mdb_cursor_get (cur, &k, &v, MDB_FIRST);
-    if (rc == 0 && exclusive && k.mv_size == start_len
-        && memcmp (k.mv_data, start, start_len) == 0)
-        rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
-    while (rc == 0) {
-        if (k.mv_size < prefix_len || memcmp (k.mv_data, prefix, prefix_len))
-            break;
-        if (!each (arg, &k, &v))
-            break;
-        rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close (cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
 typedef struct {
     store_list_fn fn;
     void *arg;
     int64_t max_at;
-    size_t at_offset;               /* where updated_at sits in the key */
 } list_walk_t;
+
+#define STATE_KEY_LEN (2 + 8 + WF_ID_LEN)
 
 static bool
 list_each (void *arg, MDB_val *k, MDB_val *v)
@@ -385,12 +475,12 @@ list_each (void *arg, MDB_val *k, MDB_val *v)
     (void) v;
     list_walk_t *w = arg;
     const uint8_t *key = k->mv_data;
-    if (k->mv_size != w->at_offset + 8 + WF_ID_LEN)
+    if (k->mv_size != STATE_KEY_LEN)
         return true;
-    if ((int64_t) get_be64 (key + w->at_offset) > w->max_at)
+    if ((int64_t) get_be64 (key + 2) > w->max_at)
         return false;
     char id[WF_ID_LEN + 1];
-    memcpy (id, key + w->at_offset + 8, WF_ID_LEN);
+    memcpy (id, key + 10, WF_ID_LEN);
     id[WF_ID_LEN] = '\0';
     return w->fn (w->arg, id, key, k->mv_size);
 }
@@ -400,20 +490,17 @@ store_workflow_list (store_txn_t *t, wf_state_t state, const void *after,
                      size_t after_len, int64_t max_updated_at,
                      store_list_fn fn, void *arg)
 {
-    uint8_t prefix = (uint8_t) state;
-    list_walk_t w = { fn, arg, max_updated_at, 1 };
-    if (after_len)
-        return scan (t, DB_BY_STATE, after, after_len, true, &prefix, 1,
-                     list_each, &w);
-    return scan (t, DB_BY_STATE, &prefix, 1, false, &prefix, 1, list_each, &w);
-}
-
-int
-store_stall_candidates (store_txn_t *t, int64_t cutoff_ms, store_list_fn fn,
-                        void *arg)
-{
-    list_walk_t w = { fn, arg, cutoff_ms, 0 };
-    return scan (t, DB_STALL_QUEUE, NULL, 0, false, NULL, 0, list_each, &w);
+    dbkey_t prefix = { .n = 0 };
+    key_byte (key_byte (&prefix, 'S'), (uint8_t) state);
+    list_walk_t w = { fn, arg, max_updated_at };
+    dbkey_t start = prefix;
+    bool exclusive = false;
+    if (after_len) {
+        start.n = 0;
+        key_bytes (&start, after, after_len);
+        exclusive = true;
+    }
+    return scan (t, &start, exclusive, &prefix, list_each, &w);
 }
 
 /* ---- events ---- */
@@ -430,20 +517,26 @@ store_last_seq (store_txn_t *t)
     return t->seq;
 }
 
+static dbkey_t
+log_key (uint64_t seq)
+{
+    dbkey_t k = { .n = 0 };
+    key_byte (&k, 'L');
+    key_u64 (&k, seq);
+    return k;
+}
+
 int
 store_event_append (store_txn_t *t, uint64_t seq, const char *workflow_id,
                     const void *event, size_t len)
 {
-    uint8_t k[8], wk[WF_EVENT_KEY_LEN];
-    put_be64 (k, seq);
-    /* MDB_APPEND: the log only grows at its end, so skip the search */
-    MDB_val key = val_of (k, 8), val = val_of (event, len);
-    int rc = mdb_put (t->txn, t->store->dbi[DB_EVENTS], &key, &val, MDB_APPEND);
+    dbkey_t k = log_key (seq);
+    int rc = db_put (t, &k, val_of (event, len), 0);
     if (rc)
         return rc;
-    memcpy (wk, workflow_id, WF_ID_LEN);
-    put_be64 (wk + WF_ID_LEN, seq);
-    rc = db_put (t, DB_WF_EVENTS, val_of (wk, sizeof wk), val_of ("", 0));
+    k = workflow_key (workflow_id, 'e');
+    key_u64 (&k, seq);
+    rc = db_put (t, &k, val_of ("", 0), 0);
     if (!rc)
         t->seq = seq;
     return rc;
@@ -459,122 +552,232 @@ static bool
 event_each (void *arg, MDB_val *k, MDB_val *v)
 {
     event_walk_t *w = arg;
-    return w->fn (w->arg, get_be64 (k->mv_data), v->mv_data, v->mv_size);
+    if (k->mv_size != 9)
+        return true;
+    return w->fn (w->arg, get_be64 ((uint8_t *) k->mv_data + 1), v->mv_data,
+                  v->mv_size);
 }
 
 int
 store_events_scan (store_txn_t *t, uint64_t after, store_event_fn fn, void *arg)
 {
-    uint8_t start[8];
-    put_be64 (start, after + 1);
+    dbkey_t start = log_key (after + 1), prefix = { .n = 0 };
+    key_byte (&prefix, 'L');
     event_walk_t w = { fn, arg, t };
-    return scan (t, DB_EVENTS, start, 8, false, NULL, 0, event_each, &w);
+    return scan (t, &start, false, &prefix, event_each, &w);
 }
 
 static bool
-wf_event_each (void *arg, MDB_val *k, MDB_val *v)
+history_each (void *arg, MDB_val *k, MDB_val *v)
 {
     (void) v;
     event_walk_t *w = arg;
-    uint8_t sk[8];
-    memcpy (sk, (uint8_t *) k->mv_data + WF_ID_LEN, 8);
+    uint64_t seq = get_be64 ((uint8_t *) k->mv_data + k->mv_size - 8);
+    dbkey_t lk = log_key (seq);
     MDB_val ev;
-    if (db_get (w->t, DB_EVENTS, val_of (sk, 8), &ev))
+    if (db_get (w->t, &lk, &ev))
         return true;
-    return w->fn (w->arg, get_be64 (sk), ev.mv_data, ev.mv_size);
+    return w->fn (w->arg, seq, ev.mv_data, ev.mv_size);
 }
 
 int
 store_workflow_events_scan (store_txn_t *t, const char *workflow_id,
                             store_event_fn fn, void *arg)
 {
+    if (strlen (workflow_id) != WF_ID_LEN)
+        return 0;
+    dbkey_t prefix = workflow_key (workflow_id, 'e');
     event_walk_t w = { fn, arg, t };
-    return scan (t, DB_WF_EVENTS, workflow_id, WF_ID_LEN, false, workflow_id,
-                 WF_ID_LEN, wf_event_each, &w);
+    return scan (t, &prefix, false, &prefix, history_each, &w);
 }
 
 /* ---- idempotency ---- */
 
-typedef struct {
-    uint8_t current;                /* DB_REPLIES0 + current is written */
-    int64_t started_at;
-} reply_gen_t;
-
-static int
-reply_gen_get (store_txn_t *t, reply_gen_t *g)
+/* A scoped reply lives with its workflow; an unscoped one under the day it
+ * was written, so whole days can be swept. */
+static dbkey_t
+reply_key (const char *scope, exf_str_t id, int64_t day)
 {
-    MDB_val v;
-    int rc = db_get (t, DB_META, val_of_str ("replies"), &v);
-    g->current = 0;
-    g->started_at = 0;
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    if (v.mv_size == 9) {
-        g->current = ((uint8_t *) v.mv_data)[0] & 1;
-        g->started_at = (int64_t) get_be64 ((uint8_t *) v.mv_data + 1);
+    dbkey_t k;
+    if (scope) {
+        k = workflow_key (scope, 'r');
+    } else {
+        k.n = 0;
+        key_byte (&k, 'R');
+        key_u64 (&k, (uint64_t) day);
     }
-    return 0;
+    key_bytes (&k, id.ptr, id.len);
+    return k;
+}
+
+static bool
+scope_is_valid (const char *scope)
+{
+    return !scope || strlen (scope) == WF_ID_LEN;
 }
 
 int
-store_reply_get (store_txn_t *t, exf_str_t id, uint64_t *hash,
-                 const void **reply, size_t *len)
+store_reply_get (store_txn_t *t, const char *scope, exf_str_t id,
+                 int64_t now_ms, uint64_t *hash, const void **reply,
+                 size_t *len)
 {
-    for (int db = DB_REPLIES0; db <= DB_REPLIES1; db++) {
+    if (!scope_is_valid (scope))
+        return MDB_NOTFOUND;
+    /* an unscoped reply may have been written today or yesterday */
+    int64_t today = now_ms / DAY_MS;
+    for (int64_t day = today; day >= today - (scope ? 0 : 1); day--) {
+        dbkey_t k = reply_key (scope, id, day);
         MDB_val v;
-        int rc = db_get (t, db, val_of (id.ptr, id.len), &v);
-        if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size < 8))
+        int rc = db_get (t, &k, &v);
+        if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size < 16))
             continue;
         if (rc)
             return rc;
-        *hash = get_be64 (v.mv_data);
-        *reply = (uint8_t *) v.mv_data + 8;
-        *len = v.mv_size - 8;
+        *hash = get_be64 ((uint8_t *) v.mv_data + 8);
+        *reply = (uint8_t *) v.mv_data + 16;
+        *len = v.mv_size - 16;
         return 0;
     }
     return MDB_NOTFOUND;
 }
 
 int
-store_reply_put (store_txn_t *t, exf_str_t id, uint64_t hash,
-                 const void *reply, size_t len)
+store_reply_put (store_txn_t *t, const char *scope, exf_str_t id,
+                 int64_t now_ms, uint64_t hash, const void *reply, size_t len)
 {
-    reply_gen_t g;
-    int rc = reply_gen_get (t, &g);
+    if (!scope_is_valid (scope))
+        return 0;
+    dbkey_t k = reply_key (scope, id, now_ms / DAY_MS);
+    MDB_val v = { len + 16, NULL };
+    int rc = db_put (t, &k, v, MDB_RESERVE);
     if (rc)
         return rc;
-    MDB_val k = val_of (id.ptr, id.len), v = { len + 8, NULL };
-    rc = mdb_put (t->txn, t->store->dbi[DB_REPLIES0 + g.current], &k, &v,
-                  MDB_RESERVE);
+    MDB_val key = val_of_key (&k);
+    rc = mdb_get (t->txn, t->store->dbi, &key, &v);
     if (rc)
         return rc;
-    put_be64 (v.mv_data, hash);
-    memcpy ((uint8_t *) v.mv_data + 8, reply, len);
+    put_be64 (v.mv_data, (uint64_t) now_ms);
+    put_be64 ((uint8_t *) v.mv_data + 8, hash);
+    memcpy ((uint8_t *) v.mv_data + 16, reply, len);
     return 0;
 }
 
-int
-store_replies_rotate (store_txn_t *t, int64_t now_ms)
+/* Deletes entries under `prefix` that `doomed` picks, up to `*budget`;
+ * `doomed` sets *stop to end the walk. A cursor delete leaves the cursor on
+ * the next entry, which MDB_NEXT then returns. */
+typedef bool (*doomed_fn) (const MDB_val *k, const MDB_val *v, void *arg,
+                           bool *stop);
+
+static int
+delete_where (store_txn_t *t, const dbkey_t *prefix, doomed_fn doomed,
+              void *arg, int *budget, int *deleted)
 {
-    reply_gen_t g;
-    int rc = reply_gen_get (t, &g);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open (t->txn, t->store->dbi, &cur);
     if (rc)
         return rc;
-    if (g.started_at && now_ms - g.started_at < REPLY_GENERATION_MS)
-        return 0;
-    if (g.started_at) {
-        /* the other generation is at least 24 h old everywhere: drop it */
-        g.current ^= 1;
-        rc = mdb_drop (t->txn, t->store->dbi[DB_REPLIES0 + g.current], 0);
-        if (rc)
-            return rc;
+    MDB_val k = val_of_key (prefix), v;
+    bool stop = false;
+    rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && *budget > 0 && k.mv_size >= prefix->n
+           && memcmp (k.mv_data, prefix->b, prefix->n) == 0) {
+        if (doomed (&k, &v, arg, &stop)) {
+            if ((rc = mdb_cursor_del (cur, 0)))
+                break;
+            (*budget)--;
+            (*deleted)++;
+        }
+        if (stop)
+            break;
+        rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
     }
-    uint8_t buf[9];
-    buf[0] = g.current;
-    put_be64 (buf + 1, (uint64_t) now_ms);
-    return db_put (t, DB_META, val_of_str ("replies"), val_of (buf, 9));
+    mdb_cursor_close (cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* R day id: whole days before `*before_day`. */
+static bool
+unscoped_reply_expired (const MDB_val *k, const MDB_val *v, void *arg,
+                        bool *stop)
+{
+    (void) v;
+    int64_t before_day = *(int64_t *) arg;
+    *stop = k->mv_size < 9
+            || (int64_t) get_be64 ((uint8_t *) k->mv_data + 1) >= before_day;
+    return !*stop;
+}
+
+/* W id r …: replies written before `*before_ms`. */
+static bool
+scoped_reply_expired (const MDB_val *k, const MDB_val *v, void *arg,
+                      bool *stop)
+{
+    (void) k;
+    *stop = false;
+    return v->mv_size >= 16
+           && (int64_t) get_be64 (v->mv_data) < *(int64_t *) arg;
+}
+
+#define SWEEP_BATCH 32
+
+typedef struct {
+    char ids[SWEEP_BATCH][WF_ID_LEN + 1];
+    dbkey_t last;
+    int n;
+} closed_batch_t;
+
+static bool
+collect_closed (void *arg, const char *workflow_id, const void *key,
+                size_t len)
+{
+    closed_batch_t *b = arg;
+    memcpy (b->ids[b->n++], workflow_id, WF_ID_LEN + 1);
+    b->last.n = 0;
+    key_bytes (&b->last, key, len);
+    return b->n < SWEEP_BATCH;
+}
+
+int
+store_replies_sweep (store_txn_t *t, int64_t now_ms, int budget, int *deleted)
+{
+    *deleted = 0;
+    /* unscoped replies: keep yesterday's and today's */
+    int64_t before_day = now_ms / DAY_MS - 1;
+    dbkey_t prefix = { .n = 0 };
+    key_byte (&prefix, 'R');
+    int rc = delete_where (t, &prefix, unscoped_reply_expired, &before_day,
+                           &budget, deleted);
+    /* scoped replies die with their workflow, once it has been closed for
+     * longer than the retention: walk each closed state's index from where
+     * the last sweep stopped */
+    int64_t before_ms = now_ms - REPLY_KEEP_MS;
+    static const char *const cursor_names[WF_STATE_COUNT] = {
+        [WF_FINISHED] = "swept.finished", [WF_CANCELLED] = "swept.cancelled" };
+    for (int state = WF_FINISHED; !rc && state <= WF_CANCELLED && budget > 0;
+         state++) {
+        dbkey_t cursor_key = prefixed_key ('M', cursor_names[state]);
+        MDB_val cv;
+        closed_batch_t batch = { .n = 0 };
+        rc = db_get (t, &cursor_key, &cv);
+        if (rc == MDB_NOTFOUND)
+            cv.mv_size = 0;
+        else if (rc || cv.mv_size > KEY_MAX)
+            break;
+        dbkey_t after = { .n = 0 };
+        key_bytes (&after, cv.mv_data, cv.mv_size);
+        rc = store_workflow_list (t, (wf_state_t) state, after.b, after.n,
+                                  before_ms, collect_closed, &batch);
+        for (int i = 0; !rc && i < batch.n; i++) {
+            dbkey_t replies = workflow_key (batch.ids[i], 'r');
+            int unlimited = 1 << 30;
+            rc = delete_where (t, &replies, scoped_reply_expired, &before_ms,
+                               &unlimited, deleted);
+            budget--;
+        }
+        if (!rc && batch.n)
+            rc = db_put (t, &cursor_key, val_of (batch.last.b, batch.last.n), 0);
+    }
+    return rc;
 }
 
 /* ---- consumers ---- */
@@ -583,7 +786,8 @@ int
 store_consumer_get (store_txn_t *t, const char *name, uint64_t *seq)
 {
     MDB_val v;
-    int rc = db_get (t, DB_CONSUMERS, val_of_str (name), &v);
+    dbkey_t k = prefixed_key ('C', name);
+    int rc = db_get (t, &k, &v);
     if (rc)
         return rc;
     *seq = v.mv_size == 8 ? get_be64 (v.mv_data) : 0;
@@ -595,7 +799,8 @@ store_consumer_put (store_txn_t *t, const char *name, uint64_t seq)
 {
     uint8_t buf[8];
     put_be64 (buf, seq);
-    return db_put (t, DB_CONSUMERS, val_of_str (name), val_of (buf, 8));
+    dbkey_t k = prefixed_key ('C', name);
+    return db_put (t, &k, val_of (buf, 8), 0);
 }
 
 typedef struct {
@@ -608,8 +813,8 @@ consumer_each (void *arg, MDB_val *k, MDB_val *v)
 {
     consumer_walk_t *w = arg;
     char name[EXF_ID_MAX + 1];
-    size_t n = k->mv_size < EXF_ID_MAX ? k->mv_size : EXF_ID_MAX;
-    memcpy (name, k->mv_data, n);
+    size_t n = k->mv_size - 1 < EXF_ID_MAX ? k->mv_size - 1 : EXF_ID_MAX;
+    memcpy (name, (uint8_t *) k->mv_data + 1, n);
     name[n] = '\0';
     return w->fn (w->arg, name, v->mv_size == 8 ? get_be64 (v->mv_data) : 0);
 }
@@ -617,6 +822,8 @@ consumer_each (void *arg, MDB_val *k, MDB_val *v)
 int
 store_consumers_scan (store_txn_t *t, store_consumer_fn fn, void *arg)
 {
+    dbkey_t prefix = { .n = 0 };
+    key_byte (&prefix, 'C');
     consumer_walk_t w = { fn, arg };
-    return scan (t, DB_CONSUMERS, NULL, 0, false, NULL, 0, consumer_each, &w);
+    return scan (t, &prefix, false, &prefix, consumer_each, &w);
 }

@@ -27,7 +27,6 @@ int store_begin (store_t *self, bool write, store_txn_t **txn_p);
 /* Durable (fsync'd) commit. Frees the transaction whatever the outcome. */
 int store_commit (store_txn_t **txn_p);
 void store_abort (store_txn_t **txn_p);
-bool store_txn_is_write (const store_txn_t *txn);
 
 /* ---- workflows ---- */
 
@@ -36,7 +35,6 @@ bool store_txn_is_write (const store_txn_t *txn);
 typedef struct {
     wf_state_t state;
     int64_t updated_at;
-    bool stalled;
     bool exists;
 } store_wf_place_t;
 
@@ -44,6 +42,10 @@ store_wf_place_t store_place_of (const workflow_t *wf);
 /* MDB_NOTFOUND when there is no such workflow. `wf` must be initialised. */
 int store_workflow_get (store_txn_t *txn, const char *workflow_id,
                         workflow_t *wf);
+/* Adds the members' prior values (Default Last) to a loaded workflow. */
+int store_workflow_get_priors (store_txn_t *txn, workflow_t *wf);
+/* Stores the workflow (and, when it is new, its prior values) and moves its
+ * index entries from `before`. */
 int store_workflow_put (store_txn_t *txn, const store_wf_place_t *before,
                         const workflow_t *wf);
 /* The open workflow of a household, or MDB_NOTFOUND. */
@@ -57,9 +59,6 @@ typedef bool (*store_list_fn) (void *arg, const char *workflow_id,
 int store_workflow_list (store_txn_t *txn, wf_state_t state, const void *after,
                          size_t after_len, int64_t max_updated_at,
                          store_list_fn fn, void *arg);
-/* Open, not yet stalled workflows idle since before `cutoff_ms`. */
-int store_stall_candidates (store_txn_t *txn, int64_t cutoff_ms,
-                            store_list_fn fn, void *arg);
 /* Counts by state. */
 int store_workflow_counts (store_txn_t *txn, uint64_t counts[WF_STATE_COUNT]);
 
@@ -80,14 +79,20 @@ uint64_t store_last_seq (store_txn_t *txn);
 
 /* ---- idempotency ---- */
 
-/* A stored reply, or MDB_NOTFOUND. Pointers valid until the txn ends. */
-int store_reply_get (store_txn_t *txn, exf_str_t id, uint64_t *hash,
-                     const void **reply, size_t *len);
-int store_reply_put (store_txn_t *txn, exf_str_t id, uint64_t hash,
-                     const void *reply, size_t len);
-/* Replies live in two generations of 24 h each: the older one is dropped
- * when the newer turns 24 h old, so a reply is kept 24 to 48 h. */
-int store_replies_rotate (store_txn_t *txn, int64_t now_ms);
+/* A stored reply, or MDB_NOTFOUND. `scope` is the workflow id the command
+ * names (replies live beside their workflow) or NULL for commands that name
+ * none. Pointers are valid until the transaction ends. */
+int store_reply_get (store_txn_t *txn, const char *scope, exf_str_t id,
+                     int64_t now_ms, uint64_t *hash, const void **reply,
+                     size_t *len);
+int store_reply_put (store_txn_t *txn, const char *scope, exf_str_t id,
+                     int64_t now_ms, uint64_t hash, const void *reply,
+                     size_t len);
+/* Deletes replies older than the retention (24 h): unscoped ones by whole
+ * days, scoped ones once their workflow has been closed that long. Does at
+ * most about `budget` units of work; `deleted` counts what went. */
+int store_replies_sweep (store_txn_t *txn, int64_t now_ms, int budget,
+                         int *deleted);
 
 /* ---- consumers ---- */
 

@@ -408,7 +408,7 @@ validate_exit_form (const wf_member_t *m, const msgpack_object *data,
     if (!dest->needs_other_text && has_other)
         return exf_fail (err, EXF_VALIDATION, "other_destination",
                          "other_destination is only for destination 17");
-    if (has_other && other.len > HUD_OTHER_DESTINATION_MAX)
+    if (has_other && codec_utf8_length (other) > HUD_OTHER_DESTINATION_MAX)
         return exf_fail (err, EXF_VALIDATION, "other_destination",
                          "other_destination is at most %d characters",
                          HUD_OTHER_DESTINATION_MAX);
@@ -642,12 +642,12 @@ static bool
 check_finding (const workflow_t *wf, const msgpack_object *f, uint32_t i,
                bool *is_error, exf_error_t *err)
 {
-    char field[64];
-    snprintf (field, sizeof field, "findings.%u", i);
+    char path[64];
+    snprintf (path, sizeof path, "findings.%u", i);
     if (f->type != MSGPACK_OBJECT_MAP)
-        return exf_fail (err, EXF_BAD_REQUEST, field, "a finding is a map");
+        return exf_fail (err, EXF_BAD_REQUEST, path, "a finding is a map");
     exf_str_t rule, severity, client, message;
-    bool has_client;
+    bool has_client, ok = true;
     if (!codec_read_str (f, "rule", true, EXF_ID_MAX, &rule, NULL,
                          EXF_BAD_REQUEST, err)
         || !codec_read_str (f, "severity", true, EXF_ID_MAX, &severity, NULL,
@@ -656,17 +656,22 @@ check_finding (const workflow_t *wf, const msgpack_object *f, uint32_t i,
                             &has_client, EXF_BAD_REQUEST, err)
         || !codec_read_str (f, "message", true, WF_TEXT_MAX, &message, NULL,
                             EXF_BAD_REQUEST, err))
-        return false;
-    *is_error = codec_str_eq (severity, "error");
-    if (!*is_error && !codec_str_eq (severity, "warning"))
-        return exf_fail (err, EXF_VALIDATION, "severity",
-                         "severity is error or warning");
-    char id[EXF_ID_MAX + 1];
-    codec_str_copy (id, sizeof id, client);
-    if (has_client && workflow_find_member (wf, id) < 0)
-        return exf_fail (err, EXF_VALIDATION, "client_id",
-                         "finding %u names a client outside the household", i);
-    return true;
+        ok = false;
+    else if (!(*is_error = codec_str_eq (severity, "error"))
+             && !codec_str_eq (severity, "warning"))
+        ok = exf_fail (err, EXF_VALIDATION, "severity",
+                       "severity is error or warning");
+    else if (has_client) {
+        char id[EXF_ID_MAX + 1];
+        codec_str_copy (id, sizeof id, client);
+        if (workflow_find_member (wf, id) < 0)
+            ok = exf_fail (err, EXF_VALIDATION, "client_id",
+                           "finding %u names a client outside the household",
+                           i);
+    }
+    if (!ok)
+        exf_error_nest_field (err, path);
+    return ok;
 }
 
 bool
@@ -766,7 +771,7 @@ workflow_mark_stalled (workflow_t *wf, const wf_ctx_t *ctx, wf_events_t *ev)
     return true;
 }
 
-/* ---- encoding ---- */
+/* ---- the view (PROTOCOL.md §4.6) ---- */
 
 static void
 pack_key (msgpack_packer *pk, const char *key)
@@ -775,29 +780,34 @@ pack_key (msgpack_packer *pk, const char *key)
 }
 
 static void
-pack_when (msgpack_packer *pk, int64_t ms, wf_pack_form_t form)
+pack_bool (msgpack_packer *pk, bool value)
 {
-    if (form == WF_PACK_STORAGE)
-        msgpack_pack_int64 (pk, ms);
+    if (value)
+        msgpack_pack_true (pk);
     else
-        codec_pack_time (pk, ms);
+        msgpack_pack_false (pk);
 }
 
-/* Stored blobs are bin (opaque bytes); in a view they are the objects. */
 static void
-pack_blob (msgpack_packer *pk, const blob_t *b, wf_pack_form_t form)
+pack_int_or_nil (msgpack_packer *pk, int value)
 {
-    if (!b->len)
+    if (value >= 0)
+        msgpack_pack_int (pk, value);
+    else
         msgpack_pack_nil (pk);
-    else if (form == WF_PACK_STORAGE) {
-        msgpack_pack_bin (pk, b->len);
-        msgpack_pack_bin_body (pk, b->ptr, b->len);
-    } else
-        codec_pack_raw (pk, b->ptr, b->len);
 }
 
 static void
-pack_text_blob (msgpack_packer *pk, const blob_t *b)
+pack_object_or_nil (msgpack_packer *pk, const blob_t *b)
+{
+    if (b->len)
+        codec_pack_raw (pk, b->ptr, b->len);
+    else
+        msgpack_pack_nil (pk);
+}
+
+static void
+pack_text_or_nil (msgpack_packer *pk, const blob_t *b)
 {
     if (!b->len) {
         msgpack_pack_nil (pk);
@@ -821,10 +831,9 @@ pack_progress (msgpack_packer *pk, const workflow_t *wf)
 }
 
 static void
-pack_step (msgpack_packer *pk, const wf_step_t *st, int s, wf_pack_form_t form)
+pack_step_view (msgpack_packer *pk, const wf_step_t *st, int s)
 {
-    bool storage = form == WF_PACK_STORAGE;
-    msgpack_pack_map (pk, storage ? 7 : 6);
+    msgpack_pack_map (pk, 6);
     pack_key (pk, "name");
     codec_pack_cstr (pk, hud_steps[s].name);
     pack_key (pk, "status");
@@ -832,21 +841,16 @@ pack_step (msgpack_packer *pk, const wf_step_t *st, int s, wf_pack_form_t form)
     pack_key (pk, "mode");
     codec_pack_cstr_or_nil (pk, mode_names[st->mode]);
     pack_key (pk, "data");
-    pack_blob (pk, &st->data, form);
+    pack_object_or_nil (pk, &st->data);
     pack_key (pk, "completed_at");
-    pack_when (pk, st->completed_at, form);
+    codec_pack_time (pk, st->completed_at);
     pack_key (pk, "actor");
     codec_pack_cstr_or_nil (pk, st->actor);
-    if (storage) {
-        pack_key (pk, "first_completed_at");
-        msgpack_pack_int64 (pk, st->first_completed_at);
-    }
 }
 
 static void
-pack_member (msgpack_packer *pk, const wf_member_t *m, wf_pack_form_t form)
+pack_member_view (msgpack_packer *pk, const wf_member_t *m)
 {
-    bool storage = form == WF_PACK_STORAGE;
     msgpack_pack_map (pk, 8);
     pack_key (pk, "client_id");
     codec_pack_cstr (pk, m->client_id);
@@ -857,62 +861,26 @@ pack_member (msgpack_packer *pk, const wf_member_t *m, wf_pack_form_t form)
     pack_key (pk, "entry_date");
     codec_pack_cstr (pk, m->entry_date);
     pack_key (pk, "adult");
-    if (m->adult)
-        msgpack_pack_true (pk);
-    else
-        msgpack_pack_false (pk);
+    pack_bool (pk, m->adult);
     pack_key (pk, "decision");
     codec_pack_cstr (pk, decision_names[m->decision]);
-    if (storage) {
-        pack_key (pk, "last");
-        msgpack_pack_array (pk, STEP_COUNT);
-        for (int s = 0; s < STEP_COUNT; s++)
-            pack_blob (pk, &m->last[s], form);
-    } else {
-        int next = workflow_next_step (m);
-        pack_key (pk, "next_step");
-        codec_pack_cstr_or_nil (pk, next >= 0 ? hud_steps[next].name : NULL);
-    }
+    int next = workflow_next_step (m);
+    pack_key (pk, "next_step");
+    codec_pack_cstr_or_nil (pk, next >= 0 ? hud_steps[next].name : NULL);
     pack_key (pk, "steps");
     int n = 0;
     for (int s = 0; s < STEP_COUNT; s++)
-        n += storage || workflow_step_applies (m, s);
+        n += workflow_step_applies (m, s);
     msgpack_pack_array (pk, (size_t) n);
     for (int s = 0; s < STEP_COUNT; s++)
-        if (storage || workflow_step_applies (m, s))
-            pack_step (pk, &m->steps[s], s, form);
-}
-
-static void
-pack_dq (msgpack_packer *pk, const workflow_t *wf, wf_pack_form_t form)
-{
-    pack_key (pk, "dq");
-    if (form == WF_PACK_STORAGE) {
-        msgpack_pack_array (pk, (size_t) wf->n_dq);
-        for (int i = 0; i < wf->n_dq; i++) {
-            msgpack_pack_map (pk, 3);
-            pack_key (pk, "source");
-            codec_pack_cstr (pk, wf->dq[i].source);
-            pack_key (pk, "count");
-            msgpack_pack_uint32 (pk, wf->dq[i].count);
-            pack_key (pk, "findings");
-            pack_blob (pk, &wf->dq[i].findings, form);
-        }
-        return;
-    }
-    size_t total = 0;
-    for (int i = 0; i < wf->n_dq; i++)
-        total += wf->dq[i].count;
-    msgpack_pack_array (pk, total);
-    for (int i = 0; i < wf->n_dq; i++)
-        codec_pack_raw (pk, wf->dq[i].findings.ptr, wf->dq[i].findings.len);
+        if (workflow_step_applies (m, s))
+            pack_step_view (pk, &m->steps[s], s);
 }
 
 void
-workflow_pack (msgpack_packer *pk, const workflow_t *wf, wf_pack_form_t form)
+workflow_pack_view (msgpack_packer *pk, const workflow_t *wf)
 {
-    bool storage = form == WF_PACK_STORAGE;
-    msgpack_pack_map (pk, storage ? 15 : 16);
+    msgpack_pack_map (pk, 16);
     pack_key (pk, "workflow_id");
     codec_pack_cstr (pk, wf->workflow_id);
     pack_key (pk, "version");
@@ -926,32 +894,32 @@ workflow_pack (msgpack_packer *pk, const workflow_t *wf, wf_pack_form_t form)
     pack_key (pk, "project_id");
     codec_pack_cstr (pk, wf->project_id);
     pack_key (pk, "project_type");
-    if (wf->project_type >= 0)
-        msgpack_pack_int (pk, wf->project_type);
-    else
-        msgpack_pack_nil (pk);
+    pack_int_or_nil (pk, wf->project_type);
     pack_key (pk, "created_at");
-    pack_when (pk, wf->created_at, form);
+    codec_pack_time (pk, wf->created_at);
     pack_key (pk, "updated_at");
-    pack_when (pk, wf->updated_at, form);
+    codec_pack_time (pk, wf->updated_at);
     pack_key (pk, "started_by");
     codec_pack_cstr_or_nil (pk, wf->started_by);
     pack_key (pk, "new_head_of_household");
     codec_pack_cstr_or_nil (pk, wf->new_head_of_household);
     pack_key (pk, "cancel_reason");
-    pack_text_blob (pk, &wf->cancel_reason);
-    if (!storage)
-        pack_progress (pk, wf);
+    pack_text_or_nil (pk, &wf->cancel_reason);
     pack_key (pk, "stalled");
-    if (wf->stalled)
-        msgpack_pack_true (pk);
-    else
-        msgpack_pack_false (pk);
+    pack_bool (pk, wf->stalled);
+    pack_progress (pk, wf);
     pack_key (pk, "members");
     msgpack_pack_array (pk, (size_t) wf->n_members);
     for (int i = 0; i < wf->n_members; i++)
-        pack_member (pk, &wf->members[i], form);
-    pack_dq (pk, wf, form);
+        pack_member_view (pk, &wf->members[i]);
+    /* every source's findings, spliced into one array */
+    pack_key (pk, "dq");
+    size_t total = 0;
+    for (int i = 0; i < wf->n_dq; i++)
+        total += wf->dq[i].count;
+    msgpack_pack_array (pk, total);
+    for (int i = 0; i < wf->n_dq; i++)
+        codec_pack_raw (pk, wf->dq[i].findings.ptr, wf->dq[i].findings.len);
 }
 
 void
@@ -975,136 +943,306 @@ workflow_pack_summary (msgpack_packer *pk, const workflow_t *wf)
     pack_progress (pk, wf);
 }
 
-/* ---- decoding the stored form (trusted: written by workflow_pack) ---- */
+/* ---- the stored form ----
+ *
+ * Positional arrays, not maps: every command rewrites its workflow, and a
+ * record that stays well under LMDB's 2 KB node limit shares a page with its
+ * neighbours instead of taking fresh overflow pages at each change. Prior
+ * values are written once, at start, and kept apart (workflow_pack_priors).
+ *
+ *   workflow = [FORMAT, id, version, state, enrollment, household, project,
+ *               project_type|nil, created_at, updated_at, started_by|nil,
+ *               new_hoh|nil, cancel_reason|nil, stalled, [member…], [dq…]]
+ *   member   = [client, enrollment, relationship, entry_date, adult,
+ *               decision, [done_step…]]
+ *   done_step= [step, mode, completed_at, first_completed_at, actor|nil, data]
+ *   dq       = [source, count, findings]      (bytes are msgpack bin) */
+
+#define STORED_FORMAT 1
 
 static void
-get_id (const msgpack_object *map, const char *key, char *out, size_t cap)
+pack_bin (msgpack_packer *pk, const blob_t *b)
 {
-    const msgpack_object *o = codec_map_get (map, key);
-    if (o && o->type == MSGPACK_OBJECT_STR)
-        codec_str_copy (out, cap, codec_str_of (o));
-    else
-        out[0] = '\0';
+    msgpack_pack_bin (pk, b->len);
+    msgpack_pack_bin_body (pk, b->ptr, b->len);
+}
+
+static void
+pack_member_stored (msgpack_packer *pk, const wf_member_t *m)
+{
+    msgpack_pack_array (pk, 7);
+    codec_pack_cstr (pk, m->client_id);
+    codec_pack_cstr (pk, m->enrollment_id);
+    msgpack_pack_int (pk, m->relationship);
+    codec_pack_cstr (pk, m->entry_date);
+    pack_bool (pk, m->adult);
+    msgpack_pack_int (pk, m->decision);
+    int done = 0;
+    for (int s = 0; s < STEP_COUNT; s++)
+        done += m->steps[s].done;
+    msgpack_pack_array (pk, (size_t) done);
+    for (int s = 0; s < STEP_COUNT; s++) {
+        const wf_step_t *st = &m->steps[s];
+        if (!st->done)
+            continue;
+        msgpack_pack_array (pk, 6);
+        msgpack_pack_int (pk, s);
+        msgpack_pack_int (pk, st->mode);
+        msgpack_pack_int64 (pk, st->completed_at);
+        msgpack_pack_int64 (pk, st->first_completed_at);
+        codec_pack_cstr_or_nil (pk, st->actor);
+        pack_bin (pk, &st->data);
+    }
+}
+
+void
+workflow_pack_stored (msgpack_packer *pk, const workflow_t *wf)
+{
+    msgpack_pack_array (pk, 16);
+    msgpack_pack_int (pk, STORED_FORMAT);
+    codec_pack_cstr (pk, wf->workflow_id);
+    msgpack_pack_int64 (pk, wf->version);
+    msgpack_pack_int (pk, wf->state);
+    codec_pack_cstr (pk, wf->enrollment_id);
+    codec_pack_cstr (pk, wf->household_id);
+    codec_pack_cstr (pk, wf->project_id);
+    pack_int_or_nil (pk, wf->project_type);
+    msgpack_pack_int64 (pk, wf->created_at);
+    msgpack_pack_int64 (pk, wf->updated_at);
+    codec_pack_cstr_or_nil (pk, wf->started_by);
+    codec_pack_cstr_or_nil (pk, wf->new_head_of_household);
+    pack_text_or_nil (pk, &wf->cancel_reason);
+    pack_bool (pk, wf->stalled);
+    msgpack_pack_array (pk, (size_t) wf->n_members);
+    for (int i = 0; i < wf->n_members; i++)
+        pack_member_stored (pk, &wf->members[i]);
+    msgpack_pack_array (pk, (size_t) wf->n_dq);
+    for (int i = 0; i < wf->n_dq; i++) {
+        msgpack_pack_array (pk, 3);
+        codec_pack_cstr (pk, wf->dq[i].source);
+        msgpack_pack_uint32 (pk, wf->dq[i].count);
+        pack_bin (pk, &wf->dq[i].findings);
+    }
+}
+
+bool
+workflow_has_priors (const workflow_t *wf)
+{
+    for (int i = 0; i < wf->n_members; i++)
+        for (int s = 0; s < STEP_COUNT; s++)
+            if (wf->members[i].last[s].len)
+                return true;
+    return false;
+}
+
+void
+workflow_pack_priors (msgpack_packer *pk, const workflow_t *wf)
+{
+    msgpack_pack_array (pk, (size_t) wf->n_members);
+    for (int i = 0; i < wf->n_members; i++) {
+        msgpack_pack_array (pk, STEP_COUNT);
+        for (int s = 0; s < STEP_COUNT; s++)
+            if (wf->members[i].last[s].len)
+                pack_bin (pk, &wf->members[i].last[s]);
+            else
+                msgpack_pack_nil (pk);
+    }
+}
+
+/* ---- decoding the stored form (trusted, but checked: a short or mistyped
+ * record fails the whole decode instead of reading past an array) ---- */
+
+typedef struct {
+    const msgpack_object *items;
+    uint32_t n, i;
+    bool ok;
+} reader_t;
+
+static reader_t
+reader_of (const msgpack_object *o)
+{
+    reader_t r = { NULL, 0, 0, o && o->type == MSGPACK_OBJECT_ARRAY };
+    if (r.ok) {
+        r.items = o->via.array.ptr;
+        r.n = o->via.array.size;
+    }
+    return r;
+}
+
+static const msgpack_object *
+read_next (reader_t *r)
+{
+    if (!r->ok || r->i >= r->n) {
+        r->ok = false;
+        return NULL;
+    }
+    return &r->items[r->i++];
 }
 
 static int64_t
-get_int (const msgpack_object *map, const char *key, int64_t dflt)
+read_int (reader_t *r)
 {
-    const msgpack_object *o = codec_map_get (map, key);
+    const msgpack_object *o = read_next (r);
     if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
         return (int64_t) o->via.u64;
     if (o && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
         return o->via.i64;
-    return dflt;
+    if (!o || o->type != MSGPACK_OBJECT_NIL)
+        r->ok = false;
+    return -1;                      /* nil */
 }
 
 static bool
-get_bool (const msgpack_object *map, const char *key)
+read_bool (reader_t *r)
 {
-    const msgpack_object *o = codec_map_get (map, key);
-    return o && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
+    const msgpack_object *o = read_next (r);
+    if (!o || o->type != MSGPACK_OBJECT_BOOLEAN) {
+        r->ok = false;
+        return false;
+    }
+    return o->via.boolean;
 }
 
+/* A str into a C buffer, or "" for nil. */
 static void
-get_blob (const msgpack_object *o, blob_t *out)
+read_text (reader_t *r, char *out, size_t cap)
 {
+    const msgpack_object *o = read_next (r);
+    out[0] = '\0';
+    if (o && o->type == MSGPACK_OBJECT_STR)
+        codec_str_copy (out, cap, codec_str_of (o));
+    else if (!o || o->type != MSGPACK_OBJECT_NIL)
+        r->ok = false;
+}
+
+/* bin or str bytes into a blob; nil leaves it empty. */
+static void
+read_bytes (reader_t *r, blob_t *out)
+{
+    const msgpack_object *o = read_next (r);
     if (o && (o->type == MSGPACK_OBJECT_BIN || o->type == MSGPACK_OBJECT_STR))
         blob_set (out, o->via.bin.ptr, o->via.bin.size);
+    else if (!o || o->type != MSGPACK_OBJECT_NIL)
+        r->ok = false;
 }
 
-static int
-get_enum (const msgpack_object *map, const char *key,
-          const char *const *names, int n)
+static reader_t
+read_array (reader_t *r)
 {
-    const msgpack_object *o = codec_map_get (map, key);
-    if (!o || o->type != MSGPACK_OBJECT_STR)
-        return -1;
-    return name_index (names, n, codec_str_of (o));
-}
-
-static const msgpack_object *
-get_array (const msgpack_object *map, const char *key)
-{
-    const msgpack_object *o = codec_map_get (map, key);
-    return o && o->type == MSGPACK_OBJECT_ARRAY ? o : NULL;
+    reader_t inner = reader_of (read_next (r));
+    r->ok = r->ok && inner.ok;
+    return inner;
 }
 
 static bool
-unpack_member (wf_member_t *m, const msgpack_object *o)
+unpack_member_stored (wf_member_t *m, reader_t r)
 {
-    get_id (o, "client_id", m->client_id, sizeof m->client_id);
-    get_id (o, "enrollment_id", m->enrollment_id, sizeof m->enrollment_id);
-    get_id (o, "entry_date", m->entry_date, sizeof m->entry_date);
-    m->relationship = (int) get_int (o, "relationship", 99);
-    m->adult = get_bool (o, "adult");
-    int d = get_enum (o, "decision", decision_names, 3);
-    if (d < 0)
+    read_text (&r, m->client_id, sizeof m->client_id);
+    read_text (&r, m->enrollment_id, sizeof m->enrollment_id);
+    m->relationship = (int) read_int (&r);
+    read_text (&r, m->entry_date, sizeof m->entry_date);
+    m->adult = read_bool (&r);
+    int64_t decision = read_int (&r);
+    reader_t steps = read_array (&r);
+    if (!r.ok || decision < DECISION_UNDECIDED || decision > DECISION_STAYING)
         return false;
-    m->decision = (wf_decision_t) d;
-    const msgpack_object *last = get_array (o, "last");
-    for (uint32_t s = 0; last && s < last->via.array.size && s < STEP_COUNT; s++)
-        get_blob (&last->via.array.ptr[s], &m->last[s]);
-    const msgpack_object *steps = get_array (o, "steps");
-    if (!steps || steps->via.array.size != STEP_COUNT)
-        return false;
-    for (int s = 0; s < STEP_COUNT; s++) {
-        const msgpack_object *so = &steps->via.array.ptr[s];
+    m->decision = (wf_decision_t) decision;
+    while (steps.ok && steps.i < steps.n) {
+        reader_t sr = read_array (&steps);
+        int64_t s = read_int (&sr), mode = read_int (&sr);
+        if (!sr.ok || s < 0 || s >= STEP_COUNT || mode < MODE_NONE
+            || mode > MODE_DEFAULT_LAST)
+            return false;
         wf_step_t *st = &m->steps[s];
-        const msgpack_object *status = codec_map_get (so, "status");
-        st->done = status && status->type == MSGPACK_OBJECT_STR
-                   && codec_str_eq (codec_str_of (status), "done");
-        int mode = get_enum (so, "mode", mode_names, 3);
-        st->mode = mode < 0 ? MODE_NONE : (wf_mode_t) mode;
-        get_blob (codec_map_get (so, "data"), &st->data);
-        st->completed_at = get_int (so, "completed_at", 0);
-        st->first_completed_at = get_int (so, "first_completed_at", 0);
-        get_id (so, "actor", st->actor, sizeof st->actor);
+        st->done = true;
+        st->mode = (wf_mode_t) mode;
+        st->completed_at = read_int (&sr);
+        st->first_completed_at = read_int (&sr);
+        read_text (&sr, st->actor, sizeof st->actor);
+        read_bytes (&sr, &st->data);
+        if (!sr.ok)
+            return false;
     }
-    return true;
+    return steps.ok;
 }
 
-bool
-workflow_unpack (workflow_t *wf, const void *buf, size_t len)
+/* Runs `fn` on the one msgpack object in `buf`. */
+static bool
+with_unpacked (const void *buf, size_t len,
+               bool (*fn) (workflow_t *, reader_t), workflow_t *wf)
 {
     msgpack_unpacked u;
     msgpack_unpacked_init (&u);
     size_t off = 0;
     bool ok = msgpack_unpack_next (&u, buf, len, &off) == MSGPACK_UNPACK_SUCCESS
-              && u.data.type == MSGPACK_OBJECT_MAP;
-    const msgpack_object *o = &u.data;
-    if (ok) {
-        get_id (o, "workflow_id", wf->workflow_id, sizeof wf->workflow_id);
-        wf->version = get_int (o, "version", 0);
-        int st = get_enum (o, "state", wf_state_names, WF_STATE_COUNT);
-        ok = st >= 0;
-        wf->state = (wf_state_t) (st < 0 ? 0 : st);
-        get_id (o, "enrollment_id", wf->enrollment_id, sizeof wf->enrollment_id);
-        get_id (o, "household_id", wf->household_id, sizeof wf->household_id);
-        get_id (o, "project_id", wf->project_id, sizeof wf->project_id);
-        wf->project_type = (int) get_int (o, "project_type", -1);
-        wf->created_at = get_int (o, "created_at", 0);
-        wf->updated_at = get_int (o, "updated_at", 0);
-        get_id (o, "started_by", wf->started_by, sizeof wf->started_by);
-        get_id (o, "new_head_of_household", wf->new_head_of_household,
-                sizeof wf->new_head_of_household);
-        get_blob (codec_map_get (o, "cancel_reason"), &wf->cancel_reason);
-        wf->stalled = get_bool (o, "stalled");
-    }
-    const msgpack_object *members = ok ? get_array (o, "members") : NULL;
-    ok = ok && members && members->via.array.size <= WF_MAX_MEMBERS;
-    for (uint32_t i = 0; ok && i < members->via.array.size; i++) {
-        wf->n_members++;
-        ok = unpack_member (&wf->members[i], &members->via.array.ptr[i]);
-    }
-    const msgpack_object *dq = ok ? get_array (o, "dq") : NULL;
-    for (uint32_t i = 0; dq && i < dq->via.array.size && i < WF_MAX_DQ_SOURCES;
-         i++) {
-        const msgpack_object *d = &dq->via.array.ptr[i];
-        wf_dq_t *slot = &wf->dq[wf->n_dq++];
-        get_id (d, "source", slot->source, sizeof slot->source);
-        slot->count = (uint32_t) get_int (d, "count", 0);
-        get_blob (codec_map_get (d, "findings"), &slot->findings);
-    }
+              && fn (wf, reader_of (&u.data));
     msgpack_unpacked_destroy (&u);
     return ok;
+}
+
+static bool
+unpack_stored (workflow_t *wf, reader_t r)
+{
+    if (read_int (&r) != STORED_FORMAT)
+        return false;
+    read_text (&r, wf->workflow_id, sizeof wf->workflow_id);
+    wf->version = read_int (&r);
+    int64_t state = read_int (&r);
+    read_text (&r, wf->enrollment_id, sizeof wf->enrollment_id);
+    read_text (&r, wf->household_id, sizeof wf->household_id);
+    read_text (&r, wf->project_id, sizeof wf->project_id);
+    wf->project_type = (int) read_int (&r);
+    wf->created_at = read_int (&r);
+    wf->updated_at = read_int (&r);
+    read_text (&r, wf->started_by, sizeof wf->started_by);
+    read_text (&r, wf->new_head_of_household, sizeof wf->new_head_of_household);
+    read_bytes (&r, &wf->cancel_reason);
+    wf->stalled = read_bool (&r);
+    reader_t members = read_array (&r);
+    reader_t dq = read_array (&r);
+    if (!r.ok || state < 0 || state >= WF_STATE_COUNT
+        || members.n > WF_MAX_MEMBERS || dq.n > WF_MAX_DQ_SOURCES)
+        return false;
+    wf->state = (wf_state_t) state;
+    for (uint32_t i = 0; i < members.n; i++) {
+        wf->n_members++;
+        if (!unpack_member_stored (&wf->members[i], read_array (&members)))
+            return false;
+    }
+    for (uint32_t i = 0; i < dq.n; i++) {
+        reader_t d = read_array (&dq);
+        wf_dq_t *slot = &wf->dq[wf->n_dq++];
+        read_text (&d, slot->source, sizeof slot->source);
+        slot->count = (uint32_t) read_int (&d);
+        read_bytes (&d, &slot->findings);
+        if (!d.ok)
+            return false;
+    }
+    return members.ok && dq.ok;
+}
+
+bool
+workflow_unpack_stored (workflow_t *wf, const void *buf, size_t len)
+{
+    return with_unpacked (buf, len, unpack_stored, wf);
+}
+
+static bool
+unpack_priors (workflow_t *wf, reader_t r)
+{
+    if (r.n != (uint32_t) wf->n_members)
+        return false;
+    for (int i = 0; i < wf->n_members && r.ok; i++) {
+        reader_t steps = read_array (&r);
+        for (int s = 0; s < STEP_COUNT && steps.ok; s++)
+            read_bytes (&steps, &wf->members[i].last[s]);
+        r.ok = r.ok && steps.ok;
+    }
+    return r.ok;
+}
+
+bool
+workflow_unpack_priors (workflow_t *wf, const void *buf, size_t len)
+{
+    return with_unpacked (buf, len, unpack_priors, wf);
 }

@@ -148,12 +148,18 @@ void workflow_progress (const workflow_t *wf, int *done, int *total);
 
 /* ---- encoding ---- */
 
-typedef enum { WF_PACK_VIEW, WF_PACK_STORAGE } wf_pack_form_t;
-void workflow_pack (msgpack_packer *pk, const workflow_t *wf,
-                    wf_pack_form_t form);
+/* The view of PROTOCOL.md §4.6 (workflow.get). */
+void workflow_pack_view (msgpack_packer *pk, const workflow_t *wf);
 /* The list item of PROTOCOL.md §3 (workflow.list). */
 void workflow_pack_summary (msgpack_packer *pk, const workflow_t *wf);
-/* Decodes the stored form into an initialised `wf`. */
-bool workflow_unpack (workflow_t *wf, const void *buf, size_t len);
+/* The compact stored form, without prior values; decodes into an
+ * initialised `wf`. */
+void workflow_pack_stored (msgpack_packer *pk, const workflow_t *wf);
+bool workflow_unpack_stored (workflow_t *wf, const void *buf, size_t len);
+/* Prior values (`last`), stored apart: written once at start, read only
+ * for Default Last. Unpack into a workflow already holding its members. */
+bool workflow_has_priors (const workflow_t *wf);
+void workflow_pack_priors (msgpack_packer *pk, const workflow_t *wf);
+bool workflow_unpack_priors (workflow_t *wf, const void *buf, size_t len);
 
 #endif

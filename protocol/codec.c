@@ -27,6 +27,15 @@ exf_fail (exf_error_t *err, const char *code, const char *field,
     return false;
 }
 
+void
+exf_error_nest_field (exf_error_t *err, const char *path)
+{
+    char field[sizeof err->field + 64];
+    snprintf (field, sizeof field, "%s.%s", path, err->field);
+    codec_str_copy (err->field, sizeof err->field,
+                    (exf_str_t) { field, (uint32_t) strlen (field) });
+}
+
 /* ---- the bounds pass ---- */
 
 typedef struct {
@@ -196,6 +205,15 @@ codec_str_eq (exf_str_t s, const char *cstr)
     return s.len == n && memcmp (s.ptr, cstr, n) == 0;
 }
 
+size_t
+codec_utf8_length (exf_str_t s)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < s.len; i++)
+        n += ((uint8_t) s.ptr[i] & 0xc0) != 0x80;   /* not a continuation byte */
+    return n;
+}
+
 void
 codec_str_copy (char *dst, size_t cap, exf_str_t s)
 {
@@ -271,8 +289,12 @@ codec_read_id (const msgpack_object *map, const char *key, bool required,
                char out[EXF_ID_MAX + 1], const char *code, exf_error_t *err)
 {
     exf_str_t s;
-    if (!codec_read_str (map, key, required, EXF_ID_MAX, &s, NULL, code, err))
+    bool present;
+    if (!codec_read_str (map, key, required, EXF_ID_MAX, &s, &present, code,
+                         err))
         return false;
+    if (present && s.len == 0)
+        return exf_fail (err, code, key, "%s must not be empty", key);
     if (memchr (s.ptr, '\0', s.len))
         return exf_fail (err, code, key, "%s must not contain NUL", key);
     codec_str_copy (out, EXF_ID_MAX + 1, s);
@@ -365,6 +387,7 @@ codec_parse_request (const msgpack_object *body, codec_request_t *req,
         return false;
     req->id = id;
     int64_t v = 0;
+    bool has_actor;
     if (!codec_read_int (body, "v", true, &v, NULL, EXF_BAD_REQUEST, err))
         return false;
     if (v != EXF_PROTOCOL_VERSION)
@@ -376,8 +399,11 @@ codec_parse_request (const msgpack_object *body, codec_request_t *req,
         || !codec_read_map (body, "args", false, &req->args, EXF_BAD_REQUEST,
                             err)
         || !codec_read_str (body, "actor", false, EXF_ID_MAX, &req->actor,
-                            NULL, EXF_BAD_REQUEST, err))
+                            &has_actor, EXF_BAD_REQUEST, err))
         return false;
+    if (has_actor && req->actor.len == 0)
+        return exf_fail (err, EXF_BAD_REQUEST, "actor",
+                         "actor must not be empty");
     return true;
 }
 
@@ -544,7 +570,7 @@ codec_days_of_ms (int64_t ms)
 uint64_t
 codec_hash (const void *buf, size_t len, uint64_t seed)
 {
-    uint64_t h = seed ? seed : 1469598103934665603ull;
+    uint64_t h = seed ? seed : 14695981039346656037ull;   /* FNV offset basis */
     const uint8_t *p = buf;
     for (size_t i = 0; i < len; i++) {
         h ^= p[i];

@@ -48,6 +48,10 @@ void exf_error_clear (exf_error_t *err);
 bool exf_fail (exf_error_t *err, const char *code, const char *field,
                const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));
 
+/* Puts `path` in front of the field at fault: "severity" becomes
+ * "findings.3.severity". */
+void exf_error_nest_field (exf_error_t *err, const char *path);
+
 /* ---- untrusted input ---- */
 
 /* Walks the bytes once without allocating: every declared container count
@@ -63,6 +67,8 @@ bool codec_unpack (const void *buf, size_t len, msgpack_unpacked *out,
 const msgpack_object *codec_map_get (const msgpack_object *map, const char *key);
 bool codec_str_eq (exf_str_t s, const char *cstr);
 exf_str_t codec_str_of (const msgpack_object *o);
+/* Characters (code points) in UTF-8 text. */
+size_t codec_utf8_length (exf_str_t s);
 /* Copies into a NUL-terminated buffer of `cap` bytes (truncating). */
 void codec_str_copy (char *dst, size_t cap, exf_str_t s);
 

@@ -12,6 +12,9 @@
  * temporary --data dir under ./var/, runs the bench, stops the daemon):
  *   tests/bench/run.sh [--clients 32] [--seconds 10]     # full run
  *   tests/bench/run.sh --quick                           # ~1 s phases (smoke)
+ * run.sh works from any directory; it cds to the repo root, so a relative
+ * --raw-dir is relative to the repo root. Run on an idle machine: the bench
+ * prints a WARNING when the CPUs were >10% busy before it started.
  *
  * Or against a running daemon:
  *   bin/exitflow-bench --commands tcp://127.0.0.1:5570 [--clients 32]
@@ -170,8 +173,8 @@ static void usage(FILE *f)
 /* client-side polling of many DEALER sockets                          */
 /*
  * zmq_poll() over N sockets costs about 2N system calls per call (a
- * ZMQ_EVENTS check per socket before and after poll()), which made the
- * single client thread, not the server, the bottleneck. Instead each
+ * ZMQ_EVENTS check per socket before and after poll()); the bench shares 2
+ * cores with the daemon, so client CPU must stay low. Instead each
  * socket's ZMQ_FD is registered in one epoll set (level-triggered), and only
  * the sockets whose fd fired are checked with ZMQ_EVENTS. As required for
  * ZMQ_FD, a socket is re-checked with ZMQ_EVENTS after every recv/send until
@@ -1117,6 +1120,39 @@ static void print_phase_detail(const phase_t *ph)
         printf("  %-26s FIRST ERROR: %s\n", "", ph->first_error);
 }
 
+/* machine-wide CPU busy share (0..100 % of all CPUs) over ms milliseconds,
+ * from /proc/stat; -1 if unavailable. Taken before the run: anything else
+ * busy on this 2-core machine skews every figure. */
+static int read_cpu(unsigned long long *busy, unsigned long long *total)
+{
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return -1;
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                   &v[3], &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n < 4)
+        return -1;
+    *total = 0;
+    for (int i = 0; i < 8; i++)
+        *total += v[i];
+    *busy = *total - v[3] - v[4]; /* minus idle and iowait */
+    return 0;
+}
+
+static double machine_busy_pct(int ms)
+{
+    unsigned long long b0, t0, b1, t1;
+    if (read_cpu(&b0, &t0) != 0)
+        return -1.0;
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    if (read_cpu(&b1, &t1) != 0 || t1 <= t0)
+        return -1.0;
+    return 100.0 * (double)(b1 - b0) / (double)(t1 - t0);
+}
+
 /* left column of the report, padded to a fixed width */
 static const char *label(const char *fmt, ...)
 {
@@ -1243,8 +1279,12 @@ int main(int argc, char **argv)
     if (ping_daemon(ctx, opt.timeout_ms < 5000 ? opt.timeout_ms : 5000, why, sizeof why) != 0)
         die("daemon unreachable at %s: %s", opt.commands, why);
 
+    double busy = machine_busy_pct(opt.quick ? 250 : 1000);
     printf("exitflow-bench: %d clients, %.1f s measurement%s, daemon %s, today %s\n",
            opt.clients, opt.seconds, opt.quick ? " (quick)" : "", opt.commands, g_today);
+    printf("machine: %ld CPUs, %.0f%% busy before the run%s\n", sysconf(_SC_NPROCESSORS_ONLN),
+           busy, busy > 10.0 ? " - WARNING: other processes are running, figures will be skewed"
+                             : "");
     fflush(stdout);
 
     /* 1a. raw zmq */
@@ -1300,6 +1340,10 @@ int main(int argc, char **argv)
     printf("target >= 30000 cmds/s with 32 clients: %s%s\n",
            errors ? invalid : tput_met ? "MET" : "NOT MET",
            opt.clients == 32 ? "" : " (note: this run used a different client count)");
+    if (busy > 10.0)
+        printf("WARNING: the machine was %.0f%% busy before the run (other processes); "
+               "figures are skewed\n",
+               busy);
     if (errors)
         printf("ERRORS: %" PRIu64 " error replies - the figures above include failures and "
                "are NOT valid\n",
@@ -1314,13 +1358,14 @@ int main(int argc, char **argv)
            "\"ratio_vs_raw_zmq\":%.4f,\"ratio_vs_raw_lmdb\":%.3f,"
            "\"single_cmds_per_s\":%.0f,\"single_p50_us\":%.1f,\"single_p99_us\":%.1f,"
            "\"single_ref_us\":%.1f,\"single_ratio\":%.3f,"
-           "\"bench_cpu_pct\":%.1f,"
+           "\"bench_cpu_pct\":%.1f,\"machine_busy_pct_before\":%.1f,"
            "\"target_cmds_met\":%s,\"target_latency_met\":%s,\"errors\":%" PRIu64
            ",\"first_error\":",
            opt.clients, opt.seconds, opt.quick ? "true" : "false", rz.rate, rz.p50_n_us,
            rz.rate_1, rz.p50_1_us, rl.rate, rl.p50_us, rl.p99_us, pn.rate, pn.p50_us, pn.p99_us,
            pn.p999_us, pn.max_us, pn.workflows_finished, ratio_zmq, ratio_lmdb, p1.rate,
-           p1.p50_us, p1.p99_us, ref_us, ratio_1, pn.cpu_pct, tput_met ? "true" : "false",
+           p1.p50_us, p1.p99_us, ref_us, ratio_1, pn.cpu_pct, busy,
+           tput_met ? "true" : "false",
            lat_met ? "true" : "false", errors);
     if (errors)
         json_str(stdout, pn.errors ? pn.first_error : p1.first_error);

@@ -254,6 +254,17 @@ def error_of(fn, *a, **kw):
     raise AssertionError("expected an error reply, got ok: %r" % (res,))
 
 
+def has(result, **expected):
+    """``result`` carries every expected key with the expected value.
+
+    PROTOCOL.md lists what a result contains; extra keys are tolerated.
+    """
+    missing = {k: v for k, v in expected.items()
+               if k not in result or result[k] != v}
+    assert not missing, "result %r lacks %r" % (result, missing)
+    return True
+
+
 def member(view, cid):
     for m in view["members"]:
         if m["client_id"] == cid:

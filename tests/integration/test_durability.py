@@ -2,17 +2,18 @@
 write survives, each request is applied at most once, seqs stay gapless;
 a full store answers UNAVAILABLE and keeps serving reads."""
 
+import threading
 import time
 
 import pytest
 import zmq
 
-from exitflow import encode_request, unpack
+from exitflow import Client, Unreachable, encode_request, unpack
 from support import Household, exit_form, read_all_events
 
 SOCKETS = 4
 WORKFLOWS_PER_SOCKET = 2
-SAVES_PER_WORKFLOW = 60
+SAVES_PER_WORKFLOW = 250
 
 
 def check_log(c):
@@ -101,7 +102,7 @@ def test_pipelined_writes_survive(daemon, how):
                 assert r["ok"] is True, r
                 assert r["id"] not in acked
                 acked[r["id"]] = r["result"]
-        if stopped_at is None and len(acked) >= total // 3:
+        if stopped_at is None and len(acked) >= total // 10:
             if how == "sigterm":
                 daemon.stop()             # must exit 0
             else:
@@ -111,6 +112,8 @@ def test_pipelined_writes_survive(daemon, how):
                 time.monotonic() - stopped_at > 1.0:
             break
     assert stopped_at is not None, "daemon answered too few requests"
+    print("%s: %d of %d requests acknowledged before the stop"
+          % (how, len(acked), total))
     for s in socks:
         s.close(linger=0)
 
@@ -193,3 +196,28 @@ def test_storage_full_is_unavailable(make_daemon):
     c = d.client()
     assert c.get(wf) == view
     assert c.stats()["last_seq"] == seq
+
+
+def test_client_unreachable_and_retry_across_restart(daemon):
+    """The Client raises Unreachable when nobody answers, and re-sends the
+    same request (same id) until a restarted daemon answers it once."""
+    daemon.kill9()
+    c = Client(daemon.commands, timeout=0.2, retries=1)
+    try:
+        with pytest.raises(Unreachable):
+            c.ping()
+    finally:
+        c.close()
+    h = Household()
+    restarter = threading.Timer(0.7, daemon.start)
+    restarter.start()
+    c = Client(daemon.commands, timeout=0.3, retries=20)
+    try:
+        wf = h.start(c)
+    finally:
+        restarter.join()
+        c.close()
+    c = daemon.client()
+    assert c.get(wf)["household_id"] == h.household_id
+    evs = check_log(c)
+    assert [e["type"] for e in evs] == ["workflow.started"]

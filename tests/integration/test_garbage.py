@@ -3,8 +3,9 @@ PROTOCOL.md says so), nothing changes, and the daemon keeps serving."""
 
 import msgpack
 import pytest
+import zmq
 
-from exitflow import Client, encode_request, pack, unpack
+from exitflow import Client, encode_request, unpack
 from support import Household, exit_form
 
 ANY = object()          # the reply id is not asserted
@@ -99,6 +100,7 @@ BAD_ARGS = [
     ("events.read", {"after": "0"}, "after"),
     ("events.read", {}, "after"),
     ("workflow.list", {}, "state"),
+    ("workflow.list", {"state": "open", "project_id": ""}, "project_id"),
     ("workflow.start", {"enrollment_id": "e", "household_id": "h",
                         "project_id": "p", "members": "everyone"}, "members"),
     ("workflow.cancel", {"workflow_id": "W"}, "reason"),
@@ -147,7 +149,8 @@ def test_garbage_body(module_daemon, state, name, body, rid):
 
 
 @pytest.mark.parametrize("cmd, args, field", BAD_ARGS,
-                         ids=["%s-%s" % (a[0], a[2]) for a in BAD_ARGS])
+                         ids=["%d-%s-%s" % (i, a[0], a[2])
+                              for i, a in enumerate(BAD_ARGS)])
 def test_mistyped_arguments(module_daemon, state, cmd, args, field):
     c = module_daemon.client(timeout=5, retries=0)
     r = c.request(cmd, args, id="bad-" + field)
@@ -208,7 +211,6 @@ def test_envelope_limits(module_daemon, state):
 
 def test_garbage_mixed_with_writes(module_daemon, state):
     """Refused requests in the same batch do not affect the good ones."""
-    import zmq
     d = module_daemon
     s = zmq.Context.instance().socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)

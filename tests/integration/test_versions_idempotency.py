@@ -168,23 +168,68 @@ def test_same_id_same_reply(daemon):
     assert c.request_raw(body) == first
 
 
+def test_same_id_in_one_batch(daemon):
+    """Duplicates pipelined before the first one is committed."""
+    c = daemon.client()
+    h = Household()
+    wf = h.start(c)
+    c.save(wf, h.hoh, "exit", data=exit_form())
+    base = {"workflow_id": wf, "client_id": h.hoh, "mode": "default_last"}
+    rid, body = encode_request("step.save", dict(base, step="universal_data"))
+    _, other = encode_request("step.save", dict(base, step="disabilities"),
+                              id=rid)
+    s = dealer(daemon.commands)
+    try:
+        for b in (body, body, other, body):
+            s.send_multipart([b"", b])
+        replies = []
+        for _ in range(4):
+            assert s.poll(5000)
+            replies.append(s.recv_multipart()[-1])
+    finally:
+        s.close()
+    assert replies[0] == replies[1] == replies[3]
+    assert unpack(replies[0])["ok"] is True
+    r = unpack(replies[2])
+    assert r["error"]["code"] == "BAD_REQUEST" and r["error"]["field"] == "id"
+    assert [e["type"] for e in c.history(wf)["events"]] == [
+        "workflow.started", "step.completed", "step.completed"]
+
+
 def test_same_id_different_request(daemon):
+    """Within one scope (the workflow a command names, or none) an id names
+    one request: reusing it for another is refused and changes nothing."""
     c = daemon.client()
     h = Household()
     wf = c.start(**h.args, id="req-1")["workflow_id"]
+    c.save(wf, h.hoh, "exit", data=exit_form(), id="req-2")
     seq = c.stats()["last_seq"]
     other = Household()
-    for cmd, args in [("workflow.start", other.args),
-                      ("workflow.cancel", {"workflow_id": wf,
-                                           "reason": "x"})]:
-        r = c.request(cmd, args, id="req-1")
-        assert r["ok"] is False and r["id"] == "req-1"
+    for cmd, args, rid in [
+            ("workflow.start", other.args, "req-1"),
+            ("workflow.cancel", {"workflow_id": wf, "reason": "x"}, "req-2")]:
+        r = c.request(cmd, args, id=rid)
+        assert r["ok"] is False and r["id"] == rid
         assert r["error"]["code"] == "BAD_REQUEST"
         assert r["error"]["field"] == "id"
     assert c.stats()["last_seq"] == seq
     assert c.get(wf)["state"] == "open"
-    # still the stored reply for the original request
+    # still the stored replies for the original requests
     assert c.start(**h.args, id="req-1")["workflow_id"] == wf
+    assert c.save(wf, h.hoh, "exit", data=exit_form(), id="req-2")[
+        "version"] == 2
+
+
+def test_ids_are_scoped_to_the_workflow_named(daemon):
+    """The same id on two different workflows is two requests."""
+    c = daemon.client()
+    h1, h2 = Household(), Household()
+    wf1 = c.start(**h1.args)["workflow_id"]
+    wf2 = c.start(**h2.args)["workflow_id"]
+    r1 = c.save(wf1, h1.hoh, "exit", data=exit_form(), id="same")
+    r2 = c.save(wf2, h2.hoh, "exit", data=exit_form(), id="same")
+    assert (r1["workflow_id"], r2["workflow_id"]) == (wf1, wf2)
+    assert c.get(wf2)["version"] == 2
 
 
 def test_read_commands_not_stored(daemon):

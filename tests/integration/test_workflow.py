@@ -6,7 +6,7 @@ import time
 import zmq
 
 from support import (CHILD_STEPS, RFC3339_MS, STEPS, ULID, Household,
-                     assessment, complete_member, exit_form, member,
+                     assessment, complete_member, day, exit_form, has, member,
                      read_all_events, step_of)
 from exitflow import encode_request, unpack
 
@@ -50,7 +50,7 @@ def test_stats_fresh_and_counts(daemon):
     complete_member(c, wa, a.hoh)
     c.decide(wa, a.spouse, False)
     c.decide(wa, a.child, False)
-    c.finish(wa)
+    c.finish(wa, new_head_of_household=a.spouse)
     s = c.stats()
     assert s["workflows"] == {"open": 1, "finished": 1, "cancelled": 1}
     assert s["last_seq"] == len(read_all_events(c))
@@ -134,8 +134,8 @@ def test_full_household_exit(daemon):
     # -- the head of household's exit, step by step
     versions = [v]
     res = c.save(wf, h.hoh, "exit", data=exit_form(), actor="cw-17")
-    assert res == {"workflow_id": wf, "version": v + 1, "client_id": h.hoh,
-                   "step": "exit", "next_step": "universal_data"}
+    assert has(res, workflow_id=wf, version=v + 1, client_id=h.hoh,
+               step="exit", next_step="universal_data")
     versions.append(res["version"])
     res = c.save(wf, h.hoh, "universal_data",
                  data=assessment("universal_data"))
@@ -169,8 +169,8 @@ def test_full_household_exit(daemon):
 
     # -- the other members
     res = c.decide(wf, h.spouse, True)
-    assert res == {"workflow_id": wf, "version": versions[-1] + 1,
-                   "client_id": h.spouse, "decision": "exiting"}
+    assert has(res, workflow_id=wf, version=versions[-1] + 1,
+               client_id=h.spouse, decision="exiting")
     versions.append(res["version"])
     res = c.decide(wf, h.child, True)
     assert res["decision"] == "exiting"
@@ -192,8 +192,8 @@ def test_full_household_exit(daemon):
     assert member(view, h.child)["next_step"] is None
 
     res = c.finish(wf)
-    assert res == {"workflow_id": wf, "version": versions[-1] + 1,
-                   "state": "finished"}
+    assert has(res, workflow_id=wf, version=versions[-1] + 1,
+               state="finished")
     versions.append(res["version"])
     assert versions == list(range(v, v + len(versions)))
     view = c.get(wf)
@@ -344,7 +344,7 @@ def test_cancel(daemon):
     wf = h.start(c)
     v = c.get(wf)["version"]
     res = c.cancel(wf, "duplicate enrollment", actor="cw-2")
-    assert res == {"workflow_id": wf, "version": v + 1, "state": "cancelled"}
+    assert has(res, workflow_id=wf, version=v + 1, state="cancelled")
     view = c.get(wf)
     assert view["state"] == "cancelled"
     assert view["cancel_reason"] == "duplicate enrollment"
@@ -363,3 +363,65 @@ def test_events_read_limits(daemon):
     assert res["last_seq"] == 3
     assert c.events_read(3)["events"] == []
     assert [e["seq"] for e in c.events_read(1, limit=1)["events"]] == [2]
+    wf = Household().start(c)
+    for i in range(120):
+        c.dq_report(wf, "s%d" % i, [])
+    res = c.events_read(0)
+    assert len(res["events"]) == 100 and res["last_seq"] == 124
+    assert len(c.events_read(0, limit=1000)["events"]) == 124
+    for bad in (0, 1001):
+        r = c.request("events.read", {"after": 0, "limit": bad})
+        assert r["error"]["code"] in ("BAD_REQUEST", "VALIDATION")
+        assert r["error"]["field"] == "limit"
+
+
+def test_history_only_that_workflow(daemon):
+    c = daemon.client()
+    hs = [Household() for _ in range(3)]
+    wfs = [h.start(c) for h in hs]
+    for h, wf in zip(hs, wfs):
+        c.save(wf, h.hoh, "exit", data=exit_form())
+    c.cancel(wfs[1], "x")
+    log = read_all_events(c)
+    for wf in wfs:
+        hist = c.history(wf)["events"]
+        assert hist == [e for e in log if e["workflow_id"] == wf]
+
+
+def test_exit_record(daemon):
+    """member.exited carries the exit form; exit_recorded_at is the first
+    save of the exit form (timeliness), not a later correction."""
+    c = daemon.client()
+    h = Household()
+    wf = h.start(c)
+    c.decide(wf, h.spouse, True)
+    c.decide(wf, h.child, True)
+    c.save(wf, h.hoh, "exit", data=exit_form(destination=410))
+    first_saved = step_of(c.get(wf), h.hoh, "exit")["completed_at"]
+    time.sleep(0.01)
+    c.save(wf, h.hoh, "exit", data=exit_form(
+        destination=435, destination_subsidy_type=419, exit_date=day(-2)))
+    assert step_of(c.get(wf), h.hoh, "exit")["data"]["destination"] == 435
+    c.save(wf, h.spouse, "exit", data=exit_form(
+        destination=17, other_destination="Couch of a cousin",
+        exit_reason=None))
+    c.save(wf, h.child, "exit", data=exit_form(destination=24))
+    for cid, steps in ((h.hoh, STEPS), (h.spouse, STEPS),
+                       (h.child, CHILD_STEPS)):
+        for step in steps[1:]:
+            c.save(wf, cid, step, mode="default_last")
+    c.finish(wf)
+    recs = {e["client_id"]: e["data"] for e in c.history(wf)["events"]
+            if e["type"] == "member.exited"}
+    assert recs[h.hoh] == {
+        "enrollment_id": h.enrollment[h.hoh], "relationship": 1,
+        "exit_date": day(-2), "destination": 435,
+        "destination_subsidy_type": 419, "other_destination": None,
+        "exit_reason": "Moved in with a lease",
+        "exit_recorded_at": first_saved}
+    assert recs[h.spouse]["destination"] == 17
+    assert recs[h.spouse]["other_destination"] == "Couch of a cousin"
+    assert recs[h.spouse]["destination_subsidy_type"] is None
+    assert recs[h.spouse]["exit_reason"] is None
+    assert recs[h.child]["destination"] == 24
+    assert recs[h.child]["relationship"] == 2

@@ -1,0 +1,2484 @@
+/* Unit tests for daemon/workflow.c: the exit workflow as a pure state
+ * machine (PROTOCOL.md §4), its events (§5) and its encodings (§4.6 and the
+ * stored form). No sockets, no LMDB: every operation gets a fixed clock. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../daemon/workflow.h"
+
+/* 2026-11-25T12:00:00Z, checked: date -u -d @1795608000 */
+#define NOW 1795608000000LL
+#define DAY_MS 86400000LL
+#define TODAY "2026-11-25"
+#define TOMORROW "2026-11-26"
+#define WFID "01JDKZ3V8QABCDEFGHJKMNPQRS"
+
+/* ------------------------------------------------------------------------
+ * A small msgpack builder (as in test_codec.c). Format characters:
+ *   m map (int count, then 2*count values)   a array (int count, values)
+ *   s str (const char *)   S str (const char *, size_t)   i int (int)
+ *   I int (long long)      b bool (int)   n nil   f double
+ *   x bin (const void *, size_t)
+ * Whitespace and { } [ ] : , are decoration. Objects live until teardown.
+ * ---------------------------------------------------------------------- */
+
+static void
+pack_fmt (msgpack_packer *pk, const char **fmt, va_list *ap)
+{
+    while (**fmt && strchr (" \t\n{}[]:,", **fmt))
+        (*fmt)++;
+    char c = *(*fmt)++;
+    switch (c) {
+    case 'm': {
+        int n = va_arg (*ap, int);
+        msgpack_pack_map (pk, (size_t) n);
+        for (int i = 0; i < 2 * n; i++)
+            pack_fmt (pk, fmt, ap);
+        break;
+    }
+    case 'a': {
+        int n = va_arg (*ap, int);
+        msgpack_pack_array (pk, (size_t) n);
+        for (int i = 0; i < n; i++)
+            pack_fmt (pk, fmt, ap);
+        break;
+    }
+    case 's': {
+        const char *s = va_arg (*ap, const char *);
+        size_t n = strlen (s);
+        msgpack_pack_str (pk, n);
+        msgpack_pack_str_body (pk, s, n);
+        break;
+    }
+    case 'S': {
+        const char *s = va_arg (*ap, const char *);
+        size_t n = va_arg (*ap, size_t);
+        msgpack_pack_str (pk, n);
+        msgpack_pack_str_body (pk, s, n);
+        break;
+    }
+    case 'x': {
+        const void *s = va_arg (*ap, const void *);
+        size_t n = va_arg (*ap, size_t);
+        msgpack_pack_bin (pk, n);
+        msgpack_pack_bin_body (pk, s, n);
+        break;
+    }
+    case 'i': msgpack_pack_int64 (pk, va_arg (*ap, int)); break;
+    case 'I': msgpack_pack_int64 (pk, va_arg (*ap, long long)); break;
+    case 'b':
+        if (va_arg (*ap, int))
+            msgpack_pack_true (pk);
+        else
+            msgpack_pack_false (pk);
+        break;
+    case 'n': msgpack_pack_nil (pk); break;
+    case 'f': msgpack_pack_double (pk, va_arg (*ap, double)); break;
+    default:
+        fail_msg ("bad builder format character '%c'", c);
+    }
+}
+
+typedef struct {
+    msgpack_sbuffer sb;
+    msgpack_unpacked u;
+} held_t;
+
+#define MAX_HELD 1024
+static held_t *held[MAX_HELD];
+static int n_held;
+
+static held_t *
+hold (void)
+{
+    assert_true (n_held < MAX_HELD);
+    held_t *h = calloc (1, sizeof *h);
+    assert_non_null (h);
+    msgpack_sbuffer_init (&h->sb);
+    msgpack_unpacked_init (&h->u);
+    held[n_held++] = h;
+    return h;
+}
+
+static const msgpack_object *
+decode_held (held_t *h)
+{
+    const char *why = NULL;
+    if (!codec_unpack (h->sb.data, h->sb.size, &h->u, &why))
+        fail_msg ("does not decode: %s", why);
+    return &h->u.data;
+}
+
+/* Packs a value with msgpack-c and unpacks it into an object kept alive. */
+static const msgpack_object *
+build (const char *fmt, ...)
+{
+    held_t *h = hold ();
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
+    va_list ap;
+    va_start (ap, fmt);
+    const char *f = fmt;
+    pack_fmt (&pk, &f, &ap);
+    va_end (ap);
+    return decode_held (h);
+}
+
+/* Decodes bytes the code under test produced (copied, kept alive). */
+static const msgpack_object *
+decode_bytes (const void *buf, size_t len)
+{
+    held_t *h = hold ();
+    msgpack_sbuffer_write (&h->sb, buf, len);
+    return decode_held (h);
+}
+
+/* ------------------------------------------------------------------------
+ * Fixture: workflows, events and the last error, freed in teardown
+ * ---------------------------------------------------------------------- */
+
+#define MAX_WF 256
+static workflow_t *wfs[MAX_WF];
+static int n_wfs;
+static wf_events_t EV;
+static exf_error_t ERR;
+
+static int
+setup (void **state)
+{
+    (void) state;
+    wf_events_init (&EV);
+    exf_error_clear (&ERR);
+    return 0;
+}
+
+static int
+teardown (void **state)
+{
+    (void) state;
+    wf_events_reset (&EV);
+    for (int i = 0; i < n_wfs; i++) {
+        workflow_free (wfs[i]);
+        free (wfs[i]);
+    }
+    n_wfs = 0;
+    for (int i = 0; i < n_held; i++) {
+        msgpack_unpacked_destroy (&held[i]->u);
+        msgpack_sbuffer_destroy (&held[i]->sb);
+        free (held[i]);
+    }
+    n_held = 0;
+    return 0;
+}
+
+static workflow_t *
+wf_new (void)
+{
+    assert_true (n_wfs < MAX_WF);
+    workflow_t *wf = malloc (sizeof *wf);
+    assert_non_null (wf);
+    workflow_init (wf);
+    wfs[n_wfs++] = wf;
+    return wf;
+}
+
+static wf_member_t *
+add_member (workflow_t *wf, const char *client_id, const char *enrollment_id,
+            int relationship, bool adult, const char *entry_date)
+{
+    assert_true (wf->n_members < WF_MAX_MEMBERS);
+    wf_member_t *m = &wf->members[wf->n_members++];
+    snprintf (m->client_id, sizeof m->client_id, "%s", client_id);
+    snprintf (m->enrollment_id, sizeof m->enrollment_id, "%s", enrollment_id);
+    m->relationship = relationship;
+    m->adult = adult;
+    snprintf (m->entry_date, sizeof m->entry_date, "%s", entry_date);
+    return m;
+}
+
+static void
+set_ids (workflow_t *wf, const char *primary_enrollment)
+{
+    snprintf (wf->workflow_id, sizeof wf->workflow_id, "%s", WFID);
+    snprintf (wf->enrollment_id, sizeof wf->enrollment_id, "%s",
+              primary_enrollment);
+    snprintf (wf->household_id, sizeof wf->household_id, "%s", "h1");
+    snprintf (wf->project_id, sizeof wf->project_id, "%s", "p1");
+    wf->project_type = 1;
+}
+
+/* The household of most tests, started for the head (e1):
+ *   c1/e1 head (1), adult, entered 2026-01-10, last universal_data + health
+ *   c2/e2 spouse (3), adult, entered 2026-01-10, no last values
+ *   c3/e3 child (2), not adult, entered 2026-02-01, last universal_data */
+static workflow_t *
+household3 (const char *primary_enrollment)
+{
+    workflow_t *wf = wf_new ();
+    set_ids (wf, primary_enrollment);
+    wf_member_t *h = add_member (wf, "c1", "e1", 1, true, "2026-01-10");
+    blob_set_object (&h->last[STEP_UNIVERSAL_DATA],
+                     build ("m{s:s, s:i}", 2, "veteran", "no", "chronic", 0));
+    blob_set_object (&h->last[STEP_HEALTH_INSURANCE],
+                     build ("m{s:b}", 1, "medicaid", 1));
+    add_member (wf, "c2", "e2", 3, true, "2026-01-10");
+    wf_member_t *c = add_member (wf, "c3", "e3", 2, false, "2026-02-01");
+    blob_set_object (&c->last[STEP_UNIVERSAL_DATA],
+                     build ("m{s:s}", 1, "school", "yes"));
+    return wf;
+}
+
+static wf_ctx_t
+ctx_at (int64_t now_ms)
+{
+    wf_ctx_t c = { now_ms, "cw1" };
+    return c;
+}
+
+/* ---- operation wrappers: fresh ERR and EV for each call ---- */
+
+static bool
+op_start (workflow_t *wf)
+{
+    exf_error_clear (&ERR);
+    wf_events_reset (&EV);
+    wf_ctx_t c = ctx_at (NOW);
+    return workflow_start (wf, &c, &EV, &ERR);
+}
+
+static bool
+op_save_at (workflow_t *wf, const char *client, int step, wf_mode_t mode,
+            const msgpack_object *data, int64_t now)
+{
+    exf_error_clear (&ERR);
+    wf_events_reset (&EV);
+    wf_ctx_t c = ctx_at (now);
+    return workflow_save_step (wf, client, step, mode, data, &c, &EV, &ERR);
+}
+
+static bool
+op_save (workflow_t *wf, const char *client, int step, wf_mode_t mode,
+         const msgpack_object *data)
+{
+    return op_save_at (wf, client, step, mode, data, NOW);
+}
+
+static bool
+op_decide (workflow_t *wf, const char *client, bool exit)
+{
+    exf_error_clear (&ERR);
+    wf_events_reset (&EV);
+    wf_ctx_t c = ctx_at (NOW);
+    return workflow_decide (wf, client, exit, &c, &EV, &ERR);
+}
+
+static bool
+op_finish (workflow_t *wf, const char *new_hoh)
+{
+    exf_error_clear (&ERR);
+    wf_events_reset (&EV);
+    wf_ctx_t c = ctx_at (NOW);
+    return workflow_finish (wf, new_hoh, &c, &EV, &ERR);
+}
+
+static bool
+op_cancel (workflow_t *wf, const char *reason)
+{
+    exf_error_clear (&ERR);
+    wf_events_reset (&EV);
+    wf_ctx_t c = ctx_at (NOW);
+    exf_str_t r = { reason, (uint32_t) strlen (reason) };
+    return workflow_cancel (wf, r, &c, &EV, &ERR);
+}
+
+static bool
+op_dq (workflow_t *wf, const char *source, const msgpack_object *findings)
+{
+    exf_error_clear (&ERR);
+    wf_events_reset (&EV);
+    wf_ctx_t c = ctx_at (NOW + 1000);
+    return workflow_report_dq (wf, source, findings, &c, &EV, &ERR);
+}
+
+static bool
+op_stalled_at (workflow_t *wf, int64_t now)
+{
+    wf_events_reset (&EV);
+    wf_ctx_t c = ctx_at (now);
+    return workflow_mark_stalled (wf, &c, &EV);
+}
+
+/* A started household3 with no events pending. */
+static workflow_t *
+started3 (void)
+{
+    workflow_t *wf = household3 ("e1");
+    assert_true (op_start (wf));
+    wf_events_reset (&EV);
+    return wf;
+}
+
+static const msgpack_object *
+exit_form (const char *date, int destination)
+{
+    return build ("m{s:s, s:i}", 2, "exit_date", date, "destination",
+                  destination);
+}
+
+static const msgpack_object *
+some_data (void)
+{
+    return build ("m{s:i, s:s}", 2, "q1", 1, "q2", "answer");
+}
+
+static void
+save_exit (workflow_t *wf, const char *client)
+{
+    if (!op_save (wf, client, STEP_EXIT, MODE_ENTERED,
+                  exit_form ("2026-11-20", 410)))
+        fail_msg ("save exit for %s: %s %s %s", client, ERR.code, ERR.field,
+                  ERR.message);
+}
+
+/* Saves every pending applicable step of an exiting member. */
+static void
+complete (workflow_t *wf, const char *client)
+{
+    int i = workflow_find_member (wf, client);
+    assert_true (i >= 0);
+    const wf_member_t *m = &wf->members[i];
+    if (!m->steps[STEP_EXIT].done)
+        save_exit (wf, client);
+    for (int s = STEP_UNIVERSAL_DATA; s < STEP_COUNT; s++)
+        if (workflow_step_applies (m, s) && !m->steps[s].done)
+            if (!op_save (wf, client, s, MODE_ENTERED, some_data ()))
+                fail_msg ("save %s for %s: %s %s", hud_steps[s].name, client,
+                          ERR.code, ERR.field);
+}
+
+/* ---- snapshots of the stored form ---- */
+
+typedef struct {
+    char *data;
+    size_t size;
+} snap_t;
+
+/* The stored record followed by the stored prior values: everything the
+ * store keeps of a workflow. */
+static snap_t
+snap (const workflow_t *wf)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    workflow_pack_stored (&pk, wf);
+    workflow_pack_priors (&pk, wf);
+    snap_t s = { sb.data, sb.size };
+    return s;
+}
+
+static snap_t
+snap_stored (const workflow_t *wf)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    workflow_pack_stored (&pk, wf);
+    snap_t s = { sb.data, sb.size };
+    return s;
+}
+
+static snap_t
+snap_priors (const workflow_t *wf)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    workflow_pack_priors (&pk, wf);
+    snap_t s = { sb.data, sb.size };
+    return s;
+}
+
+static bool
+snap_same (snap_t a, snap_t b)
+{
+    return a.size == b.size && memcmp (a.data, b.data, a.size) == 0;
+}
+
+static void
+check_err (const char *code, const char *field)
+{
+    if (!ERR.code)
+        fail_msg ("expected %s, got no error", code);
+    if (strcmp (ERR.code, code) != 0)
+        fail_msg ("expected %s (field %s), got %s (field '%s': %s)", code,
+                  field ? field : "-", ERR.code, ERR.field, ERR.message);
+    if (field && strcmp (ERR.field, field) != 0)
+        fail_msg ("%s: expected field '%s', got '%s' (%s)", code, field,
+                  ERR.field, ERR.message);
+    assert_true (ERR.message[0] != '\0');
+}
+
+/* Runs a refused operation and checks it changed nothing at all: same stored
+ * bytes, same version, no events. */
+#define REFUSED(wf, call, code, field)                                         \
+    do {                                                                       \
+        snap_t before_ = snap (wf);                                            \
+        int64_t version_ = (wf)->version;                                      \
+        bool ok_ = (call);                                                     \
+        snap_t after_ = snap (wf);                                             \
+        bool same_ = snap_same (before_, after_);                              \
+        free (before_.data);                                                   \
+        free (after_.data);                                                    \
+        if (ok_)                                                               \
+            fail_msg ("line %d: %s was accepted; expected %s", __LINE__,      \
+                      #call, code);                                            \
+        check_err (code, field);                                               \
+        assert_int_equal (EV.n, 0);                                            \
+        assert_int_equal ((wf)->version, version_);                            \
+        if (!same_)                                                            \
+            fail_msg ("line %d: refused %s changed the workflow", __LINE__,   \
+                      #call);                                                  \
+    } while (0)
+
+#define ACCEPTED(call)                                                         \
+    do {                                                                       \
+        if (!(call))                                                           \
+            fail_msg ("line %d: %s refused: %s field '%s': %s", __LINE__,     \
+                      #call, ERR.code, ERR.field, ERR.message);               \
+    } while (0)
+
+/* ---- reading decoded maps ---- */
+
+static const msgpack_object *
+get (const msgpack_object *map, const char *key)
+{
+    const msgpack_object *o = codec_map_get (map, key);
+    if (!o)
+        fail_msg ("key '%s' missing", key);
+    return o;
+}
+
+static void
+assert_str (const msgpack_object *map, const char *key, const char *want)
+{
+    const msgpack_object *o = get (map, key);
+    if (o->type != MSGPACK_OBJECT_STR)
+        fail_msg ("'%s' is not a string (type %d)", key, o->type);
+    char buf[1024];
+    codec_str_copy (buf, sizeof buf, codec_str_of (o));
+    assert_string_equal (buf, want);
+}
+
+static void
+assert_int_key (const msgpack_object *map, const char *key, int64_t want)
+{
+    const msgpack_object *o = get (map, key);
+    int64_t v = 0;
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        v = (int64_t) o->via.u64;
+    else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        v = o->via.i64;
+    else
+        fail_msg ("'%s' is not an integer", key);
+    assert_int_equal (v, want);
+}
+
+static void
+assert_nil (const msgpack_object *map, const char *key)
+{
+    assert_int_equal (get (map, key)->type, MSGPACK_OBJECT_NIL);
+}
+
+static void
+assert_bool_key (const msgpack_object *map, const char *key, bool want)
+{
+    const msgpack_object *o = get (map, key);
+    assert_int_equal (o->type, MSGPACK_OBJECT_BOOLEAN);
+    assert_int_equal (o->via.boolean, want);
+}
+
+/* The map has exactly these keys. */
+static void
+assert_keys_exactly (const msgpack_object *map, const char *const *keys,
+                     size_t n)
+{
+    assert_int_equal (map->type, MSGPACK_OBJECT_MAP);
+    for (size_t i = 0; i < n; i++)
+        get (map, keys[i]);
+    assert_int_equal (map->via.map.size, n);
+}
+
+static const msgpack_object *
+event_data (int i)
+{
+    assert_true (i < EV.n);
+    const msgpack_object *d = decode_bytes (EV.ev[i].data.data,
+                                            EV.ev[i].data.size);
+    assert_int_equal (d->type, MSGPACK_OBJECT_MAP);
+    return d;
+}
+
+static const msgpack_object *
+view_of (const workflow_t *wf)
+{
+    held_t *h = hold ();
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
+    workflow_pack_view (&pk, wf);
+    return decode_held (h);
+}
+
+static const wf_member_t *
+member (const workflow_t *wf, const char *client)
+{
+    int i = workflow_find_member (wf, client);
+    assert_true (i >= 0);
+    return &wf->members[i];
+}
+
+static const msgpack_object *
+findings (int n, const char *rule_prefix, const char *severity)
+{
+    held_t *h = hold ();
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, (size_t) n);
+    for (int i = 0; i < n; i++) {
+        char rule[32];
+        snprintf (rule, sizeof rule, "%s%d", rule_prefix, i);
+        msgpack_pack_map (&pk, 3);
+        codec_pack_cstr (&pk, "rule");
+        codec_pack_cstr (&pk, rule);
+        codec_pack_cstr (&pk, "severity");
+        codec_pack_cstr (&pk, severity);
+        codec_pack_cstr (&pk, "message");
+        codec_pack_cstr (&pk, "a message");
+    }
+    return decode_held (h);
+}
+
+/* ========================================================================
+ * workflow.start
+ * ====================================================================== */
+
+static void
+test_start_opens_workflow (void **state)
+{
+    (void) state;
+    workflow_t *wf = household3 ("e1");
+    ACCEPTED (op_start (wf));
+    assert_int_equal (wf->state, WF_OPEN);
+    assert_int_equal (wf->version, 1);
+    assert_true (wf->created_at == NOW);
+    assert_true (wf->updated_at == NOW);
+    assert_string_equal (wf->started_by, "cw1");
+    assert_int_equal (workflow_primary_member (wf), 0);
+    assert_int_equal (member (wf, "c1")->decision, DECISION_EXITING);
+    assert_int_equal (member (wf, "c2")->decision, DECISION_UNDECIDED);
+    assert_int_equal (member (wf, "c3")->decision, DECISION_UNDECIDED);
+    assert_false (wf->stalled);
+
+    /* exactly one event: workflow.started, about the exiting client */
+    assert_int_equal (EV.n, 1);
+    assert_string_equal (EV.ev[0].type, "workflow.started");
+    assert_string_equal (EV.ev[0].client_id, "c1");
+    const msgpack_object *d = event_data (0);
+    static const char *const keys[] = { "enrollment_id", "household_id",
+                                        "project_id", "project_type",
+                                        "members" };
+    assert_keys_exactly (d, keys, 5);
+    assert_str (d, "enrollment_id", "e1");
+    assert_str (d, "household_id", "h1");
+    assert_str (d, "project_id", "p1");
+    assert_int_key (d, "project_type", 1);
+    const msgpack_object *ms = get (d, "members");
+    assert_int_equal (ms->type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal (ms->via.array.size, 3);
+    static const char *const mkeys[] = { "client_id", "relationship",
+                                         "decision" };
+    static const char *const cids[] = { "c1", "c2", "c3" };
+    static const int rels[] = { 1, 3, 2 };
+    static const char *const decs[] = { "exiting", "undecided", "undecided" };
+    for (int i = 0; i < 3; i++) {
+        const msgpack_object *m = &ms->via.array.ptr[i];
+        assert_keys_exactly (m, mkeys, 3);
+        assert_str (m, "client_id", cids[i]);
+        assert_int_key (m, "relationship", rels[i]);
+        assert_str (m, "decision", decs[i]);
+    }
+}
+
+static void
+test_start_primary_need_not_be_head (void **state)
+{
+    (void) state;
+    workflow_t *wf = household3 ("e2");
+    wf->project_type = -1;
+    ACCEPTED (op_start (wf));
+    assert_int_equal (workflow_primary_member (wf), 1);
+    assert_int_equal (member (wf, "c1")->decision, DECISION_UNDECIDED);
+    assert_int_equal (member (wf, "c2")->decision, DECISION_EXITING);
+    assert_string_equal (EV.ev[0].client_id, "c2");
+    assert_nil (event_data (0), "project_type");
+}
+
+static void
+test_start_head_count (void **state)
+{
+    (void) state;
+    /* no head */
+    workflow_t *wf = household3 ("e1");
+    wf->members[0].relationship = 4;
+    assert_false (op_start (wf));
+    check_err (EXF_VALIDATION, "members");
+    assert_int_equal (EV.n, 0);
+    /* two heads */
+    wf = household3 ("e1");
+    wf->members[1].relationship = 1;
+    assert_false (op_start (wf));
+    check_err (EXF_VALIDATION, "members");
+    assert_int_equal (EV.n, 0);
+    /* a household of one: its head */
+    wf = wf_new ();
+    set_ids (wf, "e9");
+    add_member (wf, "c9", "e9", 1, true, "2025-05-05");
+    ACCEPTED (op_start (wf));
+    /* a household of one that is not a head */
+    wf = wf_new ();
+    set_ids (wf, "e9");
+    add_member (wf, "c9", "e9", 99, true, "2025-05-05");
+    assert_false (op_start (wf));
+    check_err (EXF_VALIDATION, "members");
+    /* no members at all */
+    wf = wf_new ();
+    set_ids (wf, "e9");
+    assert_false (op_start (wf));
+    check_err (EXF_VALIDATION, "members");
+}
+
+static void
+test_start_relationship_codes (void **state)
+{
+    (void) state;
+    static const int bad[] = { 0, 6, 7, 98, 100, -1, 1000 };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        workflow_t *wf = household3 ("e1");
+        wf->members[2].relationship = bad[i];
+        assert_false (op_start (wf));
+        check_err (EXF_VALIDATION, "members.2.relationship");
+        assert_int_equal (EV.n, 0);
+        workflow_free (wf);
+    }
+    static const int good[] = { 2, 3, 4, 5, 99 };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        workflow_t *wf = household3 ("e1");
+        wf->members[2].relationship = good[i];
+        ACCEPTED (op_start (wf));
+        workflow_free (wf);
+    }
+}
+
+static void
+test_start_unknown_enrollment (void **state)
+{
+    (void) state;
+    workflow_t *wf = household3 ("e-nobody");
+    assert_false (op_start (wf));
+    check_err (EXF_VALIDATION, "enrollment_id");
+    assert_int_equal (EV.n, 0);
+}
+
+static void
+test_start_entry_dates (void **state)
+{
+    (void) state;
+    workflow_t *wf = household3 ("e1");
+    snprintf (wf->members[2].entry_date, 11, "%s", TOMORROW);
+    assert_false (op_start (wf));
+    check_err (EXF_VALIDATION, "members.2.entry_date");
+
+    wf = household3 ("e1");
+    snprintf (wf->members[1].entry_date, 11, "%s", "2030-01-01");
+    assert_false (op_start (wf));
+    check_err (EXF_VALIDATION, "members.1.entry_date");
+
+    static const char *const malformed[] = { "2026-13-01", "2026-1-01",
+                                             "2023-02-29", "abcd-ef-gh", "" };
+    for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
+        wf = household3 ("e1");
+        snprintf (wf->members[0].entry_date, 11, "%s", malformed[i]);
+        assert_false (op_start (wf));
+        check_err (EXF_VALIDATION, "members.0.entry_date");
+        workflow_free (wf);
+    }
+
+    /* today is not the future */
+    wf = household3 ("e1");
+    snprintf (wf->members[2].entry_date, 11, "%s", TODAY);
+    ACCEPTED (op_start (wf));
+}
+
+static void
+test_start_duplicates (void **state)
+{
+    (void) state;
+    workflow_t *wf = household3 ("e1");
+    snprintf (wf->members[2].client_id, EXF_ID_MAX + 1, "%s", "c1");
+    assert_false (op_start (wf));
+    check_err (EXF_VALIDATION, "members.2.client_id");
+
+    wf = household3 ("e1");
+    snprintf (wf->members[1].enrollment_id, EXF_ID_MAX + 1, "%s", "e1");
+    assert_false (op_start (wf));
+    check_err (EXF_VALIDATION, "members.1.enrollment_id");
+    assert_int_equal (EV.n, 0);
+}
+
+static void
+test_start_project_type (void **state)
+{
+    (void) state;
+    static const int bad[] = { 5, 15, 99, 1000, -2 };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        workflow_t *wf = household3 ("e1");
+        wf->project_type = bad[i];
+        assert_false (op_start (wf));
+        check_err (EXF_VALIDATION, "project_type");
+        assert_int_equal (EV.n, 0);
+        workflow_free (wf);
+    }
+    static const int good[] = { 0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+                                -1 };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        workflow_t *wf = household3 ("e1");
+        wf->project_type = good[i];
+        ACCEPTED (op_start (wf));
+        workflow_free (wf);
+    }
+}
+
+/* ========================================================================
+ * the exit form (§4.2)
+ * ====================================================================== */
+
+static void
+test_exit_form_accepted (void **state)
+{
+    (void) state;
+    char reason500[501], other50[51];
+    memset (reason500, 'r', 500);
+    reason500[500] = '\0';
+    memset (other50, 'o', 50);
+    other50[50] = '\0';
+    const msgpack_object *forms[] = {
+        exit_form ("2026-11-20", 410),
+        exit_form (TODAY, 422),                       /* today */
+        exit_form ("2026-01-10", 101),                /* the entry date */
+        build ("m{s:s, s:i, s:i}", 3, "exit_date", "2026-11-01",
+               "destination", 435, "destination_subsidy_type", 428),
+        build ("m{s:s, s:i, s:i}", 3, "exit_date", "2026-11-01",
+               "destination", 435, "destination_subsidy_type", 440),
+        build ("m{s:s, s:i, s:s}", 3, "exit_date", "2026-11-01",
+               "destination", 17, "other_destination", "couch of a cousin"),
+        build ("m{s:s, s:i, s:s}", 3, "exit_date", "2026-11-01",
+               "destination", 17, "other_destination", other50),
+        build ("m{s:s, s:i, s:s}", 3, "exit_date", "2026-11-01",
+               "destination", 99, "exit_reason", reason500),
+        build ("m{s:s, s:i, s:s}", 3, "exit_date", "2026-11-01",
+               "destination", 24, "exit_reason", ""),
+        /* nil counts as absent */
+        build ("m{s:s, s:i, s:n, s:n, s:n}", 5, "exit_date", "2026-11-01",
+               "destination", 410, "destination_subsidy_type",
+               "other_destination", "exit_reason"),
+        /* an empty other_destination with another destination is absent */
+        build ("m{s:s, s:i, s:s}", 3, "exit_date", "2026-11-01",
+               "destination", 30, "other_destination", ""),
+    };
+    static const int all_dest[] = { 116, 101, 118, 215, 206, 207, 225, 204,
+                                    205, 302, 329, 314, 332, 312, 313, 327,
+                                    422, 423, 426, 410, 421, 411, 30, 24, 8,
+                                    9, 99 };
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+        workflow_t *wf = started3 ();
+        if (!op_save (wf, "c1", STEP_EXIT, MODE_ENTERED, forms[i]))
+            fail_msg ("form %zu refused: %s %s %s", i, ERR.code, ERR.field,
+                      ERR.message);
+        assert_true (member (wf, "c1")->steps[STEP_EXIT].done);
+        workflow_free (wf);
+    }
+    for (size_t i = 0; i < sizeof all_dest / sizeof *all_dest; i++) {
+        workflow_t *wf = started3 ();
+        if (!op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                      exit_form ("2026-11-01", all_dest[i])))
+            fail_msg ("destination %d refused: %s", all_dest[i], ERR.message);
+        workflow_free (wf);
+    }
+}
+
+static void
+expect_form_refused (const msgpack_object *form, const char *field)
+{
+    workflow_t *wf = started3 ();
+    REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED, form),
+             EXF_VALIDATION, field);
+    assert_false (member (wf, "c1")->steps[STEP_EXIT].done);
+}
+
+static void
+test_exit_form_exit_date (void **state)
+{
+    (void) state;
+    /* missing */
+    expect_form_refused (build ("m{s:i}", 1, "destination", 410), "exit_date");
+    expect_form_refused (build ("m{s:n, s:i}", 2, "exit_date", "destination",
+                                410), "exit_date");
+    /* malformed */
+    static const char *const bad[] = { "2026-1-01", "2026-13-01", "2023-02-29",
+                                       "abcd-ef-gh", "2026/11/01", "",
+                                       "2026-11-01T00:00:00Z", "20261101" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        expect_form_refused (exit_form (bad[i], 410), "exit_date");
+    /* not a string */
+    expect_form_refused (build ("m{s:i, s:i}", 2, "exit_date", 20261101,
+                                "destination", 410), "exit_date");
+    /* before the member's entry date (2026-01-10) */
+    expect_form_refused (exit_form ("2026-01-09", 410), "exit_date");
+    expect_form_refused (exit_form ("2025-12-31", 410), "exit_date");
+    /* in the future */
+    expect_form_refused (exit_form (TOMORROW, 410), "exit_date");
+    expect_form_refused (exit_form ("2027-01-01", 410), "exit_date");
+}
+
+static void
+test_exit_form_exit_date_per_member (void **state)
+{
+    (void) state;
+    /* the child entered 2026-02-01: 2026-01-15 is fine for the head only */
+    workflow_t *wf = started3 ();
+    ACCEPTED (op_decide (wf, "c3", true));
+    REFUSED (wf, op_save (wf, "c3", STEP_EXIT, MODE_ENTERED,
+                          exit_form ("2026-01-15", 410)),
+             EXF_VALIDATION, "exit_date");
+    ACCEPTED (op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                       exit_form ("2026-01-15", 410)));
+    ACCEPTED (op_save (wf, "c3", STEP_EXIT, MODE_ENTERED,
+                       exit_form ("2026-02-01", 410)));
+    /* "today" follows the clock: tomorrow's date is fine a day later */
+    REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                          exit_form (TOMORROW, 410)),
+             EXF_VALIDATION, "exit_date");
+    ACCEPTED (op_save_at (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                          exit_form (TOMORROW, 410), NOW + DAY_MS));
+}
+
+static void
+test_exit_form_destination (void **state)
+{
+    (void) state;
+    expect_form_refused (build ("m{s:s}", 1, "exit_date", "2026-11-01"),
+                         "destination");
+    expect_form_refused (build ("m{s:s, s:n}", 2, "exit_date", "2026-11-01",
+                                "destination"), "destination");
+    static const int bad[] = { 37, 335, 336, 0, 1, 2, 3, 100, 400, 436, 428,
+                               -1, 999, 1000, 100000, 2147483647 };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        expect_form_refused (exit_form ("2026-11-01", bad[i]), "destination");
+    expect_form_refused (build ("m{s:s, s:I}", 2, "exit_date", "2026-11-01",
+                                "destination", 4294967706LL), /* 2^32 + 410 */
+                         "destination");
+    expect_form_refused (build ("m{s:s, s:I}", 2, "exit_date", "2026-11-01",
+                                "destination", -4294966886LL), /* -2^32+410 */
+                         "destination");
+    expect_form_refused (build ("m{s:s, s:s}", 2, "exit_date", "2026-11-01",
+                                "destination", "410"), "destination");
+    expect_form_refused (build ("m{s:s, s:f}", 2, "exit_date", "2026-11-01",
+                                "destination", 410.0), "destination");
+    expect_form_refused (build ("m{s:s, s:b}", 2, "exit_date", "2026-11-01",
+                                "destination", 1), "destination");
+}
+
+static void
+test_exit_form_subsidy (void **state)
+{
+    (void) state;
+    /* 435 requires a subsidy type */
+    expect_form_refused (exit_form ("2026-11-01", 435),
+                         "destination_subsidy_type");
+    expect_form_refused (build ("m{s:s, s:i, s:n}", 3, "exit_date",
+                                "2026-11-01", "destination", 435,
+                                "destination_subsidy_type"),
+                         "destination_subsidy_type");
+    /* ... a 3.12.A code */
+    static const int bad[] = { 0, 1, 17, 99, 410, 418, 421, 427, 429, 441,
+                               999, 1000, -428, 1000000 };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        expect_form_refused (build ("m{s:s, s:i, s:i}", 3, "exit_date",
+                                    "2026-11-01", "destination", 435,
+                                    "destination_subsidy_type", bad[i]),
+                             "destination_subsidy_type");
+    expect_form_refused (build ("m{s:s, s:i, s:s}", 3, "exit_date",
+                                "2026-11-01", "destination", 435,
+                                "destination_subsidy_type", "428"),
+                         "destination_subsidy_type");
+    static const int good[] = { 428, 419, 431, 433, 434, 420, 436, 437, 438,
+                                439, 440 };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        workflow_t *wf = started3 ();
+        ACCEPTED (op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                           build ("m{s:s, s:i, s:i}", 3, "exit_date",
+                                  "2026-11-01", "destination", 435,
+                                  "destination_subsidy_type", good[i])));
+        workflow_free (wf);
+    }
+    /* only with 435 */
+    static const int other[] = { 410, 421, 17, 99 };
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++)
+        expect_form_refused (build ("m{s:s, s:i, s:i, s:s}", 4, "exit_date",
+                                    "2026-11-01", "destination", other[i],
+                                    "destination_subsidy_type", 428,
+                                    "other_destination", "x"),
+                             "destination_subsidy_type");
+    expect_form_refused (build ("m{s:s, s:i, s:i}", 3, "exit_date",
+                                "2026-11-01", "destination", 410,
+                                "destination_subsidy_type", 428),
+                         "destination_subsidy_type");
+}
+
+static void
+test_exit_form_other_destination (void **state)
+{
+    (void) state;
+    char other51[52], big[5000];
+    memset (other51, 'o', 51);
+    other51[51] = '\0';
+    memset (big, 'b', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    /* 17 requires it */
+    expect_form_refused (exit_form ("2026-11-01", 17), "other_destination");
+    expect_form_refused (build ("m{s:s, s:i, s:s}", 3, "exit_date",
+                                "2026-11-01", "destination", 17,
+                                "other_destination", ""),
+                         "other_destination");
+    expect_form_refused (build ("m{s:s, s:i, s:n}", 3, "exit_date",
+                                "2026-11-01", "destination", 17,
+                                "other_destination"), "other_destination");
+    /* ... at most 50 */
+    expect_form_refused (build ("m{s:s, s:i, s:s}", 3, "exit_date",
+                                "2026-11-01", "destination", 17,
+                                "other_destination", other51),
+                         "other_destination");
+    expect_form_refused (build ("m{s:s, s:i, s:s}", 3, "exit_date",
+                                "2026-11-01", "destination", 17,
+                                "other_destination", big),
+                         "other_destination");
+    /* ... a string */
+    expect_form_refused (build ("m{s:s, s:i, s:i}", 3, "exit_date",
+                                "2026-11-01", "destination", 17,
+                                "other_destination", 5),
+                         "other_destination");
+    /* only with 17 */
+    expect_form_refused (build ("m{s:s, s:i, s:s}", 3, "exit_date",
+                                "2026-11-01", "destination", 410,
+                                "other_destination", "somewhere"),
+                         "other_destination");
+    expect_form_refused (build ("m{s:s, s:i, s:i, s:s}", 4, "exit_date",
+                                "2026-11-01", "destination", 435,
+                                "destination_subsidy_type", 428,
+                                "other_destination", "somewhere"),
+                         "other_destination");
+}
+
+/* other_destination is at most 50 characters, not bytes: 50 two-byte
+ * characters are accepted. */
+static void
+test_other_destination_counts_characters (void **state)
+{
+    (void) state;
+    char other[101];
+    for (int i = 0; i < 50; i++) {
+        other[2 * i] = (char) 0xc3;     /* U+00E9 é */
+        other[2 * i + 1] = (char) 0xa9;
+    }
+    other[100] = '\0';
+    workflow_t *wf = started3 ();
+    ACCEPTED (op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                       build ("m{s:s, s:i, s:s}", 3, "exit_date", "2026-11-01",
+                              "destination", 17, "other_destination", other)));
+}
+
+static void
+test_exit_form_unknown_fields_and_reason (void **state)
+{
+    (void) state;
+    char reason501[502];
+    memset (reason501, 'r', 501);
+    reason501[501] = '\0';
+    expect_form_refused (build ("m{s:s, s:i, s:s}", 3, "exit_date",
+                                "2026-11-01", "destination", 410,
+                                "exit_reson", "typo"), "exit_reson");
+    expect_form_refused (build ("m{s:s, s:i, s:i}", 3, "exit_date",
+                                "2026-11-01", "destination", 410,
+                                "housing_assessment", 1),
+                         "housing_assessment");
+    /* unknown field first: still named */
+    expect_form_refused (build ("m{s:n, s:s, s:i}", 3, "zzz", "exit_date",
+                                "2026-11-01", "destination", 410), "zzz");
+    /* a key that is not a string */
+    held_t *h = hold ();
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 3);
+    codec_pack_cstr (&pk, "exit_date");
+    codec_pack_cstr (&pk, "2026-11-01");
+    codec_pack_cstr (&pk, "destination");
+    msgpack_pack_int (&pk, 410);
+    msgpack_pack_int (&pk, 7);
+    msgpack_pack_int (&pk, 7);
+    expect_form_refused (decode_held (h), "data");
+    /* exit_reason: at most 500 bytes, a string */
+    expect_form_refused (build ("m{s:s, s:i, s:s}", 3, "exit_date",
+                                "2026-11-01", "destination", 410,
+                                "exit_reason", reason501), "exit_reason");
+    expect_form_refused (build ("m{s:s, s:i, s:i}", 3, "exit_date",
+                                "2026-11-01", "destination", 410,
+                                "exit_reason", 3), "exit_reason");
+    /* an empty form: the first required field */
+    expect_form_refused (build ("m", 0), "exit_date");
+}
+
+static void
+test_save_needs_map_data (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED, NULL),
+             EXF_VALIDATION, "data");
+    REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                          build ("a[s]", 1, "x")), EXF_VALIDATION, "data");
+    REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED, build ("n")),
+             EXF_VALIDATION, "data");
+    save_exit (wf, "c1");
+    REFUSED (wf, op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_ENTERED, NULL),
+             EXF_VALIDATION, "data");
+    REFUSED (wf, op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_ENTERED,
+                          build ("s", "yes")), EXF_VALIDATION, "data");
+}
+
+static void
+test_save_data_size_limit (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    save_exit (wf, "c1");
+    /* the stored map: 1 (fixmap) + 6 ("notes") + 3 (str16 head) + len */
+    size_t fits = WF_STEP_DATA_MAX - 10;
+    char *big = malloc (WF_STEP_DATA_MAX + 16);
+    assert_non_null (big);
+    memset (big, 'z', WF_STEP_DATA_MAX + 16);
+    REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
+                          build ("m{s:S}", 1, "notes", big, fits + 1)),
+             EXF_VALIDATION, "data");
+    REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
+                          build ("m{s:S}", 1, "notes", big,
+                                 (size_t) WF_STEP_DATA_MAX + 16)),
+             EXF_VALIDATION, "data");
+    ACCEPTED (op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
+                       build ("m{s:S}", 1, "notes", big, fits)));
+    assert_int_equal (member (wf, "c1")->steps[STEP_DISABILITIES].data.len,
+                      WF_STEP_DATA_MAX);
+    free (big);
+}
+
+/* ========================================================================
+ * steps: order, modes, applicability, who may save
+ * ====================================================================== */
+
+static void
+test_save_exit_first (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    for (int s = STEP_UNIVERSAL_DATA; s < STEP_COUNT; s++)
+        REFUSED (wf, op_save (wf, "c1", s, MODE_ENTERED, some_data ()),
+                 EXF_INVALID_STATE, "step");
+    /* default_last before the exit form: the order still comes first */
+    REFUSED (wf, op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
+                          NULL), EXF_INVALID_STATE, "step");
+    save_exit (wf, "c1");
+    /* then the assessments in any order */
+    ACCEPTED (op_save (wf, "c1", STEP_INCOME_BENEFITS, MODE_ENTERED,
+                       some_data ()));
+    ACCEPTED (op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
+                       some_data ()));
+    ACCEPTED (op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_ENTERED,
+                       some_data ()));
+    ACCEPTED (op_save (wf, "c1", STEP_HEALTH_INSURANCE, MODE_ENTERED,
+                       some_data ()));
+    assert_int_equal (workflow_next_step (member (wf, "c1")), -1);
+}
+
+static void
+test_save_step_records_and_emits (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    const msgpack_object *form = build ("m{s:s, s:i, s:s}", 3, "exit_date",
+                                        "2026-11-20", "destination", 410,
+                                        "exit_reason", "found a flat");
+    ACCEPTED (op_save_at (wf, "c1", STEP_EXIT, MODE_ENTERED, form, NOW + 5));
+    const wf_step_t *st = &member (wf, "c1")->steps[STEP_EXIT];
+    assert_true (st->done);
+    assert_int_equal (st->mode, MODE_ENTERED);
+    assert_true (st->completed_at == NOW + 5);
+    assert_true (st->first_completed_at == NOW + 5);
+    assert_string_equal (st->actor, "cw1");
+    assert_int_equal (wf->version, 2);
+    assert_true (wf->updated_at == NOW + 5);
+    /* the stored data is the form */
+    const msgpack_object *stored = decode_bytes (st->data.ptr, st->data.len);
+    assert_str (stored, "exit_reason", "found a flat");
+    assert_int_key (stored, "destination", 410);
+
+    assert_int_equal (EV.n, 1);
+    assert_string_equal (EV.ev[0].type, "step.completed");
+    assert_string_equal (EV.ev[0].client_id, "c1");
+    const msgpack_object *d = event_data (0);
+    static const char *const keys[] = { "step", "mode", "version", "data" };
+    assert_keys_exactly (d, keys, 4);
+    assert_str (d, "step", "exit");
+    assert_str (d, "mode", "entered");
+    assert_int_key (d, "version", 2);
+    assert_str (get (d, "data"), "exit_date", "2026-11-20");
+
+    /* saved again: completed_at moves, first_completed_at stays */
+    ACCEPTED (op_save_at (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                          exit_form ("2026-11-21", 422), NOW + 9000));
+    st = &member (wf, "c1")->steps[STEP_EXIT];
+    assert_true (st->completed_at == NOW + 9000);
+    assert_true (st->first_completed_at == NOW + 5);
+    assert_int_equal (wf->version, 3);
+    stored = decode_bytes (st->data.ptr, st->data.len);
+    assert_int_key (stored, "destination", 422);
+    assert_null (codec_map_get (stored, "exit_reason"));
+}
+
+static void
+test_default_last (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    save_exit (wf, "c1");
+    const wf_member_t *m = member (wf, "c1");
+    ACCEPTED (op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
+                       NULL));
+    const wf_step_t *st = &m->steps[STEP_UNIVERSAL_DATA];
+    assert_true (st->done);
+    assert_int_equal (st->mode, MODE_DEFAULT_LAST);
+    assert_int_equal (st->data.len, m->last[STEP_UNIVERSAL_DATA].len);
+    assert_memory_equal (st->data.ptr, m->last[STEP_UNIVERSAL_DATA].ptr,
+                         st->data.len);
+    assert_true (st->data.ptr != m->last[STEP_UNIVERSAL_DATA].ptr); /* a copy */
+    assert_int_equal (EV.n, 1);
+    const msgpack_object *d = event_data (0);
+    assert_str (d, "step", "universal_data");
+    assert_str (d, "mode", "default_last");
+    assert_str (get (d, "data"), "veteran", "no");
+    assert_int_key (get (d, "data"), "chronic", 0);
+
+    ACCEPTED (op_save (wf, "c1", STEP_HEALTH_INSURANCE, MODE_DEFAULT_LAST,
+                       NULL));
+    assert_bool_key (decode_bytes (m->steps[STEP_HEALTH_INSURANCE].data.ptr,
+                                   m->steps[STEP_HEALTH_INSURANCE].data.len),
+                     "medicaid", true);
+
+    /* no last value for disabilities */
+    REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_DEFAULT_LAST,
+                          NULL), EXF_VALIDATION, "mode");
+    /* never for the exit form */
+    REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_DEFAULT_LAST, NULL),
+             EXF_VALIDATION, "mode");
+    /* data must be absent */
+    REFUSED (wf, op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
+                          some_data ()), EXF_VALIDATION, "data");
+    /* an entered value can replace a defaulted one, and vice versa */
+    ACCEPTED (op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_ENTERED,
+                       some_data ()));
+    assert_int_equal (m->steps[STEP_UNIVERSAL_DATA].mode, MODE_ENTERED);
+    ACCEPTED (op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
+                       NULL));
+    assert_int_equal (m->steps[STEP_UNIVERSAL_DATA].mode, MODE_DEFAULT_LAST);
+
+    /* the spouse has no last values at all */
+    ACCEPTED (op_decide (wf, "c2", true));
+    save_exit (wf, "c2");
+    REFUSED (wf, op_save (wf, "c2", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
+                          NULL), EXF_VALIDATION, "mode");
+}
+
+static void
+test_default_last_exit_even_with_a_last_value (void **state)
+{
+    (void) state;
+    workflow_t *wf = household3 ("e1");
+    /* the shell never stores one for exit, but the rule is "always" */
+    blob_set_object (&wf->members[0].last[STEP_EXIT],
+                     exit_form ("2026-11-01", 410));
+    ACCEPTED (op_start (wf));
+    REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_DEFAULT_LAST, NULL),
+             EXF_VALIDATION, "mode");
+}
+
+static void
+test_income_benefits_applicability (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    const wf_member_t *head = member (wf, "c1"), *spouse = member (wf, "c2"),
+                      *child = member (wf, "c3");
+    for (int s = 0; s < STEP_COUNT; s++) {
+        assert_true (workflow_step_applies (head, s));
+        assert_true (workflow_step_applies (spouse, s));
+        assert_int_equal (workflow_step_applies (child, s),
+                          s != STEP_INCOME_BENEFITS);
+    }
+    ACCEPTED (op_decide (wf, "c3", true));
+    save_exit (wf, "c3");
+    REFUSED (wf, op_save (wf, "c3", STEP_INCOME_BENEFITS, MODE_ENTERED,
+                          some_data ()), EXF_VALIDATION, "step");
+    REFUSED (wf, op_save (wf, "c3", STEP_INCOME_BENEFITS, MODE_DEFAULT_LAST,
+                          NULL), EXF_VALIDATION, "step");
+    complete (wf, "c3");
+    assert_int_equal (workflow_next_step (child), -1);
+
+    /* a child who is the head of household: income applies */
+    workflow_t *w2 = wf_new ();
+    set_ids (w2, "k1");
+    add_member (w2, "k1c", "k1", 1, false, "2026-03-01");
+    add_member (w2, "k2c", "k2", 2, false, "2026-03-01");
+    ACCEPTED (op_start (w2));
+    assert_true (workflow_step_applies (member (w2, "k1c"),
+                                        STEP_INCOME_BENEFITS));
+    assert_false (workflow_step_applies (member (w2, "k2c"),
+                                         STEP_INCOME_BENEFITS));
+    save_exit (w2, "k1c");
+    ACCEPTED (op_save (w2, "k1c", STEP_INCOME_BENEFITS, MODE_ENTERED,
+                       some_data ()));
+
+    /* an adult who is not the head: applies */
+    ACCEPTED (op_decide (wf, "c2", true));
+    save_exit (wf, "c2");
+    ACCEPTED (op_save (wf, "c2", STEP_INCOME_BENEFITS, MODE_ENTERED,
+                       some_data ()));
+}
+
+static void
+test_save_who_may (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    /* undecided */
+    REFUSED (wf, op_save (wf, "c2", STEP_EXIT, MODE_ENTERED,
+                          exit_form ("2026-11-01", 410)),
+             EXF_INVALID_STATE, NULL);
+    /* staying */
+    ACCEPTED (op_decide (wf, "c2", false));
+    REFUSED (wf, op_save (wf, "c2", STEP_EXIT, MODE_ENTERED,
+                          exit_form ("2026-11-01", 410)),
+             EXF_INVALID_STATE, NULL);
+    /* an undecided child: INVALID_STATE before the applicability rule */
+    REFUSED (wf, op_save (wf, "c3", STEP_INCOME_BENEFITS, MODE_ENTERED,
+                          some_data ()), EXF_INVALID_STATE, NULL);
+    /* not a member */
+    REFUSED (wf, op_save (wf, "c99", STEP_EXIT, MODE_ENTERED,
+                          exit_form ("2026-11-01", 410)),
+             EXF_NOT_FOUND, "client_id");
+    REFUSED (wf, op_save (wf, "", STEP_EXIT, MODE_ENTERED,
+                          exit_form ("2026-11-01", 410)),
+             EXF_NOT_FOUND, "client_id");
+    /* no such step */
+    REFUSED (wf, op_save (wf, "c1", -1, MODE_ENTERED, some_data ()),
+             EXF_VALIDATION, "step");
+    REFUSED (wf, op_save (wf, "c1", STEP_COUNT, MODE_ENTERED, some_data ()),
+             EXF_VALIDATION, "step");
+}
+
+/* ========================================================================
+ * member.decide (§4.3)
+ * ====================================================================== */
+
+static void
+test_decide (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    REFUSED (wf, op_decide (wf, "c1", true), EXF_VALIDATION, "client_id");
+    REFUSED (wf, op_decide (wf, "c1", false), EXF_VALIDATION, "client_id");
+    REFUSED (wf, op_decide (wf, "nobody", true), EXF_NOT_FOUND, "client_id");
+
+    ACCEPTED (op_decide (wf, "c3", true));
+    assert_int_equal (member (wf, "c3")->decision, DECISION_EXITING);
+    assert_int_equal (wf->version, 2);
+    assert_int_equal (EV.n, 1);
+    assert_string_equal (EV.ev[0].type, "member.decided");
+    assert_string_equal (EV.ev[0].client_id, "c3");
+    const msgpack_object *d = event_data (0);
+    static const char *const keys[] = { "decision", "version" };
+    assert_keys_exactly (d, keys, 2);
+    assert_str (d, "decision", "exiting");
+    assert_int_key (d, "version", 2);
+
+    /* a decision may change; saved steps are kept */
+    save_exit (wf, "c3");
+    ACCEPTED (op_decide (wf, "c3", false));
+    assert_str (event_data (0), "decision", "staying");
+    assert_int_equal (member (wf, "c3")->decision, DECISION_STAYING);
+    assert_true (member (wf, "c3")->steps[STEP_EXIT].done);
+    assert_int_equal (workflow_next_step (member (wf, "c3")), -1);
+    ACCEPTED (op_decide (wf, "c3", true));
+    assert_int_equal (workflow_next_step (member (wf, "c3")),
+                      STEP_UNIVERSAL_DATA);
+    /* deciding the same thing again is still a change */
+    int64_t v = wf->version;
+    ACCEPTED (op_decide (wf, "c3", true));
+    assert_int_equal (wf->version, v + 1);
+}
+
+/* ========================================================================
+ * workflow.finish (§4.4)
+ * ====================================================================== */
+
+static void
+test_finish_needs_decisions_and_steps (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    complete (wf, "c1");
+    /* c2, c3 undecided */
+    REFUSED (wf, op_finish (wf, ""), EXF_INVALID_STATE, NULL);
+    ACCEPTED (op_decide (wf, "c2", true));
+    REFUSED (wf, op_finish (wf, ""), EXF_INVALID_STATE, NULL);
+    ACCEPTED (op_decide (wf, "c3", true));
+    /* c2 and c3 have everything pending */
+    REFUSED (wf, op_finish (wf, ""), EXF_INVALID_STATE, NULL);
+    complete (wf, "c2");
+    save_exit (wf, "c3");
+    ACCEPTED (op_save (wf, "c3", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
+                       NULL));
+    ACCEPTED (op_save (wf, "c3", STEP_HEALTH_INSURANCE, MODE_ENTERED,
+                       some_data ()));
+    /* one step (disabilities) still pending */
+    REFUSED (wf, op_finish (wf, ""), EXF_INVALID_STATE, "step");
+    ACCEPTED (op_save (wf, "c3", STEP_DISABILITIES, MODE_ENTERED,
+                       some_data ()));
+    /* everyone exits, the head among them: no new head */
+    REFUSED (wf, op_finish (wf, "c2"), EXF_VALIDATION,
+             "new_head_of_household");
+    ACCEPTED (op_finish (wf, ""));
+    assert_int_equal (wf->state, WF_FINISHED);
+    assert_string_equal (wf->new_head_of_household, "");
+}
+
+static void
+test_finish_pending_primary (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    ACCEPTED (op_decide (wf, "c2", false));
+    ACCEPTED (op_decide (wf, "c3", false));
+    REFUSED (wf, op_finish (wf, "c2"), EXF_INVALID_STATE, "step");
+    save_exit (wf, "c1");
+    REFUSED (wf, op_finish (wf, "c2"), EXF_INVALID_STATE, "step");
+}
+
+static void
+test_finish_new_head_of_household (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    complete (wf, "c1");
+    ACCEPTED (op_decide (wf, "c2", false));
+    ACCEPTED (op_decide (wf, "c3", true));
+    complete (wf, "c3");
+    /* the head exits, the spouse stays: a new head is required ... */
+    REFUSED (wf, op_finish (wf, ""), EXF_VALIDATION, "new_head_of_household");
+    /* ... and must be a staying member */
+    REFUSED (wf, op_finish (wf, "c3"), EXF_VALIDATION,
+             "new_head_of_household");
+    REFUSED (wf, op_finish (wf, "c1"), EXF_VALIDATION,
+             "new_head_of_household");
+    REFUSED (wf, op_finish (wf, "c404"), EXF_VALIDATION,
+             "new_head_of_household");
+    ACCEPTED (op_finish (wf, "c2"));
+    assert_int_equal (wf->state, WF_FINISHED);
+    assert_string_equal (wf->new_head_of_household, "c2");
+}
+
+static void
+test_finish_events (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    /* c1's exit form first saved at NOW-1000, saved again at NOW */
+    ACCEPTED (op_save_at (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                          exit_form ("2026-11-19", 410), NOW - 1000));
+    ACCEPTED (op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                       build ("m{s:s, s:i, s:i, s:s}", 4, "exit_date",
+                              "2026-11-20", "destination", 435,
+                              "destination_subsidy_type", 419,
+                              "exit_reason", "voucher")));
+    complete (wf, "c1");
+    ACCEPTED (op_decide (wf, "c2", false));
+    ACCEPTED (op_decide (wf, "c3", true));
+    ACCEPTED (op_save_at (wf, "c3", STEP_EXIT, MODE_ENTERED,
+                          build ("m{s:s, s:i, s:s}", 3, "exit_date",
+                                 "2026-11-21", "destination", 17,
+                                 "other_destination", "grandparents"),
+                          NOW + 7));
+    complete (wf, "c3");
+    int64_t v = wf->version;
+    ACCEPTED (op_finish (wf, "c2"));
+    assert_int_equal (wf->version, v + 1);
+
+    assert_int_equal (EV.n, 3);
+    assert_string_equal (EV.ev[0].type, "member.exited");
+    assert_string_equal (EV.ev[0].client_id, "c1");
+    assert_string_equal (EV.ev[1].type, "member.exited");
+    assert_string_equal (EV.ev[1].client_id, "c3");
+    assert_string_equal (EV.ev[2].type, "workflow.finished");
+    assert_string_equal (EV.ev[2].client_id, "");
+
+    static const char *const xkeys[] = { "enrollment_id", "relationship",
+                                         "exit_date", "destination",
+                                         "destination_subsidy_type",
+                                         "other_destination", "exit_reason",
+                                         "exit_recorded_at" };
+    const msgpack_object *x = event_data (0);
+    assert_keys_exactly (x, xkeys, 8);
+    assert_str (x, "enrollment_id", "e1");
+    assert_int_key (x, "relationship", 1);
+    assert_str (x, "exit_date", "2026-11-20");
+    assert_int_key (x, "destination", 435);
+    assert_int_key (x, "destination_subsidy_type", 419);
+    assert_nil (x, "other_destination");
+    assert_str (x, "exit_reason", "voucher");
+    assert_str (x, "exit_recorded_at", "2026-11-25T11:59:59.000Z");
+
+    x = event_data (1);
+    assert_keys_exactly (x, xkeys, 8);
+    assert_str (x, "enrollment_id", "e3");
+    assert_int_key (x, "relationship", 2);
+    assert_str (x, "exit_date", "2026-11-21");
+    assert_int_key (x, "destination", 17);
+    assert_nil (x, "destination_subsidy_type");
+    assert_str (x, "other_destination", "grandparents");
+    assert_nil (x, "exit_reason");
+    assert_str (x, "exit_recorded_at", "2026-11-25T12:00:00.007Z");
+
+    const msgpack_object *f = event_data (2);
+    static const char *const fkeys[] = { "version", "exited", "staying",
+                                         "new_head_of_household" };
+    assert_keys_exactly (f, fkeys, 4);
+    assert_int_key (f, "version", wf->version);
+    const msgpack_object *ex = get (f, "exited");
+    assert_int_equal (ex->via.array.size, 2);
+    assert_true (codec_str_eq (codec_str_of (&ex->via.array.ptr[0]), "c1"));
+    assert_true (codec_str_eq (codec_str_of (&ex->via.array.ptr[1]), "c3"));
+    const msgpack_object *st = get (f, "staying");
+    assert_int_equal (st->via.array.size, 1);
+    assert_true (codec_str_eq (codec_str_of (&st->via.array.ptr[0]), "c2"));
+    assert_str (f, "new_head_of_household", "c2");
+}
+
+static void
+test_finish_non_head_alone (void **state)
+{
+    (void) state;
+    /* the spouse leaves; head and child stay: no new head */
+    workflow_t *wf = household3 ("e2");
+    ACCEPTED (op_start (wf));
+    ACCEPTED (op_decide (wf, "c1", false));
+    ACCEPTED (op_decide (wf, "c3", false));
+    complete (wf, "c2");
+    REFUSED (wf, op_finish (wf, "c1"), EXF_VALIDATION,
+             "new_head_of_household");
+    REFUSED (wf, op_finish (wf, "c3"), EXF_VALIDATION,
+             "new_head_of_household");
+    ACCEPTED (op_finish (wf, ""));
+    assert_int_equal (EV.n, 2);
+    assert_string_equal (EV.ev[0].type, "member.exited");
+    assert_string_equal (EV.ev[0].client_id, "c2");
+    assert_string_equal (EV.ev[1].type, "workflow.finished");
+    const msgpack_object *f = event_data (1);
+    assert_nil (f, "new_head_of_household");
+    assert_int_equal (get (f, "exited")->via.array.size, 1);
+    assert_int_equal (get (f, "staying")->via.array.size, 2);
+}
+
+static void
+test_finish_single_member (void **state)
+{
+    (void) state;
+    workflow_t *wf = wf_new ();
+    set_ids (wf, "e9");
+    add_member (wf, "c9", "e9", 1, true, "2025-05-05");
+    ACCEPTED (op_start (wf));
+    REFUSED (wf, op_finish (wf, ""), EXF_INVALID_STATE, "step");
+    complete (wf, "c9");
+    REFUSED (wf, op_finish (wf, "c9"), EXF_VALIDATION,
+             "new_head_of_household");
+    ACCEPTED (op_finish (wf, ""));
+    assert_int_equal (EV.n, 2);
+    assert_int_equal (get (event_data (1), "staying")->via.array.size, 0);
+}
+
+static void
+test_finish_full_household (void **state)
+{
+    (void) state;
+    /* 32 members, all exiting: 32 member.exited + workflow.finished */
+    workflow_t *wf = wf_new ();
+    set_ids (wf, "e0");
+    for (int i = 0; i < WF_MAX_MEMBERS; i++) {
+        char c[16], e[16];
+        snprintf (c, sizeof c, "c%d", i);
+        snprintf (e, sizeof e, "e%d", i);
+        add_member (wf, c, e, i == 0 ? 1 : (i % 2 ? 2 : 4), i % 2 == 0,
+                    "2026-01-01");
+    }
+    ACCEPTED (op_start (wf));
+    assert_int_equal (get (event_data (0), "members")->via.array.size, 32);
+    for (int i = 0; i < WF_MAX_MEMBERS; i++) {
+        char c[16];
+        snprintf (c, sizeof c, "c%d", i);
+        if (i)
+            ACCEPTED (op_decide (wf, c, true));
+        complete (wf, c);
+    }
+    int done, total;
+    workflow_progress (wf, &done, &total);
+    assert_int_equal (done, total);
+    /* 16 adults x 5 + 16 children x 4 steps + 31 decisions */
+    assert_int_equal (total, 16 * 5 + 16 * 4 + 31);
+    ACCEPTED (op_finish (wf, ""));
+    assert_int_equal (EV.n, WF_MAX_MEMBERS + 1);
+    for (int i = 0; i < WF_MAX_MEMBERS; i++)
+        assert_string_equal (EV.ev[i].type, "member.exited");
+    assert_string_equal (EV.ev[WF_MAX_MEMBERS].type, "workflow.finished");
+    assert_int_equal (get (event_data (WF_MAX_MEMBERS), "exited")
+                          ->via.array.size, 32);
+}
+
+/* ========================================================================
+ * cancel, closed states, versions
+ * ====================================================================== */
+
+static void
+test_cancel (void **state)
+{
+    (void) state;
+    char r501[502];
+    memset (r501, 'x', 501);
+    r501[501] = '\0';
+    workflow_t *wf = started3 ();
+    REFUSED (wf, op_cancel (wf, ""), EXF_VALIDATION, "reason");
+    REFUSED (wf, op_cancel (wf, r501), EXF_VALIDATION, "reason");
+    r501[500] = '\0';
+    ACCEPTED (op_cancel (wf, r501));
+    assert_int_equal (wf->state, WF_CANCELLED);
+    assert_int_equal (wf->version, 2);
+    assert_int_equal (wf->cancel_reason.len, 500);
+    assert_int_equal (EV.n, 1);
+    assert_string_equal (EV.ev[0].type, "workflow.cancelled");
+    const msgpack_object *d = event_data (0);
+    static const char *const keys[] = { "version", "reason" };
+    assert_keys_exactly (d, keys, 2);
+    assert_int_key (d, "version", 2);
+    assert_str (d, "reason", r501);
+}
+
+static void
+check_closed (workflow_t *wf)
+{
+    REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                          exit_form ("2026-11-01", 410)),
+             EXF_INVALID_STATE, NULL);
+    REFUSED (wf, op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
+                          NULL), EXF_INVALID_STATE, NULL);
+    REFUSED (wf, op_decide (wf, "c2", true), EXF_INVALID_STATE, NULL);
+    REFUSED (wf, op_decide (wf, "c3", false), EXF_INVALID_STATE, NULL);
+    REFUSED (wf, op_finish (wf, ""), EXF_INVALID_STATE, NULL);
+    REFUSED (wf, op_finish (wf, "c2"), EXF_INVALID_STATE, NULL);
+    REFUSED (wf, op_cancel (wf, "again"), EXF_INVALID_STATE, NULL);
+    /* even for a client that does not exist: the state comes first */
+    REFUSED (wf, op_save (wf, "nobody", STEP_EXIT, MODE_ENTERED,
+                          exit_form ("2026-11-01", 410)),
+             EXF_INVALID_STATE, NULL);
+    /* no stall for a closed workflow */
+    snap_t before = snap (wf);
+    assert_false (op_stalled_at (wf, NOW + 100 * DAY_MS));
+    assert_int_equal (EV.n, 0);
+    snap_t after = snap (wf);
+    assert_true (snap_same (before, after));
+    free (before.data);
+    free (after.data);
+    /* dq.report is allowed, and does not touch the version */
+    int64_t v = wf->version, updated = wf->updated_at;
+    ACCEPTED (op_dq (wf, "dqbot",
+                     build ("a[m{s:s, s:s, s:s}]", 1, 3, "rule", "r1",
+                            "severity", "warning", "message", "late exit")));
+    assert_int_equal (wf->version, v);
+    assert_true (wf->updated_at == updated);
+    assert_int_equal (wf->n_dq, 1);
+    assert_int_equal (EV.n, 1);
+    assert_string_equal (EV.ev[0].type, "dq.reported");
+}
+
+static void
+test_closed_after_finish (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    complete (wf, "c1");
+    ACCEPTED (op_decide (wf, "c2", true));
+    ACCEPTED (op_decide (wf, "c3", true));
+    complete (wf, "c2");
+    complete (wf, "c3");
+    ACCEPTED (op_finish (wf, ""));
+    check_closed (wf);
+    assert_int_equal (wf->state, WF_FINISHED);
+}
+
+static void
+test_closed_after_cancel (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    save_exit (wf, "c1");
+    ACCEPTED (op_cancel (wf, "duplicate enrollment"));
+    check_closed (wf);
+    assert_int_equal (wf->state, WF_CANCELLED);
+}
+
+static void
+test_versions (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    int64_t v = 1;
+    assert_int_equal (wf->version, v);
+    save_exit (wf, "c1");
+    assert_int_equal (wf->version, ++v);
+    REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                          exit_form ("2026-11-01", 37)), EXF_VALIDATION,
+             "destination");
+    assert_int_equal (wf->version, v);
+    ACCEPTED (op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
+                       NULL));
+    assert_int_equal (wf->version, ++v);
+    ACCEPTED (op_decide (wf, "c2", false));
+    assert_int_equal (wf->version, ++v);
+    ACCEPTED (op_dq (wf, "dqbot", build ("a", 0)));
+    assert_int_equal (wf->version, v);
+    ACCEPTED (op_dq (wf, "dqbot",
+                     build ("a[m{s:s, s:s, s:s}]", 1, 3, "rule", "r",
+                            "severity", "error", "message", "m")));
+    assert_int_equal (wf->version, v);
+    assert_true (wf->updated_at == NOW);      /* the DQ clock was NOW+1000 */
+    ACCEPTED (op_cancel (wf, "test"));
+    assert_int_equal (wf->version, ++v);
+
+    /* workflow_check_version */
+    exf_error_clear (&ERR);
+    assert_true (workflow_check_version (wf, false, 999, &ERR));
+    assert_true (workflow_check_version (wf, true, v, &ERR));
+    assert_null (ERR.code);
+    assert_false (workflow_check_version (wf, true, v - 1, &ERR));
+    check_err (EXF_CONFLICT, NULL);
+    assert_int_equal (ERR.version, v);
+    exf_error_clear (&ERR);
+    assert_false (workflow_check_version (wf, true, v + 1, &ERR));
+    assert_int_equal (ERR.version, v);
+}
+
+static void
+test_refusals_change_nothing (void **state)
+{
+    (void) state;
+    /* a workflow with some of everything in it */
+    workflow_t *wf = started3 ();
+    complete (wf, "c1");
+    ACCEPTED (op_decide (wf, "c3", true));
+    save_exit (wf, "c3");
+    ACCEPTED (op_dq (wf, "a", build ("a[m{s:s, s:s, s:s, s:s}]", 1, 4,
+                                     "rule", "r1", "severity", "error",
+                                     "client_id", "c3", "message", "m")));
+    assert_true (op_stalled_at (wf, NOW + DAY_MS));
+    REFUSED (wf, op_save (wf, "c3", STEP_EXIT, MODE_ENTERED,
+                          build ("m{s:s, s:i, s:i}", 3, "exit_date",
+                                 "2026-11-01", "destination", 410, "x", 1)),
+             EXF_VALIDATION, "x");
+    REFUSED (wf, op_save (wf, "c3", STEP_DISABILITIES, MODE_DEFAULT_LAST,
+                          NULL), EXF_VALIDATION, "mode");
+    REFUSED (wf, op_save (wf, "c2", STEP_EXIT, MODE_ENTERED,
+                          exit_form ("2026-11-01", 410)),
+             EXF_INVALID_STATE, NULL);
+    REFUSED (wf, op_decide (wf, "c1", false), EXF_VALIDATION, "client_id");
+    REFUSED (wf, op_finish (wf, ""), EXF_INVALID_STATE, NULL);
+    REFUSED (wf, op_cancel (wf, ""), EXF_VALIDATION, "reason");
+    REFUSED (wf, op_dq (wf, "a", build ("a[m{s:s, s:s, s:s}]", 1, 3, "rule",
+                                        "r", "severity", "fatal", "message",
+                                        "m")),
+             EXF_VALIDATION, NULL);
+    REFUSED (wf, op_dq (wf, "b", build ("a[i]", 1, 5)), EXF_BAD_REQUEST,
+             "findings.0");
+    assert_true (wf->stalled);            /* a refusal starts no new period */
+}
+
+/* ========================================================================
+ * questions: progress, next_step; stalls
+ * ====================================================================== */
+
+static void
+test_progress_and_next_step (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    int done, total;
+    const wf_member_t *head = member (wf, "c1"), *child = member (wf, "c3");
+    workflow_progress (wf, &done, &total);
+    assert_int_equal (done, 0);
+    assert_int_equal (total, 5 + 2);        /* head's steps + 2 decisions */
+    assert_int_equal (workflow_next_step (head), STEP_EXIT);
+    assert_int_equal (workflow_next_step (child), -1);      /* undecided */
+
+    save_exit (wf, "c1");
+    workflow_progress (wf, &done, &total);
+    assert_int_equal (done, 1);
+    assert_int_equal (total, 7);
+    assert_int_equal (workflow_next_step (head), STEP_UNIVERSAL_DATA);
+
+    ACCEPTED (op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
+                       NULL));
+    ACCEPTED (op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
+                       some_data ()));
+    assert_int_equal (workflow_next_step (head), STEP_HEALTH_INSURANCE);
+    ACCEPTED (op_save (wf, "c1", STEP_HEALTH_INSURANCE, MODE_ENTERED,
+                       some_data ()));
+    assert_int_equal (workflow_next_step (head), STEP_INCOME_BENEFITS);
+
+    ACCEPTED (op_decide (wf, "c3", true));
+    workflow_progress (wf, &done, &total);
+    assert_int_equal (total, 5 + 2 + 4);    /* the child has no income step */
+    assert_int_equal (done, 4 + 1);
+    assert_int_equal (workflow_next_step (child), STEP_EXIT);
+
+    ACCEPTED (op_decide (wf, "c2", false));
+    workflow_progress (wf, &done, &total);
+    assert_int_equal (total, 11);
+    assert_int_equal (done, 6);
+    assert_int_equal (workflow_next_step (member (wf, "c2")), -1);
+
+    complete (wf, "c1");
+    complete (wf, "c3");
+    workflow_progress (wf, &done, &total);
+    assert_int_equal (done, 11);
+    assert_int_equal (total, 11);
+    assert_int_equal (workflow_next_step (head), -1);
+    assert_int_equal (workflow_next_step (child), -1);
+
+    /* a member decided exiting, then staying: their steps leave the count */
+    ACCEPTED (op_decide (wf, "c3", false));
+    workflow_progress (wf, &done, &total);
+    assert_int_equal (total, 7);
+    assert_int_equal (done, 7);
+}
+
+static void
+test_mark_stalled (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    save_exit (wf, "c1");                   /* updated_at = NOW */
+    int64_t v = wf->version;
+    assert_true (op_stalled_at (wf, NOW + 3 * 3600 * 1000LL));
+    assert_true (wf->stalled);
+    assert_int_equal (wf->version, v);      /* being stalled is not a change */
+    assert_true (wf->updated_at == NOW);
+    assert_int_equal (EV.n, 1);
+    assert_string_equal (EV.ev[0].type, "workflow.stalled");
+    assert_string_equal (EV.ev[0].client_id, "");
+    const msgpack_object *d = event_data (0);
+    static const char *const keys[] = { "idle_s", "since", "progress" };
+    assert_keys_exactly (d, keys, 3);
+    assert_int_key (d, "idle_s", 3 * 3600);
+    assert_str (d, "since", "2026-11-25T12:00:00.000Z");
+    assert_int_key (get (d, "progress"), "done", 1);
+    assert_int_key (get (d, "progress"), "total", 7);
+
+    /* once per idle period */
+    assert_false (op_stalled_at (wf, NOW + 4 * 3600 * 1000LL));
+    assert_int_equal (EV.n, 0);
+    assert_false (op_stalled_at (wf, NOW + 40 * DAY_MS));
+    /* a DQ report is not a change: still the same period */
+    ACCEPTED (op_dq (wf, "s", build ("a", 0)));
+    assert_false (op_stalled_at (wf, NOW + 41 * DAY_MS));
+    /* a refused write is not a change either */
+    REFUSED (wf, op_decide (wf, "c1", true), EXF_VALIDATION, "client_id");
+    assert_false (op_stalled_at (wf, NOW + 41 * DAY_MS));
+    /* a change starts a new period */
+    ACCEPTED (op_decide (wf, "c2", true));
+    assert_false (wf->stalled);
+    assert_true (op_stalled_at (wf, NOW + 2 * DAY_MS));
+    assert_int_key (event_data (0), "idle_s", 2 * 86400);
+    assert_false (op_stalled_at (wf, NOW + 3 * DAY_MS));
+    ACCEPTED (op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
+                       some_data ()));
+    assert_true (op_stalled_at (wf, NOW + DAY_MS));
+}
+
+/* ========================================================================
+ * encodings
+ * ====================================================================== */
+
+/* stored form → unpack → stored form gives the same bytes; the same for the
+ * prior values; and the copy has the same view. Returns the copy. */
+static workflow_t *
+assert_round_trip (const workflow_t *wf)
+{
+    snap_t a = snap_stored (wf), pa = snap_priors (wf);
+    workflow_t *copy = wf_new ();
+    assert_true (workflow_unpack_stored (copy, a.data, a.size));
+    assert_true (workflow_unpack_priors (copy, pa.data, pa.size));
+    assert_int_equal (workflow_has_priors (copy), workflow_has_priors (wf));
+    snap_t b = snap_stored (copy), pb = snap_priors (copy);
+    bool same = snap_same (a, b), psame = snap_same (pa, pb);
+    free (a.data);
+    free (b.data);
+    free (pa.data);
+    free (pb.data);
+    if (!same)
+        fail_msg ("stored-form round trip changed the bytes");
+    if (!psame)
+        fail_msg ("priors round trip changed the bytes");
+    held_t *hv1 = hold (), *hv2 = hold ();
+    msgpack_packer p1, p2;
+    msgpack_packer_init (&p1, &hv1->sb, msgpack_sbuffer_write);
+    msgpack_packer_init (&p2, &hv2->sb, msgpack_sbuffer_write);
+    workflow_pack_view (&p1, wf);
+    workflow_pack_view (&p2, copy);
+    assert_int_equal (hv1->sb.size, hv2->sb.size);
+    assert_memory_equal (hv1->sb.data, hv2->sb.data, hv1->sb.size);
+    return copy;
+}
+
+static void
+test_storage_round_trip (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    assert_round_trip (wf);
+    assert_round_trip (wf);
+
+    /* a richer open one */
+    wf = started3 ();
+    ACCEPTED (op_save_at (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                          build ("m{s:s, s:i, s:i, s:s}", 4, "exit_date",
+                                 "2026-11-20", "destination", 435,
+                                 "destination_subsidy_type", 419,
+                                 "exit_reason", "voucher"), NOW - 50));
+    save_exit (wf, "c1");
+    ACCEPTED (op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
+                       NULL));
+    ACCEPTED (op_decide (wf, "c3", true));
+    ACCEPTED (op_decide (wf, "c2", false));
+    save_exit (wf, "c3");
+    ACCEPTED (op_dq (wf, "a", build ("a[m{s:s, s:s, s:s, s:s}, "
+                                     "m{s:s, s:s, s:s}]", 2,
+                                     4, "rule", "r1", "severity", "error",
+                                     "client_id", "c3", "message", "m1",
+                                     3, "rule", "r2", "severity", "warning",
+                                     "message", "m2")));
+    ACCEPTED (op_dq (wf, "b", build ("a[m{s:s, s:s, s:s}]", 1, 3, "rule",
+                                     "r3", "severity", "warning", "message",
+                                     "m3")));
+    assert_true (op_stalled_at (wf, NOW + DAY_MS));
+    assert_round_trip (wf);
+
+    /* unpacked values match */
+    workflow_t *copy = assert_round_trip (wf);
+    assert_string_equal (copy->workflow_id, WFID);
+    assert_int_equal (copy->version, wf->version);
+    assert_int_equal (copy->state, WF_OPEN);
+    assert_int_equal (copy->project_type, 1);
+    assert_true (copy->created_at == NOW);
+    assert_string_equal (copy->started_by, "cw1");
+    assert_true (copy->stalled);
+    assert_int_equal (copy->n_members, 3);
+    assert_int_equal (copy->n_dq, 2);
+    const wf_member_t *c1 = member (copy, "c1");
+    assert_true (c1->adult);
+    assert_false (member (copy, "c3")->adult);
+    assert_int_equal (c1->decision, DECISION_EXITING);
+    assert_int_equal (member (copy, "c2")->decision, DECISION_STAYING);
+    assert_true (c1->steps[STEP_EXIT].first_completed_at == NOW - 50);
+    assert_true (c1->steps[STEP_EXIT].completed_at == NOW);
+    assert_int_equal (c1->steps[STEP_UNIVERSAL_DATA].mode, MODE_DEFAULT_LAST);
+    assert_int_equal (c1->last[STEP_UNIVERSAL_DATA].len,
+                      wf->members[0].last[STEP_UNIVERSAL_DATA].len);
+    assert_memory_equal (c1->last[STEP_UNIVERSAL_DATA].ptr,
+                         wf->members[0].last[STEP_UNIVERSAL_DATA].ptr,
+                         c1->last[STEP_UNIVERSAL_DATA].len);
+    assert_int_equal (workflow_next_step (c1), STEP_HEALTH_INSURANCE);
+
+    /* finished with a new head; cancelled with a reason; no project type */
+    workflow_t *fin = started3 ();
+    complete (fin, "c1");
+    ACCEPTED (op_decide (fin, "c2", false));
+    ACCEPTED (op_decide (fin, "c3", false));
+    ACCEPTED (op_finish (fin, "c2"));
+    assert_round_trip (fin);
+
+    workflow_t *can = household3 ("e2");
+    can->project_type = -1;
+    ACCEPTED (op_start (can));
+    ACCEPTED (op_cancel (can, "entered in error"));
+    workflow_t *c2 = assert_round_trip (can);
+    assert_int_equal (c2->state, WF_CANCELLED);
+    assert_int_equal (c2->project_type, -1);
+    assert_int_equal (c2->cancel_reason.len, strlen ("entered in error"));
+    assert_memory_equal (c2->cancel_reason.ptr, "entered in error", 16);
+
+    /* garbage does not unpack */
+    workflow_t *bad = wf_new ();
+    assert_false (workflow_unpack_stored (bad, "\x01", 1));
+    workflow_free (bad);
+    assert_false (workflow_unpack_stored (bad, "\x81\xa1k\x01", 4));
+    workflow_free (bad);
+    assert_false (workflow_unpack_stored (bad, "\x90", 1));
+    workflow_free (bad);
+    assert_false (workflow_unpack_stored (bad, "", 0));
+}
+
+/* The stored form is trusted, but a short or damaged record must fail the
+ * decode rather than read past the end (ASan watches). */
+static void
+test_stored_form_damaged (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    complete (wf, "c1");
+    ACCEPTED (op_decide (wf, "c3", true));
+    save_exit (wf, "c3");
+    ACCEPTED (op_dq (wf, "a", findings (2, "r", "error")));
+    snap_t s = snap_stored (wf), p = snap_priors (wf);
+    workflow_t *copy = wf_new ();
+    /* every truncation fails */
+    for (size_t len = 0; len < s.size; len++) {
+        if (workflow_unpack_stored (copy, s.data, len))
+            fail_msg ("a stored record cut to %zu of %zu bytes decoded", len,
+                      s.size);
+        workflow_free (copy);
+    }
+    /* every single-byte corruption either fails or decodes without harm */
+    char *mut = malloc (s.size);
+    assert_non_null (mut);
+    for (size_t i = 0; i < s.size; i++) {
+        static const uint8_t flips[] = { 0x00, 0xff, 0xc0, 0x91, 0xdc };
+        for (size_t f = 0; f < sizeof flips; f++) {
+            memcpy (mut, s.data, s.size);
+            mut[i] = (char) flips[f];
+            if (workflow_unpack_stored (copy, mut, s.size)) {
+                snap_t again = snap_stored (copy);   /* still packs */
+                free (again.data);
+            }
+            workflow_free (copy);
+        }
+    }
+    free (mut);
+    /* a wrong format number */
+    size_t fmt_at = (uint8_t) s.data[0] == 0xdc ? 3 : 1;  /* array16 head */
+    assert_int_equal (s.data[fmt_at], 1);
+    s.data[fmt_at] = 2;                     /* [FORMAT=1, …] → 2 */
+    assert_false (workflow_unpack_stored (copy, s.data, s.size));
+    workflow_free (copy);
+    free (s.data);
+
+    /* priors: the member count must match */
+    workflow_t *other = wf_new ();
+    set_ids (other, "x1");
+    add_member (other, "x1c", "x1", 1, true, "2026-01-01");
+    assert_false (workflow_unpack_priors (other, p.data, p.size));
+    workflow_t *w3 = household3 ("e1");
+    for (size_t len = 0; len < p.size; len++) {
+        for (int i = 0; i < w3->n_members; i++)
+            for (int k = 0; k < STEP_COUNT; k++)
+                blob_free (&w3->members[i].last[k]);
+        assert_false (workflow_unpack_priors (w3, p.data, len));
+    }
+    assert_true (workflow_unpack_priors (w3, p.data, p.size));
+    free (p.data);
+}
+
+static void
+test_priors (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    assert_true (workflow_has_priors (wf));
+    /* the stored record does not carry them: a copy without priors cannot
+     * default, and gets them back from the priors record */
+    snap_t s = snap_stored (wf), p = snap_priors (wf);
+    workflow_t *copy = wf_new ();
+    assert_true (workflow_unpack_stored (copy, s.data, s.size));
+    assert_false (workflow_has_priors (copy));
+    save_exit (copy, "c1");
+    REFUSED (copy, op_save (copy, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
+                            NULL), EXF_VALIDATION, "mode");
+    assert_true (workflow_unpack_priors (copy, p.data, p.size));
+    assert_true (workflow_has_priors (copy));
+    ACCEPTED (op_save (copy, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
+                       NULL));
+    assert_str (decode_bytes (member (copy, "c1")->steps[STEP_UNIVERSAL_DATA]
+                                  .data.ptr,
+                              member (copy, "c1")->steps[STEP_UNIVERSAL_DATA]
+                                  .data.len),
+                "veteran", "no");
+    free (s.data);
+    free (p.data);
+
+    workflow_t *none = wf_new ();
+    set_ids (none, "x1");
+    add_member (none, "x1c", "x1", 1, true, "2026-01-01");
+    ACCEPTED (op_start (none));
+    assert_false (workflow_has_priors (none));
+    assert_round_trip (none);
+}
+
+static void
+test_view (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    ACCEPTED (op_save_at (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                          exit_form ("2026-11-20", 410), NOW + 123));
+    ACCEPTED (op_decide (wf, "c3", true));
+    ACCEPTED (op_dq (wf, "dqbot",
+                     build ("a[m{s:s, s:s, s:s, s:s}, m{s:s, s:s, s:s}]", 2,
+                            4, "rule", "r1", "severity", "error",
+                            "client_id", "c3", "message", "no exit yet",
+                            3, "rule", "r2", "severity", "warning",
+                            "message", "late")));
+    const msgpack_object *v = view_of (wf);
+    assert_int_equal (v->type, MSGPACK_OBJECT_MAP);
+    static const char *const documented[] = {
+        "workflow_id", "version", "state", "enrollment_id", "household_id",
+        "project_id", "project_type", "created_at", "updated_at",
+        "started_by", "new_head_of_household", "cancel_reason", "progress",
+        "members", "dq" };
+    for (size_t i = 0; i < sizeof documented / sizeof *documented; i++)
+        get (v, documented[i]);
+    /* Observation: the view also carries "stalled", which §4.6 does not
+     * list. Allowed here (an extra key), reported to the lead. */
+    assert_true (v->via.map.size == 15
+                 || (v->via.map.size == 16 && codec_map_get (v, "stalled")));
+
+    assert_str (v, "workflow_id", WFID);
+    assert_int_key (v, "version", 3);
+    assert_str (v, "state", "open");
+    assert_str (v, "enrollment_id", "e1");
+    assert_str (v, "household_id", "h1");
+    assert_str (v, "project_id", "p1");
+    assert_int_key (v, "project_type", 1);
+    assert_str (v, "created_at", "2026-11-25T12:00:00.000Z");
+    assert_str (v, "updated_at", "2026-11-25T12:00:00.000Z");
+    assert_str (v, "started_by", "cw1");
+    assert_nil (v, "new_head_of_household");
+    assert_nil (v, "cancel_reason");
+    const msgpack_object *p = get (v, "progress");
+    static const char *const pkeys[] = { "done", "total" };
+    assert_keys_exactly (p, pkeys, 2);
+    assert_int_key (p, "done", 2);
+    assert_int_key (p, "total", 11);
+
+    const msgpack_object *ms = get (v, "members");
+    assert_int_equal (ms->type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal (ms->via.array.size, 3);
+    static const char *const mkeys[] = { "client_id", "enrollment_id",
+                                         "relationship", "entry_date",
+                                         "adult", "decision", "next_step",
+                                         "steps" };
+    static const char *const skeys[] = { "name", "status", "mode", "data",
+                                         "completed_at", "actor" };
+    for (uint32_t i = 0; i < 3; i++)
+        assert_keys_exactly (&ms->via.array.ptr[i], mkeys, 8);
+    const msgpack_object *h = &ms->via.array.ptr[0];
+    assert_str (h, "client_id", "c1");
+    assert_str (h, "enrollment_id", "e1");
+    assert_int_key (h, "relationship", 1);
+    assert_str (h, "entry_date", "2026-01-10");
+    assert_bool_key (h, "adult", true);
+    assert_str (h, "decision", "exiting");
+    assert_str (h, "next_step", "universal_data");
+    const msgpack_object *steps = get (h, "steps");
+    assert_int_equal (steps->via.array.size, 5);
+    static const char *const names[] = { "exit", "universal_data",
+                                         "health_insurance", "disabilities",
+                                         "income_benefits" };
+    for (uint32_t s = 0; s < 5; s++) {
+        const msgpack_object *st = &steps->via.array.ptr[s];
+        assert_keys_exactly (st, skeys, 6);
+        assert_str (st, "name", names[s]);
+    }
+    const msgpack_object *ex = &steps->via.array.ptr[0];
+    assert_str (ex, "status", "done");
+    assert_str (ex, "mode", "entered");
+    assert_str (ex, "completed_at", "2026-11-25T12:00:00.123Z");
+    assert_str (ex, "actor", "cw1");
+    const msgpack_object *data = get (ex, "data");
+    assert_int_equal (data->type, MSGPACK_OBJECT_MAP);   /* not bin */
+    assert_str (data, "exit_date", "2026-11-20");
+    const msgpack_object *ud = &steps->via.array.ptr[1];
+    assert_str (ud, "status", "pending");
+    assert_nil (ud, "mode");
+    assert_nil (ud, "data");
+    assert_nil (ud, "completed_at");
+    assert_nil (ud, "actor");
+
+    const msgpack_object *sp = &ms->via.array.ptr[1];
+    assert_str (sp, "decision", "undecided");
+    assert_nil (sp, "next_step");
+    assert_int_equal (get (sp, "steps")->via.array.size, 5);
+    const msgpack_object *ch = &ms->via.array.ptr[2];
+    assert_bool_key (ch, "adult", false);
+    assert_str (ch, "decision", "exiting");
+    assert_str (ch, "next_step", "exit");
+    const msgpack_object *csteps = get (ch, "steps");
+    assert_int_equal (csteps->via.array.size, 4);     /* no income step */
+    for (uint32_t s = 0; s < 4; s++)
+        assert_str (&csteps->via.array.ptr[s], "name", names[s]);
+
+    const msgpack_object *dq = get (v, "dq");
+    assert_int_equal (dq->type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal (dq->via.array.size, 2);
+    static const char *const dkeys[] = { "source", "rule", "severity",
+                                         "client_id", "message" };
+    for (uint32_t i = 0; i < 2; i++) {
+        assert_keys_exactly (&dq->via.array.ptr[i], dkeys, 5);
+        assert_str (&dq->via.array.ptr[i], "source", "dqbot");
+    }
+    assert_str (&dq->via.array.ptr[0], "client_id", "c3");
+    assert_str (&dq->via.array.ptr[0], "message", "no exit yet");
+    assert_nil (&dq->via.array.ptr[1], "client_id");
+    assert_str (&dq->via.array.ptr[1], "severity", "warning");
+
+    /* closed states in the view */
+    ACCEPTED (op_cancel (wf, "moved away"));
+    v = view_of (wf);
+    assert_str (v, "state", "cancelled");
+    assert_str (v, "cancel_reason", "moved away");
+    wf->project_type = -1;
+    assert_nil (view_of (wf), "project_type");
+}
+
+static void
+test_summary (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    save_exit (wf, "c1");
+    held_t *h = hold ();
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
+    workflow_pack_summary (&pk, wf);
+    const msgpack_object *s = decode_held (h);
+    static const char *const documented[] = { "workflow_id", "state",
+                                              "project_id", "household_id",
+                                              "created_at", "updated_at",
+                                              "progress" };
+    for (size_t i = 0; i < sizeof documented / sizeof *documented; i++)
+        get (s, documented[i]);
+    assert_str (s, "workflow_id", WFID);
+    assert_str (s, "state", "open");
+    assert_str (s, "updated_at", "2026-11-25T12:00:00.000Z");
+    assert_int_key (get (s, "progress"), "done", 1);
+    assert_int_key (get (s, "progress"), "total", 7);
+}
+
+/* ========================================================================
+ * dq.report
+ * ====================================================================== */
+
+static int
+view_dq_count (const workflow_t *wf)
+{
+    return (int) get (view_of (wf), "dq")->via.array.size;
+}
+
+static void
+test_dq_replace_and_clear (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    ACCEPTED (op_dq (wf, "A", findings (2, "a", "error")));
+    assert_int_equal (view_dq_count (wf), 2);
+    assert_int_equal (EV.n, 1);
+    assert_string_equal (EV.ev[0].type, "dq.reported");
+    const msgpack_object *d = event_data (0);
+    static const char *const keys[] = { "source", "count", "errors",
+                                        "warnings" };
+    assert_keys_exactly (d, keys, 4);
+    assert_str (d, "source", "A");
+    assert_int_key (d, "count", 2);
+    assert_int_key (d, "errors", 2);
+    assert_int_key (d, "warnings", 0);
+
+    /* replaces A's findings */
+    ACCEPTED (op_dq (wf, "A", findings (1, "a2-", "warning")));
+    assert_int_equal (view_dq_count (wf), 1);
+    assert_int_key (event_data (0), "warnings", 1);
+    const msgpack_object *dq = get (view_of (wf), "dq");
+    assert_str (&dq->via.array.ptr[0], "rule", "a2-0");
+
+    /* another source adds to the view */
+    ACCEPTED (op_dq (wf, "B", findings (3, "b", "warning")));
+    assert_int_equal (view_dq_count (wf), 4);
+    /* an empty report clears only its own source */
+    ACCEPTED (op_dq (wf, "A", build ("a", 0)));
+    assert_int_equal (view_dq_count (wf), 3);
+    assert_int_equal (wf->n_dq, 1);
+    assert_int_key (event_data (0), "count", 0);
+    dq = get (view_of (wf), "dq");
+    for (uint32_t i = 0; i < 3; i++)
+        assert_str (&dq->via.array.ptr[i], "source", "B");
+    /* clearing a source that has nothing is fine */
+    ACCEPTED (op_dq (wf, "Z", build ("a", 0)));
+    assert_int_equal (view_dq_count (wf), 3);
+    ACCEPTED (op_dq (wf, "B", build ("a", 0)));
+    assert_int_equal (view_dq_count (wf), 0);
+    assert_int_equal (wf->n_dq, 0);
+    assert_int_equal (wf->version, 1);
+    assert_round_trip (wf);
+}
+
+static void
+test_dq_limits (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    /* 256 findings per report, not 257 */
+    REFUSED (wf, op_dq (wf, "A", findings (WF_MAX_FINDINGS + 1, "r", "error")),
+             EXF_VALIDATION, "findings");
+    ACCEPTED (op_dq (wf, "A", findings (WF_MAX_FINDINGS, "r", "error")));
+    assert_int_equal (view_dq_count (wf), WF_MAX_FINDINGS);
+    /* 8 sources per workflow */
+    for (int i = 1; i < WF_MAX_DQ_SOURCES; i++) {
+        char src[8];
+        snprintf (src, sizeof src, "S%d", i);
+        ACCEPTED (op_dq (wf, src, findings (1, "r", "warning")));
+    }
+    assert_int_equal (wf->n_dq, WF_MAX_DQ_SOURCES);
+    REFUSED (wf, op_dq (wf, "ninth", findings (1, "r", "warning")),
+             EXF_VALIDATION, "source");
+    /* ... but a known source may still replace, and an unknown one clear */
+    ACCEPTED (op_dq (wf, "S3", findings (2, "r", "warning")));
+    ACCEPTED (op_dq (wf, "ninth", build ("a", 0)));
+    ACCEPTED (op_dq (wf, "S3", build ("a", 0)));
+    ACCEPTED (op_dq (wf, "ninth", findings (1, "r", "warning")));
+    assert_int_equal (wf->n_dq, WF_MAX_DQ_SOURCES);
+    assert_int_equal (view_dq_count (wf), WF_MAX_FINDINGS + 7);
+    assert_round_trip (wf);
+}
+
+static void
+test_dq_bad_findings (void **state)
+{
+    (void) state;
+    char msg501[502], rule65[66];
+    memset (msg501, 'm', 501);
+    msg501[501] = '\0';
+    memset (rule65, 'r', 65);
+    rule65[65] = '\0';
+    workflow_t *wf = started3 ();
+    ACCEPTED (op_dq (wf, "A", findings (1, "keep", "error")));
+    /* not a map */
+    REFUSED (wf, op_dq (wf, "A", build ("a[m{s:s, s:s, s:s}, s]", 2, 3,
+                                        "rule", "r", "severity", "error",
+                                        "message", "m", "oops")),
+             EXF_BAD_REQUEST, "findings.1");
+    /* severity */
+    REFUSED (wf, op_dq (wf, "A", findings (1, "r", "info")), EXF_VALIDATION,
+             NULL);
+    REFUSED (wf, op_dq (wf, "A", findings (1, "r", "")), EXF_BAD_REQUEST,
+             NULL);
+    /* a client outside the household */
+    REFUSED (wf, op_dq (wf, "A", build ("a[m{s:s, s:s, s:s, s:s}]", 1, 4,
+                                        "rule", "r", "severity", "error",
+                                        "client_id", "c99", "message", "m")),
+             EXF_VALIDATION, NULL);
+    /* missing or oversize fields */
+    REFUSED (wf, op_dq (wf, "A", build ("a[m{s:s, s:s}]", 1, 2, "rule", "r",
+                                        "severity", "error")),
+             EXF_BAD_REQUEST, NULL);
+    REFUSED (wf, op_dq (wf, "A", build ("a[m{s:s, s:s}]", 1, 2, "severity",
+                                        "error", "message", "m")),
+             EXF_BAD_REQUEST, NULL);
+    REFUSED (wf, op_dq (wf, "A", build ("a[m{s:s, s:s, s:s}]", 1, 3, "rule",
+                                        "r", "severity", "error", "message",
+                                        msg501)),
+             EXF_BAD_REQUEST, NULL);
+    REFUSED (wf, op_dq (wf, "A", build ("a[m{s:s, s:s, s:s}]", 1, 3, "rule",
+                                        rule65, "severity", "error",
+                                        "message", "m")),
+             EXF_BAD_REQUEST, NULL);
+    REFUSED (wf, op_dq (wf, "A", build ("a[m{s:i, s:s, s:s}]", 1, 3, "rule",
+                                        5, "severity", "error", "message",
+                                        "m")),
+             EXF_BAD_REQUEST, NULL);
+    /* a bad finding after a good one refuses the whole report */
+    REFUSED (wf, op_dq (wf, "A", build ("a[m{s:s, s:s, s:s}, "
+                                        "m{s:s, s:s, s:s}]", 2,
+                                        3, "rule", "r", "severity", "error",
+                                        "message", "m",
+                                        3, "rule", "r", "severity", "bad",
+                                        "message", "m")),
+             EXF_VALIDATION, NULL);
+    /* a message of exactly 500 bytes is fine */
+    msg501[500] = '\0';
+    ACCEPTED (op_dq (wf, "A", build ("a[m{s:s, s:s, s:s}]", 1, 3, "rule",
+                                     "r", "severity", "warning", "message",
+                                     msg501)));
+    assert_str (&get (view_of (wf), "dq")->via.array.ptr[0], "message",
+                msg501);
+}
+
+/* A bad field inside a DQ finding is named by its dotted path,
+ * findings.N.field (PROTOCOL.md §2.3). */
+static void
+test_dq_finding_field_path (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    REFUSED (wf, op_dq (wf, "A", build ("a[m{s:s, s:s, s:s}, "
+                                        "m{s:s, s:s, s:s}]", 2,
+                                        3, "rule", "r", "severity", "error",
+                                        "message", "m",
+                                        3, "rule", "r", "severity", "info",
+                                        "message", "m")),
+             EXF_VALIDATION, "findings.1.severity");
+    REFUSED (wf, op_dq (wf, "A", build ("a[m{s:s, s:s, s:s, s:s}]", 1, 4,
+                                        "rule", "r", "severity", "error",
+                                        "client_id", "c99", "message", "m")),
+             EXF_VALIDATION, "findings.0.client_id");
+    REFUSED (wf, op_dq (wf, "A", build ("a[m{s:s, s:s}]", 1, 2, "rule", "r",
+                                        "severity", "error")),
+             EXF_BAD_REQUEST, "findings.0.message");
+}
+
+/* ========================================================================
+ * helpers: blobs, names
+ * ====================================================================== */
+
+static void
+test_blobs_and_names (void **state)
+{
+    (void) state;
+    blob_t b = { 0 };
+    blob_set (&b, "abc", 3);
+    assert_int_equal (b.len, 3);
+    assert_memory_equal (b.ptr, "abc", 3);
+    blob_set (&b, "", 0);
+    assert_null (b.ptr);
+    assert_int_equal (b.len, 0);
+    blob_set_object (&b, build ("m{s:i}", 1, "k", 1));
+    assert_int_key (decode_bytes (b.ptr, b.len), "k", 1);
+    blob_free (&b);
+    blob_free (&b);
+    assert_null (b.ptr);
+
+    exf_str_t s = { "finished", 8 };
+    assert_int_equal (wf_state_by_name (s), WF_FINISHED);
+    s.ptr = "open";
+    s.len = 4;
+    assert_int_equal (wf_state_by_name (s), WF_OPEN);
+    s.ptr = "cancelled";
+    s.len = 9;
+    assert_int_equal (wf_state_by_name (s), WF_CANCELLED);
+    s.ptr = "opened";
+    s.len = 6;
+    assert_int_equal (wf_state_by_name (s), -1);
+    assert_int_equal (hud_step_by_name ("exit", 4), STEP_EXIT);
+    assert_int_equal (hud_step_by_name ("income_benefits", 15),
+                      STEP_INCOME_BENEFITS);
+    assert_int_equal (hud_step_by_name ("exi", 3), -1);
+    assert_int_equal (hud_step_by_name ("exits", 5), -1);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown (f, setup, teardown)
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        T (test_start_opens_workflow),
+        T (test_start_primary_need_not_be_head),
+        T (test_start_head_count),
+        T (test_start_relationship_codes),
+        T (test_start_unknown_enrollment),
+        T (test_start_entry_dates),
+        T (test_start_duplicates),
+        T (test_start_project_type),
+        T (test_exit_form_accepted),
+        T (test_exit_form_exit_date),
+        T (test_exit_form_exit_date_per_member),
+        T (test_exit_form_destination),
+        T (test_exit_form_subsidy),
+        T (test_exit_form_other_destination),
+        T (test_other_destination_counts_characters),
+        T (test_exit_form_unknown_fields_and_reason),
+        T (test_save_needs_map_data),
+        T (test_save_data_size_limit),
+        T (test_save_exit_first),
+        T (test_save_step_records_and_emits),
+        T (test_default_last),
+        T (test_default_last_exit_even_with_a_last_value),
+        T (test_income_benefits_applicability),
+        T (test_save_who_may),
+        T (test_decide),
+        T (test_finish_needs_decisions_and_steps),
+        T (test_finish_pending_primary),
+        T (test_finish_new_head_of_household),
+        T (test_finish_events),
+        T (test_finish_non_head_alone),
+        T (test_finish_single_member),
+        T (test_finish_full_household),
+        T (test_cancel),
+        T (test_closed_after_finish),
+        T (test_closed_after_cancel),
+        T (test_versions),
+        T (test_refusals_change_nothing),
+        T (test_progress_and_next_step),
+        T (test_mark_stalled),
+        T (test_storage_round_trip),
+        T (test_stored_form_damaged),
+        T (test_priors),
+        T (test_view),
+        T (test_summary),
+        T (test_dq_replace_and_clear),
+        T (test_dq_limits),
+        T (test_dq_bad_findings),
+        T (test_dq_finding_field_path),
+        T (test_blobs_and_names),
+    };
+    return cmocka_run_group_tests_name ("workflow", tests, NULL, NULL);
+}
