@@ -81,7 +81,8 @@ key_bytes (dbkey_t *k, const void *p, size_t n)
 {
     if (n > KEY_MAX - k->n)
         n = KEY_MAX - k->n;
-    memcpy (k->b + k->n, p, n);
+    if (n)
+        memcpy (k->b + k->n, p, n);
     k->n += n;
     return k;
 }

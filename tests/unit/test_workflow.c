@@ -2283,7 +2283,7 @@ test_dq_limits (void **state)
     assert_int_equal (view_dq_count (wf), WF_MAX_FINDINGS);
     /* 8 sources per workflow */
     for (int i = 1; i < WF_MAX_DQ_SOURCES; i++) {
-        char src[8];
+        char src[16];
         snprintf (src, sizeof src, "S%d", i);
         ACCEPTED (op_dq (wf, src, findings (1, "r", "warning")));
     }
