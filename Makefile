@@ -102,3 +102,6 @@ asan: deps-test
 
 clean:
 	rm -rf bin bin-asan build build-asan
+
+# The clients (issue: C library, CLI) keep their rules beside their code.
+-include clients/clients.mk
