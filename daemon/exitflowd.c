@@ -13,6 +13,7 @@ usage (FILE *out)
     fprintf (out,
         "usage: exitflowd [--data DIR] [--commands ENDPOINT] [--events ENDPOINT]\n"
         "                 [--stall-after SECONDS] [--map-size BYTES]\n"
+        "                 [--reply-retention SECONDS]\n"
         "                 [--config FILE] [--verbose]\n"
         "\n"
         "  --data DIR            LMDB environment directory (./var/exitflow)\n"
@@ -20,8 +21,12 @@ usage (FILE *out)
         "  --events ENDPOINT     PUB for events (tcp://127.0.0.1:5571)\n"
         "  --stall-after SECONDS idle time before workflow.stalled (86400)\n"
         "  --map-size BYTES      LMDB map size, the storage limit (8 GiB)\n"
+        "  --reply-retention SECONDS\n"
+        "                        how long replies are kept for retried requests\n"
+        "                        (86400, the protocol's promise; lower only in tests)\n"
         "  --config FILE         ZPL config; keys under `exitflowd`: data,\n"
-        "                        commands, events, stall-after, map-size\n"
+        "                        commands, events, stall-after, map-size,\n"
+        "                        reply-retention\n"
         "  --verbose             log every request (ids and codes only)\n");
 }
 
@@ -46,21 +51,25 @@ main (int argc, char **argv)
         .events_endpoint = "tcp://127.0.0.1:5571",
         .stall_after_s = 86400,
         .map_size = (size_t) 8 << 30,
+        .reply_retention_s = 86400,
     };
-    const char *flag[6] = { 0 };     /* data, commands, events, stall, map, config */
+    enum { F_DATA, F_COMMANDS, F_EVENTS, F_STALL, F_MAP, F_RETENTION, F_CONFIG,
+           F_COUNT };
+    const char *flag[F_COUNT] = { 0 };
     static const struct option options[] = {
-        { "data", required_argument, NULL, 0 },
-        { "commands", required_argument, NULL, 1 },
-        { "events", required_argument, NULL, 2 },
-        { "stall-after", required_argument, NULL, 3 },
-        { "map-size", required_argument, NULL, 4 },
-        { "config", required_argument, NULL, 5 },
+        { "data", required_argument, NULL, F_DATA },
+        { "commands", required_argument, NULL, F_COMMANDS },
+        { "events", required_argument, NULL, F_EVENTS },
+        { "stall-after", required_argument, NULL, F_STALL },
+        { "map-size", required_argument, NULL, F_MAP },
+        { "reply-retention", required_argument, NULL, F_RETENTION },
+        { "config", required_argument, NULL, F_CONFIG },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 } };
     int opt;
     while ((opt = getopt_long (argc, argv, "vh", options, NULL)) != -1) {
-        if (opt >= 0 && opt < 6)
+        if (opt >= 0 && opt < F_COUNT)
             flag[opt] = optarg;
         else if (opt == 'v')
             config.verbose = true;
@@ -78,39 +87,46 @@ main (int argc, char **argv)
     }
 
     zconfig_t *file = NULL;
-    if (flag[5]) {
-        file = zconfig_load (flag[5]);
+    if (flag[F_CONFIG]) {
+        file = zconfig_load (flag[F_CONFIG]);
         if (!file) {
-            fprintf (stderr, "exitflowd: cannot read config %s\n", flag[5]);
+            fprintf (stderr, "exitflowd: cannot read config %s\n",
+                     flag[F_CONFIG]);
             return 2;
         }
-        static const char *const keys[5] = {
+        static const char *const keys[F_CONFIG] = {
             "exitflowd/data", "exitflowd/commands", "exitflowd/events",
-            "exitflowd/stall-after", "exitflowd/map-size" };
-        for (int i = 0; i < 5; i++)
+            "exitflowd/stall-after", "exitflowd/map-size",
+            "exitflowd/reply-retention" };
+        for (int i = 0; i < F_CONFIG; i++)
             if (!flag[i])
                 flag[i] = zconfig_get (file, keys[i], NULL);
     }
-    if (flag[0])
-        config.data_dir = flag[0];
-    if (flag[1])
-        config.commands_endpoint = flag[1];
-    if (flag[2])
-        config.events_endpoint = flag[2];
+    if (flag[F_DATA])
+        config.data_dir = flag[F_DATA];
+    if (flag[F_COMMANDS])
+        config.commands_endpoint = flag[F_COMMANDS];
+    if (flag[F_EVENTS])
+        config.events_endpoint = flag[F_EVENTS];
     long long n;
-    if (flag[3]) {
-        if (!parse_number (flag[3], 1, &n)) {
-            fprintf (stderr, "exitflowd: --stall-after takes seconds >= 1\n");
+    static const struct { int flag; long long min; const char *what; } numbers[] = {
+        { F_STALL, 1, "--stall-after takes seconds >= 1" },
+        { F_MAP, 1 << 16, "--map-size takes bytes >= 65536" },
+        { F_RETENTION, 1, "--reply-retention takes seconds >= 1" } };
+    for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++) {
+        const char *text = flag[numbers[i].flag];
+        if (!text)
+            continue;
+        if (!parse_number (text, numbers[i].min, &n)) {
+            fprintf (stderr, "exitflowd: %s\n", numbers[i].what);
             return 2;
         }
-        config.stall_after_s = n;
-    }
-    if (flag[4]) {
-        if (!parse_number (flag[4], 1 << 16, &n)) {
-            fprintf (stderr, "exitflowd: --map-size takes bytes >= 65536\n");
-            return 2;
-        }
-        config.map_size = (size_t) n;
+        if (numbers[i].flag == F_STALL)
+            config.stall_after_s = n;
+        else if (numbers[i].flag == F_MAP)
+            config.map_size = (size_t) n;
+        else
+            config.reply_retention_s = n;
     }
     zsys_init ();
     zsys_set_logstream (NULL);

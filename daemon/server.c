@@ -345,8 +345,8 @@ server_run (const server_config_t *config)
     server_t self = { .config = config };
     char why[512];
     int status = 1;
-    self.store = store_open (config->data_dir, config->map_size, why,
-                             sizeof why);
+    self.store = store_open (config->data_dir, config->map_size,
+                             config->reply_retention_s * 1000, why, sizeof why);
     if (!self.store) {
         log_line ("error", "%s", why);
         return 1;

@@ -16,6 +16,7 @@ typedef struct {
     const char *commands_endpoint;
     const char *events_endpoint;
     int64_t stall_after_s;
+    int64_t reply_retention_s;      /* stored replies kept at least this long */
     size_t map_size;
     bool verbose;                   /* log every request (ids and codes only) */
 } server_config_t;

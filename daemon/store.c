@@ -29,13 +29,13 @@
 #include <sys/stat.h>
 
 #define DAY_MS (24LL * 3600 * 1000)
-#define REPLY_KEEP_MS DAY_MS            /* PROTOCOL.md §2.5: at least 24 h */
 #define KEY_MAX 160
 
 struct store_t {
     MDB_env *env;
     MDB_dbi dbi;
     uint64_t committed_seq;
+    int64_t reply_keep_ms;
 };
 
 struct store_txn_t {
@@ -217,7 +217,8 @@ read_last_seq (MDB_txn *txn, MDB_dbi dbi)
 }
 
 store_t *
-store_open (const char *dir, size_t map_size, char *why, size_t cap)
+store_open (const char *dir, size_t map_size, int64_t reply_keep_ms,
+            char *why, size_t cap)
 {
     store_t *self = calloc (1, sizeof *self);
     MDB_txn *txn = NULL;
@@ -226,6 +227,7 @@ store_open (const char *dir, size_t map_size, char *why, size_t cap)
         snprintf (why, cap, "out of memory");
         return NULL;
     }
+    self->reply_keep_ms = reply_keep_ms;
     if (mkdir (dir, 0750) && errno != EEXIST) {
         snprintf (why, cap, "cannot create %s: %s", dir, strerror (errno));
         free (self);
@@ -624,9 +626,12 @@ store_reply_get (store_txn_t *t, const char *scope, exf_str_t id,
 {
     if (!scope_is_valid (scope))
         return MDB_NOTFOUND;
-    /* an unscoped reply may have been written today or yesterday */
+    /* an unscoped reply lives under the day it was written: look at every
+     * day the retention still covers */
     int64_t today = now_ms / DAY_MS;
-    for (int64_t day = today; day >= today - (scope ? 0 : 1); day--) {
+    int64_t oldest = scope ? today
+                           : (now_ms - t->store->reply_keep_ms) / DAY_MS;
+    for (int64_t day = today; day >= oldest; day--) {
         dbkey_t k = reply_key (scope, id, day);
         MDB_val v;
         int rc = db_get (t, &k, &v);
@@ -742,8 +747,8 @@ int
 store_replies_sweep (store_txn_t *t, int64_t now_ms, int budget, int *deleted)
 {
     *deleted = 0;
-    /* unscoped replies: keep yesterday's and today's */
-    int64_t before_day = now_ms / DAY_MS - 1;
+    /* unscoped replies: whole days that ended a retention ago */
+    int64_t before_day = (now_ms - t->store->reply_keep_ms) / DAY_MS;
     dbkey_t prefix = { .n = 0 };
     key_byte (&prefix, 'R');
     int rc = delete_where (t, &prefix, unscoped_reply_expired, &before_day,
@@ -751,7 +756,7 @@ store_replies_sweep (store_txn_t *t, int64_t now_ms, int budget, int *deleted)
     /* scoped replies die with their workflow, once it has been closed for
      * longer than the retention: walk each closed state's index from where
      * the last sweep stopped */
-    int64_t before_ms = now_ms - REPLY_KEEP_MS;
+    int64_t before_ms = now_ms - t->store->reply_keep_ms;
     static const char *const cursor_names[WF_STATE_COUNT] = {
         [WF_FINISHED] = "swept.finished", [WF_CANCELLED] = "swept.cancelled" };
     for (int state = WF_FINISHED; !rc && state <= WF_CANCELLED && budget > 0;

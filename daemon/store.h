@@ -16,9 +16,11 @@
 typedef struct store_t store_t;
 typedef struct store_txn_t store_txn_t;
 
-/* Opens (creating) the environment in `dir`. On failure returns NULL and
- * writes the reason into `why`. */
-store_t *store_open (const char *dir, size_t map_size, char *why, size_t cap);
+/* Opens (creating) the environment in `dir`; stored replies are kept at
+ * least `reply_keep_ms`. On failure returns NULL and writes the reason into
+ * `why`. */
+store_t *store_open (const char *dir, size_t map_size, int64_t reply_keep_ms,
+                     char *why, size_t cap);
 void store_destroy (store_t **self_p);
 /* The newest committed event seq. */
 uint64_t store_committed_seq (store_t *self);
@@ -88,8 +90,8 @@ int store_reply_get (store_txn_t *txn, const char *scope, exf_str_t id,
 int store_reply_put (store_txn_t *txn, const char *scope, exf_str_t id,
                      int64_t now_ms, uint64_t hash, const void *reply,
                      size_t len);
-/* Deletes replies older than the retention (24 h): unscoped ones by whole
- * days, scoped ones once their workflow has been closed that long. Does at
+/* Deletes replies older than the retention: unscoped ones by whole days,
+ * scoped ones once their workflow has been closed that long. Does at
  * most about `budget` units of work; `deleted` counts what went. */
 int store_replies_sweep (store_txn_t *txn, int64_t now_ms, int budget,
                          int *deleted);
