@@ -16,6 +16,8 @@ typedef struct {
     const msgpack_object *args;
     msgpack_packer *pk;                 /* the result map */
     exf_error_t err;
+    workflow_t *wf;                     /* the one a scoped command names, or NULL */
+    bool wf_changed;                    /* store it when the command is done */
 } call_t;
 
 typedef int (*handler_fn) (call_t *c);
@@ -65,10 +67,11 @@ outbox_push (outbox_t *box, const char *type, const char *bytes, size_t len)
 
 /* ---- shared steps of handlers ---- */
 
-/* Numbers, stores and queues for publishing every event of one change. */
+/* Numbers, stores and queues for publishing every event of one change, and
+ * notes each in the workflow's history (its ledger). */
 static int
-append_events (const command_env_t *env, const workflow_t *wf,
-               const char *actor, wf_events_t *ev)
+append_events (const command_env_t *env, workflow_t *wf, const char *actor,
+               wf_events_t *ev)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
@@ -98,10 +101,11 @@ append_events (const command_env_t *env, const workflow_t *wf,
         }
         codec_pack_cstr (&pk, "data");
         codec_pack_raw (&pk, e->data.data, e->data.size);
-        rc = store_event_append (env->txn, seq, wf->workflow_id, sb.data,
-                                 sb.size);
-        if (!rc)
+        rc = store_event_append (env->txn, seq, sb.data, sb.size);
+        if (!rc) {
             outbox_push (env->outbox, e->type, sb.data, sb.size);
+            wf_ledger_add_event (&wf->ledger, seq);
+        }
         msgpack_sbuffer_clear (&sb);
     }
     msgpack_sbuffer_destroy (&sb);
@@ -117,17 +121,14 @@ ctx_of (call_t *c, char *actor, size_t cap)
     return ctx;
 }
 
-/* Loads a workflow; NOT_FOUND is an answer, not a fault. */
-static int
-load_workflow (call_t *c, const char *id, workflow_t *wf, bool *found)
+/* The workflow a scoped command names; NOT_FOUND is an answer, not a
+ * fault. */
+static workflow_t *
+named_workflow (call_t *c)
 {
-    int rc = store_workflow_get (c->env->txn, id, wf);
-    *found = rc == 0;
-    if (rc == MDB_NOTFOUND) {
+    if (!c->wf)
         exf_fail (&c->err, EXF_NOT_FOUND, "workflow_id", "no such workflow");
-        return 0;
-    }
-    return rc;
+    return c->wf;
 }
 
 static void
@@ -144,8 +145,9 @@ pack_kv_int (msgpack_packer *pk, const char *key, int64_t value)
     msgpack_pack_int64 (pk, value);
 }
 
-/* A write to one workflow: load, check the version, let the core decide,
- * store, append events, answer {workflow_id, version, state, extras}. */
+/* A write to the named workflow: check the version, let the core decide,
+ * append events, answer {workflow_id, version, state, extras}. The workflow
+ * is stored once the reply is known (commands_execute). */
 typedef struct {
     bool (*apply) (workflow_t *wf, const void *args, const wf_ctx_t *ctx,
                    wf_events_t *ev, exf_error_t *err);
@@ -158,46 +160,34 @@ static int
 write_workflow (call_t *c, const wf_write_t *op, const void *args,
                 bool with_priors)
 {
-    char id[EXF_ID_MAX + 1];
     int64_t expected = 0;
     bool has_expected;
-    if (!codec_read_id (c->args, "workflow_id", true, id, EXF_BAD_REQUEST,
-                        &c->err)
-        || !codec_read_int (c->args, "expected_version", false, &expected,
-                            &has_expected, EXF_BAD_REQUEST, &c->err))
+    if (!codec_read_int (c->args, "expected_version", false, &expected,
+                         &has_expected, EXF_BAD_REQUEST, &c->err))
         return 0;
-    workflow_t *wf = malloc (sizeof *wf);
-    if (!wf)
-        abort ();
-    workflow_init (wf);
-    wf_events_t ev;
-    wf_events_init (&ev);
-    bool found;
-    int rc = load_workflow (c, id, wf, &found);
-    if (!rc && found && with_priors)
-        rc = store_workflow_get_priors (c->env->txn, wf);
+    workflow_t *wf = named_workflow (c);
+    if (!wf || !workflow_check_version (wf, has_expected, expected, &c->err))
+        return 0;
+    int rc = with_priors ? store_workflow_get_priors (c->env->txn, wf) : 0;
+    if (rc)
+        return rc;
     char actor[EXF_ID_MAX + 1];
     wf_ctx_t ctx = ctx_of (c, actor, sizeof actor);
-    if (!rc && found
-        && workflow_check_version (wf, has_expected, expected, &c->err)) {
-        store_wf_place_t before = store_place_of (wf);
-        if (op->apply (wf, args, &ctx, &ev, &c->err)) {
-            rc = store_workflow_put (c->env->txn, &before, wf);
-            if (!rc)
-                rc = append_events (c->env, wf, actor, &ev);
-            if (!rc) {
-                msgpack_pack_map (c->pk, (size_t) (3 + op->n_extra));
-                pack_kv_str (c->pk, "workflow_id", wf->workflow_id);
-                pack_kv_int (c->pk, "version", wf->version);
-                pack_kv_str (c->pk, "state", wf_state_names[wf->state]);
-                if (op->pack_extra)
-                    op->pack_extra (c->pk, wf, args);
-            }
+    wf_events_t ev;
+    wf_events_init (&ev);
+    if (op->apply (wf, args, &ctx, &ev, &c->err)) {
+        c->wf_changed = true;
+        rc = append_events (c->env, wf, actor, &ev);
+        if (!rc) {
+            msgpack_pack_map (c->pk, (size_t) (3 + op->n_extra));
+            pack_kv_str (c->pk, "workflow_id", wf->workflow_id);
+            pack_kv_int (c->pk, "version", wf->version);
+            pack_kv_str (c->pk, "state", wf_state_names[wf->state]);
+            if (op->pack_extra)
+                op->pack_extra (c->pk, wf, args);
         }
     }
     wf_events_reset (&ev);
-    workflow_free (wf);
-    free (wf);
     return rc;
 }
 
@@ -382,10 +372,10 @@ cmd_workflow_start (call_t *c)
     }
     if (rc != MDB_NOTFOUND)
         goto done;
+    rc = append_events (c->env, wf, actor, &ev);
     store_wf_place_t nowhere = { 0 };
-    rc = store_workflow_put (c->env->txn, &nowhere, wf);
     if (!rc)
-        rc = append_events (c->env, wf, actor, &ev);
+        rc = store_workflow_put (c->env->txn, &nowhere, wf);
     if (!rc) {
         msgpack_pack_map (c->pk, 3);
         pack_kv_str (c->pk, "workflow_id", wf->workflow_id);
@@ -404,21 +394,10 @@ done:
 static int
 cmd_workflow_get (call_t *c)
 {
-    char id[EXF_ID_MAX + 1];
-    if (!codec_read_id (c->args, "workflow_id", true, id, EXF_BAD_REQUEST,
-                        &c->err))
-        return 0;
-    workflow_t *wf = malloc (sizeof *wf);
-    if (!wf)
-        abort ();
-    workflow_init (wf);
-    bool found;
-    int rc = load_workflow (c, id, wf, &found);
-    if (!rc && found)
+    const workflow_t *wf = named_workflow (c);
+    if (wf)
         workflow_pack_view (c->pk, wf);
-    workflow_free (wf);
-    free (wf);
-    return rc;
+    return 0;
 }
 
 typedef struct {
@@ -551,19 +530,18 @@ collect_event (void *arg, uint64_t seq, const void *event, size_t len)
     return true;
 }
 
-/* Packs `key: [events…]` from a scan over the log. */
+/* Packs `key: [events…]`: the log after `after`, or one workflow's. */
 static int
-pack_events (call_t *c, const char *key, const char *workflow_id,
+pack_events (call_t *c, const char *key, const workflow_t *wf,
              uint64_t after, int64_t limit)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
     event_list_t l = { .limit = limit };
     msgpack_packer_init (&l.pk, &sb, msgpack_sbuffer_write);
-    int rc = workflow_id
-             ? store_workflow_events_scan (c->env->txn, workflow_id,
-                                          collect_event, &l)
-             : store_events_scan (c->env->txn, after, collect_event, &l);
+    int rc = wf ? store_workflow_events_scan (c->env->txn, wf, collect_event,
+                                              &l)
+                : store_events_scan (c->env->txn, after, collect_event, &l);
     if (!rc) {
         codec_pack_cstr (c->pk, key);
         msgpack_pack_array (c->pk, (size_t) l.count);
@@ -576,27 +554,12 @@ pack_events (call_t *c, const char *key, const char *workflow_id,
 static int
 cmd_workflow_history (call_t *c)
 {
-    char id[EXF_ID_MAX + 1];
-    if (!codec_read_id (c->args, "workflow_id", true, id, EXF_BAD_REQUEST,
-                        &c->err))
-        return 0;
-    if (strlen (id) != WF_ID_LEN) {
-        exf_fail (&c->err, EXF_NOT_FOUND, "workflow_id", "no such workflow");
-        return 0;
-    }
-    workflow_t *wf = malloc (sizeof *wf);
+    const workflow_t *wf = named_workflow (c);
     if (!wf)
-        abort ();
-    workflow_init (wf);
-    bool found;
-    int rc = load_workflow (c, id, wf, &found);
-    workflow_free (wf);
-    free (wf);
-    if (rc || !found)
-        return rc;
+        return 0;
     msgpack_pack_map (c->pk, 2);
-    pack_kv_str (c->pk, "workflow_id", id);
-    return pack_events (c, "events", id, 0, INT64_MAX);
+    pack_kv_str (c->pk, "workflow_id", wf->workflow_id);
+    return pack_events (c, "events", wf, 0, INT64_MAX);
 }
 
 static int
@@ -914,20 +877,6 @@ reply_is_final (const exf_error_t *err)
     return false;
 }
 
-/* The workflow a scoped command names, for keeping its reply beside it;
- * NULL when it names none (the handler then refuses the request). */
-static const char *
-reply_scope (const command_t *cmd, const codec_request_t *req,
-             char buf[EXF_ID_MAX + 1])
-{
-    exf_error_t ignored;
-    if (!cmd->scoped || !req->args
-        || !codec_read_id (req->args, "workflow_id", true, buf,
-                           EXF_BAD_REQUEST, &ignored))
-        return NULL;
-    return buf;
-}
-
 int
 commands_execute (const command_env_t *env, const command_t *cmd,
                   const codec_request_t *req, const void *body,
@@ -935,55 +884,84 @@ commands_execute (const command_env_t *env, const command_t *cmd,
 {
     msgpack_packer out;
     msgpack_packer_init (&out, reply, msgpack_sbuffer_write);
-    uint64_t hash = 0;
-    char scope_buf[EXF_ID_MAX + 1];
-    const char *scope = reply_scope (cmd, req, scope_buf);
-    if (cmd->writes) {
-        const void *stored;
-        size_t stored_len;
-        uint64_t stored_hash;
-        hash = codec_hash (body, body_len, 0);
-        int rc = store_reply_get (env->txn, scope, req->id, env->now_ms,
-                                  &stored_hash, &stored, &stored_len);
-        if (rc == 0 && stored_hash == hash) {
-            msgpack_sbuffer_write (reply, stored, stored_len);
-            return 0;
-        }
-        if (rc == 0) {
-            exf_error_t err;
-            exf_error_clear (&err);
-            exf_fail (&err, EXF_BAD_REQUEST, "id",
-                      "this id was already used for a different request");
-            codec_pack_reply_error (&out, req->id, &err);
-            return 0;
-        }
-        if (rc != MDB_NOTFOUND)
-            return rc;
-    }
-
     msgpack_sbuffer result;
     msgpack_sbuffer_init (&result);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &result, msgpack_sbuffer_write);
-    call_t c = { .env = env, .req = req, .pk = &pk };
-    exf_error_clear (&c.err);
     /* a command without arguments reads fields from an empty map */
     msgpack_object empty = { .type = MSGPACK_OBJECT_MAP };
-    c.args = req->args ? req->args : &empty;
-    int rc = cmd->handler (&c);
-    if (!rc) {
-        if (c.err.code)
-            codec_pack_reply_error (&out, req->id, &c.err);
-        else {
-            codec_pack_reply_ok_head (&out, req->id);
-            codec_pack_raw (&out, result.data, result.size);
+    call_t c = { .env = env, .req = req, .pk = &pk,
+                 .args = req->args ? req->args : &empty };
+    exf_error_clear (&c.err);
+    int rc = 0;
+    store_wf_place_t before = { 0 };
+    bool idempotent = false;
+    uint64_t hash = codec_hash (body, body_len, 0);
+
+    /* A scoped command's workflow is loaded once, here: its ledger says
+     * where its replies are, the handler works on it, and it is stored
+     * once at the end with everything the command changed. */
+    char id[EXF_ID_MAX + 1];
+    if (cmd->scoped) {
+        if (!codec_read_id (c.args, "workflow_id", true, id, EXF_BAD_REQUEST,
+                            &c.err))
+            goto answer;
+        c.wf = malloc (sizeof *c.wf);
+        if (!c.wf)
+            abort ();
+        workflow_init (c.wf);
+        rc = store_workflow_get (env->txn, id, c.wf);
+        if (rc == MDB_NOTFOUND) {
+            free (c.wf);
+            c.wf = NULL;
+            rc = 0;
+        } else if (rc)
+            goto done;
+        else
+            before = store_place_of (c.wf);
+    }
+    /* an unknown workflow's NOT_FOUND is neither looked up nor stored */
+    idempotent = cmd->writes && (!cmd->scoped || c.wf);
+    if (idempotent) {
+        const void *stored;
+        size_t stored_len;
+        uint64_t stored_hash;
+        rc = store_reply_get (env->txn, c.wf, req->id, env->now_ms,
+                              &stored_hash, &stored, &stored_len);
+        if (rc == 0 && stored_hash == hash) {
+            msgpack_sbuffer_write (reply, stored, stored_len);
+            goto done;
         }
-        /* a scoped NOT_FOUND has no workflow to keep its reply beside */
-        bool orphan = scope && c.err.code
-                      && strcmp (c.err.code, EXF_NOT_FOUND) == 0;
-        if (cmd->writes && reply_is_final (&c.err) && !orphan)
-            rc = store_reply_put (env->txn, scope, req->id, env->now_ms, hash,
-                                  reply->data, reply->size);
+        if (rc == 0) {
+            exf_fail (&c.err, EXF_BAD_REQUEST, "id",
+                      "this id was already used for a different request");
+            goto answer;
+        }
+        if (rc != MDB_NOTFOUND)
+            goto done;
+        rc = 0;
+    }
+    rc = cmd->handler (&c);
+    if (rc)
+        goto done;
+answer:
+    if (c.err.code)
+        codec_pack_reply_error (&out, req->id, &c.err);
+    else {
+        codec_pack_reply_ok_head (&out, req->id);
+        codec_pack_raw (&out, result.data, result.size);
+    }
+    if (idempotent && reply_is_final (&c.err)) {
+        rc = store_reply_put (env->txn, c.wf, req->id, env->now_ms, hash,
+                              reply->data, reply->size);
+        c.wf_changed |= c.wf != NULL;
+    }
+    if (!rc && c.wf_changed)
+        rc = store_workflow_put (env->txn, &before, c.wf);
+done:
+    if (c.wf) {
+        workflow_free (c.wf);
+        free (c.wf);
     }
     msgpack_sbuffer_destroy (&result);
     return rc;
@@ -1011,9 +989,9 @@ stall_one (void *arg, const char *workflow_id, const void *key, size_t len)
     wf_ctx_t ctx = { w->env->now_ms, "" };
     store_wf_place_t before = store_place_of (w->wf);
     if (!w->rc && workflow_mark_stalled (w->wf, &ctx, &ev)) {
-        w->rc = store_workflow_put (w->env->txn, &before, w->wf);
+        w->rc = append_events (w->env, w->wf, "", &ev);
         if (!w->rc)
-            w->rc = append_events (w->env, w->wf, "", &ev);
+            w->rc = store_workflow_put (w->env->txn, &before, w->wf);
         w->marked++;
     }
     wf_events_reset (&ev);

@@ -2,24 +2,25 @@
  *
  * One B-tree, keys by prefix. The layout is chosen for the commit, which is
  * where the time goes: an fsync'd commit costs about one device write per
- * dirty page, so everything one command touches sits close together. A
- * workflow's record, its history index and the replies to its commands share
- * the workflow's key range; the log, the state index and new workflows grow
- * at the end of theirs (ULIDs and timestamps are time-ordered).
+ * dirty page, so what a batch of commands writes should land on as few
+ * pages as possible. Everything a command on a workflow reads or writes is
+ * in the workflow's one record (its events' seqs and its reply references
+ * ride along in the record's ledger), and everything appended is keyed in
+ * time order, so a batch dirties the records it changes plus the tail pages
+ * of the log, the reply log and the state index.
  *
  *   W id w              → the stored workflow (workflow_pack_stored)
  *   W id p              → the members' prior values (Default Last)
- *   W id e seq          → ""  (workflow.history)
- *   W id r request-id   → reply record (commands that name the workflow)
  *   S state at id       → ""  (workflow.list, stall scan; at = updated_at)
  *   H household         → id of its open workflow
  *   L seq               → event, as published
- *   R day request-id    → reply record (commands that name no workflow)
+ *   R reply-seq         → reply record of a command naming a workflow
+ *   U day request-id    → reply record of a command naming none
  *   C name              → consumer offset
- *   M name              → meta: "counts" (per state), "swept" (sweep cursor)
+ *   M name              → meta: "counts" (per state)
  *
  * Numbers are big-endian so byte order is numeric order. A reply record is
- * at(8) · hash(8) · reply. */
+ * at(8) · body-hash(8) · id-length(1) · id · reply. */
 #include "store.h"
 
 #include <errno.h>
@@ -35,6 +36,7 @@ struct store_t {
     MDB_env *env;
     MDB_dbi dbi;
     uint64_t committed_seq;
+    uint64_t committed_reply_seq;
     int64_t reply_keep_ms;
 };
 
@@ -43,6 +45,7 @@ struct store_txn_t {
     MDB_txn *txn;
     bool write;
     uint64_t seq;                   /* last seq, including this txn's events */
+    uint64_t reply_seq;             /* likewise for the reply log */
 };
 
 /* ---- keys ---- */
@@ -197,23 +200,23 @@ scan (store_txn_t *t, const dbkey_t *start, bool exclusive, const dbkey_t *prefi
 
 /* ---- environment ---- */
 
+/* The last number of a log keyed `prefix` · be64, or 0 when it is empty. */
 static uint64_t
-read_last_seq (MDB_txn *txn, MDB_dbi dbi)
+read_last_number (MDB_txn *txn, MDB_dbi dbi, uint8_t prefix)
 {
-    /* the log's last key: the greatest key below "M" that starts with "L" */
     MDB_cursor *cur;
-    uint64_t seq = 0;
+    uint64_t last = 0;
     if (mdb_cursor_open (txn, dbi, &cur))
         return 0;
-    uint8_t after_log = 'L' + 1;
-    MDB_val k = val_of (&after_log, 1), v;
+    uint8_t after = prefix + 1;
+    MDB_val k = val_of (&after, 1), v;
     int rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
     rc = rc == 0 ? mdb_cursor_get (cur, &k, &v, MDB_PREV)
                  : mdb_cursor_get (cur, &k, &v, MDB_LAST);
-    if (rc == 0 && k.mv_size == 9 && ((uint8_t *) k.mv_data)[0] == 'L')
-        seq = get_be64 ((uint8_t *) k.mv_data + 1);
+    if (rc == 0 && k.mv_size == 9 && ((uint8_t *) k.mv_data)[0] == prefix)
+        last = get_be64 ((uint8_t *) k.mv_data + 1);
     mdb_cursor_close (cur);
-    return seq;
+    return last;
 }
 
 store_t *
@@ -242,7 +245,8 @@ store_open (const char *dir, size_t map_size, int64_t reply_keep_ms,
     if ((rc = mdb_txn_begin (self->env, NULL, 0, &txn))
         || (rc = mdb_dbi_open (txn, NULL, 0, &self->dbi)))
         goto fail;
-    self->committed_seq = read_last_seq (txn, self->dbi);
+    self->committed_seq = read_last_number (txn, self->dbi, 'L');
+    self->committed_reply_seq = read_last_number (txn, self->dbi, 'R');
     rc = mdb_txn_commit (txn);
     txn = NULL;
     if (rc)
@@ -289,6 +293,7 @@ store_begin (store_t *self, bool write, store_txn_t **txn_p)
     t->store = self;
     t->write = write;
     t->seq = self->committed_seq;
+    t->reply_seq = self->committed_reply_seq;
     *txn_p = t;
     return 0;
 }
@@ -298,8 +303,10 @@ store_commit (store_txn_t **txn_p)
 {
     store_txn_t *t = *txn_p;
     int rc = mdb_txn_commit (t->txn);
-    if (rc == 0 && t->write)
+    if (rc == 0 && t->write) {
         t->store->committed_seq = t->seq;
+        t->store->committed_reply_seq = t->reply_seq;
+    }
     free (t);
     *txn_p = NULL;
     return rc;
@@ -530,16 +537,11 @@ log_key (uint64_t seq)
 }
 
 int
-store_event_append (store_txn_t *t, uint64_t seq, const char *workflow_id,
-                    const void *event, size_t len)
+store_event_append (store_txn_t *t, uint64_t seq, const void *event,
+                    size_t len)
 {
     dbkey_t k = log_key (seq);
     int rc = db_put (t, &k, val_of (event, len), 0);
-    if (rc)
-        return rc;
-    k = workflow_key (workflow_id, 'e');
-    key_u64 (&k, seq);
-    rc = db_put (t, &k, val_of ("", 0), 0);
     if (!rc)
         t->seq = seq;
     return rc;
@@ -570,219 +572,200 @@ store_events_scan (store_txn_t *t, uint64_t after, store_event_fn fn, void *arg)
     return scan (t, &start, false, &prefix, event_each, &w);
 }
 
-static bool
-history_each (void *arg, MDB_val *k, MDB_val *v)
-{
-    (void) v;
-    event_walk_t *w = arg;
-    uint64_t seq = get_be64 ((uint8_t *) k->mv_data + k->mv_size - 8);
-    dbkey_t lk = log_key (seq);
-    MDB_val ev;
-    if (db_get (w->t, &lk, &ev))
-        return true;
-    return w->fn (w->arg, seq, ev.mv_data, ev.mv_size);
-}
-
 int
-store_workflow_events_scan (store_txn_t *t, const char *workflow_id,
+store_workflow_events_scan (store_txn_t *t, const workflow_t *wf,
                             store_event_fn fn, void *arg)
 {
-    if (strlen (workflow_id) != WF_ID_LEN)
-        return 0;
-    dbkey_t prefix = workflow_key (workflow_id, 'e');
-    event_walk_t w = { fn, arg, t };
-    return scan (t, &prefix, false, &prefix, history_each, &w);
+    for (uint32_t i = 0; i < wf->ledger.n_history; i++) {
+        uint64_t seq = wf->ledger.history[i];
+        dbkey_t k = log_key (seq);
+        MDB_val ev;
+        int rc = db_get (t, &k, &ev);
+        if (rc == MDB_NOTFOUND)
+            continue;
+        if (rc)
+            return rc;
+        if (!fn (arg, seq, ev.mv_data, ev.mv_size))
+            break;
+    }
+    return 0;
 }
 
 /* ---- idempotency ---- */
 
-/* A scoped reply lives with its workflow; an unscoped one under the day it
- * was written, so whole days can be swept. */
-static dbkey_t
-reply_key (const char *scope, exf_str_t id, int64_t day)
+#define REPLY_HEAD 17               /* at · body-hash · id-length */
+
+/* Writes a reply record under `k`. */
+static int
+put_reply_record (store_txn_t *t, const dbkey_t *k, exf_str_t id,
+                  int64_t now_ms, uint64_t hash, const void *reply,
+                  size_t len, unsigned flags)
 {
-    dbkey_t k;
-    if (scope) {
-        k = workflow_key (scope, 'r');
-    } else {
-        k.n = 0;
-        key_byte (&k, 'R');
-        key_u64 (&k, (uint64_t) day);
-    }
+    MDB_val v = { REPLY_HEAD + id.len + len, NULL };
+    int rc = db_put (t, k, v, flags | MDB_RESERVE);
+    if (rc)
+        return rc;
+    MDB_val key = val_of_key (k);
+    if ((rc = mdb_get (t->txn, t->store->dbi, &key, &v)))
+        return rc;
+    uint8_t *p = v.mv_data;
+    put_be64 (p, (uint64_t) now_ms);
+    put_be64 (p + 8, hash);
+    p[16] = (uint8_t) id.len;
+    memcpy (p + REPLY_HEAD, id.ptr, id.len);
+    memcpy (p + REPLY_HEAD + id.len, reply, len);
+    return 0;
+}
+
+/* Reads the reply record under `k` if it is the one for `id`. */
+static int
+get_reply_record (store_txn_t *t, const dbkey_t *k, exf_str_t id,
+                  uint64_t *hash, const void **reply, size_t *len)
+{
+    MDB_val v;
+    int rc = db_get (t, k, &v);
+    if (rc)
+        return rc;
+    const uint8_t *p = v.mv_data;
+    if (v.mv_size < REPLY_HEAD || p[16] != id.len
+        || v.mv_size < REPLY_HEAD + id.len
+        || memcmp (p + REPLY_HEAD, id.ptr, id.len) != 0)
+        return MDB_NOTFOUND;
+    *hash = get_be64 (p + 8);
+    *reply = p + REPLY_HEAD + id.len;
+    *len = v.mv_size - REPLY_HEAD - id.len;
+    return 0;
+}
+
+static dbkey_t
+reply_log_key (uint64_t reply_seq)
+{
+    dbkey_t k = { .n = 0 };
+    key_byte (&k, 'R');
+    key_u64 (&k, reply_seq);
+    return k;
+}
+
+static dbkey_t
+day_reply_key (int64_t day, exf_str_t id)
+{
+    dbkey_t k = { .n = 0 };
+    key_byte (&k, 'U');
+    key_u64 (&k, (uint64_t) day);
     key_bytes (&k, id.ptr, id.len);
     return k;
 }
 
-static bool
-scope_is_valid (const char *scope)
-{
-    return !scope || strlen (scope) == WF_ID_LEN;
-}
-
 int
-store_reply_get (store_txn_t *t, const char *scope, exf_str_t id,
+store_reply_get (store_txn_t *t, const workflow_t *scope, exf_str_t id,
                  int64_t now_ms, uint64_t *hash, const void **reply,
                  size_t *len)
 {
-    if (!scope_is_valid (scope))
+    int64_t keep_from = now_ms - t->store->reply_keep_ms;
+    if (scope) {
+        uint64_t id_hash = codec_hash (id.ptr, id.len, 0);
+        const wf_ledger_t *l = &scope->ledger;
+        for (uint32_t i = l->n_replies; i-- > 0;) {
+            if (l->replies[i].id_hash != id_hash)
+                continue;
+            dbkey_t k = reply_log_key (l->replies[i].reply_seq);
+            int rc = get_reply_record (t, &k, id, hash, reply, len);
+            if (rc != MDB_NOTFOUND)
+                return rc;
+        }
         return MDB_NOTFOUND;
+    }
     /* an unscoped reply lives under the day it was written: look at every
      * day the retention still covers */
-    int64_t today = now_ms / DAY_MS;
-    int64_t oldest = scope ? today
-                           : (now_ms - t->store->reply_keep_ms) / DAY_MS;
-    for (int64_t day = today; day >= oldest; day--) {
-        dbkey_t k = reply_key (scope, id, day);
-        MDB_val v;
-        int rc = db_get (t, &k, &v);
-        if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size < 16))
-            continue;
-        if (rc)
+    for (int64_t day = now_ms / DAY_MS; day >= keep_from / DAY_MS; day--) {
+        dbkey_t k = day_reply_key (day, id);
+        int rc = get_reply_record (t, &k, id, hash, reply, len);
+        if (rc != MDB_NOTFOUND)
             return rc;
-        *hash = get_be64 ((uint8_t *) v.mv_data + 8);
-        *reply = (uint8_t *) v.mv_data + 16;
-        *len = v.mv_size - 16;
-        return 0;
     }
     return MDB_NOTFOUND;
 }
 
 int
-store_reply_put (store_txn_t *t, const char *scope, exf_str_t id,
+store_reply_put (store_txn_t *t, workflow_t *scope, exf_str_t id,
                  int64_t now_ms, uint64_t hash, const void *reply, size_t len)
 {
-    if (!scope_is_valid (scope))
-        return 0;
-    dbkey_t k = reply_key (scope, id, now_ms / DAY_MS);
-    MDB_val v = { len + 16, NULL };
-    int rc = db_put (t, &k, v, MDB_RESERVE);
+    if (!scope) {
+        dbkey_t k = day_reply_key (now_ms / DAY_MS, id);
+        return put_reply_record (t, &k, id, now_ms, hash, reply, len, 0);
+    }
+    uint64_t reply_seq = t->reply_seq + 1;
+    dbkey_t k = reply_log_key (reply_seq);
+    /* not MDB_APPEND: that compares with the last key of the whole tree */
+    int rc = put_reply_record (t, &k, id, now_ms, hash, reply, len, 0);
     if (rc)
         return rc;
-    MDB_val key = val_of_key (&k);
-    rc = mdb_get (t->txn, t->store->dbi, &key, &v);
-    if (rc)
-        return rc;
-    put_be64 (v.mv_data, (uint64_t) now_ms);
-    put_be64 ((uint8_t *) v.mv_data + 8, hash);
-    memcpy ((uint8_t *) v.mv_data + 16, reply, len);
+    t->reply_seq = reply_seq;
+    wf_reply_ref_t ref = { codec_hash (id.ptr, id.len, 0), reply_seq, now_ms };
+    wf_ledger_add_reply (&scope->ledger, ref,
+                         now_ms - t->store->reply_keep_ms);
     return 0;
 }
 
 /* Deletes entries under `prefix` that `doomed` picks, up to `*budget`;
  * `doomed` sets *stop to end the walk. A cursor delete leaves the cursor on
  * the next entry, which MDB_NEXT then returns. */
-typedef bool (*doomed_fn) (const MDB_val *k, const MDB_val *v, void *arg,
+typedef bool (*doomed_fn) (const MDB_val *k, const MDB_val *v, int64_t limit,
                            bool *stop);
 
 static int
-delete_where (store_txn_t *t, const dbkey_t *prefix, doomed_fn doomed,
-              void *arg, int *budget, int *deleted)
+delete_where (store_txn_t *t, uint8_t prefix, doomed_fn doomed, int64_t limit,
+              int *budget, int *deleted)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open (t->txn, t->store->dbi, &cur);
     if (rc)
         return rc;
-    MDB_val k = val_of_key (prefix), v;
+    MDB_val k = val_of (&prefix, 1), v;
     bool stop = false;
     rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
-    while (rc == 0 && *budget > 0 && k.mv_size >= prefix->n
-           && memcmp (k.mv_data, prefix->b, prefix->n) == 0) {
-        if (doomed (&k, &v, arg, &stop)) {
-            if ((rc = mdb_cursor_del (cur, 0)))
-                break;
-            (*budget)--;
-            (*deleted)++;
-        }
-        if (stop)
+    while (rc == 0 && *budget > 0 && k.mv_size >= 1
+           && ((uint8_t *) k.mv_data)[0] == prefix) {
+        if (!doomed (&k, &v, limit, &stop))
             break;
+        if ((rc = mdb_cursor_del (cur, 0)))
+            break;
+        (*budget)--;
+        (*deleted)++;
         rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close (cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* R day id: whole days before `*before_day`. */
+/* R seq: written before `limit` ms (the log is in time order). */
 static bool
-unscoped_reply_expired (const MDB_val *k, const MDB_val *v, void *arg,
-                        bool *stop)
-{
-    (void) v;
-    int64_t before_day = *(int64_t *) arg;
-    *stop = k->mv_size < 9
-            || (int64_t) get_be64 ((uint8_t *) k->mv_data + 1) >= before_day;
-    return !*stop;
-}
-
-/* W id r …: replies written before `*before_ms`. */
-static bool
-scoped_reply_expired (const MDB_val *k, const MDB_val *v, void *arg,
-                      bool *stop)
+reply_expired (const MDB_val *k, const MDB_val *v, int64_t limit, bool *stop)
 {
     (void) k;
-    *stop = false;
-    return v->mv_size >= 16
-           && (int64_t) get_be64 (v->mv_data) < *(int64_t *) arg;
+    (void) stop;
+    return v->mv_size >= 8 && (int64_t) get_be64 (v->mv_data) < limit;
 }
 
-#define SWEEP_BATCH 32
-
-typedef struct {
-    char ids[SWEEP_BATCH][WF_ID_LEN + 1];
-    dbkey_t last;
-    int n;
-} closed_batch_t;
-
+/* U day id: whole days before day `limit`. */
 static bool
-collect_closed (void *arg, const char *workflow_id, const void *key,
-                size_t len)
+day_expired (const MDB_val *k, const MDB_val *v, int64_t limit, bool *stop)
 {
-    closed_batch_t *b = arg;
-    memcpy (b->ids[b->n++], workflow_id, WF_ID_LEN + 1);
-    b->last.n = 0;
-    key_bytes (&b->last, key, len);
-    return b->n < SWEEP_BATCH;
+    (void) v;
+    (void) stop;
+    return k->mv_size >= 9
+           && (int64_t) get_be64 ((uint8_t *) k->mv_data + 1) < limit;
 }
 
 int
 store_replies_sweep (store_txn_t *t, int64_t now_ms, int budget, int *deleted)
 {
+    int64_t keep_from = now_ms - t->store->reply_keep_ms;
     *deleted = 0;
-    /* unscoped replies: whole days that ended a retention ago */
-    int64_t before_day = (now_ms - t->store->reply_keep_ms) / DAY_MS;
-    dbkey_t prefix = { .n = 0 };
-    key_byte (&prefix, 'R');
-    int rc = delete_where (t, &prefix, unscoped_reply_expired, &before_day,
-                           &budget, deleted);
-    /* scoped replies die with their workflow, once it has been closed for
-     * longer than the retention: walk each closed state's index from where
-     * the last sweep stopped */
-    int64_t before_ms = now_ms - t->store->reply_keep_ms;
-    static const char *const cursor_names[WF_STATE_COUNT] = {
-        [WF_FINISHED] = "swept.finished", [WF_CANCELLED] = "swept.cancelled" };
-    for (int state = WF_FINISHED; !rc && state <= WF_CANCELLED && budget > 0;
-         state++) {
-        dbkey_t cursor_key = prefixed_key ('M', cursor_names[state]);
-        MDB_val cv;
-        closed_batch_t batch = { .n = 0 };
-        rc = db_get (t, &cursor_key, &cv);
-        if (rc == MDB_NOTFOUND)
-            cv.mv_size = 0;
-        else if (rc || cv.mv_size > KEY_MAX)
-            break;
-        dbkey_t after = { .n = 0 };
-        key_bytes (&after, cv.mv_data, cv.mv_size);
-        rc = store_workflow_list (t, (wf_state_t) state, after.b, after.n,
-                                  before_ms, collect_closed, &batch);
-        for (int i = 0; !rc && i < batch.n; i++) {
-            dbkey_t replies = workflow_key (batch.ids[i], 'r');
-            int unlimited = 1 << 30;
-            rc = delete_where (t, &replies, scoped_reply_expired, &before_ms,
-                               &unlimited, deleted);
-            budget--;
-        }
-        if (!rc && batch.n)
-            rc = db_put (t, &cursor_key, val_of (batch.last.b, batch.last.n), 0);
-    }
+    int rc = delete_where (t, 'R', reply_expired, keep_from, &budget, deleted);
+    if (!rc)
+        rc = delete_where (t, 'U', day_expired, keep_from / DAY_MS, &budget,
+                           deleted);
     return rc;
 }
 

@@ -68,31 +68,32 @@ int store_workflow_counts (store_txn_t *txn, uint64_t counts[WF_STATE_COUNT]);
 
 /* The seq the next appended event will get. */
 uint64_t store_next_seq (store_txn_t *txn);
-int store_event_append (store_txn_t *txn, uint64_t seq,
-                        const char *workflow_id, const void *event,
+int store_event_append (store_txn_t *txn, uint64_t seq, const void *event,
                         size_t len);
 typedef bool (*store_event_fn) (void *arg, uint64_t seq, const void *event,
                                 size_t len);
 int store_events_scan (store_txn_t *txn, uint64_t after, store_event_fn fn,
                        void *arg);
-int store_workflow_events_scan (store_txn_t *txn, const char *workflow_id,
+/* The events of one workflow (its ledger's history), in seq order. */
+int store_workflow_events_scan (store_txn_t *txn, const workflow_t *wf,
                                 store_event_fn fn, void *arg);
 uint64_t store_last_seq (store_txn_t *txn);
 
 /* ---- idempotency ---- */
 
-/* A stored reply, or MDB_NOTFOUND. `scope` is the workflow id the command
- * names (replies live beside their workflow) or NULL for commands that name
- * none. Pointers are valid until the transaction ends. */
-int store_reply_get (store_txn_t *txn, const char *scope, exf_str_t id,
+/* A stored reply, or MDB_NOTFOUND. `scope` is the workflow the command
+ * names (its ledger says where its replies are) or NULL for commands that
+ * name none. Pointers are valid until the transaction ends. */
+int store_reply_get (store_txn_t *txn, const workflow_t *scope, exf_str_t id,
                      int64_t now_ms, uint64_t *hash, const void **reply,
                      size_t *len);
-int store_reply_put (store_txn_t *txn, const char *scope, exf_str_t id,
+/* Stores a reply; with a scope, also records it in the workflow's ledger,
+ * which the caller then stores with the workflow. */
+int store_reply_put (store_txn_t *txn, workflow_t *scope, exf_str_t id,
                      int64_t now_ms, uint64_t hash, const void *reply,
                      size_t len);
-/* Deletes replies older than the retention: unscoped ones by whole days,
- * scoped ones once their workflow has been closed that long. Does at
- * most about `budget` units of work; `deleted` counts what went. */
+/* Deletes replies past the retention, at most `budget`; `deleted` counts
+ * them. */
 int store_replies_sweep (store_txn_t *txn, int64_t now_ms, int budget,
                          int *deleted);
 

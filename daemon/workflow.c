@@ -119,7 +119,47 @@ workflow_free (workflow_t *wf)
     for (int i = 0; i < wf->n_dq; i++)
         blob_free (&wf->dq[i].findings);
     blob_free (&wf->cancel_reason);
+    free (wf->ledger.history);
+    free (wf->ledger.replies);
     workflow_init (wf);
+}
+
+/* ---- the ledger ---- */
+
+/* Grows an array to hold one more element; aborts when memory is gone, as
+ * every allocation here does. */
+static void *
+grow (void *items, uint32_t n, uint32_t *cap, size_t size)
+{
+    if (n < *cap)
+        return items;
+    *cap = *cap ? *cap * 2 : 16;
+    items = realloc (items, *cap * size);
+    if (!items)
+        abort ();
+    return items;
+}
+
+void
+wf_ledger_add_event (wf_ledger_t *l, uint64_t seq)
+{
+    l->history = grow (l->history, l->n_history, &l->cap_history,
+                       sizeof *l->history);
+    l->history[l->n_history++] = seq;
+}
+
+void
+wf_ledger_add_reply (wf_ledger_t *l, wf_reply_ref_t ref,
+                     int64_t expire_before_ms)
+{
+    uint32_t kept = 0;              /* drop references past retention */
+    for (uint32_t i = 0; i < l->n_replies; i++)
+        if (l->replies[i].at_ms >= expire_before_ms)
+            l->replies[kept++] = l->replies[i];
+    l->n_replies = kept;
+    l->replies = grow (l->replies, l->n_replies, &l->cap_replies,
+                       sizeof *l->replies);
+    l->replies[l->n_replies++] = ref;
 }
 
 /* ---- questions ---- */
@@ -952,7 +992,8 @@ workflow_pack_summary (msgpack_packer *pk, const workflow_t *wf)
  *
  *   workflow = [FORMAT, id, version, state, enrollment, household, project,
  *               project_type|nil, created_at, updated_at, started_by|nil,
- *               new_hoh|nil, cancel_reason|nil, stalled, [member…], [dq…]]
+ *               new_hoh|nil, cancel_reason|nil, stalled, [member…], [dq…],
+ *               [event seq…], [[id_hash, reply_seq, at]…]]
  *   member   = [client, enrollment, relationship, entry_date, adult,
  *               decision, [done_step…]]
  *   done_step= [step, mode, completed_at, first_completed_at, actor|nil, data]
@@ -998,7 +1039,7 @@ pack_member_stored (msgpack_packer *pk, const wf_member_t *m)
 void
 workflow_pack_stored (msgpack_packer *pk, const workflow_t *wf)
 {
-    msgpack_pack_array (pk, 16);
+    msgpack_pack_array (pk, 18);
     msgpack_pack_int (pk, STORED_FORMAT);
     codec_pack_cstr (pk, wf->workflow_id);
     msgpack_pack_int64 (pk, wf->version);
@@ -1022,6 +1063,17 @@ workflow_pack_stored (msgpack_packer *pk, const workflow_t *wf)
         codec_pack_cstr (pk, wf->dq[i].source);
         msgpack_pack_uint32 (pk, wf->dq[i].count);
         pack_bin (pk, &wf->dq[i].findings);
+    }
+    const wf_ledger_t *l = &wf->ledger;
+    msgpack_pack_array (pk, l->n_history);
+    for (uint32_t i = 0; i < l->n_history; i++)
+        msgpack_pack_uint64 (pk, l->history[i]);
+    msgpack_pack_array (pk, l->n_replies);
+    for (uint32_t i = 0; i < l->n_replies; i++) {
+        msgpack_pack_array (pk, 3);
+        msgpack_pack_uint64 (pk, l->replies[i].id_hash);
+        msgpack_pack_uint64 (pk, l->replies[i].reply_seq);
+        msgpack_pack_int64 (pk, l->replies[i].at_ms);
     }
 }
 
@@ -1200,6 +1252,8 @@ unpack_stored (workflow_t *wf, reader_t r)
     wf->stalled = read_bool (&r);
     reader_t members = read_array (&r);
     reader_t dq = read_array (&r);
+    reader_t history = read_array (&r);
+    reader_t replies = read_array (&r);
     if (!r.ok || state < 0 || state >= WF_STATE_COUNT
         || members.n > WF_MAX_MEMBERS || dq.n > WF_MAX_DQ_SOURCES)
         return false;
@@ -1218,7 +1272,17 @@ unpack_stored (workflow_t *wf, reader_t r)
         if (!d.ok)
             return false;
     }
-    return members.ok && dq.ok;
+    for (uint32_t i = 0; i < history.n; i++)
+        wf_ledger_add_event (&wf->ledger, (uint64_t) read_int (&history));
+    for (uint32_t i = 0; i < replies.n; i++) {
+        reader_t ref = read_array (&replies);
+        wf_reply_ref_t r = { (uint64_t) read_int (&ref),
+                             (uint64_t) read_int (&ref), read_int (&ref) };
+        if (!ref.ok)
+            return false;
+        wf_ledger_add_reply (&wf->ledger, r, INT64_MIN);
+    }
+    return members.ok && dq.ok && history.ok && replies.ok;
 }
 
 bool

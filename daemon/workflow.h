@@ -60,6 +60,27 @@ typedef struct {
     blob_t findings;                /* `count` msgpack maps, back to back */
 } wf_dq_t;
 
+/* What the shell keeps with a workflow so that one record holds everything
+ * a command reads and writes: the seqs of its events (its history) and
+ * where the replies to its recent commands are stored. The rules never look
+ * at it. */
+typedef struct {
+    uint64_t id_hash;               /* of the request id */
+    uint64_t reply_seq;             /* where the reply is stored */
+    int64_t at_ms;
+} wf_reply_ref_t;
+
+typedef struct {
+    uint64_t *history;
+    uint32_t n_history, cap_history;
+    wf_reply_ref_t *replies;
+    uint32_t n_replies, cap_replies;
+} wf_ledger_t;
+
+void wf_ledger_add_event (wf_ledger_t *ledger, uint64_t seq);
+void wf_ledger_add_reply (wf_ledger_t *ledger, wf_reply_ref_t ref,
+                          int64_t expire_before_ms);
+
 typedef struct {
     char workflow_id[WF_ID_LEN + 1];
     int64_t version;
@@ -77,6 +98,7 @@ typedef struct {
     wf_member_t members[WF_MAX_MEMBERS];
     int n_dq;
     wf_dq_t dq[WF_MAX_DQ_SOURCES];
+    wf_ledger_t ledger;
 } workflow_t;
 
 /* What the shell supplies with every operation. */
