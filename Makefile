@@ -46,13 +46,13 @@ $(BIN)/exitflow-bench: tests/bench/bench.c
 # ---- unit tests (cmocka): the pure core and the codec ----
 UNIT_TESTS := $(BIN)/test_codec $(BIN)/test_workflow
 
-$(BIN)/test_codec: tests/unit/test_codec.c $(call objs,$(PROTOCOL_SRC))
+$(BIN)/test_codec: tests/unit/test_codec.c tests/unit/msgpack_builder.h $(call objs,$(PROTOCOL_SRC))
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDLIBS) -lcmocka
 
-$(BIN)/test_workflow: tests/unit/test_workflow.c $(call objs,$(PROTOCOL_SRC) $(CORE_SRC))
+$(BIN)/test_workflow: tests/unit/test_workflow.c tests/unit/msgpack_builder.h $(call objs,$(PROTOCOL_SRC) $(CORE_SRC))
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDLIBS) -lcmocka
 
 # ---- dependencies: install only what is missing ----
 deps:

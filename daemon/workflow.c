@@ -917,30 +917,39 @@ pack_member_view (msgpack_packer *pk, const wf_member_t *m)
             pack_step_view (pk, &m->steps[s], s);
 }
 
-void
-workflow_pack_view (msgpack_packer *pk, const workflow_t *wf)
+/* The keys the view and the list item share. */
+#define IDENTITY_KEYS 7
+
+static void
+pack_identity (msgpack_packer *pk, const workflow_t *wf)
 {
-    msgpack_pack_map (pk, 16);
     pack_key (pk, "workflow_id");
     codec_pack_cstr (pk, wf->workflow_id);
-    pack_key (pk, "version");
-    msgpack_pack_int64 (pk, wf->version);
     pack_key (pk, "state");
     codec_pack_cstr (pk, wf_state_names[wf->state]);
-    pack_key (pk, "enrollment_id");
-    codec_pack_cstr (pk, wf->enrollment_id);
-    pack_key (pk, "household_id");
-    codec_pack_cstr (pk, wf->household_id);
     pack_key (pk, "project_id");
     codec_pack_cstr (pk, wf->project_id);
-    pack_key (pk, "project_type");
-    pack_int_or_nil (pk, wf->project_type);
+    pack_key (pk, "household_id");
+    codec_pack_cstr (pk, wf->household_id);
     pack_key (pk, "created_at");
     codec_pack_time (pk, wf->created_at);
     pack_key (pk, "updated_at");
     codec_pack_time (pk, wf->updated_at);
     pack_key (pk, "started_by");
     codec_pack_cstr_or_nil (pk, wf->started_by);
+}
+
+void
+workflow_pack_view (msgpack_packer *pk, const workflow_t *wf)
+{
+    msgpack_pack_map (pk, IDENTITY_KEYS + 9);
+    pack_identity (pk, wf);
+    pack_key (pk, "version");
+    msgpack_pack_int64 (pk, wf->version);
+    pack_key (pk, "enrollment_id");
+    codec_pack_cstr (pk, wf->enrollment_id);
+    pack_key (pk, "project_type");
+    pack_int_or_nil (pk, wf->project_type);
     pack_key (pk, "new_head_of_household");
     codec_pack_cstr_or_nil (pk, wf->new_head_of_household);
     pack_key (pk, "cancel_reason");
@@ -965,21 +974,8 @@ workflow_pack_view (msgpack_packer *pk, const workflow_t *wf)
 void
 workflow_pack_summary (msgpack_packer *pk, const workflow_t *wf)
 {
-    msgpack_pack_map (pk, 8);
-    pack_key (pk, "workflow_id");
-    codec_pack_cstr (pk, wf->workflow_id);
-    pack_key (pk, "state");
-    codec_pack_cstr (pk, wf_state_names[wf->state]);
-    pack_key (pk, "project_id");
-    codec_pack_cstr (pk, wf->project_id);
-    pack_key (pk, "household_id");
-    codec_pack_cstr (pk, wf->household_id);
-    pack_key (pk, "created_at");
-    codec_pack_time (pk, wf->created_at);
-    pack_key (pk, "updated_at");
-    codec_pack_time (pk, wf->updated_at);
-    pack_key (pk, "started_by");
-    codec_pack_cstr_or_nil (pk, wf->started_by);
+    msgpack_pack_map (pk, IDENTITY_KEYS + 1);
+    pack_identity (pk, wf);
     pack_progress (pk, wf);
 }
 

@@ -13,144 +13,7 @@
 
 #include "../../protocol/codec.h"
 
-/* ------------------------------------------------------------------------
- * A small msgpack builder. Format characters (one value each):
- *   m  map: an int count from the arguments, then 2*count values
- *   a  array: an int count, then count values
- *   s  str: const char *          S  str: const char *, size_t (any bytes)
- *   i  int: int                   I  int: long long
- *   U  uint: unsigned long long   b  bool: int
- *   n  nil                        f  double
- *   x  bin: const void *, size_t
- * Whitespace and { } [ ] : , are decoration and ignored.
- * Every built object is kept alive (bytes and zone) until the test ends.
- * ---------------------------------------------------------------------- */
-
-static void
-pack_fmt (msgpack_packer *pk, const char **fmt, va_list *ap)
-{
-    while (**fmt && strchr (" \t\n{}[]:,", **fmt))
-        (*fmt)++;
-    char c = *(*fmt)++;
-    switch (c) {
-    case 'm': {
-        int n = va_arg (*ap, int);
-        msgpack_pack_map (pk, (size_t) n);
-        for (int i = 0; i < 2 * n; i++)
-            pack_fmt (pk, fmt, ap);
-        break;
-    }
-    case 'a': {
-        int n = va_arg (*ap, int);
-        msgpack_pack_array (pk, (size_t) n);
-        for (int i = 0; i < n; i++)
-            pack_fmt (pk, fmt, ap);
-        break;
-    }
-    case 's': {
-        const char *s = va_arg (*ap, const char *);
-        size_t n = strlen (s);
-        msgpack_pack_str (pk, n);
-        msgpack_pack_str_body (pk, s, n);
-        break;
-    }
-    case 'S': {
-        const char *s = va_arg (*ap, const char *);
-        size_t n = va_arg (*ap, size_t);
-        msgpack_pack_str (pk, n);
-        msgpack_pack_str_body (pk, s, n);
-        break;
-    }
-    case 'x': {
-        const void *s = va_arg (*ap, const void *);
-        size_t n = va_arg (*ap, size_t);
-        msgpack_pack_bin (pk, n);
-        msgpack_pack_bin_body (pk, s, n);
-        break;
-    }
-    case 'i': msgpack_pack_int64 (pk, va_arg (*ap, int)); break;
-    case 'I': msgpack_pack_int64 (pk, va_arg (*ap, long long)); break;
-    case 'U': msgpack_pack_uint64 (pk, va_arg (*ap, unsigned long long)); break;
-    case 'b':
-        if (va_arg (*ap, int))
-            msgpack_pack_true (pk);
-        else
-            msgpack_pack_false (pk);
-        break;
-    case 'n': msgpack_pack_nil (pk); break;
-    case 'f': msgpack_pack_double (pk, va_arg (*ap, double)); break;
-    default:
-        fail_msg ("bad builder format character '%c'", c);
-    }
-}
-
-typedef struct {
-    msgpack_sbuffer sb;
-    msgpack_unpacked u;
-} held_t;
-
-#define MAX_HELD 256
-static held_t *held[MAX_HELD];
-static int n_held;
-
-static held_t *
-hold (void)
-{
-    assert_true (n_held < MAX_HELD);
-    held_t *h = calloc (1, sizeof *h);
-    assert_non_null (h);
-    msgpack_sbuffer_init (&h->sb);
-    msgpack_unpacked_init (&h->u);
-    held[n_held++] = h;
-    return h;
-}
-
-/* Packs by `fmt` into a held buffer; returns the bytes' holder. */
-static held_t *
-pack_held (const char *fmt, ...)
-{
-    held_t *h = hold ();
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
-    va_list ap;
-    va_start (ap, fmt);
-    const char *f = fmt;
-    pack_fmt (&pk, &f, &ap);
-    va_end (ap);
-    return h;
-}
-
-/* Packs by `fmt`, unpacks (through codec_unpack), returns the object. */
-static const msgpack_object *
-build (const char *fmt, ...)
-{
-    held_t *h = hold ();
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
-    va_list ap;
-    va_start (ap, fmt);
-    const char *f = fmt;
-    pack_fmt (&pk, &f, &ap);
-    va_end (ap);
-    const char *why = NULL;
-    bool ok = codec_unpack (h->sb.data, h->sb.size, &h->u, &why);
-    if (!ok)
-        fail_msg ("build: codec_unpack refused: %s", why);
-    return &h->u.data;
-}
-
-static int
-teardown_held (void **state)
-{
-    (void) state;
-    for (int i = 0; i < n_held; i++) {
-        msgpack_unpacked_destroy (&held[i]->u);
-        msgpack_sbuffer_destroy (&held[i]->sb);
-        free (held[i]);
-    }
-    n_held = 0;
-    return 0;
-}
+#include "msgpack_builder.h"
 
 static exf_str_t
 S (const char *s)
@@ -1252,6 +1115,14 @@ test_hash_is_fnv1a (void **state)
     assert_true (codec_hash ("", 0, 0) == 0xcbf29ce484222325ull);
     assert_true (codec_hash ("a", 1, 0) == 0xaf63dc4c8601ec8cull);
     assert_true (codec_hash ("foobar", 6, 0) == 0x85944171f73967e8ull);
+}
+
+static int
+teardown_held (void **state)
+{
+    (void) state;
+    release_held ();
+    return 0;
 }
 
 #define T(f) cmocka_unit_test_teardown (f, teardown_held)
