@@ -29,7 +29,7 @@ objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
 .PHONY: all run test unit integration bench bench-quick asan deps deps-test clean
 
-all: $(BIN)/exitflowd $(BIN)/exitflow-bench
+all: $(BIN)/exitflowd $(BIN)/exitflow-bench clients workers
 
 $(OBJ)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
@@ -56,7 +56,7 @@ $(BIN)/test_workflow: tests/unit/test_workflow.c tests/unit/msgpack_builder.h $(
 
 # ---- dependencies: install only what is missing ----
 deps:
-	@missing=$$(for p in $(DEB_BUILD); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(DEB_BUILD) $(DEB_CLIENTS) $(DEB_WORKERS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
@@ -70,9 +70,15 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p var
 	@echo "exitflowd: commands tcp://127.0.0.1:5570, events tcp://127.0.0.1:5571, data ./var/exitflow"
-	@echo "talk to it: /usr/bin/python3 -c 'import sys; sys.path.insert(0,\"clients/python\"); import exitflow; print(exitflow.Client(\"tcp://127.0.0.1:5570\").stats())'"
-	@echo "stop it with Ctrl-C"
-	exec $(BIN)/exitflowd --data ./var/exitflow
+	@echo "workers:   exitflow-dq, exitflow-notify (notifications in ./var/notifications.jsonl)"
+	@echo "try, in another terminal:"
+	@echo "    bin/exitflow demo                          # a three-member household exits end to end"
+	@echo "    bin/exitflow list --state open --idle 1s   # exits idle for a second or more"
+	@echo "    bin/exitflow show ID                       # one workflow, step by step"
+	@echo "    bin/exitflow events tail                   # every event, live (Ctrl-C to stop)"
+	@echo "    bin/exitflow consumers                     # the workers' offsets and lag"
+	@echo "stop with Ctrl-C"
+	exec workers/run.sh --data ./var/exitflow
 
 # ---- tests ----
 unit: $(UNIT_TESTS)
@@ -84,7 +90,7 @@ integration: all
 test: deps-test
 	@$(MAKE) --no-print-directory all unit
 	$(PYTHON) -m pytest -q tests/integration
-	@$(MAKE) --no-print-directory bench-quick
+	@$(MAKE) --no-print-directory test-clients test-workers bench-quick
 
 bench-quick: all
 	tests/bench/run.sh --quick
@@ -99,9 +105,11 @@ asan: deps-test
 	  SAN="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  bin-asan/exitflowd unit
 	EXITFLOWD=$(CURDIR)/bin-asan/exitflowd $(PYTHON) -m pytest -q tests/integration
+	@$(MAKE) --no-print-directory asan-clients asan-workers
 
 clean:
 	rm -rf bin bin-asan build build-asan
 
-# The clients (issue: C library, CLI) keep their rules beside their code.
--include clients/clients.mk
+# The clients and the workers keep their rules beside their code.
+include clients/clients.mk
+include workers/workers.mk

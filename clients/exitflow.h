@@ -56,8 +56,10 @@ typedef struct {
  * Same code as the daemon's, because it is the same mistake. */
 #define EXITFLOW_BAD_REQUEST "BAD_REQUEST"
 
-/* True when the error is the daemon's answer (not UNREACHABLE, BAD_REPLY or
- * a client-side BAD_REQUEST). */
+/* True when the request was refused — by the daemon, or (BAD_REQUEST with
+ * the field named) by the library before sending — rather than lost
+ * (UNREACHABLE) or answered with garbage (BAD_REPLY). The CLI's exit
+ * status 1 versus 3. */
 EXITFLOW_EXPORT bool exitflow_error_is_refusal (const exitflow_error_t *err);
 
 /* ---- options ---- */

@@ -1,0 +1,300 @@
+/* args — the CLI's options and errors.
+ *
+ * Owns: the options every command accepts (and their environment
+ * variables), getopt over common + own options, usage errors, the command
+ * client's creation, and the mapping of an error value to an exit status. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    OPT_ENDPOINT = 0x1000, OPT_EVENTS, OPT_JSON, OPT_TIMEOUT, OPT_RETRIES,
+    OPT_ACTOR, OPT_HELP, OPT_VERSION,
+};
+
+static const struct option common_options[] = {
+    { "endpoint", required_argument, NULL, OPT_ENDPOINT },
+    { "events", required_argument, NULL, OPT_EVENTS },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "retries", required_argument, NULL, OPT_RETRIES },
+    { "actor", required_argument, NULL, OPT_ACTOR },
+    { "help", no_argument, NULL, OPT_HELP },
+};
+#define N_COMMON (sizeof common_options / sizeof common_options[0])
+
+static int
+env_int (const char *name, int dflt, int min, int max)
+{
+    const char *text = getenv (name);
+    if (!text || !*text)
+        return dflt;
+    char *end;
+    errno = 0;
+    long v = strtol (text, &end, 10);
+    if (errno || *end || v < min || v > max) {
+        fprintf (stderr, "exitflow: ignoring %s=%s (not a number from %d to %d)\n",
+                 name, text, min, max);
+        return dflt;
+    }
+    return (int) v;
+}
+
+static const char *
+env_str (const char *name, const char *dflt)
+{
+    const char *text = getenv (name);
+    return text && *text ? text : dflt;
+}
+
+void
+cli_defaults (cli_t *cli)
+{
+    memset (cli, 0, sizeof *cli);
+    cli->endpoint = env_str ("EXITFLOW_ENDPOINT", CLI_DEFAULT_ENDPOINT);
+    cli->events = env_str ("EXITFLOW_EVENTS", CLI_DEFAULT_EVENTS);
+    cli->actor = env_str ("EXITFLOW_ACTOR", NULL);
+    cli->timeout_ms = env_int ("EXITFLOW_TIMEOUT_MS", CLI_DEFAULT_TIMEOUT_MS,
+                               1, 3600000);
+    cli->retries = env_int ("EXITFLOW_RETRIES", CLI_DEFAULT_RETRIES, 0, 100);
+    cli->rcvhwm = env_int ("EXITFLOW_RCVHWM", 0, 0, 10000000);
+}
+
+void
+cli_print_help (const cli_t *cli, const cli_command_t *cmd, FILE *out)
+{
+    (void) cli;
+    fprintf (out, "usage: exitflow %s%s%s\n\n%s.\n", cmd->name,
+             *cmd->synopsis ? " " : "", cmd->synopsis, cmd->summary);
+    if (*cmd->help)
+        fprintf (out, "\noptions:\n%s", cmd->help);
+    fprintf (out,
+        "\ncommon options:\n"
+        "  --endpoint ENDPOINT   command socket (EXITFLOW_ENDPOINT, "
+        CLI_DEFAULT_ENDPOINT ")\n"
+        "  --events ENDPOINT     event socket (EXITFLOW_EVENTS, "
+        CLI_DEFAULT_EVENTS ")\n"
+        "  --json                print the result as JSON\n"
+        "  --timeout MS          wait per attempt (EXITFLOW_TIMEOUT_MS, %d)\n"
+        "  --retries N           re-sends after a timeout (EXITFLOW_RETRIES, %d)\n"
+        "  --actor ID            your user id, recorded in events (EXITFLOW_ACTOR)\n"
+        "  --help                this text\n"
+        "\nexit status: 0 ok, 1 refused by the daemon, 2 usage, 3 unreachable\n",
+        CLI_DEFAULT_TIMEOUT_MS, CLI_DEFAULT_RETRIES);
+}
+
+int
+cli_usage_error (cli_t *cli, const char *fmt, ...)
+{
+    const char *name = cli->command ? cli->command->name : NULL;
+    fprintf (stderr, "exitflow%s%s: ", name ? " " : "", name ? name : "");
+    va_list ap;
+    va_start (ap, fmt);
+    vfprintf (stderr, fmt, ap);
+    va_end (ap);
+    fputc ('\n', stderr);
+    if (cli->command)
+        fprintf (stderr, "usage: exitflow %s%s%s\n(see exitflow %s --help)\n",
+                 cli->command->name, *cli->command->synopsis ? " " : "",
+                 cli->command->synopsis, cli->command->name);
+    else
+        fprintf (stderr, "(see exitflow --help)\n");
+    cli->status = EXIT_USAGE;
+    return EXIT_USAGE;
+}
+
+bool
+cli_int_arg (cli_t *cli, const char *option, const char *text, int64_t min,
+             int64_t max, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll (text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max) {
+        cli_usage_error (cli, "%s takes an integer from %lld to %lld, not '%s'",
+                         option, (long long) min, (long long) max, text);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* A common option: true when handled (or failed: cli->status says). */
+static bool
+common_option (cli_t *cli, int c, const char *arg)
+{
+    int64_t v;
+    switch (c) {
+    case OPT_ENDPOINT: cli->endpoint = arg; return true;
+    case OPT_EVENTS: cli->events = arg; return true;
+    case OPT_JSON: cli->json = true; return true;
+    case OPT_ACTOR: cli->actor = arg; return true;
+    case OPT_TIMEOUT:
+        if (cli_int_arg (cli, "--timeout", arg, 1, 3600000, &v))
+            cli->timeout_ms = (int) v;
+        return true;
+    case OPT_RETRIES:
+        if (cli_int_arg (cli, "--retries", arg, 0, 100, &v))
+            cli->retries = (int) v;
+        return true;
+    default:
+        return false;
+    }
+}
+
+int
+cli_getopt (cli_t *cli, int argc, char **argv, const struct option *own)
+{
+    struct option all[N_COMMON + 32];
+    size_t n = 0;
+    for (size_t i = 0; i < N_COMMON; i++)
+        all[n++] = common_options[i];
+    for (size_t i = 0; own && own[i].name && n < N_COMMON + 31; i++)
+        all[n++] = own[i];
+    memset (&all[n], 0, sizeof all[n]);
+
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long (argc, argv, ":h", all, NULL);
+        if (c == -1)
+            return 0;
+        if (c == 'h' || c == OPT_HELP) {
+            cli_print_help (cli, cli->command, stdout);
+            cli->status = EXIT_OK;
+            return CLI_STOP;
+        }
+        if (c == '?') {
+            cli_usage_error (cli, "unknown option '%s'", argv[optind - 1]);
+            return CLI_STOP;
+        }
+        if (c == ':') {
+            cli_usage_error (cli, "option '%s' needs a value", argv[optind - 1]);
+            return CLI_STOP;
+        }
+        cli->status = EXIT_OK;
+        if (common_option (cli, c, optarg)) {
+            if (cli->status != EXIT_OK)
+                return CLI_STOP;
+            continue;
+        }
+        return c;
+    }
+}
+
+int
+cli_global_options (cli_t *cli, int argc, char **argv)
+{
+    struct option all[N_COMMON + 2];
+    size_t n = 0;
+    for (size_t i = 0; i < N_COMMON; i++)
+        all[n++] = common_options[i];
+    all[n++] = (struct option) { "version", no_argument, NULL, OPT_VERSION };
+    memset (&all[n], 0, sizeof all[n]);
+    opterr = 0;
+    optind = 0;
+    for (;;) {
+        /* "+": stop at the subcommand's name, its options are its own. */
+        int c = getopt_long (argc, argv, "+:h", all, NULL);
+        if (c == -1)
+            break;
+        if (c == 'h' || c == OPT_HELP) {
+            cli->status = EXIT_OK;
+            return CLI_HELP;        /* main prints the overview */
+        }
+        if (c == OPT_VERSION) {
+            printf ("exitflow %s (EXITFLOW/1)\n", EXITFLOW_VERSION);
+            cli->status = EXIT_OK;
+            return -1;
+        }
+        if (c == '?' || c == ':') {
+            fprintf (stderr, "exitflow: %s option '%s' (see exitflow --help)\n",
+                     c == '?' ? "unknown" : "a value is missing for",
+                     argv[optind - 1]);
+            cli->status = EXIT_USAGE;
+            return -1;
+        }
+        cli->status = EXIT_OK;
+        common_option (cli, c, optarg);
+        if (cli->status != EXIT_OK)
+            return -1;
+    }
+    int first = optind;
+    optind = 0;                     /* each handler starts getopt afresh */
+    return first;
+}
+
+bool
+cli_positionals (cli_t *cli, int argc, char **argv, int min, int max)
+{
+    int n = argc - optind;
+    if (n < min) {
+        cli_usage_error (cli, "missing argument%s", min - n > 1 ? "s" : "");
+        return false;
+    }
+    if (max >= 0 && n > max) {
+        cli_usage_error (cli, "unexpected argument '%s'", argv[optind + max]);
+        return false;
+    }
+    return true;
+}
+
+exitflow_options_t
+cli_options (const cli_t *cli)
+{
+    exitflow_options_t o = exitflow_options_default ();
+    o.timeout_ms = cli->timeout_ms;
+    o.retries = cli->retries;
+    o.actor = cli->actor;
+    o.rcvhwm = cli->rcvhwm;
+    return o;
+}
+
+exitflow_client_t *
+cli_client (cli_t *cli)
+{
+    if (cli->client)
+        return cli->client;
+    exitflow_options_t o = cli_options (cli);
+    cli->client = exitflow_client_new (cli->endpoint, &o);
+    if (!cli->client)
+        cli_usage_error (cli, "cannot use endpoint '%s': %s", cli->endpoint,
+                         strerror (errno));
+    return cli->client;
+}
+
+int
+cli_fail (cli_t *cli, const exitflow_error_t *err)
+{
+    bool unreachable = strcmp (err->code, EXITFLOW_UNREACHABLE) == 0;
+    if (cli->json) {
+        json_t *e = json_pack ("{s:s, s:s}", "code", err->code, "message",
+                               err->message);
+        if (err->field[0])
+            json_object_set_new (e, "field", json_string (err->field));
+        if (err->workflow_id[0])
+            json_object_set_new (e, "workflow_id", json_string (err->workflow_id));
+        if (err->version >= 0)
+            json_object_set_new (e, "version", json_integer (err->version));
+        json_t *doc = json_pack ("{s:b, s:o}", "ok", 0, "error", e);
+        json_dumpf (doc, stderr, JSON_COMPACT);
+        fputc ('\n', stderr);
+        json_decref (doc);
+    } else {
+        fprintf (stderr, "exitflow %s: %s: %s", cli->command->name, err->code,
+                 err->message);
+        if (err->field[0])
+            fprintf (stderr, " (field %s)", err->field);
+        if (err->workflow_id[0])
+            fprintf (stderr, " (open workflow %s)", err->workflow_id);
+        if (err->version >= 0)
+            fprintf (stderr, " (current version %lld)", (long long) err->version);
+        fputc ('\n', stderr);
+        if (unreachable)
+            fprintf (stderr, "is exitflowd running? (endpoint %s; set "
+                     "--endpoint or EXITFLOW_ENDPOINT)\n", cli->endpoint);
+    }
+    return unreachable ? EXIT_UNREACHABLE : EXIT_REFUSED;
+}

@@ -1,0 +1,158 @@
+/* cli.h — what the modules of the exitflow CLI share: the run context, the
+ * subcommand table's row type, option parsing, error reporting and exit
+ * statuses, JSON conversion, and the formatters. */
+#ifndef EXITFLOW_CLI_H
+#define EXITFLOW_CLI_H
+
+#include "clients/exitflow.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit statuses (the contract). */
+enum {
+    EXIT_OK = 0,            /* done */
+    EXIT_REFUSED = 1,       /* the daemon refused (or a bad reply) */
+    EXIT_USAGE = 2,         /* the command line is wrong */
+    EXIT_UNREACHABLE = 3,   /* no reply within the timeout, after retries */
+};
+
+#define CLI_DEFAULT_ENDPOINT "tcp://127.0.0.1:5570"
+#define CLI_DEFAULT_EVENTS   "tcp://127.0.0.1:5571"
+#define CLI_DEFAULT_TIMEOUT_MS 2000
+#define CLI_DEFAULT_RETRIES    2
+
+typedef struct cli_s cli_t;
+typedef int (cli_handler_fn) (cli_t *cli, int argc, char **argv);
+
+/* One row of the subcommand table. */
+typedef struct {
+    const char *name;           /* "list", "events tail" */
+    cli_handler_fn *run;
+    const char *synopsis;       /* what follows the name in a usage line */
+    const char *summary;        /* one line for `exitflow --help` */
+    const char *help;           /* the command's own options, one per line */
+} cli_command_t;
+
+struct cli_s {
+    const char *endpoint;       /* --endpoint, EXITFLOW_ENDPOINT */
+    const char *events;         /* --events, EXITFLOW_EVENTS */
+    const char *actor;          /* --actor, EXITFLOW_ACTOR */
+    int timeout_ms;             /* --timeout, EXITFLOW_TIMEOUT_MS */
+    int retries;                /* --retries, EXITFLOW_RETRIES */
+    int rcvhwm;                 /* EXITFLOW_RCVHWM: SUB tuning (tests) */
+    bool json;                  /* --json */
+    const cli_command_t *command;
+    exitflow_client_t *client;  /* made on first use */
+    int status;                 /* set when option parsing stops the run */
+};
+
+/* ---- the table (exitflow.c) and the handlers ---- */
+
+int cmd_start (cli_t *, int, char **);
+int cmd_show (cli_t *, int, char **);
+int cmd_save (cli_t *, int, char **);
+int cmd_decide (cli_t *, int, char **);
+int cmd_finish (cli_t *, int, char **);
+int cmd_cancel (cli_t *, int, char **);
+int cmd_list (cli_t *, int, char **);
+int cmd_history (cli_t *, int, char **);
+int cmd_events_tail (cli_t *, int, char **);
+int cmd_consumers (cli_t *, int, char **);
+int cmd_ack (cli_t *, int, char **);
+int cmd_stats (cli_t *, int, char **);
+int cmd_ping (cli_t *, int, char **);
+int cmd_dq (cli_t *, int, char **);
+int cmd_dq_report (cli_t *, int, char **);   /* workers/dq_report_cli.c */
+int cmd_demo (cli_t *, int, char **);
+
+/* ---- options and errors (args.c) ---- */
+
+/* getopt_long over the common options plus `own` (terminated by a zero
+ * row). Returns an own option's `val`, 0 when the options are done (the
+ * positionals start at `optind`), or CLI_STOP when the run ends here:
+ * --help printed (status 0) or a usage error printed (status 2). */
+#define CLI_STOP (-2)
+int cli_getopt (cli_t *cli, int argc, char **argv, const struct option *own);
+/* Parses the global options before the subcommand name: returns the index
+ * of the name, CLI_HELP for --help, or -1 when the run ends (status). */
+#define CLI_HELP (-3)
+int cli_global_options (cli_t *cli, int argc, char **argv);
+void cli_defaults (cli_t *cli);
+
+/* Prints "exitflow CMD: message" and the usage line to stderr; returns 2. */
+int cli_usage_error (cli_t *cli, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+void cli_print_help (const cli_t *cli, const cli_command_t *cmd, FILE *out);
+/* Checks the number of positionals; prints the usage error when wrong. */
+bool cli_positionals (cli_t *cli, int argc, char **argv, int min, int max);
+/* Integer option values: a usage error when not an integer in range. */
+bool cli_int_arg (cli_t *cli, const char *option, const char *text,
+                  int64_t min, int64_t max, int64_t *out);
+
+/* The command client, made on first use; NULL (and status 2) when the
+ * endpoint is not a ZeroMQ endpoint. */
+exitflow_client_t *cli_client (cli_t *cli);
+exitflow_options_t cli_options (const cli_t *cli);
+/* Reports a failed call on stderr; returns 3 for UNREACHABLE, else 1. */
+int cli_fail (cli_t *cli, const exitflow_error_t *err);
+
+/* ---- JSON (json.c) ---- */
+
+json_t *json_of_msgpack (const msgpack_object *o);
+/* Packs a JSON value as msgpack (integers stay integers). */
+void json_pack_msgpack (msgpack_packer *pk, const json_t *j);
+/* JSON text, "@file" or "@-" (stdin) → a value; NULL after printing a
+ * usage error (status 2). */
+json_t *cli_json_arg (cli_t *cli, const char *option, const char *text);
+/* Prints a msgpack object as indented JSON on stdout. */
+void cli_print_json (const msgpack_object *o);
+/* As one line (JSON Lines, for streams). */
+void cli_print_json_line (const msgpack_object *o);
+/* A JSON value into malloc'd msgpack bytes (free them). */
+char *json_to_msgpack (const json_t *j, size_t *len);
+
+/* ---- formatting (format.c) ---- */
+
+/* A str field, or `dflt` when absent or not a string. */
+const char *mp_str (const msgpack_object *map, const char *key, char *buf,
+                    size_t cap, const char *dflt);
+int64_t mp_int (const msgpack_object *map, const char *key, int64_t dflt);
+bool mp_is_str (const msgpack_object *o, const char *s);
+
+/* RFC 3339 UTC with milliseconds → ms since the epoch. */
+bool fmt_parse_time (const char *text, int64_t *ms);
+/* Local time with strftime's `format` ("%Y-%m-%d %H:%M"); "-" when the
+ * time cannot be read. */
+void fmt_local_time (const char *rfc3339, const char *format, char *buf,
+                     size_t cap);
+/* "3d4h", "5h12m", "12m", "45s". */
+void fmt_duration (int64_t seconds, char *buf, size_t cap);
+/* "45", "45s", "12m", "24h", "3d", "1h30m" → seconds. */
+bool fmt_parse_duration (const char *text, int64_t *seconds);
+int64_t fmt_now_ms (void);
+/* Today's UTC date "YYYY-MM-DD", `offset_days` from now. */
+void fmt_utc_date (int offset_days, char out[11]);
+/* A one-line summary of a map: scalars as k=v, containers as [n] / {…}. */
+void fmt_short_data (const msgpack_object *data, char *buf, size_t cap);
+/* One line per event: seq, ts, type, workflow, client, short data. */
+void fmt_event_line (FILE *out, const msgpack_object *event);
+/* Text width in columns (UTF-8 code points). */
+size_t fmt_width (const char *s);
+
+/* An aligned table of text cells. */
+typedef struct table_s table_t;
+table_t *table_new (int columns);
+/* Adds a row of `columns` strings (copied). */
+void table_row (table_t *self, ...);
+void table_print (const table_t *self, FILE *out);
+void table_destroy (table_t **self_p);
+
+/* ---- the workflow view (show.c) ---- */
+
+void show_render (FILE *out, const msgpack_object *view);
+
+#endif

@@ -1,0 +1,325 @@
+/* demo — a sample household exit, end to end, for newcomers.
+ *
+ * Owns: a made-up three-member household (head, spouse, child; ids fresh
+ * for every run so it works against any daemon) taken through every
+ * command of the guided exit, printing each step; then the finished
+ * workflow's view and its event count, and a second household left open
+ * half-way so that `list` and `show` have something to show. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#define DEMO_PROJECT "DEMO-RRH"
+
+typedef struct {
+    cli_t *cli;
+    exitflow_client_t *client;
+    int pace_ms;
+    int step;
+    int64_t version;
+    exitflow_error_t err;
+} demo_t;
+
+typedef struct {
+    char household[40];
+    char hoh[40], spouse[40], child[40];
+    char e_hoh[40], e_spouse[40], e_child[40];
+    char entry[11], entry_child[11];
+} household_ids_t;
+
+static void
+pause_ms (int ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+    nanosleep (&ts, NULL);
+}
+
+static void
+make_ids (household_ids_t *h)
+{
+    uint8_t r[4] = { 0 };
+    if (getrandom (r, sizeof r, 0) != (ssize_t) sizeof r) {
+        uint32_t t = (uint32_t) time (NULL);
+        memcpy (r, &t, sizeof r);
+    }
+    char tag[9];
+    snprintf (tag, sizeof tag, "%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+    snprintf (h->household, sizeof h->household, "HH-DEMO-%s", tag);
+    snprintf (h->hoh, sizeof h->hoh, "C-%s-1", tag);
+    snprintf (h->spouse, sizeof h->spouse, "C-%s-2", tag);
+    snprintf (h->child, sizeof h->child, "C-%s-3", tag);
+    snprintf (h->e_hoh, sizeof h->e_hoh, "E-%s-1", tag);
+    snprintf (h->e_spouse, sizeof h->e_spouse, "E-%s-2", tag);
+    snprintf (h->e_child, sizeof h->e_child, "E-%s-3", tag);
+    fmt_utc_date (-120, h->entry);
+    fmt_utc_date (-90, h->entry_child);
+}
+
+/* Prints one numbered line for a call that succeeded, or the error. */
+static bool
+report (demo_t *d, exitflow_reply_t *reply, const char *what)
+{
+    if (!reply) {
+        if (!d->cli->json)
+            printf ("  %2d. %-58s failed\n", ++d->step, what);
+        return false;
+    }
+    if (exitflow_reply_version (reply) >= 0)
+        d->version = exitflow_reply_version (reply);
+    if (!d->cli->json) {
+        const char *next = exitflow_reply_next_step (reply);
+        printf ("  %2d. %-58s v%lld%s%s\n", ++d->step, what,
+                (long long) d->version, next ? "  next: " : "",
+                next ? next : "");
+        fflush (stdout);
+    }
+    exitflow_reply_destroy (&reply);
+    pause_ms (d->pace_ms);
+    return true;
+}
+
+/* Prior assessment values, as a front end would carry them from the
+ * entry assessment, for default_last. */
+static char *
+last_values (bool adult, size_t *len)
+{
+    json_t *j = json_pack (
+        "{s:{s:i, s:i}, s:{s:i, s:i}, s:{s:i, s:i, s:i, s:i, s:i, s:i}}",
+        "universal_data", "living_situation", 116, "disabling_condition", 0,
+        "health_insurance", "insurance_from_any_source", 1, "medicaid", 1,
+        "disabilities", "physical", 0, "developmental", 0, "chronic_health", 0,
+        "hiv_aids", 0, "mental_health", 0, "substance_use", 0);
+    if (adult)
+        json_object_set_new (j, "income_benefits",
+                             json_pack ("{s:i, s:i, s:f, s:i}",
+                                        "income_from_any_source", 1, "earned", 1,
+                                        "earned_amount", 1250.5,
+                                        "benefits_from_any_source", 0));
+    char *bytes = json_to_msgpack (j, len);
+    json_decref (j);
+    return bytes;
+}
+
+static exitflow_reply_t *
+start (demo_t *d, const household_ids_t *h, char *wf, size_t cap)
+{
+    size_t la, lc;
+    char *adult = last_values (true, &la), *child = last_values (false, &lc);
+    exitflow_member_t members[] = {
+        { h->hoh, h->e_hoh, 1, h->entry, 1, adult, la },
+        { h->spouse, h->e_spouse, 3, h->entry, 1, adult, la },
+        { h->child, h->e_child, 2, h->entry_child, 0, child, lc },
+    };
+    exitflow_household_t hh = {
+        .enrollment_id = h->e_hoh, .household_id = h->household,
+        .project_id = DEMO_PROJECT, .project_type = 13,   /* rapid re-housing */
+        .members = members, .member_count = 3,
+    };
+    exitflow_reply_t *reply = exitflow_start (d->client, &hh, &d->err);
+    free (adult);
+    free (child);
+    if (reply)
+        snprintf (wf, cap, "%s", exitflow_reply_workflow_id (reply));
+    return reply;
+}
+
+static exitflow_reply_t *
+save_json (demo_t *d, const char *wf, const char *client, const char *step,
+           json_t *data)
+{
+    size_t len;
+    char *bytes = json_to_msgpack (data, &len);
+    json_decref (data);
+    exitflow_reply_t *reply = exitflow_save (d->client, wf, client, step, bytes,
+                                             len, d->version, &d->err);
+    free (bytes);
+    return reply;
+}
+
+static json_t *
+exit_form (const char *reason)
+{
+    char today[11];
+    fmt_utc_date (0, today);
+    /* 410: rental by client, no ongoing housing subsidy (HUD 3.12). */
+    return json_pack ("{s:s, s:i, s:s}", "exit_date", today, "destination", 410,
+                      "exit_reason", reason);
+}
+
+static bool
+run_member_steps (demo_t *d, const char *wf, const char *client, bool adult)
+{
+    char what[96];
+    snprintf (what, sizeof what, "save exit for %s (destination 410)", client);
+    if (!report (d, save_json (d, wf, client, "exit",
+                               exit_form ("Moved into an apartment")), what))
+        return false;
+    snprintf (what, sizeof what, "save universal_data for %s (default last)",
+              client);
+    if (!report (d, exitflow_save_default_last (d->client, wf, client,
+                                                "universal_data", d->version,
+                                                &d->err), what))
+        return false;
+    snprintf (what, sizeof what, "save health_insurance for %s (entered)", client);
+    if (!report (d, save_json (d, wf, client, "health_insurance",
+                               json_pack ("{s:i, s:i, s:i}",
+                                          "insurance_from_any_source", 1,
+                                          "medicaid", 0, "employer", 1)), what))
+        return false;
+    snprintf (what, sizeof what, "save disabilities for %s (default last)", client);
+    if (!report (d, exitflow_save_default_last (d->client, wf, client,
+                                                "disabilities", d->version,
+                                                &d->err), what))
+        return false;
+    if (!adult)
+        return true;
+    snprintf (what, sizeof what, "save income_benefits for %s (entered)", client);
+    return report (d, save_json (d, wf, client, "income_benefits",
+                                 json_pack ("{s:i, s:i, s:f, s:i}",
+                                            "income_from_any_source", 1,
+                                            "earned", 1, "earned_amount", 2100.0,
+                                            "benefits_from_any_source", 0)),
+                   what);
+}
+
+static int
+fail (demo_t *d)
+{
+    fprintf (stderr, "the demo stopped at step %d\n", d->step);
+    return cli_fail (d->cli, &d->err);
+}
+
+int
+cmd_demo (cli_t *cli, int argc, char **argv)
+{
+    static const struct option own[] = {
+        { "pace", required_argument, NULL, 1 },
+        { 0 },
+    };
+    demo_t d = { .cli = cli, .version = EXITFLOW_ANY_VERSION };
+    int64_t pace = 0;
+    int c;
+    while ((c = cli_getopt (cli, argc, argv, own)) > 0)
+        if (!cli_int_arg (cli, "--pace", optarg, 0, 60000, &pace))
+            return EXIT_USAGE;
+    if (c == CLI_STOP)
+        return cli->status;
+    if (!cli_positionals (cli, argc, argv, 0, 0))
+        return EXIT_USAGE;
+    d.pace_ms = (int) pace;
+    if (!cli->actor)
+        cli->actor = "demo-caseworker";
+    d.client = cli_client (cli);
+    if (!d.client)
+        return cli->status;
+
+    household_ids_t h;
+    make_ids (&h);
+    char wf[40] = "";
+    char what[128];
+    if (!cli->json)
+        printf ("exitflow demo: household %s exits project %s (daemon %s)\n"
+                "  head of household %s and child %s leave; spouse %s stays\n\n",
+                h.household, DEMO_PROJECT, cli->endpoint, h.hoh, h.child,
+                h.spouse);
+
+    snprintf (what, sizeof what, "start the exit for the head of household");
+    exitflow_reply_t *reply = start (&d, &h, wf, sizeof wf);
+    if (reply && !cli->json)
+        printf ("      workflow %s\n", wf);
+    if (!report (&d, reply, what))
+        return fail (&d);
+    if (!run_member_steps (&d, wf, h.hoh, true))
+        return fail (&d);
+    snprintf (what, sizeof what, "decide: %s stays", h.spouse);
+    if (!report (&d, exitflow_decide (d.client, wf, h.spouse, false, d.version,
+                                      &d.err), what))
+        return fail (&d);
+    snprintf (what, sizeof what, "decide: %s exits too", h.child);
+    if (!report (&d, exitflow_decide (d.client, wf, h.child, true, d.version,
+                                      &d.err), what))
+        return fail (&d);
+    if (!run_member_steps (&d, wf, h.child, false))
+        return fail (&d);
+
+    /* A DQ worker's annotation: findings never change the version. */
+    json_t *findings = json_pack (
+        "[{s:s, s:s, s:s, s:s}]", "rule", "income-change-at-exit", "severity",
+        "warning", "client_id", h.hoh, "message",
+        "earned income at exit differs from entry; confirm the amount");
+    size_t flen;
+    char *fbytes = json_to_msgpack (findings, &flen);
+    json_decref (findings);
+    reply = exitflow_dq_report (d.client, wf, "demo-dq", fbytes, flen,
+                                EXITFLOW_ANY_VERSION, &d.err);
+    free (fbytes);
+    if (!report (&d, reply, "a DQ worker reports one warning"))
+        return fail (&d);
+    snprintf (what, sizeof what, "finish; %s becomes head of household", h.spouse);
+    if (!report (&d, exitflow_finish (d.client, wf, h.spouse, d.version, &d.err),
+                 what))
+        return fail (&d);
+
+    /* The result, as `show` and `history` see it. */
+    exitflow_reply_t *view = exitflow_get (d.client, wf, &d.err);
+    if (!view)
+        return fail (&d);
+    exitflow_reply_t *history = exitflow_history (d.client, wf, &d.err);
+    if (!history) {
+        exitflow_reply_destroy (&view);
+        return fail (&d);
+    }
+    const msgpack_object *events = exitflow_obj_get (
+        exitflow_reply_result (history), "events");
+    uint32_t n_events = events && events->type == MSGPACK_OBJECT_ARRAY
+                            ? events->via.array.size : 0;
+
+    /* A second household, left open half-way, for list and show. */
+    household_ids_t h2;
+    make_ids (&h2);
+    char wf2[40] = "";
+    demo_t d2 = d;
+    d2.version = EXITFLOW_ANY_VERSION;
+    d2.step = 0;
+    bool quiet = cli->json;
+    cli->json = true;                   /* no numbered lines for this one */
+    bool ok2 = report (&d2, start (&d2, &h2, wf2, sizeof wf2), "start")
+               && report (&d2, save_json (&d2, wf2, h2.hoh, "exit",
+                                          exit_form ("Moving in with family")),
+                          "exit")
+               && report (&d2, exitflow_save_default_last (
+                                   d2.client, wf2, h2.hoh, "universal_data",
+                                   d2.version, &d2.err), "universal_data");
+    cli->json = quiet;
+
+    if (cli->json) {
+        json_t *doc = json_pack ("{s:s, s:o, s:i, s:s?}", "workflow_id", wf,
+                                 "view", json_of_msgpack (exitflow_reply_result (view)),
+                                 "events", (json_int_t) n_events,
+                                 "open_workflow_id", ok2 ? wf2 : NULL);
+        json_dumpf (doc, stdout, JSON_INDENT (2));
+        fputc ('\n', stdout);
+        json_decref (doc);
+    } else {
+        printf ("\n");
+        show_render (stdout, exitflow_reply_result (view));
+        printf ("\n%u events recorded for workflow %s "
+                "(see: exitflow history %s)\n", n_events, wf, wf);
+        if (ok2)
+            printf ("\nLeft open for you to explore: workflow %s (household %s)\n"
+                    "  exitflow list --state open --idle 1s\n"
+                    "  exitflow show %s\n"
+                    "  exitflow events tail --from 0     (in another terminal)\n",
+                    wf2, h2.household, wf2);
+    }
+    exitflow_reply_destroy (&history);
+    exitflow_reply_destroy (&view);
+    if (!ok2)
+        return fail (&d2);
+    return EXIT_OK;
+}

@@ -1,0 +1,458 @@
+/* ops — the subcommands for operations: list, history, events tail,
+ * consumers, ack, dq, stats, ping.
+ *
+ * Owns: paging through workflow.list into one aligned table, following the
+ * event stream through the gapless subscriber until Ctrl-C, and the
+ * human-readable forms of the read-only results. */
+#include "cli.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { OPT_STATE = 1, OPT_IDLE, OPT_PROJECT, OPT_LIMIT, OPT_PAGE, OPT_FROM, OPT_TYPE,
+       OPT_COUNT, OPT_NO_FOLLOW, OPT_SOURCE, OPT_FINDINGS };
+
+/* Options only, no positionals, then a reply: the shape of most reads. */
+static exitflow_client_t *
+simple_start (cli_t *cli, int argc, char **argv, int min, int max)
+{
+    int c;
+    while ((c = cli_getopt (cli, argc, argv, NULL)) > 0)
+        ;
+    if (c == CLI_STOP || !cli_positionals (cli, argc, argv, min, max))
+        return NULL;
+    return cli_client (cli);
+}
+
+/* ---- list ---- */
+
+int
+cmd_list (cli_t *cli, int argc, char **argv)
+{
+    static const struct option own[] = {
+        { "state", required_argument, NULL, OPT_STATE },
+        { "idle", required_argument, NULL, OPT_IDLE },
+        { "project", required_argument, NULL, OPT_PROJECT },
+        { "limit", required_argument, NULL, OPT_LIMIT },
+        { "page-size", required_argument, NULL, OPT_PAGE },
+        { 0 },
+    };
+    const char *state = "open", *project = NULL;
+    int64_t idle = -1, limit = -1, page_size = 1000;
+    int c;
+    while ((c = cli_getopt (cli, argc, argv, own)) > 0) {
+        switch (c) {
+        case OPT_STATE: state = optarg; break;
+        case OPT_PROJECT: project = optarg; break;
+        case OPT_IDLE:
+            if (!fmt_parse_duration (optarg, &idle))
+                return cli_usage_error (cli, "--idle takes a duration like 45s, "
+                                        "12m, 24h, 3d or 1h30m, not '%s'", optarg);
+            break;
+        case OPT_LIMIT:
+            if (!cli_int_arg (cli, "--limit", optarg, 1, 1000000, &limit))
+                return EXIT_USAGE;
+            break;
+        case OPT_PAGE:
+            if (!cli_int_arg (cli, "--page-size", optarg, 1, 1000, &page_size))
+                return EXIT_USAGE;
+            break;
+        }
+    }
+    if (c == CLI_STOP)
+        return cli->status;
+    if (!cli_positionals (cli, argc, argv, 0, 0))
+        return EXIT_USAGE;
+    if (strcmp (state, "open") != 0 && strcmp (state, "finished") != 0
+        && strcmp (state, "cancelled") != 0)
+        return cli_usage_error (cli, "--state is open, finished or cancelled");
+    exitflow_client_t *client = cli_client (cli);
+    if (!client)
+        return cli->status;
+
+    table_t *table = table_new (7);
+    table_row (table, "ID", "PROJECT", "HOUSEHOLD", "STARTED", "LAST ACTIVITY",
+               "PROGRESS", "IDLE");
+    json_t *all = json_array ();
+    int64_t now = fmt_now_ms (), count = 0;
+    char after[256] = "";
+    int rc = EXIT_OK;
+    for (;;) {
+        int page = limit > 0 && limit - count < page_size ? (int) (limit - count)
+                                                          : (int) page_size;
+        exitflow_error_t err;
+        exitflow_reply_t *reply = exitflow_list (client, state, project, idle,
+                                                 page, after[0] ? after : NULL,
+                                                 &err);
+        if (!reply) {
+            rc = cli_fail (cli, &err);
+            break;
+        }
+        const msgpack_object *res = exitflow_reply_result (reply);
+        const msgpack_object *items = exitflow_obj_get (res, "workflows");
+        uint32_t n = items && items->type == MSGPACK_OBJECT_ARRAY
+                         ? items->via.array.size : 0;
+        for (uint32_t i = 0; i < n; i++) {
+            const msgpack_object *w = &items->via.array.ptr[i];
+            json_array_append_new (all, json_of_msgpack (w));
+            char id[72], proj[72], hh[72], created[40], updated[40], started[32],
+                last[32], progress[48], idle_text[32];
+            const msgpack_object *p = exitflow_obj_get (w, "progress");
+            int64_t updated_ms = now;
+            fmt_parse_time (mp_str (w, "updated_at", updated, sizeof updated, ""),
+                            &updated_ms);
+            fmt_local_time (mp_str (w, "created_at", created, sizeof created, ""),
+                            "%Y-%m-%d %H:%M", started, sizeof started);
+            fmt_local_time (updated, "%Y-%m-%d %H:%M", last, sizeof last);
+            snprintf (progress, sizeof progress, "%lld/%lld",
+                      (long long) mp_int (p, "done", 0),
+                      (long long) mp_int (p, "total", 0));
+            fmt_duration ((now - updated_ms) / 1000, idle_text, sizeof idle_text);
+            table_row (table, mp_str (w, "workflow_id", id, sizeof id, "?"),
+                       mp_str (w, "project_id", proj, sizeof proj, "-"),
+                       mp_str (w, "household_id", hh, sizeof hh, "-"), started,
+                       last, progress, idle_text);
+            count++;
+        }
+        bool more = exitflow_obj_str (res, "next", after, sizeof after);
+        exitflow_reply_destroy (&reply);
+        if (!more || n == 0 || (limit > 0 && count >= limit))
+            break;
+    }
+    if (rc == EXIT_OK) {
+        if (cli->json) {
+            json_t *doc = json_pack ("{s:O}", "workflows", all);
+            json_dumpf (doc, stdout, JSON_INDENT (2));
+            fputc ('\n', stdout);
+            json_decref (doc);
+        } else if (count == 0) {
+            char idle_text[32] = "";
+            if (idle >= 0)
+                fmt_duration (idle, idle_text, sizeof idle_text);
+            printf ("No %s workflows%s%s%s%s.\n", state,
+                    project ? " in project " : "", project ? project : "",
+                    idle >= 0 ? " idle for at least " : "", idle_text);
+        } else
+            table_print (table, stdout);
+    }
+    json_decref (all);
+    table_destroy (&table);
+    return rc;
+}
+
+/* ---- history ---- */
+
+int
+cmd_history (cli_t *cli, int argc, char **argv)
+{
+    exitflow_client_t *client = simple_start (cli, argc, argv, 1, 1);
+    if (!client)
+        return cli->status;
+    exitflow_error_t err;
+    exitflow_reply_t *reply = exitflow_history (client, argv[optind], &err);
+    if (!reply)
+        return cli_fail (cli, &err);
+    const msgpack_object *res = exitflow_reply_result (reply);
+    if (cli->json)
+        cli_print_json (res);
+    else {
+        const msgpack_object *events = exitflow_obj_get (res, "events");
+        uint32_t n = events && events->type == MSGPACK_OBJECT_ARRAY
+                         ? events->via.array.size : 0;
+        for (uint32_t i = 0; i < n; i++)
+            fmt_event_line (stdout, &events->via.array.ptr[i]);
+    }
+    exitflow_reply_destroy (&reply);
+    return EXIT_OK;
+}
+
+/* ---- events tail ---- */
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal (int sig)
+{
+    (void) sig;
+    interrupted = 1;
+}
+
+int
+cmd_events_tail (cli_t *cli, int argc, char **argv)
+{
+    static const struct option own[] = {
+        { "from", required_argument, NULL, OPT_FROM },
+        { "type", required_argument, NULL, OPT_TYPE },
+        { "count", required_argument, NULL, OPT_COUNT },
+        { "no-follow", no_argument, NULL, OPT_NO_FOLLOW },
+        { 0 },
+    };
+    int64_t from = -1, count = -1;
+    const char *prefix = "";
+    bool follow = true;
+    int c;
+    while ((c = cli_getopt (cli, argc, argv, own)) > 0) {
+        switch (c) {
+        case OPT_FROM:
+            if (!cli_int_arg (cli, "--from", optarg, 0, INT64_MAX, &from))
+                return EXIT_USAGE;
+            break;
+        case OPT_COUNT:
+            if (!cli_int_arg (cli, "--count", optarg, 1, INT64_MAX, &count))
+                return EXIT_USAGE;
+            break;
+        case OPT_TYPE: prefix = optarg; break;
+        case OPT_NO_FOLLOW: follow = false; break;
+        }
+    }
+    if (c == CLI_STOP)
+        return cli->status;
+    if (!cli_positionals (cli, argc, argv, 0, 0))
+        return EXIT_USAGE;
+    exitflow_client_t *client = cli_client (cli);
+    if (!client)
+        return cli->status;
+
+    /* "From now" and "until caught up" both need the log's end. */
+    int64_t last_seq = 0;
+    if (from < 0 || !follow) {
+        exitflow_error_t err;
+        exitflow_reply_t *stats = exitflow_stats (client, &err);
+        if (!stats)
+            return cli_fail (cli, &err);
+        last_seq = mp_int (exitflow_reply_result (stats), "last_seq", 0);
+        exitflow_reply_destroy (&stats);
+    }
+    if (from < 0)
+        from = last_seq;
+    exitflow_options_t o = cli_options (cli);
+    exitflow_subscriber_t *sub = exitflow_subscriber_new (cli->endpoint,
+                                                          cli->events,
+                                                          (uint64_t) from,
+                                                          prefix, &o);
+    if (!sub)
+        return cli_usage_error (cli, "cannot use event endpoint '%s'",
+                                cli->events);
+
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGINT, &sa, NULL);
+    sigaction (SIGTERM, &sa, NULL);
+    if (!cli->json && follow)
+        fprintf (stderr, "following events after seq %lld%s%s (Ctrl-C stops)\n",
+                 (long long) from, *prefix ? " of type " : "", prefix);
+
+    int rc = EXIT_OK;
+    bool delivered = false, warned = false;
+    int64_t seen = 0;
+    while (!interrupted && (count < 0 || seen < count)) {
+        exitflow_event_t *ev;
+        exitflow_error_t err;
+        int got = exitflow_subscriber_next (sub, follow ? 250 : 0, &ev, &err);
+        if (got < 0) {
+            /* Down at the start: say so like any command. Down later: the
+             * stream resumes, gapless, when the daemon is back. */
+            if (!delivered) {
+                rc = cli_fail (cli, &err);
+                break;
+            }
+            if (!warned)
+                fprintf (stderr, "exitflow events tail: %s: %s (retrying)\n",
+                         err.code, err.message);
+            warned = true;
+            continue;
+        }
+        delivered = true;
+        if (got == 0) {
+            if (!follow && exitflow_subscriber_seq (sub) >= (uint64_t) last_seq)
+                break;
+            continue;
+        }
+        warned = false;
+        if (cli->json)
+            cli_print_json_line (exitflow_event_object (ev));
+        else {
+            fmt_event_line (stdout, exitflow_event_object (ev));
+            fflush (stdout);
+        }
+        exitflow_event_destroy (&ev);
+        seen++;
+    }
+    exitflow_subscriber_destroy (&sub);
+    return rc;
+}
+
+/* ---- consumers, ack ---- */
+
+int
+cmd_consumers (cli_t *cli, int argc, char **argv)
+{
+    exitflow_client_t *client = simple_start (cli, argc, argv, 0, 0);
+    if (!client)
+        return cli->status;
+    exitflow_error_t err;
+    exitflow_reply_t *reply = exitflow_consumer_list (client, &err);
+    if (!reply)
+        return cli_fail (cli, &err);
+    const msgpack_object *res = exitflow_reply_result (reply);
+    if (cli->json)
+        cli_print_json (res);
+    else {
+        const msgpack_object *list = exitflow_obj_get (res, "consumers");
+        uint32_t n = list && list->type == MSGPACK_OBJECT_ARRAY
+                         ? list->via.array.size : 0;
+        if (n == 0)
+            printf ("No consumers have acknowledged events yet.\n");
+        else {
+            table_t *t = table_new (3);
+            table_row (t, "CONSUMER", "SEQ", "LAG");
+            for (uint32_t i = 0; i < n; i++) {
+                const msgpack_object *e = &list->via.array.ptr[i];
+                char name[72], seq[24], lag[24];
+                snprintf (seq, sizeof seq, "%lld", (long long) mp_int (e, "seq", 0));
+                snprintf (lag, sizeof lag, "%lld", (long long) mp_int (e, "lag", 0));
+                table_row (t, mp_str (e, "consumer", name, sizeof name, "?"), seq,
+                           lag);
+            }
+            table_print (t, stdout);
+            table_destroy (&t);
+        }
+        printf ("last seq %lld\n", (long long) mp_int (res, "last_seq", 0));
+    }
+    exitflow_reply_destroy (&reply);
+    return EXIT_OK;
+}
+
+int
+cmd_ack (cli_t *cli, int argc, char **argv)
+{
+    exitflow_client_t *client = simple_start (cli, argc, argv, 2, 2);
+    if (!client)
+        return cli->status;
+    int64_t seq;
+    if (!cli_int_arg (cli, "SEQ", argv[optind + 1], 0, INT64_MAX, &seq))
+        return EXIT_USAGE;
+    exitflow_error_t err;
+    exitflow_reply_t *reply = exitflow_consumer_ack (client, argv[optind],
+                                                     (uint64_t) seq, &err);
+    if (!reply)
+        return cli_fail (cli, &err);
+    const msgpack_object *res = exitflow_reply_result (reply);
+    if (cli->json)
+        cli_print_json (res);
+    else
+        printf ("%s at seq %lld, lag %lld\n", argv[optind],
+                (long long) mp_int (res, "seq", 0),
+                (long long) mp_int (res, "lag", 0));
+    exitflow_reply_destroy (&reply);
+    return EXIT_OK;
+}
+
+/* ---- dq ---- */
+
+int
+cmd_dq (cli_t *cli, int argc, char **argv)
+{
+    static const struct option own[] = {
+        { "source", required_argument, NULL, OPT_SOURCE },
+        { "findings", required_argument, NULL, OPT_FINDINGS },
+        { 0 },
+    };
+    const char *source = NULL, *findings = NULL;
+    int c;
+    while ((c = cli_getopt (cli, argc, argv, own)) > 0) {
+        if (c == OPT_SOURCE)
+            source = optarg;
+        else if (c == OPT_FINDINGS)
+            findings = optarg;
+    }
+    if (c == CLI_STOP)
+        return cli->status;
+    if (!cli_positionals (cli, argc, argv, 1, 1))
+        return EXIT_USAGE;
+    if (!source || !findings)
+        return cli_usage_error (cli, "--source and --findings are required");
+    json_t *j = cli_json_arg (cli, "--findings", findings);
+    if (!j)
+        return EXIT_USAGE;
+    if (!json_is_array (j)) {
+        json_decref (j);
+        return cli_usage_error (cli, "--findings must be a JSON array");
+    }
+    size_t len;
+    char *bytes = json_to_msgpack (j, &len);
+    json_decref (j);
+    exitflow_client_t *client = cli_client (cli);
+    exitflow_reply_t *reply = NULL;
+    exitflow_error_t err;
+    if (client)
+        reply = exitflow_dq_report (client, argv[optind], source, bytes, len,
+                                    EXITFLOW_ANY_VERSION, &err);
+    free (bytes);
+    if (!client)
+        return cli->status;
+    if (!reply)
+        return cli_fail (cli, &err);
+    const msgpack_object *res = exitflow_reply_result (reply);
+    if (cli->json)
+        cli_print_json (res);
+    else
+        printf ("%lld finding%s from %s on %s\n",
+                (long long) mp_int (res, "count", 0),
+                mp_int (res, "count", 0) == 1 ? "" : "s", source, argv[optind]);
+    exitflow_reply_destroy (&reply);
+    return EXIT_OK;
+}
+
+/* ---- stats, ping ---- */
+
+int
+cmd_stats (cli_t *cli, int argc, char **argv)
+{
+    exitflow_client_t *client = simple_start (cli, argc, argv, 0, 0);
+    if (!client)
+        return cli->status;
+    exitflow_error_t err;
+    exitflow_reply_t *reply = exitflow_stats (client, &err);
+    if (!reply)
+        return cli_fail (cli, &err);
+    const msgpack_object *res = exitflow_reply_result (reply);
+    if (cli->json)
+        cli_print_json (res);
+    else {
+        const msgpack_object *w = exitflow_obj_get (res, "workflows");
+        char uptime[32];
+        fmt_duration (mp_int (res, "uptime_s", 0), uptime, sizeof uptime);
+        printf ("workflows  open %lld  finished %lld  cancelled %lld\n"
+                "last seq   %lld\n"
+                "uptime     %s\n",
+                (long long) mp_int (w, "open", 0),
+                (long long) mp_int (w, "finished", 0),
+                (long long) mp_int (w, "cancelled", 0),
+                (long long) mp_int (res, "last_seq", 0), uptime);
+    }
+    exitflow_reply_destroy (&reply);
+    return EXIT_OK;
+}
+
+int
+cmd_ping (cli_t *cli, int argc, char **argv)
+{
+    exitflow_client_t *client = simple_start (cli, argc, argv, 0, 0);
+    if (!client)
+        return cli->status;
+    exitflow_error_t err;
+    exitflow_reply_t *reply = exitflow_ping (client, &err);
+    if (!reply)
+        return cli_fail (cli, &err);
+    const msgpack_object *res = exitflow_reply_result (reply);
+    char version[64];
+    if (cli->json)
+        cli_print_json (res);
+    else
+        printf ("pong from %s (%s)\n", cli->endpoint,
+                mp_str (res, "version", version, sizeof version, "?"));
+    exitflow_reply_destroy (&reply);
+    return EXIT_OK;
+}

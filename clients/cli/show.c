@@ -1,0 +1,222 @@
+/* show — the workflow view (PROTOCOL.md §4.6) as a caseworker reads it.
+ *
+ * Owns: the layout of `exitflow show`, modelled on the ClientTrack
+ * workflow menu: one block per member with their decision, each step with
+ * a mark (✔ done, ▸ next, · pending), the household's next action, and the
+ * data-quality findings. Columns are padded so the blocks line up. */
+#include "cli.h"
+
+#include <string.h>
+#include <time.h>
+
+#define MARK_DONE    "\xe2\x9c\x94"     /* ✔ U+2714 */
+#define MARK_NEXT    "\xe2\x96\xb8"     /* ▸ U+25B8 */
+#define MARK_PENDING "\xc2\xb7"         /* · U+00B7 */
+#define ARROW_LEFT   "\xe2\x86\x90"     /* ← U+2190 */
+
+/* HUD 3.15, as the ClientTrack menu names them. */
+static const struct {
+    int code;
+    const char *label;
+} relationships[] = {
+    { 1, "head of household" }, { 2, "child" }, { 3, "spouse or partner" },
+    { 4, "other relation" }, { 5, "other non-relation" },
+    { 99, "data not collected" },
+};
+
+static const char *
+relationship_label (int64_t code)
+{
+    for (size_t i = 0; i < sizeof relationships / sizeof relationships[0]; i++)
+        if (relationships[i].code == code)
+            return relationships[i].label;
+    return "member";
+}
+
+/* A time of today shows as HH:MM, any other as the date too. */
+static void
+short_time (const char *rfc3339, char *buf, size_t cap)
+{
+    char day[16], today[16];
+    fmt_local_time (rfc3339, "%Y-%m-%d", day, sizeof day);
+    time_t now = time (NULL);
+    struct tm tm;
+    localtime_r (&now, &tm);
+    strftime (today, sizeof today, "%Y-%m-%d", &tm);
+    fmt_local_time (rfc3339, strcmp (day, today) == 0 ? "%H:%M" : "%Y-%m-%d %H:%M",
+                    buf, cap);
+}
+
+static const msgpack_object *
+array_of (const msgpack_object *map, const char *key, uint32_t *n)
+{
+    const msgpack_object *a = exitflow_obj_get (map, key);
+    if (!a || a->type != MSGPACK_OBJECT_ARRAY) {
+        *n = 0;
+        return NULL;
+    }
+    *n = a->via.array.size;
+    return a->via.array.ptr;
+}
+
+static void
+render_steps (FILE *out, const msgpack_object *member, const char *next_step)
+{
+    uint32_t n;
+    const msgpack_object *steps = array_of (member, "steps", &n);
+    int width = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        char name[72];
+        int w = (int) strlen (mp_str (&steps[i], "name", name, sizeof name, ""));
+        width = w > width ? w : width;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *s = &steps[i];
+        char name[72], mode[32], at[32], actor[72], when[40];
+        mp_str (s, "name", name, sizeof name, "?");
+        bool done = mp_is_str (exitflow_obj_get (s, "status"), "done");
+        if (done) {
+            mp_str (s, "mode", mode, sizeof mode, "");
+            short_time (mp_str (s, "completed_at", at, sizeof at, ""), when,
+                        sizeof when);
+            fprintf (out, "    " MARK_DONE " %-*s  (%s %s", width, name,
+                     strcmp (mode, "default_last") == 0 ? "default last"
+                                                        : "entered",
+                     when);
+            if (mp_str (s, "actor", actor, sizeof actor, NULL))
+                fprintf (out, " by %s", actor);
+            fprintf (out, ")\n");
+        } else if (next_step && strcmp (next_step, name) == 0)
+            fprintf (out, "    " MARK_NEXT " %-*s  " ARROW_LEFT " next\n", width,
+                     name);
+        else
+            fprintf (out, "    " MARK_PENDING " %s\n", name);
+    }
+}
+
+/* The household's next action: a step of an exiting member, a decision,
+ * or the finish (naming the new head when one is needed). */
+static void
+render_next (FILE *out, const msgpack_object *view, const char *wf)
+{
+    uint32_t n;
+    const msgpack_object *members = array_of (view, "members", &n);
+    char client[72], step[72];
+    for (uint32_t i = 0; i < n; i++)
+        if (mp_str (&members[i], "next_step", step, sizeof step, NULL)) {
+            fprintf (out, "Next: %s for %s  (exitflow save %s %s %s --data JSON"
+                     " | --default-last)\n", step,
+                     mp_str (&members[i], "client_id", client, sizeof client, "?"),
+                     wf, client, step);
+            return;
+        }
+    for (uint32_t i = 0; i < n; i++)
+        if (mp_is_str (exitflow_obj_get (&members[i], "decision"), "undecided")) {
+            mp_str (&members[i], "client_id", client, sizeof client, "?");
+            fprintf (out, "Next: decide whether %s exits too  (exitflow decide "
+                     "%s %s yes|no)\n", client, wf, client);
+            return;
+        }
+    bool head_exits = false, someone_stays = false;
+    for (uint32_t i = 0; i < n; i++) {
+        bool exiting = mp_is_str (exitflow_obj_get (&members[i], "decision"),
+                                  "exiting");
+        if (mp_int (&members[i], "relationship", 0) == 1 && exiting)
+            head_exits = true;
+        if (!exiting)
+            someone_stays = true;
+    }
+    if (head_exits && someone_stays)
+        fprintf (out, "Next: finish, naming a staying member as the new head "
+                 "of household  (exitflow finish %s --new-hoh CLIENT)\n", wf);
+    else
+        fprintf (out, "Next: finish  (exitflow finish %s)\n", wf);
+}
+
+void
+show_render (FILE *out, const msgpack_object *view)
+{
+    char wf[72], state[32], project[72], household[72], created[40],
+        updated[40], by[72], when[40], last[40], text[600];
+    mp_str (view, "workflow_id", wf, sizeof wf, "?");
+    mp_str (view, "state", state, sizeof state, "?");
+    bool open = strcmp (state, "open") == 0;
+    bool stalled = false;
+    exitflow_obj_bool (view, "stalled", &stalled);
+    fmt_local_time (mp_str (view, "created_at", created, sizeof created, ""),
+                    "%Y-%m-%d %H:%M", when, sizeof when);
+    fprintf (out, "Workflow %s (%s, v%lld%s)  project %s  household %s  started %s",
+             wf, state, (long long) mp_int (view, "version", 0),
+             stalled ? ", stalled" : "",
+             mp_str (view, "project_id", project, sizeof project, "?"),
+             mp_str (view, "household_id", household, sizeof household, "?"),
+             when);
+    if (mp_str (view, "started_by", by, sizeof by, NULL))
+        fprintf (out, " by %s", by);
+    fputc ('\n', out);
+
+    const msgpack_object *progress = exitflow_obj_get (view, "progress");
+    int64_t updated_ms = 0;
+    mp_str (view, "updated_at", updated, sizeof updated, "");
+    fmt_parse_time (updated, &updated_ms);
+    char idle[32];
+    fmt_duration ((fmt_now_ms () - updated_ms) / 1000, idle, sizeof idle);
+    short_time (updated, last, sizeof last);
+    fprintf (out, "Progress %lld/%lld  last activity %s (%s ago)\n",
+             (long long) mp_int (progress, "done", 0),
+             (long long) mp_int (progress, "total", 0), last, idle);
+
+    uint32_t n;
+    const msgpack_object *members = array_of (view, "members", &n);
+    int label_w = 0, client_w = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        char client[72];
+        int lw = (int) strlen (relationship_label (mp_int (&members[i],
+                                                           "relationship", 0))) + 2;
+        int cw = (int) strlen (mp_str (&members[i], "client_id", client,
+                                       sizeof client, "?"));
+        label_w = lw > label_w ? lw : label_w;
+        client_w = cw > client_w ? cw : client_w;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *m = &members[i];
+        char label[64], client[72], decision[32], next[72];
+        snprintf (label, sizeof label, "[%s]",
+                  relationship_label (mp_int (m, "relationship", 0)));
+        mp_str (m, "decision", decision, sizeof decision, "?");
+        bool adult = true;
+        exitflow_obj_bool (m, "adult", &adult);
+        fprintf (out, "  %-*s %-*s  %s%s\n", label_w, label, client_w,
+                 mp_str (m, "client_id", client, sizeof client, "?"), decision,
+                 adult ? "" : "  (minor)");
+        if (strcmp (decision, "exiting") == 0)
+            render_steps (out, m, mp_str (m, "next_step", next, sizeof next, NULL));
+    }
+
+    if (open)
+        render_next (out, view, wf);
+    else if (strcmp (state, "finished") == 0) {
+        if (mp_str (view, "new_head_of_household", text, sizeof text, NULL))
+            fprintf (out, "Finished; new head of household %s\n", text);
+        else
+            fprintf (out, "Finished\n");
+    } else if (strcmp (state, "cancelled") == 0)
+        fprintf (out, "Cancelled: %s\n",
+                 mp_str (view, "cancel_reason", text, sizeof text, "-"));
+
+    uint32_t nd;
+    const msgpack_object *dq = array_of (view, "dq", &nd);
+    if (nd == 0)
+        fprintf (out, "DQ: no findings\n");
+    for (uint32_t i = 0; i < nd; i++) {
+        char severity[16], rule[72], client[72], source[72];
+        fprintf (out, "DQ: %s %s",
+                 mp_str (&dq[i], "severity", severity, sizeof severity, "?"),
+                 mp_str (&dq[i], "rule", rule, sizeof rule, "?"));
+        if (mp_str (&dq[i], "client_id", client, sizeof client, NULL))
+            fprintf (out, " (%s)", client);
+        fprintf (out, ": %s  [%s]\n",
+                 mp_str (&dq[i], "message", text, sizeof text, ""),
+                 mp_str (&dq[i], "source", source, sizeof source, "?"));
+    }
+}
