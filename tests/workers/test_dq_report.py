@@ -1,0 +1,92 @@
+"""`exitflow dq-report`: the APR-Q6-style summary from what is stored."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from support import REPO, Household, day, wait_for
+from worker_support import caught_up, exit_household
+
+
+def report_programs():
+    return [[os.environ.get("EXITFLOW_CLI") or str(REPO / "bin" / "exitflow"),
+             "dq-report"]]
+
+
+def run(prog, daemon, *args):
+    argv = [prog[0], "--endpoint", daemon.commands] + prog[1:] + list(args)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def programs():
+    return report_programs()
+
+
+def test_dq_report_summary(daemon, workers, programs):
+    c = daemon.client()
+    workers.dq(daemon)
+    # P-A: three exits of one head each: one 8, one 99 recorded 15 days
+    # late with income inconsistent, one clean; one open exit. P-B: one.
+    exit_household(c, Household(project_id="P-A"),
+                   {"exit_date": day(-2), "destination": 8})
+    exit_household(c, Household(project_id="P-A"),
+                   {"exit_date": day(-15), "destination": 99},
+                   assessments={"income_benefits": {
+                       "income_from_any_source": 0, "ssi": 1,
+                       "benefits_from_any_source": 0}})
+    exit_household(c, Household(project_id="P-A"),
+                   {"exit_date": day(0), "destination": 410})
+    Household(project_id="P-A").start(c)
+    exit_household(c, Household(project_id="P-B"),
+                   {"exit_date": day(-1), "destination": 422}, others="exit")
+    caught_up(c, "dq")
+
+    for prog in programs:
+        r = run(prog, daemon, "--project", "P-A")
+        assert r.returncode == 0, r.stderr
+        out = r.stdout
+        assert "finished exits 3, leavers 3" in out
+        assert "destination errors                           2  66.67%" in out
+        assert "Open exits: 1 (0 stalled)" in out
+        assert "income_inconsistent" in out and "exit_timeliness" in out
+
+        r = run(prog, daemon, "--json", "--project", "P-A")
+        assert r.returncode == 0, r.stderr
+        s = json.loads(r.stdout)
+        assert s["project_id"] == "P-A" and s["leavers"] == 3
+        assert s["destination"] == {"dk_pnta": 1, "missing": 1, "errors": 2,
+                                    "error_rate": pytest.approx(2 / 3, 1e-3)}
+        assert s["income"] == {"leavers": 3, "missing": 0, "inconsistent": 1}
+        # recorded today: exit dated today 0 days, 2 days ago 1-3, 15 11+
+        assert s["timeliness"] == {"<0": 0, "0": 1, "1-3": 1, "4-6": 0,
+                                   "7-10": 0, "11+": 1, "unknown": 0}
+        assert s["open"] == {"total": 1, "stalled": 0}
+        rules = {f["rule"]: f for f in s["findings"]}
+        assert rules["income_inconsistent"]["errors"] == 1
+        assert rules["destination_dk_pnta"]["warnings"] == 1
+
+        # every project; a period that holds only the late exit
+        s = json.loads(run(prog, daemon, "--json").stdout)
+        assert s["leavers"] == 3 + 3 and s["open"]["total"] == 1
+        s = json.loads(run(prog, daemon, "--json", "--from", day(-20),
+                           "--to", day(-10)).stdout)
+        assert s["leavers"] == 1 and s["timeliness"]["11+"] == 1
+        assert s["destination"]["missing"] == 1
+
+        r = run(prog, daemon, "--from", "not-a-date")
+        assert r.returncode == 2
+        r = run(prog, daemon, "--from", day(0), "--to", day(-1))
+        assert r.returncode == 2
+
+
+def test_dq_report_unreachable(programs, tmp_path):
+    class Nobody:
+        commands = "tcp://127.0.0.1:9"
+    prog = programs[0]
+    env = dict(os.environ, EXITFLOW_TIMEOUT_MS="100", EXITFLOW_RETRIES="1")
+    r = subprocess.run([prog[0], "--endpoint", Nobody.commands] + prog[1:],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 3

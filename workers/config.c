@@ -1,0 +1,239 @@
+/* config — worker settings from defaults, the ZPL file and flags.
+ * See config.h. */
+#include "config.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BOTH (WORKER_DQ | WORKER_NOTIFY)
+#define STR(field) OPT_STR, offsetof (worker_config_t, field), \
+                   sizeof ((worker_config_t *) 0)->field
+#define INT(field) OPT_INT, offsetof (worker_config_t, field), 0
+
+typedef enum { OPT_STR, OPT_INT } opt_kind_t;
+
+typedef struct {
+    const char *flag;               /* --flag VALUE, and `key` in the section */
+    const char *fallback;           /* another ZPL path, or NULL */
+    unsigned programs;
+    opt_kind_t kind;
+    size_t offset, cap;
+    long min;                       /* ints */
+    const char *def;                /* NULL: the section's name */
+    const char *help;
+} setting_t;
+
+static const setting_t settings[] = {
+    { "commands", "exitflowd/commands", BOTH, STR (commands), 0,
+      "tcp://127.0.0.1:5570", "the daemon's command socket" },
+    { "events", "exitflowd/events", BOTH, STR (events), 0,
+      "tcp://127.0.0.1:5571", "the daemon's event socket" },
+    { "name", NULL, BOTH, STR (name), 0, NULL,
+      "consumer name: its offset in consumer.list" },
+    { "source", NULL, WORKER_DQ, STR (source), 0, "dq",
+      "dq.report source the findings are filed under" },
+    { "timeliness-days", NULL, WORKER_DQ, INT (timeliness_days), 0, "11",
+      "exit_timeliness: warn when recorded this many days late" },
+    { "disable", NULL, WORKER_DQ, STR (disable), 0, "",
+      "rule ids not to evaluate, comma-separated" },
+    { "ops", NULL, WORKER_NOTIFY, STR (ops), 0, "",
+      "the ops address every notification also goes to" },
+    { "actor-domain", NULL, WORKER_NOTIFY, STR (actor_domain), 0, "",
+      "SMTP: mail the caseworker at <actor>@DOMAIN" },
+    { "from", NULL, WORKER_NOTIFY, STR (from), 0, "exitflow@localhost",
+      "SMTP sender" },
+    { "state", NULL, WORKER_NOTIFY, STR (state), 0, "",
+      "delivery record (./var/notify-<name>.state)" },
+    { "retries", NULL, WORKER_NOTIFY, INT (retries), 1, "8",
+      "attempts per sink before giving up" },
+    { "backoff-ms", NULL, WORKER_NOTIFY, INT (backoff_ms), 0, "500",
+      "pause after a failed attempt, doubling" },
+    { "backoff-max-ms", NULL, WORKER_NOTIFY, INT (backoff_max_ms), 0, "30000",
+      "longest pause between attempts" },
+    { "timeout-ms", NULL, WORKER_NOTIFY, INT (timeout_ms), 1, "10000",
+      "one HTTP or SMTP exchange" },
+};
+
+#define N_SETTINGS (sizeof settings / sizeof *settings)
+#define DEFAULT_SINK "file:./var/notifications.jsonl"
+
+enum { F_CONFIG = 1000, F_SINK, F_VERBOSE, F_HELP };
+
+void
+worker_config_usage (unsigned program, FILE *out)
+{
+    bool dq = program == WORKER_DQ;
+    fprintf (out, "usage: %s [--config FILE] [options]\n\n",
+             dq ? "exitflow-dq" : "exitflow-notify");
+    fprintf (out, "  --config FILE           ZPL config (the daemon's); keys "
+             "under `%s`, endpoints\n                          also under "
+             "`exitflowd`\n", dq ? "dq" : "notify");
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const setting_t *s = &settings[i];
+        if (!(s->programs & program))
+            continue;
+        char left[64];
+        snprintf (left, sizeof left, "--%s %s", s->flag,
+                  s->kind == OPT_INT ? "N" : "VALUE");
+        const char *def = s->def ? s->def : (dq ? "dq" : "notify");
+        fprintf (out, "  %-23s %s%s%s%s\n", left, s->help,
+                 def[0] ? " (" : "", def, def[0] ? ")" : "");
+    }
+    if (!dq)
+        fprintf (out, "  --sink SPEC             file:PATH, http://HOST:PORT/"
+                 "PATH or smtp://HOST:PORT;\n                          "
+                 "repeatable (" DEFAULT_SINK ")\n");
+    fprintf (out, "  --verbose               log every event handled\n"
+             "  --help\n\nStops cleanly on SIGTERM or SIGINT.\n");
+}
+
+static bool
+apply (worker_config_t *cfg, const setting_t *s, const char *value,
+       const char *from, FILE *err)
+{
+    char *dst = (char *) cfg + s->offset;
+    if (s->kind == OPT_STR) {
+        if (strlen (value) >= s->cap) {
+            fprintf (err, "%s: %s %s is longer than %zu bytes\n",
+                     cfg->program_name, from, s->flag, s->cap - 1);
+            return false;
+        }
+        memcpy (dst, value, strlen (value) + 1);
+        return true;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol (value, &end, 10);
+    if (errno || end == value || *end || v < s->min || v > 1000000000L) {
+        fprintf (err, "%s: %s %s takes a whole number >= %ld\n",
+                 cfg->program_name, from, s->flag, s->min);
+        return false;
+    }
+    *(int *) (void *) dst = (int) v;
+    return true;
+}
+
+static bool
+add_sink (worker_config_t *cfg, const char *spec, FILE *err)
+{
+    if (cfg->n_sinks == WORKER_MAX_SINKS) {
+        fprintf (err, "%s: at most %d sinks\n", cfg->program_name,
+                 WORKER_MAX_SINKS);
+        return false;
+    }
+    if (strlen (spec) >= SINK_SPEC_MAX) {
+        fprintf (err, "%s: sink spec too long\n", cfg->program_name);
+        return false;
+    }
+    snprintf (cfg->sinks[cfg->n_sinks++], SINK_SPEC_MAX, "%s", spec);
+    return true;
+}
+
+int
+worker_config_load (worker_config_t *cfg, unsigned program, int argc,
+                    char **argv, FILE *err)
+{
+    memset (cfg, 0, sizeof *cfg);
+    cfg->program = program;
+    cfg->program_name = program == WORKER_DQ ? "exitflow-dq" : "exitflow-notify";
+    cfg->section = program == WORKER_DQ ? "dq" : "notify";
+
+    struct option options[N_SETTINGS + 5];
+    size_t n = 0;
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        if (settings[i].programs & program)
+            options[n++] = (struct option) { settings[i].flag,
+                                             required_argument, NULL, (int) i };
+    options[n++] = (struct option) { "config", required_argument, NULL, F_CONFIG };
+    if (program == WORKER_NOTIFY)
+        options[n++] = (struct option) { "sink", required_argument, NULL, F_SINK };
+    options[n++] = (struct option) { "verbose", no_argument, NULL, F_VERBOSE };
+    options[n++] = (struct option) { "help", no_argument, NULL, F_HELP };
+    options[n] = (struct option) { NULL, 0, NULL, 0 };
+
+    const char *flag[N_SETTINGS] = { 0 };
+    optind = 1;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        if (opt >= 0 && (size_t) opt < N_SETTINGS)
+            flag[opt] = optarg;
+        else if (opt == F_CONFIG)
+            snprintf (cfg->config, sizeof cfg->config, "%s", optarg);
+        else if (opt == F_SINK) {
+            if (!add_sink (cfg, optarg, err))
+                return 2;
+        } else if (opt == F_VERBOSE)
+            cfg->verbose = true;
+        else if (opt == F_HELP) {
+            worker_config_usage (program, stdout);
+            return 1;
+        } else {
+            fprintf (err, "%s: unknown or incomplete option %s\n",
+                     cfg->program_name, argv[optind - 1]);
+            worker_config_usage (program, err);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (err, "%s: unexpected argument %s\n", cfg->program_name,
+                 argv[optind]);
+        return 2;
+    }
+
+    zconfig_t *file = NULL;
+    if (cfg->config[0] && !(file = zconfig_load (cfg->config))) {
+        fprintf (err, "%s: cannot read config %s\n", cfg->program_name,
+                 cfg->config);
+        return 2;
+    }
+    int status = 0;
+    for (size_t i = 0; i < N_SETTINGS && !status; i++) {
+        const setting_t *s = &settings[i];
+        if (!(s->programs & program))
+            continue;
+        const char *value = flag[i], *from = "--";
+        char path[128];
+        snprintf (path, sizeof path, "%s/%s", cfg->section, s->flag);
+        if (!value && file) {
+            value = zconfig_get (file, path, NULL);
+            if (!value && s->fallback)
+                value = zconfig_get (file, s->fallback, NULL);
+            from = "config";
+        }
+        if (!value) {
+            value = s->def ? s->def : cfg->section;
+            from = "default";
+        }
+        if (!apply (cfg, s, value, from, err))
+            status = 2;
+    }
+    if (!status && program == WORKER_NOTIFY && cfg->n_sinks == 0 && file) {
+        zconfig_t *sec = zconfig_locate (file, cfg->section);
+        for (zconfig_t *c = sec ? zconfig_child (sec) : NULL; c && !status;
+             c = zconfig_next (c))
+            if (strcmp (zconfig_name (c), "sink") == 0 && zconfig_value (c)
+                && !add_sink (cfg, zconfig_value (c), err))
+                status = 2;
+    }
+    zconfig_destroy (&file);
+    if (status)
+        return status;
+    if (program == WORKER_NOTIFY && cfg->n_sinks == 0)
+        add_sink (cfg, DEFAULT_SINK, err);
+    if (!cfg->name[0] || !cfg->commands[0] || !cfg->events[0]) {
+        fprintf (err, "%s: --name, --commands and --events must not be "
+                 "empty\n", cfg->program_name);
+        return 2;
+    }
+    if (program == WORKER_NOTIFY && !cfg->state[0]) {
+        int w = snprintf (cfg->state, sizeof cfg->state,
+                          "./var/notify-%s.state", cfg->name);
+        (void) w;
+    }
+    return 0;
+}

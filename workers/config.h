@@ -1,0 +1,53 @@
+/* config — the workers' settings: defaults, the config file, flags.
+ *
+ * Owns: every setting of exitflow-dq and exitflow-notify in one table (flag,
+ * key in the ZPL file, which program, default), and reading them. The file
+ * is the daemon's (deploy/exitflow.cfg, czmq ZPL): the endpoints come from
+ * the worker's section, else from `exitflowd`; the rest from `dq` or
+ * `notify`. Flags override the file, the file overrides the defaults. */
+#ifndef EXF_WORKER_CONFIG_H
+#define EXF_WORKER_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "sink.h"
+
+#define WORKER_DQ 1u
+#define WORKER_NOTIFY 2u
+#define WORKER_MAX_SINKS 8
+
+typedef struct {
+    unsigned program;               /* WORKER_DQ or WORKER_NOTIFY */
+    const char *program_name;       /* "exitflow-dq" */
+    const char *section;            /* "dq" or "notify" */
+    char config[1024];              /* --config FILE, "" none */
+    char commands[256];
+    char events[256];
+    char name[65];                  /* the consumer name */
+    bool verbose;
+    /* exitflow-dq */
+    char source[65];                /* dq.report source ("dq") */
+    int timeliness_days;            /* exit_timeliness threshold (11) */
+    char disable[512];              /* rule ids to skip, comma-separated */
+    /* exitflow-notify */
+    int n_sinks;
+    char sinks[WORKER_MAX_SINKS][SINK_SPEC_MAX];
+    char ops[NOTE_ADDR_MAX];
+    char actor_domain[NOTE_ADDR_MAX];
+    char from[NOTE_ADDR_MAX];
+    char state[1024];               /* "" → ./var/notify-<name>.state */
+    int retries;                    /* attempts per sink and notification */
+    int backoff_ms;
+    int backoff_max_ms;
+    int timeout_ms;
+} worker_config_t;
+
+/* Fills `cfg` from defaults, the --config file and the flags. Returns 0 to
+ * run, 1 when --help was printed (exit 0), 2 on a usage or file error
+ * (printed to `err`; exit 2). */
+int worker_config_load (worker_config_t *cfg, unsigned program, int argc,
+                        char **argv, FILE *err);
+void worker_config_usage (unsigned program, FILE *out);
+
+#endif

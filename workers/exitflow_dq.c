@@ -1,0 +1,208 @@
+/* exitflow-dq — the data-quality worker.
+ *
+ * Owns: turning events into DQ reports. On step.completed, member.decided,
+ * workflow.finished (and workflow.cancelled) it fetches the workflow
+ * (workflow.get, and workflow.history for the exits' record times),
+ * evaluates every rule of dq_rules.c over that snapshot, and files the
+ * findings with ONE dq.report under its source, which replaces the
+ * source's findings. Idempotent twice over: the same snapshot gives the
+ * same findings (the rules' "now" is the event's ts), and a report equal to
+ * what the view already holds is not sent at all. An event older than the
+ * workflow's version is skipped: the later event re-evaluates. A cancelled
+ * exit is not an exit: its findings are cleared. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "consumer.h"
+#include "dq_rules.h"
+#include "wlog.h"
+
+typedef struct {
+    const worker_config_t *cfg;
+    dq_rule_t *rules;               /* the table, with config applied */
+    size_t n_rules;
+    dq_snapshot_t snapshot;
+    dq_findings_t findings;
+    uint64_t reports;
+} dq_worker_t;
+
+static const char *const triggers[] = { "step.completed", "member.decided",
+                                        "workflow.finished",
+                                        "workflow.cancelled" };
+
+static bool
+is_trigger (const char *type)
+{
+    for (size_t i = 0; i < sizeof triggers / sizeof *triggers; i++)
+        if (strcmp (type, triggers[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A transient failure (worth a retry) or the daemon's refusal (logged,
+ * then the event is done: retrying would get the same answer). */
+static consumer_status_t
+failed (const exitflow_event_t *ev, const char *what,
+        const exitflow_error_t *err)
+{
+    if (exitflow_error_is_refusal (err) && strcmp (err->code, "UNAVAILABLE")
+        && strcmp (err->code, "INTERNAL")) {
+        wlog ("event %llu: %s of %s refused: %s %s%s%s; skipped",
+              (unsigned long long) exitflow_event_seq (ev), what,
+              exitflow_event_workflow_id (ev), err->code, err->message,
+              err->field[0] ? " field " : "", err->field);
+        return CONSUMER_DONE;
+    }
+    wlog ("event %llu: %s of %s failed: %s %s",
+          (unsigned long long) exitflow_event_seq (ev), what,
+          exitflow_event_workflow_id (ev), err->code, err->message);
+    return CONSUMER_RETRY;
+}
+
+static bool
+any_exit_saved (const dq_snapshot_t *s)
+{
+    for (int i = 0; i < s->n_members; i++)
+        if (s->members[i].exit.done)
+            return true;
+    return false;
+}
+
+static consumer_status_t
+handle_event (void *arg, exitflow_client_t *client, const exitflow_event_t *ev)
+{
+    dq_worker_t *w = arg;
+    if (!is_trigger (exitflow_event_type (ev)))
+        return CONSUMER_DONE;
+    const char *wf = exitflow_event_workflow_id (ev);
+    exitflow_error_t err;
+    exitflow_reply_t *view_reply = exitflow_get (client, wf, &err);
+    if (!view_reply)
+        return failed (ev, "workflow.get", &err);
+    const msgpack_object *view = exitflow_reply_result (view_reply);
+    consumer_status_t status = CONSUMER_DONE;
+    exitflow_reply_t *history = NULL;
+
+    const char *why = NULL;
+    dq_snapshot_t *s = &w->snapshot;
+    if (!dq_snapshot_from_view (s, view, &why)) {
+        wlog ("event %llu: the view of %s is unreadable (%s); skipped",
+              (unsigned long long) exitflow_event_seq (ev), wf, why);
+        goto done;
+    }
+    int64_t event_version = -1;
+    exitflow_obj_int (exitflow_event_data (ev), "version", &event_version);
+    if (event_version >= 0 && event_version < s->version) {
+        if (w->cfg->verbose)
+            wlog ("event %llu: %s is at version %lld already; a later event "
+                  "evaluates it", (unsigned long long) exitflow_event_seq (ev),
+                  wf, (long long) s->version);
+        goto done;
+    }
+    dq_parse_time ((exf_str_t) { exitflow_event_ts (ev),
+                                 (uint32_t) strlen (exitflow_event_ts (ev)) },
+                   &s->now_ms);
+    if (s->state != DQ_STATE_CANCELLED && any_exit_saved (s)) {
+        history = exitflow_history (client, wf, &err);
+        if (!history) {
+            status = failed (ev, "workflow.history", &err);
+            goto done;
+        }
+        dq_snapshot_apply_history (s, exitflow_obj_get (
+            exitflow_reply_result (history), "events"));
+    }
+    dq_evaluate (w->rules, w->n_rules, s, &w->findings);
+    if (w->findings.overflow)
+        wlog ("%s: more than %d findings; the first %d are reported", wf,
+              DQ_MAX_FINDINGS, DQ_MAX_FINDINGS);
+    if (dq_findings_equal_view (&w->findings, w->cfg->source,
+                                exitflow_obj_get (view, "dq")))
+        goto done;                  /* already filed: nothing to change */
+
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    dq_findings_pack (&pk, &w->findings);
+    exitflow_reply_t *r = exitflow_dq_report (client, wf, w->cfg->source,
+                                              sb.data, sb.size,
+                                              EXITFLOW_ANY_VERSION, &err);
+    msgpack_sbuffer_destroy (&sb);
+    if (!r) {
+        status = failed (ev, "dq.report", &err);
+        goto done;
+    }
+    exitflow_reply_destroy (&r);
+    w->reports++;
+    int errors = 0;
+    for (int i = 0; i < w->findings.n; i++)
+        errors += w->findings.items[i].severity == DQ_ERROR;
+    wlog ("event %llu: %s: %d finding(s), %d error(s)",
+          (unsigned long long) exitflow_event_seq (ev), wf, w->findings.n,
+          errors);
+    status = CONSUMER_EFFECT;
+done:
+    exitflow_reply_destroy (&history);
+    exitflow_reply_destroy (&view_reply);
+    return status;
+}
+
+/* The default table with the config's threshold and disabled rules. */
+static bool
+build_rules (dq_worker_t *w, const worker_config_t *cfg)
+{
+    w->rules = calloc (dq_rule_count, sizeof *w->rules);
+    if (!w->rules)
+        return false;
+    for (size_t i = 0; i < dq_rule_count; i++) {
+        const dq_rule_t *r = &dq_rules[i];
+        char list[sizeof cfg->disable + 2];
+        snprintf (list, sizeof list, ",%s,", cfg->disable);
+        char needle[80];
+        snprintf (needle, sizeof needle, ",%s,", r->id);
+        if (strstr (list, needle))
+            continue;
+        w->rules[w->n_rules] = *r;
+        if (strcmp (r->id, "exit_timeliness") == 0)
+            w->rules[w->n_rules].param = cfg->timeliness_days;
+        w->n_rules++;
+    }
+    /* every disabled id must name a rule: a typo would silently check all */
+    char copy[sizeof cfg->disable];
+    snprintf (copy, sizeof copy, "%s", cfg->disable);
+    for (char *save, *id = strtok_r (copy, ", ", &save); id;
+         id = strtok_r (NULL, ", ", &save))
+        if (!dq_rule_find (dq_rules, dq_rule_count, id)) {
+            fprintf (stderr, "exitflow-dq: --disable: no rule %s\n", id);
+            return false;
+        }
+    return true;
+}
+
+int
+main (int argc, char **argv)
+{
+    static worker_config_t cfg;
+    int rc = worker_config_load (&cfg, WORKER_DQ, argc, argv, stderr);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    wlog_init ("exitflow-dq");
+    static dq_worker_t w;
+    w.cfg = &cfg;
+    if (!build_rules (&w, &cfg))
+        return 2;
+    static volatile sig_atomic_t stop;
+    consumer_catch_signals (&stop);
+    wlog ("starting: consumer %s, commands %s, events %s, %zu rules",
+          cfg.name, cfg.commands, cfg.events, w.n_rules);
+    consumer_config_t cc = {
+        .name = cfg.name, .commands = cfg.commands, .events = cfg.events,
+        .handle = handle_event, .arg = &w, .stop = &stop,
+        .verbose = cfg.verbose };
+    rc = consumer_run (&cc);
+    wlog ("stopped: %llu report(s) filed", (unsigned long long) w.reports);
+    free (w.rules);
+    return rc;
+}

@@ -1,0 +1,103 @@
+/* sink — making sinks from specs and delivering with retries. See sink.h. */
+#include "sink.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static bool
+starts_with (const char *s, const char *prefix)
+{
+    return strncmp (s, prefix, strlen (prefix)) == 0;
+}
+
+sink_t *
+sink_new (const char *spec, const sink_options_t *options, char *why,
+          size_t cap)
+{
+    static const sink_options_t defaults = { NULL, NULL, 0 };
+    if (!options)
+        options = &defaults;
+    sink_t *sink = NULL;
+    if (strlen (spec) >= SINK_SPEC_MAX)
+        snprintf (why, cap, "sink spec longer than %d bytes", SINK_SPEC_MAX - 1);
+    else if (strpbrk (spec, " \t\r\n"))
+        snprintf (why, cap, "sink spec contains white space");
+    else if (starts_with (spec, "file:")) {
+        if (!spec[5])
+            snprintf (why, cap, "file: needs a path");
+        else
+            sink = sink_file_new (spec + 5);
+    } else if (starts_with (spec, "http://") || starts_with (spec, "https://")) {
+        sink = sink_http_new (spec, options);
+    } else if (starts_with (spec, "smtp://") || starts_with (spec, "smtps://")) {
+        sink = sink_smtp_new (spec, options);
+    } else
+        snprintf (why, cap, "unknown sink \"%s\": use file:PATH, "
+                  "http://HOST:PORT/PATH or smtp://HOST:PORT", spec);
+    if (sink)
+        snprintf (sink->spec, sizeof sink->spec, "%s", spec);
+    else if (!why[0])
+        snprintf (why, cap, "cannot make sink %s: %s", spec, strerror (errno));
+    return sink;
+}
+
+void
+sink_destroy (sink_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sink_t *self = *self_p;
+    if (self->destroy)
+        self->destroy (self);
+    free (self);
+    *self_p = NULL;
+}
+
+/* Sleeps `ms`, waking early when *stop is set. False when stopped. */
+static bool
+pause_ms (int ms, volatile sig_atomic_t *stop)
+{
+    while (ms > 0) {
+        if (stop && *stop)
+            return false;
+        int step = ms < 50 ? ms : 50;
+        struct timespec ts = { 0, (long) step * 1000000L };
+        nanosleep (&ts, NULL);
+        ms -= step;
+    }
+    return !(stop && *stop);
+}
+
+deliver_result_t
+sink_deliver (sink_t *sink, const notification_t *n,
+              const retry_policy_t *policy, volatile sig_atomic_t *stop,
+              int *attempts, char *why, size_t cap)
+{
+    int max = policy && policy->attempts > 0 ? policy->attempts : 1;
+    int backoff = policy ? policy->backoff_ms : 0;
+    int backoff_max = policy ? policy->backoff_max_ms : 0;
+    int tries = 0;
+    deliver_result_t result = DELIVER_GAVE_UP;
+    while (tries < max) {
+        why[0] = '\0';
+        sink_status_t st = sink->deliver (sink, n, why, cap);
+        tries++;
+        if (st == SINK_OK) {
+            result = DELIVER_OK;
+            break;
+        }
+        if (st == SINK_FAIL || tries == max)
+            break;
+        if (!pause_ms (backoff, stop)) {
+            result = DELIVER_STOPPED;
+            break;
+        }
+        backoff = backoff * 2 > backoff_max ? backoff_max : backoff * 2;
+    }
+    if (attempts)
+        *attempts = tries;
+    return result;
+}
