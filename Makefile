@@ -88,9 +88,9 @@ integration: all
 	$(PYTHON) -m pytest -q tests/integration
 
 test: deps-test
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit bench-quick
 	$(PYTHON) -m pytest -q tests/integration
-	@$(MAKE) --no-print-directory test-clients test-workers bench-quick
+	@$(MAKE) --no-print-directory test-clients test-workers
 
 bench-quick: all
 	tests/bench/run.sh --quick
