@@ -62,8 +62,8 @@ options_normalize (const exitflow_options_t *given)
 
 /* ---- time ---- */
 
-static int64_t
-now_ms (clockid_t clock)
+int64_t
+clock_now_ms (clockid_t clock)
 {
     struct timespec ts;
     clock_gettime (clock, &ts);
@@ -105,7 +105,7 @@ random_bytes (uint8_t *buf, size_t len)
     if (fd >= 0)
         close (fd);
     /* Last resort: ids must still differ between attempts and processes. */
-    for (uint64_t x = (uint64_t) now_ms (CLOCK_MONOTONIC) ^ (uint64_t) getpid ()
+    for (uint64_t x = (uint64_t) clock_now_ms (CLOCK_MONOTONIC) ^ (uint64_t) getpid ()
                       ^ (uint64_t) (uintptr_t) buf;
          got < len; got++) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
@@ -121,7 +121,7 @@ ulid_new (char out[ULID_LEN + 1])
 {
     static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     uint8_t b[16];
-    uint64_t ms = (uint64_t) now_ms (CLOCK_REALTIME);
+    uint64_t ms = (uint64_t) clock_now_ms (CLOCK_REALTIME);
     for (int i = 0; i < 6; i++)
         b[i] = (uint8_t) (ms >> (40 - 8 * i));
     random_bytes (b + 6, 10);
@@ -284,9 +284,9 @@ exchange (exitflow_client_t *self, const char *id, const void *body,
         /* A refused send (queue full) is waited out like a lost reply, so
          * the caller sees the same timing either way. */
         bool sent = send_request (self->sock, body, len);
-        int64_t deadline = now_ms (CLOCK_MONOTONIC) + o->timeout_ms;
+        int64_t deadline = clock_now_ms (CLOCK_MONOTONIC) + o->timeout_ms;
         for (;;) {
-            int64_t left = deadline - now_ms (CLOCK_MONOTONIC);
+            int64_t left = deadline - clock_now_ms (CLOCK_MONOTONIC);
             if (left <= 0)
                 break;
             if (!sent) {

@@ -7,6 +7,13 @@
 #include "exitflow.h"
 #include "protocol/codec.h"
 
+#include <time.h>
+
+/* ---- time (client.c) ---- */
+
+/* `clock` (CLOCK_MONOTONIC, CLOCK_REALTIME) in milliseconds. */
+int64_t clock_now_ms (clockid_t clock);
+
 /* ---- errors (reply.c) ---- */
 
 void error_clear (exitflow_error_t *err);

@@ -45,14 +45,6 @@ struct _exitflow_subscriber_t {
     void *drop_arg;
 };
 
-static int64_t
-mono_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 set_int (void *sock, int option, int value)
 {
@@ -119,7 +111,7 @@ exitflow_subscriber_new (const char *cmd_endpoint, const char *events_endpoint,
         || zmq_connect (self->monitor, addr) != 0
         || zmq_connect (self->sub, self->events_endpoint) != 0)
         goto fail;
-    self->last_news = mono_ms ();
+    self->last_news = clock_now_ms (CLOCK_MONOTONIC);
     return self;
 fail:;
     int e = errno;
@@ -212,7 +204,7 @@ take (exitflow_subscriber_t *self, exitflow_event_t *ev)
 static bool
 read_log (exitflow_subscriber_t *self, uint64_t upto, exitflow_error_t *err)
 {
-    self->last_news = mono_ms ();
+    self->last_news = clock_now_ms (CLOCK_MONOTONIC);
     self->behind = false;
     while (upto == 0 || self->next_seq <= upto) {
         if (self->queued >= (size_t) self->page) {
@@ -241,7 +233,7 @@ read_log (exitflow_subscriber_t *self, uint64_t upto, exitflow_error_t *err)
         if (n == 0 || self->next_seq > (uint64_t) last_seq)
             break;
     }
-    self->last_news = mono_ms ();
+    self->last_news = clock_now_ms (CLOCK_MONOTONIC);
     return true;
 }
 
@@ -309,7 +301,7 @@ drain_socket (exitflow_subscriber_t *self, exitflow_error_t *err)
         exitflow_event_t *ev = recv_event (self, &got);
         if (!got)
             break;
-        self->last_news = mono_ms ();
+        self->last_news = clock_now_ms (CLOCK_MONOTONIC);
         if (!ev)
             continue;                   /* not an event: ignore */
         if (self->drop && self->drop (ev->seq, self->drop_arg)) {
@@ -340,7 +332,8 @@ exitflow_subscriber_next (exitflow_subscriber_t *self, int timeout_ms,
 {
     *event = NULL;
     error_clear (err);
-    int64_t deadline = timeout_ms < 0 ? INT64_MAX : mono_ms () + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX
+                       : clock_now_ms (CLOCK_MONOTONIC) + timeout_ms;
     if (!self->caught_up) {
         if (!read_log (self, 0, err))
             return -1;
@@ -353,7 +346,7 @@ exitflow_subscriber_next (exitflow_subscriber_t *self, int timeout_ms,
             if (self->head)
                 break;
         }
-        int64_t now = mono_ms ();
+        int64_t now = clock_now_ms (CLOCK_MONOTONIC);
         int64_t idle_due = self->last_news + self->poll_interval_ms;
         int64_t until = deadline < idle_due ? deadline : idle_due;
         long wait = until > now ? (long) (until - now) : 0;
@@ -374,7 +367,8 @@ exitflow_subscriber_next (exitflow_subscriber_t *self, int timeout_ms,
         if ((items[0].revents & ZMQ_POLLIN) && !drain_socket (self, err))
             return -1;
         if (self->need_read
-            || (!self->head && mono_ms () >= self->last_news + self->poll_interval_ms)) {
+            || (!self->head && clock_now_ms (CLOCK_MONOTONIC)
+                               >= self->last_news + self->poll_interval_ms)) {
             /* After a connect, or quiet for a while: a loss at the tail
              * shows no jump, only the log can reveal it. */
             self->need_read = false;
@@ -383,7 +377,7 @@ exitflow_subscriber_next (exitflow_subscriber_t *self, int timeout_ms,
                 return -1;
             }
         }
-        if (!self->head && mono_ms () >= deadline)
+        if (!self->head && clock_now_ms (CLOCK_MONOTONIC) >= deadline)
             return 0;
     }
     *event = self->head;

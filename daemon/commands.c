@@ -22,6 +22,10 @@ typedef struct {
 
 typedef int (*handler_fn) (call_t *c);
 
+/* Durations in seconds are capped at a century: ample, and far from
+ * overflowing when turned into milliseconds. */
+#define MAX_SECONDS (100LL * 366 * 86400)
+
 struct command_t {
     const char *name;
     handler_fn handler;
@@ -471,9 +475,9 @@ cmd_workflow_list (call_t *c)
     if (state < 0)
         return exf_fail (&c->err, EXF_BAD_REQUEST, "state",
                          "state is open, finished or cancelled"), 0;
-    if (idle < 0)
+    if (idle < 0 || idle > MAX_SECONDS)
         return exf_fail (&c->err, EXF_BAD_REQUEST, "idle_for_s",
-                         "idle_for_s is not negative"), 0;
+                         "idle_for_s is 0 to %lld", (long long) MAX_SECONDS), 0;
     uint8_t cursor[128];
     size_t cursor_len = 0;
     if (after.len && !parse_cursor (after, cursor, sizeof cursor, &cursor_len))
@@ -969,10 +973,14 @@ done:
 
 /* ---- stalls ---- */
 
+/* Rows one scan may look at, marked or not (a restart walks the stalled
+ * ones again once). */
+#define STALL_SCAN_ROWS 10000
+
 typedef struct {
     const command_env_t *env;
     stall_cursor_t *cursor;
-    int max, marked, rc;
+    int max, marked, rc, scanned;
     workflow_t *wf;
 } stall_walk_t;
 
@@ -980,8 +988,11 @@ static bool
 stall_one (void *arg, const char *workflow_id, const void *key, size_t len)
 {
     stall_walk_t *w = arg;
-    if (w->marked == w->max)
+    if (w->marked == w->max || w->scanned++ == STALL_SCAN_ROWS)
         return false;
+    /* `key` points into a page this call may rewrite: keep it first */
+    stall_cursor_t here = { .len = len <= sizeof here.key ? len : 0 };
+    memcpy (here.key, key, here.len);
     workflow_free (w->wf);
     wf_events_t ev;
     wf_events_init (&ev);
@@ -995,10 +1006,8 @@ stall_one (void *arg, const char *workflow_id, const void *key, size_t len)
         w->marked++;
     }
     wf_events_reset (&ev);
-    if (!w->rc && len <= sizeof w->cursor->key) {
-        memcpy (w->cursor->key, key, len);
-        w->cursor->len = len;
-    }
+    if (!w->rc && here.len)
+        *w->cursor = here;
     return !w->rc;
 }
 
@@ -1011,7 +1020,7 @@ commands_mark_stalled (const command_env_t *env, int64_t stall_after_s,
         abort ();
     workflow_init (wf);
     stall_cursor_t moved = *cursor;
-    stall_walk_t w = { env, &moved, max, 0, 0, wf };
+    stall_walk_t w = { env, &moved, max, 0, 0, 0, wf };
     int rc = store_workflow_list (env->txn, WF_OPEN, cursor->key, cursor->len,
                                   env->now_ms - stall_after_s * 1000,
                                   stall_one, &w);

@@ -31,12 +31,12 @@ usage (FILE *out)
 }
 
 static bool
-parse_number (const char *text, long long min, long long *out)
+parse_number (const char *text, long long min, long long max, long long *out)
 {
     char *end;
     errno = 0;
     long long v = strtoll (text, &end, 10);
-    if (errno || end == text || *end || v < min)
+    if (errno || end == text || *end || v < min || v > max)
         return false;
     *out = v;
     return true;
@@ -109,15 +109,21 @@ main (int argc, char **argv)
     if (flag[F_EVENTS])
         config.events_endpoint = flag[F_EVENTS];
     long long n;
-    static const struct { int flag; long long min; const char *what; } numbers[] = {
-        { F_STALL, 1, "--stall-after takes seconds >= 1" },
-        { F_MAP, 1 << 16, "--map-size takes bytes >= 65536" },
-        { F_RETENTION, 1, "--reply-retention takes seconds >= 1" } };
+    enum { CENTURY_S = 100LL * 366 * 86400 };
+    static const struct {
+        int flag;
+        long long min, max;
+        const char *what;
+    } numbers[] = {
+        { F_STALL, 1, CENTURY_S, "--stall-after takes 1 to 3162240000 seconds" },
+        { F_MAP, 1 << 16, 1LL << 50, "--map-size takes 65536 bytes to 1 PiB" },
+        { F_RETENTION, 1, CENTURY_S,
+          "--reply-retention takes 1 to 3162240000 seconds" } };
     for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++) {
         const char *text = flag[numbers[i].flag];
         if (!text)
             continue;
-        if (!parse_number (text, numbers[i].min, &n)) {
+        if (!parse_number (text, numbers[i].min, numbers[i].max, &n)) {
             fprintf (stderr, "exitflowd: %s\n", numbers[i].what);
             return 2;
         }

@@ -14,6 +14,8 @@
 #include "commands.h"
 
 #define BATCH_MAX 512
+#define BATCH_BYTES_MAX (64 * 1024 * 1024)   /* stop draining past this */
+#define FAULT_RETRIES 3             /* batches re-run without a failing write */
 #define ENVELOPE_MAX 8
 #define ENVELOPE_FRAME_MAX 255
 #define SOCKET_MAXMSGSIZE (4 * 1024 * 1024)   /* larger frames drop the peer */
@@ -38,7 +40,8 @@ typedef struct {
     request_t *batch;
     outbox_t outbox;
     int64_t started_ms;
-    int64_t next_maintenance;
+    int64_t last_now;               /* wall clock, never going back */
+    int64_t next_maintenance;       /* monotonic clock */
     stall_cursor_t stall_cursor;
 } server_t;
 
@@ -121,8 +124,8 @@ parse_request (request_t *r)
     exf_error_t err;
     exf_error_clear (&err);
     const char *why = NULL;
-    r->req.id.ptr = "";
-    r->req.id.len = 0;
+    memset (&r->req, 0, sizeof r->req);
+    r->req.id.ptr = r->req.cmd.ptr = r->req.actor.ptr = "";
     if (r->n_frames < 1 || zmq_msg_size (body) > EXF_BODY_MAX)
         exf_fail (&err, EXF_BAD_REQUEST, NULL,
                   "the request is larger than %d bytes", EXF_BODY_MAX);
@@ -175,10 +178,24 @@ publish_outbox (server_t *self)
 
 /* ---- running a batch ---- */
 
+/* Storage that is full or read-only: writes wait, reads go on. */
 static bool
-is_storage_full (int rc)
+is_unavailable (int rc)
 {
-    return rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT;
+    return rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == ENOSPC
+           || rc == EDQUOT || rc == EROFS || rc == EACCES;
+}
+
+/* The time for a batch: the wall clock (timestamps are wall-clock facts),
+ * but never earlier than a time already handed out, so updated_at and the
+ * stall index only move forward. */
+static int64_t
+batch_time (server_t *self)
+{
+    int64_t now = zclock_time ();
+    if (now < self->last_now)
+        now = self->last_now;
+    return self->last_now = now;
 }
 
 static void
@@ -195,14 +212,17 @@ reply_with_error (request_t *r, const char *code, const char *message)
 
 /* Runs the parsed requests of the batch in one transaction and commits.
  * With `writes_refused` (after a storage fault) only reads run. Returns 0
- * or the storage fault. */
+ * or the storage fault, and in `failed_at` the request that met it (-1 when
+ * it was the commit). */
 static int
-run_batch (server_t *self, int n, bool writes_refused, int64_t now)
+run_batch (server_t *self, int n, bool writes_refused, int64_t now,
+           int *failed_at)
 {
     bool any_write = false;
     for (int i = 0; i < n; i++)
         any_write |= self->batch[i].cmd && command_writes (self->batch[i].cmd)
                      && !writes_refused;
+    *failed_at = -1;
     store_txn_t *txn;
     int rc = store_begin (self->store, any_write, &txn);
     if (rc)
@@ -216,6 +236,8 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now)
         zmq_msg_t *body = &r->frames[r->n_frames - 1];
         rc = commands_execute (&env, r->cmd, &r->req, zmq_msg_data (body),
                                zmq_msg_size (body), &r->reply);
+        if (rc)
+            *failed_at = i;
     }
     if (rc) {
         store_abort (&txn);
@@ -229,10 +251,64 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now)
 }
 
 static void
+refuse_for_fault (request_t *r, int rc)
+{
+    reply_with_error (r, is_unavailable (rc) ? EXF_UNAVAILABLE : EXF_INTERNAL,
+                      is_unavailable (rc)
+                          ? "storage is full or read-only; reads are still "
+                            "served"
+                          : "the change could not be committed");
+    r->cmd = NULL;                  /* answered: not run again */
+}
+
+/* Commits the batch. A storage fault aborts the whole transaction, so the
+ * batch is run again without the write that met it (that one is refused),
+ * a few times; past that, or when the commit itself failed, every write is
+ * refused and the reads are still served. */
+static void
+commit_batch (server_t *self, int n, int64_t now)
+{
+    int failed_at, rc = 0;
+    for (int attempt = 0; attempt <= FAULT_RETRIES; attempt++) {
+        rc = run_batch (self, n, false, now, &failed_at);
+        if (!rc)
+            return;
+        log_line ("error", "batch of %d aborted: %s", n, mdb_strerror (rc));
+        if (failed_at < 0 || !command_writes (self->batch[failed_at].cmd))
+            break;
+        refuse_for_fault (&self->batch[failed_at], rc);
+    }
+    for (int i = 0; i < n; i++)
+        if (self->batch[i].cmd && command_writes (self->batch[i].cmd))
+            refuse_for_fault (&self->batch[i], rc);
+    if (run_batch (self, n, true, now, &failed_at))
+        for (int i = 0; i < n; i++)
+            if (self->batch[i].cmd)
+                reply_with_error (&self->batch[i], EXF_INTERNAL,
+                                  "storage could not be read");
+}
+
+/* Request ids and command names are the client's bytes: log them only as
+ * printable ASCII. */
+static void
+log_request (const request_t *r)
+{
+    char cmd[EXF_ID_MAX + 1], id[EXF_ID_MAX + 1];
+    codec_str_copy (cmd, sizeof cmd, r->req.cmd);
+    codec_str_copy (id, sizeof id, r->req.id);
+    for (char *p = cmd; *p; p++)
+        *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
+    for (char *p = id; *p; p++)
+        *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
+    log_line ("info", "cmd=%s id=%s reply_bytes=%zu", cmd, id, r->reply.size);
+}
+
+static void
 handle_batch (server_t *self)
 {
     int n = 0;
-    while (n < BATCH_MAX) {
+    size_t bytes = 0;
+    while (n < BATCH_MAX && bytes < BATCH_BYTES_MAX) {
         int got = receive_request (self, &self->batch[n]);
         if (got == 0)
             break;
@@ -240,72 +316,61 @@ handle_batch (server_t *self)
             log_line ("warn", "dropped a message with a malformed envelope");
             continue;
         }
-        parse_request (&self->batch[n]);
+        request_t *r = &self->batch[n];
+        bytes += zmq_msg_size (&r->frames[r->n_frames - 1]);
+        parse_request (r);
         n++;
     }
     if (n == 0)
         return;
-    int64_t now = zclock_time ();
-    int rc = run_batch (self, n, false, now);
-    if (rc) {
-        /* the transaction is gone: refuse the writes, serve the reads */
-        const char *code = is_storage_full (rc) ? EXF_UNAVAILABLE : EXF_INTERNAL;
-        log_line ("error", "batch of %d aborted: %s; writes answered %s", n,
-                  mdb_strerror (rc), code);
-        for (int i = 0; i < n; i++)
-            if (self->batch[i].cmd && command_writes (self->batch[i].cmd))
-                reply_with_error (&self->batch[i], code,
-                                  is_storage_full (rc)
-                                      ? "storage is full; reads are still served"
-                                      : "the change could not be committed");
-        int rrc = run_batch (self, n, true, now);
-        if (rrc)
-            for (int i = 0; i < n; i++)
-                if (self->batch[i].cmd && !command_writes (self->batch[i].cmd))
-                    reply_with_error (&self->batch[i], EXF_INTERNAL,
-                                      "storage could not be read");
-    }
+    commit_batch (self, n, batch_time (self));
     for (int i = 0; i < n; i++) {
         request_t *r = &self->batch[i];
         if (self->config->verbose)
-            log_line ("info", "cmd=%.*s id=%.*s reply_bytes=%zu",
-                      (int) r->req.cmd.len, r->req.cmd.ptr, (int) r->req.id.len,
-                      r->req.id.ptr, r->reply.size);
+            log_request (r);
         send_reply (self, r);
         request_clear (r);
     }
     publish_outbox (self);
 }
 
-/* Once a second, in its own transaction: mark stalled workflows (their
- * events go out like any others) and sweep replies past their retention. */
+/* Once a second: sweep replies past their retention, then mark stalled
+ * workflows (their events go out like any others), each in its own
+ * transaction so that a full store still frees what it can. */
 static void
 run_maintenance (server_t *self)
 {
-    int64_t now = zclock_time ();
-    if (now < self->next_maintenance)
+    if (zclock_mono () < self->next_maintenance)
         return;
-    self->next_maintenance = now + MAINTENANCE_EVERY_MS;
+    self->next_maintenance = zclock_mono () + MAINTENANCE_EVERY_MS;
+    int64_t now = batch_time (self);
     store_txn_t *txn;
+    int swept = 0, marked = 0;
     int rc = store_begin (self->store, true, &txn);
-    if (rc) {
-        log_line ("error", "maintenance: %s", mdb_strerror (rc));
+    if (!rc) {
+        rc = store_replies_sweep (txn, now, SWEEP_BUDGET, &swept);
+        if (rc || !swept)
+            store_abort (&txn);
+        else
+            rc = store_commit (&txn);
+    }
+    if (rc)
+        log_line ("error", "reply sweep: %s", mdb_strerror (rc));
+    if ((rc = store_begin (self->store, true, &txn))) {
+        log_line ("error", "stall scan: %s", mdb_strerror (rc));
         return;
     }
     command_env_t env = { txn, &self->outbox, now, self->started_ms };
     stall_cursor_t cursor = self->stall_cursor;
-    int marked = 0, swept = 0;
     rc = commands_mark_stalled (&env, self->config->stall_after_s, &cursor,
                                 STALL_SCAN_MAX, &marked);
-    if (!rc)
-        rc = store_replies_sweep (txn, now, SWEEP_BUDGET, &swept);
     if (rc)
         store_abort (&txn);
     else
         rc = store_commit (&txn);
     if (rc) {
         outbox_reset (&self->outbox);
-        log_line ("error", "maintenance: %s", mdb_strerror (rc));
+        log_line ("error", "stall scan: %s", mdb_strerror (rc));
         return;
     }
     self->stall_cursor = cursor;
@@ -359,7 +424,7 @@ server_run (const server_config_t *config)
         goto done;
     self.commands_socket = zsock_resolve (self.commands);
     self.events_socket = zsock_resolve (self.events);
-    self.started_ms = zclock_time ();
+    self.started_ms = batch_time (&self);
     log_line ("info",
               "ready: data %s, commands %s, events %s, stall after %llds, "
               "last seq %llu",
@@ -369,7 +434,7 @@ server_run (const server_config_t *config)
 
     while (!zsys_interrupted) {
         zmq_pollitem_t item = { self.commands_socket, 0, ZMQ_POLLIN, 0 };
-        int64_t wait = self.next_maintenance - zclock_time ();
+        int64_t wait = self.next_maintenance - zclock_mono ();
         int rc = zmq_poll (&item, 1, wait < 0 ? 0 : wait > 1000 ? 1000 : (long) wait);
         if (rc < 0) {
             if (zmq_errno () == EINTR)

@@ -24,15 +24,19 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DAY_MS (24LL * 3600 * 1000)
 #define KEY_MAX 160
 
 struct store_t {
+    int lock_fd;                    /* flock'd: one daemon per data directory */
     MDB_env *env;
     MDB_dbi dbi;
     uint64_t committed_seq;
@@ -236,6 +240,19 @@ store_open (const char *dir, size_t map_size, int64_t reply_keep_ms,
         free (self);
         return NULL;
     }
+    /* LMDB allows several writers across processes, but seqs are kept in
+     * memory: a second daemon on the same store would reuse them */
+    char lock_path[4096];
+    snprintf (lock_path, sizeof lock_path, "%s/exitflowd.lock", dir);
+    self->lock_fd = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (self->lock_fd < 0 || flock (self->lock_fd, LOCK_EX | LOCK_NB)) {
+        snprintf (why, cap, "%s is in use by another exitflowd (%s)", dir,
+                  strerror (errno));
+        if (self->lock_fd >= 0)
+            close (self->lock_fd);
+        free (self);
+        return NULL;
+    }
     if ((rc = mdb_env_create (&self->env))
         || (rc = mdb_env_set_mapsize (self->env, map_size))
         || (rc = mdb_env_open (self->env, dir, MDB_NOTLS, 0640)))
@@ -258,6 +275,7 @@ fail:
     snprintf (why, cap, "LMDB at %s: %s", dir, mdb_strerror (rc));
     if (self->env)
         mdb_env_close (self->env);
+    close (self->lock_fd);
     free (self);
     return NULL;
 }
@@ -269,6 +287,7 @@ store_destroy (store_t **self_p)
     if (!self)
         return;
     mdb_env_close (self->env);
+    close (self->lock_fd);
     free (self);
     *self_p = NULL;
 }
@@ -541,7 +560,7 @@ store_event_append (store_txn_t *t, uint64_t seq, const void *event,
                     size_t len)
 {
     dbkey_t k = log_key (seq);
-    int rc = db_put (t, &k, val_of (event, len), 0);
+    int rc = db_put (t, &k, val_of (event, len), MDB_NOOVERWRITE);
     if (!rc)
         t->seq = seq;
     return rc;
@@ -617,10 +636,13 @@ put_reply_record (store_txn_t *t, const dbkey_t *k, exf_str_t id,
     return 0;
 }
 
-/* Reads the reply record under `k` if it is the one for `id`. */
+/* Reads the reply record under `k` if it is the one for `id` (and, when
+ * `at_ms` is not 0, was written then: reply seqs restart once the whole log
+ * has been swept, so an old reference may name a newer record). */
 static int
 get_reply_record (store_txn_t *t, const dbkey_t *k, exf_str_t id,
-                  uint64_t *hash, const void **reply, size_t *len)
+                  int64_t at_ms, uint64_t *hash, const void **reply,
+                  size_t *len)
 {
     MDB_val v;
     int rc = db_get (t, k, &v);
@@ -628,6 +650,7 @@ get_reply_record (store_txn_t *t, const dbkey_t *k, exf_str_t id,
         return rc;
     const uint8_t *p = v.mv_data;
     if (v.mv_size < REPLY_HEAD || p[16] != id.len
+        || (at_ms && (int64_t) get_be64 (p) != at_ms)
         || v.mv_size < REPLY_HEAD + id.len
         || memcmp (p + REPLY_HEAD, id.ptr, id.len) != 0)
         return MDB_NOTFOUND;
@@ -666,10 +689,12 @@ store_reply_get (store_txn_t *t, const workflow_t *scope, exf_str_t id,
         uint64_t id_hash = codec_hash (id.ptr, id.len, 0);
         const wf_ledger_t *l = &scope->ledger;
         for (uint32_t i = l->n_replies; i-- > 0;) {
-            if (l->replies[i].id_hash != id_hash)
+            const wf_reply_ref_t *ref = &l->replies[i];
+            if (ref->id_hash != id_hash || ref->at_ms < keep_from)
                 continue;
-            dbkey_t k = reply_log_key (l->replies[i].reply_seq);
-            int rc = get_reply_record (t, &k, id, hash, reply, len);
+            dbkey_t k = reply_log_key (ref->reply_seq);
+            int rc = get_reply_record (t, &k, id, ref->at_ms, hash, reply,
+                                       len);
             if (rc != MDB_NOTFOUND)
                 return rc;
         }
@@ -679,7 +704,7 @@ store_reply_get (store_txn_t *t, const workflow_t *scope, exf_str_t id,
      * day the retention still covers */
     for (int64_t day = now_ms / DAY_MS; day >= keep_from / DAY_MS; day--) {
         dbkey_t k = day_reply_key (day, id);
-        int rc = get_reply_record (t, &k, id, hash, reply, len);
+        int rc = get_reply_record (t, &k, id, 0, hash, reply, len);
         if (rc != MDB_NOTFOUND)
             return rc;
     }
@@ -697,7 +722,8 @@ store_reply_put (store_txn_t *t, workflow_t *scope, exf_str_t id,
     uint64_t reply_seq = t->reply_seq + 1;
     dbkey_t k = reply_log_key (reply_seq);
     /* not MDB_APPEND: that compares with the last key of the whole tree */
-    int rc = put_reply_record (t, &k, id, now_ms, hash, reply, len, 0);
+    int rc = put_reply_record (t, &k, id, now_ms, hash, reply, len,
+                               MDB_NOOVERWRITE);
     if (rc)
         return rc;
     t->reply_seq = reply_seq;

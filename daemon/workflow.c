@@ -704,7 +704,7 @@ check_finding (const workflow_t *wf, const msgpack_object *f, uint32_t i,
     else if (has_client) {
         char id[EXF_ID_MAX + 1];
         codec_str_copy (id, sizeof id, client);
-        if (workflow_find_member (wf, id) < 0)
+        if (strlen (id) != client.len || workflow_find_member (wf, id) < 0)
             ok = exf_fail (err, EXF_VALIDATION, "client_id",
                            "finding %u names a client outside the household",
                            i);

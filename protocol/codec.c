@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -64,6 +65,7 @@ scan_be (const uint8_t *p, int bytes)
 }
 
 static bool scan_object (scan_t *s, int depth);
+static bool scan_map (scan_t *s, uint32_t n, int depth);
 
 /* Children of a container: each is at least one byte, so a declared count
  * above the bytes left is a lie told to make the decoder allocate. */
@@ -84,8 +86,99 @@ scan_children (scan_t *s, uint64_t count, int depth)
     return true;
 }
 
+/* Well-formed UTF-8 (RFC 3629): no overlongs, no surrogates, ≤ U+10FFFF.
+ * Text reaches every client and log: a string that is not UTF-8 would
+ * break the clients that decode it, so it is refused at the door. */
 static bool
-scan_skip_payload (scan_t *s, int len_bytes)
+utf8_valid (const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = p[i];
+        size_t len;
+        uint32_t min, cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            len = 2, min = 0x80, cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3, min = 0x800, cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4, min = 0x10000, cp = c & 0x07;
+        } else
+            return false;
+        if (n - i < len)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* A str or bin payload after a length of `len_bytes` bytes. */
+/* The encoded bytes of one map key. */
+typedef struct {
+    const uint8_t *p;
+    size_t n;
+} key_span_t;
+
+static int
+key_span_cmp (const void *a, const void *b)
+{
+    const key_span_t *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n < y->n ? -1 : 1;
+    return memcmp (x->p, y->p, x->n);
+}
+
+/* A map's entries, each key unique: with a key twice, readers disagree on
+ * its value (the first wins here, the last in most other decoders), so a
+ * form could pass validation with one value and be stored with another. */
+static bool
+scan_map (scan_t *s, uint32_t n, int depth)
+{
+    if ((uint64_t) 2 * n > (uint64_t) (s->end - s->p)) {
+        s->why = "container larger than the message";
+        return false;
+    }
+    if (depth >= EXF_MAX_DEPTH) {
+        s->why = "msgpack nested too deep";
+        return false;
+    }
+    key_span_t small[16], *keys = n <= 16 ? small : malloc (n * sizeof *keys);
+    if (!keys) {
+        s->why = "out of memory";
+        return false;
+    }
+    bool ok = true;
+    for (uint32_t i = 0; ok && i < n; i++) {
+        keys[i].p = s->p;
+        ok = scan_object (s, depth + 1);
+        keys[i].n = (size_t) (s->p - keys[i].p);
+        ok = ok && scan_object (s, depth + 1);
+    }
+    if (ok && n > 1) {
+        qsort (keys, n, sizeof *keys, key_span_cmp);
+        for (uint32_t i = 1; ok && i < n; i++)
+            if (key_span_cmp (&keys[i - 1], &keys[i]) == 0) {
+                s->why = "a map has the same key twice";
+                ok = false;
+            }
+    }
+    if (keys != small)
+        free (keys);
+    return ok;
+}
+
+static bool
+scan_skip_payload (scan_t *s, int len_bytes, bool text)
 {
     if (!scan_need (s, (size_t) len_bytes))
         return false;
@@ -93,6 +186,10 @@ scan_skip_payload (scan_t *s, int len_bytes)
     s->p += len_bytes;
     if (!scan_need (s, len))
         return false;
+    if (text && !utf8_valid (s->p, len)) {
+        s->why = "a string is not valid UTF-8";
+        return false;
+    }
     s->p += len;
     return true;
 }
@@ -110,19 +207,26 @@ scan_object (scan_t *s, int depth)
     if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
         return true;
     if (b >= 0x80 && b <= 0x8f)
-        return scan_children (s, 2u * (b & 0x0f), depth);
+        return scan_map (s, b & 0x0f, depth);
     if (b >= 0x90 && b <= 0x9f)
         return scan_children (s, b & 0x0f, depth);
     if (b >= 0xa0 && b <= 0xbf) {
         if (!scan_need (s, b & 0x1f))
             return false;
+        if (!utf8_valid (s->p, b & 0x1f)) {
+            s->why = "a string is not valid UTF-8";
+            return false;
+        }
         s->p += b & 0x1f;
         return true;
     }
     switch (b) {
-    case 0xc4: case 0xd9: return scan_skip_payload (s, 1);
-    case 0xc5: case 0xda: return scan_skip_payload (s, 2);
-    case 0xc6: case 0xdb: return scan_skip_payload (s, 4);
+    case 0xc4: return scan_skip_payload (s, 1, false);
+    case 0xc5: return scan_skip_payload (s, 2, false);
+    case 0xc6: return scan_skip_payload (s, 4, false);
+    case 0xd9: return scan_skip_payload (s, 1, true);
+    case 0xda: return scan_skip_payload (s, 2, true);
+    case 0xdb: return scan_skip_payload (s, 4, true);
     case 0xca: case 0xcc: case 0xcd: case 0xce: case 0xcf:
     case 0xcb: case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
         static const uint8_t width[] = {
@@ -148,9 +252,9 @@ scan_object (scan_t *s, int depth)
         int lb = b == 0xde ? 2 : 4;
         if (!scan_need (s, (size_t) lb))
             return false;
-        uint64_t n = 2ull * scan_be (s->p, lb);
+        uint32_t n = scan_be (s->p, lb);
         s->p += lb;
-        return scan_children (s, n, depth);
+        return scan_map (s, n, depth);
     }
     default:
         /* 0xc1 (never used) and the ext family, which EXITFLOW/1 does not use */
@@ -218,6 +322,9 @@ void
 codec_str_copy (char *dst, size_t cap, exf_str_t s)
 {
     size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    /* cut on a character boundary, never inside one */
+    while (n < s.len && n > 0 && ((uint8_t) s.ptr[n] & 0xc0) == 0x80)
+        n--;
     if (n)
         memcpy (dst, s.ptr, n);
     dst[n] = '\0';
@@ -401,9 +508,10 @@ codec_parse_request (const msgpack_object *body, codec_request_t *req,
         || !codec_read_str (body, "actor", false, EXF_ID_MAX, &req->actor,
                             &has_actor, EXF_BAD_REQUEST, err))
         return false;
-    if (has_actor && req->actor.len == 0)
+    if (has_actor && (req->actor.len == 0
+                      || memchr (req->actor.ptr, '\0', req->actor.len)))
         return exf_fail (err, EXF_BAD_REQUEST, "actor",
-                         "actor must not be empty");
+                         "actor is 1 to %d bytes without NUL", EXF_ID_MAX);
     return true;
 }
 

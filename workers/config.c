@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wlog.h"
+
 #define BOTH (WORKER_DQ | WORKER_NOTIFY)
 #define STR(field) OPT_STR, offsetof (worker_config_t, field), \
                    sizeof ((worker_config_t *) 0)->field
@@ -236,4 +238,15 @@ worker_config_load (worker_config_t *cfg, unsigned program, int argc,
         (void) w;
     }
     return 0;
+}
+
+int
+worker_config_start (worker_config_t *cfg, unsigned program, int argc,
+                     char **argv)
+{
+    int rc = worker_config_load (cfg, program, argc, argv, stderr);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    wlog_init (cfg->program_name);
+    return -1;
 }

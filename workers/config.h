@@ -49,5 +49,10 @@ typedef struct {
 int worker_config_load (worker_config_t *cfg, unsigned program, int argc,
                         char **argv, FILE *err);
 void worker_config_usage (unsigned program, FILE *out);
+/* The start of a worker's main: worker_config_load (mistakes to stderr),
+ * then the log named after the program. Returns -1 to go on, else the exit
+ * status (0 after --help, 2 after a mistake). */
+int worker_config_start (worker_config_t *cfg, unsigned program, int argc,
+                         char **argv);
 
 #endif

@@ -206,3 +206,15 @@ consumer_run (const consumer_config_t *cfg)
     exitflow_client_destroy (&s.client);
     return 0;
 }
+
+int
+consumer_run_worker (const worker_config_t *cfg, consumer_handler_fn *handle,
+                     consumer_acked_fn *acked, void *arg,
+                     volatile sig_atomic_t *stop)
+{
+    consumer_config_t cc = {
+        .name = cfg->name, .commands = cfg->commands, .events = cfg->events,
+        .handle = handle, .acked = acked, .arg = arg, .stop = stop,
+        .verbose = cfg->verbose };
+    return consumer_run (&cc);
+}

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "clients/exitflow.h"
+#include "config.h"
 
 typedef enum {
     CONSUMER_DONE,                  /* handled, nothing written */
@@ -47,6 +48,12 @@ typedef struct {
 /* Runs until *stop. Returns 0 after a clean stop, 1 when it cannot run
  * (a bad endpoint). */
 int consumer_run (const consumer_config_t *cfg);
+
+/* consumer_run for a worker set up by `cfg` (its consumer name, endpoints
+ * and --verbose); `acked` may be NULL. */
+int consumer_run_worker (const worker_config_t *cfg, consumer_handler_fn *handle,
+                         consumer_acked_fn *acked, void *arg,
+                         volatile sig_atomic_t *stop);
 
 /* The libexitflow options the workers use (short timeouts: a SIGTERM is
  * noticed within a few seconds even while the daemon is away). */

@@ -203,6 +203,28 @@ check_group_missing (const dq_rule_t *rule, const dq_snapshot_t *s,
     }
 }
 
+int
+dq_group_yes_sources (const dq_step_t *st, const dq_group_t *g, char *listed,
+                      size_t cap)
+{
+    int yes = 0;
+    size_t used = 0;
+    if (listed && cap)
+        listed[0] = '\0';
+    for (const char *const *src = g->sources; *src; src++) {
+        int64_t v;
+        if (!dq_step_answer (st, *src, &v) || v != DQ_YES)
+            continue;
+        if (listed && used < cap) {
+            int w = snprintf (listed + used, cap - used, "%s%s",
+                              yes ? ", " : "", *src);
+            used += w > 0 ? (size_t) w : 0;
+        }
+        yes++;
+    }
+    return yes;
+}
+
 static void
 check_group_inconsistent (const dq_rule_t *rule, const dq_snapshot_t *s,
                           dq_findings_t *out)
@@ -214,20 +236,8 @@ check_group_inconsistent (const dq_rule_t *rule, const dq_snapshot_t *s,
         int64_t any;
         if (!st || !dq_step_answer (st, g->any_source, &any))
             continue;
-        int yes = 0;
-        char listed[DQ_MESSAGE_MAX / 2] = "";
-        size_t used = 0;
-        for (const char *const *src = g->sources; *src; src++) {
-            int64_t v;
-            if (dq_step_answer (st, *src, &v) && v == DQ_YES) {
-                if (used < sizeof listed) {
-                    int w = snprintf (listed + used, sizeof listed - used,
-                                      "%s%s", yes ? ", " : "", *src);
-                    used += w > 0 ? (size_t) w : 0;
-                }
-                yes++;
-            }
-        }
+        char listed[DQ_MESSAGE_MAX / 2];
+        int yes = dq_group_yes_sources (st, g, listed, sizeof listed);
         if (any == DQ_YES && yes == 0)
             dq_add (out, rule, m->client_id, "%s is 1 (yes) but no %s source "
                     "is marked yes (%s)", g->any_source, g->name, g->hud);

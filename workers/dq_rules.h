@@ -12,6 +12,7 @@
 
 #include <msgpack.h>
 
+#include "dq_fields.h"
 #include "dq_snapshot.h"
 
 #define DQ_MAX_FINDINGS 256         /* PROTOCOL.md: at most 256 per report */
@@ -74,6 +75,14 @@ void dq_findings_pack (msgpack_packer *pk, const dq_findings_t *f);
  * for `source`, in this order: then a new report would change nothing. */
 bool dq_findings_equal_view (const dq_findings_t *f, const char *source,
                              const msgpack_object *view_dq);
+
+/* ---- income, benefits, insurance ---- */
+
+/* How many of group `g`'s sources the step marks yes (1), with their keys,
+ * comma-separated, in `listed` (may be NULL): what the "any source" answer
+ * must agree with. */
+int dq_group_yes_sources (const dq_step_t *st, const dq_group_t *g,
+                          char *listed, size_t cap);
 
 /* ---- timeliness (APR Q6e) ---- */
 

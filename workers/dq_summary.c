@@ -78,12 +78,7 @@ count_income (dq_summary_t *sum, const dq_member_t *m)
         sum->income_missing++;
         return;
     }
-    int yes = 0;
-    for (const char *const *src = g->sources; *src; src++) {
-        int64_t v;
-        yes += dq_step_answer (st, *src, &v) && v == DQ_YES;
-    }
-    if ((any == DQ_YES) != (yes > 0))
+    if ((any == DQ_YES) != (dq_group_yes_sources (st, g, NULL, 0) > 0))
         sum->income_inconsistent++;
 }
 
@@ -205,51 +200,46 @@ void
 dq_summary_print_json (const dq_summary_t *sum, const dq_summary_filter_t *f,
                        FILE *out)
 {
-    strbuf_t b;
-    strbuf_init (&b);
-    strbuf_puts (&b, "{");
-    json_kv_str (&b, "project_id", f->project_id);
-    json_kv_str (&b, "from", f->has_from ? f->from : "");
-    json_kv_str (&b, "to", f->has_to ? f->to : "");
-    json_kv_int (&b, "workflows", sum->workflows);
-    json_kv_int (&b, "leavers", sum->leavers);
-    json_key (&b, "destination");
-    strbuf_puts (&b, "{");
-    json_kv_int (&b, "dk_pnta", sum->dest_dk_pnta);
-    json_kv_int (&b, "missing", sum->dest_missing);
-    json_kv_int (&b, "errors", sum->dest_dk_pnta + sum->dest_missing);
-    json_key (&b, "error_rate");
-    strbuf_printf (&b, "%.4f", dq_summary_destination_rate (sum) / 100.0);
-    strbuf_puts (&b, "}");
-    json_key (&b, "income");
-    strbuf_puts (&b, "{");
-    json_kv_int (&b, "leavers", sum->income_leavers);
-    json_kv_int (&b, "missing", sum->income_missing);
-    json_kv_int (&b, "inconsistent", sum->income_inconsistent);
-    strbuf_puts (&b, "}");
-    json_key (&b, "timeliness");
-    strbuf_puts (&b, "{");
+    /* the error rate as a fraction, to 4 decimals (the rate is >= 0) */
+    double error_rate = (double) (long long) (dq_summary_destination_rate (sum)
+                                              * 100.0 + 0.5) / 10000.0;
+    json_t *timeliness = json_object ();
     for (int i = 0; i < DQ_LATE_BUCKETS; i++)
-        json_kv_int (&b, dq_late_bucket_names[i], sum->late[i]);
-    json_kv_int (&b, "unknown", sum->late_unknown);
-    strbuf_puts (&b, "}");
-    json_key (&b, "open");
-    strbuf_puts (&b, "{");
-    json_kv_int (&b, "total", sum->open);
-    json_kv_int (&b, "stalled", sum->stalled);
-    strbuf_puts (&b, "}");
-    json_key (&b, "findings");
-    strbuf_puts (&b, "[");
-    for (int i = 0; i < sum->n_rules; i++) {
-        if (i)
-            strbuf_puts (&b, ",");
-        strbuf_puts (&b, "{");
-        json_kv_str (&b, "rule", sum->rules[i].rule);
-        json_kv_int (&b, "errors", sum->rules[i].errors);
-        json_kv_int (&b, "warnings", sum->rules[i].warnings);
-        strbuf_puts (&b, "}");
-    }
-    strbuf_puts (&b, "]}");
-    fprintf (out, "%s\n", b.data);
-    strbuf_free (&b);
+        json_object_set_new (timeliness, dq_late_bucket_names[i],
+                             json_integer (sum->late[i]));
+    json_object_set_new (timeliness, "unknown", json_integer (sum->late_unknown));
+    json_t *findings = json_array ();
+    for (int i = 0; i < sum->n_rules; i++)
+        json_array_append_new (findings, json_pack (
+            "{s:o, s:I, s:I}", "rule", json_text_or_null (sum->rules[i].rule),
+            "errors", (json_int_t) sum->rules[i].errors,
+            "warnings", (json_int_t) sum->rules[i].warnings));
+    json_t *j = json_pack (
+        "{s:o, s:o, s:o, s:I, s:I,"
+        " s:{s:I, s:I, s:I, s:f},"
+        " s:{s:I, s:I, s:I},"
+        " s:o, s:{s:I, s:I}, s:o}",
+        "project_id", json_text_or_null (f->project_id),
+        "from", json_text_or_null (f->has_from ? f->from : ""),
+        "to", json_text_or_null (f->has_to ? f->to : ""),
+        "workflows", (json_int_t) sum->workflows,
+        "leavers", (json_int_t) sum->leavers,
+        "destination",
+            "dk_pnta", (json_int_t) sum->dest_dk_pnta,
+            "missing", (json_int_t) sum->dest_missing,
+            "errors", (json_int_t) (sum->dest_dk_pnta + sum->dest_missing),
+            "error_rate", error_rate,
+        "income",
+            "leavers", (json_int_t) sum->income_leavers,
+            "missing", (json_int_t) sum->income_missing,
+            "inconsistent", (json_int_t) sum->income_inconsistent,
+        "timeliness", timeliness,
+        "open",
+            "total", (json_int_t) sum->open,
+            "stalled", (json_int_t) sum->stalled,
+        "findings", findings);
+    /* %.15g of a value rounded to 4 decimals prints those decimals only */
+    json_dumpf (j, out, JSON_COMPACT | JSON_REAL_PRECISION (15));
+    fputc ('\n', out);
+    json_decref (j);
 }

@@ -185,10 +185,9 @@ int
 main (int argc, char **argv)
 {
     static worker_config_t cfg;
-    int rc = worker_config_load (&cfg, WORKER_DQ, argc, argv, stderr);
-    if (rc)
-        return rc == 1 ? 0 : 2;
-    wlog_init ("exitflow-dq");
+    int rc = worker_config_start (&cfg, WORKER_DQ, argc, argv);
+    if (rc >= 0)
+        return rc;
     static dq_worker_t w;
     w.cfg = &cfg;
     if (!build_rules (&w, &cfg))
@@ -197,11 +196,7 @@ main (int argc, char **argv)
     consumer_catch_signals (&stop);
     wlog ("starting: consumer %s, commands %s, events %s, %zu rules",
           cfg.name, cfg.commands, cfg.events, w.n_rules);
-    consumer_config_t cc = {
-        .name = cfg.name, .commands = cfg.commands, .events = cfg.events,
-        .handle = handle_event, .arg = &w, .stop = &stop,
-        .verbose = cfg.verbose };
-    rc = consumer_run (&cc);
+    rc = consumer_run_worker (&cfg, handle_event, NULL, &w, &stop);
     wlog ("stopped: %llu report(s) filed", (unsigned long long) w.reports);
     free (w.rules);
     return rc;

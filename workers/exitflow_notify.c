@@ -149,10 +149,9 @@ int
 main (int argc, char **argv)
 {
     static worker_config_t cfg;
-    int rc = worker_config_load (&cfg, WORKER_NOTIFY, argc, argv, stderr);
-    if (rc)
-        return rc == 1 ? 0 : 2;
-    wlog_init ("exitflow-notify");
+    int rc = worker_config_start (&cfg, WORKER_NOTIFY, argc, argv);
+    if (rc >= 0)
+        return rc;
     static notifier_t nt;
     nt.cfg = &cfg;
     nt.policy = (retry_policy_t) { cfg.retries, cfg.backoff_ms,
@@ -185,11 +184,7 @@ main (int argc, char **argv)
           cfg.name, cfg.commands, cfg.events, nt.n_sinks, cfg.state);
     for (int i = 0; i < nt.n_sinks; i++)
         wlog ("sink %s", nt.sinks[i]->spec);
-    consumer_config_t cc = {
-        .name = cfg.name, .commands = cfg.commands, .events = cfg.events,
-        .handle = handle_event, .acked = on_acked, .arg = &nt, .stop = &stop,
-        .verbose = cfg.verbose };
-    rc = consumer_run (&cc);
+    rc = consumer_run_worker (&cfg, handle_event, on_acked, &nt, &stop);
     wlog ("stopped: %llu delivered, %llu given up",
           (unsigned long long) nt.delivered, (unsigned long long) nt.gave_up);
 out:

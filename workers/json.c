@@ -1,81 +1,9 @@
-/* json — text buffer and JSON writing. See json.h. */
+/* json — jansson helpers. See json.h. */
 #include "json.h"
 
-#include <stdarg.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-void
-strbuf_init (strbuf_t *b)
-{
-    b->data = NULL;
-    b->len = b->cap = 0;
-    strbuf_add (b, "", 0);
-}
-
-void
-strbuf_free (strbuf_t *b)
-{
-    free (b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-void
-strbuf_reset (strbuf_t *b)
-{
-    b->len = 0;
-    if (b->data)
-        b->data[0] = '\0';
-}
-
-static void
-reserve (strbuf_t *b, size_t more)
-{
-    if (b->len + more + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *p = realloc (b->data, cap);
-    if (!p)
-        abort ();
-    b->data = p;
-    b->cap = cap;
-}
-
-void
-strbuf_add (strbuf_t *b, const char *s, size_t n)
-{
-    reserve (b, n);
-    if (n)
-        memcpy (b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-void
-strbuf_puts (strbuf_t *b, const char *s)
-{
-    strbuf_add (b, s, strlen (s));
-}
-
-void
-strbuf_printf (strbuf_t *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start (ap, fmt);
-    int n = vsnprintf (NULL, 0, fmt, ap);
-    va_end (ap);
-    if (n < 0)
-        return;
-    reserve (b, (size_t) n);
-    va_start (ap, fmt);
-    vsnprintf (b->data + b->len, (size_t) n + 1, fmt, ap);
-    va_end (ap);
-    b->len += (size_t) n;
-}
 
 /* Length of the valid UTF-8 sequence at `p` (at most `n` bytes), or 0. */
 static size_t
@@ -106,57 +34,39 @@ utf8_seq (const unsigned char *p, size_t n)
     return len;
 }
 
-void
-json_str (strbuf_t *b, const char *s)
+json_t *
+json_text (const char *ptr, size_t len)
 {
-    const unsigned char *p = (const unsigned char *) s;
-    size_t n = strlen (s);
-    strbuf_add (b, "\"", 1);
-    for (size_t i = 0; i < n;) {
-        unsigned char c = p[i];
-        if (c == '"' || c == '\\') {
-            char esc[2] = { '\\', (char) c };
-            strbuf_add (b, esc, 2);
-            i++;
-        } else if (c < 0x20) {
-            strbuf_printf (b, "\\u%04x", c);
+    json_t *j = json_stringn (ptr, len);
+    if (j)
+        return j;
+    /* not UTF-8: every byte that starts no valid sequence becomes U+FFFD */
+    char *clean = malloc (len * 3 + 1);
+    if (!clean)
+        abort ();
+    const unsigned char *p = (const unsigned char *) ptr;
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        size_t seq = utf8_seq (p + i, len - i);
+        if (seq == 0) {
+            memcpy (clean + n, "\xef\xbf\xbd", 3);
+            n += 3;
             i++;
         } else {
-            size_t len = utf8_seq (p + i, n - i);
-            if (len == 0) {
-                strbuf_puts (b, "\\ufffd");
-                i++;
-            } else {
-                strbuf_add (b, (const char *) p + i, len);
-                i += len;
-            }
+            memcpy (clean + n, p + i, seq);
+            n += seq;
+            i += seq;
         }
     }
-    strbuf_add (b, "\"", 1);
+    j = json_stringn (clean, n);
+    free (clean);
+    if (!j)
+        abort ();                   /* out of memory */
+    return j;
 }
 
-void
-json_key (strbuf_t *b, const char *key)
+json_t *
+json_text_or_null (const char *s)
 {
-    if (b->len && b->data[b->len - 1] != '{' && b->data[b->len - 1] != '[')
-        strbuf_add (b, ",", 1);
-    json_str (b, key);
-    strbuf_add (b, ":", 1);
-}
-
-void
-json_kv_str (strbuf_t *b, const char *key, const char *value)
-{
-    json_key (b, key);
-    if (value && value[0])
-        json_str (b, value);
-    else
-        strbuf_puts (b, "null");
-}
-
-void
-json_kv_int (strbuf_t *b, const char *key, int64_t value)
-{
-    json_key (b, key);
-    strbuf_printf (b, "%lld", (long long) value);
+    return s && s[0] ? json_text (s, strlen (s)) : json_null ();
 }

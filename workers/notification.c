@@ -2,7 +2,10 @@
 #include "notification.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "json.h"
 
 static void
 copy_str (const msgpack_object *map, const char *key, char *out, size_t cap)
@@ -117,89 +120,83 @@ notification_from_event (notification_t *n, const char *consumer,
     return true;
 }
 
-void
-notification_json (const notification_t *n, strbuf_t *out)
+char *
+notification_json (const notification_t *n)
 {
-    strbuf_puts (out, "{");
-    json_kv_str (out, "id", n->id);
-    json_kv_str (out, "consumer", n->consumer);
-    json_kv_int (out, "event_seq", (int64_t) n->event_seq);
-    json_kv_str (out, "event_type", n->event_type);
-    json_kv_str (out, "event_ts", n->event_ts);
-    json_kv_str (out, "kind", n->kind);
-    json_kv_str (out, "workflow_id", n->workflow_id);
-    json_kv_str (out, "project_id", n->project_id);
-    json_kv_str (out, "household_id", n->household_id);
-    json_kv_str (out, "actor", n->actor);
-    json_key (out, "to");
-    strbuf_puts (out, "[");
+    json_t *j = json_object ();
+    json_object_set_new (j, "id", json_text_or_null (n->id));
+    json_object_set_new (j, "consumer", json_text_or_null (n->consumer));
+    json_object_set_new (j, "event_seq", json_integer ((json_int_t) n->event_seq));
+    json_object_set_new (j, "event_type", json_text_or_null (n->event_type));
+    json_object_set_new (j, "event_ts", json_text_or_null (n->event_ts));
+    json_object_set_new (j, "kind", json_text_or_null (n->kind));
+    json_object_set_new (j, "workflow_id", json_text_or_null (n->workflow_id));
+    json_object_set_new (j, "project_id", json_text_or_null (n->project_id));
+    json_object_set_new (j, "household_id", json_text_or_null (n->household_id));
+    json_object_set_new (j, "actor", json_text_or_null (n->actor));
+    json_t *to = json_array ();
     if (n->actor[0]) {
-        char to[EXF_ID_MAX + 8];
-        snprintf (to, sizeof to, "actor:%s", n->actor);
-        json_str (out, to);
+        char actor[EXF_ID_MAX + 8];
+        snprintf (actor, sizeof actor, "actor:%s", n->actor);
+        json_array_append_new (to, json_text_or_null (actor));
     }
-    if (n->ops[0]) {
-        if (n->actor[0])
-            strbuf_puts (out, ",");
-        json_str (out, n->ops);
-    }
-    strbuf_puts (out, "]");
+    if (n->ops[0])
+        json_array_append_new (to, json_text_or_null (n->ops));
+    json_object_set_new (j, "to", to);
     if (strcmp (n->kind, "workflow.stalled") == 0) {
-        json_kv_int (out, "idle_s", n->idle_s);
-        json_kv_str (out, "since", n->since);
-        json_key (out, "progress");
-        strbuf_puts (out, "{");
-        json_kv_int (out, "done", n->done);
-        json_kv_int (out, "total", n->total);
-        strbuf_puts (out, "}");
+        json_object_set_new (j, "idle_s", json_integer (n->idle_s));
+        json_object_set_new (j, "since", json_text_or_null (n->since));
+        json_object_set_new (j, "progress", json_pack ("{s:I, s:I}",
+                             "done", (json_int_t) n->done,
+                             "total", (json_int_t) n->total));
     } else if (strcmp (n->kind, "dq.errors") == 0) {
-        json_kv_str (out, "source", n->source);
-        json_kv_int (out, "errors", n->errors);
-        json_kv_int (out, "warnings", n->warnings);
-        json_key (out, "rules");
-        strbuf_puts (out, "[");
-        for (int i = 0; i < n->n_rules; i++) {
-            if (i)
-                strbuf_puts (out, ",");
-            json_str (out, n->rules[i]);
-        }
-        strbuf_puts (out, "]");
+        json_object_set_new (j, "source", json_text_or_null (n->source));
+        json_object_set_new (j, "errors", json_integer (n->errors));
+        json_object_set_new (j, "warnings", json_integer (n->warnings));
+        json_t *rules = json_array ();
+        for (int i = 0; i < n->n_rules; i++)
+            json_array_append_new (rules, json_text_or_null (n->rules[i]));
+        json_object_set_new (j, "rules", rules);
     } else {
-        json_kv_int (out, "exited", n->exited);
-        json_kv_int (out, "staying", n->staying);
+        json_object_set_new (j, "exited", json_integer (n->exited));
+        json_object_set_new (j, "staying", json_integer (n->staying));
     }
-    strbuf_puts (out, "}");
+    char *text = json_dumps (j, JSON_COMPACT);
+    json_decref (j);
+    if (!text)
+        abort ();                   /* out of memory */
+    return text;
 }
 
 void
-notification_subject (const notification_t *n, strbuf_t *out)
+notification_subject (const notification_t *n, FILE *out)
 {
     if (strcmp (n->kind, "workflow.stalled") == 0)
-        strbuf_printf (out, "exitflow: exit %s stalled (idle %lldh, %lld of "
-                       "%lld steps done)", n->workflow_id,
-                       (long long) (n->idle_s / 3600), (long long) n->done,
-                       (long long) n->total);
+        fprintf (out, "exitflow: exit %s stalled (idle %lldh, %lld of "
+                 "%lld steps done)", n->workflow_id,
+                 (long long) (n->idle_s / 3600), (long long) n->done,
+                 (long long) n->total);
     else if (strcmp (n->kind, "dq.errors") == 0)
-        strbuf_printf (out, "exitflow: %lld data-quality error(s) in exit %s",
-                       (long long) n->errors, n->workflow_id);
+        fprintf (out, "exitflow: %lld data-quality error(s) in exit %s",
+                 (long long) n->errors, n->workflow_id);
     else
-        strbuf_printf (out, "exitflow: exit %s finished (%lld exited, %lld "
-                       "staying)", n->workflow_id, (long long) n->exited,
-                       (long long) n->staying);
+        fprintf (out, "exitflow: exit %s finished (%lld exited, %lld "
+                 "staying)", n->workflow_id, (long long) n->exited,
+                 (long long) n->staying);
 }
 
 void
-notification_text (const notification_t *n, strbuf_t *out)
+notification_text (const notification_t *n, FILE *out)
 {
     notification_subject (n, out);
-    strbuf_printf (out, "\r\n\r\nworkflow: %s\r\nproject: %s\r\nhousehold: "
-                   "%s\r\ncaseworker: %s\r\nevent: %s #%llu at %s\r\n",
-                   n->workflow_id, n->project_id, n->household_id,
-                   n->actor[0] ? n->actor : "-", n->event_type,
-                   (unsigned long long) n->event_seq, n->event_ts);
+    fprintf (out, "\r\n\r\nworkflow: %s\r\nproject: %s\r\nhousehold: "
+             "%s\r\ncaseworker: %s\r\nevent: %s #%llu at %s\r\n",
+             n->workflow_id, n->project_id, n->household_id,
+             n->actor[0] ? n->actor : "-", n->event_type,
+             (unsigned long long) n->event_seq, n->event_ts);
     for (int i = 0; i < n->n_rules; i++)
-        strbuf_printf (out, "rule: %s\r\n", n->rules[i]);
-    strbuf_puts (out, "\r\n");
-    notification_json (n, out);
-    strbuf_puts (out, "\r\n");
+        fprintf (out, "rule: %s\r\n", n->rules[i]);
+    char *json = notification_json (n);
+    fprintf (out, "\r\n%s\r\n", json);
+    free (json);
 }

@@ -12,8 +12,8 @@
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
-#include "json.h"
 #include "protocol/codec.h"
 
 #define NOTE_MAX_RULES 16
@@ -53,10 +53,10 @@ bool notification_from_event (notification_t *n, const char *consumer,
                               const char *ops, const msgpack_object *event,
                               const msgpack_object *view);
 
-/* One line of JSON, without the newline. */
-void notification_json (const notification_t *n, strbuf_t *out);
-void notification_subject (const notification_t *n, strbuf_t *out);
+/* One line of compact JSON, without the newline (jansson; free it). */
+char *notification_json (const notification_t *n);
+void notification_subject (const notification_t *n, FILE *out);
 /* Plain text: a few lines for a person, then the JSON. */
-void notification_text (const notification_t *n, strbuf_t *out);
+void notification_text (const notification_t *n, FILE *out);
 
 #endif

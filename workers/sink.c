@@ -1,6 +1,7 @@
 /* sink — making sinks from specs and delivering with retries. See sink.h. */
 #include "sink.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,4 +101,67 @@ sink_deliver (sink_t *sink, const notification_t *n,
     if (attempts)
         *attempts = tries;
     return result;
+}
+
+/* ---- the libcurl sinks ---- */
+
+static void
+curl_destroy (sink_t *self)
+{
+    sink_curl_t *c = self->impl;
+    curl_easy_cleanup (c->curl);
+    free (c);
+}
+
+sink_t *
+sink_curl_new (const char *kind, sink_deliver_fn *deliver, size_t impl_size,
+               const sink_options_t *options)
+{
+    static bool curl_ready;
+    if (!curl_ready) {
+        if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return NULL;
+        curl_ready = true;
+    }
+    sink_t *sink = calloc (1, sizeof *sink);
+    sink_curl_t *c = calloc (1, impl_size);
+    if (sink && c)
+        c->curl = curl_easy_init ();
+    if (!sink || !c || !c->curl) {
+        free (sink);
+        free (c);
+        return NULL;
+    }
+    c->timeout_ms = options && options->timeout_ms > 0 ? options->timeout_ms
+                                                       : 10000;
+    sink->kind = kind;
+    sink->impl = c;
+    sink->deliver = deliver;
+    sink->delivered = NULL;
+    sink->destroy = curl_destroy;
+    return sink;
+}
+
+void *
+sink_curl_start (sink_t *self, const char *protocols)
+{
+    sink_curl_t *s = self->impl;
+    CURL *c = s->curl;
+    curl_easy_reset (c);
+    curl_easy_setopt (c, CURLOPT_URL, self->spec);
+    curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, s->timeout_ms);
+    curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT_MS, s->timeout_ms);
+    curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, protocols);
+    return c;
+}
+
+bool
+sink_curl_perform (void *curl, long *code, const char **error)
+{
+    CURLcode rc = curl_easy_perform (curl);
+    *code = 0;
+    curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, code);
+    *error = rc == CURLE_OK ? NULL : curl_easy_strerror (rc);
+    return rc == CURLE_OK;
 }

@@ -35,11 +35,12 @@ typedef struct {
 } sink_options_t;
 
 typedef struct sink sink_t;
+typedef sink_status_t (sink_deliver_fn) (sink_t *self, const notification_t *n,
+                                         char *why, size_t cap);
 struct sink {
     char spec[SINK_SPEC_MAX];       /* as given: the key of the sent log */
     const char *kind;               /* "file", "http", "smtp" */
-    sink_status_t (*deliver) (sink_t *self, const notification_t *n,
-                              char *why, size_t cap);
+    sink_deliver_fn *deliver;
     bool (*delivered) (sink_t *self, const notification_t *n);  /* may be NULL */
     void (*destroy) (sink_t *self);                             /* may be NULL */
     void *impl;
@@ -71,5 +72,27 @@ deliver_result_t sink_deliver (sink_t *sink, const notification_t *n,
 sink_t *sink_file_new (const char *path);
 sink_t *sink_http_new (const char *url, const sink_options_t *options);
 sink_t *sink_smtp_new (const char *url, const sink_options_t *options);
+
+/* ---- what the libcurl sinks (http, smtp) share ---- */
+
+/* How their impl structs begin: the easy handle, reused from one exchange
+ * to the next, and the timeout of one exchange. */
+typedef struct {
+    void *curl;                     /* CURL * */
+    long timeout_ms;
+} sink_curl_t;
+
+/* A sink of `kind` delivering with `deliver`, whose impl is `impl_size`
+ * zeroed bytes starting with a sink_curl_t: a fresh handle and the options'
+ * timeout (10000 ms when none). Destroying the sink cleans the handle up.
+ * NULL when out of memory or libcurl cannot start. */
+sink_t *sink_curl_new (const char *kind, sink_deliver_fn *deliver,
+                       size_t impl_size, const sink_options_t *options);
+/* The handle, reset for one exchange: the sink's spec as the URL, the
+ * timeout, no signals, only `protocols` ("http,https"). */
+void *sink_curl_start (sink_t *self, const char *protocols);
+/* Runs the exchange set up on `curl`. True when it went through; `code` gets
+ * the server's last reply code (0 none), `error` libcurl's reason when not. */
+bool sink_curl_perform (void *curl, long *code, const char **error);
 
 #endif

@@ -11,19 +11,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json.h"
+
 #define TAIL_BYTES (256 * 1024)
 
 typedef struct {
     char path[SINK_SPEC_MAX];
 } file_sink_t;
 
-/* `{"id":"<id>",` — how every line of ours begins. */
+/* `{"id":"<id>",` — how every line of ours begins (notification_json
+ * writes the id first, the same way). */
 static void
-line_head (const notification_t *n, strbuf_t *out)
+line_head (const notification_t *n, char *out, size_t cap)
 {
-    strbuf_puts (out, "{\"id\":");
-    json_str (out, n->id);
-    strbuf_puts (out, ",");
+    json_t *id = json_text_or_null (n->id);
+    char *quoted = json_dumps (id, JSON_ENCODE_ANY);
+    json_decref (id);
+    snprintf (out, cap, "{\"id\":%s,", quoted ? quoted : "null");
+    free (quoted);
 }
 
 static bool
@@ -43,13 +48,11 @@ file_delivered (sink_t *self, const notification_t *n)
         ssize_t got = buf ? pread (fd, buf, len, from) : -1;
         if (got > 0) {
             buf[got] = '\0';
-            strbuf_t head;
-            strbuf_init (&head);
-            line_head (n, &head);
+            char head[8 + 6 * sizeof n->id];     /* each byte escaped */
+            line_head (n, head, sizeof head);
             /* a match must start a line: at the file's start or after \n */
-            for (char *p = buf; !found && (p = strstr (p, head.data)); p++)
+            for (char *p = buf; !found && (p = strstr (p, head)); p++)
                 found = (p == buf && from == 0) || (p > buf && p[-1] == '\n');
-            strbuf_free (&head);
         }
     }
     free (buf);
@@ -63,10 +66,8 @@ file_deliver (sink_t *self, const notification_t *n, char *why, size_t cap)
     file_sink_t *f = self->impl;
     if (file_delivered (self, n))
         return SINK_OK;
-    strbuf_t line;
-    strbuf_init (&line);
-    notification_json (n, &line);
-    strbuf_add (&line, "\n", 1);
+    char *json = notification_json (n);
+    size_t json_len = strlen (json);
     sink_status_t status = SINK_OK;
     int fd = open (f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) {
@@ -84,17 +85,18 @@ file_deliver (sink_t *self, const notification_t *n, char *why, size_t cap)
                 close (rfd);
             }
         }
-        if (last != '\n') {
-            strbuf_t fixed;
-            strbuf_init (&fixed);
-            strbuf_add (&fixed, "\n", 1);
-            strbuf_add (&fixed, line.data, line.len);
-            strbuf_free (&line);
-            line = fixed;
-        }
+        char *line = malloc (json_len + 3);
+        if (!line)
+            abort ();
+        size_t len = 0;
+        if (last != '\n')
+            line[len++] = '\n';
+        memcpy (line + len, json, json_len);
+        len += json_len;
+        line[len++] = '\n';
         /* one write of the whole line: O_APPEND keeps lines whole */
-        ssize_t w = write (fd, line.data, line.len);
-        if (w != (ssize_t) line.len) {
+        ssize_t w = write (fd, line, len);
+        if (w != (ssize_t) len) {
             snprintf (why, cap, "write %s: %s", f->path,
                       w < 0 ? strerror (errno) : "short write");
             if (w > 0 && ftruncate (fd, lseek (fd, 0, SEEK_END) - w) != 0) {
@@ -105,9 +107,10 @@ file_deliver (sink_t *self, const notification_t *n, char *why, size_t cap)
             snprintf (why, cap, "fsync %s: %s", f->path, strerror (errno));
             status = SINK_RETRY;
         }
+        free (line);
         close (fd);
     }
-    strbuf_free (&line);
+    free (json);
     return status;
 }
 

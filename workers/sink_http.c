@@ -6,11 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    CURL *curl;
-    long timeout_ms;
-} http_sink_t;
-
 static size_t
 discard (char *ptr, size_t size, size_t nmemb, void *arg)
 {
@@ -28,37 +23,27 @@ retryable_status (long code)
 static sink_status_t
 http_deliver (sink_t *self, const notification_t *n, char *why, size_t cap)
 {
-    http_sink_t *h = self->impl;
-    strbuf_t body, key;
-    strbuf_init (&body);
-    strbuf_init (&key);
-    notification_json (n, &body);
-    strbuf_printf (&key, "Idempotency-Key: %s", n->id);
+    char *body = notification_json (n);
+    char key[sizeof n->id + 32];
+    snprintf (key, sizeof key, "Idempotency-Key: %s", n->id);
     struct curl_slist *headers = NULL;
     headers = curl_slist_append (headers, "Content-Type: application/json");
-    headers = curl_slist_append (headers, key.data);
+    headers = curl_slist_append (headers, key);
     headers = curl_slist_append (headers, "Expect:");
 
-    CURL *c = h->curl;
-    curl_easy_reset (c);
-    curl_easy_setopt (c, CURLOPT_URL, self->spec);
-    curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
+    CURL *c = sink_curl_start (self, "http,https");
     curl_easy_setopt (c, CURLOPT_POST, 1L);
-    curl_easy_setopt (c, CURLOPT_POSTFIELDS, body.data);
-    curl_easy_setopt (c, CURLOPT_POSTFIELDSIZE, (long) body.len);
+    curl_easy_setopt (c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt (c, CURLOPT_POSTFIELDSIZE, (long) strlen (body));
     curl_easy_setopt (c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt (c, CURLOPT_USERAGENT, "exitflow-notify/1");
-    curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
-    curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT_MS, h->timeout_ms);
     curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, "http,https");
 
     sink_status_t status;
-    CURLcode rc = curl_easy_perform (c);
-    long code = 0;
-    curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &code);
-    if (rc != CURLE_OK) {
-        snprintf (why, cap, "POST %s: %s", self->spec, curl_easy_strerror (rc));
+    long code;
+    const char *error;
+    if (!sink_curl_perform (c, &code, &error)) {
+        snprintf (why, cap, "POST %s: %s", self->spec, error);
         status = SINK_RETRY;
     } else if (code >= 200 && code < 300)
         status = SINK_OK;
@@ -67,44 +52,13 @@ http_deliver (sink_t *self, const notification_t *n, char *why, size_t cap)
         status = retryable_status (code) ? SINK_RETRY : SINK_FAIL;
     }
     curl_slist_free_all (headers);
-    strbuf_free (&body);
-    strbuf_free (&key);
+    free (body);
     return status;
-}
-
-static void
-http_destroy (sink_t *self)
-{
-    http_sink_t *h = self->impl;
-    curl_easy_cleanup (h->curl);
-    free (h);
 }
 
 sink_t *
 sink_http_new (const char *url, const sink_options_t *options)
 {
     (void) url;
-    static bool curl_ready;
-    if (!curl_ready) {
-        if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
-            return NULL;
-        curl_ready = true;
-    }
-    sink_t *sink = calloc (1, sizeof *sink);
-    http_sink_t *h = calloc (1, sizeof *h);
-    if (sink && h)
-        h->curl = curl_easy_init ();
-    if (!sink || !h || !h->curl) {
-        free (sink);
-        free (h);
-        return NULL;
-    }
-    h->timeout_ms = options && options->timeout_ms > 0 ? options->timeout_ms
-                                                       : 10000;
-    sink->kind = "http";
-    sink->impl = h;
-    sink->deliver = http_deliver;
-    sink->delivered = NULL;
-    sink->destroy = http_destroy;
-    return sink;
+    return sink_curl_new ("http", http_deliver, sizeof (sink_curl_t), options);
 }

@@ -9,8 +9,9 @@
 #                         worker processes, local HTTP and SMTP servers)
 #   make asan-workers     the same on ASan/UBSan builds, in bin-asan/
 
-# Debian packages the workers need on top of DEB_BUILD / DEB_TEST.
-DEB_WORKERS := libcurl4-openssl-dev
+# Debian packages the workers need on top of DEB_BUILD / DEB_TEST
+# (libjansson-dev is DEB_CLIENTS' too).
+DEB_WORKERS := libcurl4-openssl-dev libjansson-dev
 
 CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
 CURL_LIBS   := $(or $(shell pkg-config --libs libcurl 2>/dev/null),-lcurl)
@@ -18,8 +19,8 @@ CURL_LIBS   := $(or $(shell pkg-config --libs libcurl 2>/dev/null),-lcurl)
 WORKER_LDLIBS := $(shell pkg-config --libs libczmq libzmq msgpack 2>/dev/null)
 LIBEXITFLOW := $(BIN)/libexitflow.a
 
-$(OBJ)/workers/%.o: CFLAGS += $(CURL_CFLAGS)
-$(OBJ)/workers/dq_report_cli.o: CFLAGS += $(JANSSON_CFLAGS)
+# JSON is written with jansson (JANSSON_CFLAGS / JANSSON_LIBS: clients.mk).
+$(OBJ)/workers/%.o: CFLAGS += $(CURL_CFLAGS) $(JANSSON_CFLAGS)
 
 # The pure parts (unit-tested without sockets).
 DQ_CORE_SRC := workers/dq_fields.c workers/dq_snapshot.c workers/dq_rules.c \
@@ -46,24 +47,26 @@ $(BIN)/exitflow-dq: $(call objs,$(DQ_WORKER_SRC)) $(LIBEXITFLOW)
 
 $(BIN)/exitflow-notify: $(call objs,$(NOTIFY_WORKER_SRC)) $(LIBEXITFLOW)
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $^ -o $@ $(WORKER_LDLIBS) $(CURL_LIBS)
+	$(CC) $(CFLAGS) $^ -o $@ $(WORKER_LDLIBS) $(CURL_LIBS) $(JANSSON_LIBS)
 
 # ---- unit tests (cmocka) ----
 
 WORKERS_UNIT_TESTS := $(BIN)/test_dq_rules $(BIN)/test_dq_summary $(BIN)/test_notify
 
-$(BIN)/test_dq_rules: tests/workers/test_dq_rules.c $(call objs,$(DQ_CORE_SRC))
+$(BIN)/test_dq_rules: tests/workers/test_dq_rules.c tests/unit/msgpack_builder.h \
+    $(call objs,$(DQ_CORE_SRC))
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDLIBS) -lcmocka
 
 $(BIN)/test_dq_summary: tests/workers/test_dq_summary.c \
     $(call objs,workers/dq_summary.c workers/json.c $(DQ_CORE_SRC))
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(JANSSON_CFLAGS) $^ -o $@ $(LDLIBS) $(JANSSON_LIBS) -lcmocka
 
 $(BIN)/test_notify: tests/workers/test_notify.c $(call objs,$(NOTIFY_CORE_SRC))
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(CURL_LIBS) -lcmocka -lpthread
+	$(CC) $(CFLAGS) $(JANSSON_CFLAGS) $^ -o $@ $(LDLIBS) $(CURL_LIBS) $(JANSSON_LIBS) \
+	  -lcmocka -lpthread
 
 unit-workers: $(WORKERS_UNIT_TESTS)
 	@for t in $(WORKERS_UNIT_TESTS); do echo "== $$t"; $$t || exit 1; done
@@ -81,7 +84,7 @@ integration-workers: $(BIN)/exitflowd $(BIN)/exitflow workers
 WORKERS_MAKE = $(MAKE) --no-print-directory
 
 deps-workers: deps-test
-	@missing=$$(for p in $(DEB_WORKERS) $(DEB_CLIENTS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(sort $(DEB_WORKERS) $(DEB_CLIENTS)); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 

@@ -26,16 +26,27 @@ static const struct option common_options[] = {
 };
 #define N_COMMON (sizeof common_options / sizeof common_options[0])
 
+/* A decimal integer from `min` to `max`, the whole of `text`. */
+static bool
+parse_int (const char *text, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll (text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
 static int
 env_int (const char *name, int dflt, int min, int max)
 {
     const char *text = getenv (name);
     if (!text || !*text)
         return dflt;
-    char *end;
-    errno = 0;
-    long v = strtol (text, &end, 10);
-    if (errno || *end || v < min || v > max) {
+    int64_t v;
+    if (!parse_int (text, min, max, &v)) {
         fprintf (stderr, "exitflow: ignoring %s=%s (not a number from %d to %d)\n",
                  name, text, min, max);
         return dflt;
@@ -110,15 +121,11 @@ bool
 cli_int_arg (cli_t *cli, const char *option, const char *text, int64_t min,
              int64_t max, int64_t *out)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll (text, &end, 10);
-    if (errno || end == text || *end || v < min || v > max) {
+    if (!parse_int (text, min, max, out)) {
         cli_usage_error (cli, "%s takes an integer from %lld to %lld, not '%s'",
                          option, (long long) min, (long long) max, text);
         return false;
     }
-    *out = v;
     return true;
 }
 
@@ -263,6 +270,32 @@ cli_client (cli_t *cli)
         cli_usage_error (cli, "cannot use endpoint '%s': %s", cli->endpoint,
                          strerror (errno));
     return cli->client;
+}
+
+exitflow_client_t *
+cli_simple_start (cli_t *cli, int argc, char **argv, int min, int max)
+{
+    int c;
+    while ((c = cli_getopt (cli, argc, argv, NULL)) > 0)
+        ;
+    if (c == CLI_STOP || !cli_positionals (cli, argc, argv, min, max))
+        return NULL;
+    return cli_client (cli);
+}
+
+int
+cli_reply (cli_t *cli, exitflow_reply_t *reply, const exitflow_error_t *err,
+           cli_text_fn *text, const void *arg)
+{
+    if (!reply)
+        return cli_fail (cli, err);
+    const msgpack_object *res = exitflow_reply_result (reply);
+    if (cli->json)
+        cli_print_json (res);
+    else
+        text (cli, res, arg);
+    exitflow_reply_destroy (&reply);
+    return EXIT_OK;
 }
 
 int

@@ -17,16 +17,37 @@ enum { OPT_FILE = 1, OPT_ENROLLMENT, OPT_HOUSEHOLD, OPT_PROJECT,
 #define VERSION_OPTION \
     { "expected-version", required_argument, NULL, OPT_EXPECTED_VERSION }
 
+static void
+print_line (cli_t *cli, const msgpack_object *res, const void *line)
+{
+    (void) cli;
+    (void) res;
+    printf ("%s\n", (const char *) line);
+}
+
 /* Prints a write's result: JSON, or `text` for people. */
 static int
-done (cli_t *cli, exitflow_reply_t **reply, const char *text)
+done (cli_t *cli, exitflow_reply_t *reply, const char *text)
 {
-    if (cli->json)
-        cli_print_json (exitflow_reply_result (*reply));
-    else
-        printf ("%s\n", text);
-    exitflow_reply_destroy (reply);
-    return EXIT_OK;
+    return cli_reply (cli, reply, NULL, print_line, text);
+}
+
+/* The options of a write: --expected-version into *expected, the value of
+ * its one other option (if any) into *value; then `n` positionals. False
+ * when the run ends here (cli->status). */
+static bool
+write_options (cli_t *cli, int argc, char **argv, const struct option *own,
+               const char **value, int64_t *expected, int n)
+{
+    int c;
+    while ((c = cli_getopt (cli, argc, argv, own)) > 0) {
+        if (c != OPT_EXPECTED_VERSION)
+            *value = optarg;
+        else if (!cli_int_arg (cli, "--expected-version", optarg, 0,
+                               INT64_MAX, expected))
+            return false;
+    }
+    return c != CLI_STOP && cli_positionals (cli, argc, argv, n, n);
 }
 
 /* ---- start ---- */
@@ -159,34 +180,28 @@ cmd_start (cli_t *cli, int argc, char **argv)
               exitflow_reply_workflow_id (reply),
               (long long) exitflow_reply_version (reply),
               exitflow_reply_workflow_id (reply));
-    return done (cli, &reply, text);
+    return done (cli, reply, text);
 }
 
 /* ---- show ---- */
 
+static void
+show_text (cli_t *cli, const msgpack_object *view, const void *arg)
+{
+    (void) cli;
+    (void) arg;
+    show_render (stdout, view);
+}
+
 int
 cmd_show (cli_t *cli, int argc, char **argv)
 {
-    int c;
-    while ((c = cli_getopt (cli, argc, argv, NULL)) > 0)
-        ;
-    if (c == CLI_STOP)
-        return cli->status;
-    if (!cli_positionals (cli, argc, argv, 1, 1))
-        return EXIT_USAGE;
-    exitflow_client_t *client = cli_client (cli);
+    exitflow_client_t *client = cli_simple_start (cli, argc, argv, 1, 1);
     if (!client)
         return cli->status;
     exitflow_error_t err;
-    exitflow_reply_t *reply = exitflow_get (client, argv[optind], &err);
-    if (!reply)
-        return cli_fail (cli, &err);
-    if (cli->json)
-        cli_print_json (exitflow_reply_result (reply));
-    else
-        show_render (stdout, exitflow_reply_result (reply));
-    exitflow_reply_destroy (&reply);
-    return EXIT_OK;
+    return cli_reply (cli, exitflow_get (client, argv[optind], &err), &err,
+                      show_text, NULL);
 }
 
 /* ---- save ---- */
@@ -256,7 +271,7 @@ cmd_save (cli_t *cli, int argc, char **argv)
               (long long) exitflow_reply_version (reply),
               next ? "next: " : "every step of this member is done",
               next ? next : "");
-    return done (cli, &reply, text);
+    return done (cli, reply, text);
 }
 
 /* ---- decide ---- */
@@ -266,16 +281,9 @@ cmd_decide (cli_t *cli, int argc, char **argv)
 {
     static const struct option own[] = { VERSION_OPTION, { 0 } };
     int64_t expected = EXITFLOW_ANY_VERSION;
-    int c;
-    while ((c = cli_getopt (cli, argc, argv, own)) > 0)
-        if (c == OPT_EXPECTED_VERSION
-            && !cli_int_arg (cli, "--expected-version", optarg, 0, INT64_MAX,
-                             &expected))
-            return EXIT_USAGE;
-    if (c == CLI_STOP)
+    const char *none = NULL;
+    if (!write_options (cli, argc, argv, own, &none, &expected, 3))
         return cli->status;
-    if (!cli_positionals (cli, argc, argv, 3, 3))
-        return EXIT_USAGE;
     const char *answer = argv[optind + 2];
     bool exits;
     if (strcmp (answer, "yes") == 0)
@@ -298,7 +306,7 @@ cmd_decide (cli_t *cli, int argc, char **argv)
     snprintf (text, sizeof text, "%s is %s (v%lld)", argv[optind + 1],
               exits ? "exiting" : "staying",
               (long long) exitflow_reply_version (reply));
-    return done (cli, &reply, text);
+    return done (cli, reply, text);
 }
 
 /* ---- finish and cancel ---- */
@@ -314,19 +322,8 @@ cmd_finish (cli_t *cli, int argc, char **argv)
     };
     const char *new_hoh = NULL;
     int64_t expected = EXITFLOW_ANY_VERSION;
-    int c;
-    while ((c = cli_getopt (cli, argc, argv, own)) > 0) {
-        if (c == OPT_NEW_HOH)
-            new_hoh = optarg;
-        else if (c == OPT_EXPECTED_VERSION
-                 && !cli_int_arg (cli, "--expected-version", optarg, 0,
-                                  INT64_MAX, &expected))
-            return EXIT_USAGE;
-    }
-    if (c == CLI_STOP)
+    if (!write_options (cli, argc, argv, own, &new_hoh, &expected, 1))
         return cli->status;
-    if (!cli_positionals (cli, argc, argv, 1, 1))
-        return EXIT_USAGE;
     exitflow_client_t *client = cli_client (cli);
     if (!client)
         return cli->status;
@@ -338,7 +335,7 @@ cmd_finish (cli_t *cli, int argc, char **argv)
     char text[160];
     snprintf (text, sizeof text, "Finished workflow %s (v%lld)", argv[optind],
               (long long) exitflow_reply_version (reply));
-    return done (cli, &reply, text);
+    return done (cli, reply, text);
 }
 
 int
@@ -351,19 +348,8 @@ cmd_cancel (cli_t *cli, int argc, char **argv)
     };
     const char *reason = NULL;
     int64_t expected = EXITFLOW_ANY_VERSION;
-    int c;
-    while ((c = cli_getopt (cli, argc, argv, own)) > 0) {
-        if (c == OPT_REASON)
-            reason = optarg;
-        else if (c == OPT_EXPECTED_VERSION
-                 && !cli_int_arg (cli, "--expected-version", optarg, 0,
-                                  INT64_MAX, &expected))
-            return EXIT_USAGE;
-    }
-    if (c == CLI_STOP)
+    if (!write_options (cli, argc, argv, own, &reason, &expected, 1))
         return cli->status;
-    if (!cli_positionals (cli, argc, argv, 1, 1))
-        return EXIT_USAGE;
     if (!reason)
         return cli_usage_error (cli, "--reason is required");
     exitflow_client_t *client = cli_client (cli);
@@ -377,5 +363,5 @@ cmd_cancel (cli_t *cli, int argc, char **argv)
     char text[160];
     snprintf (text, sizeof text, "Cancelled workflow %s (v%lld)", argv[optind],
               (long long) exitflow_reply_version (reply));
-    return done (cli, &reply, text);
+    return done (cli, reply, text);
 }

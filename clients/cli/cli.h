@@ -96,9 +96,22 @@ bool cli_int_arg (cli_t *cli, const char *option, const char *text,
 /* The command client, made on first use; NULL (and status 2) when the
  * endpoint is not a ZeroMQ endpoint. */
 exitflow_client_t *cli_client (cli_t *cli);
+/* The common options only, `min` to `max` positionals, then the command
+ * client: the start of most reads. NULL when the run ends here (status). */
+exitflow_client_t *cli_simple_start (cli_t *cli, int argc, char **argv,
+                                     int min, int max);
 exitflow_options_t cli_options (const cli_t *cli);
 /* Reports a failed call on stderr; returns 3 for UNREACHABLE, else 1. */
 int cli_fail (cli_t *cli, const exitflow_error_t *err);
+
+/* Prints a call's result for people; `arg` is the command's own. */
+typedef void (cli_text_fn) (cli_t *cli, const msgpack_object *result,
+                            const void *arg);
+/* The end of a command that made one call: cli_fail (`err`) when `reply`
+ * is NULL, else the result as JSON (--json) or through `text`, then the
+ * reply destroyed. Returns the exit status. */
+int cli_reply (cli_t *cli, exitflow_reply_t *reply, const exitflow_error_t *err,
+               cli_text_fn *text, const void *arg);
 
 /* ---- JSON (json.c) ---- */
 
@@ -121,6 +134,10 @@ char *json_to_msgpack (const json_t *j, size_t *len);
 const char *mp_str (const msgpack_object *map, const char *key, char *buf,
                     size_t cap, const char *dflt);
 int64_t mp_int (const msgpack_object *map, const char *key, int64_t dflt);
+/* The elements of an array field and their count; NULL and 0 when absent
+ * or not an array. */
+const msgpack_object *mp_array (const msgpack_object *map, const char *key,
+                                uint32_t *n);
 bool mp_is_str (const msgpack_object *o, const char *s);
 
 /* RFC 3339 UTC with milliseconds → ms since the epoch. */

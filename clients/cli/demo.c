@@ -274,10 +274,8 @@ cmd_demo (cli_t *cli, int argc, char **argv)
         exitflow_reply_destroy (&view);
         return fail (&d);
     }
-    const msgpack_object *events = exitflow_obj_get (
-        exitflow_reply_result (history), "events");
-    uint32_t n_events = events && events->type == MSGPACK_OBJECT_ARRAY
-                            ? events->via.array.size : 0;
+    uint32_t n_events;
+    mp_array (exitflow_reply_result (history), "events", &n_events);
 
     /* A second household, left open half-way, for list and show. */
     household_ids_t h2;

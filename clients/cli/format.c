@@ -27,6 +27,18 @@ mp_int (const msgpack_object *map, const char *key, int64_t dflt)
     return exitflow_obj_int (map, key, &v) ? v : dflt;
 }
 
+const msgpack_object *
+mp_array (const msgpack_object *map, const char *key, uint32_t *n)
+{
+    const msgpack_object *a = exitflow_obj_get (map, key);
+    if (!a || a->type != MSGPACK_OBJECT_ARRAY) {
+        *n = 0;
+        return NULL;
+    }
+    *n = a->via.array.size;
+    return a->via.array.ptr;
+}
+
 bool
 mp_is_str (const msgpack_object *o, const char *s)
 {

@@ -9,31 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* msgpack str may hold bytes that are not UTF-8 (the daemon never sends
- * them, but a JSON printer must not fail): such bytes become U+FFFD. */
-static json_t *
-json_text (const char *ptr, size_t len)
-{
-    json_t *j = json_stringn (ptr, len);
-    if (j)
-        return j;
-    char *clean = malloc (len * 3 + 1);
-    if (!clean)
-        return json_null ();
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char) ptr[i];
-        if (c < 0x80)
-            clean[n++] = (char) c;
-        else {
-            memcpy (clean + n, "\xef\xbf\xbd", 3);
-            n += 3;
-        }
-    }
-    j = json_stringn (clean, n);
-    free (clean);
-    return j ? j : json_null ();
-}
+#include "workers/json.h"
 
 json_t *
 json_of_msgpack (const msgpack_object *o)
@@ -53,6 +29,8 @@ json_of_msgpack (const msgpack_object *o)
     case MSGPACK_OBJECT_FLOAT64:
         return json_real (o->via.f64);
     case MSGPACK_OBJECT_STR:
+        /* bytes that are not UTF-8 (the daemon never sends them, but a
+         * JSON printer must not fail) become U+FFFD */
         return json_text (o->via.str.ptr, o->via.str.size);
     case MSGPACK_OBJECT_BIN:
         return json_text (o->via.bin.ptr, o->via.bin.size);

@@ -13,18 +13,6 @@
 enum { OPT_STATE = 1, OPT_IDLE, OPT_PROJECT, OPT_LIMIT, OPT_PAGE, OPT_FROM, OPT_TYPE,
        OPT_COUNT, OPT_NO_FOLLOW, OPT_SOURCE, OPT_FINDINGS };
 
-/* Options only, no positionals, then a reply: the shape of most reads. */
-static exitflow_client_t *
-simple_start (cli_t *cli, int argc, char **argv, int min, int max)
-{
-    int c;
-    while ((c = cli_getopt (cli, argc, argv, NULL)) > 0)
-        ;
-    if (c == CLI_STOP || !cli_positionals (cli, argc, argv, min, max))
-        return NULL;
-    return cli_client (cli);
-}
-
 /* ---- list ---- */
 
 int
@@ -90,11 +78,10 @@ cmd_list (cli_t *cli, int argc, char **argv)
             break;
         }
         const msgpack_object *res = exitflow_reply_result (reply);
-        const msgpack_object *items = exitflow_obj_get (res, "workflows");
-        uint32_t n = items && items->type == MSGPACK_OBJECT_ARRAY
-                         ? items->via.array.size : 0;
+        uint32_t n;
+        const msgpack_object *items = mp_array (res, "workflows", &n);
         for (uint32_t i = 0; i < n; i++) {
-            const msgpack_object *w = &items->via.array.ptr[i];
+            const msgpack_object *w = &items[i];
             json_array_append_new (all, json_of_msgpack (w));
             char id[72], proj[72], hh[72], created[40], updated[40], started[32],
                 last[32], progress[48], idle_text[32];
@@ -143,28 +130,26 @@ cmd_list (cli_t *cli, int argc, char **argv)
 
 /* ---- history ---- */
 
+static void
+history_text (cli_t *cli, const msgpack_object *res, const void *arg)
+{
+    (void) cli;
+    (void) arg;
+    uint32_t n;
+    const msgpack_object *events = mp_array (res, "events", &n);
+    for (uint32_t i = 0; i < n; i++)
+        fmt_event_line (stdout, &events[i]);
+}
+
 int
 cmd_history (cli_t *cli, int argc, char **argv)
 {
-    exitflow_client_t *client = simple_start (cli, argc, argv, 1, 1);
+    exitflow_client_t *client = cli_simple_start (cli, argc, argv, 1, 1);
     if (!client)
         return cli->status;
     exitflow_error_t err;
-    exitflow_reply_t *reply = exitflow_history (client, argv[optind], &err);
-    if (!reply)
-        return cli_fail (cli, &err);
-    const msgpack_object *res = exitflow_reply_result (reply);
-    if (cli->json)
-        cli_print_json (res);
-    else {
-        const msgpack_object *events = exitflow_obj_get (res, "events");
-        uint32_t n = events && events->type == MSGPACK_OBJECT_ARRAY
-                         ? events->via.array.size : 0;
-        for (uint32_t i = 0; i < n; i++)
-            fmt_event_line (stdout, &events->via.array.ptr[i]);
-    }
-    exitflow_reply_destroy (&reply);
-    return EXIT_OK;
+    return cli_reply (cli, exitflow_history (client, argv[optind], &err), &err,
+                      history_text, NULL);
 }
 
 /* ---- events tail ---- */
@@ -285,71 +270,79 @@ cmd_events_tail (cli_t *cli, int argc, char **argv)
 
 /* ---- consumers, ack ---- */
 
+static void
+consumers_text (cli_t *cli, const msgpack_object *res, const void *arg)
+{
+    (void) cli;
+    (void) arg;
+    uint32_t n;
+    const msgpack_object *list = mp_array (res, "consumers", &n);
+    if (n == 0)
+        printf ("No consumers have acknowledged events yet.\n");
+    else {
+        table_t *t = table_new (3);
+        table_row (t, "CONSUMER", "SEQ", "LAG");
+        for (uint32_t i = 0; i < n; i++) {
+            const msgpack_object *e = &list[i];
+            char name[72], seq[24], lag[24];
+            snprintf (seq, sizeof seq, "%lld", (long long) mp_int (e, "seq", 0));
+            snprintf (lag, sizeof lag, "%lld", (long long) mp_int (e, "lag", 0));
+            table_row (t, mp_str (e, "consumer", name, sizeof name, "?"), seq,
+                       lag);
+        }
+        table_print (t, stdout);
+        table_destroy (&t);
+    }
+    printf ("last seq %lld\n", (long long) mp_int (res, "last_seq", 0));
+}
+
 int
 cmd_consumers (cli_t *cli, int argc, char **argv)
 {
-    exitflow_client_t *client = simple_start (cli, argc, argv, 0, 0);
+    exitflow_client_t *client = cli_simple_start (cli, argc, argv, 0, 0);
     if (!client)
         return cli->status;
     exitflow_error_t err;
-    exitflow_reply_t *reply = exitflow_consumer_list (client, &err);
-    if (!reply)
-        return cli_fail (cli, &err);
-    const msgpack_object *res = exitflow_reply_result (reply);
-    if (cli->json)
-        cli_print_json (res);
-    else {
-        const msgpack_object *list = exitflow_obj_get (res, "consumers");
-        uint32_t n = list && list->type == MSGPACK_OBJECT_ARRAY
-                         ? list->via.array.size : 0;
-        if (n == 0)
-            printf ("No consumers have acknowledged events yet.\n");
-        else {
-            table_t *t = table_new (3);
-            table_row (t, "CONSUMER", "SEQ", "LAG");
-            for (uint32_t i = 0; i < n; i++) {
-                const msgpack_object *e = &list->via.array.ptr[i];
-                char name[72], seq[24], lag[24];
-                snprintf (seq, sizeof seq, "%lld", (long long) mp_int (e, "seq", 0));
-                snprintf (lag, sizeof lag, "%lld", (long long) mp_int (e, "lag", 0));
-                table_row (t, mp_str (e, "consumer", name, sizeof name, "?"), seq,
-                           lag);
-            }
-            table_print (t, stdout);
-            table_destroy (&t);
-        }
-        printf ("last seq %lld\n", (long long) mp_int (res, "last_seq", 0));
-    }
-    exitflow_reply_destroy (&reply);
-    return EXIT_OK;
+    return cli_reply (cli, exitflow_consumer_list (client, &err), &err,
+                      consumers_text, NULL);
+}
+
+static void
+ack_text (cli_t *cli, const msgpack_object *res, const void *consumer)
+{
+    (void) cli;
+    printf ("%s at seq %lld, lag %lld\n", (const char *) consumer,
+            (long long) mp_int (res, "seq", 0),
+            (long long) mp_int (res, "lag", 0));
 }
 
 int
 cmd_ack (cli_t *cli, int argc, char **argv)
 {
-    exitflow_client_t *client = simple_start (cli, argc, argv, 2, 2);
+    exitflow_client_t *client = cli_simple_start (cli, argc, argv, 2, 2);
     if (!client)
         return cli->status;
     int64_t seq;
     if (!cli_int_arg (cli, "SEQ", argv[optind + 1], 0, INT64_MAX, &seq))
         return EXIT_USAGE;
     exitflow_error_t err;
-    exitflow_reply_t *reply = exitflow_consumer_ack (client, argv[optind],
-                                                     (uint64_t) seq, &err);
-    if (!reply)
-        return cli_fail (cli, &err);
-    const msgpack_object *res = exitflow_reply_result (reply);
-    if (cli->json)
-        cli_print_json (res);
-    else
-        printf ("%s at seq %lld, lag %lld\n", argv[optind],
-                (long long) mp_int (res, "seq", 0),
-                (long long) mp_int (res, "lag", 0));
-    exitflow_reply_destroy (&reply);
-    return EXIT_OK;
+    return cli_reply (cli, exitflow_consumer_ack (client, argv[optind],
+                                                  (uint64_t) seq, &err),
+                      &err, ack_text, argv[optind]);
 }
 
 /* ---- dq ---- */
+
+/* `what`: the source and the workflow id. */
+static void
+dq_text (cli_t *cli, const msgpack_object *res, const void *what)
+{
+    (void) cli;
+    const char *const *w = what;
+    printf ("%lld finding%s from %s on %s\n",
+            (long long) mp_int (res, "count", 0),
+            mp_int (res, "count", 0) == 1 ? "" : "s", w[0], w[1]);
+}
 
 int
 cmd_dq (cli_t *cli, int argc, char **argv)
@@ -392,67 +385,55 @@ cmd_dq (cli_t *cli, int argc, char **argv)
     free (bytes);
     if (!client)
         return cli->status;
-    if (!reply)
-        return cli_fail (cli, &err);
-    const msgpack_object *res = exitflow_reply_result (reply);
-    if (cli->json)
-        cli_print_json (res);
-    else
-        printf ("%lld finding%s from %s on %s\n",
-                (long long) mp_int (res, "count", 0),
-                mp_int (res, "count", 0) == 1 ? "" : "s", source, argv[optind]);
-    exitflow_reply_destroy (&reply);
-    return EXIT_OK;
+    const char *what[2] = { source, argv[optind] };
+    return cli_reply (cli, reply, &err, dq_text, what);
 }
 
 /* ---- stats, ping ---- */
 
+static void
+stats_text (cli_t *cli, const msgpack_object *res, const void *arg)
+{
+    (void) cli;
+    (void) arg;
+    const msgpack_object *w = exitflow_obj_get (res, "workflows");
+    char uptime[32];
+    fmt_duration (mp_int (res, "uptime_s", 0), uptime, sizeof uptime);
+    printf ("workflows  open %lld  finished %lld  cancelled %lld\n"
+            "last seq   %lld\n"
+            "uptime     %s\n",
+            (long long) mp_int (w, "open", 0),
+            (long long) mp_int (w, "finished", 0),
+            (long long) mp_int (w, "cancelled", 0),
+            (long long) mp_int (res, "last_seq", 0), uptime);
+}
+
 int
 cmd_stats (cli_t *cli, int argc, char **argv)
 {
-    exitflow_client_t *client = simple_start (cli, argc, argv, 0, 0);
+    exitflow_client_t *client = cli_simple_start (cli, argc, argv, 0, 0);
     if (!client)
         return cli->status;
     exitflow_error_t err;
-    exitflow_reply_t *reply = exitflow_stats (client, &err);
-    if (!reply)
-        return cli_fail (cli, &err);
-    const msgpack_object *res = exitflow_reply_result (reply);
-    if (cli->json)
-        cli_print_json (res);
-    else {
-        const msgpack_object *w = exitflow_obj_get (res, "workflows");
-        char uptime[32];
-        fmt_duration (mp_int (res, "uptime_s", 0), uptime, sizeof uptime);
-        printf ("workflows  open %lld  finished %lld  cancelled %lld\n"
-                "last seq   %lld\n"
-                "uptime     %s\n",
-                (long long) mp_int (w, "open", 0),
-                (long long) mp_int (w, "finished", 0),
-                (long long) mp_int (w, "cancelled", 0),
-                (long long) mp_int (res, "last_seq", 0), uptime);
-    }
-    exitflow_reply_destroy (&reply);
-    return EXIT_OK;
+    return cli_reply (cli, exitflow_stats (client, &err), &err, stats_text,
+                      NULL);
+}
+
+static void
+ping_text (cli_t *cli, const msgpack_object *res, const void *arg)
+{
+    (void) arg;
+    char version[64];
+    printf ("pong from %s (%s)\n", cli->endpoint,
+            mp_str (res, "version", version, sizeof version, "?"));
 }
 
 int
 cmd_ping (cli_t *cli, int argc, char **argv)
 {
-    exitflow_client_t *client = simple_start (cli, argc, argv, 0, 0);
+    exitflow_client_t *client = cli_simple_start (cli, argc, argv, 0, 0);
     if (!client)
         return cli->status;
     exitflow_error_t err;
-    exitflow_reply_t *reply = exitflow_ping (client, &err);
-    if (!reply)
-        return cli_fail (cli, &err);
-    const msgpack_object *res = exitflow_reply_result (reply);
-    char version[64];
-    if (cli->json)
-        cli_print_json (res);
-    else
-        printf ("pong from %s (%s)\n", cli->endpoint,
-                mp_str (res, "version", version, sizeof version, "?"));
-    exitflow_reply_destroy (&reply);
-    return EXIT_OK;
+    return cli_reply (cli, exitflow_ping (client, &err), &err, ping_text, NULL);
 }

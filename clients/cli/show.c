@@ -47,23 +47,11 @@ short_time (const char *rfc3339, char *buf, size_t cap)
                     buf, cap);
 }
 
-static const msgpack_object *
-array_of (const msgpack_object *map, const char *key, uint32_t *n)
-{
-    const msgpack_object *a = exitflow_obj_get (map, key);
-    if (!a || a->type != MSGPACK_OBJECT_ARRAY) {
-        *n = 0;
-        return NULL;
-    }
-    *n = a->via.array.size;
-    return a->via.array.ptr;
-}
-
 static void
 render_steps (FILE *out, const msgpack_object *member, const char *next_step)
 {
     uint32_t n;
-    const msgpack_object *steps = array_of (member, "steps", &n);
+    const msgpack_object *steps = mp_array (member, "steps", &n);
     int width = 0;
     for (uint32_t i = 0; i < n; i++) {
         char name[72];
@@ -100,7 +88,7 @@ static void
 render_next (FILE *out, const msgpack_object *view, const char *wf)
 {
     uint32_t n;
-    const msgpack_object *members = array_of (view, "members", &n);
+    const msgpack_object *members = mp_array (view, "members", &n);
     char client[72], step[72];
     for (uint32_t i = 0; i < n; i++)
         if (mp_str (&members[i], "next_step", step, sizeof step, NULL)) {
@@ -167,7 +155,7 @@ show_render (FILE *out, const msgpack_object *view)
              (long long) mp_int (progress, "total", 0), last, idle);
 
     uint32_t n;
-    const msgpack_object *members = array_of (view, "members", &n);
+    const msgpack_object *members = mp_array (view, "members", &n);
     int label_w = 0, client_w = 0;
     for (uint32_t i = 0; i < n; i++) {
         char client[72];
@@ -205,7 +193,7 @@ show_render (FILE *out, const msgpack_object *view)
                  mp_str (view, "cancel_reason", text, sizeof text, "-"));
 
     uint32_t nd;
-    const msgpack_object *dq = array_of (view, "dq", &nd);
+    const msgpack_object *dq = mp_array (view, "dq", &nd);
     if (nd == 0)
         fprintf (out, "DQ: no findings\n");
     for (uint32_t i = 0; i < nd; i++) {

@@ -28,9 +28,7 @@ sys.path.insert(0, str(REPO / "tests" / "integration"))
 
 import support  # noqa: E402
 from support import Household, day, exit_form, free_port  # noqa: E402
-from exitflow import encode_request, unpack  # noqa: E402
-
-import zmq  # noqa: E402
+from test_subscriber import flood  # noqa: E402  (n dq.reported events)
 
 CLI = os.environ.get("EXITFLOW_CLI") or str(REPO / "bin" / "exitflow")
 
@@ -103,25 +101,6 @@ def start_by_flags(daemon, h, project=None):
             h.household_id, "--project", project or h.project_id,
             "--project-type", "1"] + member_flags(h)
     return ok_json(args, daemon)["workflow_id"]
-
-
-def flood(daemon, wf, n):
-    """Pipelines n dq.report writes (one dq.reported event each)."""
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.setsockopt(zmq.SNDHWM, 0)
-    s.setsockopt(zmq.RCVHWM, 0)
-    s.connect(daemon.commands)
-    for i in range(n):
-        _, body = encode_request("dq.report", {
-            "workflow_id": wf, "source": "s%d" % (i % 5),
-            "findings": [{"rule": "r%d" % i, "severity": "warning",
-                          "message": "m"}]})
-        s.send_multipart([b"", body])
-    for _ in range(n):
-        assert s.poll(30000), "flood: no reply"
-        assert unpack(s.recv_multipart()[-1])["ok"] is True
-    s.close()
 
 
 def columns(line):

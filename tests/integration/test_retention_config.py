@@ -16,15 +16,16 @@ def test_replies_expire_after_the_retention(make_daemon):
     # within the retention the retry gets the stored reply
     assert c.request("workflow.cancel", cancel, id="cancel-1") == first
 
-    # past it, the sweep removes the reply: the same request is evaluated
-    # anew, and refused, since the workflow is cancelled by now
+    # past it the reply is gone: the same request is evaluated anew, and
+    # refused, since the workflow is cancelled by now
     def evaluated_anew():
         r = c.request("workflow.cancel", cancel, id="cancel-1")
         return r if not r["ok"] else None
     again = wait_for(evaluated_anew, timeout=10, interval=0.5,
                      what="the cancel reply to expire")
     assert again["error"]["code"] == "INVALID_STATE"
-    assert "expired" in d.log()
+    # and the sweep deletes the expired reply records
+    wait_for(lambda: "expired" in d.log(), timeout=10, what="the sweep")
     # replies to commands naming no workflow expire by whole days: today's
     # is still there
     assert c.start(**h.args, id="start-1")["workflow_id"] == wf
@@ -60,6 +61,7 @@ def test_config_file_and_flags_override_it(tmp_path):
 
 def test_bad_flags_are_usage_errors(tmp_path):
     for args in (["--stall-after", "0"], ["--map-size", "12"],
+                 ["--stall-after", str(2 ** 62)],
                  ["--reply-retention", "x"], ["--no-such-flag"],
                  ["--config", str(tmp_path / "missing.cfg")], ["stray"]):
         r = subprocess.run([daemon_binary(), "--data", str(tmp_path / "d")]
@@ -83,4 +85,15 @@ def test_a_second_daemon_on_the_same_port_fails_cleanly(make_daemon,
                        capture_output=True, timeout=10)
     assert r.returncode == 1
     assert b"cannot bind" in r.stderr
+    assert d.client().ping()["pong"] is True
+
+
+def test_a_second_daemon_on_the_same_store_refuses_to_start(make_daemon):
+    d = make_daemon()
+    r = subprocess.run([daemon_binary(), "--data", str(d.data_dir),
+                        "--commands", "tcp://127.0.0.1:%d" % free_port(),
+                        "--events", "tcp://127.0.0.1:%d" % free_port()],
+                       capture_output=True, timeout=10)
+    assert r.returncode == 1
+    assert b"in use" in r.stderr
     assert d.client().ping()["pong"] is True

@@ -47,3 +47,17 @@ def test_stalled_once_per_idle_period(make_daemon):
     assert stalled(c, wf_done) == []
     evs = read_all_events(c)
     assert [e["seq"] for e in evs] == list(range(1, len(evs) + 1))
+
+
+def test_stall_scan_goes_on_after_marking_several(make_daemon):
+    """A scan that marks several workflows at once must leave its cursor
+    where it stopped, so later ones still stall."""
+    d = make_daemon(stall_after=1)
+    c = d.client()
+    early = [Household().start(c) for _ in range(3)]
+    wait_for(lambda: all(stalled(c, wf) for wf in early), timeout=10,
+             what="the first three to stall")
+    late = Household().start(c)
+    wait_for(lambda: stalled(c, late), timeout=10,
+             what="a workflow started later to stall too")
+    assert all(len(stalled(c, wf)) == 1 for wf in early + [late])

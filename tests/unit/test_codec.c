@@ -1117,6 +1117,69 @@ test_hash_is_fnv1a (void **state)
     assert_true (codec_hash ("foobar", 6, 0) == 0x85944171f73967e8ull);
 }
 
+/* Strings must be UTF-8: overlongs, surrogates, stray continuation bytes
+ * and truncated sequences are refused; bin is bytes and is not checked. */
+static void
+test_check_utf8 (void **state)
+{
+    (void) state;
+    static const struct { const char *bytes; size_t len; bool ok; } cases[] = {
+        { "\xa2\xc3\xa9", 3, true },               /* é */
+        { "\xa4\xf0\x9f\x98\x80", 5, true },       /* U+1F600 */
+        { "\xa1\xff", 2, false },
+        { "\xa1\x80", 2, false },                   /* lone continuation */
+        { "\xa2\xc0\xaf", 3, false },               /* overlong '/' */
+        { "\xa3\xed\xa0\x80", 4, false },           /* surrogate D800 */
+        { "\xa4\xf4\x90\x80\x80", 5, false },       /* > U+10FFFF */
+        { "\xa2\xe2\x82", 3, false },               /* truncated € */
+        { "\xd9\x01\xff", 3, false },               /* str8 */
+        { "\xc4\x01\xff", 3, true },                /* bin8: bytes */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *why = NULL;
+        bool ok = codec_check (cases[i].bytes, cases[i].len, &why);
+        if (ok != cases[i].ok)
+            fail_msg ("case %zu: expected %s (%s)", i,
+                      cases[i].ok ? "accepted" : "refused", why ? why : "");
+    }
+}
+
+/* A key twice in one map is refused, in any map at any depth. */
+static void
+test_check_duplicate_keys (void **state)
+{
+    (void) state;
+    const char *why = NULL;
+    assert_false (codec_check ("\x82\xa1x\x01\xa1x\x02", 7, &why));
+    assert_string_equal (why, "a map has the same key twice");
+    assert_false (codec_check ("\x91\x82\x01\xc0\x01\xc3", 6, &why));
+    assert_true (codec_check ("\x82\xa1x\x01\xa1y\x02", 7, &why));
+    /* the same key in two different maps is fine */
+    assert_true (codec_check ("\x92\x81\xa1x\x01\x81\xa1x\x02", 9, &why));
+    /* a large map (sorted check) with one repeat at the end */
+    held_t *h = hold ();
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 100);
+    for (int i = 0; i < 100; i++) {
+        msgpack_pack_int (&pk, i == 99 ? 7 : i);
+        msgpack_pack_nil (&pk);
+    }
+    assert_false (codec_check (h->sb.data, h->sb.size, &why));
+}
+
+/* Copies are cut on a character boundary, never inside a character. */
+static void
+test_str_copy_keeps_characters_whole (void **state)
+{
+    (void) state;
+    char out[4];
+    codec_str_copy (out, sizeof out, S ("a\xc3\xa9\xc3\xa9"));
+    assert_string_equal (out, "a\xc3\xa9");
+    codec_str_copy (out, sizeof out, S ("ab\xe2\x82\xac"));
+    assert_string_equal (out, "ab");
+}
+
 static int
 teardown_held (void **state)
 {
@@ -1158,6 +1221,9 @@ main (void)
         T (test_pack_helpers),
         T (test_hash),
         T (test_hash_is_fnv1a),
+        T (test_check_utf8),
+        T (test_check_duplicate_keys),
+        T (test_str_copy_keeps_characters_whole),
     };
     return cmocka_run_group_tests_name ("codec", tests, NULL, NULL);
 }

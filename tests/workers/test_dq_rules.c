@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/msgpack_builder.h"
 #include "workers/dq_fields.h"
 #include "workers/dq_rules.h"
 
@@ -637,93 +638,16 @@ test_findings_pack (void **state)
 }
 
 /* ------------------------------------------------------------------------
- * Reading a view and a history. A tiny msgpack builder: mN map of N pairs,
- * aN array of N, s str, i int, b bool, n nil (values from the arguments);
- * spaces { } [ ] : , are decoration.
+ * Reading a view and a history, built with the unit tests' msgpack builder
+ * (tests/unit/msgpack_builder.h: m and a take their counts from the
+ * arguments). Built objects live until release_held().
  * ---------------------------------------------------------------------- */
-
-static int
-fmt_count (const char **fmt)
-{
-    int n = 0;
-    while (**fmt >= '0' && **fmt <= '9')
-        n = n * 10 + *(*fmt)++ - '0';
-    return n;
-}
-
-static void
-pack_fmt (msgpack_packer *pk, const char **fmt, va_list *ap)
-{
-    while (**fmt && strchr (" {}[]:,", **fmt))
-        (*fmt)++;
-    switch (*(*fmt)++) {
-    case 'm': {
-        int n = fmt_count (fmt);
-        msgpack_pack_map (pk, (size_t) n);
-        for (int i = 0; i < 2 * n; i++)
-            pack_fmt (pk, fmt, ap);
-        break;
-    }
-    case 'a': {
-        int n = fmt_count (fmt);
-        msgpack_pack_array (pk, (size_t) n);
-        for (int i = 0; i < n; i++)
-            pack_fmt (pk, fmt, ap);
-        break;
-    }
-    case 's':
-        codec_pack_cstr (pk, va_arg (*ap, const char *));
-        break;
-    case 'i':
-        msgpack_pack_int (pk, va_arg (*ap, int));
-        break;
-    case 'b':
-        if (va_arg (*ap, int))
-            msgpack_pack_true (pk);
-        else
-            msgpack_pack_false (pk);
-        break;
-    case 'n':
-        msgpack_pack_nil (pk);
-        break;
-    default:
-        fail_msg ("bad format");
-    }
-}
-
-static msgpack_sbuffer built;
-static msgpack_unpacked built_u;
-
-static const msgpack_object *
-build (const char *fmt, ...)
-{
-    msgpack_sbuffer_clear (&built);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &built, msgpack_sbuffer_write);
-    va_list ap;
-    va_start (ap, fmt);
-    pack_fmt (&pk, &fmt, &ap);
-    va_end (ap);
-    msgpack_unpacked_destroy (&built_u);
-    msgpack_unpacked_init (&built_u);
-    assert_true (codec_unpack (built.data, built.size, &built_u, NULL));
-    return &built_u.data;
-}
-
-static int
-setup_builder (void **state)
-{
-    msgpack_sbuffer_init (&built);
-    msgpack_unpacked_init (&built_u);
-    return setup (state);
-}
 
 static int
 teardown_builder (void **state)
 {
     (void) state;
-    msgpack_unpacked_destroy (&built_u);
-    msgpack_sbuffer_destroy (&built);
+    release_held ();
     return 0;
 }
 
@@ -755,31 +679,31 @@ test_snapshot_from_view (void **state)
 {
     (void) state;
     const msgpack_object *view = build (
-        "m10 {s s, s i, s s, s s, s s, s i, s s, s n,"
-        "  s a2 ["
-        "    m6 {s s, s i, s s, s b, s s,"
-        "        s a3 [ m5 {s s, s s, s m4 {s s, s i, s i, s s}, s s, s s},"
-        "               m3 {s s, s s, s m3 {s i, s i, s s}},"
-        "               m2 {s s, s s} ] },"
-        "    m6 {s s, s i, s s, s b, s s, s a0 []} ],"
-        "  s a0 [] }",
-        "workflow_id", "01JDKZ3V8QABCDEFGHJKMNPQRS", "version", 7,
+        "m {s s, s i, s s, s s, s s, s i, s s, s n,"
+        "  s a ["
+        "    m {s s, s i, s s, s b, s s,"
+        "        s a [ m {s s, s s, s m {s s, s i, s i, s s}, s s, s s},"
+        "               m {s s, s s, s m {s i, s i, s s}},"
+        "               m {s s, s s} ] },"
+        "    m {s s, s i, s s, s b, s s, s a []} ],"
+        "  s a [] }",
+        10, "workflow_id", "01JDKZ3V8QABCDEFGHJKMNPQRS", "version", 7,
         "state", "finished", "project_id", "P-1", "household_id", "HH-1",
         "project_type", 13, "started_by", "cw-17",
         "new_head_of_household",
         "members",
-        "client_id", "C-1", "relationship", 1, "entry_date", "2026-05-01",
+        2, 6, "client_id", "C-1", "relationship", 1, "entry_date", "2026-05-01",
         "adult", 1, "decision", "exiting", "steps",
-        "name", "exit", "status", "done",
-        "data", "exit_date", "2026-11-20", "destination", 435,
+        3, 5, "name", "exit", "status", "done",
+        "data", 4, "exit_date", "2026-11-20", "destination", 435,
         "destination_subsidy_type", 419, "other_destination", "ignored",
         "completed_at", "2026-11-25T12:00:00.000Z", "mode", "entered",
-        "name", "health_insurance", "status", "done",
-        "data", "insurance_from_any_source", 1, "medicaid", 1, "notes", "x",
-        "name", "income_benefits", "status", "pending",
-        "client_id", "C-2", "relationship", 2, "entry_date", "bad-date",
+        3, "name", "health_insurance", "status", "done",
+        "data", 3, "insurance_from_any_source", 1, "medicaid", 1, "notes", "x",
+        2, "name", "income_benefits", "status", "pending",
+        6, "client_id", "C-2", "relationship", 2, "entry_date", "bad-date",
         "adult", 0, "decision", "staying", "steps",
-        "dq");
+        0, "dq", 0);
     static dq_snapshot_t s;
     const char *why = NULL;
     assert_true (dq_snapshot_from_view (&s, view, &why));
@@ -821,18 +745,18 @@ test_snapshot_from_view (void **state)
 
     /* the history's record times */
     const msgpack_object *history = build (
-        "a4 [ m4 {s s, s s, s s, s m2 {s s, s s}},"
-        "     m4 {s s, s s, s s, s m2 {s s, s s}},"
-        "     m4 {s s, s s, s s, s m1 {s s}},"
-        "     m3 {s s, s s, s m0 {}} ]",
-        "type", "step.completed", "client_id", "C-1",
-        "ts", "2026-11-21T09:00:00.000Z", "data", "step", "exit", "mode", "entered",
-        "type", "step.completed", "client_id", "C-1",
-        "ts", "2026-11-24T09:00:00.000Z", "data", "step", "exit", "mode", "entered",
-        "type", "member.exited", "client_id", "C-1",
+        "a [ m {s s, s s, s s, s m {s s, s s}},"
+        "     m {s s, s s, s s, s m {s s, s s}},"
+        "     m {s s, s s, s s, s m {s s}},"
+        "     m {s s, s s, s m {}} ]",
+        4, 4, "type", "step.completed", "client_id", "C-1",
+        "ts", "2026-11-21T09:00:00.000Z", "data", 2, "step", "exit", "mode", "entered",
+        4, "type", "step.completed", "client_id", "C-1",
+        "ts", "2026-11-24T09:00:00.000Z", "data", 2, "step", "exit", "mode", "entered",
+        4, "type", "member.exited", "client_id", "C-1",
         "ts", "2026-11-25T12:00:00.000Z", "data",
-        "exit_recorded_at", "2026-11-21T09:00:00.001Z",
-        "type", "workflow.finished", "ts", "2026-11-25T12:00:00.000Z", "data");
+        1, "exit_recorded_at", "2026-11-21T09:00:00.001Z",
+        3, "type", "workflow.finished", "ts", "2026-11-25T12:00:00.000Z", "data", 0);
     dq_snapshot_apply_history (&s, history);
     assert_int_equal (s.members[0].exit.recorded_ms,
                       NOW - 4 * DAY_MS - 3 * 3600000LL + 1);
@@ -840,17 +764,17 @@ test_snapshot_from_view (void **state)
     /* while open: the first save of the exit form */
     s.members[0].exit.recorded_ms = 0;
     const msgpack_object *open_history = build (
-        "a2 [ m4 {s s, s s, s s, s m1 {s s}}, m4 {s s, s s, s s, s m1 {s s}} ]",
-        "type", "step.completed", "client_id", "C-1",
-        "ts", "2026-11-21T09:00:00.000Z", "data", "step", "exit",
-        "type", "step.completed", "client_id", "C-1",
-        "ts", "2026-11-24T09:00:00.000Z", "data", "step", "exit");
+        "a [ m {s s, s s, s s, s m {s s}}, m {s s, s s, s s, s m {s s}} ]",
+        2, 4, "type", "step.completed", "client_id", "C-1",
+        "ts", "2026-11-21T09:00:00.000Z", "data", 1, "step", "exit",
+        4, "type", "step.completed", "client_id", "C-1",
+        "ts", "2026-11-24T09:00:00.000Z", "data", 1, "step", "exit");
     dq_snapshot_apply_history (&s, open_history);
     assert_int_equal (s.members[0].exit.recorded_ms,
                       NOW - 4 * DAY_MS - 3 * 3600000LL);
 
-    assert_false (dq_snapshot_from_view (&s, build ("a0 []"), &why));
-    assert_false (dq_snapshot_from_view (&s, build ("m1 {s i}", "version", 1),
+    assert_false (dq_snapshot_from_view (&s, build ("a []", 0), &why));
+    assert_false (dq_snapshot_from_view (&s, build ("m {s i}", 1, "version", 1),
                                          &why));
     assert_non_null (why);
 }
@@ -884,9 +808,9 @@ main (void)
         cmocka_unit_test_setup (test_findings_overflow, setup),
         cmocka_unit_test_setup (test_findings_equal_view, setup),
         cmocka_unit_test_setup (test_findings_pack, setup),
-        cmocka_unit_test_setup_teardown (test_parse_time, setup_builder,
+        cmocka_unit_test_setup_teardown (test_parse_time, setup,
                                          teardown_builder),
-        cmocka_unit_test_setup_teardown (test_snapshot_from_view, setup_builder,
+        cmocka_unit_test_setup_teardown (test_snapshot_from_view, setup,
                                          teardown_builder),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -161,19 +161,15 @@ def test_lag_and_clean_stop(daemon, workers):
     w.stop()
 
 
-def test_worker_waits_for_the_daemon(make_daemon, workers, tmp_path):
+def test_worker_waits_for_the_daemon(make_daemon, workers):
     """Started before the daemon, the worker waits, then works."""
-    import support
-    d = support.Daemon(tmp_path / "late")
+    d = make_daemon(start=False)
     w = workers.dq(d)
     time.sleep(1.0)
     assert w.running()
     d.start()
-    try:
-        c = d.client()
-        h = Household()
-        wf = exit_household(c, h, {"exit_date": day(-1), "destination": 30})
-        findings(c, wf, [("destination_missing", h.hoh)])
-        w.stop()
-    finally:
-        d.close()
+    c = d.client()
+    h = Household()
+    wf = exit_household(c, h, {"exit_date": day(-1), "destination": 30})
+    findings(c, wf, [("destination_missing", h.hoh)])
+    w.stop()

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "workers/config.h"
+#include "workers/json.h"
 #include "workers/notification.h"
 #include "workers/sent_log.h"
 #include "workers/sink.h"
@@ -275,47 +276,58 @@ test_notification_json_has_ids_only (void **state)
     (void) state;
     notification_t n;
     make_note (&n, "dq.reported", 13);
-    strbuf_t b;
-    strbuf_init (&b);
-    notification_json (&n, &b);
-    assert_non_null (strstr (b.data, "{\"id\":\"notify-13\","));
-    assert_non_null (strstr (b.data, "\"event_seq\":13"));
-    assert_non_null (strstr (b.data, "\"to\":[\"actor:cw-17\",\"ops@example.org\"]"));
-    assert_non_null (strstr (b.data, "\"rules\":[\"income_inconsistent\"]"));
-    assert_non_null (strstr (b.data, "\"kind\":\"dq.errors\""));
-    assert_null (strchr (b.data, '\n'));
-    strbuf_reset (&b);
-    notification_text (&n, &b);
-    notification_subject (&n, &b);
+    char *json = notification_json (&n);
+    assert_non_null (strstr (json, "{\"id\":\"notify-13\","));
+    assert_non_null (strstr (json, "\"event_seq\":13"));
+    assert_non_null (strstr (json, "\"to\":[\"actor:cw-17\",\"ops@example.org\"]"));
+    assert_non_null (strstr (json, "\"rules\":[\"income_inconsistent\"]"));
+    assert_non_null (strstr (json, "\"kind\":\"dq.errors\""));
+    assert_null (strchr (json, '\n'));
+    free (json);
+    char *all = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream (&all, &len);
+    notification_text (&n, out);
+    notification_subject (&n, out);
     make_note (&n, "workflow.stalled", 12);
-    notification_json (&n, &b);
-    notification_text (&n, &b);
+    json = notification_json (&n);
+    fputs (json, out);
+    free (json);
+    notification_text (&n, out);
     make_note (&n, "workflow.finished", 15);
-    notification_json (&n, &b);
-    notification_text (&n, &b);
-    assert_null (strstr (b.data, "SECRET"));
-    assert_non_null (strstr (b.data, "\"progress\":{\"done\":1,\"total\":7}"));
-    assert_non_null (strstr (b.data, "\"exited\":2,\"staying\":1"));
-    strbuf_free (&b);
+    json = notification_json (&n);
+    fputs (json, out);
+    free (json);
+    notification_text (&n, out);
+    fclose (out);
+    assert_null (strstr (all, "SECRET"));
+    assert_non_null (strstr (all, "\"progress\":{\"done\":1,\"total\":7}"));
+    assert_non_null (strstr (all, "\"exited\":2,\"staying\":1"));
+    free (all);
+}
+
+/* What jansson writes of a string: escapes, and U+FFFD for invalid UTF-8. */
+static char *
+dump (json_t *j)
+{
+    char *text = json_dumps (j, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref (j);
+    assert_non_null (text);
+    return text;
 }
 
 static void
 test_json_escaping (void **state)
 {
     (void) state;
-    strbuf_t b;
-    strbuf_init (&b);
-    json_str (&b, "a\"b\\c\nd\x01 é \xff end");
-    assert_string_equal (b.data,
-                         "\"a\\\"b\\\\c\\u000ad\\u0001 é \\ufffd end\"");
-    strbuf_reset (&b);
-    strbuf_puts (&b, "{");
-    json_kv_str (&b, "a", "x");
-    json_kv_int (&b, "b", -3);
-    json_kv_str (&b, "c", "");
-    strbuf_puts (&b, "}");
-    assert_string_equal (b.data, "{\"a\":\"x\",\"b\":-3,\"c\":null}");
-    strbuf_free (&b);
+    const char *s = "a\"b\\c\nd\x01 é \xff end";
+    char *text = dump (json_text (s, strlen (s)));
+    assert_string_equal (text, "\"a\\\"b\\\\c\\nd\\u0001 é \xef\xbf\xbd end\"");
+    free (text);
+    text = dump (json_pack ("{s:o, s:I, s:o}", "a", json_text_or_null ("x"),
+                            "b", (json_int_t) -3, "c", json_text_or_null ("")));
+    assert_string_equal (text, "{\"a\":\"x\",\"b\":-3,\"c\":null}");
+    free (text);
 }
 
 /* ---- file sink ---- */
