@@ -404,36 +404,52 @@ cmd_workflow_get (call_t *c)
     return 0;
 }
 
+/* Rows one workflow.list call may look at: a filter that matches little
+ * must not make one request walk every workflow ever closed. */
+#define LIST_SCAN_ROWS 5000
+
 typedef struct {
     call_t *c;
     const char *project_id;             /* "" for any */
-    int64_t limit, count;
+    int64_t limit, count, scanned;
     bool more;
     int rc;
     workflow_t *wf;
     msgpack_packer items;
-    uint8_t last_key[128];
+    uint8_t last_key[128];              /* the last row looked at */
     size_t last_key_len;
 } list_walk_t;
+
+static void
+remember_row (list_walk_t *w, const void *key, size_t key_len)
+{
+    w->last_key_len = key_len < sizeof w->last_key ? key_len : 0;
+    memcpy (w->last_key, key, w->last_key_len);
+}
 
 static bool
 list_item (void *arg, const char *workflow_id, const void *key, size_t key_len)
 {
     list_walk_t *w = arg;
+    if (w->scanned++ == LIST_SCAN_ROWS) {
+        w->more = true;                 /* the next page goes on from here */
+        return false;
+    }
     workflow_free (w->wf);
     w->rc = store_workflow_get (w->c->env->txn, workflow_id, w->wf);
     if (w->rc)
         return false;
-    if (w->project_id[0] && strcmp (w->wf->project_id, w->project_id) != 0)
+    if (w->project_id[0] && strcmp (w->wf->project_id, w->project_id) != 0) {
+        remember_row (w, key, key_len);
         return true;
+    }
     if (w->count == w->limit) {
         w->more = true;
         return false;
     }
     workflow_pack_summary (&w->items, w->wf);
     w->count++;
-    w->last_key_len = key_len < sizeof w->last_key ? key_len : 0;
-    memcpy (w->last_key, key, w->last_key_len);
+    remember_row (w, key, key_len);
     return true;
 }
 
