@@ -322,21 +322,25 @@ class Subscriber:
         if ev["type"].encode().startswith(self.prefix):
             self._buf.append(ev)
 
+    def _read_page(self):
+        """Take one page of events from the log; True at the log's end."""
+        res = self._client.events_read(self.next_seq - 1, limit=self.page)
+        for ev in res["events"]:
+            self._take(ev)
+        return not res["events"] or self.next_seq > res["last_seq"]
+
     def _read_log(self, upto=None):
         """Take events from the log, up to seq ``upto`` or to its end."""
         while upto is None or self.next_seq <= upto:
-            res = self._client.events_read(self.next_seq - 1, limit=self.page)
-            for ev in res["events"]:
-                self._take(ev)
-            if not res["events"] or self.next_seq > res["last_seq"]:
+            if self._read_page():
                 return
 
     def next(self, timeout=None):
         """The next event, or None when none came within ``timeout`` s."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        if not self._caught_up:
-            self._read_log()
-            self._caught_up = True
+        # catching up holds at most a page: the backlog may be long
+        while not self._caught_up and not self._buf:
+            self._caught_up = self._read_page()
         while not self._buf:
             wait = self.poll_interval
             if deadline is not None:

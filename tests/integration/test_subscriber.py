@@ -133,3 +133,17 @@ def test_prefix_filter(daemon):
         assert sub.next(timeout=0.3) is None
     finally:
         sub.close()
+
+
+def test_catching_up_a_long_backlog_holds_a_page_at_most(daemon):
+    c = daemon.client()
+    h = Household()
+    wf = h.start(c)
+    flood(daemon, wf, 300)
+    last = c.stats()["last_seq"]
+    with Subscriber(daemon.commands, daemon.events, after=0, page=50) as sub:
+        first = sub.next(timeout=10)
+        assert first["seq"] == 1
+        assert len(sub._buf) < 50          # one page read, not the backlog
+        rest = collect(sub, last - 1)
+    assert [e["seq"] for e in [first] + rest] == list(range(1, last + 1))
