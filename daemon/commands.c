@@ -916,7 +916,7 @@ commands_execute (const command_env_t *env, const command_t *cmd,
     int rc = 0;
     store_wf_place_t before = { 0 };
     bool idempotent = false;
-    uint64_t hash = codec_hash (body, body_len, 0);
+    uint64_t hash = 0;
 
     /* A scoped command's workflow is loaded once, here: its ledger says
      * where its replies are, the handler works on it, and it is stored
@@ -943,6 +943,7 @@ commands_execute (const command_env_t *env, const command_t *cmd,
     /* an unknown workflow's NOT_FOUND is neither looked up nor stored */
     idempotent = cmd->writes && (!cmd->scoped || c.wf);
     if (idempotent) {
+        hash = codec_hash (body, body_len, 0);
         const void *stored;
         size_t stored_len;
         uint64_t stored_hash;
