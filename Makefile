@@ -55,15 +55,17 @@ $(BIN)/test_workflow: tests/unit/test_workflow.c tests/unit/msgpack_builder.h $(
 	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDLIBS) -lcmocka
 
 # ---- dependencies: install only what is missing ----
-deps:
-	@missing=$$(for p in $(DEB_BUILD) $(DEB_CLIENTS) $(DEB_WORKERS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+# One `apt-get update` at most per make invocation, and only when a package
+# of the list is missing.
+install_missing = @missing=$$(for p in $(sort $(1)); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
-deps-test: deps
-	@missing=$$(for p in $(DEB_TEST); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+deps:
+	$(call install_missing,$(DEB_BUILD) $(DEB_CLIENTS) $(DEB_WORKERS))
+
+deps-test:
+	$(call install_missing,$(DEB_BUILD) $(DEB_CLIENTS) $(DEB_WORKERS) $(DEB_TEST))
 
 # ---- the main job ----
 run: deps

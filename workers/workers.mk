@@ -84,9 +84,6 @@ integration-workers: $(BIN)/exitflowd $(BIN)/exitflow workers
 WORKERS_MAKE = $(MAKE) --no-print-directory
 
 deps-workers: deps-test
-	@missing=$$(for p in $(sort $(DEB_WORKERS) $(DEB_CLIENTS)); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then echo "installing:" $$missing; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 test-workers: deps-workers
 	@$(WORKERS_MAKE) unit-workers integration-workers
