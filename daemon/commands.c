@@ -149,6 +149,16 @@ pack_kv_int (msgpack_packer *pk, const char *key, int64_t value)
     msgpack_pack_int64 (pk, value);
 }
 
+/* A write's answer: {workflow_id, version, state} and `n_extra` more. */
+static void
+pack_write_result (msgpack_packer *pk, const workflow_t *wf, int n_extra)
+{
+    msgpack_pack_map (pk, (size_t) (3 + n_extra));
+    pack_kv_str (pk, "workflow_id", wf->workflow_id);
+    pack_kv_int (pk, "version", wf->version);
+    pack_kv_str (pk, "state", wf_state_names[wf->state]);
+}
+
 /* A write to the named workflow: check the version, let the core decide,
  * append events, answer {workflow_id, version, state, extras}. The workflow
  * is stored once the reply is known (commands_execute). */
@@ -183,10 +193,7 @@ write_workflow (call_t *c, const wf_write_t *op, const void *args,
         c->wf_changed = true;
         rc = append_events (c->env, wf, actor, &ev);
         if (!rc) {
-            msgpack_pack_map (c->pk, (size_t) (3 + op->n_extra));
-            pack_kv_str (c->pk, "workflow_id", wf->workflow_id);
-            pack_kv_int (c->pk, "version", wf->version);
-            pack_kv_str (c->pk, "state", wf_state_names[wf->state]);
+            pack_write_result (c->pk, wf, op->n_extra);
             if (op->pack_extra)
                 op->pack_extra (c->pk, wf, args);
         }
@@ -352,10 +359,7 @@ parse_start (call_t *c, workflow_t *wf)
 static int
 cmd_workflow_start (call_t *c)
 {
-    workflow_t *wf = malloc (sizeof *wf);
-    if (!wf)
-        abort ();
-    workflow_init (wf);
+    workflow_t *wf = workflow_new ();
     wf_events_t ev;
     wf_events_init (&ev);
     char actor[EXF_ID_MAX + 1];
@@ -380,16 +384,11 @@ cmd_workflow_start (call_t *c)
     store_wf_place_t nowhere = { 0 };
     if (!rc)
         rc = store_workflow_put (c->env->txn, &nowhere, wf);
-    if (!rc) {
-        msgpack_pack_map (c->pk, 3);
-        pack_kv_str (c->pk, "workflow_id", wf->workflow_id);
-        pack_kv_int (c->pk, "version", wf->version);
-        pack_kv_str (c->pk, "state", wf_state_names[wf->state]);
-    }
+    if (!rc)
+        pack_write_result (c->pk, wf, 0);
 done:
     wf_events_reset (&ev);
-    workflow_free (wf);
-    free (wf);
+    workflow_destroy (&wf);
     return rc;
 }
 
@@ -502,10 +501,7 @@ cmd_workflow_list (call_t *c)
 
     msgpack_sbuffer items;
     msgpack_sbuffer_init (&items);
-    workflow_t *wf = malloc (sizeof *wf);
-    if (!wf)
-        abort ();
-    workflow_init (wf);
+    workflow_t *wf = workflow_new ();
     list_walk_t w = { .c = c, .project_id = project, .limit = limit, .wf = wf };
     msgpack_packer_init (&w.items, &items, msgpack_sbuffer_write);
     int64_t max_at = has_idle ? c->env->now_ms - idle * 1000 : INT64_MAX;
@@ -527,8 +523,7 @@ cmd_workflow_list (call_t *c)
         } else
             msgpack_pack_nil (c->pk);
     }
-    workflow_free (wf);
-    free (wf);
+    workflow_destroy (&wf);
     msgpack_sbuffer_destroy (&items);
     return rc;
 }
@@ -874,12 +869,6 @@ command_writes (const command_t *cmd)
     return cmd->writes;
 }
 
-const char *
-command_name (const command_t *cmd)
-{
-    return cmd->name;
-}
-
 /* ---- running a request ---- */
 
 /* Answers that are the command's definite outcome are kept for retries;
@@ -926,14 +915,10 @@ commands_execute (const command_env_t *env, const command_t *cmd,
         if (!codec_read_id (c.args, "workflow_id", true, id, EXF_BAD_REQUEST,
                             &c.err))
             goto answer;
-        c.wf = malloc (sizeof *c.wf);
-        if (!c.wf)
-            abort ();
-        workflow_init (c.wf);
+        c.wf = workflow_new ();
         rc = store_workflow_get (env->txn, id, c.wf);
         if (rc == MDB_NOTFOUND) {
-            free (c.wf);
-            c.wf = NULL;
+            workflow_destroy (&c.wf);
             rc = 0;
         } else if (rc)
             goto done;
@@ -980,10 +965,7 @@ answer:
     if (!rc && c.wf_changed)
         rc = store_workflow_put (env->txn, &before, c.wf);
 done:
-    if (c.wf) {
-        workflow_free (c.wf);
-        free (c.wf);
-    }
+    workflow_destroy (&c.wf);
     msgpack_sbuffer_destroy (&result);
     return rc;
 }
@@ -1032,20 +1014,12 @@ int
 commands_mark_stalled (const command_env_t *env, int64_t stall_after_s,
                        stall_cursor_t *cursor, int max, int *marked)
 {
-    workflow_t *wf = malloc (sizeof *wf);
-    if (!wf)
-        abort ();
-    workflow_init (wf);
-    stall_cursor_t moved = *cursor;
-    stall_walk_t w = { env, &moved, max, 0, 0, 0, wf };
+    workflow_t *wf = workflow_new ();
+    stall_walk_t w = { env, cursor, max, 0, 0, 0, wf };
     int rc = store_workflow_list (env->txn, WF_OPEN, cursor->key, cursor->len,
                                   env->now_ms - stall_after_s * 1000,
                                   stall_one, &w);
-    workflow_free (wf);
-    free (wf);
+    workflow_destroy (&wf);
     *marked = w.marked;
-    rc = rc ? rc : w.rc;
-    if (!rc)
-        *cursor = moved;            /* only a committed scan moves it */
-    return rc;
+    return rc ? rc : w.rc;
 }

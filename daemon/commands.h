@@ -23,7 +23,6 @@ typedef struct command_t command_t;
 
 const command_t *commands_find (exf_str_t name);
 bool command_writes (const command_t *cmd);
-const char *command_name (const command_t *cmd);
 
 /* Events committed by a batch, kept for publishing after the commit. */
 typedef struct {

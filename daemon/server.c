@@ -1,10 +1,11 @@
 /* server — sockets, the loop and group commit. See server.h.
  *
  * One thread. Each turn: wait for the command socket, take every request
- * already waiting (up to BATCH_MAX), answer the malformed ones at once, run
- * the rest in order in one transaction (a write transaction when any of
- * them writes), commit once with fsync, then send the replies and publish
- * the committed events. Nothing is replied before its commit is durable. */
+ * already waiting (up to BATCH_MAX), answer the malformed ones without a
+ * transaction, run the rest in order in one transaction (a write
+ * transaction when any of them writes), commit once with fsync, then send
+ * every reply and publish the committed events. Nothing is replied before
+ * its commit is durable. */
 #include "server.h"
 
 #include <czmq.h>
@@ -116,8 +117,9 @@ receive_request (server_t *self, request_t *r)
     return 1;
 }
 
-/* Parses the body; on failure packs the error reply and returns false. */
-static bool
+/* Parses the body; on failure packs the error reply and leaves `cmd` NULL
+ * (the request is then answered without running). */
+static void
 parse_request (request_t *r)
 {
     zmq_msg_t *body = &r->frames[r->n_frames - 1];
@@ -126,7 +128,7 @@ parse_request (request_t *r)
     const char *why = NULL;
     memset (&r->req, 0, sizeof r->req);
     r->req.id.ptr = r->req.cmd.ptr = r->req.actor.ptr = "";
-    if (r->n_frames < 1 || zmq_msg_size (body) > EXF_BODY_MAX)
+    if (zmq_msg_size (body) > EXF_BODY_MAX)
         exf_fail (&err, EXF_BAD_REQUEST, NULL,
                   "the request is larger than %d bytes", EXF_BODY_MAX);
     else if (!codec_unpack (zmq_msg_data (body), zmq_msg_size (body), &r->body,
@@ -139,12 +141,11 @@ parse_request (request_t *r)
             exf_fail (&err, EXF_UNKNOWN_COMMAND, "cmd", "no such command");
     }
     if (!err.code)
-        return true;
+        return;
     msgpack_packer pk;
     msgpack_packer_init (&pk, &r->reply, msgpack_sbuffer_write);
     codec_pack_reply_error (&pk, r->req.id, &err);
     r->cmd = NULL;
-    return false;
 }
 
 /* ---- replying and publishing ---- */
@@ -290,17 +291,21 @@ commit_batch (server_t *self, int n, int64_t now)
 
 /* Request ids and command names are the client's bytes: log them only as
  * printable ASCII. */
+static const char *
+printable (char out[EXF_ID_MAX + 1], exf_str_t s)
+{
+    codec_str_copy (out, EXF_ID_MAX + 1, s);
+    for (char *p = out; *p; p++)
+        *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
+    return out;
+}
+
 static void
 log_request (const request_t *r)
 {
     char cmd[EXF_ID_MAX + 1], id[EXF_ID_MAX + 1];
-    codec_str_copy (cmd, sizeof cmd, r->req.cmd);
-    codec_str_copy (id, sizeof id, r->req.id);
-    for (char *p = cmd; *p; p++)
-        *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
-    for (char *p = id; *p; p++)
-        *p = *p >= 0x20 && *p < 0x7f ? *p : '?';
-    log_line ("info", "cmd=%s id=%s reply_bytes=%zu", cmd, id, r->reply.size);
+    log_line ("info", "cmd=%s id=%s reply_bytes=%zu", printable (cmd, r->req.cmd),
+              printable (id, r->req.id), r->reply.size);
 }
 
 static void
@@ -364,8 +369,8 @@ run_maintenance (server_t *self)
     stall_cursor_t cursor = self->stall_cursor;
     rc = commands_mark_stalled (&env, self->config->stall_after_s, &cursor,
                                 STALL_SCAN_MAX, &marked);
-    if (rc)
-        store_abort (&txn);
+    if (rc || !marked)
+        store_abort (&txn);     /* nothing to commit: keep the writer lock short */
     else
         rc = store_commit (&txn);
     if (rc) {

@@ -569,7 +569,6 @@ store_event_append (store_txn_t *t, uint64_t seq, const void *event,
 typedef struct {
     store_event_fn fn;
     void *arg;
-    store_txn_t *t;
 } event_walk_t;
 
 static bool
@@ -587,7 +586,7 @@ store_events_scan (store_txn_t *t, uint64_t after, store_event_fn fn, void *arg)
 {
     dbkey_t start = log_key (after + 1), prefix = { .n = 0 };
     key_byte (&prefix, 'L');
-    event_walk_t w = { fn, arg, t };
+    event_walk_t w = { fn, arg };
     return scan (t, &start, false, &prefix, event_each, &w);
 }
 
@@ -620,12 +619,10 @@ put_reply_record (store_txn_t *t, const dbkey_t *k, exf_str_t id,
                   int64_t now_ms, uint64_t hash, const void *reply,
                   size_t len, unsigned flags)
 {
-    MDB_val v = { REPLY_HEAD + id.len + len, NULL };
-    int rc = db_put (t, k, v, flags | MDB_RESERVE);
+    /* MDB_RESERVE hands back the value's place in the page: fill it there */
+    MDB_val key = val_of_key (k), v = { REPLY_HEAD + id.len + len, NULL };
+    int rc = mdb_put (t->txn, t->store->dbi, &key, &v, flags | MDB_RESERVE);
     if (rc)
-        return rc;
-    MDB_val key = val_of_key (k);
-    if ((rc = mdb_get (t->txn, t->store->dbi, &key, &v)))
         return rc;
     uint8_t *p = v.mv_data;
     put_be64 (p, (uint64_t) now_ms);

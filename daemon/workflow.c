@@ -124,6 +124,26 @@ workflow_free (workflow_t *wf)
     workflow_init (wf);
 }
 
+workflow_t *
+workflow_new (void)
+{
+    workflow_t *wf = malloc (sizeof *wf);
+    if (!wf)
+        abort ();
+    workflow_init (wf);
+    return wf;
+}
+
+void
+workflow_destroy (workflow_t **wf_p)
+{
+    if (!*wf_p)
+        return;
+    workflow_free (*wf_p);
+    free (*wf_p);
+    *wf_p = NULL;
+}
+
 /* ---- the ledger ---- */
 
 /* Grows an array to hold one more element; aborts when memory is gone, as
@@ -378,19 +398,24 @@ workflow_start (workflow_t *wf, const wf_ctx_t *ctx, wf_events_t *ev,
     return true;
 }
 
-/* The exit form (3.11, 3.12, 3.12.A) is a form a person fills: every fault is
- * a VALIDATION naming the field. */
+/* The exit form's fields (3.11, 3.12, 3.12.A and the reason), which are
+ * also the exit record that member.exited carries. */
+#define EXIT_FORM_FIELDS 5
+static const char *const exit_form_fields[EXIT_FORM_FIELDS] = {
+    "exit_date", "destination", "destination_subsidy_type",
+    "other_destination", "exit_reason" };
+
+/* The exit form is a form a person fills: every fault is a VALIDATION
+ * naming the field. */
 static bool
 validate_exit_form (const wf_member_t *m, const msgpack_object *data,
                     const wf_ctx_t *ctx, exf_error_t *err)
 {
-    static const char *const fields[] = { "exit_date", "destination",
-                                          "destination_subsidy_type",
-                                          "other_destination", "exit_reason" };
     for (uint32_t i = 0; i < data->via.map.size; i++) {
         const msgpack_object *k = &data->via.map.ptr[i].key;
         if (k->type != MSGPACK_OBJECT_STR
-            || name_index (fields, 5, codec_str_of (k)) < 0) {
+            || name_index (exit_form_fields, EXIT_FORM_FIELDS,
+                           codec_str_of (k)) < 0) {
             char field[64] = "data";
             if (k->type == MSGPACK_OBJECT_STR)
                 codec_str_copy (field, sizeof field, codec_str_of (k));
@@ -558,12 +583,12 @@ workflow_decide (workflow_t *wf, const char *client_id, bool exit,
     return true;
 }
 
-/* Copies one field of the stored exit form into the exit record. */
+/* Copies `key: value` from a map, `key: nil` when it has none. */
 static void
-pack_exit_field (msgpack_packer *pk, const msgpack_object *form,
-                 const char *key)
+pack_copied_field (msgpack_packer *pk, const msgpack_object *map,
+                   const char *key)
 {
-    const msgpack_object *v = codec_map_get (form, key);
+    const msgpack_object *v = codec_map_get (map, key);
     codec_pack_cstr (pk, key);
     if (v)
         msgpack_pack_object (pk, *v);
@@ -574,10 +599,6 @@ pack_exit_field (msgpack_packer *pk, const msgpack_object *form,
 static void
 emit_member_exited (const wf_member_t *m, wf_events_t *ev)
 {
-    static const char *const form_fields[] = { "exit_date", "destination",
-                                               "destination_subsidy_type",
-                                               "other_destination",
-                                               "exit_reason" };
     const wf_step_t *exit = &m->steps[STEP_EXIT];
     msgpack_unpacked form;
     msgpack_unpacked_init (&form);
@@ -589,8 +610,8 @@ emit_member_exited (const wf_member_t *m, wf_events_t *ev)
     codec_pack_cstr (&pk, m->enrollment_id);
     codec_pack_cstr (&pk, "relationship");
     msgpack_pack_int (&pk, m->relationship);
-    for (size_t i = 0; i < sizeof form_fields / sizeof *form_fields; i++)
-        pack_exit_field (&pk, &form.data, form_fields[i]);
+    for (int i = 0; i < EXIT_FORM_FIELDS; i++)
+        pack_copied_field (&pk, &form.data, exit_form_fields[i]);
     codec_pack_cstr (&pk, "exit_recorded_at");
     codec_pack_time (&pk, exit->first_completed_at);
     msgpack_unpacked_destroy (&form);
@@ -753,7 +774,7 @@ workflow_report_dq (workflow_t *wf, const char *source,
         static const char *const keys[] = { "rule", "severity", "client_id",
                                             "message" };
         for (int k = 0; k < 4; k++)
-            pack_exit_field (&pk, f, keys[k]);
+            pack_copied_field (&pk, f, keys[k]);
     }
     if (slot == wf->n_dq) {
         if (n > 0) {

@@ -128,6 +128,9 @@ void blob_free (blob_t *blob);
 
 void workflow_init (workflow_t *wf);
 void workflow_free (workflow_t *wf);          /* frees blobs; wf reusable */
+/* A workflow value on the heap (it is tens of KiB: no place for a stack). */
+workflow_t *workflow_new (void);
+void workflow_destroy (workflow_t **wf_p);    /* frees, nulls the pointer */
 
 /* ---- operations (PROTOCOL.md §4) ---- */
 
