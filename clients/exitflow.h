@@ -61,6 +61,10 @@ typedef struct {
  * (UNREACHABLE) or answered with garbage (BAD_REPLY). The CLI's exit
  * status 1 versus 3. */
 EXITFLOW_EXPORT bool exitflow_error_is_refusal (const exitflow_error_t *err);
+/* True when the same request may well succeed later: not reached, a garbled
+ * reply, or the daemon's UNAVAILABLE (storage full) or INTERNAL. Workers
+ * retry these and skip the rest. */
+EXITFLOW_EXPORT bool exitflow_error_is_transient (const exitflow_error_t *err);
 
 /* ---- options ---- */
 

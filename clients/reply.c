@@ -57,6 +57,14 @@ exitflow_error_is_refusal (const exitflow_error_t *err)
            && strcmp (err->code, EXITFLOW_BAD_REPLY) != 0;
 }
 
+bool
+exitflow_error_is_transient (const exitflow_error_t *err)
+{
+    return !exitflow_error_is_refusal (err)
+           || strcmp (err->code, "UNAVAILABLE") == 0
+           || strcmp (err->code, "INTERNAL") == 0;
+}
+
 /* The wire's error map into the value; a reply whose error map is unusable
  * still yields an error, just a vaguer one. */
 static void

@@ -618,6 +618,32 @@ codec_format_time (int64_t ms, char out[CODEC_TIME_LEN])
     out[CODEC_TIME_LEN - 1] = '\0';
 }
 
+bool
+codec_parse_time (exf_str_t s, int64_t *ms)
+{
+    /* 2026-11-25T14:36:12.123Z */
+    if (s.len != 24 || s.ptr[10] != 'T' || s.ptr[13] != ':' || s.ptr[16] != ':'
+        || s.ptr[19] != '.' || s.ptr[23] != 'Z')
+        return false;
+    int64_t days;
+    if (!codec_parse_date ((exf_str_t) { s.ptr, 10 }, &days))
+        return false;
+    static const int at[] = { 11, 12, 14, 15, 17, 18, 20, 21, 22 };
+    int d[9];
+    for (int i = 0; i < 9; i++) {
+        char c = s.ptr[at[i]];
+        if (c < '0' || c > '9')
+            return false;
+        d[i] = c - '0';
+    }
+    int h = d[0] * 10 + d[1], mi = d[2] * 10 + d[3], se = d[4] * 10 + d[5];
+    int milli = d[6] * 100 + d[7] * 10 + d[8];
+    if (h > 23 || mi > 59 || se > 60)
+        return false;
+    *ms = ((days * 24 + h) * 60 + mi) * 60000LL + se * 1000LL + milli;
+    return true;
+}
+
 void
 codec_pack_time (msgpack_packer *pk, int64_t ms)
 {

@@ -127,6 +127,8 @@ void codec_pack_time (msgpack_packer *pk, int64_t ms);
 
 #define CODEC_TIME_LEN 25   /* "2026-11-25T14:36:12.123Z" + NUL */
 void codec_format_time (int64_t ms, char out[CODEC_TIME_LEN]);
+/* The reverse, for exactly that form ("2026-11-25T14:36:12.123Z"). */
+bool codec_parse_time (exf_str_t s, int64_t *ms);
 /* A real calendar date "YYYY-MM-DD" → days since 1970-01-01. */
 bool codec_parse_date (exf_str_t s, int64_t *days);
 int64_t codec_days_of_ms (int64_t ms);

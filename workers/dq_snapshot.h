@@ -97,7 +97,5 @@ bool dq_member_adult_or_head (const dq_member_t *m);
 /* The index of the (first) head of household, or -1. */
 int dq_snapshot_head (const dq_snapshot_t *s);
 
-/* "2026-11-25T14:36:12.123Z" → ms since the epoch; false when malformed. */
-bool dq_parse_time (exf_str_t s, int64_t *ms);
 
 #endif

@@ -47,8 +47,7 @@ static consumer_status_t
 failed (const exitflow_event_t *ev, const char *what,
         const exitflow_error_t *err)
 {
-    if (exitflow_error_is_refusal (err) && strcmp (err->code, "UNAVAILABLE")
-        && strcmp (err->code, "INTERNAL")) {
+    if (!exitflow_error_is_transient (err)) {
         wlog ("event %llu: %s of %s refused: %s %s%s%s; skipped",
               (unsigned long long) exitflow_event_seq (ev), what,
               exitflow_event_workflow_id (ev), err->code, err->message,
@@ -101,7 +100,7 @@ handle_event (void *arg, exitflow_client_t *client, const exitflow_event_t *ev)
                   wf, (long long) s->version);
         goto done;
     }
-    dq_parse_time ((exf_str_t) { exitflow_event_ts (ev),
+    codec_parse_time ((exf_str_t) { exitflow_event_ts (ev),
                                  (uint32_t) strlen (exitflow_event_ts (ev)) },
                    &s->now_ms);
     if (s->state != DQ_STATE_CANCELLED && any_exit_saved (s)) {
@@ -156,28 +155,31 @@ build_rules (dq_worker_t *w, const worker_config_t *cfg)
     w->rules = calloc (dq_rule_count, sizeof *w->rules);
     if (!w->rules)
         return false;
-    for (size_t i = 0; i < dq_rule_count; i++) {
-        const dq_rule_t *r = &dq_rules[i];
-        char list[sizeof cfg->disable + 2];
-        snprintf (list, sizeof list, ",%s,", cfg->disable);
-        char needle[80];
-        snprintf (needle, sizeof needle, ",%s,", r->id);
-        if (strstr (list, needle))
-            continue;
-        w->rules[w->n_rules] = *r;
-        if (strcmp (r->id, "exit_timeliness") == 0)
-            w->rules[w->n_rules].param = cfg->timeliness_days;
-        w->n_rules++;
-    }
     /* every disabled id must name a rule: a typo would silently check all */
+    bool *disabled = calloc (dq_rule_count, sizeof *disabled);
+    if (!disabled)
+        return false;
     char copy[sizeof cfg->disable];
     snprintf (copy, sizeof copy, "%s", cfg->disable);
     for (char *save, *id = strtok_r (copy, ", ", &save); id;
-         id = strtok_r (NULL, ", ", &save))
-        if (!dq_rule_find (dq_rules, dq_rule_count, id)) {
+         id = strtok_r (NULL, ", ", &save)) {
+        const dq_rule_t *r = dq_rule_find (dq_rules, dq_rule_count, id);
+        if (!r) {
             fprintf (stderr, "exitflow-dq: --disable: no rule %s\n", id);
+            free (disabled);
             return false;
         }
+        disabled[r - dq_rules] = true;
+    }
+    for (size_t i = 0; i < dq_rule_count; i++) {
+        if (disabled[i])
+            continue;
+        w->rules[w->n_rules] = dq_rules[i];
+        if (strcmp (dq_rules[i].id, "exit_timeliness") == 0)
+            w->rules[w->n_rules].param = cfg->timeliness_days;
+        w->n_rules++;
+    }
+    free (disabled);
     return true;
 }
 

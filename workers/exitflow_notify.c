@@ -78,7 +78,7 @@ handle_event (void *arg, exitflow_client_t *client, const exitflow_event_t *ev)
     exitflow_error_t err;
     exitflow_reply_t *view = exitflow_get (client, exitflow_event_workflow_id (ev),
                                            &err);
-    if (!view && !exitflow_error_is_refusal (&err)) {
+    if (!view && exitflow_error_is_transient (&err)) {
         wlog ("event %llu: workflow.get failed: %s %s", (unsigned long long) seq,
               err.code, err.message);
         return CONSUMER_RETRY;

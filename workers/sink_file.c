@@ -69,7 +69,7 @@ file_deliver (sink_t *self, const notification_t *n, char *why, size_t cap)
     char *json = notification_json (n);
     size_t json_len = strlen (json);
     sink_status_t status = SINK_OK;
-    int fd = open (f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    int fd = open (f->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) {
         snprintf (why, cap, "open %s: %s", f->path, strerror (errno));
         status = SINK_RETRY;
@@ -77,14 +77,9 @@ file_deliver (sink_t *self, const notification_t *n, char *why, size_t cap)
         /* a line torn by a crash gets ended first, so ours starts a line */
         struct stat st;
         char last = '\n';
-        if (fstat (fd, &st) == 0 && st.st_size > 0) {
-            int rfd = open (f->path, O_RDONLY | O_CLOEXEC);
-            if (rfd >= 0) {
-                if (pread (rfd, &last, 1, st.st_size - 1) != 1)
-                    last = '\n';
-                close (rfd);
-            }
-        }
+        if (fstat (fd, &st) == 0 && st.st_size > 0
+            && pread (fd, &last, 1, st.st_size - 1) != 1)
+            last = '\n';
         char *line = malloc (json_len + 3);
         if (!line)
             abort ();

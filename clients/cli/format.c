@@ -6,6 +6,8 @@
  * UTF-8 text does not skew them). */
 #include "cli.h"
 
+#include "protocol/codec.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,21 +62,8 @@ fmt_now_ms (void)
 bool
 fmt_parse_time (const char *text, int64_t *ms)
 {
-    struct tm tm = { 0 };
-    int millis = 0, used = 0;
-    if (!text
-        || sscanf (text, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &tm.tm_year,
-                   &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                   &tm.tm_sec, &millis, &used) != 7
-        || text[used] != '\0')
-        return false;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t secs = timegm (&tm);
-    if (secs == (time_t) -1)
-        return false;
-    *ms = (int64_t) secs * 1000 + millis;
-    return true;
+    return text && codec_parse_time ((exf_str_t) { text, (uint32_t) strlen (text) },
+                                     ms);
 }
 
 void
@@ -151,10 +140,7 @@ fmt_parse_duration (const char *text, int64_t *seconds)
 size_t
 fmt_width (const char *s)
 {
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char) *s & 0xc0) != 0x80;
-    return n;
+    return codec_utf8_length ((exf_str_t) { s, (uint32_t) strlen (s) });
 }
 
 /* Appends to a bounded buffer, cutting at a code point boundary and

@@ -656,21 +656,21 @@ test_parse_time (void **state)
 {
     (void) state;
     int64_t ms;
-    assert_true (dq_parse_time ((exf_str_t) { "2026-11-25T12:00:00.000Z", 24 },
+    assert_true (codec_parse_time ((exf_str_t) { "2026-11-25T12:00:00.000Z", 24 },
                                 &ms));
     assert_int_equal (ms, NOW);
-    assert_true (dq_parse_time ((exf_str_t) { "2026-11-25T14:36:12.123Z", 24 },
+    assert_true (codec_parse_time ((exf_str_t) { "2026-11-25T14:36:12.123Z", 24 },
                                 &ms));
     assert_int_equal (ms, NOW + ((2 * 60 + 36) * 60 + 12) * 1000LL + 123);
     char buf[CODEC_TIME_LEN];
     codec_format_time (NOW + 987654321, buf);
-    assert_true (dq_parse_time ((exf_str_t) { buf, 24 }, &ms));
+    assert_true (codec_parse_time ((exf_str_t) { buf, 24 }, &ms));
     assert_int_equal (ms, NOW + 987654321);
     static const char *const bad[] = { "2026-11-25T12:00:00Z",
         "2026-11-25 12:00:00.000Z", "2026-02-30T12:00:00.000Z",
         "2026-11-25T24:00:00.000Z", "2026-11-25T12:0x:00.000Z" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        assert_false (dq_parse_time ((exf_str_t) { bad[i], (uint32_t) strlen (bad[i]) },
+        assert_false (codec_parse_time ((exf_str_t) { bad[i], (uint32_t) strlen (bad[i]) },
                                      &ms));
 }
 
