@@ -20,39 +20,22 @@ PYTHON  := /usr/bin/python3
 DEB_BUILD := gcc make pkg-config libzmq3-dev libczmq-dev liblmdb-dev libmsgpack-dev
 DEB_TEST  := libcmocka-dev python3-zmq python3-msgpack python3-pytest lmdb-utils
 
-PROTOCOL_SRC := protocol/codec.c
-CORE_SRC     := daemon/hud.c daemon/workflow.c
-SHELL_SRC    := daemon/store.c daemon/commands.c daemon/server.c
-DAEMON_SRC   := $(PROTOCOL_SRC) $(CORE_SRC) $(SHELL_SRC) daemon/exitflowd.c
-
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
+# Position-independent objects for shared libraries, every symbol hidden
+# unless exported on purpose.
+picobjs = $(patsubst %.c,$(OBJ)/pic/%.o,$(1))
 
 .PHONY: all run test unit integration bench bench-quick asan deps deps-test clean
 
-all: $(BIN)/exitflowd $(BIN)/exitflow-bench clients workers
+all: protocol daemon clients workers $(BIN)/exitflow-bench
 
-$(OBJ)/%.o: %.c $(wildcard */*.h)
+$(OBJ)/%.o: %.c $(wildcard */*.h */*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BIN)/exitflowd: $(call objs,$(DAEMON_SRC))
-	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
-
-$(BIN)/exitflow-bench: tests/bench/bench.c
-	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS) -lpthread
-
-# ---- unit tests (cmocka): the pure core and the codec ----
-UNIT_TESTS := $(BIN)/test_codec $(BIN)/test_workflow
-
-$(BIN)/test_codec: tests/unit/test_codec.c tests/unit/msgpack_builder.h $(call objs,$(PROTOCOL_SRC))
-	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDLIBS) -lcmocka
-
-$(BIN)/test_workflow: tests/unit/test_workflow.c tests/unit/msgpack_builder.h $(call objs,$(PROTOCOL_SRC) $(CORE_SRC))
-	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDLIBS) -lcmocka
+$(OBJ)/pic/%.o: %.c $(wildcard */*.h */*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 # ---- dependencies: install only what is missing ----
 # One `apt-get update` at most per make invocation, and only when a package
@@ -83,8 +66,7 @@ run: deps
 	exec workers/run.sh --data ./var/exitflow
 
 # ---- tests ----
-unit: $(UNIT_TESTS)
-	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t || exit 1; done
+unit: unit-protocol unit-daemon
 
 integration: all
 	$(PYTHON) -m pytest -q tests/integration
@@ -105,13 +87,16 @@ bench: deps
 asan: deps-test
 	@$(MAKE) --no-print-directory BIN=bin-asan OBJ=build-asan \
 	  SAN="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  bin-asan/exitflowd unit
+	  daemon unit
 	EXITFLOWD=$(CURDIR)/bin-asan/exitflowd $(PYTHON) -m pytest -q tests/integration
 	@$(MAKE) --no-print-directory asan-clients asan-workers
 
 clean:
 	rm -rf bin bin-asan build build-asan
 
-# The clients and the workers keep their rules beside their code.
+# Each part keeps its rules (and its tests' rules) beside its code.
+include protocol/protocol.mk
+include daemon/daemon.mk
 include clients/clients.mk
 include workers/workers.mk
+include tests/tests.mk

@@ -33,17 +33,9 @@ CLI_SRC := clients/cli/exitflow.c clients/cli/args.c clients/cli/json.c \
            clients/cli/ops.c clients/cli/demo.c \
            workers/dq_report_cli.c workers/dq_report.c workers/dq_summary.c \
            workers/json.c workers/dq_fields.c workers/dq_snapshot.c \
-           workers/dq_rules.c daemon/hud.c
+           workers/dq_rules.c
 LIB_HDRS := clients/exitflow.h clients/internal.h
 CLI_HDRS := clients/exitflow.h clients/cli/cli.h
-
-# Position-independent objects for the shared library, with every symbol
-# hidden except the EXITFLOW_EXPORT ones (the codec stays private).
-picobjs = $(patsubst %.c,$(OBJ)/pic/%.o,$(1))
-
-$(OBJ)/pic/%.o: %.c $(wildcard */*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(call objs,$(LIBEXITFLOW_SRC)) $(call picobjs,$(LIBEXITFLOW_SRC)): $(LIB_HDRS)
 $(call objs,$(CLI_SRC)): $(CLI_HDRS)

@@ -9,8 +9,8 @@
 #ifndef EXF_WORKFLOW_H
 #define EXF_WORKFLOW_H
 
-#include "../protocol/codec.h"
-#include "hud.h"
+#include "protocol/codec.h"
+#include "protocol/hud.h"
 
 #define WF_ID_LEN 26                    /* a ULID */
 #define WF_MAX_MEMBERS 32

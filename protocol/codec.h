@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "names.h"
+
 #define EXF_PROTOCOL_VERSION 1
 #define EXF_ID_MAX 64                  /* ids, names, codes on the wire */
 #define EXF_BODY_MAX (1024 * 1024)     /* largest request body answered */
@@ -33,14 +35,6 @@ typedef struct {
     int64_t version;                /* CONFLICT on version: current; else -1 */
 } exf_error_t;
 
-#define EXF_BAD_REQUEST     "BAD_REQUEST"
-#define EXF_UNKNOWN_COMMAND "UNKNOWN_COMMAND"
-#define EXF_NOT_FOUND       "NOT_FOUND"
-#define EXF_CONFLICT        "CONFLICT"
-#define EXF_INVALID_STATE   "INVALID_STATE"
-#define EXF_VALIDATION      "VALIDATION"
-#define EXF_UNAVAILABLE     "UNAVAILABLE"
-#define EXF_INTERNAL        "INTERNAL"
 
 void exf_error_clear (exf_error_t *err);
 /* Sets code, field (may be NULL) and a printf-style message; returns false so

@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 
-#include "daemon/hud.h"
+#include "protocol/hud.h"
 
 #define DQ_NO 0
 #define DQ_YES 1

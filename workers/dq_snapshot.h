@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/hud.h"
+#include "protocol/hud.h"
 #include "protocol/codec.h"
 
 #define DQ_MAX_MEMBERS 32

@@ -24,17 +24,17 @@ $(OBJ)/workers/%.o: CFLAGS += $(CURL_CFLAGS) $(JANSSON_CFLAGS)
 
 # The pure parts (unit-tested without sockets).
 DQ_CORE_SRC := workers/dq_fields.c workers/dq_snapshot.c workers/dq_rules.c \
-               daemon/hud.c protocol/codec.c
+               $(PROTOCOL_SRC)
 NOTIFY_CORE_SRC := workers/json.c workers/notification.c workers/sink.c \
                    workers/sink_file.c workers/sink_http.c workers/sink_smtp.c \
                    workers/sent_log.c workers/config.c workers/wlog.c \
-                   protocol/codec.c
+                   $(PROTOCOL_SRC)
 
 # The programs; codec.o comes with libexitflow.a.
 DQ_WORKER_SRC := workers/exitflow_dq.c workers/consumer.c workers/config.c \
-                 workers/wlog.c $(filter-out protocol/codec.c,$(DQ_CORE_SRC))
+                 workers/wlog.c $(filter-out $(PROTOCOL_SRC),$(DQ_CORE_SRC)) $(PROTOCOL_LIB)
 NOTIFY_WORKER_SRC := workers/exitflow_notify.c workers/consumer.c \
-                     $(filter-out protocol/codec.c,$(NOTIFY_CORE_SRC))
+                     $(filter-out $(PROTOCOL_SRC),$(NOTIFY_CORE_SRC)) $(PROTOCOL_LIB)
 
 .PHONY: workers unit-workers integration-workers test-workers asan-workers \
         deps-workers
@@ -53,7 +53,7 @@ $(BIN)/exitflow-notify: $(call objs,$(NOTIFY_WORKER_SRC)) $(LIBEXITFLOW)
 
 WORKERS_UNIT_TESTS := $(BIN)/test_dq_rules $(BIN)/test_dq_summary $(BIN)/test_notify
 
-$(BIN)/test_dq_rules: tests/workers/test_dq_rules.c tests/unit/msgpack_builder.h \
+$(BIN)/test_dq_rules: tests/workers/test_dq_rules.c tests/support/msgpack_builder.h \
     $(call objs,$(DQ_CORE_SRC))
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDLIBS) -lcmocka

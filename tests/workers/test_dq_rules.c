@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/unit/msgpack_builder.h"
+#include "tests/support/msgpack_builder.h"
 #include "workers/dq_fields.h"
 #include "workers/dq_rules.h"
 
@@ -639,7 +639,7 @@ test_findings_pack (void **state)
 
 /* ------------------------------------------------------------------------
  * Reading a view and a history, built with the unit tests' msgpack builder
- * (tests/unit/msgpack_builder.h: m and a take their counts from the
+ * (tests/support/msgpack_builder.h: m and a take their counts from the
  * arguments). Built objects live until release_held().
  * ---------------------------------------------------------------------- */
 

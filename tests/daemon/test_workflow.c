@@ -20,7 +20,7 @@
 #define TOMORROW "2026-11-26"
 #define WFID "01JDKZ3V8QABCDEFGHJKMNPQRS"
 
-#include "msgpack_builder.h"
+#include "tests/support/msgpack_builder.h"
 
 /* ------------------------------------------------------------------------
  * Fixture: workflows, events and the last error, freed in teardown

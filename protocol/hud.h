@@ -3,7 +3,8 @@
  * Owns: destination codes (3.12) and their categories, rental subsidy types
  * (3.12.A), relationship to head of household (3.15), project types (2.02.6)
  * and the exit steps in guided order. Adding a code or a step is one row.
- * Source: ../shared/hmis/exit-workflow.md (FY2024/FY2026 Data Standards). */
+ * The daemon, the workers and the clients all read these tables; none keeps
+ * a copy. Source: the HUD FY2024/FY2026 HMIS Data Standards. */
 #ifndef EXF_HUD_H
 #define EXF_HUD_H
 
@@ -25,6 +26,15 @@ typedef struct {
 /* NULL when `code` is not a 3.12 destination. */
 const hud_destination_t *hud_destination (int code);
 bool hud_is_subsidy_type (int code);
+
+/* 3.15 relationship to head of household. */
+typedef struct {
+    int code;
+    const char *label;
+} hud_relationship_t;
+
+/* NULL when `code` is not a 3.15 relationship. */
+const hud_relationship_t *hud_relationship (int code);
 bool hud_is_relationship (int code);
 bool hud_is_project_type (int code);
 
@@ -38,7 +48,7 @@ typedef enum {
     STEP_DISABILITIES,
     STEP_INCOME_BENEFITS,
     STEP_COUNT
-} step_kind_t;
+} hud_step_id_t;
 
 typedef struct {
     const char *name;

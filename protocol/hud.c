@@ -38,7 +38,15 @@ static const hud_destination_t destinations[] = {
 
 static const int subsidy_types[] = { 428, 419, 431, 433, 434, 420, 436, 437,
                                      438, 439, 440 };
-static const int relationships[] = { 1, 2, 3, 4, 5, 99 };
+/* Labels as the ClientTrack menu names them. */
+static const hud_relationship_t relationships[] = {
+    { 1, "head of household" },
+    { 2, "child" },
+    { 3, "spouse or partner" },
+    { 4, "other relation" },
+    { 5, "other non-relation" },
+    { 99, "data not collected" },
+};
 static const int project_types[] = { 0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12,
                                      13, 14 };
 
@@ -76,10 +84,19 @@ hud_is_subsidy_type (int code)
     return in_list (subsidy_types, COUNT (subsidy_types), code);
 }
 
+const hud_relationship_t *
+hud_relationship (int code)
+{
+    for (size_t i = 0; i < COUNT (relationships); i++)
+        if (relationships[i].code == code)
+            return &relationships[i];
+    return NULL;
+}
+
 bool
 hud_is_relationship (int code)
 {
-    return in_list (relationships, COUNT (relationships), code);
+    return hud_relationship (code) != NULL;
 }
 
 bool

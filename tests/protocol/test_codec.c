@@ -13,7 +13,7 @@
 
 #include "../../protocol/codec.h"
 
-#include "msgpack_builder.h"
+#include "tests/support/msgpack_builder.h"
 
 static exf_str_t
 S (const char *s)

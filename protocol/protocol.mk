@@ -1,0 +1,40 @@
+# protocol.mk — libexitflow-protocol.a: the shared contract library (the
+# msgpack codec, the HMIS vocabulary, the protocol's name tables). Internal:
+# linked into the daemon, the workers, libexitflow and the tests; never
+# installed. Included by the top Makefile.
+#
+#   make protocol        $(OBJ)/libexitflow-protocol.a (and a PIC copy for
+#                        shared libraries)
+#   make unit-protocol   its cmocka tests
+
+PROTOCOL_SRC := protocol/codec.c protocol/hud.c protocol/names.c
+PROTOCOL_LIB := $(OBJ)/libexitflow-protocol.a
+PROTOCOL_PIC_LIB := $(OBJ)/pic/libexitflow-protocol.a
+PROTOCOL_LDLIBS := $(shell pkg-config --libs msgpack 2>/dev/null)
+
+.PHONY: protocol unit-protocol
+
+protocol: $(PROTOCOL_LIB) $(PROTOCOL_PIC_LIB)
+
+$(PROTOCOL_LIB): $(call objs,$(PROTOCOL_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(PROTOCOL_PIC_LIB): $(call picobjs,$(PROTOCOL_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+PROTOCOL_UNIT_TESTS := $(BIN)/test_codec $(BIN)/test_names
+
+$(BIN)/test_codec: tests/protocol/test_codec.c tests/support/msgpack_builder.h $(PROTOCOL_LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(PROTOCOL_LDLIBS) -lcmocka
+
+$(BIN)/test_names: tests/protocol/test_names.c $(PROTOCOL_LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $^ -o $@ $(PROTOCOL_LDLIBS) -lcmocka
+
+unit-protocol: $(PROTOCOL_UNIT_TESTS)
+	@for t in $^; do echo "== $$t"; $$t || exit 1; done
