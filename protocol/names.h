@@ -67,6 +67,38 @@ extern const char *const exf_event_names[EXF_EV_COUNT];
 /* The event type called `name` (`len` bytes), or -1. */
 int exf_event_by_name (const char *name, size_t len);
 
+/* ---- roles ---- */
+
+/* Who may call what (PROTOCOL.md §6): a certificate's `role` metadata names
+ * one of these; the command table holds a mask of them per command. */
+#define EXF_ROLE_LIST(X)                           \
+    X (FRONTEND, "frontend")                       \
+    X (WORKER,   "worker")                         \
+    X (OPS,      "ops")                            \
+    X (ADMIN,    "admin")
+
+typedef enum {
+#define EXF_X(id, name) EXF_ROLE_INDEX_##id,
+    EXF_ROLE_LIST (EXF_X)
+#undef EXF_X
+    EXF_ROLE_COUNT
+} exf_role_index_t;
+
+/* Role bits: EXF_ROLE_FRONTEND … EXF_ROLE_ADMIN, and EXF_ROLE_ANY. */
+enum {
+#define EXF_X(id, name) EXF_ROLE_##id = 1u << EXF_ROLE_INDEX_##id,
+    EXF_ROLE_LIST (EXF_X)
+#undef EXF_X
+    EXF_ROLE_ANY = (1u << EXF_ROLE_COUNT) - 1
+};
+
+extern const char *const exf_role_names[EXF_ROLE_COUNT];
+/* The role bit named `name` (`len` bytes), or 0 when there is no such
+ * role. */
+unsigned exf_role_by_name (const char *name, size_t len);
+/* The name of a single role bit, or NULL. */
+const char *exf_role_name (unsigned role);
+
 /* ---- error codes ---- */
 
 /* The code strings are macros so that they can be compared and packed
@@ -78,6 +110,7 @@ int exf_event_by_name (const char *name, size_t len);
 #define EXF_CONFLICT        "CONFLICT"
 #define EXF_INVALID_STATE   "INVALID_STATE"
 #define EXF_VALIDATION      "VALIDATION"
+#define EXF_FORBIDDEN       "FORBIDDEN"
 #define EXF_UNAVAILABLE     "UNAVAILABLE"
 #define EXF_INTERNAL        "INTERNAL"
 

@@ -58,6 +58,25 @@ error_codes_classified (void **state)
 }
 
 static void
+roles_round_trip (void **state)
+{
+    (void) state;
+    unsigned all = 0;
+    for (int i = 0; i < EXF_ROLE_COUNT; i++) {
+        const char *n = exf_role_names[i];
+        unsigned bit = exf_role_by_name (n, strlen (n));
+        assert_int_equal (bit, 1u << i);
+        assert_string_equal (exf_role_name (bit), n);
+        all |= bit;
+    }
+    assert_int_equal (all, EXF_ROLE_ANY);
+    assert_int_equal (exf_role_by_name ("root", 4), 0);
+    assert_int_equal (exf_role_by_name ("admi", 4), 0);
+    assert_null (exf_role_name (EXF_ROLE_OPS | EXF_ROLE_ADMIN));
+    assert_string_equal (exf_role_name (EXF_ROLE_WORKER), "worker");
+}
+
+static void
 hud_tables (void **state)
 {
     (void) state;
@@ -84,6 +103,7 @@ main (void)
         cmocka_unit_test (commands_round_trip),
         cmocka_unit_test (events_round_trip),
         cmocka_unit_test (error_codes_classified),
+        cmocka_unit_test (roles_round_trip),
         cmocka_unit_test (hud_tables),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
