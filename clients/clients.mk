@@ -1,14 +1,15 @@
 # clients.mk — libexitflow (static, shared, pkg-config), the exitflow CLI and
 # their tests. Included by the top Makefile; uses its CC, CFLAGS, BIN, OBJ,
-# PYTHON, PROTOCOL_SRC and objs.
+# PYTHON, PROTOCOL_LIB, PROTOCOL_PIC_LIB, objs and picobjs.
 #
 #   make clients         bin/exitflow, bin/libexitflow.{a,so,pc}
-#   make test-clients    the C library tests and the CLI tests, each against
-#                        a real exitflowd on free ports
+#   make test-clients    the symbol check (only exitflow_* exported), the C
+#                        library tests and the CLI tests (each against a
+#                        real exitflowd on free ports), the pkg-config build
 #   make install-clients header, libraries, pkg-config file and CLI under
 #                        $(DESTDIR)$(PREFIX)
 
-.PHONY: clients test-clients test-libexitflow test-cli test-pkgconfig install-clients asan-clients
+.PHONY: clients test-clients test-symbols test-libexitflow test-cli test-pkgconfig install-clients asan-clients
 
 # Debian packages the clients need on top of DEB_BUILD / DEB_TEST.
 DEB_CLIENTS := libjansson-dev
@@ -37,20 +38,40 @@ CLI_SRC := clients/cli/exitflow.c clients/cli/args.c clients/cli/json.c \
 LIB_HDRS := clients/exitflow.h clients/internal.h
 CLI_HDRS := clients/exitflow.h clients/cli/cli.h
 
-$(call objs,$(LIBEXITFLOW_SRC)) $(call picobjs,$(LIBEXITFLOW_SRC)): $(LIB_HDRS)
+$(call picobjs,$(LIBEXITFLOW_SRC)): $(LIB_HDRS)
 $(call objs,$(CLI_SRC)): $(CLI_HDRS)
 $(call objs,$(CLI_SRC)): CFLAGS += $(JANSSON_CFLAGS)
 
 clients: $(BIN)/exitflow $(BIN)/libexitflow.a $(BIN)/libexitflow.so $(BIN)/libexitflow.pc
 
-$(BIN)/libexitflow.a: $(call objs,$(PROTOCOL_SRC) $(LIBEXITFLOW_SRC))
+# The codec stays private, and so do the library's own helpers: both
+# archive and shared library are built from the hidden-by-default PIC
+# objects plus a private copy of the protocol library, and only what
+# exitflow.h marks EXITFLOW_EXPORT is global. For the archive, `ld -r`
+# joins them into one relocatable object (resolving the library's calls
+# into the protocol code) and `objcopy --localize-hidden` turns every
+# hidden symbol into a local one, so a program that links
+# $(PROTOCOL_LIB) as well gets no clash. tests/clients/check_symbols.sh
+# holds both files to it.
+LIBEXITFLOW_OBJS := $(call picobjs,$(LIBEXITFLOW_SRC))
+LIBEXITFLOW_RELOC := $(OBJ)/pic/libexitflow.o
+LD      ?= ld
+OBJCOPY ?= objcopy
+
+$(LIBEXITFLOW_RELOC): $(LIBEXITFLOW_OBJS) $(PROTOCOL_PIC_LIB)
+	@mkdir -p $(dir $@)
+	$(LD) -r -o $@.joined $(LIBEXITFLOW_OBJS) $(PROTOCOL_PIC_LIB)
+	$(OBJCOPY) --localize-hidden $@.joined $@
+	rm -f $@.joined
+
+$(BIN)/libexitflow.a: $(LIBEXITFLOW_RELOC)
 	@mkdir -p $(BIN)
 	rm -f $@
 	ar rcs $@ $^
 
 # A sanitized shared library leaves the sanitizer runtime to the program,
 # so --no-undefined only holds for a plain build.
-$(BIN)/$(LIBEXITFLOW_SONAME): $(call picobjs,$(PROTOCOL_SRC) $(LIBEXITFLOW_SRC))
+$(BIN)/$(LIBEXITFLOW_SONAME): $(LIBEXITFLOW_OBJS) $(PROTOCOL_PIC_LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) -shared -Wl,-soname,$(LIBEXITFLOW_SONAME) \
 	  $(if $(SAN),,-Wl,--no-undefined) $^ -o $@ $(CLIENT_LDLIBS)
@@ -69,7 +90,9 @@ $(BIN)/libexitflow.pc: clients/libexitflow.pc.in clients/clients.mk
 	@mkdir -p $(BIN)
 	$(PC_SUBST) $< > $@
 
-$(BIN)/exitflow: $(call objs,$(CLI_SRC)) $(BIN)/libexitflow.a
+# The worker sources use the protocol code too: the library's copy is
+# private, so $(PROTOCOL_LIB) follows it.
+$(BIN)/exitflow: $(call objs,$(CLI_SRC)) $(BIN)/libexitflow.a $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $^ -o $@ $(JANSSON_LIBS) $(CLIENT_LDLIBS)
 
@@ -91,7 +114,9 @@ test-cli: $(BIN)/exitflow $(BIN)/exitflowd
 	$(CLIENT_TEST_ENV) $(PYTHON) -m pytest -q tests/clients
 
 # The installed header and pkg-config file are enough to build a program:
-# install into a scratch prefix, build a program from the .pc file alone.
+# install into a scratch prefix, build a program from the .pc file alone;
+# then the same program on the installed static archive (whose private
+# protocol code must resolve within itself).
 PC_STAGE = $(abspath $(OBJ))/pc-stage
 test-pkgconfig: clients
 	rm -rf $(PC_STAGE)
@@ -101,9 +126,17 @@ test-pkgconfig: clients
 	  $$(PKG_CONFIG_PATH=$(PC_STAGE)/lib/pkgconfig pkg-config --cflags --libs libexitflow) \
 	  -Wl,-rpath,$(PC_STAGE)/lib
 	$(PC_STAGE)/smoke
+	$(CC) $(CFLAGS) tests/clients/pkgconfig_smoke.c -o $(PC_STAGE)/smoke-static \
+	  $$(PKG_CONFIG_PATH=$(PC_STAGE)/lib/pkgconfig pkg-config --cflags libexitflow) \
+	  $(PC_STAGE)/lib/libexitflow.a $(CLIENT_LDLIBS)
+	$(PC_STAGE)/smoke-static
+
+# Only exitflow_* may be global in the archive and the shared library.
+test-symbols: $(BIN)/libexitflow.a $(BIN)/libexitflow.so
+	tests/clients/check_symbols.sh $^
 
 test-clients: clients $(BIN)/exitflowd
-	@$(MAKE) --no-print-directory test-libexitflow test-cli test-pkgconfig
+	@$(MAKE) --no-print-directory test-symbols test-libexitflow test-cli test-pkgconfig
 
 install-clients: clients
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/bin
