@@ -33,8 +33,8 @@ from test_subscriber import flood  # noqa: E402  (n dq.reported events)
 CLI = os.environ.get("EXITFLOW_CLI") or str(REPO / "bin" / "exitflow")
 
 COMMANDS = ["start", "show", "save", "decide", "finish", "cancel", "list",
-            "history", "events tail", "consumers", "ack", "dq", "stats",
-            "ping", "demo"]
+            "history", "events tail", "consumers", "ack", "dq", "dq-report",
+            "stats", "ping", "demo"]
 
 
 # -- fixtures and helpers ----------------------------------------------------
@@ -206,6 +206,9 @@ def test_overview_and_version():
     ["ack", "w1", "many"],
     ["--timeout", "soon", "stats"],
     ["--endpoint", "not-an-endpoint", "stats"],
+    ["dq-report", "--bogus"],
+    ["dq-report", "--project"],
+    ["dq-report", "unexpected"],
 ])
 def test_usage_errors_exit_2(args):
     r = run(args)           # no daemon needed: nothing is sent
@@ -485,6 +488,93 @@ def test_actor_is_recorded(daemon):
     ok(["save", wf, h.hoh, "universal_data", "--data", "{}"], daemon,
        env=dict(env_for(daemon), EXITFLOW_ACTOR="cw-18"))
     assert daemon.client().history(wf)["events"][2]["actor"] == "cw-18"
+
+
+# -- dq-report: the DQ worker's report mode ------------------------------------
+# The summary is made by `exitflow-dq report` (the DQ rules are the workers'
+# code); the CLI finds that program and runs it in its place. A stub stands
+# in for it here: what it is given and how it ends is what is checked. The
+# report itself is tested with the workers (tests/workers/test_dq_report.py).
+
+STUB = """#!/bin/sh
+printf '%s\\n' "$0" "$@"
+echo "stub stderr" >&2
+exit 5
+"""
+
+
+def stub_program(directory, name="exitflow-dq"):
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(STUB)
+    path.chmod(0o755)
+    return path
+
+
+def cli_copy(directory):
+    """The CLI alone in `directory`, so nothing is found beside it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "exitflow"
+    path.write_bytes(Path(CLI).read_bytes())
+    path.chmod(0o755)
+    return str(path)
+
+
+def report_env(**extra):
+    env = env_for(None, **extra)
+    env.pop("EXITFLOW_DQ", None)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def test_dq_report_hands_over_to_exitflow_dq_report(tmp_path):
+    stub = stub_program(tmp_path)
+    env = report_env(EXITFLOW_DQ=stub, EXITFLOW_ENDPOINT="tcp://10.0.0.1:1",
+                     EXITFLOW_TIMEOUT_MS=700, EXITFLOW_RETRIES=4)
+    r = subprocess.run([CLI, "--json", "dq-report", "--project", "P-A",
+                        "--from=2024-01-01", "--to", "2024-12-31",
+                        "--retries", "2", "--actor", "cw-1"],
+                       env=env, capture_output=True, text=True, timeout=30)
+    # the program's own status and output, untouched
+    assert r.returncode == 5 and r.stderr == "stub stderr\n"
+    # the own options as given, then every common option as resolved:
+    # environment, before the name, after it (the last one wins)
+    assert r.stdout.splitlines() == [
+        str(stub), "report", "--project", "P-A", "--from", "2024-01-01",
+        "--to", "2024-12-31", "--endpoint", "tcp://10.0.0.1:1",
+        "--timeout", "700", "--retries", "2", "--json", "--actor", "cw-1"]
+
+
+def test_dq_report_finds_exitflow_dq_beside_itself_then_on_path(tmp_path):
+    cli = cli_copy(tmp_path / "bin")
+    elsewhere = stub_program(tmp_path / "elsewhere")
+    env = report_env(PATH="%s:%s" % (elsewhere.parent, os.environ["PATH"]))
+    r = subprocess.run([cli, "dq-report"], env=env, capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 5
+    assert r.stdout.splitlines()[:2] == [str(elsewhere), "report"]
+    beside = stub_program(tmp_path / "bin")
+    r = subprocess.run([cli, "dq-report"], env=env, capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 5
+    assert r.stdout.splitlines()[0] == str(beside)
+
+
+def test_dq_report_without_exitflow_dq_says_where_it_looked(tmp_path):
+    cli = cli_copy(tmp_path / "bin")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = subprocess.run([cli, "dq-report"], env=report_env(PATH=str(empty)),
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 3 and r.stdout == ""
+    assert r.stderr.startswith("exitflow dq-report: ")
+    for place in ("exitflow-dq report", "EXITFLOW_DQ", "beside", "PATH"):
+        assert place in r.stderr
+    r = subprocess.run([cli, "dq-report"],
+                       env=report_env(EXITFLOW_DQ=tmp_path / "no-such"),
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 3
+    assert "EXITFLOW_DQ=%s" % (tmp_path / "no-such") in r.stderr
 
 
 # -- the demo ------------------------------------------------------------------
