@@ -446,7 +446,7 @@ exitflow_call (exitflow_client_t *self, const char *cmd, const void *args,
 
 /* A command whose args are a flat list of keys. */
 static exitflow_reply_t *
-call_args (exitflow_client_t *self, const char *cmd, const arg_t *args,
+call_args (exitflow_client_t *self, exf_command_id_t cmd, const arg_t *args,
            size_t n, exitflow_error_t *err)
 {
     error_clear (err);
@@ -456,7 +456,8 @@ call_args (exitflow_client_t *self, const char *cmd, const arg_t *args,
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
     exitflow_reply_t *reply = NULL;
     if (pack_args (&pk, args, n, err))
-        reply = exitflow_call (self, cmd, sb.data, sb.size, err);
+        reply = exitflow_call (self, exf_command_names[cmd], sb.data, sb.size,
+                               err);
     msgpack_sbuffer_destroy (&sb);
     return reply;
 }
@@ -466,13 +467,13 @@ call_args (exitflow_client_t *self, const char *cmd, const arg_t *args,
 exitflow_reply_t *
 exitflow_ping (exitflow_client_t *self, exitflow_error_t *err)
 {
-    return exitflow_call (self, "ping", NULL, 0, err);
+    return exitflow_call (self, EXF_CMD_NAME (PING), NULL, 0, err);
 }
 
 exitflow_reply_t *
 exitflow_stats (exitflow_client_t *self, exitflow_error_t *err)
 {
-    return exitflow_call (self, "stats", NULL, 0, err);
+    return exitflow_call (self, EXF_CMD_NAME (STATS), NULL, 0, err);
 }
 
 exitflow_reply_t *
@@ -519,7 +520,7 @@ exitflow_start (exitflow_client_t *self, const exitflow_household_t *hh,
         ARG_I ("project_type", hh->project_type, hh->project_type >= 0),
         ARG_A ("members", sb.data, sb.size),
     };
-    reply = call_args (self, "workflow.start", top, ARG_COUNT (top), err);
+    reply = call_args (self, EXF_CMD_WORKFLOW_START, top, ARG_COUNT (top), err);
 done:
     msgpack_sbuffer_destroy (&sb);
     return reply;
@@ -530,7 +531,7 @@ exitflow_get (exitflow_client_t *self, const char *workflow_id,
               exitflow_error_t *err)
 {
     arg_t a[] = { ARG_S ("workflow_id", workflow_id) };
-    return call_args (self, "workflow.get", a, ARG_COUNT (a), err);
+    return call_args (self, EXF_CMD_WORKFLOW_GET, a, ARG_COUNT (a), err);
 }
 
 exitflow_reply_t *
@@ -548,7 +549,7 @@ exitflow_save (exitflow_client_t *self, const char *workflow_id,
         ARG_S ("step", step), ARG_S ("mode", "entered"),
         ARG_M ("data", data, data_len), ARG_VERSION (expected_version),
     };
-    return call_args (self, "step.save", a, ARG_COUNT (a), err);
+    return call_args (self, EXF_CMD_STEP_SAVE, a, ARG_COUNT (a), err);
 }
 
 exitflow_reply_t *
@@ -561,7 +562,7 @@ exitflow_save_default_last (exitflow_client_t *self, const char *workflow_id,
         ARG_S ("step", step), ARG_S ("mode", "default_last"),
         ARG_VERSION (expected_version),
     };
-    return call_args (self, "step.save", a, ARG_COUNT (a), err);
+    return call_args (self, EXF_CMD_STEP_SAVE, a, ARG_COUNT (a), err);
 }
 
 exitflow_reply_t *
@@ -573,7 +574,7 @@ exitflow_decide (exitflow_client_t *self, const char *workflow_id,
         ARG_S ("workflow_id", workflow_id), ARG_S ("client_id", client_id),
         ARG_B ("exit", exit), ARG_VERSION (expected_version),
     };
-    return call_args (self, "member.decide", a, ARG_COUNT (a), err);
+    return call_args (self, EXF_CMD_MEMBER_DECIDE, a, ARG_COUNT (a), err);
 }
 
 exitflow_reply_t *
@@ -586,7 +587,7 @@ exitflow_finish (exitflow_client_t *self, const char *workflow_id,
         ARG_S ("new_head_of_household", new_head_of_household),
         ARG_VERSION (expected_version),
     };
-    return call_args (self, "workflow.finish", a, ARG_COUNT (a), err);
+    return call_args (self, EXF_CMD_WORKFLOW_FINISH, a, ARG_COUNT (a), err);
 }
 
 exitflow_reply_t *
@@ -598,7 +599,7 @@ exitflow_cancel (exitflow_client_t *self, const char *workflow_id,
         ARG_S ("workflow_id", workflow_id), ARG_S ("reason", reason),
         ARG_VERSION (expected_version),
     };
-    return call_args (self, "workflow.cancel", a, ARG_COUNT (a), err);
+    return call_args (self, EXF_CMD_WORKFLOW_CANCEL, a, ARG_COUNT (a), err);
 }
 
 exitflow_reply_t *
@@ -611,7 +612,7 @@ exitflow_list (exitflow_client_t *self, const char *state,
         ARG_I ("idle_for_s", idle_for_s, idle_for_s >= 0),
         ARG_I ("limit", limit, limit > 0), ARG_S ("after", after),
     };
-    return call_args (self, "workflow.list", a, ARG_COUNT (a), err);
+    return call_args (self, EXF_CMD_WORKFLOW_LIST, a, ARG_COUNT (a), err);
 }
 
 exitflow_reply_t *
@@ -619,7 +620,7 @@ exitflow_history (exitflow_client_t *self, const char *workflow_id,
                   exitflow_error_t *err)
 {
     arg_t a[] = { ARG_S ("workflow_id", workflow_id) };
-    return call_args (self, "workflow.history", a, ARG_COUNT (a), err);
+    return call_args (self, EXF_CMD_WORKFLOW_HISTORY, a, ARG_COUNT (a), err);
 }
 
 exitflow_reply_t *
@@ -630,7 +631,7 @@ exitflow_events_read (exitflow_client_t *self, uint64_t after, int limit,
         ARG_I ("after", (int64_t) after, true),
         ARG_I ("limit", limit, limit > 0),
     };
-    return call_args (self, "events.read", a, ARG_COUNT (a), err);
+    return call_args (self, EXF_CMD_EVENTS_READ, a, ARG_COUNT (a), err);
 }
 
 exitflow_reply_t *
@@ -640,13 +641,13 @@ exitflow_consumer_ack (exitflow_client_t *self, const char *consumer,
     arg_t a[] = {
         ARG_S ("consumer", consumer), ARG_I ("seq", (int64_t) seq, true),
     };
-    return call_args (self, "consumer.ack", a, ARG_COUNT (a), err);
+    return call_args (self, EXF_CMD_CONSUMER_ACK, a, ARG_COUNT (a), err);
 }
 
 exitflow_reply_t *
 exitflow_consumer_list (exitflow_client_t *self, exitflow_error_t *err)
 {
-    return exitflow_call (self, "consumer.list", NULL, 0, err);
+    return exitflow_call (self, EXF_CMD_NAME (CONSUMER_LIST), NULL, 0, err);
 }
 
 exitflow_reply_t *
@@ -665,5 +666,5 @@ exitflow_dq_report (exitflow_client_t *self, const char *workflow_id,
         ARG_A ("findings", findings, findings_len),
         ARG_VERSION (expected_version),
     };
-    return call_args (self, "dq.report", a, ARG_COUNT (a), err);
+    return call_args (self, EXF_CMD_DQ_REPORT, a, ARG_COUNT (a), err);
 }

@@ -99,11 +99,13 @@ $(BIN)/exitflow: $(call objs,$(CLI_SRC)) $(BIN)/libexitflow.a $(PROTOCOL_LIB)
 # ---- tests ----
 
 # Linked against the shared library (found beside it through the rpath),
-# so the exported surface is what the tests exercise.
-$(BIN)/test_libexitflow: tests/clients/test_libexitflow.c $(BIN)/libexitflow.so clients/exitflow.h
+# so the exported surface is what the tests exercise; the protocol library
+# too, for its error table (and to show both link side by side).
+$(BIN)/test_libexitflow: tests/clients/test_libexitflow.c $(BIN)/libexitflow.so \
+    clients/exitflow.h $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) -Iclients $< -o $@ -L$(BIN) -lexitflow -Wl,-rpath,'$$ORIGIN' \
-	  $(CLIENT_LDLIBS) -lcmocka -lpthread
+	  $(PROTOCOL_LIB) $(CLIENT_LDLIBS) -lcmocka -lpthread
 
 CLIENT_TEST_ENV = EXITFLOWD=$(abspath $(BIN))/exitflowd EXITFLOW_CLI=$(abspath $(BIN))/exitflow
 

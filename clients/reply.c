@@ -50,6 +50,8 @@ error_set (exitflow_error_t *err, const char *code, const char *field,
     return NULL;
 }
 
+/* Any code but the two that say no answer was read: a code the protocol
+ * does not know yet is still the daemon's refusal. */
 bool
 exitflow_error_is_refusal (const exitflow_error_t *err)
 {
@@ -57,12 +59,15 @@ exitflow_error_is_refusal (const exitflow_error_t *err)
            && strcmp (err->code, EXITFLOW_BAD_REPLY) != 0;
 }
 
+/* Which of the daemon's refusals are worth retrying is the protocol's
+ * error table's to say (protocol/names.c). */
 bool
 exitflow_error_is_transient (const exitflow_error_t *err)
 {
-    return !exitflow_error_is_refusal (err)
-           || strcmp (err->code, "UNAVAILABLE") == 0
-           || strcmp (err->code, "INTERNAL") == 0;
+    if (!exitflow_error_is_refusal (err))
+        return true;
+    const exf_error_code_t *code = exf_error_code (err->code);
+    return code && code->transient;
 }
 
 /* The wire's error map into the value; a reply whose error map is unusable

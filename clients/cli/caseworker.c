@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/names.h"
+
 #define MAX_MEMBERS 32
 
 enum { OPT_FILE = 1, OPT_ENROLLMENT, OPT_HOUSEHOLD, OPT_PROJECT,
@@ -166,7 +168,8 @@ cmd_start (cli_t *cli, int argc, char **argv)
         size_t len;
         char *args = json_to_msgpack (j, &len);
         json_decref (j);
-        reply = exitflow_call (client, "workflow.start", args, len, &err);
+        reply = exitflow_call (client, EXF_CMD_NAME (WORKFLOW_START), args,
+                               len, &err);
         free (args);
     } else {
         hh.members = members;

@@ -12,6 +12,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "protocol/hud.h"
+
 #define DEMO_PROJECT "DEMO-RRH"
 
 typedef struct {
@@ -111,7 +113,8 @@ start (demo_t *d, const household_ids_t *h, char *wf, size_t cap)
     size_t la, lc;
     char *adult = last_values (true, &la), *child = last_values (false, &lc);
     exitflow_member_t members[] = {
-        { h->hoh, h->e_hoh, 1, h->entry, 1, adult, la },
+        /* HUD 3.15: head of household, spouse or partner, child */
+        { h->hoh, h->e_hoh, HUD_HEAD_OF_HOUSEHOLD, h->entry, 1, adult, la },
         { h->spouse, h->e_spouse, 3, h->entry, 1, adult, la },
         { h->child, h->e_child, 2, h->entry_child, 0, child, lc },
     };
@@ -151,40 +154,44 @@ exit_form (const char *reason)
                       "exit_reason", reason);
 }
 
+/* One step of a member: `data` entered (taken), or NULL for default_last. */
 static bool
-run_member_steps (demo_t *d, const char *wf, const char *client, bool adult)
+save_step (demo_t *d, const char *wf, const char *client, hud_step_id_t step,
+           json_t *data, const char *how)
 {
+    const char *name = hud_steps[step].name;
     char what[96];
-    snprintf (what, sizeof what, "save exit for %s (destination 410)", client);
-    if (!report (d, save_json (d, wf, client, "exit",
-                               exit_form ("Moved into an apartment")), what))
-        return false;
-    snprintf (what, sizeof what, "save universal_data for %s (default last)",
-              client);
-    if (!report (d, exitflow_save_default_last (d->client, wf, client,
-                                                "universal_data", d->version,
-                                                &d->err), what))
-        return false;
-    snprintf (what, sizeof what, "save health_insurance for %s (entered)", client);
-    if (!report (d, save_json (d, wf, client, "health_insurance",
-                               json_pack ("{s:i, s:i, s:i}",
-                                          "insurance_from_any_source", 1,
-                                          "medicaid", 0, "employer", 1)), what))
-        return false;
-    snprintf (what, sizeof what, "save disabilities for %s (default last)", client);
-    if (!report (d, exitflow_save_default_last (d->client, wf, client,
-                                                "disabilities", d->version,
-                                                &d->err), what))
-        return false;
-    if (!adult)
-        return true;
-    snprintf (what, sizeof what, "save income_benefits for %s (entered)", client);
-    return report (d, save_json (d, wf, client, "income_benefits",
-                                 json_pack ("{s:i, s:i, s:f, s:i}",
-                                            "income_from_any_source", 1,
-                                            "earned", 1, "earned_amount", 2100.0,
-                                            "benefits_from_any_source", 0)),
+    snprintf (what, sizeof what, "save %s for %s (%s)", name, client, how);
+    return report (d, data ? save_json (d, wf, client, name, data)
+                           : exitflow_save_default_last (d->client, wf, client,
+                                                         name, d->version,
+                                                         &d->err),
                    what);
+}
+
+/* Every step in guided order; the member's prior values are still right
+ * for some (default last), changed for others (entered). */
+static bool
+run_member_steps (demo_t *d, const char *wf, const char *client,
+                  bool adult_or_head)
+{
+    return save_step (d, wf, client, STEP_EXIT,
+                      exit_form ("Moved into an apartment"), "destination 410")
+           && save_step (d, wf, client, STEP_UNIVERSAL_DATA, NULL,
+                         "default last")
+           && save_step (d, wf, client, STEP_HEALTH_INSURANCE,
+                         json_pack ("{s:i, s:i, s:i}",
+                                    "insurance_from_any_source", 1,
+                                    "medicaid", 0, "employer", 1), "entered")
+           && save_step (d, wf, client, STEP_DISABILITIES, NULL, "default last")
+           && ((hud_steps[STEP_INCOME_BENEFITS].adults_and_hoh_only
+                && !adult_or_head)
+               || save_step (d, wf, client, STEP_INCOME_BENEFITS,
+                             json_pack ("{s:i, s:i, s:f, s:i}",
+                                        "income_from_any_source", 1,
+                                        "earned", 1, "earned_amount", 2100.0,
+                                        "benefits_from_any_source", 0),
+                             "entered"));
 }
 
 static int
@@ -287,12 +294,10 @@ cmd_demo (cli_t *cli, int argc, char **argv)
     bool quiet = cli->json;
     cli->json = true;                   /* no numbered lines for this one */
     bool ok2 = report (&d2, start (&d2, &h2, wf2, sizeof wf2), "start")
-               && report (&d2, save_json (&d2, wf2, h2.hoh, "exit",
-                                          exit_form ("Moving in with family")),
-                          "exit")
-               && report (&d2, exitflow_save_default_last (
-                                   d2.client, wf2, h2.hoh, "universal_data",
-                                   d2.version, &d2.err), "universal_data");
+               && save_step (&d2, wf2, h2.hoh, STEP_EXIT,
+                             exit_form ("Moving in with family"), "entered")
+               && save_step (&d2, wf2, h2.hoh, STEP_UNIVERSAL_DATA, NULL,
+                             "default last");
     cli->json = quiet;
 
     if (cli->json) {

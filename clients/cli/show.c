@@ -6,31 +6,24 @@
  * data-quality findings. Columns are padded so the blocks line up. */
 #include "cli.h"
 
+#include <limits.h>
 #include <string.h>
 #include <time.h>
+
+#include "protocol/hud.h"
 
 #define MARK_DONE    "\xe2\x9c\x94"     /* ✔ U+2714 */
 #define MARK_NEXT    "\xe2\x96\xb8"     /* ▸ U+25B8 */
 #define MARK_PENDING "\xc2\xb7"         /* · U+00B7 */
 #define ARROW_LEFT   "\xe2\x86\x90"     /* ← U+2190 */
 
-/* HUD 3.15, as the ClientTrack menu names them. */
-static const struct {
-    int code;
-    const char *label;
-} relationships[] = {
-    { 1, "head of household" }, { 2, "child" }, { 3, "spouse or partner" },
-    { 4, "other relation" }, { 5, "other non-relation" },
-    { 99, "data not collected" },
-};
-
+/* HUD 3.15's label of a member's relationship (protocol/hud.c). */
 static const char *
 relationship_label (int64_t code)
 {
-    for (size_t i = 0; i < sizeof relationships / sizeof relationships[0]; i++)
-        if (relationships[i].code == code)
-            return relationships[i].label;
-    return "member";
+    const hud_relationship_t *r = code >= INT_MIN && code <= INT_MAX
+                                  ? hud_relationship ((int) code) : NULL;
+    return r ? r->label : "member";
 }
 
 /* A time of today shows as HH:MM, any other as the date too. */
@@ -109,7 +102,8 @@ render_next (FILE *out, const msgpack_object *view, const char *wf)
     for (uint32_t i = 0; i < n; i++) {
         bool exiting = mp_is_str (exitflow_obj_get (&members[i], "decision"),
                                   "exiting");
-        if (mp_int (&members[i], "relationship", 0) == 1 && exiting)
+        if (mp_int (&members[i], "relationship", 0) == HUD_HEAD_OF_HOUSEHOLD
+            && exiting)
             head_exits = true;
         if (!exiting)
             someone_stays = true;

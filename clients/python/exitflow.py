@@ -26,11 +26,57 @@ import msgpack
 import zmq
 
 __all__ = [
-    "PROTOCOL_VERSION", "ExitflowError", "Unreachable", "Client", "Subscriber",
-    "encode_request", "pack", "unpack",
+    "PROTOCOL_VERSION", "Command", "Event", "ErrorCode", "ExitflowError",
+    "Unreachable", "Client", "Subscriber", "encode_request", "pack", "unpack",
 ]
 
 PROTOCOL_VERSION = 1
+
+
+# -- the protocol's names -----------------------------------------------------
+# Written once for Python, here; protocol/names.h is the C side's one table
+# of each (tests/clients/test_python_names.py holds the two to each other).
+
+class Command:
+    """The command names (PROTOCOL.md section 3)."""
+    PING = "ping"
+    STATS = "stats"
+    WORKFLOW_START = "workflow.start"
+    WORKFLOW_GET = "workflow.get"
+    STEP_SAVE = "step.save"
+    MEMBER_DECIDE = "member.decide"
+    WORKFLOW_FINISH = "workflow.finish"
+    WORKFLOW_CANCEL = "workflow.cancel"
+    WORKFLOW_LIST = "workflow.list"
+    WORKFLOW_HISTORY = "workflow.history"
+    EVENTS_READ = "events.read"
+    CONSUMER_ACK = "consumer.ack"
+    CONSUMER_LIST = "consumer.list"
+    DQ_REPORT = "dq.report"
+
+
+class Event:
+    """The event types (PROTOCOL.md section 5)."""
+    WORKFLOW_STARTED = "workflow.started"
+    STEP_COMPLETED = "step.completed"
+    MEMBER_DECIDED = "member.decided"
+    MEMBER_EXITED = "member.exited"
+    WORKFLOW_FINISHED = "workflow.finished"
+    WORKFLOW_CANCELLED = "workflow.cancelled"
+    DQ_REPORTED = "dq.reported"
+    WORKFLOW_STALLED = "workflow.stalled"
+
+
+class ErrorCode:
+    """The codes of ``ExitflowError.code`` (PROTOCOL.md section 2.4)."""
+    BAD_REQUEST = "BAD_REQUEST"
+    UNKNOWN_COMMAND = "UNKNOWN_COMMAND"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    INVALID_STATE = "INVALID_STATE"
+    VALIDATION = "VALIDATION"
+    UNAVAILABLE = "UNAVAILABLE"
+    INTERNAL = "INTERNAL"
 
 
 def pack(obj):
@@ -195,51 +241,52 @@ class Client:
     # Every method takes the keyword arguments ``actor`` and ``id`` of call().
 
     def ping(self, **kw):
-        return self.call("ping", **kw)
+        return self.call(Command.PING, **kw)
 
     def stats(self, **kw):
-        return self.call("stats", **kw)
+        return self.call(Command.STATS, **kw)
 
     def start(self, enrollment_id, household_id, project_id, members,
               project_type=None, **kw):
         """workflow.start; ``members`` as in PROTOCOL.md section 4.1."""
-        return self.call("workflow.start", _args(
+        return self.call(Command.WORKFLOW_START, _args(
             enrollment_id=enrollment_id, household_id=household_id,
             project_id=project_id, project_type=project_type,
             members=members), **kw)
 
     def get(self, workflow_id, **kw):
-        return self.call("workflow.get", {"workflow_id": workflow_id}, **kw)
+        return self.call(Command.WORKFLOW_GET, {"workflow_id": workflow_id},
+                         **kw)
 
     def save(self, workflow_id, client_id, step, mode="entered", data=None,
              expected_version=None, **kw):
         """step.save; ``data`` is sent only when given."""
-        return self.call("step.save", _args(
+        return self.call(Command.STEP_SAVE, _args(
             workflow_id=workflow_id, client_id=client_id, step=step,
             mode=mode, data=data, expected_version=expected_version), **kw)
 
     def decide(self, workflow_id, client_id, exit, expected_version=None,
                **kw):
-        return self.call("member.decide", _args(
+        return self.call(Command.MEMBER_DECIDE, _args(
             workflow_id=workflow_id, client_id=client_id, exit=exit,
             expected_version=expected_version), **kw)
 
     def finish(self, workflow_id, new_head_of_household=None,
                expected_version=None, **kw):
-        return self.call("workflow.finish", _args(
+        return self.call(Command.WORKFLOW_FINISH, _args(
             workflow_id=workflow_id,
             new_head_of_household=new_head_of_household,
             expected_version=expected_version), **kw)
 
     def cancel(self, workflow_id, reason, expected_version=None, **kw):
-        return self.call("workflow.cancel", _args(
+        return self.call(Command.WORKFLOW_CANCEL, _args(
             workflow_id=workflow_id, reason=reason,
             expected_version=expected_version), **kw)
 
     def list(self, state, project_id=None, idle_for_s=None, limit=None,
              after=None, **kw):
         """One page of workflow.list: ``{workflows: [...], next}``."""
-        return self.call("workflow.list", _args(
+        return self.call(Command.WORKFLOW_LIST, _args(
             state=state, project_id=project_id, idle_for_s=idle_for_s,
             limit=limit, after=after), **kw)
 
@@ -255,23 +302,24 @@ class Client:
                 return
 
     def history(self, workflow_id, **kw):
-        return self.call("workflow.history", {"workflow_id": workflow_id},
-                         **kw)
+        return self.call(Command.WORKFLOW_HISTORY,
+                         {"workflow_id": workflow_id}, **kw)
 
     def events_read(self, after, limit=None, **kw):
-        return self.call("events.read", _args(after=after, limit=limit), **kw)
-
-    def consumer_ack(self, consumer, seq, **kw):
-        return self.call("consumer.ack", {"consumer": consumer, "seq": seq},
+        return self.call(Command.EVENTS_READ, _args(after=after, limit=limit),
                          **kw)
 
+    def consumer_ack(self, consumer, seq, **kw):
+        return self.call(Command.CONSUMER_ACK,
+                         {"consumer": consumer, "seq": seq}, **kw)
+
     def consumer_list(self, **kw):
-        return self.call("consumer.list", **kw)
+        return self.call(Command.CONSUMER_LIST, **kw)
 
     def dq_report(self, workflow_id, source, findings, **kw):
-        return self.call("dq.report", {"workflow_id": workflow_id,
-                                       "source": source,
-                                       "findings": findings}, **kw)
+        return self.call(Command.DQ_REPORT, {"workflow_id": workflow_id,
+                                             "source": source,
+                                             "findings": findings}, **kw)
 
 
 class Subscriber:

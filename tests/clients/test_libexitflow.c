@@ -5,7 +5,9 @@
  * every command, typed results, error values on refusal, UNREACHABLE
  * within the timeout, a retry after a stalled daemon applied once, and the
  * subscriber's gapless, in-order delivery when messages are lost (tiny
- * receive HWM, a SUB reconnect, messages dropped on purpose). */
+ * receive HWM, a SUB reconnect, messages dropped on purpose). The
+ * protocol's error table is read too, to hold the library's error kinds
+ * to it. */
 #define _GNU_SOURCE     /* nftw */
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +33,7 @@
 #include <zmq.h>
 
 #include "exitflow.h"
+#include "protocol/names.h"
 
 /* ---- the daemon ---- */
 
@@ -790,6 +793,34 @@ test_refusals_are_error_values (void **state)
     exitflow_client_destroy (&c);
 }
 
+/* The public codes are the protocol's; which errors are refusals and which
+ * are worth retrying follows the protocol's error table. */
+static void
+test_error_kinds_follow_the_protocol_table (void **state)
+{
+    (void) state;
+    assert_string_equal (EXITFLOW_BAD_REQUEST, EXF_BAD_REQUEST);
+    exitflow_error_t err = { .version = -1 };
+    for (size_t i = 0; i < exf_error_code_count; i++) {
+        snprintf (err.code, sizeof err.code, "%s", exf_error_codes[i].code);
+        assert_true (exitflow_error_is_refusal (&err));
+        assert_int_equal (exitflow_error_is_transient (&err),
+                          exf_error_codes[i].transient);
+    }
+    /* No answer was read: never a refusal, always worth another try. */
+    const char *lost[] = { EXITFLOW_UNREACHABLE, EXITFLOW_BAD_REPLY };
+    for (size_t i = 0; i < sizeof lost / sizeof lost[0]; i++) {
+        assert_null (exf_error_code (lost[i]));
+        snprintf (err.code, sizeof err.code, "%s", lost[i]);
+        assert_false (exitflow_error_is_refusal (&err));
+        assert_true (exitflow_error_is_transient (&err));
+    }
+    /* A code this client does not know is still the daemon's refusal. */
+    snprintf (err.code, sizeof err.code, "NOT_YET_INVENTED");
+    assert_true (exitflow_error_is_refusal (&err));
+    assert_false (exitflow_error_is_transient (&err));
+}
+
 static void
 test_unreachable_within_timeout (void **state)
 {
@@ -1146,6 +1177,7 @@ main (void)
         cmocka_unit_test (test_full_exit),
         cmocka_unit_test (test_cancel_dq_consumers_events),
         cmocka_unit_test (test_refusals_are_error_values),
+        cmocka_unit_test (test_error_kinds_follow_the_protocol_table),
         cmocka_unit_test (test_unreachable_within_timeout),
         cmocka_unit_test (test_retry_after_stall_is_applied_once),
         cmocka_unit_test (test_subscriber_catches_up_then_follows),
