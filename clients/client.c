@@ -38,7 +38,7 @@ exitflow_options_default (void)
 
 /* Nonsense values become the defaults rather than errors: an option is a
  * tuning knob, and a zeroed struct should still work. */
-static exitflow_options_t
+exitflow_options_t
 options_normalize (const exitflow_options_t *given)
 {
     exitflow_options_t d = exitflow_options_default ();

@@ -1,6 +1,13 @@
 /* internal.h — what libexitflow's modules share and callers never see:
- * the reply decoder, the error setters, the event constructors and the
- * event's layout (the subscriber queues events through `next`). */
+ * option defaults, the clock, the error setters, the reply decoder, the
+ * event constructors and the event's layout (the subscriber queues events
+ * through `next`).
+ *
+ * Never installed. These names carry their module's prefix only: the
+ * library is compiled with hidden visibility and its archive has every
+ * hidden symbol made local (clients/clients.mk), so none of them, nor the
+ * protocol code included here, is visible to a program linking the
+ * library. */
 #ifndef EXITFLOW_INTERNAL_H
 #define EXITFLOW_INTERNAL_H
 
@@ -8,6 +15,12 @@
 #include "protocol/codec.h"
 
 #include <time.h>
+
+/* ---- options (client.c) ---- */
+
+/* `given` (NULL: the defaults) with every nonsense value replaced by its
+ * default. */
+exitflow_options_t options_normalize (const exitflow_options_t *given);
 
 /* ---- time (client.c) ---- */
 

@@ -63,11 +63,9 @@ exitflow_subscriber_new (const char *cmd_endpoint, const char *events_endpoint,
     exitflow_subscriber_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    exitflow_options_t o = options ? *options : exitflow_options_default ();
-    exitflow_options_t d = exitflow_options_default ();
-    self->poll_interval_ms = o.poll_interval_ms > 0 ? o.poll_interval_ms
-                                                    : d.poll_interval_ms;
-    self->page = o.page > 0 && o.page <= 1000 ? o.page : d.page;
+    exitflow_options_t o = options_normalize (options);
+    self->poll_interval_ms = o.poll_interval_ms;
+    self->page = o.page;
     self->next_seq = after_seq + 1;
     self->prefix = strdup (type_prefix ? type_prefix : "");
     self->prefix_len = self->prefix ? strlen (self->prefix) : 0;

@@ -166,7 +166,7 @@ cmd_start (cli_t *cli, int argc, char **argv)
                                     "workflow.start arguments)");
         }
         size_t len;
-        char *args = json_to_msgpack (j, &len);
+        char *args = cli_msgpack_from_json (j, &len);
         json_decref (j);
         reply = exitflow_call (client, EXF_CMD_NAME (WORKFLOW_START), args,
                                len, &err);
@@ -252,7 +252,7 @@ cmd_save (cli_t *cli, int argc, char **argv)
             json_decref (j);
             return cli_usage_error (cli, "--data must be a JSON object");
         }
-        bytes = json_to_msgpack (j, &len);
+        bytes = cli_msgpack_from_json (j, &len);
         json_decref (j);
     }
     exitflow_client_t *client = cli_client (cli);

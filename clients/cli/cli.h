@@ -115,9 +115,9 @@ int cli_reply (cli_t *cli, exitflow_reply_t *reply, const exitflow_error_t *err,
 
 /* ---- JSON (json.c) ---- */
 
-json_t *json_of_msgpack (const msgpack_object *o);
-/* Packs a JSON value as msgpack (integers stay integers). */
-void json_pack_msgpack (msgpack_packer *pk, const json_t *j);
+/* A msgpack object as a new JSON value; bytes that are not UTF-8 become
+ * U+FFFD, so what is printed is always JSON. */
+json_t *cli_json_from_msgpack (const msgpack_object *o);
 /* JSON text, "@file" or "@-" (stdin) → a value; NULL after printing a
  * usage error (status 2). */
 json_t *cli_json_arg (cli_t *cli, const char *option, const char *text);
@@ -126,7 +126,7 @@ void cli_print_json (const msgpack_object *o);
 /* As one line (JSON Lines, for streams). */
 void cli_print_json_line (const msgpack_object *o);
 /* A JSON value into malloc'd msgpack bytes (free them). */
-char *json_to_msgpack (const json_t *j, size_t *len);
+char *cli_msgpack_from_json (const json_t *j, size_t *len);
 
 /* ---- formatting (format.c) ---- */
 
@@ -153,12 +153,8 @@ bool fmt_parse_duration (const char *text, int64_t *seconds);
 int64_t fmt_now_ms (void);
 /* Today's UTC date "YYYY-MM-DD", `offset_days` from now. */
 void fmt_utc_date (int offset_days, char out[11]);
-/* A one-line summary of a map: scalars as k=v, containers as [n] / {…}. */
-void fmt_short_data (const msgpack_object *data, char *buf, size_t cap);
 /* One line per event: seq, ts, type, workflow, client, short data. */
 void fmt_event_line (FILE *out, const msgpack_object *event);
-/* Text width in columns (UTF-8 code points). */
-size_t fmt_width (const char *s);
 
 /* An aligned table of text cells. */
 typedef struct table_s table_t;

@@ -102,7 +102,7 @@ last_values (bool adult, size_t *len)
                                         "income_from_any_source", 1, "earned", 1,
                                         "earned_amount", 1250.5,
                                         "benefits_from_any_source", 0));
-    char *bytes = json_to_msgpack (j, len);
+    char *bytes = cli_msgpack_from_json (j, len);
     json_decref (j);
     return bytes;
 }
@@ -136,7 +136,7 @@ save_json (demo_t *d, const char *wf, const char *client, const char *step,
            json_t *data)
 {
     size_t len;
-    char *bytes = json_to_msgpack (data, &len);
+    char *bytes = cli_msgpack_from_json (data, &len);
     json_decref (data);
     exitflow_reply_t *reply = exitflow_save (d->client, wf, client, step, bytes,
                                              len, d->version, &d->err);
@@ -260,7 +260,7 @@ cmd_demo (cli_t *cli, int argc, char **argv)
         "warning", "client_id", h.hoh, "message",
         "earned income at exit differs from entry; confirm the amount");
     size_t flen;
-    char *fbytes = json_to_msgpack (findings, &flen);
+    char *fbytes = cli_msgpack_from_json (findings, &flen);
     json_decref (findings);
     reply = exitflow_dq_report (d.client, wf, "demo-dq", fbytes, flen,
                                 EXITFLOW_ANY_VERSION, &d.err);
@@ -302,7 +302,7 @@ cmd_demo (cli_t *cli, int argc, char **argv)
 
     if (cli->json) {
         json_t *doc = json_pack ("{s:s, s:o, s:i, s:s?}", "workflow_id", wf,
-                                 "view", json_of_msgpack (exitflow_reply_result (view)),
+                                 "view", cli_json_from_msgpack (exitflow_reply_result (view)),
                                  "events", (json_int_t) n_events,
                                  "open_workflow_id", ok2 ? wf2 : NULL);
         json_dumpf (doc, stdout, JSON_INDENT (2));

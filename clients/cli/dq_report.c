@@ -3,12 +3,13 @@
  * Owns: running `exitflow-dq report` in this process's place. The summary
  * is computed by the DQ rules, and those are the workers' code: the CLI
  * links no other program's folder, so it runs the DQ worker's report mode
- * instead (README, "Where to find things"). The CLI still parses the
- * command line, so help and usage errors read like every other
- * subcommand's; it then passes the settings it resolved (environment,
- * options before and after the subcommand's name) explicitly, after the
- * subcommand's own options in the order given. The values are judged by
- * `exitflow-dq report`, which exits with the CLI's statuses.
+ * instead, which takes the options `exitflow dq-report` takes. What the CLI
+ * resolved before the subcommand's name (the environment's EXITFLOW_*, the
+ * options before `dq-report`) goes first, explicitly; the subcommand's own
+ * words follow untouched, so an option repeated there wins as it always
+ * did. The report program judges them and exits with the CLI's statuses;
+ * only --help is answered here, from the CLI's table, so that it reads
+ * like every other subcommand's.
  *
  * The program is $EXITFLOW_DQ when set, else the `exitflow-dq` beside this
  * executable, else the one on PATH. */
@@ -73,53 +74,50 @@ exec_report (cli_t *cli, char **argv)
     return EXIT_UNREACHABLE;
 }
 
+/* --help or -h among the words before a "--". */
+static bool
+asks_for_help (int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp (argv[i], "--") != 0; i++)
+        if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
 int
 cmd_dq_report (cli_t *cli, int argc, char **argv)
 {
-    enum { OPT_PROJECT = 0x400, OPT_FROM, OPT_TO };
-    static const struct option own[] = {
-        { "project", required_argument, NULL, OPT_PROJECT },
-        { "from", required_argument, NULL, OPT_FROM },
-        { "to", required_argument, NULL, OPT_TO },
-        { 0 },
-    };
-    /* Each own option takes at least one word of argv and becomes two;
-     * the program, "report", the common options and NULL take 11 more. */
-    char **out = calloc (2 * (size_t) argc + 11, sizeof *out);
+    if (asks_for_help (argc, argv)) {
+        cli_print_help (cli, cli->command, stdout);
+        return EXIT_OK;
+    }
+    /* The program, "report", the resolved options (at most 9 words), the
+     * subcommand's words after its name, NULL. */
+    char **out = calloc ((size_t) argc + 12, sizeof *out);
     if (!out) {
         fprintf (stderr, "exitflow %s: out of memory\n", cli->command->name);
         return EXIT_UNREACHABLE;
     }
-    int n = 2;                  /* out[0]: the program, set when found */
-    out[1] = "report";
-    int c;
-    while ((c = cli_getopt (cli, argc, argv, own)) > 0) {
-        out[n++] = c == OPT_PROJECT ? "--project" : c == OPT_FROM ? "--from"
-                                                                  : "--to";
-        out[n++] = optarg;
+    char timeout[16], retries[16];
+    snprintf (timeout, sizeof timeout, "%d", cli->timeout_ms);
+    snprintf (retries, sizeof retries, "%d", cli->retries);
+    int n = 1;                  /* out[0]: the program, set when found */
+    out[n++] = "report";
+    out[n++] = "--endpoint";
+    out[n++] = (char *) cli->endpoint;
+    out[n++] = "--timeout";
+    out[n++] = timeout;
+    out[n++] = "--retries";
+    out[n++] = retries;
+    if (cli->json)
+        out[n++] = "--json";
+    if (cli->actor) {
+        out[n++] = "--actor";
+        out[n++] = (char *) cli->actor;
     }
-    int rc;
-    if (c == CLI_STOP || !cli_positionals (cli, argc, argv, 0, 0))
-        rc = cli->status;
-    else {
-        /* The common options' final values, known once getopt is done. */
-        char timeout[16], retries[16];
-        snprintf (timeout, sizeof timeout, "%d", cli->timeout_ms);
-        snprintf (retries, sizeof retries, "%d", cli->retries);
-        out[n++] = "--endpoint";
-        out[n++] = (char *) cli->endpoint;
-        out[n++] = "--timeout";
-        out[n++] = timeout;
-        out[n++] = "--retries";
-        out[n++] = retries;
-        if (cli->json)
-            out[n++] = "--json";
-        if (cli->actor) {
-            out[n++] = "--actor";
-            out[n++] = (char *) cli->actor;
-        }
-        rc = exec_report (cli, out);
-    }
+    for (int i = 1; i < argc; i++)
+        out[n++] = argv[i];
+    int rc = exec_report (cli, out);
     free (out);
     return rc;
 }

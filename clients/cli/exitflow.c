@@ -3,7 +3,8 @@
  * Owns: the subcommand table (name, handler, usage, help) and dispatch.
  * Everything a subcommand does lives in its module: caseworker.c (the
  * guided workflow), ops.c (lists, history, events, consumers, stats),
- * demo.c; args.c parses options and maps errors to exit statuses. */
+ * demo.c, dq_report.c (hands over to `exitflow-dq report`); args.c parses
+ * options and maps errors to exit statuses. */
 #include "cli.h"
 
 #include <stdlib.h>

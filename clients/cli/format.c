@@ -137,8 +137,9 @@ fmt_parse_duration (const char *text, int64_t *seconds)
 
 /* ---- summaries ---- */
 
-size_t
-fmt_width (const char *s)
+/* Text width in columns (UTF-8 code points). */
+static size_t
+text_width (const char *s)
 {
     return codec_utf8_length ((exf_str_t) { s, (uint32_t) strlen (s) });
 }
@@ -169,8 +170,9 @@ append (char *buf, size_t cap, size_t *len, const char *fmt, ...)
     return false;
 }
 
-void
-fmt_short_data (const msgpack_object *data, char *buf, size_t cap)
+/* A one-line summary of a map: scalars as k=v, containers as [n] / {…}. */
+static void
+short_data (const msgpack_object *data, char *buf, size_t cap)
 {
     size_t len = 0;
     buf[0] = '\0';
@@ -229,7 +231,7 @@ void
 fmt_event_line (FILE *out, const msgpack_object *ev)
 {
     char type[72], ts[40], wf[72], client[72], data[160];
-    fmt_short_data (exitflow_obj_get (ev, "data"), data, sizeof data);
+    short_data (exitflow_obj_get (ev, "data"), data, sizeof data);
     fprintf (out, "%6lld  %s  %-18s  %-26s  %-20s  %s\n",
              (long long) mp_int (ev, "seq", 0),
              mp_str (ev, "ts", ts, sizeof ts, "-"),
@@ -286,7 +288,7 @@ table_print (const table_t *self, FILE *out)
     for (size_t r = 0; r < self->rows; r++)
         for (int c = 0; c < columns; c++) {
             const char *cell = self->cells[r * (size_t) self->columns + (size_t) c];
-            size_t w = cell ? fmt_width (cell) : 0;
+            size_t w = cell ? text_width (cell) : 0;
             if (w > width[c])
                 width[c] = w;
         }
@@ -296,7 +298,7 @@ table_print (const table_t *self, FILE *out)
             cell = cell ? cell : "";
             fputs (cell, out);
             if (c < columns - 1)
-                fprintf (out, "%*s", (int) (width[c] - fmt_width (cell) + 2), "");
+                fprintf (out, "%*s", (int) (width[c] - text_width (cell) + 2), "");
         }
         fputc ('\n', out);
     }

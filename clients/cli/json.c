@@ -62,7 +62,7 @@ string_of_bytes (const char *ptr, size_t len)
 }
 
 json_t *
-json_of_msgpack (const msgpack_object *o)
+cli_json_from_msgpack (const msgpack_object *o)
 {
     switch (o->type) {
     case MSGPACK_OBJECT_NIL:
@@ -87,7 +87,7 @@ json_of_msgpack (const msgpack_object *o)
     case MSGPACK_OBJECT_ARRAY: {
         json_t *a = json_array ();
         for (uint32_t i = 0; i < o->via.array.size; i++)
-            json_array_append_new (a, json_of_msgpack (&o->via.array.ptr[i]));
+            json_array_append_new (a, cli_json_from_msgpack (&o->via.array.ptr[i]));
         return a;
     }
     case MSGPACK_OBJECT_MAP: {
@@ -105,7 +105,7 @@ json_of_msgpack (const msgpack_object *o)
                 snprintf (key, sizeof key, "%lld", (long long) k->via.i64);
             else
                 snprintf (key, sizeof key, "?");
-            json_t *v = json_of_msgpack (&o->via.map.ptr[i].val);
+            json_t *v = cli_json_from_msgpack (&o->via.map.ptr[i].val);
             if (json_object_set_new (m, key, v) != 0)
                 json_object_set_new (m, "?", v ? v : json_null ());
         }
@@ -116,8 +116,9 @@ json_of_msgpack (const msgpack_object *o)
     }
 }
 
-void
-json_pack_msgpack (msgpack_packer *pk, const json_t *j)
+/* A JSON value as msgpack (integers stay integers). */
+static void
+pack_json (msgpack_packer *pk, const json_t *j)
 {
     switch (json_typeof (j)) {
     case JSON_OBJECT: {
@@ -128,7 +129,7 @@ json_pack_msgpack (msgpack_packer *pk, const json_t *j)
             size_t n = strlen (key);
             msgpack_pack_str (pk, n);
             msgpack_pack_str_body (pk, key, n);
-            json_pack_msgpack (pk, v);
+            pack_json (pk, v);
         }
         break;
     }
@@ -137,7 +138,7 @@ json_pack_msgpack (msgpack_packer *pk, const json_t *j)
         size_t i;
         json_t *v;
         json_array_foreach ((json_t *) j, i, v)
-            json_pack_msgpack (pk, v);
+            pack_json (pk, v);
         break;
     }
     case JSON_STRING: {
@@ -155,13 +156,13 @@ json_pack_msgpack (msgpack_packer *pk, const json_t *j)
 }
 
 char *
-json_to_msgpack (const json_t *j, size_t *len)
+cli_msgpack_from_json (const json_t *j, size_t *len)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    json_pack_msgpack (&pk, j);
+    pack_json (&pk, j);
     *len = sb.size;
     return msgpack_sbuffer_release (&sb);
 }
@@ -194,7 +195,7 @@ cli_json_arg (cli_t *cli, const char *option, const char *text)
 static void
 print_json (const msgpack_object *o, size_t flags)
 {
-    json_t *j = json_of_msgpack (o);
+    json_t *j = cli_json_from_msgpack (o);
     json_dumpf (j, stdout, flags | JSON_ENCODE_ANY);
     fputc ('\n', stdout);
     fflush (stdout);

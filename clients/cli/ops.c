@@ -82,7 +82,7 @@ cmd_list (cli_t *cli, int argc, char **argv)
         const msgpack_object *items = mp_array (res, "workflows", &n);
         for (uint32_t i = 0; i < n; i++) {
             const msgpack_object *w = &items[i];
-            json_array_append_new (all, json_of_msgpack (w));
+            json_array_append_new (all, cli_json_from_msgpack (w));
             char id[72], proj[72], hh[72], created[40], updated[40], started[32],
                 last[32], progress[48], idle_text[32];
             const msgpack_object *p = exitflow_obj_get (w, "progress");
@@ -374,7 +374,7 @@ cmd_dq (cli_t *cli, int argc, char **argv)
         return cli_usage_error (cli, "--findings must be a JSON array");
     }
     size_t len;
-    char *bytes = json_to_msgpack (j, &len);
+    char *bytes = cli_msgpack_from_json (j, &len);
     json_decref (j);
     exitflow_client_t *client = cli_client (cli);
     exitflow_reply_t *reply = NULL;

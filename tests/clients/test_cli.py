@@ -206,9 +206,6 @@ def test_overview_and_version():
     ["ack", "w1", "many"],
     ["--timeout", "soon", "stats"],
     ["--endpoint", "not-an-endpoint", "stats"],
-    ["dq-report", "--bogus"],
-    ["dq-report", "--project"],
-    ["dq-report", "unexpected"],
 ])
 def test_usage_errors_exit_2(args):
     r = run(args)           # no daemon needed: nothing is sent
@@ -531,18 +528,26 @@ def test_dq_report_hands_over_to_exitflow_dq_report(tmp_path):
     stub = stub_program(tmp_path)
     env = report_env(EXITFLOW_DQ=stub, EXITFLOW_ENDPOINT="tcp://10.0.0.1:1",
                      EXITFLOW_TIMEOUT_MS=700, EXITFLOW_RETRIES=4)
-    r = subprocess.run([CLI, "--json", "dq-report", "--project", "P-A",
-                        "--from=2024-01-01", "--to", "2024-12-31",
-                        "--retries", "2", "--actor", "cw-1"],
-                       env=env, capture_output=True, text=True, timeout=30)
+    args = ["--project", "P-A", "--from=2024-01-01", "--to", "2024-12-31",
+            "--retries", "2", "--actor", "cw-1", "--", "-h"]
+    r = subprocess.run([CLI, "--json", "dq-report"] + args, env=env,
+                       capture_output=True, text=True, timeout=30)
     # the program's own status and output, untouched
     assert r.returncode == 5 and r.stderr == "stub stderr\n"
-    # the own options as given, then every common option as resolved:
-    # environment, before the name, after it (the last one wins)
+    # what was resolved before the name (environment, options before it)
+    # explicitly, then the subcommand's words as given: the last one wins
     assert r.stdout.splitlines() == [
-        str(stub), "report", "--project", "P-A", "--from", "2024-01-01",
-        "--to", "2024-12-31", "--endpoint", "tcp://10.0.0.1:1",
-        "--timeout", "700", "--retries", "2", "--json", "--actor", "cw-1"]
+        str(stub), "report", "--endpoint", "tcp://10.0.0.1:1",
+        "--timeout", "700", "--retries", "4", "--json"] + args
+
+
+def test_dq_report_help_is_the_clis_own(tmp_path):
+    env = report_env(EXITFLOW_DQ=stub_program(tmp_path))
+    for args in (["--help"], ["--project", "P", "-h"]):
+        r = subprocess.run([CLI, "dq-report"] + args, env=env,
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0 and "stub" not in r.stdout + r.stderr
+        assert r.stdout.startswith("usage: exitflow dq-report ")
 
 
 def test_dq_report_finds_exitflow_dq_beside_itself_then_on_path(tmp_path):
