@@ -36,8 +36,8 @@ extern "C" {
 /* ---- errors ---- */
 
 /* Either the daemon's error map (a refusal: BAD_REQUEST, NOT_FOUND, CONFLICT,
- * INVALID_STATE, VALIDATION, UNAVAILABLE, INTERNAL, UNKNOWN_COMMAND) or one
- * of the client-side codes below. Strings are NUL-terminated, "" when
+ * INVALID_STATE, VALIDATION, FORBIDDEN, UNAVAILABLE, INTERNAL,
+ * UNKNOWN_COMMAND) or one of the client-side codes below. Strings are NUL-terminated, "" when
  * absent; `version` is -1 when absent. */
 typedef struct {
     char code[32];
