@@ -27,13 +27,13 @@ JANSSON_LIBS   := $(or $(shell pkg-config --libs jansson 2>/dev/null),-ljansson)
 
 LIBEXITFLOW_SRC := clients/client.c clients/reply.c clients/event.c \
                    clients/subscriber.c
-# `dq-report` computes its summary with the DQ worker's code (workers/).
+# The CLI links its own objects, the client library and the protocol
+# library (HUD labels, command names) — no other program's folder:
+# `dq-report` runs `exitflow-dq report`, the DQ worker's report mode
+# (clients/cli/dq_report.c).
 CLI_SRC := clients/cli/exitflow.c clients/cli/args.c clients/cli/json.c \
            clients/cli/format.c clients/cli/show.c clients/cli/caseworker.c \
-           clients/cli/ops.c clients/cli/demo.c \
-           workers/dq_report_cli.c workers/dq_report.c workers/dq_summary.c \
-           workers/json.c workers/dq_fields.c workers/dq_snapshot.c \
-           workers/dq_rules.c
+           clients/cli/ops.c clients/cli/demo.c clients/cli/dq_report.c
 LIB_HDRS := clients/exitflow.h clients/internal.h
 CLI_HDRS := clients/exitflow.h clients/cli/cli.h
 

@@ -9,7 +9,57 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "workers/json.h"
+/* Bytes a UTF-8 sequence starting with `lead` takes; 0 when `lead` starts
+ * none. Whether the whole sequence is valid is jansson's to say. */
+static size_t
+utf8_lead_length (unsigned char lead)
+{
+    if (lead < 0x80)
+        return 1;
+    if ((lead & 0xe0) == 0xc0)
+        return 2;
+    if ((lead & 0xf0) == 0xe0)
+        return 3;
+    if ((lead & 0xf8) == 0xf0)
+        return 4;
+    return 0;
+}
+
+/* A JSON string of `len` bytes (a new reference; never NULL). Strings from
+ * the library are UTF-8 already (the codec's bounds pass refuses any
+ * other), bin values need not be, and jansson refuses what is not: there
+ * each byte that starts no valid sequence becomes U+FFFD, so --json output
+ * is always valid JSON. */
+static json_t *
+string_of_bytes (const char *ptr, size_t len)
+{
+    json_t *j = json_stringn (ptr, len);
+    if (j)
+        return j;
+    char *clean = malloc (len * 3 + 1);
+    if (!clean)
+        abort ();
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        size_t seq = utf8_lead_length ((unsigned char) ptr[i]);
+        json_t *one = seq && seq <= len - i ? json_stringn (ptr + i, seq) : NULL;
+        if (one) {
+            memcpy (clean + n, ptr + i, seq);
+            n += seq;
+            i += seq;
+            json_decref (one);
+        } else {
+            memcpy (clean + n, "\xef\xbf\xbd", 3);
+            n += 3;
+            i++;
+        }
+    }
+    j = json_stringn (clean, n);
+    free (clean);
+    if (!j)
+        abort ();                   /* out of memory */
+    return j;
+}
 
 json_t *
 json_of_msgpack (const msgpack_object *o)
@@ -31,9 +81,9 @@ json_of_msgpack (const msgpack_object *o)
     case MSGPACK_OBJECT_STR:
         /* bytes that are not UTF-8 (the daemon never sends them, but a
          * JSON printer must not fail) become U+FFFD */
-        return json_text (o->via.str.ptr, o->via.str.size);
+        return string_of_bytes (o->via.str.ptr, o->via.str.size);
     case MSGPACK_OBJECT_BIN:
-        return json_text (o->via.bin.ptr, o->via.bin.size);
+        return string_of_bytes (o->via.bin.ptr, o->via.bin.size);
     case MSGPACK_OBJECT_ARRAY: {
         json_t *a = json_array ();
         for (uint32_t i = 0; i < o->via.array.size; i++)
