@@ -11,11 +11,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "sink.h"
-
 #define WORKER_DQ 1u
 #define WORKER_NOTIFY 2u
 #define WORKER_MAX_SINKS 8
+#define WORKER_SINK_SPEC_MAX 512        /* bytes with the NUL, as sink.h's */
+#define WORKER_ADDR_MAX 256             /* a mail address, as notification.h's */
+/* Where exitflowd listens unless told otherwise. */
+#define WORKER_DEFAULT_COMMANDS "tcp://127.0.0.1:5570"
+#define WORKER_DEFAULT_EVENTS "tcp://127.0.0.1:5571"
 
 typedef struct {
     unsigned program;               /* WORKER_DQ or WORKER_NOTIFY */
@@ -27,15 +30,15 @@ typedef struct {
     char name[65];                  /* the consumer name */
     bool verbose;
     /* exitflow-dq */
-    char source[65];                /* dq.report source ("dq") */
+    char source[65];                /* the findings' source ("dq") */
     int timeliness_days;            /* exit_timeliness threshold (11) */
     char disable[512];              /* rule ids to skip, comma-separated */
     /* exitflow-notify */
     int n_sinks;
-    char sinks[WORKER_MAX_SINKS][SINK_SPEC_MAX];
-    char ops[NOTE_ADDR_MAX];
-    char actor_domain[NOTE_ADDR_MAX];
-    char from[NOTE_ADDR_MAX];
+    char sinks[WORKER_MAX_SINKS][WORKER_SINK_SPEC_MAX];
+    char ops[WORKER_ADDR_MAX];
+    char actor_domain[WORKER_ADDR_MAX];
+    char from[WORKER_ADDR_MAX];
     char state[1024];               /* "" → ./var/notify-<name>.state */
     int retries;                    /* attempts per sink and notification */
     int backoff_ms;
