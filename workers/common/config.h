@@ -9,6 +9,7 @@
 #define EXF_WORKER_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define WORKER_DQ 1u
@@ -45,6 +46,10 @@ typedef struct {
     int backoff_max_ms;
     int timeout_ms;
 } worker_config_t;
+
+/* A decimal integer from `min` to `max`, the whole of `text`. */
+bool worker_config_parse_int (const char *text, int64_t min, int64_t max,
+                              int64_t *out);
 
 /* Fills `cfg` from defaults, the --config file and the flags. Returns 0 to
  * run, 1 when --help was printed (exit 0), 2 on a usage or file error

@@ -198,19 +198,6 @@ usage_error (const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-/* A decimal integer from `min` to `max`, the whole of `text`. */
-static bool
-parse_int (const char *text, int64_t min, int64_t max, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll (text, &end, 10);
-    if (errno || end == text || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 static const char *
 env_str (const char *name, const char *dflt)
 {
@@ -225,7 +212,7 @@ env_int (const char *name, int64_t dflt, int64_t min, int64_t max)
     int64_t v;
     if (!text || !*text)
         return dflt;
-    if (parse_int (text, min, max, &v))
+    if (worker_config_parse_int (text, min, max, &v))
         return v;
     fprintf (stderr, "exitflow-dq: ignoring %s=%s (not a number from %lld to "
              "%lld)\n", name, text, (long long) min, (long long) max);
@@ -237,7 +224,7 @@ static bool
 int_arg (const char *option, const char *text, int64_t min, int64_t max,
          int64_t *out, int *status)
 {
-    if (parse_int (text, min, max, out))
+    if (worker_config_parse_int (text, min, max, out))
         return true;
     *status = usage_error ("%s takes an integer from %lld to %lld, not '%s'",
                            option, (long long) min, (long long) max, text);
