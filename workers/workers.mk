@@ -1,13 +1,17 @@
-# workers — the DQ worker and the notifier (issue: workers). Included by the
-# top Makefile (`-include workers/workers.mk`); uses its CC, CFLAGS, LDLIBS,
-# BIN, OBJ, PYTHON, the `objs` macro, and clients.mk's library and CLI
-# variables.
+# workers.mk — the DQ worker and the notifier. Included by the top Makefile;
+# uses its CC, CFLAGS, LDLIBS, BIN, OBJ, PYTHON, the `objs` macro,
+# protocol.mk's PROTOCOL_LIB and clients.mk's JANSSON_* and libexitflow.a.
 #
 #   make workers          bin/exitflow-dq, bin/exitflow-notify
 #   make unit-workers     the cmocka tests: DQ rules, summary, sinks, config
 #   make test-workers     those, then tests/workers (a real daemon, real
 #                         worker processes, local HTTP and SMTP servers)
 #   make asan-workers     the same on ASan/UBSan builds, in bin-asan/
+#
+# Each program links its own folder's objects, the workers' common library
+# (the consumer loop, settings, log, JSON helpers, stopping), libexitflow.a
+# (the client library) and the protocol library, by name; the protocol
+# library comes last because libexitflow.a exports only exitflow_* names.
 
 # Debian packages the workers need on top of DEB_BUILD / DEB_TEST
 # (libjansson-dev is DEB_CLIENTS' too).
@@ -22,51 +26,67 @@ LIBEXITFLOW := $(BIN)/libexitflow.a
 # JSON is written with jansson (JANSSON_CFLAGS / JANSSON_LIBS: clients.mk).
 $(OBJ)/workers/%.o: CFLAGS += $(CURL_CFLAGS) $(JANSSON_CFLAGS)
 
-# The pure parts (unit-tested without sockets).
-DQ_CORE_SRC := workers/dq_fields.c workers/dq_snapshot.c workers/dq_rules.c \
-               $(PROTOCOL_SRC)
-NOTIFY_CORE_SRC := workers/json.c workers/notification.c workers/sink.c \
-                   workers/sink_file.c workers/sink_http.c workers/sink_smtp.c \
-                   workers/sent_log.c workers/config.c workers/wlog.c \
-                   $(PROTOCOL_SRC)
+WORKER_COMMON_SRC := workers/common/consumer.c workers/common/config.c \
+                     workers/common/stop.c workers/common/wjson.c \
+                     workers/common/wlog.c
+WORKER_COMMON_LIB := $(OBJ)/workers/libexitflow-worker.a
 
-# The programs; codec.o comes with libexitflow.a.
-DQ_WORKER_SRC := workers/exitflow_dq.c workers/consumer.c workers/config.c \
-                 workers/wlog.c $(filter-out $(PROTOCOL_SRC),$(DQ_CORE_SRC)) $(PROTOCOL_LIB)
-NOTIFY_WORKER_SRC := workers/exitflow_notify.c workers/consumer.c \
-                     $(filter-out $(PROTOCOL_SRC),$(NOTIFY_CORE_SRC)) $(PROTOCOL_LIB)
+# Each program's own modules. The DQ core is pure (unit-tested without
+# sockets); dq_report.c is the `exitflow-dq report` mode.
+DQ_CORE_SRC := workers/dq/dq_fields.c workers/dq/dq_snapshot.c \
+               workers/dq/dq_rules.c workers/dq/dq_summary.c
+DQ_SRC := $(DQ_CORE_SRC) workers/dq/dq_report.c
+NOTIFY_SRC := workers/notify/notification.c workers/notify/sink.c \
+              workers/notify/sink_file.c workers/notify/sink_http.c \
+              workers/notify/sink_smtp.c workers/notify/sent_log.c
+
+# What a worker program links after its own objects, in this order.
+WORKER_LIBS := $(WORKER_COMMON_LIB) $(LIBEXITFLOW) $(PROTOCOL_LIB)
 
 .PHONY: workers unit-workers integration-workers test-workers asan-workers \
         deps-workers
 
 workers: $(BIN)/exitflow-dq $(BIN)/exitflow-notify
 
-$(BIN)/exitflow-dq: $(call objs,$(DQ_WORKER_SRC)) $(LIBEXITFLOW)
-	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $^ -o $@ $(WORKER_LDLIBS)
+$(WORKER_COMMON_LIB): $(call objs,$(WORKER_COMMON_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
 
-$(BIN)/exitflow-notify: $(call objs,$(NOTIFY_WORKER_SRC)) $(LIBEXITFLOW)
+$(BIN)/exitflow-dq: $(call objs,workers/dq/exitflow_dq.c $(DQ_SRC)) $(WORKER_LIBS)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $^ -o $@ $(WORKER_LDLIBS) $(JANSSON_LIBS)
+
+$(BIN)/exitflow-notify: $(call objs,workers/notify/exitflow_notify.c $(NOTIFY_SRC)) \
+    $(WORKER_LIBS)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $^ -o $@ $(WORKER_LDLIBS) $(CURL_LIBS) $(JANSSON_LIBS)
 
 # ---- unit tests (cmocka) ----
 
-WORKERS_UNIT_TESTS := $(BIN)/test_dq_rules $(BIN)/test_dq_summary $(BIN)/test_notify
+WORKERS_UNIT_TESTS := $(BIN)/test_dq_rules $(BIN)/test_dq_summary \
+                      $(BIN)/test_notify $(BIN)/test_worker_common
 
 $(BIN)/test_dq_rules: tests/workers/test_dq_rules.c tests/support/msgpack_builder.h \
-    $(call objs,$(DQ_CORE_SRC))
+    $(call objs,$(DQ_CORE_SRC)) $(WORKER_LIBS)
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(WORKER_LDLIBS) $(JANSSON_LIBS) -lcmocka
 
-$(BIN)/test_dq_summary: tests/workers/test_dq_summary.c \
-    $(call objs,workers/dq_summary.c workers/json.c $(DQ_CORE_SRC))
+$(BIN)/test_dq_summary: tests/workers/test_dq_summary.c $(call objs,$(DQ_CORE_SRC)) \
+    $(WORKER_LIBS)
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $(JANSSON_CFLAGS) $^ -o $@ $(LDLIBS) $(JANSSON_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(JANSSON_CFLAGS) $^ -o $@ $(WORKER_LDLIBS) $(JANSSON_LIBS) -lcmocka
 
-$(BIN)/test_notify: tests/workers/test_notify.c $(call objs,$(NOTIFY_CORE_SRC))
+$(BIN)/test_notify: tests/workers/test_notify.c $(call objs,$(NOTIFY_SRC)) \
+    $(WORKER_LIBS)
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $(JANSSON_CFLAGS) $^ -o $@ $(LDLIBS) $(CURL_LIBS) $(JANSSON_LIBS) \
-	  -lcmocka -lpthread
+	$(CC) $(CFLAGS) $(JANSSON_CFLAGS) $^ -o $@ $(WORKER_LDLIBS) $(CURL_LIBS) \
+	  $(JANSSON_LIBS) -lcmocka -lpthread
+
+$(BIN)/test_worker_common: tests/workers/test_worker_common.c $(WORKER_LIBS)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $(JANSSON_CFLAGS) $^ -o $@ $(WORKER_LDLIBS) $(JANSSON_LIBS) \
+	  -lcmocka
 
 unit-workers: $(WORKERS_UNIT_TESTS)
 	@for t in $(WORKERS_UNIT_TESTS); do echo "== $$t"; $$t || exit 1; done

@@ -1,4 +1,5 @@
-"""`exitflow dq-report`: the APR-Q6-style summary from what is stored."""
+"""`exitflow-dq report` and `exitflow dq-report` (which runs it): the
+APR-Q6-style summary from what is stored."""
 
 import json
 import os
@@ -10,19 +11,27 @@ from support import REPO, Household, day, wait_for
 from worker_support import caught_up, exit_household
 
 
-def report_programs():
-    return [[os.environ.get("EXITFLOW_CLI") or str(REPO / "bin" / "exitflow"),
-             "dq-report"]]
+# The report is `exitflow-dq report`; `exitflow dq-report` runs it. Both are
+# tested: each builds its argv from the endpoint and the report's arguments.
+def cli_argv(endpoint, args):
+    return [os.environ.get("EXITFLOW_CLI") or str(REPO / "bin" / "exitflow"),
+            "--endpoint", endpoint, "dq-report"] + list(args)
 
 
-def run(prog, daemon, *args):
-    argv = [prog[0], "--endpoint", daemon.commands] + prog[1:] + list(args)
-    return subprocess.run(argv, capture_output=True, text=True, timeout=30)
+def dq_argv(endpoint, args):
+    return [os.environ.get("EXITFLOW_DQ") or str(REPO / "bin" / "exitflow-dq"),
+            "report", "--endpoint", endpoint] + list(args)
 
 
-@pytest.fixture(scope="module")
-def programs():
-    return report_programs()
+def run(prog, daemon, *args, env=None, timeout=30):
+    return subprocess.run(prog(daemon.commands, args), capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module", params=[cli_argv, dq_argv],
+                ids=["exitflow dq-report", "exitflow-dq report"])
+def programs(request):
+    return [request.param]
 
 
 def test_dq_report_summary(daemon, workers, programs):
@@ -82,11 +91,9 @@ def test_dq_report_summary(daemon, workers, programs):
         assert r.returncode == 2
 
 
-def test_dq_report_unreachable(programs, tmp_path):
+def test_dq_report_unreachable(programs):
     class Nobody:
         commands = "tcp://127.0.0.1:9"
-    prog = programs[0]
     env = dict(os.environ, EXITFLOW_TIMEOUT_MS="100", EXITFLOW_RETRIES="1")
-    r = subprocess.run([prog[0], "--endpoint", Nobody.commands] + prog[1:],
-                       capture_output=True, text=True, timeout=60, env=env)
+    r = run(programs[0], Nobody, env=env, timeout=60)
     assert r.returncode == 3

@@ -1,4 +1,4 @@
-/* Unit tests for workers/dq_summary.c: the APR-Q6-style counts over
+/* Unit tests for workers/dq/dq_summary.c: the APR-Q6-style counts over
  * snapshots (period and project filters, destination error rate, income,
  * timeliness buckets, open exits, stored findings by rule) and its text and
  * JSON forms. */
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "workers/dq_summary.h"
+#include "workers/dq/dq_summary.h"
 
 #define NOW 1795608000000LL         /* 2026-11-25T12:00:00Z */
 #define DAY_MS 86400000LL

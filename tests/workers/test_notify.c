@@ -1,7 +1,7 @@
-/* Unit tests for the notifier's parts: notifications from events (and what
- * they must not carry), JSON, the file, HTTP and SMTP sinks (against tiny
- * servers on 127.0.0.1 in threads), retries and backoff, the sent log, and
- * the settings (defaults, ZPL file, flags). */
+/* Unit tests for the notifier's parts (workers/notify/): notifications from
+ * events (and what they must not carry), the file, HTTP and SMTP sinks
+ * (against tiny servers on 127.0.0.1 in threads), retries and backoff, and
+ * the sent log. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,11 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "workers/config.h"
-#include "workers/json.h"
-#include "workers/notification.h"
-#include "workers/sent_log.h"
-#include "workers/sink.h"
+#include "workers/notify/notification.h"
+#include "workers/notify/sent_log.h"
+#include "workers/notify/sink.h"
 
 static char tmpdir[256];
 
@@ -223,7 +221,8 @@ test_notification_kinds (void **state)
     assert_true (notification_from_event (&n, "notify", "ops@example.org",
         make_event (&e, "workflow.stalled", 12, 0), view));
     obj_free (&e);
-    assert_string_equal (n.kind, "workflow.stalled");
+    assert_int_equal (n.kind, NOTE_STALLED);
+    assert_string_equal (notification_kind_name (n.kind), "workflow.stalled");
     assert_string_equal (n.id, "notify-12");
     assert_int_equal (n.event_seq, 12);
     assert_string_equal (n.actor, "cw-17");          /* the starter */
@@ -236,7 +235,8 @@ test_notification_kinds (void **state)
     assert_true (notification_from_event (&n, "notify", "", make_event (
         &e, "dq.reported", 13, 2), view));
     obj_free (&e);
-    assert_string_equal (n.kind, "dq.errors");
+    assert_int_equal (n.kind, NOTE_DQ_ERRORS);
+    assert_string_equal (notification_kind_name (n.kind), "dq.errors");
     assert_int_equal (n.errors, 2);
     assert_int_equal (n.warnings, 1);
     assert_int_equal (n.n_rules, 1);                 /* distinct, this source */
@@ -250,7 +250,8 @@ test_notification_kinds (void **state)
     assert_true (notification_from_event (&n, "notify", "", make_event (
         &e, "workflow.finished", 15, 0), view));
     obj_free (&e);
-    assert_string_equal (n.kind, "workflow.finished");
+    assert_int_equal (n.kind, NOTE_FINISHED);
+    assert_string_equal (notification_kind_name (n.kind), "workflow.finished");
     assert_int_equal (n.exited, 2);
     assert_int_equal (n.staying, 1);
 
@@ -304,30 +305,6 @@ test_notification_json_has_ids_only (void **state)
     assert_non_null (strstr (all, "\"progress\":{\"done\":1,\"total\":7}"));
     assert_non_null (strstr (all, "\"exited\":2,\"staying\":1"));
     free (all);
-}
-
-/* What jansson writes of a string: escapes, and U+FFFD for invalid UTF-8. */
-static char *
-dump (json_t *j)
-{
-    char *text = json_dumps (j, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref (j);
-    assert_non_null (text);
-    return text;
-}
-
-static void
-test_json_escaping (void **state)
-{
-    (void) state;
-    const char *s = "a\"b\\c\nd\x01 é \xff end";
-    char *text = dump (json_text (s, strlen (s)));
-    assert_string_equal (text, "\"a\\\"b\\\\c\\nd\\u0001 é \xef\xbf\xbd end\"");
-    free (text);
-    text = dump (json_pack ("{s:o, s:I, s:o}", "a", json_text_or_null ("x"),
-                            "b", (json_int_t) -3, "c", json_text_or_null ("")));
-    assert_string_equal (text, "{\"a\":\"x\",\"b\":-3,\"c\":null}");
-    free (text);
 }
 
 /* ---- file sink ---- */
@@ -752,7 +729,7 @@ test_sent_log (void **state)
     (void) state;
     char why[256];
     const char *path = tmp_path ("notify.state");
-    sent_log_t *log = sent_log_open (path, why, sizeof why);
+    sent_log_t *log = sent_log_new (path, why, sizeof why);
     assert_non_null (log);
     assert_false (sent_log_has (log, 5, "file:a"));
     assert_int_equal (sent_log_add (log, 5, "file:a", "delivered"), 0);
@@ -766,7 +743,7 @@ test_sent_log (void **state)
     FILE *f = fopen (path, "a");
     fputs ("7 deliv", f);
     fclose (f);
-    log = sent_log_open (path, why, sizeof why);
+    log = sent_log_new (path, why, sizeof why);
     assert_int_equal (sent_log_size (log), 3);
     assert_true (sent_log_has (log, 5, "http://h/x"));
     assert_true (sent_log_has (log, 6, "file:a"));
@@ -780,96 +757,7 @@ test_sent_log (void **state)
     char *text = slurp (path);
     assert_string_equal (text, "6 delivered file:a\n8 delivered file:a\n");
     free (text);
-    assert_null (sent_log_open ("/nonexistent-dir/x.state", why, sizeof why));
-}
-
-/* ---- settings ---- */
-
-static int
-load (worker_config_t *cfg, unsigned program, ...)
-{
-    char *argv[32] = { "prog" };
-    int argc = 1;
-    va_list ap;
-    va_start (ap, program);
-    char *a;
-    while ((a = va_arg (ap, char *)) && argc < 31)
-        argv[argc++] = a;
-    va_end (ap);
-    FILE *devnull = fopen ("/dev/null", "w");
-    int rc = worker_config_load (cfg, program, argc, argv, devnull);
-    fclose (devnull);
-    return rc;
-}
-
-static void
-test_config_defaults_file_flags (void **state)
-{
-    (void) state;
-    static worker_config_t cfg;
-    assert_int_equal (load (&cfg, WORKER_DQ, NULL), 0);
-    assert_string_equal (cfg.name, "dq");
-    assert_string_equal (cfg.commands, "tcp://127.0.0.1:5570");
-    assert_string_equal (cfg.events, "tcp://127.0.0.1:5571");
-    assert_string_equal (cfg.source, "dq");
-    assert_int_equal (cfg.timeliness_days, 11);
-    assert_int_equal (load (&cfg, WORKER_NOTIFY, NULL), 0);
-    assert_string_equal (cfg.name, "notify");
-    assert_int_equal (cfg.n_sinks, 1);
-    assert_string_equal (cfg.sinks[0], "file:./var/notifications.jsonl");
-    assert_string_equal (cfg.state, "./var/notify-notify.state");
-    assert_int_equal (cfg.retries, 8);
-
-    const char *path = tmp_path ("exitflow.cfg");
-    FILE *f = fopen (path, "w");
-    fputs ("exitflowd\n"
-           "    commands = tcp://127.0.0.1:6000\n"
-           "    events = tcp://127.0.0.1:6001\n"
-           "dq\n"
-           "    timeliness-days = 7\n"
-           "    events = tcp://127.0.0.1:6002\n"
-           "notify\n"
-           "    name = notifier\n"
-           "    sink = file:/tmp/a.jsonl\n"
-           "    sink = \"http://127.0.0.1:9/hook\"\n"
-           "    ops = ops@example.org\n"
-           "    actor-domain = example.org\n"
-           "    retries = 3\n", f);
-    fclose (f);
-    char config_arg[400];
-    snprintf (config_arg, sizeof config_arg, "--config=%s", path);
-    assert_int_equal (load (&cfg, WORKER_DQ, config_arg, NULL), 0);
-    assert_string_equal (cfg.commands, "tcp://127.0.0.1:6000");   /* exitflowd */
-    assert_string_equal (cfg.events, "tcp://127.0.0.1:6002");     /* dq wins */
-    assert_int_equal (cfg.timeliness_days, 7);
-    assert_int_equal (load (&cfg, WORKER_NOTIFY, config_arg, NULL), 0);
-    assert_string_equal (cfg.name, "notifier");
-    assert_string_equal (cfg.events, "tcp://127.0.0.1:6001");
-    assert_int_equal (cfg.n_sinks, 2);
-    assert_string_equal (cfg.sinks[1], "http://127.0.0.1:9/hook");
-    assert_string_equal (cfg.ops, "ops@example.org");
-    assert_string_equal (cfg.actor_domain, "example.org");
-    assert_string_equal (cfg.state, "./var/notify-notifier.state");
-    assert_int_equal (cfg.retries, 3);
-    /* flags override the file; --sink replaces the file's sinks */
-    assert_int_equal (load (&cfg, WORKER_NOTIFY, config_arg, "--commands",
-                            "tcp://127.0.0.1:7000", "--name", "n2", "--sink",
-                            "smtp://127.0.0.1:25", "--sink", "file:x.jsonl",
-                            "--retries", "2", "--state", "/tmp/s", NULL), 0);
-    assert_string_equal (cfg.commands, "tcp://127.0.0.1:7000");
-    assert_string_equal (cfg.name, "n2");
-    assert_int_equal (cfg.n_sinks, 2);
-    assert_string_equal (cfg.sinks[0], "smtp://127.0.0.1:25");
-    assert_int_equal (cfg.retries, 2);
-    assert_string_equal (cfg.state, "/tmp/s");
-
-    /* mistakes */
-    assert_int_equal (load (&cfg, WORKER_DQ, "--sink", "file:x", NULL), 2);
-    assert_int_equal (load (&cfg, WORKER_NOTIFY, "--retries", "0", NULL), 2);
-    assert_int_equal (load (&cfg, WORKER_NOTIFY, "--retries", "x", NULL), 2);
-    assert_int_equal (load (&cfg, WORKER_DQ, "--config", "/nonexistent", NULL), 2);
-    assert_int_equal (load (&cfg, WORKER_DQ, "extra", NULL), 2);
-    assert_int_equal (load (&cfg, WORKER_DQ, "--name", "", NULL), 2);
+    assert_null (sent_log_new ("/nonexistent-dir/x.state", why, sizeof why));
 }
 
 int
@@ -878,7 +766,6 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_notification_kinds),
         cmocka_unit_test (test_notification_json_has_ids_only),
-        cmocka_unit_test (test_json_escaping),
         cmocka_unit_test (test_file_sink_once_per_id),
         cmocka_unit_test (test_sink_specs),
         cmocka_unit_test (test_retry_and_give_up),
@@ -886,7 +773,6 @@ main (void)
         cmocka_unit_test (test_http_sink_client_error_gives_up),
         cmocka_unit_test (test_smtp_sink),
         cmocka_unit_test (test_sent_log),
-        cmocka_unit_test (test_config_defaults_file_flags),
     };
     return cmocka_run_group_tests (tests, make_tmpdir, remove_tmpdir);
 }

@@ -1,5 +1,5 @@
-/* json — jansson helpers. See json.h. */
-#include "json.h"
+/* wjson — jansson helpers. See wjson.h. */
+#include "workers/common/wjson.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,7 +35,7 @@ utf8_seq (const unsigned char *p, size_t n)
 }
 
 json_t *
-json_text (const char *ptr, size_t len)
+wjson_text (const char *ptr, size_t len)
 {
     json_t *j = json_stringn (ptr, len);
     if (j)
@@ -66,7 +66,7 @@ json_text (const char *ptr, size_t len)
 }
 
 json_t *
-json_text_or_null (const char *s)
+wjson_text_or_null (const char *s)
 {
-    return s && s[0] ? json_text (s, strlen (s)) : json_null ();
+    return s && s[0] ? wjson_text (s, strlen (s)) : json_null ();
 }

@@ -15,7 +15,7 @@
 
 #include <stdio.h>
 
-#include "dq_rules.h"
+#include "workers/dq/dq_rules.h"
 
 #define DQ_SUMMARY_RULES 48
 

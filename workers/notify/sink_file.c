@@ -1,7 +1,7 @@
 /* sink_file — notifications as JSON lines in a file (the default sink).
  * See sink.h. Each line is one notification; its "id" is the idempotency
  * key, so the file itself is the record of what was delivered. */
-#include "sink.h"
+#include "workers/notify/sink.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "json.h"
+#include "workers/common/wjson.h"
 
 #define TAIL_BYTES (256 * 1024)
 
@@ -24,7 +24,7 @@ typedef struct {
 static void
 line_head (const notification_t *n, char *out, size_t cap)
 {
-    json_t *id = json_text_or_null (n->id);
+    json_t *id = wjson_text_or_null (n->id);
     char *quoted = json_dumps (id, JSON_ENCODE_ANY);
     json_decref (id);
     snprintf (out, cap, "{\"id\":%s,", quoted ? quoted : "null");

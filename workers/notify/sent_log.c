@@ -1,5 +1,5 @@
 /* sent_log — deliveries since the last ack, on disk. See sent_log.h. */
-#include "sent_log.h"
+#include "workers/notify/sent_log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,12 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SINK_MAX 512
+#include "workers/notify/sink.h"
 
 typedef struct {
     uint64_t seq;
     char status[16];
-    char sink[SINK_MAX];
+    char sink[SINK_SPEC_MAX];
 } entry_t;
 
 struct sent_log {
@@ -42,7 +42,7 @@ push (sent_log_t *self, uint64_t seq, const char *status, const char *sink)
 static void
 load (sent_log_t *self, FILE *in)
 {
-    char line[SINK_MAX + 64];
+    char line[SINK_SPEC_MAX + 64];
     while (fgets (line, sizeof line, in)) {
         size_t len = strlen (line);
         if (len == 0 || line[len - 1] != '\n')
@@ -78,7 +78,7 @@ sync_dir (const char *path)
 static int rewrite (sent_log_t *self);
 
 sent_log_t *
-sent_log_open (const char *path, char *why, size_t cap)
+sent_log_new (const char *path, char *why, size_t cap)
 {
     sent_log_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -132,10 +132,10 @@ int
 sent_log_add (sent_log_t *self, uint64_t seq, const char *sink,
               const char *status)
 {
-    if (strlen (sink) >= SINK_MAX || strpbrk (sink, " \n")
+    if (strlen (sink) >= SINK_SPEC_MAX || strpbrk (sink, " \n")
         || strpbrk (status, " \n"))
         return EINVAL;
-    char line[SINK_MAX + 64];
+    char line[SINK_SPEC_MAX + 64];
     int len = snprintf (line, sizeof line, "%llu %s %s\n",
                         (unsigned long long) seq, status, sink);
     if (write (self->fd, line, (size_t) len) != len)

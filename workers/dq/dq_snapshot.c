@@ -1,10 +1,10 @@
 /* dq_snapshot — a workflow view as a plain value. See dq_snapshot.h. */
-#include "dq_snapshot.h"
+#include "workers/dq/dq_snapshot.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "dq_fields.h"
+#include "workers/dq/dq_fields.h"
 
 /* ---- small readers over msgpack ---- */
 
@@ -269,19 +269,20 @@ dq_snapshot_apply_history (dq_snapshot_t *s, const msgpack_object *events)
         if (!type || type->type != MSGPACK_OBJECT_STR || !data
             || data->type != MSGPACK_OBJECT_MAP)
             continue;
-        exf_str_t t = codec_str_of (type);
+        int t = exf_event_by_name (type->via.str.ptr, type->via.str.size);
         int64_t ms;
         size_t k = (size_t) (m - s->members);
-        if (codec_str_eq (t, "member.exited")) {
+        if (t == EXF_EV_MEMBER_EXITED) {
             if (key_time (data, "exit_recorded_at", &ms)) {
                 m->exit.recorded_ms = ms;
                 from_exited[k] = true;
             }
-        } else if (codec_str_eq (t, "step.completed") && !from_exited[k]
+        } else if (t == EXF_EV_STEP_COMPLETED && !from_exited[k]
                    && !m->exit.recorded_ms) {
             const msgpack_object *step = codec_map_get (data, "step");
             if (step && step->type == MSGPACK_OBJECT_STR
-                && codec_str_eq (codec_str_of (step), "exit")
+                && hud_step_by_name (step->via.str.ptr, step->via.str.size)
+                   == STEP_EXIT
                 && key_time (e, "ts", &ms))
                 m->exit.recorded_ms = ms;
         }
@@ -297,9 +298,21 @@ dq_member_is_head (const dq_member_t *m)
 }
 
 bool
-dq_member_adult_or_head (const dq_member_t *m)
+dq_member_answers_step (const dq_member_t *m, int step)
 {
-    return m->adult || dq_member_is_head (m);
+    return !hud_steps[step].adults_and_hoh_only || m->adult
+           || dq_member_is_head (m);
+}
+
+dq_dest_quality_t
+dq_exit_destination_quality (const dq_exit_t *ex)
+{
+    if (!ex->has_destination || ex->destination == DQ_NO_EXIT_INTERVIEW
+        || ex->destination == DQ_NOT_COLLECTED)
+        return DQ_DEST_MISSING;
+    if (ex->destination == DQ_DOESNT_KNOW || ex->destination == DQ_PREFERS_NOT)
+        return DQ_DEST_DK_PNTA;
+    return DQ_DEST_ANSWERED;
 }
 
 int

@@ -1,5 +1,5 @@
 /* sink_http — a JSON POST per notification (libcurl). See sink.h. */
-#include "sink.h"
+#include "workers/notify/sink.h"
 
 #include <curl/curl.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* wlog — log lines on stderr. See wlog.h. */
-#include "wlog.h"
+#include "workers/common/wlog.h"
 
 #include <stdarg.h>
 #include <stdint.h>

@@ -1,11 +1,23 @@
 /* notification — events into notifications. See notification.h. */
-#include "notification.h"
+#include "workers/notify/notification.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "protocol/names.h"
+#include "workers/common/wjson.h"
+
+/* Each kind and the event it comes from. Stalled and finished are named
+ * after their events; "dq.errors" is not a wire name. */
+static const struct {
+    exf_event_id_t event;
+    const char *name;                   /* NULL: the event's name */
+} kinds[NOTE_KIND_COUNT] = {
+    [NOTE_STALLED] = { EXF_EV_WORKFLOW_STALLED, NULL },
+    [NOTE_DQ_ERRORS] = { EXF_EV_DQ_REPORTED, "dq.errors" },
+    [NOTE_FINISHED] = { EXF_EV_WORKFLOW_FINISHED, NULL },
+};
 
 static void
 copy_str (const msgpack_object *map, const char *key, char *out, size_t cap)
@@ -65,6 +77,27 @@ collect_rules (notification_t *n, const msgpack_object *view)
     }
 }
 
+const char *
+notification_kind_name (note_kind_t kind)
+{
+    return kinds[kind].name ? kinds[kind].name
+                            : exf_event_names[kinds[kind].event];
+}
+
+bool
+notification_kind_of (const char *type, const msgpack_object *data,
+                      note_kind_t *kind)
+{
+    int event = exf_event_by_name (type, strlen (type));
+    for (int k = 0; k < NOTE_KIND_COUNT; k++)
+        if ((int) kinds[k].event == event) {
+            *kind = (note_kind_t) k;
+            /* a report of warnings only is no news */
+            return k != NOTE_DQ_ERRORS || get_int (data, "errors") > 0;
+        }
+    return false;
+}
+
 bool
 notification_from_event (notification_t *n, const char *consumer,
                          const char *ops, const msgpack_object *event,
@@ -77,14 +110,7 @@ notification_from_event (notification_t *n, const char *consumer,
     if (data && data->type != MSGPACK_OBJECT_MAP)
         data = NULL;
     copy_str (event, "type", n->event_type, sizeof n->event_type);
-    if (strcmp (n->event_type, "workflow.stalled") == 0)
-        n->kind = "workflow.stalled";
-    else if (strcmp (n->event_type, "workflow.finished") == 0)
-        n->kind = "workflow.finished";
-    else if (strcmp (n->event_type, "dq.reported") == 0
-             && get_int (data, "errors") > 0)
-        n->kind = "dq.errors";
-    else
+    if (!notification_kind_of (n->event_type, data, &n->kind))
         return false;
 
     n->event_seq = (uint64_t) get_int (event, "seq");
@@ -100,7 +126,7 @@ notification_from_event (notification_t *n, const char *consumer,
     if (!n->actor[0])           /* no view, or started without an actor */
         copy_str (event, "actor", n->actor, sizeof n->actor);
 
-    if (strcmp (n->kind, "workflow.stalled") == 0) {
+    if (n->kind == NOTE_STALLED) {
         n->idle_s = get_int (data, "idle_s");
         copy_str (data, "since", n->since, sizeof n->since);
         const msgpack_object *p = data ? codec_map_get (data, "progress") : NULL;
@@ -108,7 +134,7 @@ notification_from_event (notification_t *n, const char *consumer,
             n->done = get_int (p, "done");
             n->total = get_int (p, "total");
         }
-    } else if (strcmp (n->kind, "dq.errors") == 0) {
+    } else if (n->kind == NOTE_DQ_ERRORS) {
         copy_str (data, "source", n->source, sizeof n->source);
         n->errors = get_int (data, "errors");
         n->warnings = get_int (data, "warnings");
@@ -124,38 +150,39 @@ char *
 notification_json (const notification_t *n)
 {
     json_t *j = json_object ();
-    json_object_set_new (j, "id", json_text_or_null (n->id));
-    json_object_set_new (j, "consumer", json_text_or_null (n->consumer));
+    json_object_set_new (j, "id", wjson_text_or_null (n->id));
+    json_object_set_new (j, "consumer", wjson_text_or_null (n->consumer));
     json_object_set_new (j, "event_seq", json_integer ((json_int_t) n->event_seq));
-    json_object_set_new (j, "event_type", json_text_or_null (n->event_type));
-    json_object_set_new (j, "event_ts", json_text_or_null (n->event_ts));
-    json_object_set_new (j, "kind", json_text_or_null (n->kind));
-    json_object_set_new (j, "workflow_id", json_text_or_null (n->workflow_id));
-    json_object_set_new (j, "project_id", json_text_or_null (n->project_id));
-    json_object_set_new (j, "household_id", json_text_or_null (n->household_id));
-    json_object_set_new (j, "actor", json_text_or_null (n->actor));
+    json_object_set_new (j, "event_type", wjson_text_or_null (n->event_type));
+    json_object_set_new (j, "event_ts", wjson_text_or_null (n->event_ts));
+    json_object_set_new (j, "kind",
+                         wjson_text_or_null (notification_kind_name (n->kind)));
+    json_object_set_new (j, "workflow_id", wjson_text_or_null (n->workflow_id));
+    json_object_set_new (j, "project_id", wjson_text_or_null (n->project_id));
+    json_object_set_new (j, "household_id", wjson_text_or_null (n->household_id));
+    json_object_set_new (j, "actor", wjson_text_or_null (n->actor));
     json_t *to = json_array ();
     if (n->actor[0]) {
         char actor[EXF_ID_MAX + 8];
         snprintf (actor, sizeof actor, "actor:%s", n->actor);
-        json_array_append_new (to, json_text_or_null (actor));
+        json_array_append_new (to, wjson_text_or_null (actor));
     }
     if (n->ops[0])
-        json_array_append_new (to, json_text_or_null (n->ops));
+        json_array_append_new (to, wjson_text_or_null (n->ops));
     json_object_set_new (j, "to", to);
-    if (strcmp (n->kind, "workflow.stalled") == 0) {
+    if (n->kind == NOTE_STALLED) {
         json_object_set_new (j, "idle_s", json_integer (n->idle_s));
-        json_object_set_new (j, "since", json_text_or_null (n->since));
+        json_object_set_new (j, "since", wjson_text_or_null (n->since));
         json_object_set_new (j, "progress", json_pack ("{s:I, s:I}",
                              "done", (json_int_t) n->done,
                              "total", (json_int_t) n->total));
-    } else if (strcmp (n->kind, "dq.errors") == 0) {
-        json_object_set_new (j, "source", json_text_or_null (n->source));
+    } else if (n->kind == NOTE_DQ_ERRORS) {
+        json_object_set_new (j, "source", wjson_text_or_null (n->source));
         json_object_set_new (j, "errors", json_integer (n->errors));
         json_object_set_new (j, "warnings", json_integer (n->warnings));
         json_t *rules = json_array ();
         for (int i = 0; i < n->n_rules; i++)
-            json_array_append_new (rules, json_text_or_null (n->rules[i]));
+            json_array_append_new (rules, wjson_text_or_null (n->rules[i]));
         json_object_set_new (j, "rules", rules);
     } else {
         json_object_set_new (j, "exited", json_integer (n->exited));
@@ -171,12 +198,12 @@ notification_json (const notification_t *n)
 void
 notification_subject (const notification_t *n, FILE *out)
 {
-    if (strcmp (n->kind, "workflow.stalled") == 0)
+    if (n->kind == NOTE_STALLED)
         fprintf (out, "exitflow: exit %s stalled (idle %lldh, %lld of "
                  "%lld steps done)", n->workflow_id,
                  (long long) (n->idle_s / 3600), (long long) n->done,
                  (long long) n->total);
-    else if (strcmp (n->kind, "dq.errors") == 0)
+    else if (n->kind == NOTE_DQ_ERRORS)
         fprintf (out, "exitflow: %lld data-quality error(s) in exit %s",
                  (long long) n->errors, n->workflow_id);
     else

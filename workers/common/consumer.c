@@ -1,37 +1,16 @@
 /* consumer — offset, subscribe, handle, ack. See consumer.h. */
-#include "consumer.h"
+#include "workers/common/consumer.h"
 
 #include <string.h>
-#include <time.h>
 
 #include "protocol/codec.h"
-#include "wlog.h"
+#include "protocol/names.h"
+#include "workers/common/stop.h"
+#include "workers/common/wlog.h"
 
-static volatile sig_atomic_t *signal_flag;
-
-static void
-on_signal (int sig)
-{
-    (void) sig;
-    if (signal_flag)
-        *signal_flag = 1;
-}
-
-void
-consumer_catch_signals (volatile sig_atomic_t *flag)
-{
-    signal_flag = flag;
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset (&sa.sa_mask);
-    sa.sa_flags = 0;                /* no SA_RESTART: blocking waits return */
-    sigaction (SIGTERM, &sa, NULL);
-    sigaction (SIGINT, &sa, NULL);
-    signal (SIGPIPE, SIG_IGN);
-}
-
-exitflow_options_t
+/* Short timeouts: a SIGTERM is noticed within a few seconds even while the
+ * daemon is away. */
+static exitflow_options_t
 consumer_options (void)
 {
     exitflow_options_t o = exitflow_options_default ();
@@ -39,18 +18,6 @@ consumer_options (void)
     o.retries = 2;
     o.poll_interval_ms = 500;
     return o;
-}
-
-/* Sleeps up to `ms`, in slices, until *stop. */
-static void
-pause_ms (int ms, volatile sig_atomic_t *stop)
-{
-    while (ms > 0 && !*stop) {
-        int step = ms < 50 ? ms : 50;
-        struct timespec ts = { 0, (long) step * 1000000L };
-        nanosleep (&ts, NULL);
-        ms -= step;
-    }
 }
 
 /* The stored offset of `name`, 0 when it has none. False when unreachable. */
@@ -92,8 +59,9 @@ ack (state_t *s, uint64_t seq)
     exitflow_reply_t *reply = exitflow_consumer_ack (s->client, s->cfg->name,
                                                      seq, &err);
     if (!reply) {
-        wlog ("consumer.ack %llu failed: %s %s (will retry)",
-              (unsigned long long) seq, err.code, err.message);
+        wlog ("%s %llu failed: %s %s (will retry)",
+              EXF_CMD_NAME (CONSUMER_ACK), (unsigned long long) seq, err.code,
+              err.message);
         return false;
     }
     int64_t lag = 0;
@@ -128,8 +96,7 @@ handle (state_t *s, const exitflow_event_t *ev)
             wlog ("event %llu (%s): will retry (attempt %d)",
                   (unsigned long long) exitflow_event_seq (ev),
                   exitflow_event_type (ev), attempt);
-        pause_ms (pause, cfg->stop);
-        if (*cfg->stop)
+        if (!stop_wait_ms (cfg->stop, pause))
             return false;
         pause = pause * 2 > 5000 ? 5000 : pause * 2;
     }
@@ -152,7 +119,7 @@ consumer_run (const consumer_config_t *cfg)
             break;
         if (attempt == 1 || attempt % 30 == 0)
             wlog ("waiting for the daemon at %s: %s", cfg->commands, err.message);
-        pause_ms (1000, cfg->stop);
+        stop_wait_ms (cfg->stop, 1000);
     }
     if (*cfg->stop) {
         exitflow_client_destroy (&s.client);
@@ -195,7 +162,7 @@ consumer_run (const consumer_config_t *cfg)
             if (failures++ % 30 == 0)
                 wlog ("reading events failed: %s %s (will retry)", err.code,
                       err.message);
-            pause_ms (500, cfg->stop);
+            stop_wait_ms (cfg->stop, 500);
         }
     }
     if (s.processed > s.acked)

@@ -1,5 +1,5 @@
 /* dq_fields — assessment field conventions. See dq_fields.h. */
-#include "dq_fields.h"
+#include "workers/dq/dq_fields.h"
 
 #include <stddef.h>
 
@@ -22,12 +22,11 @@ static const char *const insurance_sources[] = {
 
 const dq_group_t dq_groups[DQ_GROUP_COUNT] = {
     [DQ_GROUP_INCOME] = { "income", "4.02", STEP_INCOME_BENEFITS,
-                          "income_from_any_source", income_sources, true },
+                          "income_from_any_source", income_sources },
     [DQ_GROUP_BENEFITS] = { "benefits", "4.03", STEP_INCOME_BENEFITS,
-                            "benefits_from_any_source", benefit_sources, true },
+                            "benefits_from_any_source", benefit_sources },
     [DQ_GROUP_INSURANCE] = { "insurance", "4.04", STEP_HEALTH_INSURANCE,
-                             "insurance_from_any_source", insurance_sources,
-                             false },
+                             "insurance_from_any_source", insurance_sources },
 };
 
 const char *const dq_disability_fields[] = {

@@ -1,10 +1,10 @@
 /* dq_summary — the APR-Q6-style summary. See dq_summary.h. */
-#include "dq_summary.h"
+#include "workers/dq/dq_summary.h"
 
 #include <string.h>
 
-#include "dq_fields.h"
-#include "json.h"
+#include "workers/dq/dq_fields.h"
+#include "workers/common/wjson.h"
 
 static bool
 set_day (const char *date, int64_t *day, char out[11])
@@ -68,7 +68,7 @@ static void
 count_income (dq_summary_t *sum, const dq_member_t *m)
 {
     const dq_group_t *g = &dq_groups[DQ_GROUP_INCOME];
-    if (!dq_member_adult_or_head (m))
+    if (!dq_member_answers_step (m, g->step))
         return;
     sum->income_leavers++;
     const dq_step_t *st = &m->steps[g->step];
@@ -97,12 +97,9 @@ dq_summary_add_finished (dq_summary_t *sum, const dq_summary_filter_t *f,
             continue;
         counted++;
         sum->leavers++;
-        if (!m->exit.has_destination || m->exit.destination == 30
-            || m->exit.destination == DQ_NOT_COLLECTED)
-            sum->dest_missing++;
-        else if (m->exit.destination == DQ_DOESNT_KNOW
-                 || m->exit.destination == DQ_PREFERS_NOT)
-            sum->dest_dk_pnta++;
+        dq_dest_quality_t q = dq_exit_destination_quality (&m->exit);
+        sum->dest_missing += q == DQ_DEST_MISSING;
+        sum->dest_dk_pnta += q == DQ_DEST_DK_PNTA;
         count_income (sum, m);
         int64_t days;
         if (m->exit.recorded_ms && dq_exit_days_late (m, s->now_ms, &days))
@@ -211,7 +208,7 @@ dq_summary_print_json (const dq_summary_t *sum, const dq_summary_filter_t *f,
     json_t *findings = json_array ();
     for (int i = 0; i < sum->n_rules; i++)
         json_array_append_new (findings, json_pack (
-            "{s:o, s:I, s:I}", "rule", json_text_or_null (sum->rules[i].rule),
+            "{s:o, s:I, s:I}", "rule", wjson_text_or_null (sum->rules[i].rule),
             "errors", (json_int_t) sum->rules[i].errors,
             "warnings", (json_int_t) sum->rules[i].warnings));
     json_t *j = json_pack (
@@ -219,9 +216,9 @@ dq_summary_print_json (const dq_summary_t *sum, const dq_summary_filter_t *f,
         " s:{s:I, s:I, s:I, s:f},"
         " s:{s:I, s:I, s:I},"
         " s:o, s:{s:I, s:I}, s:o}",
-        "project_id", json_text_or_null (f->project_id),
-        "from", json_text_or_null (f->has_from ? f->from : ""),
-        "to", json_text_or_null (f->has_to ? f->to : ""),
+        "project_id", wjson_text_or_null (f->project_id),
+        "from", wjson_text_or_null (f->has_from ? f->from : ""),
+        "to", wjson_text_or_null (f->has_to ? f->to : ""),
         "workflows", (json_int_t) sum->workflows,
         "leavers", (json_int_t) sum->leavers,
         "destination",

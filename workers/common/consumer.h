@@ -10,15 +10,15 @@
  * ack are handled again, so handlers make their effects idempotent. On
  * start the stored offset is acked once, so the consumer shows in
  * consumer.list (with its lag) before it has handled anything. */
-#ifndef EXF_CONSUMER_H
-#define EXF_CONSUMER_H
+#ifndef EXF_WORKER_CONSUMER_H
+#define EXF_WORKER_CONSUMER_H
 
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "clients/exitflow.h"
-#include "config.h"
+#include "workers/common/config.h"
 
 typedef enum {
     CONSUMER_DONE,                  /* handled, nothing written */
@@ -54,12 +54,5 @@ int consumer_run (const consumer_config_t *cfg);
 int consumer_run_worker (const worker_config_t *cfg, consumer_handler_fn *handle,
                          consumer_acked_fn *acked, void *arg,
                          volatile sig_atomic_t *stop);
-
-/* The libexitflow options the workers use (short timeouts: a SIGTERM is
- * noticed within a few seconds even while the daemon is away). */
-exitflow_options_t consumer_options (void);
-
-/* SIGTERM and SIGINT set *flag; SIGPIPE is ignored. */
-void consumer_catch_signals (volatile sig_atomic_t *flag);
 
 #endif

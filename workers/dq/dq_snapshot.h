@@ -1,11 +1,12 @@
 /* dq_snapshot — one workflow as the DQ rules see it: a plain value.
  *
  * Owns: the snapshot type, and reading it from the workflow view
- * (PROTOCOL.md §4.6) plus the workflow's history (§3 workflow.history),
- * which gives each exit's record time (member.exited's exit_recorded_at, or
+ * (protocol/PROTOCOL.md §4.6) plus the workflow's history (§3
+ * workflow.history), which gives each exit's record time (member.exited's exit_recorded_at, or
  * the ts of the first step.completed of its exit form while the workflow is
  * open). No I/O: callers fetch the view and the history and pass them in.
- * Assessment answers are kept only for the keys dq_fields.h names. */
+ * Assessment answers are kept only for the keys dq_fields.h names. Also
+ * the questions the rules and the summary ask of a member or an exit. */
 #ifndef EXF_DQ_SNAPSHOT_H
 #define EXF_DQ_SNAPSHOT_H
 
@@ -92,10 +93,17 @@ bool dq_step_answer (const dq_step_t *st, const char *key, int64_t *value);
 /* Adds (or replaces) an answer; false when full. For parsers and tests. */
 bool dq_step_set (dq_step_t *st, const char *key, int64_t value);
 bool dq_member_is_head (const dq_member_t *m);
-/* Income and benefits are collected at exit for adults and the head. */
-bool dq_member_adult_or_head (const dq_member_t *m);
+/* True when `step` is collected at exit for `m`: a child does not answer a
+ * step HUD collects from adults and the head only
+ * (hud_steps[step].adults_and_hoh_only: income and benefits). */
+bool dq_member_answers_step (const dq_member_t *m, int step);
+/* APR Q6c's reading of an exit's destination. */
+typedef enum { DQ_DEST_ANSWERED, DQ_DEST_DK_PNTA, DQ_DEST_MISSING } dq_dest_quality_t;
+/* 8 or 9: client doesn't know / prefers not to answer; none, 30 (no exit
+ * interview) or 99: information missing; any other code is an answer
+ * (whether 3.12 has it is the destination_missing rule's question). */
+dq_dest_quality_t dq_exit_destination_quality (const dq_exit_t *ex);
 /* The index of the (first) head of household, or -1. */
 int dq_snapshot_head (const dq_snapshot_t *s);
-
 
 #endif

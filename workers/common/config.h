@@ -9,13 +9,17 @@
 #define EXF_WORKER_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
-
-#include "sink.h"
 
 #define WORKER_DQ 1u
 #define WORKER_NOTIFY 2u
 #define WORKER_MAX_SINKS 8
+#define WORKER_SINK_SPEC_MAX 512        /* bytes with the NUL, as sink.h's */
+#define WORKER_ADDR_MAX 256             /* a mail address, as notification.h's */
+/* Where exitflowd listens unless told otherwise. */
+#define WORKER_DEFAULT_COMMANDS "tcp://127.0.0.1:5570"
+#define WORKER_DEFAULT_EVENTS "tcp://127.0.0.1:5571"
 
 typedef struct {
     unsigned program;               /* WORKER_DQ or WORKER_NOTIFY */
@@ -27,21 +31,25 @@ typedef struct {
     char name[65];                  /* the consumer name */
     bool verbose;
     /* exitflow-dq */
-    char source[65];                /* dq.report source ("dq") */
+    char source[65];                /* the findings' source ("dq") */
     int timeliness_days;            /* exit_timeliness threshold (11) */
     char disable[512];              /* rule ids to skip, comma-separated */
     /* exitflow-notify */
     int n_sinks;
-    char sinks[WORKER_MAX_SINKS][SINK_SPEC_MAX];
-    char ops[NOTE_ADDR_MAX];
-    char actor_domain[NOTE_ADDR_MAX];
-    char from[NOTE_ADDR_MAX];
+    char sinks[WORKER_MAX_SINKS][WORKER_SINK_SPEC_MAX];
+    char ops[WORKER_ADDR_MAX];
+    char actor_domain[WORKER_ADDR_MAX];
+    char from[WORKER_ADDR_MAX];
     char state[1024];               /* "" → ./var/notify-<name>.state */
     int retries;                    /* attempts per sink and notification */
     int backoff_ms;
     int backoff_max_ms;
     int timeout_ms;
 } worker_config_t;
+
+/* A decimal integer from `min` to `max`, the whole of `text`. */
+bool worker_config_parse_int (const char *text, int64_t min, int64_t max,
+                              int64_t *out);
 
 /* Fills `cfg` from defaults, the --config file and the flags. Returns 0 to
  * run, 1 when --help was printed (exit 0), 2 on a usage or file error

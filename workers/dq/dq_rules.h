@@ -5,17 +5,17 @@
  * snapshot into an ordered list of findings. A check reads only the
  * snapshot (and `now_ms` in it, the triggering event's ts), so evaluating
  * the same snapshot again gives the same findings, byte for byte.
- * The rules are listed in ../shared/hmis/exit-workflow.md, "Data-quality
- * rules for exits"; workers/README.md has the table. */
+ * workers/README.md lists the rules with their HUD and APR sources; a new
+ * rule is a check function and a row of dq_rules[] (dq_rules.c). */
 #ifndef EXF_DQ_RULES_H
 #define EXF_DQ_RULES_H
 
 #include <msgpack.h>
 
-#include "dq_fields.h"
-#include "dq_snapshot.h"
+#include "workers/dq/dq_fields.h"
+#include "workers/dq/dq_snapshot.h"
 
-#define DQ_MAX_FINDINGS 256         /* PROTOCOL.md: at most 256 per report */
+#define DQ_MAX_FINDINGS 256         /* protocol/PROTOCOL.md: 256 per report */
 #define DQ_MESSAGE_MAX 240          /* well under the protocol's 500 bytes */
 
 typedef enum { DQ_ERROR, DQ_WARNING } dq_severity_t;

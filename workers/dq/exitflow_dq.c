@@ -9,15 +9,21 @@
  * same findings (the rules' "now" is the event's ts), and a report equal to
  * what the view already holds is not sent at all. An event older than the
  * workflow's version is skipped: the later event re-evaluates. A cancelled
- * exit is not an exit: its findings are cleared. */
+ * exit is not an exit: its findings are cleared.
+ *
+ * `exitflow-dq report ...` is the program's other mode: the summary of
+ * stored exits (dq_report.h), what `exitflow dq-report` runs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "consumer.h"
-#include "dq_rules.h"
-#include "wlog.h"
+#include "protocol/names.h"
+#include "workers/common/config.h"
+#include "workers/common/consumer.h"
+#include "workers/common/stop.h"
+#include "workers/common/wlog.h"
+#include "workers/dq/dq_report.h"
+#include "workers/dq/dq_rules.h"
 
 typedef struct {
     const worker_config_t *cfg;
@@ -28,17 +34,19 @@ typedef struct {
     uint64_t reports;
 } dq_worker_t;
 
-static const char *const triggers[] = { "step.completed", "member.decided",
-                                        "workflow.finished",
-                                        "workflow.cancelled" };
-
+/* The events after which a workflow's findings may change. */
 static bool
 is_trigger (const char *type)
 {
-    for (size_t i = 0; i < sizeof triggers / sizeof *triggers; i++)
-        if (strcmp (type, triggers[i]) == 0)
-            return true;
-    return false;
+    switch (exf_event_by_name (type, strlen (type))) {
+    case EXF_EV_STEP_COMPLETED:
+    case EXF_EV_MEMBER_DECIDED:
+    case EXF_EV_WORKFLOW_FINISHED:
+    case EXF_EV_WORKFLOW_CANCELLED:
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* A transient failure (worth a retry) or the daemon's refusal (logged,
@@ -79,7 +87,7 @@ handle_event (void *arg, exitflow_client_t *client, const exitflow_event_t *ev)
     exitflow_error_t err;
     exitflow_reply_t *view_reply = exitflow_get (client, wf, &err);
     if (!view_reply)
-        return failed (ev, "workflow.get", &err);
+        return failed (ev, EXF_CMD_NAME (WORKFLOW_GET), &err);
     const msgpack_object *view = exitflow_reply_result (view_reply);
     consumer_status_t status = CONSUMER_DONE;
     exitflow_reply_t *history = NULL;
@@ -106,7 +114,7 @@ handle_event (void *arg, exitflow_client_t *client, const exitflow_event_t *ev)
     if (s->state != DQ_STATE_CANCELLED && any_exit_saved (s)) {
         history = exitflow_history (client, wf, &err);
         if (!history) {
-            status = failed (ev, "workflow.history", &err);
+            status = failed (ev, EXF_CMD_NAME (WORKFLOW_HISTORY), &err);
             goto done;
         }
         dq_snapshot_apply_history (s, exitflow_obj_get (
@@ -130,7 +138,7 @@ handle_event (void *arg, exitflow_client_t *client, const exitflow_event_t *ev)
                                               EXITFLOW_ANY_VERSION, &err);
     msgpack_sbuffer_destroy (&sb);
     if (!r) {
-        status = failed (ev, "dq.report", &err);
+        status = failed (ev, EXF_CMD_NAME (DQ_REPORT), &err);
         goto done;
     }
     exitflow_reply_destroy (&r);
@@ -186,16 +194,25 @@ build_rules (dq_worker_t *w, const worker_config_t *cfg)
 int
 main (int argc, char **argv)
 {
+    if (argc > 1 && strcmp (argv[1], DQ_REPORT_MODE) == 0)
+        return dq_report_main (argc - 1, argv + 1);
     static worker_config_t cfg;
     int rc = worker_config_start (&cfg, WORKER_DQ, argc, argv);
+    if (rc == 0)                    /* after --help: the other mode */
+        printf ("\n`exitflow-dq " DQ_REPORT_MODE " [options]` prints the "
+                "data-quality summary of stored\nexits (what `exitflow "
+                "dq-report` runs; see exitflow-dq " DQ_REPORT_MODE
+                " --help).\n");
     if (rc >= 0)
         return rc;
     static dq_worker_t w;
     w.cfg = &cfg;
-    if (!build_rules (&w, &cfg))
+    if (!build_rules (&w, &cfg)) {
+        free (w.rules);
         return 2;
+    }
     static volatile sig_atomic_t stop;
-    consumer_catch_signals (&stop);
+    stop_on_signals (&stop);
     wlog ("starting: consumer %s, commands %s, events %s, %zu rules",
           cfg.name, cfg.commands, cfg.events, w.n_rules);
     rc = consumer_run_worker (&cfg, handle_event, NULL, &w, &stop);

@@ -21,12 +21,18 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config.h"
-#include "consumer.h"
-#include "notification.h"
-#include "sent_log.h"
-#include "sink.h"
-#include "wlog.h"
+#include "protocol/names.h"
+#include "workers/common/config.h"
+#include "workers/common/consumer.h"
+#include "workers/common/stop.h"
+#include "workers/common/wlog.h"
+#include "workers/notify/notification.h"
+#include "workers/notify/sent_log.h"
+#include "workers/notify/sink.h"
+
+/* The settings' sizes are the sinks' and the notifications'. */
+_Static_assert (WORKER_SINK_SPEC_MAX == SINK_SPEC_MAX, "sink spec size");
+_Static_assert (WORKER_ADDR_MAX == NOTE_ADDR_MAX, "address size");
 
 typedef struct {
     const worker_config_t *cfg;
@@ -37,19 +43,6 @@ typedef struct {
     volatile sig_atomic_t *stop;
     uint64_t delivered, gave_up;
 } notifier_t;
-
-static bool
-maybe_notifies (const exitflow_event_t *ev)
-{
-    const char *type = exitflow_event_type (ev);
-    if (strcmp (type, "workflow.stalled") == 0
-        || strcmp (type, "workflow.finished") == 0)
-        return true;
-    int64_t errors = 0;
-    return strcmp (type, "dq.reported") == 0
-           && exitflow_obj_int (exitflow_event_data (ev), "errors", &errors)
-           && errors > 0;
-}
 
 static void
 record (notifier_t *nt, uint64_t seq, const sink_t *sink, const char *status)
@@ -65,7 +58,9 @@ static consumer_status_t
 handle_event (void *arg, exitflow_client_t *client, const exitflow_event_t *ev)
 {
     notifier_t *nt = arg;
-    if (!maybe_notifies (ev))
+    note_kind_t kind;
+    if (!notification_kind_of (exitflow_event_type (ev),
+                               exitflow_event_data (ev), &kind))
         return CONSUMER_DONE;
     uint64_t seq = exitflow_event_seq (ev);
     bool pending = false;
@@ -79,8 +74,8 @@ handle_event (void *arg, exitflow_client_t *client, const exitflow_event_t *ev)
     exitflow_reply_t *view = exitflow_get (client, exitflow_event_workflow_id (ev),
                                            &err);
     if (!view && exitflow_error_is_transient (&err)) {
-        wlog ("event %llu: workflow.get failed: %s %s", (unsigned long long) seq,
-              err.code, err.message);
+        wlog ("event %llu: %s failed: %s %s", (unsigned long long) seq,
+              EXF_CMD_NAME (WORKFLOW_GET), err.code, err.message);
         return CONSUMER_RETRY;
     }
     notification_t n;
@@ -111,14 +106,15 @@ handle_event (void *arg, exitflow_client_t *client, const exitflow_event_t *ev)
         if (r == DELIVER_OK) {
             record (nt, seq, sink, "delivered");
             nt->delivered++;
-            wlog ("%s (%s, %s) delivered to %s%s", n.id, n.kind, n.workflow_id,
-                  sink->spec, attempts > 1 ? " after retries" : "");
+            wlog ("%s (%s, %s) delivered to %s%s", n.id,
+                  notification_kind_name (n.kind), n.workflow_id, sink->spec,
+                  attempts > 1 ? " after retries" : "");
         } else {
             record (nt, seq, sink, "gave-up");
             nt->gave_up++;
             wlog ("%s (%s, %s) NOT delivered to %s: gave up after %d "
-                  "attempt(s): %s", n.id, n.kind, n.workflow_id, sink->spec,
-                  attempts, why);
+                  "attempt(s): %s", n.id, notification_kind_name (n.kind),
+                  n.workflow_id, sink->spec, attempts, why);
         }
     }
     return CONSUMER_EFFECT;
@@ -172,14 +168,14 @@ main (int argc, char **argv)
         nt.n_sinks++;
     }
     char why[512] = "";
-    if (!(nt.sent = sent_log_open (cfg.state, why, sizeof why))) {
+    if (!(nt.sent = sent_log_new (cfg.state, why, sizeof why))) {
         fprintf (stderr, "exitflow-notify: %s\n", why);
         rc = 2;
         goto out;
     }
     static volatile sig_atomic_t stop;
     nt.stop = &stop;
-    consumer_catch_signals (&stop);
+    stop_on_signals (&stop);
     wlog ("starting: consumer %s, commands %s, events %s, %d sink(s), state %s",
           cfg.name, cfg.commands, cfg.events, nt.n_sinks, cfg.state);
     for (int i = 0; i < nt.n_sinks; i++)

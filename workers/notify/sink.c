@@ -1,12 +1,13 @@
 /* sink — making sinks from specs and delivering with retries. See sink.h. */
-#include "sink.h"
+#include "workers/notify/sink.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "workers/common/stop.h"
 
 static bool
 starts_with (const char *s, const char *prefix)
@@ -57,21 +58,6 @@ sink_destroy (sink_t **self_p)
     *self_p = NULL;
 }
 
-/* Sleeps `ms`, waking early when *stop is set. False when stopped. */
-static bool
-pause_ms (int ms, volatile sig_atomic_t *stop)
-{
-    while (ms > 0) {
-        if (stop && *stop)
-            return false;
-        int step = ms < 50 ? ms : 50;
-        struct timespec ts = { 0, (long) step * 1000000L };
-        nanosleep (&ts, NULL);
-        ms -= step;
-    }
-    return !(stop && *stop);
-}
-
 deliver_result_t
 sink_deliver (sink_t *sink, const notification_t *n,
               const retry_policy_t *policy, volatile sig_atomic_t *stop,
@@ -92,7 +78,7 @@ sink_deliver (sink_t *sink, const notification_t *n,
         }
         if (st == SINK_FAIL || tries == max)
             break;
-        if (!pause_ms (backoff, stop)) {
+        if (!stop_wait_ms (stop, backoff)) {
             result = DELIVER_STOPPED;
             break;
         }

@@ -1,5 +1,5 @@
 /* sink_smtp — one mail per notification (libcurl). See sink.h. */
-#include "sink.h"
+#include "workers/notify/sink.h"
 
 #include <curl/curl.h>
 #include <stdio.h>

@@ -22,7 +22,7 @@
 #include <signal.h>
 #include <stdbool.h>
 
-#include "notification.h"
+#include "workers/notify/notification.h"
 
 #define SINK_SPEC_MAX 512
 

@@ -1,7 +1,8 @@
 /* notification — what the notifier tells a caseworker and ops, as a value.
  *
  * Owns: which events become notifications (workflow.stalled, dq.reported
- * with errors, workflow.finished), the notification's content (ids, codes,
+ * with errors, workflow.finished) and the names of their kinds, in one
+ * table; the notification's content (ids, codes,
  * counts and times only: no names, no free text from the workflow, no
  * assessment data), its idempotency key "<consumer>-<seq>", and its
  * renderings: one JSON line (file sink, webhook body), a subject and a
@@ -19,14 +20,21 @@
 #define NOTE_MAX_RULES 16
 #define NOTE_ADDR_MAX 256
 
+/* What a notification is about (its JSON `kind`). */
+typedef enum {
+    NOTE_STALLED,                       /* workflow.stalled */
+    NOTE_DQ_ERRORS,                     /* dq.reported with errors > 0 */
+    NOTE_FINISHED,                      /* workflow.finished */
+    NOTE_KIND_COUNT
+} note_kind_t;
+
 typedef struct {
     char id[EXF_ID_MAX + 24];           /* "<consumer>-<seq>" */
     char consumer[EXF_ID_MAX + 1];
     uint64_t event_seq;
     char event_type[32];
     char event_ts[CODEC_TIME_LEN];
-    const char *kind;                   /* "workflow.stalled", "dq.errors",
-                                           "workflow.finished" */
+    note_kind_t kind;
     char workflow_id[32];
     char project_id[EXF_ID_MAX + 1];
     char household_id[EXF_ID_MAX + 1];
@@ -44,6 +52,13 @@ typedef struct {
     /* workflow.finished */
     int64_t exited, staying;
 } notification_t;
+
+/* The kind of notification an event of `type` with `data` (its data map,
+ * may be NULL) makes; false when it makes none. */
+bool notification_kind_of (const char *type, const msgpack_object *data,
+                           note_kind_t *kind);
+/* "workflow.stalled", "dq.errors", "workflow.finished". */
+const char *notification_kind_name (note_kind_t kind);
 
 /* Builds the notification for `event` (the event map), with `view` (the
  * workflow.get result, or NULL when unavailable) for the project, household,

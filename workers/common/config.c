@@ -1,6 +1,6 @@
 /* config — worker settings from defaults, the ZPL file and flags.
  * See config.h. */
-#include "config.h"
+#include "workers/common/config.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wlog.h"
+#include "workers/common/wlog.h"
 
 #define BOTH (WORKER_DQ | WORKER_NOTIFY)
 #define STR(field) OPT_STR, offsetof (worker_config_t, field), \
@@ -31,13 +31,13 @@ typedef struct {
 
 static const setting_t settings[] = {
     { "commands", "exitflowd/commands", BOTH, STR (commands), 0,
-      "tcp://127.0.0.1:5570", "the daemon's command socket" },
+      WORKER_DEFAULT_COMMANDS, "the daemon's command socket" },
     { "events", "exitflowd/events", BOTH, STR (events), 0,
-      "tcp://127.0.0.1:5571", "the daemon's event socket" },
+      WORKER_DEFAULT_EVENTS, "the daemon's event socket" },
     { "name", NULL, BOTH, STR (name), 0, NULL,
-      "consumer name: its offset in consumer.list" },
+      "consumer name: the key of its stored offset" },
     { "source", NULL, WORKER_DQ, STR (source), 0, "dq",
-      "dq.report source the findings are filed under" },
+      "the source the findings are reported under" },
     { "timeliness-days", NULL, WORKER_DQ, INT (timeliness_days), 0, "11",
       "exit_timeliness: warn when recorded this many days late" },
     { "disable", NULL, WORKER_DQ, STR (disable), 0, "",
@@ -93,6 +93,19 @@ worker_config_usage (unsigned program, FILE *out)
              "  --help\n\nStops cleanly on SIGTERM or SIGINT.\n");
 }
 
+bool
+worker_config_parse_int (const char *text, int64_t min, int64_t max,
+                         int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll (text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
 static bool
 apply (worker_config_t *cfg, const setting_t *s, const char *value,
        const char *from, FILE *err)
@@ -107,10 +120,8 @@ apply (worker_config_t *cfg, const setting_t *s, const char *value,
         memcpy (dst, value, strlen (value) + 1);
         return true;
     }
-    char *end;
-    errno = 0;
-    long v = strtol (value, &end, 10);
-    if (errno || end == value || *end || v < s->min || v > 1000000000L) {
+    int64_t v;
+    if (!worker_config_parse_int (value, s->min, 1000000000, &v)) {
         fprintf (err, "%s: %s %s takes a whole number >= %ld\n",
                  cfg->program_name, from, s->flag, s->min);
         return false;
@@ -127,11 +138,11 @@ add_sink (worker_config_t *cfg, const char *spec, FILE *err)
                  WORKER_MAX_SINKS);
         return false;
     }
-    if (strlen (spec) >= SINK_SPEC_MAX) {
+    if (strlen (spec) >= WORKER_SINK_SPEC_MAX) {
         fprintf (err, "%s: sink spec too long\n", cfg->program_name);
         return false;
     }
-    snprintf (cfg->sinks[cfg->n_sinks++], SINK_SPEC_MAX, "%s", spec);
+    snprintf (cfg->sinks[cfg->n_sinks++], WORKER_SINK_SPEC_MAX, "%s", spec);
     return true;
 }
 

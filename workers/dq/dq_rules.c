@@ -1,11 +1,11 @@
 /* dq_rules — the DQ rule table and its checks. See dq_rules.h. */
-#include "dq_rules.h"
+#include "workers/dq/dq_rules.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "dq_fields.h"
+#include "workers/dq/dq_fields.h"
 
 #define COUNT(a) (sizeof (a) / sizeof (a)[0])
 
@@ -125,14 +125,13 @@ check_destination_dk_pnta (const dq_rule_t *rule, const dq_snapshot_t *s,
 {
     for (int i = 0; i < s->n_members; i++) {
         const dq_member_t *m = &s->members[i];
-        if (!exit_recorded (m) || !m->exit.has_destination)
+        if (!exit_recorded (m)
+            || dq_exit_destination_quality (&m->exit) != DQ_DEST_DK_PNTA)
             continue;
-        if (m->exit.destination == DQ_DOESNT_KNOW)
-            dq_add (out, rule, m->client_id,
-                    "destination is 8, client doesn't know (APR Q6c)");
-        else if (m->exit.destination == DQ_PREFERS_NOT)
-            dq_add (out, rule, m->client_id,
-                    "destination is 9, client prefers not to answer (APR Q6c)");
+        dq_add (out, rule, m->client_id, "%s (APR Q6c)",
+                m->exit.destination == DQ_DOESNT_KNOW
+                ? "destination is 8, client doesn't know"
+                : "destination is 9, client prefers not to answer");
     }
 }
 
@@ -144,16 +143,12 @@ check_destination_missing (const dq_rule_t *rule, const dq_snapshot_t *s,
         const dq_member_t *m = &s->members[i];
         if (!exit_recorded (m))
             continue;
-        if (!m->exit.has_destination)
-            dq_add (out, rule, m->client_id,
-                    "destination is missing (APR Q6c)");
-        else if (m->exit.destination == 30)
-            dq_add (out, rule, m->client_id,
-                    "destination is 30, no exit interview completed "
-                    "(APR Q6c)");
-        else if (m->exit.destination == DQ_NOT_COLLECTED)
-            dq_add (out, rule, m->client_id,
-                    "destination is 99, data not collected (APR Q6c)");
+        if (dq_exit_destination_quality (&m->exit) == DQ_DEST_MISSING)
+            dq_add (out, rule, m->client_id, "%s (APR Q6c)",
+                    !m->exit.has_destination ? "destination is missing"
+                    : m->exit.destination == DQ_NO_EXIT_INTERVIEW
+                    ? "destination is 30, no exit interview completed"
+                    : "destination is 99, data not collected");
         else if (!hud_destination (m->exit.destination))
             dq_add (out, rule, m->client_id,
                     "destination %d is not a 3.12 destination code",
@@ -170,7 +165,7 @@ group_step (const dq_member_t *m, const dq_group_t *g)
 {
     if (m->decision != DQ_EXITING)
         return NULL;
-    if (g->adults_and_hoh_only && !dq_member_adult_or_head (m))
+    if (!dq_member_answers_step (m, g->step))
         return NULL;
     const dq_step_t *st = &m->steps[g->step];
     return st->applies && st->done ? st : NULL;

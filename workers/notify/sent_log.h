@@ -17,7 +17,7 @@
 typedef struct sent_log sent_log_t;
 
 /* Opens (creating) and reads the file. NULL with `why` on failure. */
-sent_log_t *sent_log_open (const char *path, char *why, size_t cap);
+sent_log_t *sent_log_new (const char *path, char *why, size_t cap);
 void sent_log_destroy (sent_log_t **self_p);
 
 bool sent_log_has (const sent_log_t *self, uint64_t seq, const char *sink);
