@@ -25,7 +25,7 @@ objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 # unless exported on purpose.
 picobjs = $(patsubst %.c,$(OBJ)/pic/%.o,$(1))
 
-.PHONY: all run test unit integration bench bench-quick asan deps deps-test clean
+.PHONY: all run test unit integration bench bench-quick asan deps deps-test clean layering
 
 all: protocol daemon clients workers $(BIN)/exitflow-bench
 
@@ -72,6 +72,7 @@ integration: all
 	$(PYTHON) -m pytest -q tests/integration
 
 test: deps-test
+	@$(MAKE) --no-print-directory layering
 	@$(MAKE) --no-print-directory all unit bench-quick
 	$(PYTHON) -m pytest -q tests/integration
 	@$(MAKE) --no-print-directory test-clients test-workers

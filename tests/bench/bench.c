@@ -3,10 +3,10 @@
  *
  * README
  * ------
- * Build (from the repo root):
- *   gcc -std=gnu11 -O2 -Wall -Wextra -Werror tests/bench/bench.c \
- *       -o bin/exitflow-bench \
- *       $(pkg-config --cflags --libs libczmq libzmq lmdb msgpack) -lpthread
+ * Build (from the repo root): make bin/exitflow-bench (tests/tests.mk). It
+ * speaks EXITFLOW/1 through the protocol library (libexitflow-protocol.a):
+ * the codec packs its strings and reads every reply, the name table gives
+ * the command names.
  *
  * Run against a fresh daemon (starts bin/exitflowd on free ports with a
  * temporary --data dir under ./var/, runs the bench, stops the daemon):
@@ -65,6 +65,9 @@
 #include <lmdb.h>
 #include <msgpack.h>
 #include <zmq.h>
+
+#include "protocol/codec.h"
+#include "protocol/names.h"
 
 /* ------------------------------------------------------------------ */
 /* small utilities                                                     */
@@ -501,82 +504,121 @@ static raw_lmdb_t raw_lmdb(const char *raw_dir, double meas_s)
 }
 
 /* ------------------------------------------------------------------ */
-/* msgpack helpers                                                     */
-
-static void pk_str(msgpack_packer *pk, const char *s)
-{
-    size_t n = strlen(s);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, s, n);
-}
+/* requests and replies (PROTOCOL.md §2), through the protocol library  */
 
 static void pk_kv_str(msgpack_packer *pk, const char *k, const char *v)
 {
-    pk_str(pk, k);
-    pk_str(pk, v);
+    codec_pack_cstr(pk, k);
+    codec_pack_cstr(pk, v);
 }
 
 static void pk_kv_int(msgpack_packer *pk, const char *k, int64_t v)
 {
-    pk_str(pk, k);
+    codec_pack_cstr(pk, k);
     msgpack_pack_int64(pk, v);
 }
 
-static const msgpack_object *map_get(const msgpack_object *m, const char *key)
+/* {v, id, cmd[, actor][, args: — the caller then packs the args map]} */
+static void pack_request_head(msgpack_packer *pk, const char *id, exf_command_id_t cmd,
+                              const char *actor, bool args)
 {
-    if (!m || m->type != MSGPACK_OBJECT_MAP)
-        return NULL;
-    size_t kl = strlen(key);
-    for (uint32_t i = 0; i < m->via.map.size; i++) {
-        const msgpack_object *k = &m->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl &&
-            memcmp(k->via.str.ptr, key, kl) == 0)
-            return &m->via.map.ptr[i].val;
-    }
-    return NULL;
+    msgpack_pack_map(pk, 3 + (actor != NULL) + args);
+    pk_kv_int(pk, "v", EXF_PROTOCOL_VERSION);
+    pk_kv_str(pk, "id", id);
+    pk_kv_str(pk, "cmd", exf_command_names[cmd]);
+    if (actor)
+        pk_kv_str(pk, "actor", actor);
+    if (args)
+        codec_pack_cstr(pk, "args");
 }
 
-static bool obj_str_eq(const msgpack_object *o, const char *s)
+/* A string field for a message: "nil" or "?" when it is not a string. */
+static void copy_str_field(const msgpack_object *map, const char *key, char *dst, size_t cap)
 {
-    size_t n = strlen(s);
-    return o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
-           memcmp(o->via.str.ptr, s, n) == 0;
-}
-
-static bool obj_int(const msgpack_object *o, int64_t *out)
-{
-    if (!o)
-        return false;
-    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-        if (o->via.u64 > INT64_MAX)
-            return false;
-        *out = (int64_t)o->via.u64;
-        return true;
-    }
-    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-        *out = o->via.i64;
-        return true;
-    }
-    return false;
-}
-
-static void obj_copy_str(const msgpack_object *o, char *dst, size_t cap)
-{
-    if (!o || o->type != MSGPACK_OBJECT_STR) {
+    const msgpack_object *o = codec_map_get(map, key);
+    if (o && o->type == MSGPACK_OBJECT_STR)
+        codec_str_copy(dst, cap, codec_str_of(o));
+    else
         snprintf(dst, cap, "%s", o && o->type == MSGPACK_OBJECT_NIL ? "nil" : "?");
-        return;
+}
+
+static bool str_field_is(const msgpack_object *map, const char *key, const char *want)
+{
+    exf_error_t err;
+    exf_str_t s;
+    return codec_read_str(map, key, true, EXF_BODY_MAX, &s, NULL, EXF_BAD_REQUEST, &err) &&
+           codec_str_eq(s, want);
+}
+
+/* One reply envelope: its result when ok, its error when not. */
+typedef struct {
+    msgpack_unpacked u; /* holds what result points into */
+    bool ok;
+    const msgpack_object *result;
+    char code[64], message[256], field[96];
+} reply_t;
+
+/* Reads `data` as the reply to request `id`. False, with `why` set, when it
+ * is not one; an error reply is a reply (ok false). Release with reply_fini. */
+static bool reply_read(reply_t *r, const void *data, size_t len, const char *id, char *why,
+                       size_t cap)
+{
+    exf_error_t err;
+    exf_str_t got;
+    int64_t v = 0;
+    const char *bad;
+    memset(r, 0, sizeof *r);
+    msgpack_unpacked_init(&r->u);
+    if (!codec_unpack(data, len, &r->u, &bad) || r->u.data.type != MSGPACK_OBJECT_MAP) {
+        snprintf(why, cap, "malformed reply (%zu bytes, not one msgpack map)", len);
+        return false;
     }
-    size_t n = o->via.str.size < cap - 1 ? o->via.str.size : cap - 1;
-    memcpy(dst, o->via.str.ptr, n);
-    dst[n] = 0;
+    const msgpack_object *m = &r->u.data;
+    if (!codec_read_int(m, "v", true, &v, NULL, EXF_BAD_REQUEST, &err) ||
+        v != EXF_PROTOCOL_VERSION) {
+        snprintf(why, cap, "reply without v:%d", EXF_PROTOCOL_VERSION);
+        return false;
+    }
+    if (!codec_read_str(m, "id", true, EXF_BODY_MAX, &got, NULL, EXF_BAD_REQUEST, &err) ||
+        !codec_str_eq(got, id)) {
+        char shown[80];
+        copy_str_field(m, "id", shown, sizeof shown);
+        snprintf(why, cap, "reply id '%s' does not match request id '%s'", shown, id);
+        return false;
+    }
+    if (!codec_read_bool(m, "ok", true, &r->ok, NULL, EXF_BAD_REQUEST, &err)) {
+        snprintf(why, cap, "reply without boolean ok");
+        return false;
+    }
+    if (!r->ok) {
+        const msgpack_object *e = codec_map_get(m, "error");
+        copy_str_field(e, "code", r->code, sizeof r->code);
+        copy_str_field(e, "message", r->message, sizeof r->message);
+        if (codec_map_get(e, "field"))
+            copy_str_field(e, "field", r->field, sizeof r->field);
+        else
+            snprintf(r->field, sizeof r->field, "-");
+        return true;
+    }
+    if (!codec_read_map(m, "result", true, &r->result, EXF_BAD_REQUEST, &err)) {
+        snprintf(why, cap, "ok reply without result map");
+        return false;
+    }
+    return true;
+}
+
+static void reply_fini(reply_t *r)
+{
+    msgpack_unpacked_destroy(&r->u);
 }
 
 /* ------------------------------------------------------------------ */
 /* 2./3. the exitflowd workload                                        */
 
 enum { OP_START, OP_SAVE, OP_DECIDE, OP_FINISH, OP_KINDS };
-static const char *const op_kind_name[OP_KINDS] = {"workflow.start", "step.save",
-                                                   "member.decide", "workflow.finish"};
+static const exf_command_id_t op_command[OP_KINDS] = {
+    EXF_CMD_WORKFLOW_START, EXF_CMD_STEP_SAVE, EXF_CMD_MEMBER_DECIDE, EXF_CMD_WORKFLOW_FINISH};
+#define OP_NAME(kind) (exf_command_names[op_command[kind]])
 enum { MODE_ENTERED, MODE_DEFAULT_LAST };
 
 typedef struct {
@@ -658,21 +700,21 @@ static void client_new_workflow(client_t *c)
 
 static void pack_last(msgpack_packer *pk)
 {
-    pk_str(pk, "last");
+    codec_pack_cstr(pk, "last");
     msgpack_pack_map(pk, 4);
-    pk_str(pk, "universal_data");
+    codec_pack_cstr(pk, "universal_data");
     msgpack_pack_map(pk, 2);
     pk_kv_int(pk, "living_situation", 101);
     pk_kv_int(pk, "veteran_status", 0);
-    pk_str(pk, "health_insurance");
+    codec_pack_cstr(pk, "health_insurance");
     msgpack_pack_map(pk, 2);
     pk_kv_int(pk, "insurance_from_any_source", 1);
     pk_kv_int(pk, "medicaid", 1);
-    pk_str(pk, "disabilities");
+    codec_pack_cstr(pk, "disabilities");
     msgpack_pack_map(pk, 2);
     pk_kv_int(pk, "disabling_condition", 0);
     pk_kv_int(pk, "physical_disability", 0);
-    pk_str(pk, "income_benefits");
+    codec_pack_cstr(pk, "income_benefits");
     msgpack_pack_map(pk, 2);
     pk_kv_int(pk, "income_from_any_source", 0);
     pk_kv_int(pk, "benefits_from_any_source", 0);
@@ -696,12 +738,7 @@ static void build_request(client_t *c, msgpack_sbuffer *sb)
     snprintf(c->req_id, sizeof c->req_id, "b%s-%d-%" PRIu64, g_run_token, c->idx, c->seq);
     char cid[96], eid[96];
 
-    msgpack_pack_map(&pk, 5);
-    pk_kv_int(&pk, "v", 1);
-    pk_kv_str(&pk, "id", c->req_id);
-    pk_kv_str(&pk, "cmd", op_kind_name[op->kind]);
-    pk_kv_str(&pk, "actor", "bench");
-    pk_str(&pk, "args");
+    pack_request_head(&pk, c->req_id, op_command[op->kind], "bench", true);
     switch (op->kind) {
     case OP_START:
         member_ids(c, 0, cid, sizeof cid, eid, sizeof eid);
@@ -710,7 +747,7 @@ static void build_request(client_t *c, msgpack_sbuffer *sb)
         pk_kv_str(&pk, "household_id", c->hh);
         pk_kv_str(&pk, "project_id", "bench-project");
         pk_kv_int(&pk, "project_type", 1);
-        pk_str(&pk, "members");
+        codec_pack_cstr(&pk, "members");
         msgpack_pack_array(&pk, 3);
         for (int m = 0; m < 3; m++) {
             member_ids(c, m, cid, sizeof cid, eid, sizeof eid);
@@ -719,7 +756,7 @@ static void build_request(client_t *c, msgpack_sbuffer *sb)
             pk_kv_str(&pk, "enrollment_id", eid);
             pk_kv_int(&pk, "relationship", member_rel[m]);
             pk_kv_str(&pk, "entry_date", "2024-01-15");
-            pk_str(&pk, "adult");
+            codec_pack_cstr(&pk, "adult");
             if (member_adult[m])
                 msgpack_pack_true(&pk);
             else
@@ -735,7 +772,7 @@ static void build_request(client_t *c, msgpack_sbuffer *sb)
         pk_kv_str(&pk, "step", op->step);
         pk_kv_str(&pk, "mode", op->mode == MODE_ENTERED ? "entered" : "default_last");
         if (op->mode == MODE_ENTERED) {
-            pk_str(&pk, "data");
+            codec_pack_cstr(&pk, "data");
             if (strcmp(op->step, "exit") == 0) {
                 msgpack_pack_map(&pk, 3);
                 pk_kv_str(&pk, "exit_date", g_today);
@@ -754,7 +791,7 @@ static void build_request(client_t *c, msgpack_sbuffer *sb)
         msgpack_pack_map(&pk, 3);
         pk_kv_str(&pk, "workflow_id", c->wf_id);
         pk_kv_str(&pk, "client_id", cid);
-        pk_str(&pk, "exit");
+        codec_pack_cstr(&pk, "exit");
         msgpack_pack_true(&pk);
         break;
     case OP_FINISH:
@@ -779,71 +816,40 @@ static void phase_error(phase_t *ph, const char *fmt, ...)
 static bool handle_reply(phase_t *ph, client_t *c, const char *data, size_t len)
 {
     const op_t *op = &ops[c->op];
-    const char *cmd = op_kind_name[op->kind];
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0;
+    const char *cmd = OP_NAME(op->kind);
+    exf_error_t err;
+    reply_t reply;
+    char why[256];
     bool ok = false;
-    if (msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
-        u.data.type != MSGPACK_OBJECT_MAP) {
-        phase_error(ph, "%s: malformed reply (%zu bytes, not one msgpack map)", cmd, len);
+    if (!reply_read(&reply, data, len, c->req_id, why, sizeof why)) {
+        phase_error(ph, "%s: %s", cmd, why);
         goto out;
     }
-    const msgpack_object *r = &u.data;
-    int64_t v;
-    if (!obj_int(map_get(r, "v"), &v) || v != 1) {
-        phase_error(ph, "%s: reply without v:1", cmd);
-        goto out;
-    }
-    const msgpack_object *id = map_get(r, "id");
-    if (!obj_str_eq(id, c->req_id)) {
-        char got[80];
-        obj_copy_str(id, got, sizeof got);
-        phase_error(ph, "%s: reply id '%s' does not match request id '%s'", cmd, got, c->req_id);
-        goto out;
-    }
-    const msgpack_object *okv = map_get(r, "ok");
-    if (!okv || okv->type != MSGPACK_OBJECT_BOOLEAN) {
-        phase_error(ph, "%s: reply without boolean ok", cmd);
-        goto out;
-    }
-    if (!okv->via.boolean) {
-        const msgpack_object *e = map_get(r, "error");
-        char code[64], msg[256], field[96];
-        obj_copy_str(map_get(e, "code"), code, sizeof code);
-        obj_copy_str(map_get(e, "message"), msg, sizeof msg);
-        const msgpack_object *f = map_get(e, "field");
-        if (f)
-            obj_copy_str(f, field, sizeof field);
-        else
-            snprintf(field, sizeof field, "-");
+    if (!reply.ok) {
         phase_error(ph, "%s (op %d%s%s): %s: %s (field %s)", cmd, c->op, op->step ? " " : "",
-                    op->step ? op->step : "", code, msg, field);
+                    op->step ? op->step : "", reply.code, reply.message, reply.field);
         goto out;
     }
-    const msgpack_object *res = map_get(r, "result");
-    if (!res || res->type != MSGPACK_OBJECT_MAP) {
-        phase_error(ph, "%s: ok reply without result map", cmd);
-        goto out;
-    }
+    const msgpack_object *res = reply.result;
     int64_t ver;
-    if (!obj_int(map_get(res, "version"), &ver)) {
+    if (!codec_read_int(res, "version", true, &ver, NULL, EXF_BAD_REQUEST, &err)) {
         phase_error(ph, "%s: result without integer version", cmd);
         goto out;
     }
     if (op->kind == OP_START) {
-        const msgpack_object *w = map_get(res, "workflow_id");
-        if (!w || w->type != MSGPACK_OBJECT_STR || w->via.str.size != 26) {
+        exf_str_t w;
+        if (!codec_read_str(res, "workflow_id", true, 26, &w, NULL, EXF_BAD_REQUEST, &err) ||
+            w.len != 26) {
             phase_error(ph, "%s: result.workflow_id is not a 26-char string", cmd);
             goto out;
         }
-        obj_copy_str(w, c->wf_id, sizeof c->wf_id);
-        if (!obj_str_eq(map_get(res, "state"), "open")) {
+        codec_str_copy(c->wf_id, sizeof c->wf_id, w);
+        if (!str_field_is(res, "state", "open")) {
             phase_error(ph, "%s: result.state is not \"open\"", cmd);
             goto out;
         }
     } else {
-        if (!obj_str_eq(map_get(res, "workflow_id"), c->wf_id)) {
+        if (!str_field_is(res, "workflow_id", c->wf_id)) {
             phase_error(ph, "%s: result.workflow_id differs from the workflow's", cmd);
             goto out;
         }
@@ -852,7 +858,7 @@ static bool handle_reply(phase_t *ph, client_t *c, const char *data, size_t len)
                         ver, c->version);
             goto out;
         }
-        if (op->kind == OP_FINISH && !obj_str_eq(map_get(res, "state"), "finished")) {
+        if (op->kind == OP_FINISH && !str_field_is(res, "state", "finished")) {
             phase_error(ph, "%s: result.state is not \"finished\"", cmd);
             goto out;
         }
@@ -860,7 +866,7 @@ static bool handle_reply(phase_t *ph, client_t *c, const char *data, size_t len)
     c->version = ver;
     ok = true;
 out:
-    msgpack_unpacked_destroy(&u);
+    reply_fini(&reply);
     return ok;
 }
 
@@ -944,7 +950,7 @@ static void run_phase(void *ctx, phase_t *ph)
                 if (cl[i].inflight && t - cl[i].sent > timeout_ns)
                     die("%s: no reply within %d ms to %s (request id %s) - daemon stalled or "
                         "gone; %" PRIu64 " errors so far%s%s",
-                        ph->name, opt.timeout_ms, op_kind_name[ops[cl[i].op].kind],
+                        ph->name, opt.timeout_ms, OP_NAME(ops[cl[i].op].kind),
                         cl[i].req_id, ph->errors, ph->first_error[0] ? ", first: " : "",
                         ph->first_error);
         }
@@ -1040,10 +1046,7 @@ static int ping_daemon(void *ctx, int timeout_ms, char *why, size_t whycap)
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     char id[64];
     snprintf(id, sizeof id, "ping-%s", g_run_token);
-    msgpack_pack_map(&pk, 3);
-    pk_kv_int(&pk, "v", 1);
-    pk_kv_str(&pk, "id", id);
-    pk_kv_str(&pk, "cmd", "ping");
+    pack_request_head(&pk, id, EXF_CMD_PING, NULL, false);
     int rc = -1;
     if (zmq_send(s, sb.data, sb.size, ZMQ_DONTWAIT) != (int)sb.size) {
         snprintf(why, whycap, "send: %s", zmq_strerror(errno));
@@ -1061,25 +1064,20 @@ static int ping_daemon(void *ctx, int timeout_ms, char *why, size_t whycap)
         zmq_msg_close(&body);
         goto out;
     }
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0, len = zmq_msg_size(&body);
-    if (msgpack_unpack_next(&u, zmq_msg_data(&body), len, &off) == MSGPACK_UNPACK_SUCCESS &&
-        off == len) {
-        const msgpack_object *r = &u.data;
-        const msgpack_object *okv = map_get(r, "ok");
-        const msgpack_object *res = map_get(r, "result");
-        const msgpack_object *pong = map_get(res, "pong");
-        if (okv && okv->type == MSGPACK_OBJECT_BOOLEAN && okv->via.boolean &&
-            obj_str_eq(map_get(r, "id"), id) && pong && pong->type == MSGPACK_OBJECT_BOOLEAN &&
-            pong->via.boolean && obj_str_eq(map_get(res, "version"), "exitflow/1"))
-            rc = 0;
-        else
-            snprintf(why, whycap, "unexpected ping reply (not ok / pong:true / exitflow/1)");
-    } else {
-        snprintf(why, whycap, "malformed ping reply (%zu bytes)", len);
-    }
-    msgpack_unpacked_destroy(&u);
+    reply_t reply;
+    exf_error_t err;
+    bool pong = false;
+    char bad[200];
+    if (!reply_read(&reply, zmq_msg_data(&body), zmq_msg_size(&body), id, bad, sizeof bad))
+        snprintf(why, whycap, "bad ping reply: %s", bad);
+    else if (!reply.ok)
+        snprintf(why, whycap, "ping refused: %s: %.160s", reply.code, reply.message);
+    else if (!codec_read_bool(reply.result, "pong", true, &pong, NULL, EXF_BAD_REQUEST, &err) ||
+             !pong || !str_field_is(reply.result, "version", "exitflow/1"))
+        snprintf(why, whycap, "unexpected ping reply (not pong:true / exitflow/1)");
+    else
+        rc = 0;
+    reply_fini(&reply);
     zmq_msg_close(&body);
 out:
     msgpack_sbuffer_destroy(&sb);
@@ -1114,7 +1112,7 @@ static void print_phase_detail(const phase_t *ph)
            ph->max_us, ph->cpu_pct);
     printf("  %-26s p50 by command:", "");
     for (int k = 0; k < OP_KINDS; k++)
-        printf(" %s %.0f us%s", op_kind_name[k], ph->kind_p50_us[k], k + 1 < OP_KINDS ? "," : "");
+        printf(" %s %.0f us%s", OP_NAME(k), ph->kind_p50_us[k], k + 1 < OP_KINDS ? "," : "");
     printf("\n");
     if (ph->errors)
         printf("  %-26s FIRST ERROR: %s\n", "", ph->first_error);

@@ -4,8 +4,8 @@ Output for people, ``--json`` for scripts, the exit statuses (0 ok, 1 refused,
 2 usage, 3 unreachable -- within the timeout, never a hang), ``--help`` on
 every subcommand, the demo, and ``events tail`` following gapless.
 
-The daemon is ``support.Daemon`` from tests/integration (free ports, own
-LMDB); the CLI is ``$EXITFLOW_CLI`` or bin/exitflow.
+The daemon is the ``daemon`` fixture of conftest.py (support.Daemon: free
+ports, own LMDB); the CLI is ``$EXITFLOW_CLI`` or bin/exitflow.
 """
 
 import json
@@ -14,23 +14,16 @@ import queue
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-sys.path.insert(0, str(REPO / "tests" / "integration"))
+import support
+from support import Household, cli_binary, day, exit_form, flood, free_port
 
-import support  # noqa: E402
-from support import Household, day, exit_form, free_port  # noqa: E402
-from test_subscriber import flood  # noqa: E402  (n dq.reported events)
-
-CLI = os.environ.get("EXITFLOW_CLI") or str(REPO / "bin" / "exitflow")
+CLI = cli_binary()
 
 COMMANDS = ["start", "show", "save", "decide", "finish", "cancel", "list",
             "history", "events tail", "consumers", "ack", "dq", "dq-report",
@@ -38,14 +31,6 @@ COMMANDS = ["start", "show", "save", "decide", "finish", "cancel", "list",
 
 
 # -- fixtures and helpers ----------------------------------------------------
-
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory):
-    d = support.Daemon(tmp_path_factory.mktemp("exitflowd-cli"))
-    d.start()
-    yield d
-    d.close()
-
 
 def env_for(daemon=None, **extra):
     env = dict(os.environ)

@@ -4,36 +4,8 @@ import time
 
 import zmq
 
-from exitflow import Subscriber, encode_request, unpack
-from support import Household, exit_form, read_all_events
-
-
-def flood(daemon, wf, n, hoh=None):
-    """Pipeline ``n`` writes through one DEALER; wait for every reply.
-
-    dq.report gives one dq.reported event each; with ``hoh`` every third
-    write is a step.save instead (a step.completed event).
-    """
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.setsockopt(zmq.SNDHWM, 0)
-    s.setsockopt(zmq.RCVHWM, 0)
-    s.connect(daemon.commands)
-    for i in range(n):
-        if hoh is not None and i % 3 == 0:
-            _, body = encode_request("step.save", {
-                "workflow_id": wf, "client_id": hoh, "step": "exit",
-                "mode": "entered", "data": exit_form(exit_reason="r%d" % i)})
-        else:
-            _, body = encode_request("dq.report", {
-                "workflow_id": wf, "source": "s%d" % (i % 7),
-                "findings": [{"rule": "r%d" % i, "severity": "warning",
-                              "message": "m"}]})
-        s.send_multipart([b"", body])
-    for _ in range(n):
-        assert s.poll(30000), "flood: no reply"
-        assert unpack(s.recv_multipart()[-1])["ok"] is True
-    s.close()
+from exitflow import Subscriber
+from support import Household, exit_form, flood, read_all_events
 
 
 def collect(sub, n, timeout=30.0):

@@ -7,7 +7,8 @@ import signal
 import subprocess
 import time
 
-from support import REPO, Client, Household, day, free_port, wait_for
+from exitflow import Client
+from support import REPO, Household, day, free_port, wait_for
 from worker_support import caught_up, exit_household, lag_of, read_jsonl
 
 

@@ -1,106 +1,18 @@
-"""Helpers for the workers' integration tests: worker processes, tiny HTTP
-and SMTP servers, households with DQ-shaped assessments."""
+"""Helpers for the workers' integration tests: tiny HTTP and SMTP servers,
+households with DQ-shaped assessments, consumer lag.  The worker processes
+themselves are support.launcher's."""
 
 import http.server
 import json
-import os
-import signal
 import socket
 import socketserver
-import subprocess
 import threading
 import time
 from pathlib import Path
 
-from support import REPO, Household, day, read_all_events, wait_for  # noqa: F401
-
-
-def binary(name, env):
-    return os.environ.get(env) or str(REPO / "bin" / name)
-
-
-class Worker:
-    """One worker process with its log."""
-
-    def __init__(self, argv, log_path, cwd):
-        self.argv = argv
-        self.log_path = Path(log_path)
-        self.cwd = cwd
-        self.proc = None
-
-    def start(self):
-        assert not self.running()
-        if not os.access(self.argv[0], os.X_OK):
-            raise RuntimeError("no worker binary at %s (make workers)"
-                               % self.argv[0])
-        logf = open(self.log_path, "ab")
-        try:
-            self.proc = subprocess.Popen(self.argv, stdout=logf,
-                                         stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL,
-                                         cwd=self.cwd)
-        finally:
-            logf.close()
-        return self
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def log(self):
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def stop(self, timeout=15.0):
-        """SIGTERM; the worker must exit 0."""
-        if not self.running():
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("%s did not exit %ss after SIGTERM:\n%s"
-                                 % (self.argv[0], timeout, self.log()[-3000:]))
-        assert rc == 0, "%s exited %s after SIGTERM:\n%s" % (
-            self.argv[0], rc, self.log()[-3000:])
-        return rc
-
-    def kill9(self):
-        if self.running():
-            self.proc.send_signal(signal.SIGKILL)
-        if self.proc is not None:
-            self.proc.wait()
-
-    def restart(self):
-        self.kill9()
-        return self.start()
-
-
-class Workers:
-    def __init__(self, base):
-        self.base = Path(base)
-        self.made = []
-
-    def _make(self, name, env, daemon, args):
-        n = len(self.made)
-        argv = [binary(name, env), "--commands", daemon.commands,
-                "--events", daemon.events] + list(args)
-        w = Worker(argv, self.base / ("%s-%d.log" % (name, n)), self.base)
-        self.made.append(w)
-        return w.start()
-
-    def dq(self, daemon, *args):
-        return self._make("exitflow-dq", "EXITFLOW_DQ", daemon, args)
-
-    def notify(self, daemon, *args):
-        return self._make("exitflow-notify", "EXITFLOW_NOTIFY", daemon, args)
-
-    def close(self):
-        for w in self.made:
-            w.kill9()
+# Worker and binary are read as worker_support.Worker / .binary by the test
+# that starts both workers from one --config file.
+from support import Worker, binary, wait_for  # noqa: F401
 
 
 def lag_of(client, name):

@@ -1,21 +1,18 @@
-"""Shared helpers for the integration tests (imported by conftest and tests)."""
+"""What the tests send and how they read it back: households for
+workflow.start, dates, exit forms and assessments, a pipelined write flood,
+and small readers of replies and views (PROTOCOL.md is the contract)."""
 
 import datetime
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "clients" / "python"))
+import zmq
+from exitflow import ExitflowError, encode_request, unpack
 
-import exitflow  # noqa: E402
-from exitflow import Client, ExitflowError  # noqa: E402,F401
+__all__ = ["RFC3339_MS", "ULID", "UNKNOWN_WF", "STEPS", "CHILD_STEPS",
+           "today", "day", "Household", "exit_form", "assessment",
+           "complete_member", "flood", "read_all_events", "error_of", "has",
+           "member", "step_of"]
 
 RFC3339_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
@@ -26,18 +23,6 @@ STEPS = ["exit", "universal_data", "health_insurance", "disabilities",
 CHILD_STEPS = STEPS[:4]
 
 
-def daemon_binary():
-    return os.environ.get("EXITFLOWD") or str(REPO / "bin" / "exitflowd")
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def today():
     return datetime.datetime.now(datetime.timezone.utc).date()
 
@@ -46,118 +31,6 @@ def day(offset):
     """The UTC date ``offset`` days from today, as YYYY-MM-DD."""
     return (today() + datetime.timedelta(days=offset)).isoformat()
 
-
-def wait_for(pred, timeout=10.0, interval=0.05, what="condition"):
-    """Poll ``pred`` until it returns a true value; return that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for %s" % what)
-        time.sleep(interval)
-
-
-class Daemon:
-    """One exitflowd process on free ports with its own data directory."""
-
-    def __init__(self, base_dir, stall_after=3600, extra_args=()):
-        self.base_dir = Path(base_dir)
-        self.data_dir = self.base_dir / "data"
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.base_dir / "exitflowd.log"
-        self.commands = "tcp://127.0.0.1:%d" % free_port()
-        self.events = "tcp://127.0.0.1:%d" % free_port()
-        self.stall_after = stall_after
-        self.extra_args = list(extra_args)
-        self.proc = None
-        self._clients = []
-
-    def argv(self):
-        return [daemon_binary(), "--data", str(self.data_dir),
-                "--commands", self.commands, "--events", self.events,
-                "--stall-after", str(self.stall_after)] + self.extra_args
-
-    def log(self):
-        try:
-            return self.log_path.read_text(errors="replace")[-4000:]
-        except OSError:
-            return ""
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def start(self, timeout=10.0):
-        assert not self.running()
-        binary = daemon_binary()
-        if not os.access(binary, os.X_OK):
-            raise RuntimeError("no daemon binary at %s (build with make, or "
-                               "set EXITFLOWD)" % binary)
-        logf = open(self.log_path, "ab")
-        try:
-            self.proc = subprocess.Popen(self.argv(), stdout=logf,
-                                         stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
-        finally:
-            logf.close()
-        probe = Client(self.commands, timeout=0.2, retries=0)
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("exitflowd exited with %s at start:\n%s"
-                                       % (self.proc.returncode, self.log()))
-                try:
-                    probe.ping()
-                    return self
-                except exitflow.Unreachable:
-                    pass
-                if time.monotonic() > deadline:
-                    self.kill9()
-                    raise RuntimeError("exitflowd did not answer ping in %ss:"
-                                       "\n%s" % (timeout, self.log()))
-        finally:
-            probe.close()
-
-    def client(self, timeout=5.0, retries=3):
-        c = Client(self.commands, timeout=timeout, retries=retries)
-        self._clients.append(c)
-        return c
-
-    def stop(self, timeout=10.0):
-        """SIGTERM; the daemon must exit with status 0."""
-        if not self.running():
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("exitflowd did not exit %ss after SIGTERM"
-                                 % timeout)
-        assert rc == 0, "exitflowd exited %s after SIGTERM:\n%s" % (
-            rc, self.log())
-
-    def kill9(self):
-        if self.running():
-            self.proc.send_signal(signal.SIGKILL)
-        if self.proc is not None:
-            self.proc.wait()
-
-    def restart(self):
-        self.stop()
-        return self.start()
-
-    def close(self):
-        for c in self._clients:
-            c.close()
-        self._clients = []
-        self.kill9()
-
-
-# -- domain helpers --------------------------------------------------------
 
 class Household:
     """workflow.start arguments for a head of household, spouse and child."""
@@ -233,6 +106,34 @@ def complete_member(client, wf, cid, steps=STEPS, default_last=()):
         else:
             res = client.save(wf, cid, step, data=assessment(step))
     return res
+
+
+def flood(daemon, wf, n, hoh=None):
+    """Pipeline ``n`` writes through one DEALER; wait for every reply.
+
+    dq.report gives one dq.reported event each; with ``hoh`` every third
+    write is a step.save instead (a step.completed event).
+    """
+    s = zmq.Context.instance().socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.setsockopt(zmq.SNDHWM, 0)
+    s.setsockopt(zmq.RCVHWM, 0)
+    s.connect(daemon.commands)
+    for i in range(n):
+        if hoh is not None and i % 3 == 0:
+            _, body = encode_request("step.save", {
+                "workflow_id": wf, "client_id": hoh, "step": "exit",
+                "mode": "entered", "data": exit_form(exit_reason="r%d" % i)})
+        else:
+            _, body = encode_request("dq.report", {
+                "workflow_id": wf, "source": "s%d" % (i % 7),
+                "findings": [{"rule": "r%d" % i, "severity": "warning",
+                              "message": "m"}]})
+        s.send_multipart([b"", body])
+    for _ in range(n):
+        assert s.poll(30000), "flood: no reply"
+        assert unpack(s.recv_multipart()[-1])["ok"] is True
+    s.close()
 
 
 def read_all_events(client, after=0, limit=1000):
