@@ -79,7 +79,7 @@ append_events (const command_env_t *env, workflow_t *wf, const char *actor,
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
-    int rc = 0;
+    store_status_t rc = 0;
     for (int i = 0; i < ev->n && !rc; i++) {
         const wf_event_t *e = &ev->ev[i];
         uint64_t seq = store_next_seq (env->txn);
@@ -182,7 +182,7 @@ write_workflow (call_t *c, const wf_write_t *op, const void *args,
     workflow_t *wf = named_workflow (c);
     if (!wf || !workflow_check_version (wf, has_expected, expected, &c->err))
         return 0;
-    int rc = with_priors ? store_workflow_get_priors (c->env->txn, wf) : 0;
+    store_status_t rc = with_priors ? store_workflow_get_priors (c->env->txn, wf) : 0;
     if (rc)
         return rc;
     char actor[EXF_ID_MAX + 1];
@@ -232,7 +232,7 @@ static int
 cmd_stats (call_t *c)
 {
     uint64_t counts[WF_STATE_COUNT];
-    int rc = store_workflow_counts (c->env->txn, counts);
+    store_status_t rc = store_workflow_counts (c->env->txn, counts);
     if (rc)
         return rc;
     msgpack_pack_map (c->pk, 3);
@@ -364,7 +364,7 @@ cmd_workflow_start (call_t *c)
     wf_events_init (&ev);
     char actor[EXF_ID_MAX + 1];
     wf_ctx_t ctx = ctx_of (c, actor, sizeof actor);
-    int rc = 0;
+    store_status_t rc = 0;
     if (!parse_start (c, wf))
         goto done;
     new_workflow_id (c->env->now_ms, wf->workflow_id);
@@ -378,7 +378,7 @@ cmd_workflow_start (call_t *c)
         snprintf (c->err.workflow_id, sizeof c->err.workflow_id, "%s", open_id);
         goto done;
     }
-    if (rc != MDB_NOTFOUND)
+    if (rc != STORE_NOT_FOUND)
         goto done;
     rc = append_events (c->env, wf, actor, &ev);
     store_wf_place_t nowhere = { 0 };
@@ -412,7 +412,7 @@ typedef struct {
     const char *project_id;             /* "" for any */
     int64_t limit, count, scanned;
     bool more;
-    int rc;
+    store_status_t rc;
     workflow_t *wf;
     msgpack_packer items;
     uint8_t last_key[128];              /* the last row looked at */
@@ -505,7 +505,7 @@ cmd_workflow_list (call_t *c)
     list_walk_t w = { .c = c, .project_id = project, .limit = limit, .wf = wf };
     msgpack_packer_init (&w.items, &items, msgpack_sbuffer_write);
     int64_t max_at = has_idle ? c->env->now_ms - idle * 1000 : INT64_MAX;
-    int rc = store_workflow_list (c->env->txn, (wf_state_t) state, cursor,
+    store_status_t rc = store_workflow_list (c->env->txn, (wf_state_t) state, cursor,
                                   cursor_len, max_at, list_item, &w);
     if (!rc)
         rc = w.rc;
@@ -554,7 +554,7 @@ pack_events (call_t *c, const char *key, const workflow_t *wf,
     msgpack_sbuffer_init (&sb);
     event_list_t l = { .limit = limit };
     msgpack_packer_init (&l.pk, &sb, msgpack_sbuffer_write);
-    int rc = wf ? store_workflow_events_scan (c->env->txn, wf, collect_event,
+    store_status_t rc = wf ? store_workflow_events_scan (c->env->txn, wf, collect_event,
                                               &l)
                 : store_events_scan (c->env->txn, after, collect_event, &l);
     if (!rc) {
@@ -589,7 +589,7 @@ cmd_events_read (call_t *c)
         return exf_fail (&c->err, EXF_BAD_REQUEST, "after",
                          "after is a seq, not negative"), 0;
     msgpack_pack_map (c->pk, 2);
-    int rc = pack_events (c, "events", NULL, (uint64_t) after, limit);
+    store_status_t rc = pack_events (c, "events", NULL, (uint64_t) after, limit);
     pack_kv_int (c->pk, "last_seq", (int64_t) store_last_seq (c->env->txn));
     return rc;
 }
@@ -779,10 +779,10 @@ cmd_consumer_ack (call_t *c)
                          "seq must be between 0 and the last seq (%llu)",
                          (unsigned long long) last), 0;
     uint64_t stored = 0;
-    int rc = store_consumer_get (c->env->txn, name, &stored);
-    if (rc && rc != MDB_NOTFOUND)
+    store_status_t rc = store_consumer_get (c->env->txn, name, &stored);
+    if (rc && rc != STORE_NOT_FOUND)
         return rc;
-    if (rc == MDB_NOTFOUND || (uint64_t) seq > stored) {
+    if (rc == STORE_NOT_FOUND || (uint64_t) seq > stored) {
         stored = (uint64_t) seq;
         if ((rc = store_consumer_put (c->env->txn, name, stored)))
             return rc;
@@ -819,7 +819,7 @@ cmd_consumer_list (call_t *c)
     msgpack_sbuffer_init (&sb);
     consumer_list_t l = { .last = store_last_seq (c->env->txn) };
     msgpack_packer_init (&l.pk, &sb, msgpack_sbuffer_write);
-    int rc = store_consumers_scan (c->env->txn, collect_consumer, &l);
+    store_status_t rc = store_consumers_scan (c->env->txn, collect_consumer, &l);
     if (!rc) {
         msgpack_pack_map (c->pk, 2);
         codec_pack_cstr (c->pk, "consumers");
@@ -886,7 +886,7 @@ reply_is_final (const exf_error_t *err)
     return false;
 }
 
-int
+store_status_t
 commands_execute (const command_env_t *env, const command_t *cmd,
                   const codec_request_t *req, const void *body,
                   size_t body_len, msgpack_sbuffer *reply)
@@ -902,7 +902,7 @@ commands_execute (const command_env_t *env, const command_t *cmd,
     call_t c = { .env = env, .req = req, .pk = &pk,
                  .args = req->args ? req->args : &empty };
     exf_error_clear (&c.err);
-    int rc = 0;
+    store_status_t rc = 0;
     store_wf_place_t before = { 0 };
     bool idempotent = false;
     uint64_t hash = 0;
@@ -917,7 +917,7 @@ commands_execute (const command_env_t *env, const command_t *cmd,
             goto answer;
         c.wf = workflow_new ();
         rc = store_workflow_get (env->txn, id, c.wf);
-        if (rc == MDB_NOTFOUND) {
+        if (rc == STORE_NOT_FOUND) {
             workflow_destroy (&c.wf);
             rc = 0;
         } else if (rc)
@@ -943,7 +943,7 @@ commands_execute (const command_env_t *env, const command_t *cmd,
                       "this id was already used for a different request");
             goto answer;
         }
-        if (rc != MDB_NOTFOUND)
+        if (rc != STORE_NOT_FOUND)
             goto done;
         rc = 0;
     }
@@ -979,7 +979,8 @@ done:
 typedef struct {
     const command_env_t *env;
     stall_cursor_t *cursor;
-    int max, marked, rc, scanned;
+    int max, marked, scanned;
+    store_status_t rc;
     workflow_t *wf;
 } stall_walk_t;
 
@@ -1010,13 +1011,13 @@ stall_one (void *arg, const char *workflow_id, const void *key, size_t len)
     return !w->rc;
 }
 
-int
+store_status_t
 commands_mark_stalled (const command_env_t *env, int64_t stall_after_s,
                        stall_cursor_t *cursor, int max, int *marked)
 {
     workflow_t *wf = workflow_new ();
     stall_walk_t w = { env, cursor, max, 0, 0, 0, wf };
-    int rc = store_workflow_list (env->txn, WF_OPEN, cursor->key, cursor->len,
+    store_status_t rc = store_workflow_list (env->txn, WF_OPEN, cursor->key, cursor->len,
                                   env->now_ms - stall_after_s * 1000,
                                   stall_one, &w);
     workflow_destroy (&wf);

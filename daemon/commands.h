@@ -44,10 +44,11 @@ typedef struct {
     int64_t started_ms;                 /* daemon start, for uptime */
 } command_env_t;
 
-/* Runs one parsed request and writes the reply body into `reply`. Returns 0,
- * or a storage error code: then the transaction is unusable and the whole
- * batch must be aborted. `body` is the raw request frame (idempotency). */
-int commands_execute (const command_env_t *env, const command_t *cmd,
+/* Runs one parsed request and writes the reply body into `reply`. Returns
+ * STORE_OK, or the storage fault that makes the transaction unusable: then
+ * the whole batch must be aborted. `body` is the raw request frame
+ * (idempotency). */
+store_status_t commands_execute (const command_env_t *env, const command_t *cmd,
                       const codec_request_t *req, const void *body,
                       size_t body_len, msgpack_sbuffer *reply);
 
@@ -63,7 +64,7 @@ typedef struct {
 /* Marks open workflows idle for `stall_after_s` as stalled (once per idle
  * period), at most `max` per call. The caller commits, and keeps the moved
  * cursor only when the commit succeeds. */
-int commands_mark_stalled (const command_env_t *env, int64_t stall_after_s,
+store_status_t commands_mark_stalled (const command_env_t *env, int64_t stall_after_s,
                            stall_cursor_t *cursor, int max, int *marked);
 
 #endif

@@ -65,6 +65,13 @@ log_line (const char *level, const char *fmt, ...)
     va_end (ap);
 }
 
+static void
+log_storage_fault (server_t *self, const char *what, store_status_t status)
+{
+    log_line ("error", "%s: %s (%s)", what, store_strerror (status),
+              store_fault_detail (self->store));
+}
+
 /* ---- receiving ---- */
 
 static void
@@ -181,10 +188,9 @@ publish_outbox (server_t *self)
 
 /* Storage that is full or read-only: writes wait, reads go on. */
 static bool
-is_unavailable (int rc)
+is_unavailable (store_status_t status)
 {
-    return rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == ENOSPC
-           || rc == EDQUOT || rc == EROFS || rc == EACCES;
+    return status == STORE_FULL || status == STORE_READ_ONLY;
 }
 
 /* The time for a batch: the wall clock (timestamps are wall-clock facts),
@@ -215,7 +221,7 @@ reply_with_error (request_t *r, const char *code, const char *message)
  * With `writes_refused` (after a storage fault) only reads run. Returns 0
  * or the storage fault, and in `failed_at` the request that met it (-1 when
  * it was the commit). */
-static int
+static store_status_t
 run_batch (server_t *self, int n, bool writes_refused, int64_t now,
            int *failed_at)
 {
@@ -225,7 +231,7 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now,
                      && !writes_refused;
     *failed_at = -1;
     store_txn_t *txn;
-    int rc = store_begin (self->store, any_write, &txn);
+    store_status_t rc = store_begin (self->store, any_write, &txn);
     if (rc)
         return rc;
     command_env_t env = { txn, &self->outbox, now, self->started_ms };
@@ -252,7 +258,7 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now,
 }
 
 static void
-refuse_for_fault (request_t *r, int rc)
+refuse_for_fault (request_t *r, store_status_t rc)
 {
     reply_with_error (r, is_unavailable (rc) ? EXF_UNAVAILABLE : EXF_INTERNAL,
                       is_unavailable (rc)
@@ -269,12 +275,13 @@ refuse_for_fault (request_t *r, int rc)
 static void
 commit_batch (server_t *self, int n, int64_t now)
 {
-    int failed_at, rc = 0;
+    int failed_at;
+    store_status_t rc = STORE_OK;
     for (int attempt = 0; attempt <= FAULT_RETRIES; attempt++) {
         rc = run_batch (self, n, false, now, &failed_at);
         if (!rc)
             return;
-        log_line ("error", "batch of %d aborted: %s", n, mdb_strerror (rc));
+        log_storage_fault (self, "batch aborted", rc);
         if (failed_at < 0 || !command_writes (self->batch[failed_at].cmd))
             break;
         refuse_for_fault (&self->batch[failed_at], rc);
@@ -351,7 +358,7 @@ run_maintenance (server_t *self)
     int64_t now = batch_time (self);
     store_txn_t *txn;
     int swept = 0, marked = 0;
-    int rc = store_begin (self->store, true, &txn);
+    store_status_t rc = store_begin (self->store, true, &txn);
     if (!rc) {
         rc = store_replies_sweep (txn, now, SWEEP_BUDGET, &swept);
         if (rc || !swept)
@@ -360,9 +367,9 @@ run_maintenance (server_t *self)
             rc = store_commit (&txn);
     }
     if (rc)
-        log_line ("error", "reply sweep: %s", mdb_strerror (rc));
+        log_storage_fault (self, "reply sweep", rc);
     if ((rc = store_begin (self->store, true, &txn))) {
-        log_line ("error", "stall scan: %s", mdb_strerror (rc));
+        log_storage_fault (self, "stall scan", rc);
         return;
     }
     command_env_t env = { txn, &self->outbox, now, self->started_ms };
@@ -375,7 +382,7 @@ run_maintenance (server_t *self)
         rc = store_commit (&txn);
     if (rc) {
         outbox_reset (&self->outbox);
-        log_line ("error", "stall scan: %s", mdb_strerror (rc));
+        log_storage_fault (self, "stall scan", rc);
         return;
     }
     self->stall_cursor = cursor;
