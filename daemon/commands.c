@@ -5,6 +5,8 @@
  * return is a storage fault that aborts the batch. */
 #include "commands.h"
 
+#include "view.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +18,8 @@ typedef struct {
     const msgpack_object *args;
     msgpack_packer *pk;                 /* the result map */
     exf_error_t err;
-    workflow_t *wf;                     /* the one a scoped command names, or NULL */
-    bool wf_changed;                    /* store it when the command is done */
+    store_wf_t *target;                 /* the one a scoped command names, or NULL */
+    bool changed;                       /* store it when the command is done */
 } call_t;
 
 typedef int (*handler_fn) (call_t *c);
@@ -73,13 +75,14 @@ outbox_push (outbox_t *box, const char *type, const char *bytes, size_t len)
 
 /* Numbers, stores and queues for publishing every event of one change, and
  * notes each in the workflow's history (its ledger). */
-static int
-append_events (const command_env_t *env, workflow_t *wf, const char *actor,
+static store_status_t
+append_events (const command_env_t *env, store_wf_t *swf, const char *actor,
                wf_events_t *ev)
 {
+    const workflow_t *wf = swf->wf;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
-    store_status_t rc = 0;
+    store_status_t rc = STORE_OK;
     for (int i = 0; i < ev->n && !rc; i++) {
         const wf_event_t *e = &ev->ev[i];
         uint64_t seq = store_next_seq (env->txn);
@@ -108,12 +111,12 @@ append_events (const command_env_t *env, workflow_t *wf, const char *actor,
         rc = store_event_append (env->txn, seq, sb.data, sb.size);
         if (!rc) {
             outbox_push (env->outbox, e->type, sb.data, sb.size);
-            wf_ledger_add_event (&wf->ledger, seq);
+            record_ledger_add_event (&swf->ledger, seq);
         }
         msgpack_sbuffer_clear (&sb);
     }
     msgpack_sbuffer_destroy (&sb);
-    wf_events_reset (ev);
+    workflow_events_fini (ev);
     return rc;
 }
 
@@ -127,12 +130,12 @@ ctx_of (call_t *c, char *actor, size_t cap)
 
 /* The workflow a scoped command names; NOT_FOUND is an answer, not a
  * fault. */
-static workflow_t *
+static store_wf_t *
 named_workflow (call_t *c)
 {
-    if (!c->wf)
+    if (!c->target)
         exf_fail (&c->err, EXF_NOT_FOUND, "workflow_id", "no such workflow");
-    return c->wf;
+    return c->target;
 }
 
 static void
@@ -156,7 +159,7 @@ pack_write_result (msgpack_packer *pk, const workflow_t *wf, int n_extra)
     msgpack_pack_map (pk, (size_t) (3 + n_extra));
     pack_kv_str (pk, "workflow_id", wf->workflow_id);
     pack_kv_int (pk, "version", wf->version);
-    pack_kv_str (pk, "state", wf_state_names[wf->state]);
+    pack_kv_str (pk, "state", workflow_state_names[wf->state]);
 }
 
 /* A write to the named workflow: check the version, let the core decide,
@@ -179,26 +182,28 @@ write_workflow (call_t *c, const wf_write_t *op, const void *args,
     if (!codec_read_int (c->args, "expected_version", false, &expected,
                          &has_expected, EXF_BAD_REQUEST, &c->err))
         return 0;
-    workflow_t *wf = named_workflow (c);
-    if (!wf || !workflow_check_version (wf, has_expected, expected, &c->err))
+    store_wf_t *swf = named_workflow (c);
+    if (!swf
+        || !workflow_check_version (swf->wf, has_expected, expected, &c->err))
         return 0;
+    workflow_t *wf = swf->wf;
     store_status_t rc = with_priors ? store_workflow_get_priors (c->env->txn, wf) : 0;
     if (rc)
         return rc;
     char actor[EXF_ID_MAX + 1];
     wf_ctx_t ctx = ctx_of (c, actor, sizeof actor);
     wf_events_t ev;
-    wf_events_init (&ev);
+    workflow_events_init (&ev);
     if (op->apply (wf, args, &ctx, &ev, &c->err)) {
-        c->wf_changed = true;
-        rc = append_events (c->env, wf, actor, &ev);
+        c->changed = true;
+        rc = append_events (c->env, swf, actor, &ev);
         if (!rc) {
             pack_write_result (c->pk, wf, op->n_extra);
             if (op->pack_extra)
                 op->pack_extra (c->pk, wf, args);
         }
     }
-    wf_events_reset (&ev);
+    workflow_events_fini (&ev);
     return rc;
 }
 
@@ -239,7 +244,7 @@ cmd_stats (call_t *c)
     codec_pack_cstr (c->pk, "workflows");
     msgpack_pack_map (c->pk, WF_STATE_COUNT);
     for (int i = 0; i < WF_STATE_COUNT; i++)
-        pack_kv_int (c->pk, wf_state_names[i], (int64_t) counts[i]);
+        pack_kv_int (c->pk, workflow_state_names[i], (int64_t) counts[i]);
     pack_kv_int (c->pk, "last_seq", (int64_t) store_last_seq (c->env->txn));
     pack_kv_int (c->pk, "uptime_s", (c->env->now_ms - c->env->started_ms) / 1000);
     return 0;
@@ -359,9 +364,10 @@ parse_start (call_t *c, workflow_t *wf)
 static int
 cmd_workflow_start (call_t *c)
 {
-    workflow_t *wf = workflow_new ();
+    store_wf_t *swf = store_wf_new ();
+    workflow_t *wf = swf->wf;
     wf_events_t ev;
-    wf_events_init (&ev);
+    workflow_events_init (&ev);
     char actor[EXF_ID_MAX + 1];
     wf_ctx_t ctx = ctx_of (c, actor, sizeof actor);
     store_status_t rc = 0;
@@ -380,15 +386,14 @@ cmd_workflow_start (call_t *c)
     }
     if (rc != STORE_NOT_FOUND)
         goto done;
-    rc = append_events (c->env, wf, actor, &ev);
-    store_wf_place_t nowhere = { 0 };
+    rc = append_events (c->env, swf, actor, &ev);
     if (!rc)
-        rc = store_workflow_put (c->env->txn, &nowhere, wf);
+        rc = store_workflow_put (c->env->txn, swf);
     if (!rc)
         pack_write_result (c->pk, wf, 0);
 done:
-    wf_events_reset (&ev);
-    workflow_destroy (&wf);
+    workflow_events_fini (&ev);
+    store_wf_destroy (&swf);
     return rc;
 }
 
@@ -397,9 +402,9 @@ done:
 static int
 cmd_workflow_get (call_t *c)
 {
-    const workflow_t *wf = named_workflow (c);
-    if (wf)
-        workflow_pack_view (c->pk, wf);
+    const store_wf_t *swf = named_workflow (c);
+    if (swf)
+        view_pack_workflow (c->pk, swf->wf);
     return 0;
 }
 
@@ -413,7 +418,7 @@ typedef struct {
     int64_t limit, count, scanned;
     bool more;
     store_status_t rc;
-    workflow_t *wf;
+    store_wf_t *row;
     msgpack_packer items;
     uint8_t last_key[128];              /* the last row looked at */
     size_t last_key_len;
@@ -434,11 +439,10 @@ list_item (void *arg, const char *workflow_id, const void *key, size_t key_len)
         w->more = true;                 /* the next page goes on from here */
         return false;
     }
-    workflow_free (w->wf);
-    w->rc = store_workflow_get (w->c->env->txn, workflow_id, w->wf);
+    w->rc = store_workflow_get (w->c->env->txn, workflow_id, w->row);
     if (w->rc)
         return false;
-    if (w->project_id[0] && strcmp (w->wf->project_id, w->project_id) != 0) {
+    if (w->project_id[0] && strcmp (w->row->wf->project_id, w->project_id)) {
         remember_row (w, key, key_len);
         return true;
     }
@@ -446,7 +450,7 @@ list_item (void *arg, const char *workflow_id, const void *key, size_t key_len)
         w->more = true;
         return false;
     }
-    workflow_pack_summary (&w->items, w->wf);
+    view_pack_summary (&w->items, w->row->wf);
     w->count++;
     remember_row (w, key, key_len);
     return true;
@@ -486,7 +490,7 @@ cmd_workflow_list (call_t *c)
                             EXF_BAD_REQUEST, &c->err)
         || !read_limit (c, &limit))
         return 0;
-    int state = wf_state_by_name (state_name);
+    int state = workflow_state_by_name (state_name);
     if (state < 0)
         return exf_fail (&c->err, EXF_BAD_REQUEST, "state",
                          "state is open, finished or cancelled"), 0;
@@ -501,8 +505,9 @@ cmd_workflow_list (call_t *c)
 
     msgpack_sbuffer items;
     msgpack_sbuffer_init (&items);
-    workflow_t *wf = workflow_new ();
-    list_walk_t w = { .c = c, .project_id = project, .limit = limit, .wf = wf };
+    store_wf_t *row = store_wf_new ();
+    list_walk_t w = { .c = c, .project_id = project, .limit = limit,
+                      .row = row };
     msgpack_packer_init (&w.items, &items, msgpack_sbuffer_write);
     int64_t max_at = has_idle ? c->env->now_ms - idle * 1000 : INT64_MAX;
     store_status_t rc = store_workflow_list (c->env->txn, (wf_state_t) state, cursor,
@@ -523,7 +528,7 @@ cmd_workflow_list (call_t *c)
         } else
             msgpack_pack_nil (c->pk);
     }
-    workflow_destroy (&wf);
+    store_wf_destroy (&row);
     msgpack_sbuffer_destroy (&items);
     return rc;
 }
@@ -547,7 +552,7 @@ collect_event (void *arg, uint64_t seq, const void *event, size_t len)
 
 /* Packs `key: [events…]`: the log after `after`, or one workflow's. */
 static int
-pack_events (call_t *c, const char *key, const workflow_t *wf,
+pack_events (call_t *c, const char *key, const store_wf_t *wf,
              uint64_t after, int64_t limit)
 {
     msgpack_sbuffer sb;
@@ -569,11 +574,11 @@ pack_events (call_t *c, const char *key, const workflow_t *wf,
 static int
 cmd_workflow_history (call_t *c)
 {
-    const workflow_t *wf = named_workflow (c);
+    const store_wf_t *wf = named_workflow (c);
     if (!wf)
         return 0;
     msgpack_pack_map (c->pk, 2);
-    pack_kv_str (c->pk, "workflow_id", wf->workflow_id);
+    pack_kv_str (c->pk, "workflow_id", wf->wf->workflow_id);
     return pack_events (c, "events", wf, 0, INT64_MAX);
 }
 
@@ -735,8 +740,9 @@ static bool
 apply_dq (workflow_t *wf, const void *args, const wf_ctx_t *ctx,
           wf_events_t *ev, exf_error_t *err)
 {
+    (void) ctx;
     const dq_args_t *a = args;
-    return workflow_report_dq (wf, a->source, a->findings, ctx, ev, err);
+    return workflow_report_dq (wf, a->source, a->findings, ev, err);
 }
 
 static void
@@ -902,8 +908,7 @@ commands_execute (const command_env_t *env, const command_t *cmd,
     call_t c = { .env = env, .req = req, .pk = &pk,
                  .args = req->args ? req->args : &empty };
     exf_error_clear (&c.err);
-    store_status_t rc = 0;
-    store_wf_place_t before = { 0 };
+    store_status_t rc = STORE_OK;
     bool idempotent = false;
     uint64_t hash = 0;
 
@@ -915,24 +920,22 @@ commands_execute (const command_env_t *env, const command_t *cmd,
         if (!codec_read_id (c.args, "workflow_id", true, id, EXF_BAD_REQUEST,
                             &c.err))
             goto answer;
-        c.wf = workflow_new ();
-        rc = store_workflow_get (env->txn, id, c.wf);
+        c.target = store_wf_new ();
+        rc = store_workflow_get (env->txn, id, c.target);
         if (rc == STORE_NOT_FOUND) {
-            workflow_destroy (&c.wf);
-            rc = 0;
+            store_wf_destroy (&c.target);
+            rc = STORE_OK;
         } else if (rc)
             goto done;
-        else
-            before = store_place_of (c.wf);
     }
     /* an unknown workflow's NOT_FOUND is neither looked up nor stored */
-    idempotent = cmd->writes && (!cmd->scoped || c.wf);
+    idempotent = cmd->writes && (!cmd->scoped || c.target);
     if (idempotent) {
         hash = codec_hash (body, body_len, 0);
         const void *stored;
         size_t stored_len;
         uint64_t stored_hash;
-        rc = store_reply_get (env->txn, c.wf, req->id, env->now_ms,
+        rc = store_reply_get (env->txn, c.target, req->id, env->now_ms,
                               &stored_hash, &stored, &stored_len);
         if (rc == 0 && stored_hash == hash) {
             msgpack_sbuffer_write (reply, stored, stored_len);
@@ -958,14 +961,14 @@ answer:
         codec_pack_raw (&out, result.data, result.size);
     }
     if (idempotent && reply_is_final (&c.err)) {
-        rc = store_reply_put (env->txn, c.wf, req->id, env->now_ms, hash,
+        rc = store_reply_put (env->txn, c.target, req->id, env->now_ms, hash,
                               reply->data, reply->size);
-        c.wf_changed |= c.wf != NULL;
+        c.changed |= c.target != NULL;
     }
-    if (!rc && c.wf_changed)
-        rc = store_workflow_put (env->txn, &before, c.wf);
+    if (!rc && c.changed)
+        rc = store_workflow_put (env->txn, c.target);
 done:
-    workflow_destroy (&c.wf);
+    store_wf_destroy (&c.target);
     msgpack_sbuffer_destroy (&result);
     return rc;
 }
@@ -981,7 +984,7 @@ typedef struct {
     stall_cursor_t *cursor;
     int max, marked, scanned;
     store_status_t rc;
-    workflow_t *wf;
+    store_wf_t *row;
 } stall_walk_t;
 
 static bool
@@ -993,19 +996,17 @@ stall_one (void *arg, const char *workflow_id, const void *key, size_t len)
     /* `key` points into a page this call may rewrite: keep it first */
     stall_cursor_t here = { .len = len <= sizeof here.key ? len : 0 };
     memcpy (here.key, key, here.len);
-    workflow_free (w->wf);
     wf_events_t ev;
-    wf_events_init (&ev);
-    w->rc = store_workflow_get (w->env->txn, workflow_id, w->wf);
+    workflow_events_init (&ev);
+    w->rc = store_workflow_get (w->env->txn, workflow_id, w->row);
     wf_ctx_t ctx = { w->env->now_ms, "" };
-    store_wf_place_t before = store_place_of (w->wf);
-    if (!w->rc && workflow_mark_stalled (w->wf, &ctx, &ev)) {
-        w->rc = append_events (w->env, w->wf, "", &ev);
+    if (!w->rc && workflow_mark_stalled (w->row->wf, &ctx, &ev)) {
+        w->rc = append_events (w->env, w->row, "", &ev);
         if (!w->rc)
-            w->rc = store_workflow_put (w->env->txn, &before, w->wf);
+            w->rc = store_workflow_put (w->env->txn, w->row);
         w->marked++;
     }
-    wf_events_reset (&ev);
+    workflow_events_fini (&ev);
     if (!w->rc && here.len)
         *w->cursor = here;
     return !w->rc;
@@ -1015,12 +1016,12 @@ store_status_t
 commands_mark_stalled (const command_env_t *env, int64_t stall_after_s,
                        stall_cursor_t *cursor, int max, int *marked)
 {
-    workflow_t *wf = workflow_new ();
-    stall_walk_t w = { env, cursor, max, 0, 0, 0, wf };
+    store_wf_t *row = store_wf_new ();
+    stall_walk_t w = { env, cursor, max, 0, 0, STORE_OK, row };
     store_status_t rc = store_workflow_list (env->txn, WF_OPEN, cursor->key, cursor->len,
                                   env->now_ms - stall_after_s * 1000,
                                   stall_one, &w);
-    workflow_destroy (&wf);
+    store_wf_destroy (&row);
     *marked = w.marked;
     return rc ? rc : w.rc;
 }

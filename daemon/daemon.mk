@@ -5,9 +5,10 @@
 #   make unit-daemon     the cmocka tests of the core and the shell
 
 # The pure core: the exit rules as functions over a workflow value.
-DAEMON_CORE_SRC  := daemon/workflow.c
+DAEMON_CORE_SRC  := daemon/blob.c daemon/workflow.c
 # The shell: LMDB store, command table and handlers, sockets and loop.
-DAEMON_SHELL_SRC := daemon/store.c daemon/commands.c daemon/server.c
+DAEMON_SHELL_SRC := daemon/pack.c daemon/view.c daemon/record.c daemon/store.c \
+                    daemon/commands.c daemon/server.c
 DAEMON_SRC       := $(DAEMON_CORE_SRC) $(DAEMON_SHELL_SRC) daemon/exitflowd.c
 
 .PHONY: daemon unit-daemon
@@ -21,7 +22,8 @@ $(BIN)/exitflowd: $(call objs,$(DAEMON_SRC)) $(PROTOCOL_LIB)
 DAEMON_UNIT_TESTS := $(BIN)/test_workflow
 
 $(BIN)/test_workflow: tests/daemon/test_workflow.c tests/support/msgpack_builder.h \
-    $(call objs,$(DAEMON_CORE_SRC)) $(PROTOCOL_LIB)
+    $(call objs,$(DAEMON_CORE_SRC) daemon/pack.c daemon/view.c daemon/record.c) \
+    $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDLIBS) -lcmocka
 

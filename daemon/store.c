@@ -5,11 +5,11 @@
  * dirty page, so what a batch of commands writes should land on as few
  * pages as possible. Everything a command on a workflow reads or writes is
  * in the workflow's one record (its events' seqs and its reply references
- * ride along in the record's ledger), and everything appended is keyed in
+ * ride along in the record's ledger, record.h), and everything appended is keyed in
  * time order, so a batch dirties the records it changes plus the tail pages
  * of the log, the reply log and the state index.
  *
- *   W id w              → the stored workflow (workflow_pack_stored)
+ *   W id w              → the stored workflow and its ledger (record_pack)
  *   W id p              → the members' prior values (Default Last)
  *   S state at id       → ""  (workflow.list, stall scan; at = updated_at)
  *   H household         → id of its open workflow
@@ -394,8 +394,30 @@ store_abort (store_txn_t **txn_p)
 
 /* ---- workflows ---- */
 
-store_wf_place_t
-store_place_of (const workflow_t *wf)
+store_wf_t *
+store_wf_new (void)
+{
+    store_wf_t *self = calloc (1, sizeof *self);
+    if (!self)
+        abort ();
+    self->wf = workflow_new ();
+    return self;
+}
+
+void
+store_wf_destroy (store_wf_t **self_p)
+{
+    store_wf_t *self = *self_p;
+    if (!self)
+        return;
+    workflow_destroy (&self->wf);
+    record_ledger_fini (&self->ledger);
+    free (self);
+    *self_p = NULL;
+}
+
+static store_wf_place_t
+place_of (const workflow_t *wf)
 {
     store_wf_place_t p = { wf->state, wf->updated_at, true };
     return p;
@@ -412,12 +434,17 @@ get_workflow_value (store_txn_t *t, const char *id, char kind, MDB_val *v)
 }
 
 store_status_t
-store_workflow_get (store_txn_t *t, const char *workflow_id, workflow_t *wf)
+store_workflow_get (store_txn_t *t, const char *workflow_id, store_wf_t *out)
 {
+    workflow_reset (out->wf);
+    record_ledger_fini (&out->ledger);
+    out->place.exists = false;
     MDB_val v;
     int rc = get_workflow_value (t, workflow_id, 'w', &v);
-    if (!rc && !workflow_unpack_stored (wf, v.mv_data, v.mv_size))
+    if (!rc && !record_unpack (out->wf, &out->ledger, v.mv_data, v.mv_size))
         rc = MDB_CORRUPTED;
+    if (!rc)
+        out->place = place_of (out->wf);
     return status_of (t->store, rc);
 }
 
@@ -428,7 +455,7 @@ store_workflow_get_priors (store_txn_t *t, workflow_t *wf)
     int rc = get_workflow_value (t, wf->workflow_id, 'p', &v);
     if (rc == MDB_NOTFOUND)
         return STORE_OK;
-    if (!rc && !workflow_unpack_priors (wf, v.mv_data, v.mv_size))
+    if (!rc && !record_unpack_priors (wf, v.mv_data, v.mv_size))
         rc = MDB_CORRUPTED;
     return status_of (t->store, rc);
 }
@@ -500,33 +527,29 @@ reindex (store_txn_t *t, const store_wf_place_t *before, const workflow_t *wf)
     return rc;
 }
 
-/* Packs into `sb` (cleared first) and stores under `k`. */
-static int
-put_packed (store_txn_t *t, const dbkey_t *k, msgpack_sbuffer *sb,
-            void (*pack) (msgpack_packer *, const workflow_t *),
-            const workflow_t *wf)
-{
-    msgpack_sbuffer_clear (sb);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
-    pack (&pk, wf);
-    return db_put (t, k, val_of (sb->data, sb->size), 0);
-}
-
 store_status_t
-store_workflow_put (store_txn_t *t, const store_wf_place_t *before,
-                    const workflow_t *wf)
+store_workflow_put (store_txn_t *t, store_wf_t *swf)
 {
+    const workflow_t *wf = swf->wf;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    record_pack (&pk, wf, &swf->ledger);
     dbkey_t k = workflow_key (wf->workflow_id, 'w');
-    int rc = put_packed (t, &k, &sb, workflow_pack_stored, wf);
-    if (!rc && !before->exists && workflow_has_priors (wf)) {
+    int rc = db_put (t, &k, val_of (sb.data, sb.size), 0);
+    if (!rc && !swf->place.exists && record_has_priors (wf)) {
+        msgpack_sbuffer_clear (&sb);
+        record_pack_priors (&pk, wf);
         k = workflow_key (wf->workflow_id, 'p');
-        rc = put_packed (t, &k, &sb, workflow_pack_priors, wf);
+        rc = db_put (t, &k, val_of (sb.data, sb.size), 0);
     }
     msgpack_sbuffer_destroy (&sb);
-    return status_of (t->store, rc ? rc : reindex (t, before, wf));
+    if (!rc)
+        rc = reindex (t, &swf->place, wf);
+    if (!rc)
+        swf->place = place_of (wf);
+    return status_of (t->store, rc);
 }
 
 store_status_t
@@ -647,11 +670,11 @@ store_events_scan (store_txn_t *t, uint64_t after, store_event_fn fn, void *arg)
 }
 
 store_status_t
-store_workflow_events_scan (store_txn_t *t, const workflow_t *wf,
+store_workflow_events_scan (store_txn_t *t, const store_wf_t *swf,
                             store_event_fn fn, void *arg)
 {
-    for (uint32_t i = 0; i < wf->ledger.n_history; i++) {
-        uint64_t seq = wf->ledger.history[i];
+    for (uint32_t i = 0; i < swf->ledger.n_history; i++) {
+        uint64_t seq = swf->ledger.history[i];
         dbkey_t k = log_key (seq);
         MDB_val ev;
         int rc = db_get (t, &k, &ev);
@@ -734,15 +757,15 @@ day_reply_key (int64_t day, exf_str_t id)
 
 /* The reply record for `id`, looked up as store_reply_get says. */
 static int
-find_reply (store_txn_t *t, const workflow_t *scope, exf_str_t id,
+find_reply (store_txn_t *t, const store_wf_t *scope, exf_str_t id,
             int64_t now_ms, uint64_t *hash, const void **reply, size_t *len)
 {
     int64_t keep_from = now_ms - t->store->reply_keep_ms;
     if (scope) {
         uint64_t id_hash = codec_hash (id.ptr, id.len, 0);
-        const wf_ledger_t *l = &scope->ledger;
+        const record_ledger_t *l = &scope->ledger;
         for (uint32_t i = l->n_replies; i-- > 0;) {
-            const wf_reply_ref_t *ref = &l->replies[i];
+            const record_reply_ref_t *ref = &l->replies[i];
             if (ref->id_hash != id_hash || ref->at_ms < keep_from)
                 continue;
             dbkey_t k = reply_log_key (ref->reply_seq);
@@ -765,7 +788,7 @@ find_reply (store_txn_t *t, const workflow_t *scope, exf_str_t id,
 }
 
 store_status_t
-store_reply_get (store_txn_t *t, const workflow_t *scope, exf_str_t id,
+store_reply_get (store_txn_t *t, const store_wf_t *scope, exf_str_t id,
                  int64_t now_ms, uint64_t *hash, const void **reply,
                  size_t *len)
 {
@@ -774,7 +797,7 @@ store_reply_get (store_txn_t *t, const workflow_t *scope, exf_str_t id,
 }
 
 store_status_t
-store_reply_put (store_txn_t *t, workflow_t *scope, exf_str_t id,
+store_reply_put (store_txn_t *t, store_wf_t *scope, exf_str_t id,
                  int64_t now_ms, uint64_t hash, const void *reply, size_t len)
 {
     if (!scope) {
@@ -790,9 +813,10 @@ store_reply_put (store_txn_t *t, workflow_t *scope, exf_str_t id,
     if (rc)
         return status_of (t->store, rc);
     t->reply_seq = reply_seq;
-    wf_reply_ref_t ref = { codec_hash (id.ptr, id.len, 0), reply_seq, now_ms };
-    wf_ledger_add_reply (&scope->ledger, ref,
-                         now_ms - t->store->reply_keep_ms);
+    record_reply_ref_t ref = { codec_hash (id.ptr, id.len, 0), reply_seq,
+                               now_ms };
+    record_ledger_add_reply (&scope->ledger, ref,
+                             now_ms - t->store->reply_keep_ms);
     return STORE_OK;
 }
 

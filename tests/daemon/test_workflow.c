@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../daemon/workflow.h"
+#include "daemon/record.h"
+#include "daemon/view.h"
+#include "daemon/workflow.h"
 
 /* 2026-11-25T12:00:00Z, checked: date -u -d @1795608000 */
 #define NOW 1795608000000LL
@@ -36,7 +38,7 @@ static int
 setup (void **state)
 {
     (void) state;
-    wf_events_init (&EV);
+    workflow_events_init (&EV);
     exf_error_clear (&ERR);
     return 0;
 }
@@ -45,11 +47,9 @@ static int
 teardown (void **state)
 {
     (void) state;
-    wf_events_reset (&EV);
-    for (int i = 0; i < n_wfs; i++) {
-        workflow_free (wfs[i]);
-        free (wfs[i]);
-    }
+    workflow_events_fini (&EV);
+    for (int i = 0; i < n_wfs; i++)
+        workflow_destroy (&wfs[i]);
     n_wfs = 0;
     release_held ();
     return 0;
@@ -59,9 +59,7 @@ static workflow_t *
 wf_new (void)
 {
     assert_true (n_wfs < MAX_WF);
-    workflow_t *wf = malloc (sizeof *wf);
-    assert_non_null (wf);
-    workflow_init (wf);
+    workflow_t *wf = workflow_new ();
     wfs[n_wfs++] = wf;
     return wf;
 }
@@ -125,7 +123,7 @@ static bool
 op_start (workflow_t *wf)
 {
     exf_error_clear (&ERR);
-    wf_events_reset (&EV);
+    workflow_events_fini (&EV);
     wf_ctx_t c = ctx_at (NOW);
     return workflow_start (wf, &c, &EV, &ERR);
 }
@@ -135,7 +133,7 @@ op_save_at (workflow_t *wf, const char *client, int step, wf_mode_t mode,
             const msgpack_object *data, int64_t now)
 {
     exf_error_clear (&ERR);
-    wf_events_reset (&EV);
+    workflow_events_fini (&EV);
     wf_ctx_t c = ctx_at (now);
     return workflow_save_step (wf, client, step, mode, data, &c, &EV, &ERR);
 }
@@ -151,7 +149,7 @@ static bool
 op_decide (workflow_t *wf, const char *client, bool exit)
 {
     exf_error_clear (&ERR);
-    wf_events_reset (&EV);
+    workflow_events_fini (&EV);
     wf_ctx_t c = ctx_at (NOW);
     return workflow_decide (wf, client, exit, &c, &EV, &ERR);
 }
@@ -160,7 +158,7 @@ static bool
 op_finish (workflow_t *wf, const char *new_hoh)
 {
     exf_error_clear (&ERR);
-    wf_events_reset (&EV);
+    workflow_events_fini (&EV);
     wf_ctx_t c = ctx_at (NOW);
     return workflow_finish (wf, new_hoh, &c, &EV, &ERR);
 }
@@ -169,7 +167,7 @@ static bool
 op_cancel (workflow_t *wf, const char *reason)
 {
     exf_error_clear (&ERR);
-    wf_events_reset (&EV);
+    workflow_events_fini (&EV);
     wf_ctx_t c = ctx_at (NOW);
     exf_str_t r = { reason, (uint32_t) strlen (reason) };
     return workflow_cancel (wf, r, &c, &EV, &ERR);
@@ -179,15 +177,14 @@ static bool
 op_dq (workflow_t *wf, const char *source, const msgpack_object *findings)
 {
     exf_error_clear (&ERR);
-    wf_events_reset (&EV);
-    wf_ctx_t c = ctx_at (NOW + 1000);
-    return workflow_report_dq (wf, source, findings, &c, &EV, &ERR);
+    workflow_events_fini (&EV);
+    return workflow_report_dq (wf, source, findings, &EV, &ERR);
 }
 
 static bool
 op_stalled_at (workflow_t *wf, int64_t now)
 {
-    wf_events_reset (&EV);
+    workflow_events_fini (&EV);
     wf_ctx_t c = ctx_at (now);
     return workflow_mark_stalled (wf, &c, &EV);
 }
@@ -198,7 +195,7 @@ started3 (void)
 {
     workflow_t *wf = household3 ("e1");
     assert_true (op_start (wf));
-    wf_events_reset (&EV);
+    workflow_events_fini (&EV);
     return wf;
 }
 
@@ -242,6 +239,19 @@ complete (workflow_t *wf, const char *client)
 
 /* ---- snapshots of the stored form ---- */
 
+/* The rules know nothing of the store's ledger: records here carry none. */
+static const record_ledger_t NO_LEDGER;
+
+static bool
+unpack_stored (workflow_t *wf, const void *buf, size_t len)
+{
+    record_ledger_t ledger;
+    record_ledger_init (&ledger);
+    bool ok = record_unpack (wf, &ledger, buf, len);
+    record_ledger_fini (&ledger);
+    return ok;
+}
+
 typedef struct {
     char *data;
     size_t size;
@@ -256,8 +266,8 @@ snap (const workflow_t *wf)
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    workflow_pack_stored (&pk, wf);
-    workflow_pack_priors (&pk, wf);
+    record_pack (&pk, wf, &NO_LEDGER);
+    record_pack_priors (&pk, wf);
     snap_t s = { sb.data, sb.size };
     return s;
 }
@@ -269,7 +279,7 @@ snap_stored (const workflow_t *wf)
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    workflow_pack_stored (&pk, wf);
+    record_pack (&pk, wf, &NO_LEDGER);
     snap_t s = { sb.data, sb.size };
     return s;
 }
@@ -281,7 +291,7 @@ snap_priors (const workflow_t *wf)
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    workflow_pack_priors (&pk, wf);
+    record_pack_priors (&pk, wf);
     snap_t s = { sb.data, sb.size };
     return s;
 }
@@ -412,7 +422,7 @@ view_of (const workflow_t *wf)
     held_t *h = hold ();
     msgpack_packer pk;
     msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
-    workflow_pack_view (&pk, wf);
+    view_pack_workflow (&pk, wf);
     return decode_held (h);
 }
 
@@ -555,14 +565,14 @@ test_start_relationship_codes (void **state)
         assert_false (op_start (wf));
         check_err (EXF_VALIDATION, "members.2.relationship");
         assert_int_equal (EV.n, 0);
-        workflow_free (wf);
+        workflow_reset (wf);
     }
     static const int good[] = { 2, 3, 4, 5, 99 };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         workflow_t *wf = household3 ("e1");
         wf->members[2].relationship = good[i];
         ACCEPTED (op_start (wf));
-        workflow_free (wf);
+        workflow_reset (wf);
     }
 }
 
@@ -597,7 +607,7 @@ test_start_entry_dates (void **state)
         snprintf (wf->members[0].entry_date, 11, "%s", malformed[i]);
         assert_false (op_start (wf));
         check_err (EXF_VALIDATION, "members.0.entry_date");
-        workflow_free (wf);
+        workflow_reset (wf);
     }
 
     /* today is not the future */
@@ -633,7 +643,7 @@ test_start_project_type (void **state)
         assert_false (op_start (wf));
         check_err (EXF_VALIDATION, "project_type");
         assert_int_equal (EV.n, 0);
-        workflow_free (wf);
+        workflow_reset (wf);
     }
     static const int good[] = { 0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14,
                                 -1 };
@@ -641,7 +651,7 @@ test_start_project_type (void **state)
         workflow_t *wf = household3 ("e1");
         wf->project_type = good[i];
         ACCEPTED (op_start (wf));
-        workflow_free (wf);
+        workflow_reset (wf);
     }
 }
 
@@ -692,14 +702,14 @@ test_exit_form_accepted (void **state)
             fail_msg ("form %zu refused: %s %s %s", i, ERR.code, ERR.field,
                       ERR.message);
         assert_true (member (wf, "c1")->steps[STEP_EXIT].done);
-        workflow_free (wf);
+        workflow_reset (wf);
     }
     for (size_t i = 0; i < sizeof all_dest / sizeof *all_dest; i++) {
         workflow_t *wf = started3 ();
         if (!op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
                       exit_form ("2026-11-01", all_dest[i])))
             fail_msg ("destination %d refused: %s", all_dest[i], ERR.message);
-        workflow_free (wf);
+        workflow_reset (wf);
     }
 }
 
@@ -816,7 +826,7 @@ test_exit_form_subsidy (void **state)
                            build ("m{s:s, s:i, s:i}", 3, "exit_date",
                                   "2026-11-01", "destination", 435,
                                   "destination_subsidy_type", good[i])));
-        workflow_free (wf);
+        workflow_reset (wf);
     }
     /* only with 435 */
     static const int other[] = { 410, 421, 17, 99 };
@@ -1735,9 +1745,9 @@ assert_round_trip (const workflow_t *wf)
 {
     snap_t a = snap_stored (wf), pa = snap_priors (wf);
     workflow_t *copy = wf_new ();
-    assert_true (workflow_unpack_stored (copy, a.data, a.size));
-    assert_true (workflow_unpack_priors (copy, pa.data, pa.size));
-    assert_int_equal (workflow_has_priors (copy), workflow_has_priors (wf));
+    assert_true (unpack_stored (copy, a.data, a.size));
+    assert_true (record_unpack_priors (copy, pa.data, pa.size));
+    assert_int_equal (record_has_priors (copy), record_has_priors (wf));
     snap_t b = snap_stored (copy), pb = snap_priors (copy);
     bool same = snap_same (a, b), psame = snap_same (pa, pb);
     free (a.data);
@@ -1752,8 +1762,8 @@ assert_round_trip (const workflow_t *wf)
     msgpack_packer p1, p2;
     msgpack_packer_init (&p1, &hv1->sb, msgpack_sbuffer_write);
     msgpack_packer_init (&p2, &hv2->sb, msgpack_sbuffer_write);
-    workflow_pack_view (&p1, wf);
-    workflow_pack_view (&p2, copy);
+    view_pack_workflow (&p1, wf);
+    view_pack_workflow (&p2, copy);
     assert_int_equal (hv1->sb.size, hv2->sb.size);
     assert_memory_equal (hv1->sb.data, hv2->sb.data, hv1->sb.size);
     return copy;
@@ -1838,13 +1848,13 @@ test_storage_round_trip (void **state)
 
     /* garbage does not unpack */
     workflow_t *bad = wf_new ();
-    assert_false (workflow_unpack_stored (bad, "\x01", 1));
-    workflow_free (bad);
-    assert_false (workflow_unpack_stored (bad, "\x81\xa1k\x01", 4));
-    workflow_free (bad);
-    assert_false (workflow_unpack_stored (bad, "\x90", 1));
-    workflow_free (bad);
-    assert_false (workflow_unpack_stored (bad, "", 0));
+    assert_false (unpack_stored (bad, "\x01", 1));
+    workflow_reset (bad);
+    assert_false (unpack_stored (bad, "\x81\xa1k\x01", 4));
+    workflow_reset (bad);
+    assert_false (unpack_stored (bad, "\x90", 1));
+    workflow_reset (bad);
+    assert_false (unpack_stored (bad, "", 0));
 }
 
 /* The stored form is trusted, but a short or damaged record must fail the
@@ -1862,10 +1872,10 @@ test_stored_form_damaged (void **state)
     workflow_t *copy = wf_new ();
     /* every truncation fails */
     for (size_t len = 0; len < s.size; len++) {
-        if (workflow_unpack_stored (copy, s.data, len))
+        if (unpack_stored (copy, s.data, len))
             fail_msg ("a stored record cut to %zu of %zu bytes decoded", len,
                       s.size);
-        workflow_free (copy);
+        workflow_reset (copy);
     }
     /* every single-byte corruption either fails or decodes without harm */
     char *mut = malloc (s.size);
@@ -1875,11 +1885,11 @@ test_stored_form_damaged (void **state)
         for (size_t f = 0; f < sizeof flips; f++) {
             memcpy (mut, s.data, s.size);
             mut[i] = (char) flips[f];
-            if (workflow_unpack_stored (copy, mut, s.size)) {
+            if (unpack_stored (copy, mut, s.size)) {
                 snap_t again = snap_stored (copy);   /* still packs */
                 free (again.data);
             }
-            workflow_free (copy);
+            workflow_reset (copy);
         }
     }
     free (mut);
@@ -1887,23 +1897,23 @@ test_stored_form_damaged (void **state)
     size_t fmt_at = (uint8_t) s.data[0] == 0xdc ? 3 : 1;  /* array16 head */
     assert_int_equal (s.data[fmt_at], 1);
     s.data[fmt_at] = 2;                     /* [FORMAT=1, …] → 2 */
-    assert_false (workflow_unpack_stored (copy, s.data, s.size));
-    workflow_free (copy);
+    assert_false (unpack_stored (copy, s.data, s.size));
+    workflow_reset (copy);
     free (s.data);
 
     /* priors: the member count must match */
     workflow_t *other = wf_new ();
     set_ids (other, "x1");
     add_member (other, "x1c", "x1", 1, true, "2026-01-01");
-    assert_false (workflow_unpack_priors (other, p.data, p.size));
+    assert_false (record_unpack_priors (other, p.data, p.size));
     workflow_t *w3 = household3 ("e1");
     for (size_t len = 0; len < p.size; len++) {
         for (int i = 0; i < w3->n_members; i++)
             for (int k = 0; k < STEP_COUNT; k++)
-                blob_free (&w3->members[i].last[k]);
-        assert_false (workflow_unpack_priors (w3, p.data, len));
+                blob_fini (&w3->members[i].last[k]);
+        assert_false (record_unpack_priors (w3, p.data, len));
     }
-    assert_true (workflow_unpack_priors (w3, p.data, p.size));
+    assert_true (record_unpack_priors (w3, p.data, p.size));
     free (p.data);
 }
 
@@ -1912,18 +1922,18 @@ test_priors (void **state)
 {
     (void) state;
     workflow_t *wf = started3 ();
-    assert_true (workflow_has_priors (wf));
+    assert_true (record_has_priors (wf));
     /* the stored record does not carry them: a copy without priors cannot
      * default, and gets them back from the priors record */
     snap_t s = snap_stored (wf), p = snap_priors (wf);
     workflow_t *copy = wf_new ();
-    assert_true (workflow_unpack_stored (copy, s.data, s.size));
-    assert_false (workflow_has_priors (copy));
+    assert_true (unpack_stored (copy, s.data, s.size));
+    assert_false (record_has_priors (copy));
     save_exit (copy, "c1");
     REFUSED (copy, op_save (copy, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
                             NULL), EXF_VALIDATION, "mode");
-    assert_true (workflow_unpack_priors (copy, p.data, p.size));
-    assert_true (workflow_has_priors (copy));
+    assert_true (record_unpack_priors (copy, p.data, p.size));
+    assert_true (record_has_priors (copy));
     ACCEPTED (op_save (copy, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
                        NULL));
     assert_str (decode_bytes (member (copy, "c1")->steps[STEP_UNIVERSAL_DATA]
@@ -1938,7 +1948,7 @@ test_priors (void **state)
     set_ids (none, "x1");
     add_member (none, "x1c", "x1", 1, true, "2026-01-01");
     ACCEPTED (op_start (none));
-    assert_false (workflow_has_priors (none));
+    assert_false (record_has_priors (none));
     assert_round_trip (none);
 }
 
@@ -2077,7 +2087,7 @@ test_summary (void **state)
     held_t *h = hold ();
     msgpack_packer pk;
     msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
-    workflow_pack_summary (&pk, wf);
+    view_pack_summary (&pk, wf);
     const msgpack_object *s = decode_held (h);
     static const char *const documented[] = { "workflow_id", "state",
                                               "project_id", "household_id",
@@ -2279,21 +2289,21 @@ test_blobs_and_names (void **state)
     assert_int_equal (b.len, 0);
     blob_set_object (&b, build ("m{s:i}", 1, "k", 1));
     assert_int_key (decode_bytes (b.ptr, b.len), "k", 1);
-    blob_free (&b);
-    blob_free (&b);
+    blob_fini (&b);
+    blob_fini (&b);
     assert_null (b.ptr);
 
     exf_str_t s = { "finished", 8 };
-    assert_int_equal (wf_state_by_name (s), WF_FINISHED);
+    assert_int_equal (workflow_state_by_name (s), WF_FINISHED);
     s.ptr = "open";
     s.len = 4;
-    assert_int_equal (wf_state_by_name (s), WF_OPEN);
+    assert_int_equal (workflow_state_by_name (s), WF_OPEN);
     s.ptr = "cancelled";
     s.len = 9;
-    assert_int_equal (wf_state_by_name (s), WF_CANCELLED);
+    assert_int_equal (workflow_state_by_name (s), WF_CANCELLED);
     s.ptr = "opened";
     s.len = 6;
-    assert_int_equal (wf_state_by_name (s), -1);
+    assert_int_equal (workflow_state_by_name (s), -1);
     assert_int_equal (hud_step_by_name ("exit", 4), STEP_EXIT);
     assert_int_equal (hud_step_by_name ("income_benefits", 15),
                       STEP_INCOME_BENEFITS);
