@@ -6,10 +6,15 @@
 
 # The pure core: the exit rules as functions over a workflow value.
 DAEMON_CORE_SRC  := daemon/blob.c daemon/workflow.c
-# The shell: LMDB store, command table and handlers, sockets and loop.
-DAEMON_SHELL_SRC := daemon/pack.c daemon/view.c daemon/record.c daemon/store.c \
-                    daemon/commands.c daemon/server.c
-DAEMON_SRC       := $(DAEMON_CORE_SRC) $(DAEMON_SHELL_SRC) daemon/exitflowd.c
+# Encodings of the value: the view clients read, the record the store keeps.
+DAEMON_CODEC_SRC := daemon/pack.c daemon/view.c daemon/record.c
+# The shell: the store, the write path, the command table and its handlers,
+# the stall scan; then sockets and the loop.
+DAEMON_SHELL_SRC := daemon/store.c daemon/change.c daemon/commands.c \
+                    daemon/handlers.c daemon/cmd_ops.c daemon/cmd_workflow.c \
+                    daemon/cmd_member.c daemon/cmd_events.c daemon/stall.c
+DAEMON_SRC       := $(DAEMON_CORE_SRC) $(DAEMON_CODEC_SRC) $(DAEMON_SHELL_SRC) \
+                    daemon/server.c daemon/exitflowd.c
 
 .PHONY: daemon unit-daemon
 
@@ -22,7 +27,7 @@ $(BIN)/exitflowd: $(call objs,$(DAEMON_SRC)) $(PROTOCOL_LIB)
 DAEMON_UNIT_TESTS := $(BIN)/test_workflow
 
 $(BIN)/test_workflow: tests/daemon/test_workflow.c tests/support/msgpack_builder.h \
-    $(call objs,$(DAEMON_CORE_SRC) daemon/pack.c daemon/view.c daemon/record.c) \
+    $(call objs,$(DAEMON_CORE_SRC) $(DAEMON_CODEC_SRC)) \
     $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDLIBS) -lcmocka

@@ -4,8 +4,8 @@
  * already waiting (up to BATCH_MAX), answer the malformed ones without a
  * transaction, run the rest in order in one transaction (a write
  * transaction when any of them writes), commit once with fsync, then send
- * every reply and publish the committed events. Nothing is replied before
- * its commit is durable. */
+ * every reply and publish the committed events from the outbox. Nothing is
+ * replied or published before its commit is durable. */
 #include "server.h"
 
 #include <czmq.h>
@@ -13,6 +13,7 @@
 #include <stdarg.h>
 
 #include "commands.h"
+#include "stall.h"
 
 #define BATCH_MAX 512
 #define BATCH_BYTES_MAX (64 * 1024 * 1024)   /* stop draining past this */
@@ -32,6 +33,17 @@ typedef struct {
     const command_t *cmd;                   /* NULL: answered before the txn */
     msgpack_sbuffer reply;
 } request_t;
+
+/* Events appended by the transaction in progress, published once it has
+ * committed and dropped when it is aborted. */
+typedef struct {
+    size_t n, cap;
+    struct outbox_event {
+        const char *type;               /* static: EXF_EV_NAME (...) */
+        char *bytes;
+        size_t len;
+    } *items;
+} outbox_t;
 
 typedef struct {
     const server_config_t *config;
@@ -155,6 +167,52 @@ parse_request (request_t *r)
     r->cmd = NULL;
 }
 
+/* ---- the outbox ---- */
+
+/* change_queue_t's push: the write path queues here. */
+static void
+outbox_push (void *arg, const char *type, const void *bytes, size_t len)
+{
+    outbox_t *box = arg;
+    if (box->n == box->cap) {
+        box->cap = box->cap ? box->cap * 2 : 64;
+        box->items = realloc (box->items, box->cap * sizeof *box->items);
+        if (!box->items)
+            abort ();
+    }
+    char *copy = malloc (len);
+    if (!copy)
+        abort ();
+    memcpy (copy, bytes, len);
+    box->items[box->n++] = (struct outbox_event) { type, copy, len };
+}
+
+/* Drops the queued events, keeping the capacity. */
+static void
+outbox_clear (outbox_t *box)
+{
+    for (size_t i = 0; i < box->n; i++)
+        free (box->items[i].bytes);
+    box->n = 0;
+}
+
+static void
+outbox_fini (outbox_t *box)
+{
+    outbox_clear (box);
+    free (box->items);
+    box->items = NULL;
+    box->cap = 0;
+}
+
+/* The environment of a change in `txn` at `now`, queueing to the outbox. */
+static change_env_t
+change_env (server_t *self, store_txn_t *txn, int64_t now)
+{
+    change_env_t env = { txn, now, { outbox_push, &self->outbox } };
+    return env;
+}
+
 /* ---- replying and publishing ---- */
 
 static void
@@ -181,7 +239,7 @@ publish_outbox (server_t *self)
         zmq_send (self->events_socket, e->type, strlen (e->type), ZMQ_SNDMORE);
         zmq_send (self->events_socket, e->bytes, e->len, 0);
     }
-    outbox_reset (&self->outbox);
+    outbox_clear (&self->outbox);
 }
 
 /* ---- running a batch ---- */
@@ -234,7 +292,7 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now,
     store_status_t rc = store_begin (self->store, any_write, &txn);
     if (rc)
         return rc;
-    command_env_t env = { txn, &self->outbox, now, self->started_ms };
+    command_env_t env = { change_env (self, txn, now), self->started_ms };
     for (int i = 0; i < n && !rc; i++) {
         request_t *r = &self->batch[i];
         if (!r->cmd || (writes_refused && command_writes (r->cmd)))
@@ -248,12 +306,12 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now,
     }
     if (rc) {
         store_abort (&txn);
-        outbox_reset (&self->outbox);
+        outbox_clear (&self->outbox);
         return rc;
     }
     rc = store_commit (&txn);
     if (rc)
-        outbox_reset (&self->outbox);
+        outbox_clear (&self->outbox);
     return rc;
 }
 
@@ -372,16 +430,16 @@ run_maintenance (server_t *self)
         log_storage_fault (self, "stall scan", rc);
         return;
     }
-    command_env_t env = { txn, &self->outbox, now, self->started_ms };
+    change_env_t env = change_env (self, txn, now);
     stall_cursor_t cursor = self->stall_cursor;
-    rc = commands_mark_stalled (&env, self->config->stall_after_s, &cursor,
-                                STALL_SCAN_MAX, &marked);
+    rc = stall_scan (&env, self->config->stall_after_s, &cursor,
+                     STALL_SCAN_MAX, &marked);
     if (rc || !marked)
         store_abort (&txn);     /* nothing to commit: keep the writer lock short */
     else
         rc = store_commit (&txn);
     if (rc) {
-        outbox_reset (&self->outbox);
+        outbox_clear (&self->outbox);
         log_storage_fault (self, "stall scan", rc);
         return;
     }
@@ -461,7 +519,7 @@ server_run (const server_config_t *config)
     log_line ("info", "stopping");
     status = 0;
 done:
-    outbox_destroy (&self.outbox);
+    outbox_fini (&self.outbox);
     zsock_destroy (&self.events);
     zsock_destroy (&self.commands);
     free (self.batch);
