@@ -52,9 +52,9 @@ cmd_step_save (call_t *c)
         return exf_fail (&c->err, EXF_VALIDATION, "step",
                          "step is exit, universal_data, health_insurance, "
                          "disabilities or income_benefits"), STORE_OK;
-    if (codec_str_eq (mode, "entered"))
+    if (codec_str_eq (mode, workflow_mode_names[MODE_ENTERED]))
         a.mode = MODE_ENTERED;
-    else if (codec_str_eq (mode, "default_last"))
+    else if (codec_str_eq (mode, workflow_mode_names[MODE_DEFAULT_LAST]))
         a.mode = MODE_DEFAULT_LAST;
     else
         return exf_fail (&c->err, EXF_VALIDATION, "mode",
@@ -83,7 +83,9 @@ pack_decide_extra (msgpack_packer *pk, const workflow_t *wf, const void *args)
     (void) wf;
     const decide_args_t *a = args;
     pack_kv_str (pk, "client_id", a->client_id);
-    pack_kv_str (pk, "decision", a->exit ? "exiting" : "staying");
+    pack_kv_str (pk, "decision",
+                 workflow_decision_names[a->exit ? DECISION_EXITING
+                                                 : DECISION_STAYING]);
 }
 
 store_status_t

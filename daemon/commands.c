@@ -43,12 +43,6 @@ commands_find (exf_str_t name)
     return id >= 0 && command_table[id].handler ? &command_table[id] : NULL;
 }
 
-const char *
-command_name (const command_t *cmd)
-{
-    return exf_command_names[cmd - command_table];
-}
-
 bool
 command_writes (const command_t *cmd)
 {

@@ -24,8 +24,6 @@ typedef struct command_t command_t;
 
 /* The command called `name`, or NULL. */
 const command_t *commands_find (exf_str_t name);
-/* A command's wire name (protocol/names.h). */
-const char *command_name (const command_t *cmd);
 bool command_writes (const command_t *cmd);
 /* Whether a caller holding `roles` may run it. Not enforced yet: when
  * authentication lands, commands_execute is where it is checked. */

@@ -87,7 +87,7 @@ log_storage_fault (server_t *self, const char *what, store_status_t status)
 /* ---- receiving ---- */
 
 static void
-request_clear (request_t *r)
+request_fini (request_t *r)
 {
     for (int i = 0; i < r->n_frames; i++)
         zmq_msg_close (&r->frames[i]);
@@ -130,7 +130,7 @@ receive_request (server_t *self, request_t *r)
     msgpack_unpacked_init (&r->body);
     msgpack_sbuffer_init (&r->reply);
     if (dropped) {
-        request_clear (r);
+        request_fini (r);
         return -1;
     }
     return 1;
@@ -399,7 +399,7 @@ handle_batch (server_t *self)
         if (self->config->verbose)
             log_request (r);
         send_reply (self, r);
-        request_clear (r);
+        request_fini (r);
     }
     publish_outbox (self);
 }
@@ -480,8 +480,8 @@ server_run (const server_config_t *config)
     server_t self = { .config = config };
     char why[512];
     int status = 1;
-    self.store = store_open (config->data_dir, config->map_size,
-                             config->reply_retention_s * 1000, why, sizeof why);
+    self.store = store_new (config->data_dir, config->map_size,
+                            config->reply_retention_s * 1000, why, sizeof why);
     if (!self.store) {
         log_line ("error", "%s", why);
         return 1;

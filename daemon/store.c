@@ -273,8 +273,8 @@ read_last_number (MDB_txn *txn, MDB_dbi dbi, uint8_t prefix)
 }
 
 store_t *
-store_open (const char *dir, size_t map_size, int64_t reply_keep_ms,
-            char *why, size_t cap)
+store_new (const char *dir, size_t map_size, int64_t reply_keep_ms,
+           char *why, size_t cap)
 {
     store_t *self = calloc (1, sizeof *self);
     MDB_txn *txn = NULL;
@@ -401,6 +401,7 @@ store_wf_new (void)
     if (!self)
         abort ();
     self->wf = workflow_new ();
+    record_ledger_init (&self->ledger);
     return self;
 }
 

@@ -30,8 +30,8 @@ typedef struct store_txn_t store_txn_t;
 /* Opens (creating) the environment in `dir`; stored replies are kept at
  * least `reply_keep_ms`. On failure returns NULL and writes the reason into
  * `why`. */
-store_t *store_open (const char *dir, size_t map_size, int64_t reply_keep_ms,
-                     char *why, size_t cap);
+store_t *store_new (const char *dir, size_t map_size, int64_t reply_keep_ms,
+                    char *why, size_t cap);
 void store_destroy (store_t **self_p);
 /* The newest committed event seq. */
 uint64_t store_committed_seq (store_t *self);
