@@ -32,7 +32,8 @@ DAEMON_UNIT_TESTS := $(BIN)/test_workflow $(BIN)/test_view $(BIN)/test_record \
 DAEMON_TEST_CORE  := $(call objs,$(DAEMON_CORE_SRC) $(DAEMON_CODEC_SRC))
 DAEMON_TEST_SHELL := $(DAEMON_TEST_CORE) $(call objs,$(DAEMON_SHELL_SRC))
 DAEMON_TEST_HDRS  := tests/support/msgpack_builder.h \
-                     tests/daemon/workflow_fixture.h tests/daemon/store_fixture.h
+                     tests/daemon/map_reader.h tests/daemon/workflow_fixture.h \
+                     tests/daemon/store_fixture.h
 
 $(BIN)/test_workflow $(BIN)/test_view $(BIN)/test_record: \
     $(BIN)/test_%: tests/daemon/test_%.c $(DAEMON_TEST_HDRS) \

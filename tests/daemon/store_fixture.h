@@ -61,6 +61,24 @@ remove_temp_store (void)
     rmdir (store_dir);
 }
 
+/* cmocka's setup and teardown: a store with a day's reply retention. */
+HELPER int
+store_setup (void **state)
+{
+    (void) state;
+    open_temp_store (LARGE_MAP, DAY_MS);
+    return 0;
+}
+
+HELPER int
+store_teardown (void **state)
+{
+    (void) state;
+    remove_temp_store ();
+    release_held ();
+    return 0;
+}
+
 HELPER store_txn_t *
 begin (bool write)
 {

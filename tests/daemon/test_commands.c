@@ -7,6 +7,7 @@
 
 #include "daemon/commands.h"
 #include "daemon/stall.h"
+#include "map_reader.h"
 
 #define EXIT_DATE "2026-11-20"
 
@@ -39,28 +40,16 @@ change_env (store_txn_t *txn)
 static int
 setup (void **state)
 {
-    (void) state;
     clock_ms = NOW;
     queued.n = 0;
-    open_temp_store (LARGE_MAP, DAY_MS);
-    return 0;
-}
-
-static int
-teardown (void **state)
-{
-    (void) state;
-    remove_temp_store ();
-    release_held ();
-    return 0;
+    return store_setup (state);
 }
 
 /* ---- requests and replies ---- */
 
-/* A request body {v, id, cmd, args}, the args packed by `args_fmt`
- * (tests/support/msgpack_builder.h). */
+/* A request body {v, id, cmd, args}. */
 static held_t *
-request (const char *id, const char *cmd, const char *args_fmt, ...)
+request (const char *id, const char *cmd, const msgpack_object *args)
 {
     held_t *h = hold ();
     msgpack_packer pk;
@@ -73,11 +62,7 @@ request (const char *id, const char *cmd, const char *args_fmt, ...)
     codec_pack_cstr (&pk, "cmd");
     codec_pack_cstr (&pk, cmd);
     codec_pack_cstr (&pk, "args");
-    va_list ap;
-    va_start (ap, args_fmt);
-    const char *f = args_fmt;
-    pack_fmt (&pk, &f, &ap);
-    va_end (ap);
+    msgpack_pack_object (&pk, *args);
     return h;
 }
 
@@ -123,38 +108,8 @@ run_body (held_t *body)
     return r;
 }
 
-#define RUN(...) run_body (request (__VA_ARGS__))
-
-static const msgpack_object *
-get (const msgpack_object *map, const char *key)
-{
-    const msgpack_object *o = codec_map_get (map, key);
-    if (!o)
-        fail_msg ("key '%s' missing", key);
-    return o;
-}
-
-static int64_t
-int_of (const msgpack_object *map, const char *key)
-{
-    const msgpack_object *o = get (map, key);
-    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return (int64_t) o->via.u64;
-    assert_int_equal (o->type, MSGPACK_OBJECT_NEGATIVE_INTEGER);
-    return o->via.i64;
-}
-
-static const char *
-str_of (const msgpack_object *map, const char *key)
-{
-    static char bufs[4][256];
-    static int next;
-    const msgpack_object *o = get (map, key);
-    assert_int_equal (o->type, MSGPACK_OBJECT_STR);
-    char *buf = bufs[next++ % 4];
-    codec_str_copy (buf, sizeof bufs[0], codec_str_of (o));
-    return buf;
-}
+/* RUN (id, cmd, args_fmt, ...): the args as msgpack_builder.h builds them. */
+#define RUN(id, cmd, ...) run_body (request (id, cmd, build (__VA_ARGS__)))
 
 /* The result of a successful reply. */
 static const msgpack_object *
@@ -295,11 +250,13 @@ test_idempotent_replay_unscoped (void **state)
 {
     (void) state;
     held_t *body = request ("once", "workflow.start",
-                            "m{s:s, s:s, s:s, s:a[m{s:s, s:s, s:i, s:s}]}", 4,
-                            "enrollment_id", "e1", "household_id", "h1",
-                            "project_id", "p1", "members", 1,
-                            4, "client_id", "c1", "enrollment_id", "e1",
-                            "relationship", 1, "entry_date", "2026-01-10");
+                            build ("m{s:s, s:s, s:s, "
+                                   "s:a[m{s:s, s:s, s:i, s:s}]}", 4,
+                                   "enrollment_id", "e1", "household_id",
+                                   "h1", "project_id", "p1", "members", 1,
+                                   4, "client_id", "c1", "enrollment_id",
+                                   "e1", "relationship", 1, "entry_date",
+                                   "2026-01-10"));
     ran_t first = run_body (body);
     ok (first);
     clock_ms += 60 * 1000;
@@ -430,10 +387,11 @@ test_map_full (void **state)
         char id[16];
         snprintf (id, sizeof id, "u%d", i);
         held_t *body = request (id, "step.save",
-                                "m{s:s, s:s, s:s, s:s, s:m{s:s, s:i}}", 5,
-                                "workflow_id", wf, "client_id", "c1",
-                                "step", "universal_data", "mode", "entered",
-                                "data", 2, "notes", notes, "i", i);
+                                build ("m{s:s, s:s, s:s, s:s, s:m{s:s, s:i}}",
+                                       5, "workflow_id", wf, "client_id", "c1",
+                                       "step", "universal_data",
+                                       "mode", "entered",
+                                       "data", 2, "notes", notes, "i", i));
         ran_t r = run_body (body);
         if (r.status != STORE_OK)
             failed = body;
@@ -469,8 +427,9 @@ test_event_log_gapless (void **state)
     /* a batch that is aborted leaves no hole */
     store_txn_t *t = begin (true);
     command_env_t env = { change_env (t), NOW };
-    held_t *body = request ("d3", "member.decide", "m{s:s, s:s, s:b}", 3,
-                            "workflow_id", b, "client_id", "c2", "exit", 1);
+    held_t *body = request ("d3", "member.decide",
+                            build ("m{s:s, s:s, s:b}", 3, "workflow_id", b,
+                                   "client_id", "c2", "exit", 1));
     codec_request_t req;
     exf_error_t err;
     exf_error_clear (&err);
@@ -592,7 +551,7 @@ test_stall_scan (void **state)
     assert_int_equal (scan (3600, &again), 0);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown (f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown (f, setup, store_teardown)
 
 int
 main (void)

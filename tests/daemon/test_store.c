@@ -13,23 +13,6 @@ wf_id (int n)
     return id;
 }
 
-static int
-setup (void **state)
-{
-    (void) state;
-    open_temp_store (LARGE_MAP, DAY_MS);
-    return 0;
-}
-
-static int
-teardown (void **state)
-{
-    (void) state;
-    remove_temp_store ();
-    release_held ();
-    return 0;
-}
-
 /* Stores a new workflow in its own transaction. */
 static void
 put_new (store_wf_t *swf)
@@ -547,7 +530,7 @@ test_map_full (void **state)
     store_wf_destroy (&b);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown (f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown (f, store_setup, store_teardown)
 
 int
 main (void)

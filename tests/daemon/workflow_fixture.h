@@ -28,6 +28,7 @@
 #define WFID "01JDKZ3V8QABCDEFGHJKMNPQRS"
 
 #include "tests/support/msgpack_builder.h"
+#include "map_reader.h"
 
 /* ------------------------------------------------------------------------
  * Fixture: workflows, events and the last error, freed in teardown
@@ -262,43 +263,39 @@ typedef struct {
     size_t size;
 } snap_t;
 
-/* The stored record followed by the stored prior values: everything the
- * store keeps of a workflow. */
+/* What the store keeps of a workflow: its record, its prior values, or
+ * (for checking a refusal changed nothing) both. */
 HELPER snap_t
-snap (const workflow_t *wf)
+snap_of (const workflow_t *wf, bool stored, bool priors)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    record_pack (&pk, wf, &NO_LEDGER);
-    record_pack_priors (&pk, wf);
+    if (stored)
+        record_pack (&pk, wf, &NO_LEDGER);
+    if (priors)
+        record_pack_priors (&pk, wf);
     snap_t s = { sb.data, sb.size };
     return s;
+}
+
+HELPER snap_t
+snap (const workflow_t *wf)
+{
+    return snap_of (wf, true, true);
 }
 
 HELPER snap_t
 snap_stored (const workflow_t *wf)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init (&sb);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    record_pack (&pk, wf, &NO_LEDGER);
-    snap_t s = { sb.data, sb.size };
-    return s;
+    return snap_of (wf, true, false);
 }
 
 HELPER snap_t
 snap_priors (const workflow_t *wf)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init (&sb);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    record_pack_priors (&pk, wf);
-    snap_t s = { sb.data, sb.size };
-    return s;
+    return snap_of (wf, false, true);
 }
 
 HELPER bool
@@ -349,67 +346,6 @@ check_err (const char *code, const char *field)
             fail_msg ("line %d: %s refused: %s field '%s': %s", __LINE__,     \
                       #call, ERR.code, ERR.field, ERR.message);               \
     } while (0)
-
-/* ---- reading decoded maps ---- */
-
-HELPER const msgpack_object *
-get (const msgpack_object *map, const char *key)
-{
-    const msgpack_object *o = codec_map_get (map, key);
-    if (!o)
-        fail_msg ("key '%s' missing", key);
-    return o;
-}
-
-HELPER void
-assert_str (const msgpack_object *map, const char *key, const char *want)
-{
-    const msgpack_object *o = get (map, key);
-    if (o->type != MSGPACK_OBJECT_STR)
-        fail_msg ("'%s' is not a string (type %d)", key, o->type);
-    char buf[1024];
-    codec_str_copy (buf, sizeof buf, codec_str_of (o));
-    assert_string_equal (buf, want);
-}
-
-HELPER void
-assert_int_key (const msgpack_object *map, const char *key, int64_t want)
-{
-    const msgpack_object *o = get (map, key);
-    int64_t v = 0;
-    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        v = (int64_t) o->via.u64;
-    else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-        v = o->via.i64;
-    else
-        fail_msg ("'%s' is not an integer", key);
-    assert_int_equal (v, want);
-}
-
-HELPER void
-assert_nil (const msgpack_object *map, const char *key)
-{
-    assert_int_equal (get (map, key)->type, MSGPACK_OBJECT_NIL);
-}
-
-HELPER void
-assert_bool_key (const msgpack_object *map, const char *key, bool want)
-{
-    const msgpack_object *o = get (map, key);
-    assert_int_equal (o->type, MSGPACK_OBJECT_BOOLEAN);
-    assert_int_equal (o->via.boolean, want);
-}
-
-/* The map has exactly these keys. */
-HELPER void
-assert_keys_exactly (const msgpack_object *map, const char *const *keys,
-                     size_t n)
-{
-    assert_int_equal (map->type, MSGPACK_OBJECT_MAP);
-    for (size_t i = 0; i < n; i++)
-        get (map, keys[i]);
-    assert_int_equal (map->via.map.size, n);
-}
 
 HELPER const msgpack_object *
 event_data (int i)
