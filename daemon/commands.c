@@ -129,6 +129,10 @@ commands_execute (const command_env_t *env, const command_t *cmd,
     bool idempotent = false, replayed = false;
     uint64_t hash = 0;
 
+    /* Access control goes here, before anything is read: command_allows
+     * (cmd, the caller's roles), once requests carry an authenticated
+     * caller. */
+
     /* A scoped command's workflow is read once, here: its ledger says
      * where its replies are, the handler works on it, and it is stored
      * once at the end with everything the command changed. */
