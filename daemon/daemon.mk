@@ -5,10 +5,16 @@
 #   make unit-daemon     the cmocka tests of the core and the shell
 
 # The pure core: the exit rules as functions over a workflow value.
-DAEMON_CORE_SRC  := daemon/workflow.c
-# The shell: LMDB store, command table and handlers, sockets and loop.
-DAEMON_SHELL_SRC := daemon/store.c daemon/commands.c daemon/server.c
-DAEMON_SRC       := $(DAEMON_CORE_SRC) $(DAEMON_SHELL_SRC) daemon/exitflowd.c
+DAEMON_CORE_SRC  := daemon/blob.c daemon/workflow.c
+# Encodings of the value: the view clients read, the record the store keeps.
+DAEMON_CODEC_SRC := daemon/pack.c daemon/view.c daemon/record.c
+# The shell: the store, the write path, the command table and its handlers,
+# the stall scan; then sockets and the loop.
+DAEMON_SHELL_SRC := daemon/store.c daemon/change.c daemon/commands.c \
+                    daemon/handlers.c daemon/cmd_ops.c daemon/cmd_workflow.c \
+                    daemon/cmd_member.c daemon/cmd_events.c daemon/stall.c
+DAEMON_SRC       := $(DAEMON_CORE_SRC) $(DAEMON_CODEC_SRC) $(DAEMON_SHELL_SRC) \
+                    daemon/server.c daemon/exitflowd.c
 
 .PHONY: daemon unit-daemon
 
@@ -18,10 +24,26 @@ $(BIN)/exitflowd: $(call objs,$(DAEMON_SRC)) $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-DAEMON_UNIT_TESTS := $(BIN)/test_workflow
+# A test file per module (tests/daemon/). The core's tests link the core and
+# its encodings; the shell's run on a real LMDB in a temp dir, no sockets.
+DAEMON_UNIT_TESTS := $(BIN)/test_workflow $(BIN)/test_view $(BIN)/test_record \
+                     $(BIN)/test_store $(BIN)/test_commands
 
-$(BIN)/test_workflow: tests/daemon/test_workflow.c tests/support/msgpack_builder.h \
-    $(call objs,$(DAEMON_CORE_SRC)) $(PROTOCOL_LIB)
+DAEMON_TEST_CORE  := $(call objs,$(DAEMON_CORE_SRC) $(DAEMON_CODEC_SRC))
+DAEMON_TEST_SHELL := $(DAEMON_TEST_CORE) $(call objs,$(DAEMON_SHELL_SRC))
+DAEMON_TEST_HDRS  := tests/support/msgpack_builder.h \
+                     tests/daemon/map_reader.h tests/daemon/workflow_fixture.h \
+                     tests/daemon/store_fixture.h
+
+$(BIN)/test_workflow $(BIN)/test_view $(BIN)/test_record: \
+    $(BIN)/test_%: tests/daemon/test_%.c $(DAEMON_TEST_HDRS) \
+    $(DAEMON_TEST_CORE) $(PROTOCOL_LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDLIBS) -lcmocka
+
+$(BIN)/test_store $(BIN)/test_commands: \
+    $(BIN)/test_%: tests/daemon/test_%.c $(DAEMON_TEST_HDRS) \
+    $(DAEMON_TEST_SHELL) $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDLIBS) -lcmocka
 

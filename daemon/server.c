@@ -4,8 +4,8 @@
  * already waiting (up to BATCH_MAX), answer the malformed ones without a
  * transaction, run the rest in order in one transaction (a write
  * transaction when any of them writes), commit once with fsync, then send
- * every reply and publish the committed events. Nothing is replied before
- * its commit is durable. */
+ * every reply and publish the committed events from the outbox. Nothing is
+ * replied or published before its commit is durable. */
 #include "server.h"
 
 #include <czmq.h>
@@ -13,6 +13,7 @@
 #include <stdarg.h>
 
 #include "commands.h"
+#include "stall.h"
 
 #define BATCH_MAX 512
 #define BATCH_BYTES_MAX (64 * 1024 * 1024)   /* stop draining past this */
@@ -32,6 +33,17 @@ typedef struct {
     const command_t *cmd;                   /* NULL: answered before the txn */
     msgpack_sbuffer reply;
 } request_t;
+
+/* Events appended by the transaction in progress, published once it has
+ * committed and dropped when it is aborted. */
+typedef struct {
+    size_t n, cap;
+    struct outbox_event {
+        const char *type;               /* static: EXF_EV_NAME (...) */
+        char *bytes;
+        size_t len;
+    } *items;
+} outbox_t;
 
 typedef struct {
     const server_config_t *config;
@@ -65,10 +77,17 @@ log_line (const char *level, const char *fmt, ...)
     va_end (ap);
 }
 
+static void
+log_storage_fault (server_t *self, const char *what, store_status_t status)
+{
+    log_line ("error", "%s: %s (%s)", what, store_strerror (status),
+              store_fault_detail (self->store));
+}
+
 /* ---- receiving ---- */
 
 static void
-request_clear (request_t *r)
+request_fini (request_t *r)
 {
     for (int i = 0; i < r->n_frames; i++)
         zmq_msg_close (&r->frames[i]);
@@ -111,7 +130,7 @@ receive_request (server_t *self, request_t *r)
     msgpack_unpacked_init (&r->body);
     msgpack_sbuffer_init (&r->reply);
     if (dropped) {
-        request_clear (r);
+        request_fini (r);
         return -1;
     }
     return 1;
@@ -148,6 +167,52 @@ parse_request (request_t *r)
     r->cmd = NULL;
 }
 
+/* ---- the outbox ---- */
+
+/* change_queue_t's push: the write path queues here. */
+static void
+outbox_push (void *arg, const char *type, const void *bytes, size_t len)
+{
+    outbox_t *box = arg;
+    if (box->n == box->cap) {
+        box->cap = box->cap ? box->cap * 2 : 64;
+        box->items = realloc (box->items, box->cap * sizeof *box->items);
+        if (!box->items)
+            abort ();
+    }
+    char *copy = malloc (len);
+    if (!copy)
+        abort ();
+    memcpy (copy, bytes, len);
+    box->items[box->n++] = (struct outbox_event) { type, copy, len };
+}
+
+/* Drops the queued events, keeping the capacity. */
+static void
+outbox_clear (outbox_t *box)
+{
+    for (size_t i = 0; i < box->n; i++)
+        free (box->items[i].bytes);
+    box->n = 0;
+}
+
+static void
+outbox_fini (outbox_t *box)
+{
+    outbox_clear (box);
+    free (box->items);
+    box->items = NULL;
+    box->cap = 0;
+}
+
+/* The environment of a change in `txn` at `now`, queueing to the outbox. */
+static change_env_t
+change_env (server_t *self, store_txn_t *txn, int64_t now)
+{
+    change_env_t env = { txn, now, { outbox_push, &self->outbox } };
+    return env;
+}
+
 /* ---- replying and publishing ---- */
 
 static void
@@ -174,17 +239,16 @@ publish_outbox (server_t *self)
         zmq_send (self->events_socket, e->type, strlen (e->type), ZMQ_SNDMORE);
         zmq_send (self->events_socket, e->bytes, e->len, 0);
     }
-    outbox_reset (&self->outbox);
+    outbox_clear (&self->outbox);
 }
 
 /* ---- running a batch ---- */
 
 /* Storage that is full or read-only: writes wait, reads go on. */
 static bool
-is_unavailable (int rc)
+is_unavailable (store_status_t status)
 {
-    return rc == MDB_MAP_FULL || rc == MDB_TXN_FULL || rc == ENOSPC
-           || rc == EDQUOT || rc == EROFS || rc == EACCES;
+    return status == STORE_FULL || status == STORE_READ_ONLY;
 }
 
 /* The time for a batch: the wall clock (timestamps are wall-clock facts),
@@ -215,7 +279,7 @@ reply_with_error (request_t *r, const char *code, const char *message)
  * With `writes_refused` (after a storage fault) only reads run. Returns 0
  * or the storage fault, and in `failed_at` the request that met it (-1 when
  * it was the commit). */
-static int
+static store_status_t
 run_batch (server_t *self, int n, bool writes_refused, int64_t now,
            int *failed_at)
 {
@@ -225,10 +289,10 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now,
                      && !writes_refused;
     *failed_at = -1;
     store_txn_t *txn;
-    int rc = store_begin (self->store, any_write, &txn);
+    store_status_t rc = store_begin (self->store, any_write, &txn);
     if (rc)
         return rc;
-    command_env_t env = { txn, &self->outbox, now, self->started_ms };
+    command_env_t env = { change_env (self, txn, now), self->started_ms };
     for (int i = 0; i < n && !rc; i++) {
         request_t *r = &self->batch[i];
         if (!r->cmd || (writes_refused && command_writes (r->cmd)))
@@ -242,17 +306,17 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now,
     }
     if (rc) {
         store_abort (&txn);
-        outbox_reset (&self->outbox);
+        outbox_clear (&self->outbox);
         return rc;
     }
     rc = store_commit (&txn);
     if (rc)
-        outbox_reset (&self->outbox);
+        outbox_clear (&self->outbox);
     return rc;
 }
 
 static void
-refuse_for_fault (request_t *r, int rc)
+refuse_for_fault (request_t *r, store_status_t rc)
 {
     reply_with_error (r, is_unavailable (rc) ? EXF_UNAVAILABLE : EXF_INTERNAL,
                       is_unavailable (rc)
@@ -269,12 +333,13 @@ refuse_for_fault (request_t *r, int rc)
 static void
 commit_batch (server_t *self, int n, int64_t now)
 {
-    int failed_at, rc = 0;
+    int failed_at;
+    store_status_t rc = STORE_OK;
     for (int attempt = 0; attempt <= FAULT_RETRIES; attempt++) {
         rc = run_batch (self, n, false, now, &failed_at);
         if (!rc)
             return;
-        log_line ("error", "batch of %d aborted: %s", n, mdb_strerror (rc));
+        log_storage_fault (self, "batch aborted", rc);
         if (failed_at < 0 || !command_writes (self->batch[failed_at].cmd))
             break;
         refuse_for_fault (&self->batch[failed_at], rc);
@@ -334,7 +399,7 @@ handle_batch (server_t *self)
         if (self->config->verbose)
             log_request (r);
         send_reply (self, r);
-        request_clear (r);
+        request_fini (r);
     }
     publish_outbox (self);
 }
@@ -351,7 +416,7 @@ run_maintenance (server_t *self)
     int64_t now = batch_time (self);
     store_txn_t *txn;
     int swept = 0, marked = 0;
-    int rc = store_begin (self->store, true, &txn);
+    store_status_t rc = store_begin (self->store, true, &txn);
     if (!rc) {
         rc = store_replies_sweep (txn, now, SWEEP_BUDGET, &swept);
         if (rc || !swept)
@@ -360,22 +425,22 @@ run_maintenance (server_t *self)
             rc = store_commit (&txn);
     }
     if (rc)
-        log_line ("error", "reply sweep: %s", mdb_strerror (rc));
+        log_storage_fault (self, "reply sweep", rc);
     if ((rc = store_begin (self->store, true, &txn))) {
-        log_line ("error", "stall scan: %s", mdb_strerror (rc));
+        log_storage_fault (self, "stall scan", rc);
         return;
     }
-    command_env_t env = { txn, &self->outbox, now, self->started_ms };
+    change_env_t env = change_env (self, txn, now);
     stall_cursor_t cursor = self->stall_cursor;
-    rc = commands_mark_stalled (&env, self->config->stall_after_s, &cursor,
-                                STALL_SCAN_MAX, &marked);
+    rc = stall_scan (&env, self->config->stall_after_s, &cursor,
+                     STALL_SCAN_MAX, &marked);
     if (rc || !marked)
         store_abort (&txn);     /* nothing to commit: keep the writer lock short */
     else
         rc = store_commit (&txn);
     if (rc) {
-        outbox_reset (&self->outbox);
-        log_line ("error", "stall scan: %s", mdb_strerror (rc));
+        outbox_clear (&self->outbox);
+        log_storage_fault (self, "stall scan", rc);
         return;
     }
     self->stall_cursor = cursor;
@@ -415,8 +480,8 @@ server_run (const server_config_t *config)
     server_t self = { .config = config };
     char why[512];
     int status = 1;
-    self.store = store_open (config->data_dir, config->map_size,
-                             config->reply_retention_s * 1000, why, sizeof why);
+    self.store = store_new (config->data_dir, config->map_size,
+                            config->reply_retention_s * 1000, why, sizeof why);
     if (!self.store) {
         log_line ("error", "%s", why);
         return 1;
@@ -454,7 +519,7 @@ server_run (const server_config_t *config)
     log_line ("info", "stopping");
     status = 0;
 done:
-    outbox_destroy (&self.outbox);
+    outbox_fini (&self.outbox);
     zsock_destroy (&self.events);
     zsock_destroy (&self.commands);
     free (self.batch);

@@ -2,8 +2,9 @@
  *
  * Owns: the ROUTER command socket and the PUB event socket, reading every
  * request waiting on the socket into one batch, running the batch in one
- * LMDB transaction, committing once, then replying and publishing; the
- * stall timer. */
+ * store transaction, committing once, then replying and publishing; the
+ * outbox of events waiting for their commit; what a storage fault does to
+ * a batch; the maintenance timer (reply sweep, stall scan). */
 #ifndef EXF_SERVER_H
 #define EXF_SERVER_H
 

@@ -5,11 +5,11 @@
  * dirty page, so what a batch of commands writes should land on as few
  * pages as possible. Everything a command on a workflow reads or writes is
  * in the workflow's one record (its events' seqs and its reply references
- * ride along in the record's ledger), and everything appended is keyed in
+ * ride along in the record's ledger, record.h), and everything appended is keyed in
  * time order, so a batch dirties the records it changes plus the tail pages
  * of the log, the reply log and the state index.
  *
- *   W id w              → the stored workflow (workflow_pack_stored)
+ *   W id w              → the stored workflow and its ledger (record_pack)
  *   W id p              → the members' prior values (Default Last)
  *   S state at id       → ""  (workflow.list, stall scan; at = updated_at)
  *   H household         → id of its open workflow
@@ -24,6 +24,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <lmdb.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ struct store_t {
     uint64_t committed_seq;
     uint64_t committed_reply_seq;
     int64_t reply_keep_ms;
+    int last_fault;                 /* LMDB or errno code behind the last fault */
 };
 
 struct store_txn_t {
@@ -51,6 +53,53 @@ struct store_txn_t {
     uint64_t seq;                   /* last seq, including this txn's events */
     uint64_t reply_seq;             /* likewise for the reply log */
 };
+
+/* ---- statuses ---- */
+
+const char *
+store_strerror (store_status_t status)
+{
+    switch (status) {
+    case STORE_OK: return "ok";
+    case STORE_NOT_FOUND: return "not found";
+    case STORE_FULL: return "storage is full";
+    case STORE_READ_ONLY: return "storage is read-only";
+    case STORE_CORRUPT: return "a stored record does not decode";
+    case STORE_FAULT: break;
+    }
+    return "storage fault";
+}
+
+/* LMDB's and the system's codes become the store's statuses here, and
+ * nowhere else. */
+static store_status_t
+status_of (store_t *self, int rc)
+{
+    store_status_t status;
+    switch (rc) {
+    case 0: return STORE_OK;
+    case MDB_NOTFOUND: return STORE_NOT_FOUND;
+    case MDB_MAP_FULL: case MDB_TXN_FULL: case ENOSPC: case EDQUOT:
+        status = STORE_FULL;
+        break;
+    case EROFS: case EACCES:
+        status = STORE_READ_ONLY;
+        break;
+    case MDB_CORRUPTED:
+        status = STORE_CORRUPT;
+        break;
+    default:
+        status = STORE_FAULT;
+    }
+    self->last_fault = rc;
+    return status;
+}
+
+const char *
+store_fault_detail (const store_t *self)
+{
+    return mdb_strerror (self->last_fault);
+}
 
 /* ---- keys ---- */
 
@@ -224,8 +273,8 @@ read_last_number (MDB_txn *txn, MDB_dbi dbi, uint8_t prefix)
 }
 
 store_t *
-store_open (const char *dir, size_t map_size, int64_t reply_keep_ms,
-            char *why, size_t cap)
+store_new (const char *dir, size_t map_size, int64_t reply_keep_ms,
+           char *why, size_t cap)
 {
     store_t *self = calloc (1, sizeof *self);
     MDB_txn *txn = NULL;
@@ -298,37 +347,38 @@ store_committed_seq (store_t *self)
     return self->committed_seq;
 }
 
-int
+store_status_t
 store_begin (store_t *self, bool write, store_txn_t **txn_p)
 {
     store_txn_t *t = calloc (1, sizeof *t);
     if (!t)
-        return ENOMEM;
+        return status_of (self, ENOMEM);
     int rc = mdb_txn_begin (self->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
     if (rc) {
         free (t);
-        return rc;
+        return status_of (self, rc);
     }
     t->store = self;
     t->write = write;
     t->seq = self->committed_seq;
     t->reply_seq = self->committed_reply_seq;
     *txn_p = t;
-    return 0;
+    return STORE_OK;
 }
 
-int
+store_status_t
 store_commit (store_txn_t **txn_p)
 {
     store_txn_t *t = *txn_p;
+    store_t *self = t->store;
     int rc = mdb_txn_commit (t->txn);
     if (rc == 0 && t->write) {
-        t->store->committed_seq = t->seq;
-        t->store->committed_reply_seq = t->reply_seq;
+        self->committed_seq = t->seq;
+        self->committed_reply_seq = t->reply_seq;
     }
     free (t);
     *txn_p = NULL;
-    return rc;
+    return status_of (self, rc);
 }
 
 void
@@ -344,8 +394,31 @@ store_abort (store_txn_t **txn_p)
 
 /* ---- workflows ---- */
 
-store_wf_place_t
-store_place_of (const workflow_t *wf)
+store_wf_t *
+store_wf_new (void)
+{
+    store_wf_t *self = calloc (1, sizeof *self);
+    if (!self)
+        abort ();
+    self->wf = workflow_new ();
+    record_ledger_init (&self->ledger);
+    return self;
+}
+
+void
+store_wf_destroy (store_wf_t **self_p)
+{
+    store_wf_t *self = *self_p;
+    if (!self)
+        return;
+    workflow_destroy (&self->wf);
+    record_ledger_fini (&self->ledger);
+    free (self);
+    *self_p = NULL;
+}
+
+static store_wf_place_t
+place_of (const workflow_t *wf)
 {
     store_wf_place_t p = { wf->state, wf->updated_at, true };
     return p;
@@ -361,32 +434,35 @@ get_workflow_value (store_txn_t *t, const char *id, char kind, MDB_val *v)
     return db_get (t, &k, v);
 }
 
-int
-store_workflow_get (store_txn_t *t, const char *workflow_id, workflow_t *wf)
+store_status_t
+store_workflow_get (store_txn_t *t, const char *workflow_id, store_wf_t *out)
 {
+    workflow_reset (out->wf);
+    record_ledger_fini (&out->ledger);
+    out->place.exists = false;
     MDB_val v;
     int rc = get_workflow_value (t, workflow_id, 'w', &v);
-    if (rc)
-        return rc;
-    return workflow_unpack_stored (wf, v.mv_data, v.mv_size) ? 0
-                                                             : MDB_CORRUPTED;
+    if (!rc && !record_unpack (out->wf, &out->ledger, v.mv_data, v.mv_size))
+        rc = MDB_CORRUPTED;
+    if (!rc)
+        out->place = place_of (out->wf);
+    return status_of (t->store, rc);
 }
 
-int
+store_status_t
 store_workflow_get_priors (store_txn_t *t, workflow_t *wf)
 {
     MDB_val v;
     int rc = get_workflow_value (t, wf->workflow_id, 'p', &v);
     if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    return workflow_unpack_priors (wf, v.mv_data, v.mv_size) ? 0
-                                                             : MDB_CORRUPTED;
+        return STORE_OK;
+    if (!rc && !record_unpack_priors (wf, v.mv_data, v.mv_size))
+        rc = MDB_CORRUPTED;
+    return status_of (t->store, rc);
 }
 
-int
-store_workflow_counts (store_txn_t *t, uint64_t counts[WF_STATE_COUNT])
+static int
+read_counts (store_txn_t *t, uint64_t counts[WF_STATE_COUNT])
 {
     MDB_val v;
     dbkey_t k = prefixed_key ('M', "counts");
@@ -401,11 +477,17 @@ store_workflow_counts (store_txn_t *t, uint64_t counts[WF_STATE_COUNT])
     return 0;
 }
 
+store_status_t
+store_workflow_counts (store_txn_t *t, uint64_t counts[WF_STATE_COUNT])
+{
+    return status_of (t->store, read_counts (t, counts));
+}
+
 static int
 counts_move (store_txn_t *t, int from, int to)
 {
     uint64_t counts[WF_STATE_COUNT];
-    int rc = store_workflow_counts (t, counts);
+    int rc = read_counts (t, counts);
     if (rc)
         return rc;
     if (from >= 0)
@@ -446,36 +528,32 @@ reindex (store_txn_t *t, const store_wf_place_t *before, const workflow_t *wf)
     return rc;
 }
 
-/* Packs into `sb` (cleared first) and stores under `k`. */
-static int
-put_packed (store_txn_t *t, const dbkey_t *k, msgpack_sbuffer *sb,
-            void (*pack) (msgpack_packer *, const workflow_t *),
-            const workflow_t *wf)
+store_status_t
+store_workflow_put (store_txn_t *t, store_wf_t *swf)
 {
-    msgpack_sbuffer_clear (sb);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
-    pack (&pk, wf);
-    return db_put (t, k, val_of (sb->data, sb->size), 0);
-}
-
-int
-store_workflow_put (store_txn_t *t, const store_wf_place_t *before,
-                    const workflow_t *wf)
-{
+    const workflow_t *wf = swf->wf;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    record_pack (&pk, wf, &swf->ledger);
     dbkey_t k = workflow_key (wf->workflow_id, 'w');
-    int rc = put_packed (t, &k, &sb, workflow_pack_stored, wf);
-    if (!rc && !before->exists && workflow_has_priors (wf)) {
+    int rc = db_put (t, &k, val_of (sb.data, sb.size), 0);
+    if (!rc && !swf->place.exists && record_has_priors (wf)) {
+        msgpack_sbuffer_clear (&sb);
+        record_pack_priors (&pk, wf);
         k = workflow_key (wf->workflow_id, 'p');
-        rc = put_packed (t, &k, &sb, workflow_pack_priors, wf);
+        rc = db_put (t, &k, val_of (sb.data, sb.size), 0);
     }
     msgpack_sbuffer_destroy (&sb);
-    return rc ? rc : reindex (t, before, wf);
+    if (!rc)
+        rc = reindex (t, &swf->place, wf);
+    if (!rc)
+        swf->place = place_of (wf);
+    return status_of (t->store, rc);
 }
 
-int
+store_status_t
 store_household_open (store_txn_t *t, const char *household_id,
                       char workflow_id[WF_ID_LEN + 1])
 {
@@ -483,11 +561,11 @@ store_household_open (store_txn_t *t, const char *household_id,
     dbkey_t k = prefixed_key ('H', household_id);
     int rc = db_get (t, &k, &v);
     if (rc)
-        return rc;
+        return status_of (t->store, rc);
     size_t n = v.mv_size < WF_ID_LEN ? v.mv_size : WF_ID_LEN;
     memcpy (workflow_id, v.mv_data, n);
     workflow_id[n] = '\0';
-    return 0;
+    return STORE_OK;
 }
 
 typedef struct {
@@ -514,7 +592,7 @@ list_each (void *arg, MDB_val *k, MDB_val *v)
     return w->fn (w->arg, id, key, k->mv_size);
 }
 
-int
+store_status_t
 store_workflow_list (store_txn_t *t, wf_state_t state, const void *after,
                      size_t after_len, int64_t max_updated_at,
                      store_list_fn fn, void *arg)
@@ -529,7 +607,8 @@ store_workflow_list (store_txn_t *t, wf_state_t state, const void *after,
         key_bytes (&start, after, after_len);
         exclusive = true;
     }
-    return scan (t, &start, exclusive, &prefix, list_each, &w);
+    return status_of (t->store,
+                      scan (t, &start, exclusive, &prefix, list_each, &w));
 }
 
 /* ---- events ---- */
@@ -555,7 +634,7 @@ log_key (uint64_t seq)
     return k;
 }
 
-int
+store_status_t
 store_event_append (store_txn_t *t, uint64_t seq, const void *event,
                     size_t len)
 {
@@ -563,7 +642,7 @@ store_event_append (store_txn_t *t, uint64_t seq, const void *event,
     int rc = db_put (t, &k, val_of (event, len), MDB_NOOVERWRITE);
     if (!rc)
         t->seq = seq;
-    return rc;
+    return status_of (t->store, rc);
 }
 
 typedef struct {
@@ -581,32 +660,33 @@ event_each (void *arg, MDB_val *k, MDB_val *v)
                   v->mv_size);
 }
 
-int
+store_status_t
 store_events_scan (store_txn_t *t, uint64_t after, store_event_fn fn, void *arg)
 {
     dbkey_t start = log_key (after + 1), prefix = { .n = 0 };
     key_byte (&prefix, 'L');
     event_walk_t w = { fn, arg };
-    return scan (t, &start, false, &prefix, event_each, &w);
+    return status_of (t->store,
+                      scan (t, &start, false, &prefix, event_each, &w));
 }
 
-int
-store_workflow_events_scan (store_txn_t *t, const workflow_t *wf,
+store_status_t
+store_workflow_events_scan (store_txn_t *t, const store_wf_t *swf,
                             store_event_fn fn, void *arg)
 {
-    for (uint32_t i = 0; i < wf->ledger.n_history; i++) {
-        uint64_t seq = wf->ledger.history[i];
+    for (uint32_t i = 0; i < swf->ledger.n_history; i++) {
+        uint64_t seq = swf->ledger.history[i];
         dbkey_t k = log_key (seq);
         MDB_val ev;
         int rc = db_get (t, &k, &ev);
         if (rc == MDB_NOTFOUND)
             continue;
         if (rc)
-            return rc;
+            return status_of (t->store, rc);
         if (!fn (arg, seq, ev.mv_data, ev.mv_size))
             break;
     }
-    return 0;
+    return STORE_OK;
 }
 
 /* ---- idempotency ---- */
@@ -676,17 +756,17 @@ day_reply_key (int64_t day, exf_str_t id)
     return k;
 }
 
-int
-store_reply_get (store_txn_t *t, const workflow_t *scope, exf_str_t id,
-                 int64_t now_ms, uint64_t *hash, const void **reply,
-                 size_t *len)
+/* The reply record for `id`, looked up as store_reply_get says. */
+static int
+find_reply (store_txn_t *t, const store_wf_t *scope, exf_str_t id,
+            int64_t now_ms, uint64_t *hash, const void **reply, size_t *len)
 {
     int64_t keep_from = now_ms - t->store->reply_keep_ms;
     if (scope) {
         uint64_t id_hash = codec_hash (id.ptr, id.len, 0);
-        const wf_ledger_t *l = &scope->ledger;
+        const record_ledger_t *l = &scope->ledger;
         for (uint32_t i = l->n_replies; i-- > 0;) {
-            const wf_reply_ref_t *ref = &l->replies[i];
+            const record_reply_ref_t *ref = &l->replies[i];
             if (ref->id_hash != id_hash || ref->at_ms < keep_from)
                 continue;
             dbkey_t k = reply_log_key (ref->reply_seq);
@@ -708,13 +788,23 @@ store_reply_get (store_txn_t *t, const workflow_t *scope, exf_str_t id,
     return MDB_NOTFOUND;
 }
 
-int
-store_reply_put (store_txn_t *t, workflow_t *scope, exf_str_t id,
+store_status_t
+store_reply_get (store_txn_t *t, const store_wf_t *scope, exf_str_t id,
+                 int64_t now_ms, uint64_t *hash, const void **reply,
+                 size_t *len)
+{
+    return status_of (t->store,
+                      find_reply (t, scope, id, now_ms, hash, reply, len));
+}
+
+store_status_t
+store_reply_put (store_txn_t *t, store_wf_t *scope, exf_str_t id,
                  int64_t now_ms, uint64_t hash, const void *reply, size_t len)
 {
     if (!scope) {
         dbkey_t k = day_reply_key (now_ms / DAY_MS, id);
-        return put_reply_record (t, &k, id, now_ms, hash, reply, len, 0);
+        return status_of (t->store, put_reply_record (t, &k, id, now_ms, hash,
+                                                      reply, len, 0));
     }
     uint64_t reply_seq = t->reply_seq + 1;
     dbkey_t k = reply_log_key (reply_seq);
@@ -722,19 +812,20 @@ store_reply_put (store_txn_t *t, workflow_t *scope, exf_str_t id,
     int rc = put_reply_record (t, &k, id, now_ms, hash, reply, len,
                                MDB_NOOVERWRITE);
     if (rc)
-        return rc;
+        return status_of (t->store, rc);
     t->reply_seq = reply_seq;
-    wf_reply_ref_t ref = { codec_hash (id.ptr, id.len, 0), reply_seq, now_ms };
-    wf_ledger_add_reply (&scope->ledger, ref,
-                         now_ms - t->store->reply_keep_ms);
-    return 0;
+    record_reply_ref_t ref = { codec_hash (id.ptr, id.len, 0), reply_seq,
+                               now_ms };
+    record_ledger_add_reply (&scope->ledger, ref,
+                             now_ms - t->store->reply_keep_ms);
+    return STORE_OK;
 }
 
-/* Deletes entries under `prefix` that `doomed` picks, up to `*budget`;
- * `doomed` sets *stop to end the walk. A cursor delete leaves the cursor on
- * the next entry, which MDB_NEXT then returns. */
-typedef bool (*doomed_fn) (const MDB_val *k, const MDB_val *v, int64_t limit,
-                           bool *stop);
+/* Deletes entries under `prefix` while `doomed` picks them (both logs are
+ * in time order, so the first survivor ends the walk), up to `*budget`. A
+ * cursor delete leaves the cursor on the next entry, which MDB_NEXT then
+ * returns. */
+typedef bool (*doomed_fn) (const MDB_val *k, const MDB_val *v, int64_t limit);
 
 static int
 delete_where (store_txn_t *t, uint8_t prefix, doomed_fn doomed, int64_t limit,
@@ -745,11 +836,10 @@ delete_where (store_txn_t *t, uint8_t prefix, doomed_fn doomed, int64_t limit,
     if (rc)
         return rc;
     MDB_val k = val_of (&prefix, 1), v;
-    bool stop = false;
     rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && *budget > 0 && k.mv_size >= 1
            && ((uint8_t *) k.mv_data)[0] == prefix) {
-        if (!doomed (&k, &v, limit, &stop))
+        if (!doomed (&k, &v, limit))
             break;
         if ((rc = mdb_cursor_del (cur, 0)))
             break;
@@ -763,24 +853,22 @@ delete_where (store_txn_t *t, uint8_t prefix, doomed_fn doomed, int64_t limit,
 
 /* R seq: written before `limit` ms (the log is in time order). */
 static bool
-reply_expired (const MDB_val *k, const MDB_val *v, int64_t limit, bool *stop)
+reply_expired (const MDB_val *k, const MDB_val *v, int64_t limit)
 {
     (void) k;
-    (void) stop;
     return v->mv_size >= 8 && (int64_t) get_be64 (v->mv_data) < limit;
 }
 
 /* U day id: whole days before day `limit`. */
 static bool
-day_expired (const MDB_val *k, const MDB_val *v, int64_t limit, bool *stop)
+day_expired (const MDB_val *k, const MDB_val *v, int64_t limit)
 {
     (void) v;
-    (void) stop;
     return k->mv_size >= 9
            && (int64_t) get_be64 ((uint8_t *) k->mv_data + 1) < limit;
 }
 
-int
+store_status_t
 store_replies_sweep (store_txn_t *t, int64_t now_ms, int budget, int *deleted)
 {
     int64_t keep_from = now_ms - t->store->reply_keep_ms;
@@ -789,30 +877,29 @@ store_replies_sweep (store_txn_t *t, int64_t now_ms, int budget, int *deleted)
     if (!rc)
         rc = delete_where (t, 'U', day_expired, keep_from / DAY_MS, &budget,
                            deleted);
-    return rc;
+    return status_of (t->store, rc);
 }
 
 /* ---- consumers ---- */
 
-int
+store_status_t
 store_consumer_get (store_txn_t *t, const char *name, uint64_t *seq)
 {
     MDB_val v;
     dbkey_t k = prefixed_key ('C', name);
     int rc = db_get (t, &k, &v);
-    if (rc)
-        return rc;
-    *seq = v.mv_size == 8 ? get_be64 (v.mv_data) : 0;
-    return 0;
+    if (!rc)
+        *seq = v.mv_size == 8 ? get_be64 (v.mv_data) : 0;
+    return status_of (t->store, rc);
 }
 
-int
+store_status_t
 store_consumer_put (store_txn_t *t, const char *name, uint64_t seq)
 {
     uint8_t buf[8];
     put_be64 (buf, seq);
     dbkey_t k = prefixed_key ('C', name);
-    return db_put (t, &k, val_of (buf, 8), 0);
+    return status_of (t->store, db_put (t, &k, val_of (buf, 8), 0));
 }
 
 typedef struct {
@@ -831,11 +918,12 @@ consumer_each (void *arg, MDB_val *k, MDB_val *v)
     return w->fn (w->arg, name, v->mv_size == 8 ? get_be64 (v->mv_data) : 0);
 }
 
-int
+store_status_t
 store_consumers_scan (store_txn_t *t, store_consumer_fn fn, void *arg)
 {
     dbkey_t prefix = { .n = 0 };
     key_byte (&prefix, 'C');
     consumer_walk_t w = { fn, arg };
-    return scan (t, &prefix, false, &prefix, consumer_each, &w);
+    return status_of (t->store,
+                      scan (t, &prefix, false, &prefix, consumer_each, &w));
 }

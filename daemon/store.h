@@ -1,17 +1,28 @@
 /* store — exitflow's durable state in one LMDB environment.
  *
- * Owns: the environment and its named databases (workflows and their
- * indexes, the event log, stored replies for idempotency, consumer offsets,
- * counters), and the one write transaction at a time. Everything a command
- * changes goes through one store transaction, so a batch commits or vanishes
- * whole. Functions return 0 or an LMDB/errno code; MDB_NOTFOUND is a normal
- * answer where noted. */
+ * Owns: the environment and its one B-tree, whose keys by prefix hold the
+ * workflows and their indexes, the event log, stored replies for
+ * idempotency, consumer offsets and counters (the layout is in store.c);
+ * and the one write transaction at a time. Everything a command changes
+ * goes through one store transaction, so a batch commits or vanishes whole.
+ * No LMDB type or code crosses this header: functions answer a
+ * store_status_t. */
 #ifndef EXF_STORE_H
 #define EXF_STORE_H
 
-#include <lmdb.h>
+#include "record.h"
 
-#include "workflow.h"
+typedef enum {
+    STORE_OK = 0,
+    STORE_NOT_FOUND,        /* a normal answer where noted */
+    STORE_FULL,             /* the map or the disk is full: writes wait */
+    STORE_READ_ONLY,        /* the storage refuses writes */
+    STORE_CORRUPT,          /* a stored record does not decode */
+    STORE_FAULT,            /* anything else */
+} store_status_t;
+
+/* A fixed description of `status`, for replies and logs. */
+const char *store_strerror (store_status_t status);
 
 typedef struct store_t store_t;
 typedef struct store_txn_t store_txn_t;
@@ -19,89 +30,112 @@ typedef struct store_txn_t store_txn_t;
 /* Opens (creating) the environment in `dir`; stored replies are kept at
  * least `reply_keep_ms`. On failure returns NULL and writes the reason into
  * `why`. */
-store_t *store_open (const char *dir, size_t map_size, int64_t reply_keep_ms,
-                     char *why, size_t cap);
+store_t *store_new (const char *dir, size_t map_size, int64_t reply_keep_ms,
+                    char *why, size_t cap);
 void store_destroy (store_t **self_p);
 /* The newest committed event seq. */
 uint64_t store_committed_seq (store_t *self);
+/* What the storage itself said about the last status other than STORE_OK
+ * and STORE_NOT_FOUND (LMDB's or the system's words), for logs. */
+const char *store_fault_detail (const store_t *self);
 
-int store_begin (store_t *self, bool write, store_txn_t **txn_p);
+/* Any status other than STORE_OK and STORE_NOT_FOUND leaves a write
+ * transaction unusable: abort it. */
+store_status_t store_begin (store_t *self, bool write, store_txn_t **txn_p);
 /* Durable (fsync'd) commit. Frees the transaction whatever the outcome. */
-int store_commit (store_txn_t **txn_p);
+store_status_t store_commit (store_txn_t **txn_p);
 void store_abort (store_txn_t **txn_p);
 
 /* ---- workflows ---- */
 
-/* Where a workflow sits in the indexes; taken before a change so the put
- * can move it. */
+/* Where a workflow sits in the indexes. */
 typedef struct {
     wf_state_t state;
     int64_t updated_at;
     bool exists;
 } store_wf_place_t;
 
-store_wf_place_t store_place_of (const workflow_t *wf);
-/* MDB_NOTFOUND when there is no such workflow. `wf` must be initialised. */
-int store_workflow_get (store_txn_t *txn, const char *workflow_id,
-                        workflow_t *wf);
-/* Adds the members' prior values (Default Last) to a loaded workflow. */
-int store_workflow_get_priors (store_txn_t *txn, workflow_t *wf);
-/* Stores the workflow (and, when it is new, its prior values) and moves its
- * index entries from `before`. */
-int store_workflow_put (store_txn_t *txn, const store_wf_place_t *before,
-                        const workflow_t *wf);
-/* The open workflow of a household, or MDB_NOTFOUND. */
-int store_household_open (store_txn_t *txn, const char *household_id,
-                          char workflow_id[WF_ID_LEN + 1]);
+/* A workflow as the store holds it: the pure value, the ledger that rides
+ * in its record, and where it sat in the indexes when it was read, so that
+ * storing it moves its index entries. A new one sits nowhere. */
+typedef struct {
+    workflow_t *wf;
+    record_ledger_t ledger;
+    store_wf_place_t place;
+} store_wf_t;
+
+store_wf_t *store_wf_new (void);
+void store_wf_destroy (store_wf_t **self_p);
+
+/* Reads the workflow into `out` (emptied first); STORE_NOT_FOUND when
+ * there is no such workflow. */
+store_status_t store_workflow_get (store_txn_t *txn, const char *workflow_id,
+                                   store_wf_t *out);
+/* Adds the members' prior values (Default Last) to a read workflow. */
+store_status_t store_workflow_get_priors (store_txn_t *txn, workflow_t *wf);
+/* Stores the workflow with its ledger (and, when it is new, its prior
+ * values) and moves its index entries to where it now is. */
+store_status_t store_workflow_put (store_txn_t *txn, store_wf_t *swf);
+/* The open workflow of a household, or STORE_NOT_FOUND. */
+store_status_t store_household_open (store_txn_t *txn,
+                                     const char *household_id,
+                                     char workflow_id[WF_ID_LEN + 1]);
 /* Workflows in `state`, ascending last change, after the cursor `after`
  * (an opaque key, may be empty), with updated_at <= max_updated_at. The
  * callback returns false to stop; `key` is the cursor of that item. */
 typedef bool (*store_list_fn) (void *arg, const char *workflow_id,
                                const void *key, size_t key_len);
-int store_workflow_list (store_txn_t *txn, wf_state_t state, const void *after,
-                         size_t after_len, int64_t max_updated_at,
-                         store_list_fn fn, void *arg);
+store_status_t store_workflow_list (store_txn_t *txn, wf_state_t state,
+                                    const void *after, size_t after_len,
+                                    int64_t max_updated_at, store_list_fn fn,
+                                    void *arg);
 /* Counts by state. */
-int store_workflow_counts (store_txn_t *txn, uint64_t counts[WF_STATE_COUNT]);
+store_status_t store_workflow_counts (store_txn_t *txn,
+                                      uint64_t counts[WF_STATE_COUNT]);
 
 /* ---- the event log ---- */
 
 /* The seq the next appended event will get. */
 uint64_t store_next_seq (store_txn_t *txn);
-int store_event_append (store_txn_t *txn, uint64_t seq, const void *event,
-                        size_t len);
+uint64_t store_last_seq (store_txn_t *txn);
+store_status_t store_event_append (store_txn_t *txn, uint64_t seq,
+                                   const void *event, size_t len);
 typedef bool (*store_event_fn) (void *arg, uint64_t seq, const void *event,
                                 size_t len);
-int store_events_scan (store_txn_t *txn, uint64_t after, store_event_fn fn,
-                       void *arg);
+store_status_t store_events_scan (store_txn_t *txn, uint64_t after,
+                                  store_event_fn fn, void *arg);
 /* The events of one workflow (its ledger's history), in seq order. */
-int store_workflow_events_scan (store_txn_t *txn, const workflow_t *wf,
-                                store_event_fn fn, void *arg);
-uint64_t store_last_seq (store_txn_t *txn);
+store_status_t store_workflow_events_scan (store_txn_t *txn,
+                                           const store_wf_t *swf,
+                                           store_event_fn fn, void *arg);
 
 /* ---- idempotency ---- */
 
-/* A stored reply, or MDB_NOTFOUND. `scope` is the workflow the command
+/* A stored reply, or STORE_NOT_FOUND. `scope` is the workflow the command
  * names (its ledger says where its replies are) or NULL for commands that
  * name none. Pointers are valid until the transaction ends. */
-int store_reply_get (store_txn_t *txn, const workflow_t *scope, exf_str_t id,
-                     int64_t now_ms, uint64_t *hash, const void **reply,
-                     size_t *len);
-/* Stores a reply; with a scope, also records it in the workflow's ledger,
+store_status_t store_reply_get (store_txn_t *txn, const store_wf_t *scope,
+                                exf_str_t id, int64_t now_ms, uint64_t *hash,
+                                const void **reply, size_t *len);
+/* Stores a reply; with a scope, also notes it in the workflow's ledger,
  * which the caller then stores with the workflow. */
-int store_reply_put (store_txn_t *txn, workflow_t *scope, exf_str_t id,
-                     int64_t now_ms, uint64_t hash, const void *reply,
-                     size_t len);
+store_status_t store_reply_put (store_txn_t *txn, store_wf_t *scope,
+                                exf_str_t id, int64_t now_ms, uint64_t hash,
+                                const void *reply, size_t len);
 /* Deletes replies past the retention, at most `budget`; `deleted` counts
  * them. */
-int store_replies_sweep (store_txn_t *txn, int64_t now_ms, int budget,
-                         int *deleted);
+store_status_t store_replies_sweep (store_txn_t *txn, int64_t now_ms,
+                                    int budget, int *deleted);
 
 /* ---- consumers ---- */
 
-int store_consumer_get (store_txn_t *txn, const char *name, uint64_t *seq);
-int store_consumer_put (store_txn_t *txn, const char *name, uint64_t seq);
+/* STORE_NOT_FOUND for a consumer that never acknowledged. */
+store_status_t store_consumer_get (store_txn_t *txn, const char *name,
+                                   uint64_t *seq);
+store_status_t store_consumer_put (store_txn_t *txn, const char *name,
+                                   uint64_t seq);
 typedef bool (*store_consumer_fn) (void *arg, const char *name, uint64_t seq);
-int store_consumers_scan (store_txn_t *txn, store_consumer_fn fn, void *arg);
+store_status_t store_consumers_scan (store_txn_t *txn, store_consumer_fn fn,
+                                     void *arg);
 
 #endif

@@ -1,4 +1,4 @@
-/* workflow — the exit workflow's rules, events and encoding, as pure
+/* workflow — the exit workflow's rules and the events they emit, as pure
  * functions over a workflow_t. See workflow.h and PROTOCOL.md §4. */
 #include "workflow.h"
 
@@ -6,26 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const wf_state_names[WF_STATE_COUNT] = {
+const char *const workflow_state_names[WF_STATE_COUNT] = {
     [WF_OPEN] = "open", [WF_FINISHED] = "finished",
     [WF_CANCELLED] = "cancelled" };
 
-static const char *const decision_names[] = {
+const char *const workflow_decision_names[DECISION_COUNT] = {
     [DECISION_UNDECIDED] = "undecided", [DECISION_EXITING] = "exiting",
     [DECISION_STAYING] = "staying" };
 
-static const char *const mode_names[] = {
+const char *const workflow_mode_names[MODE_COUNT] = {
     [MODE_NONE] = "", [MODE_ENTERED] = "entered",
     [MODE_DEFAULT_LAST] = "default_last" };
-
-int
-wf_state_by_name (exf_str_t s)
-{
-    for (int i = 0; i < WF_STATE_COUNT; i++)
-        if (codec_str_eq (s, wf_state_names[i]))
-            return i;
-    return -1;
-}
 
 static int
 name_index (const char *const *names, int n, exf_str_t s)
@@ -36,50 +27,22 @@ name_index (const char *const *names, int n, exf_str_t s)
     return -1;
 }
 
-/* ---- blobs and events ---- */
-
-void
-blob_set (blob_t *blob, const void *ptr, size_t len)
+int
+workflow_state_by_name (exf_str_t s)
 {
-    blob_free (blob);
-    if (!len)
-        return;
-    blob->ptr = malloc (len);
-    if (!blob->ptr)
-        abort ();
-    memcpy (blob->ptr, ptr, len);
-    blob->len = len;
+    return name_index (workflow_state_names, WF_STATE_COUNT, s);
 }
 
-void
-blob_set_object (blob_t *blob, const msgpack_object *obj)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init (&sb);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_object (&pk, *obj);
-    blob_free (blob);
-    blob->len = sb.size;            /* release zeroes the size */
-    blob->ptr = (uint8_t *) msgpack_sbuffer_release (&sb);
-}
+/* ---- events ---- */
 
 void
-blob_free (blob_t *blob)
-{
-    free (blob->ptr);
-    blob->ptr = NULL;
-    blob->len = 0;
-}
-
-void
-wf_events_init (wf_events_t *events)
+workflow_events_init (wf_events_t *events)
 {
     events->n = 0;
 }
 
 void
-wf_events_reset (wf_events_t *events)
+workflow_events_fini (wf_events_t *events)
 {
     for (int i = 0; i < events->n; i++)
         msgpack_sbuffer_destroy (&events->ev[i].data);
@@ -101,27 +64,13 @@ event_begin (wf_events_t *events, const char *type, const char *client_id,
     return pk;
 }
 
-void
-workflow_init (workflow_t *wf)
+/* ---- the value ---- */
+
+static void
+clear (workflow_t *wf)
 {
     memset (wf, 0, sizeof *wf);
     wf->project_type = -1;
-}
-
-void
-workflow_free (workflow_t *wf)
-{
-    for (int i = 0; i < wf->n_members; i++)
-        for (int s = 0; s < STEP_COUNT; s++) {
-            blob_free (&wf->members[i].steps[s].data);
-            blob_free (&wf->members[i].last[s]);
-        }
-    for (int i = 0; i < wf->n_dq; i++)
-        blob_free (&wf->dq[i].findings);
-    blob_free (&wf->cancel_reason);
-    free (wf->ledger.history);
-    free (wf->ledger.replies);
-    workflow_init (wf);
 }
 
 workflow_t *
@@ -130,8 +79,22 @@ workflow_new (void)
     workflow_t *wf = malloc (sizeof *wf);
     if (!wf)
         abort ();
-    workflow_init (wf);
+    clear (wf);
     return wf;
+}
+
+void
+workflow_reset (workflow_t *wf)
+{
+    for (int i = 0; i < wf->n_members; i++)
+        for (int s = 0; s < STEP_COUNT; s++) {
+            blob_fini (&wf->members[i].steps[s].data);
+            blob_fini (&wf->members[i].last[s]);
+        }
+    for (int i = 0; i < wf->n_dq; i++)
+        blob_fini (&wf->dq[i].findings);
+    blob_fini (&wf->cancel_reason);
+    clear (wf);
 }
 
 void
@@ -139,47 +102,9 @@ workflow_destroy (workflow_t **wf_p)
 {
     if (!*wf_p)
         return;
-    workflow_free (*wf_p);
+    workflow_reset (*wf_p);
     free (*wf_p);
     *wf_p = NULL;
-}
-
-/* ---- the ledger ---- */
-
-/* Grows an array to hold one more element; aborts when memory is gone, as
- * every allocation here does. */
-static void *
-grow (void *items, uint32_t n, uint32_t *cap, size_t size)
-{
-    if (n < *cap)
-        return items;
-    *cap = *cap ? *cap * 2 : 16;
-    items = realloc (items, *cap * size);
-    if (!items)
-        abort ();
-    return items;
-}
-
-void
-wf_ledger_add_event (wf_ledger_t *l, uint64_t seq)
-{
-    l->history = grow (l->history, l->n_history, &l->cap_history,
-                       sizeof *l->history);
-    l->history[l->n_history++] = seq;
-}
-
-void
-wf_ledger_add_reply (wf_ledger_t *l, wf_reply_ref_t ref,
-                     int64_t expire_before_ms)
-{
-    uint32_t kept = 0;              /* drop references past retention */
-    for (uint32_t i = 0; i < l->n_replies; i++)
-        if (l->replies[i].at_ms >= expire_before_ms)
-            l->replies[kept++] = l->replies[i];
-    l->n_replies = kept;
-    l->replies = grow (l->replies, l->n_replies, &l->cap_replies,
-                       sizeof *l->replies);
-    l->replies[l->n_replies++] = ref;
 }
 
 /* ---- questions ---- */
@@ -254,7 +179,7 @@ require_open (const workflow_t *wf, exf_error_t *err)
     if (wf->state != WF_OPEN)
         return exf_fail (err, EXF_INVALID_STATE, NULL,
                          "the workflow is %s; it can no longer change",
-                         wf_state_names[wf->state]);
+                         workflow_state_names[wf->state]);
     return true;
 }
 
@@ -371,7 +296,7 @@ workflow_start (workflow_t *wf, const wf_ctx_t *ctx, wf_events_t *ev,
     wf->created_at = wf->updated_at = ctx->now_ms;
     snprintf (wf->started_by, sizeof wf->started_by, "%s", ctx->actor);
 
-    msgpack_packer pk = event_begin (ev, "workflow.started",
+    msgpack_packer pk = event_begin (ev, EXF_EV_NAME (WORKFLOW_STARTED),
                                      wf->members[primary].client_id, 5);
     codec_pack_cstr (&pk, "enrollment_id");
     codec_pack_cstr (&pk, wf->enrollment_id);
@@ -393,7 +318,8 @@ workflow_start (workflow_t *wf, const wf_ctx_t *ctx, wf_events_t *ev,
         codec_pack_cstr (&pk, "relationship");
         msgpack_pack_int (&pk, wf->members[i].relationship);
         codec_pack_cstr (&pk, "decision");
-        codec_pack_cstr (&pk, decision_names[wf->members[i].decision]);
+        codec_pack_cstr (&pk,
+                         workflow_decision_names[wf->members[i].decision]);
     }
     return true;
 }
@@ -495,7 +421,7 @@ workflow_save_step (workflow_t *wf, const char *client_id, int step,
     if (m->decision != DECISION_EXITING)
         return exf_fail (err, EXF_INVALID_STATE, "client_id",
                          "the member is %s, not exiting: decide first",
-                         decision_names[m->decision]);
+                         workflow_decision_names[m->decision]);
     if (!workflow_step_applies (m, step))
         return exf_fail (err, EXF_VALIDATION, "step",
                          "%s is collected only for adults and the head of "
@@ -527,7 +453,7 @@ workflow_save_step (workflow_t *wf, const char *client_id, int step,
             return false;
         blob_set_object (&entered, data);
         if (entered.len > WF_STEP_DATA_MAX) {
-            blob_free (&entered);
+            blob_fini (&entered);
             return exf_fail (err, EXF_VALIDATION, "data",
                              "step data is larger than %d bytes",
                              WF_STEP_DATA_MAX);
@@ -537,7 +463,7 @@ workflow_save_step (workflow_t *wf, const char *client_id, int step,
 
     wf_step_t *st = &m->steps[step];
     if (source == &entered) {
-        blob_free (&st->data);
+        blob_fini (&st->data);
         st->data = entered;
     } else
         blob_set (&st->data, source->ptr, source->len);
@@ -549,11 +475,12 @@ workflow_save_step (workflow_t *wf, const char *client_id, int step,
     snprintf (st->actor, sizeof st->actor, "%s", ctx->actor);
     touch (wf, ctx);
 
-    msgpack_packer pk = event_begin (ev, "step.completed", m->client_id, 4);
+    msgpack_packer pk = event_begin (ev, EXF_EV_NAME (STEP_COMPLETED),
+                                     m->client_id, 4);
     codec_pack_cstr (&pk, "step");
     codec_pack_cstr (&pk, hud_steps[step].name);
     codec_pack_cstr (&pk, "mode");
-    codec_pack_cstr (&pk, mode_names[mode]);
+    codec_pack_cstr (&pk, workflow_mode_names[mode]);
     codec_pack_cstr (&pk, "version");
     msgpack_pack_int64 (&pk, wf->version);
     codec_pack_cstr (&pk, "data");
@@ -575,9 +502,10 @@ workflow_decide (workflow_t *wf, const char *client_id, bool exit,
                          "the workflow was started to exit this member");
     m->decision = exit ? DECISION_EXITING : DECISION_STAYING;
     touch (wf, ctx);
-    msgpack_packer pk = event_begin (ev, "member.decided", m->client_id, 2);
+    msgpack_packer pk = event_begin (ev, EXF_EV_NAME (MEMBER_DECIDED),
+                                     m->client_id, 2);
     codec_pack_cstr (&pk, "decision");
-    codec_pack_cstr (&pk, decision_names[m->decision]);
+    codec_pack_cstr (&pk, workflow_decision_names[m->decision]);
     codec_pack_cstr (&pk, "version");
     msgpack_pack_int64 (&pk, wf->version);
     return true;
@@ -605,7 +533,8 @@ emit_member_exited (const wf_member_t *m, wf_events_t *ev)
     size_t off = 0;
     msgpack_unpack_next (&form, (const char *) exit->data.ptr, exit->data.len,
                          &off);
-    msgpack_packer pk = event_begin (ev, "member.exited", m->client_id, 8);
+    msgpack_packer pk = event_begin (ev, EXF_EV_NAME (MEMBER_EXITED),
+                                     m->client_id, 8);
     codec_pack_cstr (&pk, "enrollment_id");
     codec_pack_cstr (&pk, m->enrollment_id);
     codec_pack_cstr (&pk, "relationship");
@@ -667,7 +596,8 @@ workflow_finish (workflow_t *wf, const char *new_hoh, const wf_ctx_t *ctx,
     for (int i = 0; i < wf->n_members; i++)
         if (wf->members[i].decision == DECISION_EXITING)
             emit_member_exited (&wf->members[i], ev);
-    msgpack_packer pk = event_begin (ev, "workflow.finished", NULL, 4);
+    msgpack_packer pk = event_begin (ev, EXF_EV_NAME (WORKFLOW_FINISHED),
+                                     NULL, 4);
     codec_pack_cstr (&pk, "version");
     msgpack_pack_int64 (&pk, wf->version);
     codec_pack_cstr (&pk, "exited");
@@ -691,7 +621,8 @@ workflow_cancel (workflow_t *wf, exf_str_t reason, const wf_ctx_t *ctx,
     blob_set (&wf->cancel_reason, reason.ptr, reason.len);
     wf->state = WF_CANCELLED;
     touch (wf, ctx);
-    msgpack_packer pk = event_begin (ev, "workflow.cancelled", NULL, 2);
+    msgpack_packer pk = event_begin (ev, EXF_EV_NAME (WORKFLOW_CANCELLED),
+                                     NULL, 2);
     codec_pack_cstr (&pk, "version");
     msgpack_pack_int64 (&pk, wf->version);
     codec_pack_cstr (&pk, "reason");
@@ -737,10 +668,9 @@ check_finding (const workflow_t *wf, const msgpack_object *f, uint32_t i,
 
 bool
 workflow_report_dq (workflow_t *wf, const char *source,
-                    const msgpack_object *findings, const wf_ctx_t *ctx,
-                    wf_events_t *ev, exf_error_t *err)
+                    const msgpack_object *findings, wf_events_t *ev,
+                    exf_error_t *err)
 {
-    (void) ctx;
     uint32_t n = findings->via.array.size;
     if (n > WF_MAX_FINDINGS)
         return exf_fail (err, EXF_VALIDATION, "findings",
@@ -786,19 +716,19 @@ workflow_report_dq (workflow_t *wf, const char *source,
     }
     if (slot < wf->n_dq) {
         if (n > 0) {
-            blob_free (&wf->dq[slot].findings);
+            blob_fini (&wf->dq[slot].findings);
             wf->dq[slot].findings.len = sb.size;
             wf->dq[slot].findings.ptr = (uint8_t *) msgpack_sbuffer_release (&sb);
             wf->dq[slot].count = n;
         } else {    /* an empty report clears the source */
-            blob_free (&wf->dq[slot].findings);
+            blob_fini (&wf->dq[slot].findings);
             wf->dq[slot] = wf->dq[--wf->n_dq];
             memset (&wf->dq[wf->n_dq], 0, sizeof wf->dq[wf->n_dq]);
         }
     }
     msgpack_sbuffer_destroy (&sb);
 
-    msgpack_packer epk = event_begin (ev, "dq.reported", NULL, 4);
+    msgpack_packer epk = event_begin (ev, EXF_EV_NAME (DQ_REPORTED), NULL, 4);
     codec_pack_cstr (&epk, "source");
     codec_pack_cstr (&epk, source);
     codec_pack_cstr (&epk, "count");
@@ -818,7 +748,8 @@ workflow_mark_stalled (workflow_t *wf, const wf_ctx_t *ctx, wf_events_t *ev)
     wf->stalled = true;
     int done, total;
     workflow_progress (wf, &done, &total);
-    msgpack_packer pk = event_begin (ev, "workflow.stalled", NULL, 3);
+    msgpack_packer pk = event_begin (ev, EXF_EV_NAME (WORKFLOW_STALLED),
+                                     NULL, 3);
     codec_pack_cstr (&pk, "idle_s");
     msgpack_pack_int64 (&pk, (ctx->now_ms - wf->updated_at) / 1000);
     codec_pack_cstr (&pk, "since");
@@ -830,500 +761,4 @@ workflow_mark_stalled (workflow_t *wf, const wf_ctx_t *ctx, wf_events_t *ev)
     codec_pack_cstr (&pk, "total");
     msgpack_pack_int (&pk, total);
     return true;
-}
-
-/* ---- the view (PROTOCOL.md §4.6) ---- */
-
-static void
-pack_key (msgpack_packer *pk, const char *key)
-{
-    codec_pack_cstr (pk, key);
-}
-
-static void
-pack_bool (msgpack_packer *pk, bool value)
-{
-    if (value)
-        msgpack_pack_true (pk);
-    else
-        msgpack_pack_false (pk);
-}
-
-static void
-pack_int_or_nil (msgpack_packer *pk, int value)
-{
-    if (value >= 0)
-        msgpack_pack_int (pk, value);
-    else
-        msgpack_pack_nil (pk);
-}
-
-static void
-pack_object_or_nil (msgpack_packer *pk, const blob_t *b)
-{
-    if (b->len)
-        codec_pack_raw (pk, b->ptr, b->len);
-    else
-        msgpack_pack_nil (pk);
-}
-
-static void
-pack_text_or_nil (msgpack_packer *pk, const blob_t *b)
-{
-    if (!b->len) {
-        msgpack_pack_nil (pk);
-        return;
-    }
-    msgpack_pack_str (pk, b->len);
-    msgpack_pack_str_body (pk, b->ptr, b->len);
-}
-
-static void
-pack_progress (msgpack_packer *pk, const workflow_t *wf)
-{
-    int done, total;
-    workflow_progress (wf, &done, &total);
-    pack_key (pk, "progress");
-    msgpack_pack_map (pk, 2);
-    pack_key (pk, "done");
-    msgpack_pack_int (pk, done);
-    pack_key (pk, "total");
-    msgpack_pack_int (pk, total);
-}
-
-static void
-pack_step_view (msgpack_packer *pk, const wf_step_t *st, int s)
-{
-    msgpack_pack_map (pk, 6);
-    pack_key (pk, "name");
-    codec_pack_cstr (pk, hud_steps[s].name);
-    pack_key (pk, "status");
-    codec_pack_cstr (pk, st->done ? "done" : "pending");
-    pack_key (pk, "mode");
-    codec_pack_cstr_or_nil (pk, mode_names[st->mode]);
-    pack_key (pk, "data");
-    pack_object_or_nil (pk, &st->data);
-    pack_key (pk, "completed_at");
-    codec_pack_time (pk, st->completed_at);
-    pack_key (pk, "actor");
-    codec_pack_cstr_or_nil (pk, st->actor);
-}
-
-static void
-pack_member_view (msgpack_packer *pk, const wf_member_t *m)
-{
-    msgpack_pack_map (pk, 8);
-    pack_key (pk, "client_id");
-    codec_pack_cstr (pk, m->client_id);
-    pack_key (pk, "enrollment_id");
-    codec_pack_cstr (pk, m->enrollment_id);
-    pack_key (pk, "relationship");
-    msgpack_pack_int (pk, m->relationship);
-    pack_key (pk, "entry_date");
-    codec_pack_cstr (pk, m->entry_date);
-    pack_key (pk, "adult");
-    pack_bool (pk, m->adult);
-    pack_key (pk, "decision");
-    codec_pack_cstr (pk, decision_names[m->decision]);
-    int next = workflow_next_step (m);
-    pack_key (pk, "next_step");
-    codec_pack_cstr_or_nil (pk, next >= 0 ? hud_steps[next].name : NULL);
-    pack_key (pk, "steps");
-    int n = 0;
-    for (int s = 0; s < STEP_COUNT; s++)
-        n += workflow_step_applies (m, s);
-    msgpack_pack_array (pk, (size_t) n);
-    for (int s = 0; s < STEP_COUNT; s++)
-        if (workflow_step_applies (m, s))
-            pack_step_view (pk, &m->steps[s], s);
-}
-
-/* The keys the view and the list item share. */
-#define IDENTITY_KEYS 7
-
-static void
-pack_identity (msgpack_packer *pk, const workflow_t *wf)
-{
-    pack_key (pk, "workflow_id");
-    codec_pack_cstr (pk, wf->workflow_id);
-    pack_key (pk, "state");
-    codec_pack_cstr (pk, wf_state_names[wf->state]);
-    pack_key (pk, "project_id");
-    codec_pack_cstr (pk, wf->project_id);
-    pack_key (pk, "household_id");
-    codec_pack_cstr (pk, wf->household_id);
-    pack_key (pk, "created_at");
-    codec_pack_time (pk, wf->created_at);
-    pack_key (pk, "updated_at");
-    codec_pack_time (pk, wf->updated_at);
-    pack_key (pk, "started_by");
-    codec_pack_cstr_or_nil (pk, wf->started_by);
-}
-
-void
-workflow_pack_view (msgpack_packer *pk, const workflow_t *wf)
-{
-    msgpack_pack_map (pk, IDENTITY_KEYS + 9);
-    pack_identity (pk, wf);
-    pack_key (pk, "version");
-    msgpack_pack_int64 (pk, wf->version);
-    pack_key (pk, "enrollment_id");
-    codec_pack_cstr (pk, wf->enrollment_id);
-    pack_key (pk, "project_type");
-    pack_int_or_nil (pk, wf->project_type);
-    pack_key (pk, "new_head_of_household");
-    codec_pack_cstr_or_nil (pk, wf->new_head_of_household);
-    pack_key (pk, "cancel_reason");
-    pack_text_or_nil (pk, &wf->cancel_reason);
-    pack_key (pk, "stalled");
-    pack_bool (pk, wf->stalled);
-    pack_progress (pk, wf);
-    pack_key (pk, "members");
-    msgpack_pack_array (pk, (size_t) wf->n_members);
-    for (int i = 0; i < wf->n_members; i++)
-        pack_member_view (pk, &wf->members[i]);
-    /* every source's findings, spliced into one array */
-    pack_key (pk, "dq");
-    size_t total = 0;
-    for (int i = 0; i < wf->n_dq; i++)
-        total += wf->dq[i].count;
-    msgpack_pack_array (pk, total);
-    for (int i = 0; i < wf->n_dq; i++)
-        codec_pack_raw (pk, wf->dq[i].findings.ptr, wf->dq[i].findings.len);
-}
-
-void
-workflow_pack_summary (msgpack_packer *pk, const workflow_t *wf)
-{
-    msgpack_pack_map (pk, IDENTITY_KEYS + 1);
-    pack_identity (pk, wf);
-    pack_progress (pk, wf);
-}
-
-/* ---- the stored form ----
- *
- * Positional arrays, not maps: every command rewrites its workflow, and a
- * record that stays well under LMDB's 2 KB node limit shares a page with its
- * neighbours instead of taking fresh overflow pages at each change. Prior
- * values are written once, at start, and kept apart (workflow_pack_priors).
- *
- *   workflow = [FORMAT, id, version, state, enrollment, household, project,
- *               project_type|nil, created_at, updated_at, started_by|nil,
- *               new_hoh|nil, cancel_reason|nil, stalled, [member…], [dq…],
- *               [event seq…], [[id_hash, reply_seq, at]…]]
- *   member   = [client, enrollment, relationship, entry_date, adult,
- *               decision, [done_step…]]
- *   done_step= [step, mode, completed_at, first_completed_at, actor|nil, data]
- *   dq       = [source, count, findings]      (bytes are msgpack bin) */
-
-#define STORED_FORMAT 1
-
-static void
-pack_bin (msgpack_packer *pk, const blob_t *b)
-{
-    msgpack_pack_bin (pk, b->len);
-    msgpack_pack_bin_body (pk, b->ptr, b->len);
-}
-
-static void
-pack_member_stored (msgpack_packer *pk, const wf_member_t *m)
-{
-    msgpack_pack_array (pk, 7);
-    codec_pack_cstr (pk, m->client_id);
-    codec_pack_cstr (pk, m->enrollment_id);
-    msgpack_pack_int (pk, m->relationship);
-    codec_pack_cstr (pk, m->entry_date);
-    pack_bool (pk, m->adult);
-    msgpack_pack_int (pk, m->decision);
-    int done = 0;
-    for (int s = 0; s < STEP_COUNT; s++)
-        done += m->steps[s].done;
-    msgpack_pack_array (pk, (size_t) done);
-    for (int s = 0; s < STEP_COUNT; s++) {
-        const wf_step_t *st = &m->steps[s];
-        if (!st->done)
-            continue;
-        msgpack_pack_array (pk, 6);
-        msgpack_pack_int (pk, s);
-        msgpack_pack_int (pk, st->mode);
-        msgpack_pack_int64 (pk, st->completed_at);
-        msgpack_pack_int64 (pk, st->first_completed_at);
-        codec_pack_cstr_or_nil (pk, st->actor);
-        pack_bin (pk, &st->data);
-    }
-}
-
-void
-workflow_pack_stored (msgpack_packer *pk, const workflow_t *wf)
-{
-    msgpack_pack_array (pk, 18);
-    msgpack_pack_int (pk, STORED_FORMAT);
-    codec_pack_cstr (pk, wf->workflow_id);
-    msgpack_pack_int64 (pk, wf->version);
-    msgpack_pack_int (pk, wf->state);
-    codec_pack_cstr (pk, wf->enrollment_id);
-    codec_pack_cstr (pk, wf->household_id);
-    codec_pack_cstr (pk, wf->project_id);
-    pack_int_or_nil (pk, wf->project_type);
-    msgpack_pack_int64 (pk, wf->created_at);
-    msgpack_pack_int64 (pk, wf->updated_at);
-    codec_pack_cstr_or_nil (pk, wf->started_by);
-    codec_pack_cstr_or_nil (pk, wf->new_head_of_household);
-    pack_text_or_nil (pk, &wf->cancel_reason);
-    pack_bool (pk, wf->stalled);
-    msgpack_pack_array (pk, (size_t) wf->n_members);
-    for (int i = 0; i < wf->n_members; i++)
-        pack_member_stored (pk, &wf->members[i]);
-    msgpack_pack_array (pk, (size_t) wf->n_dq);
-    for (int i = 0; i < wf->n_dq; i++) {
-        msgpack_pack_array (pk, 3);
-        codec_pack_cstr (pk, wf->dq[i].source);
-        msgpack_pack_uint32 (pk, wf->dq[i].count);
-        pack_bin (pk, &wf->dq[i].findings);
-    }
-    const wf_ledger_t *l = &wf->ledger;
-    msgpack_pack_array (pk, l->n_history);
-    for (uint32_t i = 0; i < l->n_history; i++)
-        msgpack_pack_uint64 (pk, l->history[i]);
-    msgpack_pack_array (pk, l->n_replies);
-    for (uint32_t i = 0; i < l->n_replies; i++) {
-        msgpack_pack_array (pk, 3);
-        msgpack_pack_uint64 (pk, l->replies[i].id_hash);
-        msgpack_pack_uint64 (pk, l->replies[i].reply_seq);
-        msgpack_pack_int64 (pk, l->replies[i].at_ms);
-    }
-}
-
-bool
-workflow_has_priors (const workflow_t *wf)
-{
-    for (int i = 0; i < wf->n_members; i++)
-        for (int s = 0; s < STEP_COUNT; s++)
-            if (wf->members[i].last[s].len)
-                return true;
-    return false;
-}
-
-void
-workflow_pack_priors (msgpack_packer *pk, const workflow_t *wf)
-{
-    msgpack_pack_array (pk, (size_t) wf->n_members);
-    for (int i = 0; i < wf->n_members; i++) {
-        msgpack_pack_array (pk, STEP_COUNT);
-        for (int s = 0; s < STEP_COUNT; s++)
-            if (wf->members[i].last[s].len)
-                pack_bin (pk, &wf->members[i].last[s]);
-            else
-                msgpack_pack_nil (pk);
-    }
-}
-
-/* ---- decoding the stored form (trusted, but checked: a short or mistyped
- * record fails the whole decode instead of reading past an array) ---- */
-
-typedef struct {
-    const msgpack_object *items;
-    uint32_t n, i;
-    bool ok;
-} reader_t;
-
-static reader_t
-reader_of (const msgpack_object *o)
-{
-    reader_t r = { NULL, 0, 0, o && o->type == MSGPACK_OBJECT_ARRAY };
-    if (r.ok) {
-        r.items = o->via.array.ptr;
-        r.n = o->via.array.size;
-    }
-    return r;
-}
-
-static const msgpack_object *
-read_next (reader_t *r)
-{
-    if (!r->ok || r->i >= r->n) {
-        r->ok = false;
-        return NULL;
-    }
-    return &r->items[r->i++];
-}
-
-static int64_t
-read_int (reader_t *r)
-{
-    const msgpack_object *o = read_next (r);
-    if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return (int64_t) o->via.u64;
-    if (o && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-        return o->via.i64;
-    if (!o || o->type != MSGPACK_OBJECT_NIL)
-        r->ok = false;
-    return -1;                      /* nil */
-}
-
-static bool
-read_bool (reader_t *r)
-{
-    const msgpack_object *o = read_next (r);
-    if (!o || o->type != MSGPACK_OBJECT_BOOLEAN) {
-        r->ok = false;
-        return false;
-    }
-    return o->via.boolean;
-}
-
-/* A str into a C buffer, or "" for nil. */
-static void
-read_text (reader_t *r, char *out, size_t cap)
-{
-    const msgpack_object *o = read_next (r);
-    out[0] = '\0';
-    if (o && o->type == MSGPACK_OBJECT_STR)
-        codec_str_copy (out, cap, codec_str_of (o));
-    else if (!o || o->type != MSGPACK_OBJECT_NIL)
-        r->ok = false;
-}
-
-/* bin or str bytes into a blob; nil leaves it empty. */
-static void
-read_bytes (reader_t *r, blob_t *out)
-{
-    const msgpack_object *o = read_next (r);
-    if (o && (o->type == MSGPACK_OBJECT_BIN || o->type == MSGPACK_OBJECT_STR))
-        blob_set (out, o->via.bin.ptr, o->via.bin.size);
-    else if (!o || o->type != MSGPACK_OBJECT_NIL)
-        r->ok = false;
-}
-
-static reader_t
-read_array (reader_t *r)
-{
-    reader_t inner = reader_of (read_next (r));
-    r->ok = r->ok && inner.ok;
-    return inner;
-}
-
-static bool
-unpack_member_stored (wf_member_t *m, reader_t r)
-{
-    read_text (&r, m->client_id, sizeof m->client_id);
-    read_text (&r, m->enrollment_id, sizeof m->enrollment_id);
-    m->relationship = (int) read_int (&r);
-    read_text (&r, m->entry_date, sizeof m->entry_date);
-    m->adult = read_bool (&r);
-    int64_t decision = read_int (&r);
-    reader_t steps = read_array (&r);
-    if (!r.ok || decision < DECISION_UNDECIDED || decision > DECISION_STAYING)
-        return false;
-    m->decision = (wf_decision_t) decision;
-    while (steps.ok && steps.i < steps.n) {
-        reader_t sr = read_array (&steps);
-        int64_t s = read_int (&sr), mode = read_int (&sr);
-        if (!sr.ok || s < 0 || s >= STEP_COUNT || mode < MODE_NONE
-            || mode > MODE_DEFAULT_LAST)
-            return false;
-        wf_step_t *st = &m->steps[s];
-        st->done = true;
-        st->mode = (wf_mode_t) mode;
-        st->completed_at = read_int (&sr);
-        st->first_completed_at = read_int (&sr);
-        read_text (&sr, st->actor, sizeof st->actor);
-        read_bytes (&sr, &st->data);
-        if (!sr.ok)
-            return false;
-    }
-    return steps.ok;
-}
-
-/* Runs `fn` on the one msgpack object in `buf`. */
-static bool
-with_unpacked (const void *buf, size_t len,
-               bool (*fn) (workflow_t *, reader_t), workflow_t *wf)
-{
-    msgpack_unpacked u;
-    msgpack_unpacked_init (&u);
-    size_t off = 0;
-    bool ok = msgpack_unpack_next (&u, buf, len, &off) == MSGPACK_UNPACK_SUCCESS
-              && fn (wf, reader_of (&u.data));
-    msgpack_unpacked_destroy (&u);
-    return ok;
-}
-
-static bool
-unpack_stored (workflow_t *wf, reader_t r)
-{
-    if (read_int (&r) != STORED_FORMAT)
-        return false;
-    read_text (&r, wf->workflow_id, sizeof wf->workflow_id);
-    wf->version = read_int (&r);
-    int64_t state = read_int (&r);
-    read_text (&r, wf->enrollment_id, sizeof wf->enrollment_id);
-    read_text (&r, wf->household_id, sizeof wf->household_id);
-    read_text (&r, wf->project_id, sizeof wf->project_id);
-    wf->project_type = (int) read_int (&r);
-    wf->created_at = read_int (&r);
-    wf->updated_at = read_int (&r);
-    read_text (&r, wf->started_by, sizeof wf->started_by);
-    read_text (&r, wf->new_head_of_household, sizeof wf->new_head_of_household);
-    read_bytes (&r, &wf->cancel_reason);
-    wf->stalled = read_bool (&r);
-    reader_t members = read_array (&r);
-    reader_t dq = read_array (&r);
-    reader_t history = read_array (&r);
-    reader_t replies = read_array (&r);
-    if (!r.ok || state < 0 || state >= WF_STATE_COUNT
-        || members.n > WF_MAX_MEMBERS || dq.n > WF_MAX_DQ_SOURCES)
-        return false;
-    wf->state = (wf_state_t) state;
-    for (uint32_t i = 0; i < members.n; i++) {
-        wf->n_members++;
-        if (!unpack_member_stored (&wf->members[i], read_array (&members)))
-            return false;
-    }
-    for (uint32_t i = 0; i < dq.n; i++) {
-        reader_t d = read_array (&dq);
-        wf_dq_t *slot = &wf->dq[wf->n_dq++];
-        read_text (&d, slot->source, sizeof slot->source);
-        slot->count = (uint32_t) read_int (&d);
-        read_bytes (&d, &slot->findings);
-        if (!d.ok)
-            return false;
-    }
-    for (uint32_t i = 0; i < history.n; i++)
-        wf_ledger_add_event (&wf->ledger, (uint64_t) read_int (&history));
-    for (uint32_t i = 0; i < replies.n; i++) {
-        reader_t ref = read_array (&replies);
-        wf_reply_ref_t r = { (uint64_t) read_int (&ref),
-                             (uint64_t) read_int (&ref), read_int (&ref) };
-        if (!ref.ok)
-            return false;
-        wf_ledger_add_reply (&wf->ledger, r, INT64_MIN);
-    }
-    return members.ok && dq.ok && history.ok && replies.ok;
-}
-
-bool
-workflow_unpack_stored (workflow_t *wf, const void *buf, size_t len)
-{
-    return with_unpacked (buf, len, unpack_stored, wf);
-}
-
-static bool
-unpack_priors (workflow_t *wf, reader_t r)
-{
-    if (r.n != (uint32_t) wf->n_members)
-        return false;
-    for (int i = 0; i < wf->n_members && r.ok; i++) {
-        reader_t steps = read_array (&r);
-        for (int s = 0; s < STEP_COUNT && steps.ok; s++)
-            read_bytes (&steps, &wf->members[i].last[s]);
-        r.ok = r.ok && steps.ok;
-    }
-    return r.ok;
-}
-
-bool
-workflow_unpack_priors (workflow_t *wf, const void *buf, size_t len)
-{
-    return with_unpacked (buf, len, unpack_priors, wf);
 }

@@ -1,16 +1,27 @@
-/* workflow — the exit workflow as a state machine of pure functions.
+/* workflow — the exit workflow as a state machine of pure functions: the
+ * daemon's functional core.
  *
  * Owns: the workflow value (household, members, decisions, steps, DQ
- * findings), every rule of PROTOCOL.md §4, the events each accepted change
- * emits, and the value's msgpack form (stored and viewed). No sockets, no
- * LMDB, no clock: the caller passes the time in `wf_ctx_t`. Each operation
- * either fails with an error and leaves the value untouched, or changes it
- * and appends its events. */
+ * findings), every rule of PROTOCOL.md §4, and the events each accepted
+ * change emits (§5). No sockets, no LMDB, no clock, no encoding of the
+ * value: the caller passes the time in `wf_ctx_t`; the view (view.h) and
+ * the stored record (record.h) are other modules. Each operation either
+ * fails with an error and leaves the value untouched, or changes it and
+ * appends its events.
+ *
+ * Lifecycles, here and in the rest of the daemon: a value that lives on
+ * the heap has _new and _destroy (which nulls the caller's pointer); a
+ * value embedded in another has _init and _fini (which releases what it
+ * holds and leaves it empty, ready for use again). workflow_t is of the
+ * first kind (it is tens of KiB: no place for a stack); wf_events_t,
+ * blob_t and record_ledger_t are of the second. */
 #ifndef EXF_WORKFLOW_H
 #define EXF_WORKFLOW_H
 
 #include "protocol/codec.h"
 #include "protocol/hud.h"
+
+#include "blob.h"
 
 #define WF_ID_LEN 26                    /* a ULID */
 #define WF_MAX_MEMBERS 32
@@ -21,18 +32,19 @@
 #define WF_TEXT_MAX 500                 /* exit reason, cancel reason, messages */
 
 typedef enum { WF_OPEN, WF_FINISHED, WF_CANCELLED, WF_STATE_COUNT } wf_state_t;
-typedef enum { DECISION_UNDECIDED, DECISION_EXITING, DECISION_STAYING } wf_decision_t;
-typedef enum { MODE_NONE, MODE_ENTERED, MODE_DEFAULT_LAST } wf_mode_t;
+typedef enum {
+    DECISION_UNDECIDED, DECISION_EXITING, DECISION_STAYING, DECISION_COUNT
+} wf_decision_t;
+typedef enum {
+    MODE_NONE, MODE_ENTERED, MODE_DEFAULT_LAST, MODE_COUNT
+} wf_mode_t;
 
-extern const char *const wf_state_names[WF_STATE_COUNT];
+/* The wire's names of states, decisions and modes (MODE_NONE is ""). */
+extern const char *const workflow_state_names[WF_STATE_COUNT];
+extern const char *const workflow_decision_names[DECISION_COUNT];
+extern const char *const workflow_mode_names[MODE_COUNT];
 /* The state named `s`, or -1. */
-int wf_state_by_name (exf_str_t s);
-
-/* Owned msgpack bytes (a step's data, a prior value, DQ findings). */
-typedef struct {
-    uint8_t *ptr;
-    size_t len;
-} blob_t;
+int workflow_state_by_name (exf_str_t s);
 
 typedef struct {
     bool done;
@@ -60,27 +72,6 @@ typedef struct {
     blob_t findings;                /* `count` msgpack maps, back to back */
 } wf_dq_t;
 
-/* What the shell keeps with a workflow so that one record holds everything
- * a command reads and writes: the seqs of its events (its history) and
- * where the replies to its recent commands are stored. The rules never look
- * at it. */
-typedef struct {
-    uint64_t id_hash;               /* of the request id */
-    uint64_t reply_seq;             /* where the reply is stored */
-    int64_t at_ms;
-} wf_reply_ref_t;
-
-typedef struct {
-    uint64_t *history;
-    uint32_t n_history, cap_history;
-    wf_reply_ref_t *replies;
-    uint32_t n_replies, cap_replies;
-} wf_ledger_t;
-
-void wf_ledger_add_event (wf_ledger_t *ledger, uint64_t seq);
-void wf_ledger_add_reply (wf_ledger_t *ledger, wf_reply_ref_t ref,
-                          int64_t expire_before_ms);
-
 typedef struct {
     char workflow_id[WF_ID_LEN + 1];
     int64_t version;
@@ -98,7 +89,6 @@ typedef struct {
     wf_member_t members[WF_MAX_MEMBERS];
     int n_dq;
     wf_dq_t dq[WF_MAX_DQ_SOURCES];
-    wf_ledger_t ledger;
 } workflow_t;
 
 /* What the shell supplies with every operation. */
@@ -108,7 +98,7 @@ typedef struct {
 } wf_ctx_t;
 
 typedef struct {
-    const char *type;               /* static string */
+    const char *type;               /* EXF_EV_NAME (...) */
     char client_id[EXF_ID_MAX + 1]; /* "" when the event is about the workflow */
     msgpack_sbuffer data;           /* a msgpack map */
 } wf_event_t;
@@ -118,19 +108,14 @@ typedef struct {
     wf_event_t ev[WF_MAX_EVENTS];
 } wf_events_t;
 
-void wf_events_init (wf_events_t *events);
-void wf_events_reset (wf_events_t *events);   /* frees and empties */
+void workflow_events_init (wf_events_t *events);
+void workflow_events_fini (wf_events_t *events);
 
-void blob_set (blob_t *blob, const void *ptr, size_t len);
-/* Encodes `obj` into `blob`. */
-void blob_set_object (blob_t *blob, const msgpack_object *obj);
-void blob_free (blob_t *blob);
-
-void workflow_init (workflow_t *wf);
-void workflow_free (workflow_t *wf);          /* frees blobs; wf reusable */
-/* A workflow value on the heap (it is tens of KiB: no place for a stack). */
+/* An empty workflow (no members, project_type -1). */
 workflow_t *workflow_new (void);
-void workflow_destroy (workflow_t **wf_p);    /* frees, nulls the pointer */
+void workflow_destroy (workflow_t **wf_p);
+/* Frees what the value holds and empties it, for reuse. */
+void workflow_reset (workflow_t *wf);
 
 /* ---- operations (PROTOCOL.md §4) ---- */
 
@@ -153,10 +138,11 @@ bool workflow_finish (workflow_t *wf, const char *new_hoh, const wf_ctx_t *ctx,
                       wf_events_t *ev, exf_error_t *err);
 bool workflow_cancel (workflow_t *wf, exf_str_t reason, const wf_ctx_t *ctx,
                       wf_events_t *ev, exf_error_t *err);
-/* Replaces `source`'s findings; any state; does not bump the version. */
+/* Replaces `source`'s findings; any state; does not bump the version (a
+ * report is not a change: it needs no clock). */
 bool workflow_report_dq (workflow_t *wf, const char *source,
-                         const msgpack_object *findings, const wf_ctx_t *ctx,
-                         wf_events_t *ev, exf_error_t *err);
+                         const msgpack_object *findings, wf_events_t *ev,
+                         exf_error_t *err);
 /* Emits workflow.stalled once per idle period; false when not due. */
 bool workflow_mark_stalled (workflow_t *wf, const wf_ctx_t *ctx,
                             wf_events_t *ev);
@@ -170,21 +156,5 @@ bool workflow_step_applies (const wf_member_t *m, int step);
 /* The first pending step of an exiting member, or -1. */
 int workflow_next_step (const wf_member_t *m);
 void workflow_progress (const workflow_t *wf, int *done, int *total);
-
-/* ---- encoding ---- */
-
-/* The view of PROTOCOL.md §4.6 (workflow.get). */
-void workflow_pack_view (msgpack_packer *pk, const workflow_t *wf);
-/* The list item of PROTOCOL.md §3 (workflow.list). */
-void workflow_pack_summary (msgpack_packer *pk, const workflow_t *wf);
-/* The compact stored form, without prior values; decodes into an
- * initialised `wf`. */
-void workflow_pack_stored (msgpack_packer *pk, const workflow_t *wf);
-bool workflow_unpack_stored (workflow_t *wf, const void *buf, size_t len);
-/* Prior values (`last`), stored apart: written once at start, read only
- * for Default Last. Unpack into a workflow already holding its members. */
-bool workflow_has_priors (const workflow_t *wf);
-void workflow_pack_priors (msgpack_packer *pk, const workflow_t *wf);
-bool workflow_unpack_priors (workflow_t *wf, const void *buf, size_t len);
 
 #endif

@@ -1,0 +1,146 @@
+/* cmd_events — the event log and its consumers: events.read,
+ * workflow.history (one workflow's events), consumer.ack, consumer.list. */
+#include "handlers.h"
+
+/* ---- events.read, workflow.history ---- */
+
+typedef struct {
+    msgpack_packer pk;
+    int64_t limit, count;
+} event_list_t;
+
+static bool
+collect_event (void *arg, uint64_t seq, const void *event, size_t len)
+{
+    (void) seq;
+    event_list_t *l = arg;
+    if (l->count == l->limit)
+        return false;
+    codec_pack_raw (&l->pk, event, len);
+    l->count++;
+    return true;
+}
+
+/* Packs `key: [events…]`: the log after `after`, or one workflow's. */
+static store_status_t
+pack_events (call_t *c, const char *key, const store_wf_t *wf,
+             uint64_t after, int64_t limit)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    event_list_t l = { .limit = limit };
+    msgpack_packer_init (&l.pk, &sb, msgpack_sbuffer_write);
+    store_txn_t *txn = c->env->change.txn;
+    store_status_t rc = wf ? store_workflow_events_scan (txn, wf, collect_event,
+                                                         &l)
+                           : store_events_scan (txn, after, collect_event, &l);
+    if (!rc) {
+        codec_pack_cstr (c->pk, key);
+        msgpack_pack_array (c->pk, (size_t) l.count);
+        codec_pack_raw (c->pk, sb.data, sb.size);
+    }
+    msgpack_sbuffer_destroy (&sb);
+    return rc;
+}
+
+store_status_t
+cmd_workflow_history (call_t *c)
+{
+    const store_wf_t *wf = call_target (c);
+    if (!wf)
+        return STORE_OK;
+    msgpack_pack_map (c->pk, 2);
+    pack_kv_str (c->pk, "workflow_id", wf->wf->workflow_id);
+    return pack_events (c, "events", wf, 0, INT64_MAX);
+}
+
+store_status_t
+cmd_events_read (call_t *c)
+{
+    int64_t after, limit;
+    if (!codec_read_int (c->args, "after", true, &after, NULL, EXF_BAD_REQUEST,
+                         &c->err)
+        || !call_read_limit (c, &limit))
+        return STORE_OK;
+    if (after < 0)
+        return exf_fail (&c->err, EXF_BAD_REQUEST, "after",
+                         "after is a seq, not negative"), STORE_OK;
+    msgpack_pack_map (c->pk, 2);
+    store_status_t rc = pack_events (c, "events", NULL, (uint64_t) after,
+                                     limit);
+    pack_kv_int (c->pk, "last_seq",
+                 (int64_t) store_last_seq (c->env->change.txn));
+    return rc;
+}
+
+/* ---- consumers ---- */
+
+store_status_t
+cmd_consumer_ack (call_t *c)
+{
+    char name[EXF_ID_MAX + 1];
+    int64_t seq;
+    if (!codec_read_id (c->args, "consumer", true, name, EXF_BAD_REQUEST,
+                        &c->err)
+        || !codec_read_int (c->args, "seq", true, &seq, NULL, EXF_BAD_REQUEST,
+                            &c->err))
+        return STORE_OK;
+    store_txn_t *txn = c->env->change.txn;
+    uint64_t last = store_last_seq (txn);
+    if (seq < 0 || (uint64_t) seq > last)
+        return exf_fail (&c->err, EXF_VALIDATION, "seq",
+                         "seq must be between 0 and the last seq (%llu)",
+                         (unsigned long long) last), STORE_OK;
+    uint64_t stored = 0;
+    store_status_t rc = store_consumer_get (txn, name, &stored);
+    if (rc && rc != STORE_NOT_FOUND)
+        return rc;
+    if (rc == STORE_NOT_FOUND || (uint64_t) seq > stored) {
+        stored = (uint64_t) seq;
+        if ((rc = store_consumer_put (txn, name, stored)))
+            return rc;
+    }
+    msgpack_pack_map (c->pk, 3);
+    pack_kv_str (c->pk, "consumer", name);
+    pack_kv_int (c->pk, "seq", (int64_t) stored);
+    pack_kv_int (c->pk, "lag", (int64_t) (last - stored));
+    return STORE_OK;
+}
+
+typedef struct {
+    msgpack_packer pk;
+    uint64_t last;
+    size_t count;
+} consumer_list_t;
+
+static bool
+collect_consumer (void *arg, const char *name, uint64_t seq)
+{
+    consumer_list_t *l = arg;
+    msgpack_pack_map (&l->pk, 3);
+    pack_kv_str (&l->pk, "consumer", name);
+    pack_kv_int (&l->pk, "seq", (int64_t) seq);
+    pack_kv_int (&l->pk, "lag", (int64_t) (l->last > seq ? l->last - seq : 0));
+    l->count++;
+    return true;
+}
+
+store_status_t
+cmd_consumer_list (call_t *c)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    consumer_list_t l = { .last = store_last_seq (c->env->change.txn) };
+    msgpack_packer_init (&l.pk, &sb, msgpack_sbuffer_write);
+    store_status_t rc = store_consumers_scan (c->env->change.txn,
+                                              collect_consumer, &l);
+    if (!rc) {
+        msgpack_pack_map (c->pk, 2);
+        codec_pack_cstr (c->pk, "consumers");
+        msgpack_pack_array (c->pk, l.count);
+        codec_pack_raw (c->pk, sb.data, sb.size);
+        pack_kv_int (c->pk, "last_seq", (int64_t) l.last);
+    }
+    msgpack_sbuffer_destroy (&sb);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/* cmd_ops — the commands operators and monitors call: ping, stats. */
+#include "handlers.h"
+
+store_status_t
+cmd_ping (call_t *c)
+{
+    msgpack_pack_map (c->pk, 2);
+    codec_pack_cstr (c->pk, "pong");
+    msgpack_pack_true (c->pk);
+    pack_kv_str (c->pk, "version", "exitflow/1");
+    return STORE_OK;
+}
+
+store_status_t
+cmd_stats (call_t *c)
+{
+    const change_env_t *env = &c->env->change;
+    uint64_t counts[WF_STATE_COUNT];
+    store_status_t rc = store_workflow_counts (env->txn, counts);
+    if (rc)
+        return rc;
+    msgpack_pack_map (c->pk, 3);
+    codec_pack_cstr (c->pk, "workflows");
+    msgpack_pack_map (c->pk, WF_STATE_COUNT);
+    for (int i = 0; i < WF_STATE_COUNT; i++)
+        pack_kv_int (c->pk, workflow_state_names[i], (int64_t) counts[i]);
+    pack_kv_int (c->pk, "last_seq", (int64_t) store_last_seq (env->txn));
+    pack_kv_int (c->pk, "uptime_s",
+                 (env->now_ms - c->env->started_ms) / 1000);
+    return STORE_OK;
+}

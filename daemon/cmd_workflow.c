@@ -1,0 +1,341 @@
+/* cmd_workflow — a workflow's life and how to find it: workflow.start,
+ * workflow.get, workflow.list, workflow.finish, workflow.cancel. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "handlers.h"
+#include "view.h"
+
+/* Durations in seconds are capped at a century: ample, and far from
+ * overflowing when turned into milliseconds. */
+#define MAX_SECONDS (100LL * 366 * 86400)
+
+/* ---- workflow.start ---- */
+
+/* A ULID: 48 bits of milliseconds, 80 random bits, Crockford base32. */
+static void
+new_workflow_id (int64_t now_ms, char out[WF_ID_LEN + 1])
+{
+    static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    uint8_t bytes[16];
+    uint64_t ms = (uint64_t) now_ms;
+    for (int i = 5; i >= 0; i--, ms >>= 8)
+        bytes[i] = (uint8_t) ms;
+    if (getrandom (bytes + 6, 10, 0) != 10)
+        abort ();                       /* the kernel's RNG does not fail */
+    /* 128 bits → 26 digits of 5 bits, the first carrying 3 */
+    for (int i = 0; i < WF_ID_LEN; i++) {
+        int bit = i == 0 ? 0 : 3 + (i - 1) * 5;
+        int width = i == 0 ? 3 : 5;
+        unsigned v = 0;
+        for (int b = 0; b < width; b++) {
+            int pos = bit + b;
+            v = (v << 1) | ((bytes[pos / 8] >> (7 - pos % 8)) & 1);
+        }
+        out[i] = alphabet[v];
+    }
+    out[WF_ID_LEN] = '\0';
+}
+
+static bool
+parse_member (call_t *c, const msgpack_object *o, int i, wf_member_t *m)
+{
+    char field[64];
+    snprintf (field, sizeof field, "members.%d", i);
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return exf_fail (&c->err, EXF_BAD_REQUEST, field, "a member is a map");
+    exf_str_t date;
+    int64_t relationship;
+    bool has_adult;
+    const msgpack_object *last;
+    if (!codec_read_id (o, "client_id", true, m->client_id, EXF_BAD_REQUEST,
+                        &c->err)
+        || !codec_read_id (o, "enrollment_id", true, m->enrollment_id,
+                           EXF_BAD_REQUEST, &c->err)
+        || !codec_read_int (o, "relationship", true, &relationship, NULL,
+                            EXF_BAD_REQUEST, &c->err)
+        || !codec_read_str (o, "entry_date", true, 10, &date, NULL,
+                            EXF_VALIDATION, &c->err)
+        || !codec_read_bool (o, "adult", false, &m->adult, &has_adult,
+                             EXF_BAD_REQUEST, &c->err)
+        || !codec_read_map (o, "last", false, &last, EXF_BAD_REQUEST, &c->err)) {
+        exf_error_nest_field (&c->err, field);
+        return false;
+    }
+    if (!has_adult)
+        m->adult = true;
+    m->relationship = relationship >= 0 && relationship < 1000
+                      ? (int) relationship : -1;
+    codec_str_copy (m->entry_date, sizeof m->entry_date, date);
+    for (uint32_t k = 0; last && k < last->via.map.size; k++) {
+        const msgpack_object *key = &last->via.map.ptr[k].key;
+        const msgpack_object *val = &last->via.map.ptr[k].val;
+        int step = key->type == MSGPACK_OBJECT_STR
+                   ? hud_step_by_name (key->via.str.ptr, key->via.str.size) : -1;
+        if (step < 0 || !hud_steps[step].allows_default_last
+            || val->type != MSGPACK_OBJECT_MAP) {
+            snprintf (field, sizeof field, "members.%d.last", i);
+            return exf_fail (&c->err, EXF_BAD_REQUEST, field,
+                             "last maps assessment step names to maps");
+        }
+        blob_set_object (&m->last[step], val);
+        if (m->last[step].len > WF_STEP_DATA_MAX) {
+            snprintf (field, sizeof field, "members.%d.last", i);
+            return exf_fail (&c->err, EXF_BAD_REQUEST, field,
+                             "a last value is larger than %d bytes",
+                             WF_STEP_DATA_MAX);
+        }
+    }
+    return true;
+}
+
+static bool
+parse_start (call_t *c, workflow_t *wf)
+{
+    const msgpack_object *members;
+    int64_t project_type = -1;
+    bool has_type;
+    if (!codec_read_id (c->args, "enrollment_id", true, wf->enrollment_id,
+                        EXF_BAD_REQUEST, &c->err)
+        || !codec_read_id (c->args, "household_id", true, wf->household_id,
+                           EXF_BAD_REQUEST, &c->err)
+        || !codec_read_id (c->args, "project_id", true, wf->project_id,
+                           EXF_BAD_REQUEST, &c->err)
+        || !codec_read_int (c->args, "project_type", false, &project_type,
+                            &has_type, EXF_BAD_REQUEST, &c->err)
+        || !codec_read_array (c->args, "members", true, &members,
+                              EXF_BAD_REQUEST, &c->err))
+        return false;
+    wf->project_type = !has_type ? -1
+                       : project_type >= 0 && project_type < 1000
+                       ? (int) project_type : 1000;
+    if (members->via.array.size < 1 || members->via.array.size > WF_MAX_MEMBERS)
+        return exf_fail (&c->err, EXF_VALIDATION, "members",
+                         "a household has 1 to %d members", WF_MAX_MEMBERS);
+    for (uint32_t i = 0; i < members->via.array.size; i++) {
+        wf->n_members++;
+        if (!parse_member (c, &members->via.array.ptr[i], (int) i,
+                           &wf->members[i]))
+            return false;
+    }
+    return true;
+}
+
+store_status_t
+cmd_workflow_start (call_t *c)
+{
+    store_wf_t *swf = store_wf_new ();
+    workflow_t *wf = swf->wf;
+    wf_events_t ev;
+    workflow_events_init (&ev);
+    char actor[EXF_ID_MAX + 1];
+    wf_ctx_t ctx = { c->env->change.now_ms, call_actor (c, actor) };
+    store_status_t rc = STORE_OK;
+    if (!parse_start (c, wf))
+        goto done;
+    new_workflow_id (c->env->change.now_ms, wf->workflow_id);
+    if (!workflow_start (wf, &ctx, &ev, &c->err))
+        goto done;
+    char open_id[WF_ID_LEN + 1];
+    rc = store_household_open (c->env->change.txn, wf->household_id,
+                               open_id);
+    if (rc == STORE_OK) {
+        exf_fail (&c->err, EXF_CONFLICT, "household_id",
+                  "the household already has an open exit workflow");
+        snprintf (c->err.workflow_id, sizeof c->err.workflow_id, "%s", open_id);
+        goto done;
+    }
+    if (rc != STORE_NOT_FOUND)
+        goto done;
+    /* a new workflow: written whole here, not by commands_execute */
+    rc = change_append (&c->env->change, swf, actor, &ev);
+    if (!rc)
+        rc = store_workflow_put (c->env->change.txn, swf);
+    if (!rc)
+        call_pack_write_result (c, wf, 0);
+done:
+    workflow_events_fini (&ev);
+    store_wf_destroy (&swf);
+    return rc;
+}
+
+/* ---- workflow.get, workflow.list ---- */
+
+store_status_t
+cmd_workflow_get (call_t *c)
+{
+    const store_wf_t *swf = call_target (c);
+    if (swf)
+        view_pack_workflow (c->pk, swf->wf);
+    return STORE_OK;
+}
+
+/* Rows one workflow.list call may look at: a filter that matches little
+ * must not make one request walk every workflow ever closed. */
+#define LIST_SCAN_ROWS 5000
+
+typedef struct {
+    call_t *c;
+    const char *project_id;             /* "" for any */
+    int64_t limit, count, scanned;
+    bool more;
+    store_status_t rc;
+    store_wf_t *row;
+    msgpack_packer items;
+    uint8_t last_key[128];              /* the last row looked at */
+    size_t last_key_len;
+} list_walk_t;
+
+static void
+remember_row (list_walk_t *w, const void *key, size_t key_len)
+{
+    w->last_key_len = key_len < sizeof w->last_key ? key_len : 0;
+    memcpy (w->last_key, key, w->last_key_len);
+}
+
+static bool
+list_item (void *arg, const char *workflow_id, const void *key, size_t key_len)
+{
+    list_walk_t *w = arg;
+    if (w->scanned++ == LIST_SCAN_ROWS) {
+        w->more = true;                 /* the next page goes on from here */
+        return false;
+    }
+    w->rc = store_workflow_get (w->c->env->change.txn, workflow_id, w->row);
+    if (w->rc)
+        return false;
+    if (w->project_id[0] && strcmp (w->row->wf->project_id, w->project_id)) {
+        remember_row (w, key, key_len);
+        return true;
+    }
+    if (w->count == w->limit) {
+        w->more = true;
+        return false;
+    }
+    view_pack_summary (&w->items, w->row->wf);
+    w->count++;
+    remember_row (w, key, key_len);
+    return true;
+}
+
+static bool
+parse_cursor (exf_str_t s, uint8_t *out, size_t cap, size_t *len)
+{
+    if (s.len % 2 || s.len / 2 > cap)
+        return false;
+    for (uint32_t i = 0; i < s.len; i += 2) {
+        unsigned v;
+        char hex[3] = { s.ptr[i], s.ptr[i + 1], 0 };
+        if (!strchr ("0123456789abcdef", hex[0])
+            || !strchr ("0123456789abcdef", hex[1])
+            || sscanf (hex, "%02x", &v) != 1)
+            return false;
+        out[i / 2] = (uint8_t) v;
+    }
+    *len = s.len / 2;
+    return true;
+}
+
+store_status_t
+cmd_workflow_list (call_t *c)
+{
+    exf_str_t state_name, after;
+    char project[EXF_ID_MAX + 1];
+    int64_t idle = 0, limit;
+    bool has_idle;
+    if (!codec_read_str (c->args, "state", true, 16, &state_name, NULL,
+                         EXF_BAD_REQUEST, &c->err)
+        || !codec_read_id (c->args, "project_id", false, project,
+                           EXF_BAD_REQUEST, &c->err)
+        || !codec_read_int (c->args, "idle_for_s", false, &idle, &has_idle,
+                            EXF_BAD_REQUEST, &c->err)
+        || !codec_read_str (c->args, "after", false, 256, &after, NULL,
+                            EXF_BAD_REQUEST, &c->err)
+        || !call_read_limit (c, &limit))
+        return STORE_OK;
+    int state = workflow_state_by_name (state_name);
+    if (state < 0)
+        return exf_fail (&c->err, EXF_BAD_REQUEST, "state",
+                         "state is open, finished or cancelled"), STORE_OK;
+    if (idle < 0 || idle > MAX_SECONDS)
+        return exf_fail (&c->err, EXF_BAD_REQUEST, "idle_for_s",
+                         "idle_for_s is 0 to %lld",
+                         (long long) MAX_SECONDS), STORE_OK;
+    uint8_t cursor[128];
+    size_t cursor_len = 0;
+    if (after.len && !parse_cursor (after, cursor, sizeof cursor, &cursor_len))
+        return exf_fail (&c->err, EXF_BAD_REQUEST, "after",
+                         "after is a cursor from a previous page"), STORE_OK;
+
+    msgpack_sbuffer items;
+    msgpack_sbuffer_init (&items);
+    store_wf_t *row = store_wf_new ();
+    list_walk_t w = { .c = c, .project_id = project, .limit = limit,
+                      .row = row };
+    msgpack_packer_init (&w.items, &items, msgpack_sbuffer_write);
+    int64_t max_at = has_idle ? c->env->change.now_ms - idle * 1000
+                              : INT64_MAX;
+    store_status_t rc = store_workflow_list (c->env->change.txn,
+                                             (wf_state_t) state, cursor,
+                                             cursor_len, max_at, list_item,
+                                             &w);
+    if (!rc)
+        rc = w.rc;
+    if (!rc) {
+        msgpack_pack_map (c->pk, 2);
+        codec_pack_cstr (c->pk, "workflows");
+        msgpack_pack_array (c->pk, (size_t) w.count);
+        codec_pack_raw (c->pk, items.data, items.size);
+        codec_pack_cstr (c->pk, "next");
+        if (w.more && w.last_key_len) {
+            char hex[2 * sizeof w.last_key + 1];
+            for (size_t i = 0; i < w.last_key_len; i++)
+                snprintf (hex + 2 * i, 3, "%02x", w.last_key[i]);
+            codec_pack_cstr (c->pk, hex);
+        } else
+            msgpack_pack_nil (c->pk);
+    }
+    store_wf_destroy (&row);
+    msgpack_sbuffer_destroy (&items);
+    return rc;
+}
+
+/* ---- workflow.finish, workflow.cancel ---- */
+
+static bool
+apply_finish (workflow_t *wf, const void *args, const wf_ctx_t *ctx,
+              wf_events_t *ev, exf_error_t *err)
+{
+    return workflow_finish (wf, args, ctx, ev, err);
+}
+
+store_status_t
+cmd_workflow_finish (call_t *c)
+{
+    static const call_write_t op = { apply_finish, 0, NULL };
+    char new_hoh[EXF_ID_MAX + 1];
+    if (!codec_read_id (c->args, "new_head_of_household", false, new_hoh,
+                        EXF_BAD_REQUEST, &c->err))
+        return STORE_OK;
+    return call_write (c, &op, new_hoh, false);
+}
+
+static bool
+apply_cancel (workflow_t *wf, const void *args, const wf_ctx_t *ctx,
+              wf_events_t *ev, exf_error_t *err)
+{
+    return workflow_cancel (wf, *(const exf_str_t *) args, ctx, ev, err);
+}
+
+store_status_t
+cmd_workflow_cancel (call_t *c)
+{
+    static const call_write_t op = { apply_cancel, 0, NULL };
+    exf_str_t reason;
+    if (!codec_read_str (c->args, "reason", true, 4096, &reason, NULL,
+                         EXF_BAD_REQUEST, &c->err))
+        return STORE_OK;
+    return call_write (c, &op, &reason, false);
+}

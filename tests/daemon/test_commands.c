@@ -1,0 +1,572 @@
+/* Unit tests for the command layer (daemon/commands.c, the handlers in
+ * cmd_*.c, the write path in change.c) and the stall scan (stall.c), on a
+ * real LMDB in a temp dir: requests are msgpack bodies run through
+ * commands_execute in a transaction the test commits, as the server would,
+ * without a socket. */
+#include "store_fixture.h"
+
+#include "daemon/commands.h"
+#include "daemon/stall.h"
+#include "map_reader.h"
+
+#define EXIT_DATE "2026-11-20"
+
+static int64_t clock_ms;                /* the time of the next request */
+
+/* The events the write path queued, as the server's outbox would hold
+ * them: dropped when a transaction is aborted. */
+static struct {
+    char types[256][32];
+    int n;
+} queued;
+
+static void
+queue_push (void *arg, const char *type, const void *event, size_t len)
+{
+    (void) arg;
+    (void) event;
+    (void) len;
+    assert_true (queued.n < 256);
+    snprintf (queued.types[queued.n++], sizeof queued.types[0], "%s", type);
+}
+
+static change_env_t
+change_env (store_txn_t *txn)
+{
+    change_env_t env = { txn, clock_ms, { queue_push, NULL } };
+    return env;
+}
+
+static int
+setup (void **state)
+{
+    clock_ms = NOW;
+    queued.n = 0;
+    return store_setup (state);
+}
+
+/* ---- requests and replies ---- */
+
+/* A request body {v, id, cmd, args}. */
+static held_t *
+request (const char *id, const char *cmd, const msgpack_object *args)
+{
+    held_t *h = hold ();
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 4);
+    codec_pack_cstr (&pk, "v");
+    msgpack_pack_int (&pk, 1);
+    codec_pack_cstr (&pk, "id");
+    codec_pack_cstr (&pk, id);
+    codec_pack_cstr (&pk, "cmd");
+    codec_pack_cstr (&pk, cmd);
+    codec_pack_cstr (&pk, "args");
+    msgpack_pack_object (&pk, *args);
+    return h;
+}
+
+typedef struct {
+    store_status_t status;
+    const msgpack_object *reply;        /* NULL after a storage fault */
+    const char *bytes;                  /* the reply as sent */
+    size_t len;
+} ran_t;
+
+/* Runs one request in its own transaction, committed when the command
+ * layer reports no storage fault and aborted (its events dropped) when it
+ * does, as the server does with a batch. */
+static ran_t
+run_body (held_t *body)
+{
+    const msgpack_object *obj = decode_held (body);
+    codec_request_t req;
+    exf_error_t err;
+    exf_error_clear (&err);
+    assert_true (codec_parse_request (obj, &req, &err));
+    const command_t *cmd = commands_find (req.cmd);
+    assert_non_null (cmd);
+    store_txn_t *txn = begin (command_writes (cmd));
+    command_env_t env = { change_env (txn), NOW - 5000 };
+    int queued_before = queued.n;
+    msgpack_sbuffer reply;
+    msgpack_sbuffer_init (&reply);
+    ran_t r = { commands_execute (&env, cmd, &req, body->sb.data,
+                                  body->sb.size, &reply), NULL, NULL, 0 };
+    if (r.status == STORE_OK) {
+        commit (&txn);
+        held_t *h = hold ();
+        msgpack_sbuffer_write (&h->sb, reply.data, reply.size);
+        r.reply = decode_held (h);
+        r.bytes = h->sb.data;
+        r.len = h->sb.size;
+    } else {
+        store_abort (&txn);
+        queued.n = queued_before;
+    }
+    msgpack_sbuffer_destroy (&reply);
+    return r;
+}
+
+/* RUN (id, cmd, args_fmt, ...): the args as msgpack_builder.h builds them. */
+#define RUN(id, cmd, ...) run_body (request (id, cmd, build (__VA_ARGS__)))
+
+/* The result of a successful reply. */
+static const msgpack_object *
+ok (ran_t r)
+{
+    assert_int_equal (r.status, STORE_OK);
+    const msgpack_object *okv = get (r.reply, "ok");
+    if (!okv->via.boolean)
+        fail_msg ("refused: %s: %s", str_of (get (r.reply, "error"), "code"),
+                  str_of (get (r.reply, "error"), "message"));
+    return get (r.reply, "result");
+}
+
+/* The error map of a refusal with `code`. */
+static const msgpack_object *
+refused (ran_t r, const char *code)
+{
+    assert_int_equal (r.status, STORE_OK);
+    assert_false (get (r.reply, "ok")->via.boolean);
+    const msgpack_object *e = get (r.reply, "error");
+    assert_string_equal (str_of (e, "code"), code);
+    return e;
+}
+
+static bool
+same_bytes (ran_t a, ran_t b)
+{
+    return a.len == b.len && memcmp (a.bytes, b.bytes, a.len) == 0;
+}
+
+/* ---- a household ---- */
+
+/* Starts a two-member household (c1 head, c2 spouse) with request `id`;
+ * returns its workflow id. */
+static const char *
+start (const char *id, const char *household)
+{
+    static char ids[4][WF_ID_LEN + 1];
+    static int next;
+    ran_t r = RUN (id, "workflow.start",
+                   "m{s:s, s:s, s:s, s:a[m{s:s, s:s, s:i, s:s},"
+                   "                     m{s:s, s:s, s:i, s:s}]}", 4,
+                   "enrollment_id", "e1", "household_id", household,
+                   "project_id", "p1", "members", 2,
+                   4, "client_id", "c1", "enrollment_id", "e1",
+                   "relationship", 1, "entry_date", "2026-01-10",
+                   4, "client_id", "c2", "enrollment_id", "e2",
+                   "relationship", 3, "entry_date", "2026-01-10");
+    char *wf = ids[next++ % 4];
+    snprintf (wf, WF_ID_LEN + 1, "%s", str_of (ok (r), "workflow_id"));
+    return wf;
+}
+
+static ran_t
+decide (const char *id, const char *wf, const char *client, bool exit)
+{
+    return RUN (id, "member.decide", "m{s:s, s:s, s:b}", 3, "workflow_id", wf,
+                "client_id", client, "exit", exit);
+}
+
+static const msgpack_object *
+view (const char *wf)
+{
+    return ok (RUN ("get", "workflow.get", "m{s:s}", 1, "workflow_id", wf));
+}
+
+static int64_t
+last_seq (void)
+{
+    return int_of (ok (RUN ("stats", "stats", "m{}", 0)), "last_seq");
+}
+
+/* ---- the table ---- */
+
+/* Every command of the protocol has a row; nothing else does. */
+static void
+test_table_covers_the_protocol (void **state)
+{
+    (void) state;
+    for (int i = 0; i < EXF_CMD_COUNT; i++) {
+        const char *name = exf_command_names[i];
+        exf_str_t s = { name, (uint32_t) strlen (name) };
+        if (!commands_find (s))
+            fail_msg ("%s has no handler", name);
+    }
+    static const char *const unknown[] = { "", "pin", "pings", "PING",
+                                           "workflow" };
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++) {
+        exf_str_t s = { unknown[i], (uint32_t) strlen (unknown[i]) };
+        assert_null (commands_find (s));
+    }
+    exf_str_t start_s = { "workflow.start", 14 }, get_s = { "workflow.get", 12 };
+    exf_str_t dq_s = { "dq.report", 9 }, ping_s = { "ping", 4 };
+    assert_true (command_writes (commands_find (start_s)));
+    assert_false (command_writes (commands_find (get_s)));
+    assert_true (command_allows (commands_find (dq_s), ROLE_WORKER));
+    assert_false (command_allows (commands_find (dq_s), ROLE_FRONTEND));
+    assert_true (command_allows (commands_find (ping_s), ROLE_OPS));
+}
+
+/* ---- writes, events, idempotency ---- */
+
+static void
+test_start_stores_and_queues (void **state)
+{
+    (void) state;
+    const char *wf = start ("s1", "h1");
+    assert_int_equal (strlen (wf), WF_ID_LEN);
+    assert_int_equal (queued.n, 1);
+    assert_string_equal (queued.types[0], EXF_EV_NAME (WORKFLOW_STARTED));
+    const msgpack_object *v = view (wf);
+    assert_int_equal (int_of (v, "version"), 1);
+    assert_string_equal (str_of (v, "state"), "open");
+    const msgpack_object *stats = ok (RUN ("st", "stats", "m{}", 0));
+    assert_int_equal (int_of (get (stats, "workflows"), "open"), 1);
+    assert_int_equal (int_of (stats, "last_seq"), 1);
+    /* the household is taken */
+    const msgpack_object *e = refused (RUN ("s2", "workflow.start",
+                                            "m{s:s, s:s, s:s, "
+                                            "s:a[m{s:s, s:s, s:i, s:s}]}", 4,
+                                            "enrollment_id", "e9",
+                                            "household_id", "h1",
+                                            "project_id", "p1", "members", 1,
+                                            4, "client_id", "c9",
+                                            "enrollment_id", "e9",
+                                            "relationship", 1,
+                                            "entry_date", "2026-01-10"),
+                                       EXF_CONFLICT);
+    assert_string_equal (str_of (e, "workflow_id"), wf);
+    assert_int_equal (last_seq (), 1);
+}
+
+/* workflow.start names no workflow: its replies are the daemon's. The same
+ * id and body get the same bytes and change nothing; the same id with
+ * another body is BAD_REQUEST. */
+static void
+test_idempotent_replay_unscoped (void **state)
+{
+    (void) state;
+    held_t *body = request ("once", "workflow.start",
+                            build ("m{s:s, s:s, s:s, "
+                                   "s:a[m{s:s, s:s, s:i, s:s}]}", 4,
+                                   "enrollment_id", "e1", "household_id",
+                                   "h1", "project_id", "p1", "members", 1,
+                                   4, "client_id", "c1", "enrollment_id",
+                                   "e1", "relationship", 1, "entry_date",
+                                   "2026-01-10"));
+    ran_t first = run_body (body);
+    ok (first);
+    clock_ms += 60 * 1000;
+    ran_t again = run_body (body);
+    assert_true (same_bytes (first, again));
+    assert_int_equal (queued.n, 1);
+    assert_int_equal (last_seq (), 1);
+
+    const msgpack_object *e = refused (RUN ("once", "workflow.start",
+                                            "m{s:s}", 1, "household_id", "h2"),
+                                       EXF_BAD_REQUEST);
+    assert_string_equal (str_of (e, "field"), "id");
+    assert_int_equal (queued.n, 1);
+    assert_int_equal (int_of (get (ok (RUN ("st", "stats", "m{}", 0)),
+                                   "workflows"), "open"), 1);
+}
+
+/* A scoped command's replies are found through its workflow: replayed
+ * byte for byte (a final refusal too), another body refused, and the id
+ * free for use on another workflow. What is not final is not kept. */
+static void
+test_idempotent_replay_scoped (void **state)
+{
+    (void) state;
+    const char *wf = start ("s1", "h1");
+    ran_t first = decide ("d1", wf, "c2", true);
+    assert_int_equal (int_of (ok (first), "version"), 2);
+    int events = queued.n;
+    ran_t again = decide ("d1", wf, "c2", true);
+    assert_true (same_bytes (first, again));
+    assert_int_equal (queued.n, events);
+    assert_int_equal (int_of (view (wf), "version"), 2);
+    refused (decide ("d1", wf, "c2", false), EXF_BAD_REQUEST);
+    assert_int_equal (int_of (view (wf), "version"), 2);
+
+    /* a final refusal is replayed too */
+    ran_t no = decide ("d2", wf, "c1", true);   /* the primary: VALIDATION */
+    refused (no, EXF_VALIDATION);
+    assert_true (same_bytes (no, decide ("d2", wf, "c1", true)));
+
+    /* BAD_REQUEST is not kept: the same id may then carry a good body */
+    refused (RUN ("d3", "member.decide", "m{s:s, s:s}", 2, "workflow_id", wf,
+                  "client_id", "c2"), EXF_BAD_REQUEST);
+    assert_int_equal (int_of (ok (decide ("d3", wf, "c2", false)), "version"),
+                      3);
+
+    /* NOT_FOUND for a workflow that does not exist is not kept either */
+    refused (decide ("d4", "01JDKZ3V8QABCDEFGHJKMN0000", "c2", true),
+             EXF_NOT_FOUND);
+    const char *other = start ("s2", "h2");
+    assert_int_equal (int_of (ok (decide ("d4", other, "c2", true)),
+                              "version"), 2);
+    /* and an id is scoped to its workflow */
+    assert_int_equal (int_of (ok (decide ("d1", other, "c2", false)),
+                              "version"), 3);
+}
+
+/* A stale expected_version is CONFLICT with the current version, and
+ * nothing changes. */
+static void
+test_version_conflict (void **state)
+{
+    (void) state;
+    const char *wf = start ("s1", "h1");
+    int64_t seq = last_seq ();
+    int events = queued.n;
+    const msgpack_object *e = refused (RUN ("d1", "member.decide",
+                                            "m{s:s, s:s, s:b, s:i}", 4,
+                                            "workflow_id", wf,
+                                            "client_id", "c2", "exit", 1,
+                                            "expected_version", 5),
+                                       EXF_CONFLICT);
+    assert_int_equal (int_of (e, "version"), 1);
+    assert_string_equal (str_of (e, "field"), "expected_version");
+    assert_int_equal (int_of (view (wf), "version"), 1);
+    assert_string_equal (str_of (&get (view (wf), "members")->via.array.ptr[1],
+                                 "decision"), "undecided");
+    assert_int_equal (last_seq (), seq);
+    assert_int_equal (queued.n, events);
+    assert_int_equal (int_of (ok (RUN ("d2", "member.decide",
+                                       "m{s:s, s:s, s:b, s:i}", 4,
+                                       "workflow_id", wf, "client_id", "c2",
+                                       "exit", 1, "expected_version", 1)),
+                              "version"), 2);
+}
+
+/* Past the retention a reply is forgotten: the id is evaluated anew. */
+static void
+test_replies_past_retention (void **state)
+{
+    (void) state;
+    remove_temp_store ();
+    open_temp_store (LARGE_MAP, 1000);      /* replies kept 1 s */
+    const char *wf = start ("s1", "h1");
+    ok (decide ("d1", wf, "c2", true));
+    refused (decide ("d1", wf, "c2", false), EXF_BAD_REQUEST);
+    clock_ms += 2000;
+    assert_int_equal (int_of (ok (decide ("d1", wf, "c2", false)), "version"),
+                      3);
+    /* the sweep takes the records themselves */
+    clock_ms += 2 * DAY_MS;
+    store_txn_t *t = begin (true);
+    int deleted = 0;
+    assert_int_equal (store_replies_sweep (t, clock_ms, 100, &deleted),
+                      STORE_OK);
+    commit (&t);
+    assert_int_equal (deleted, 3);          /* s1, and d1 twice */
+}
+
+/* A write that meets a full map gets STORE_FULL: the server aborts the
+ * batch, and nothing of it is there. Reads go on; the same request meets
+ * the same answer (it was not stored). */
+static void
+test_map_full (void **state)
+{
+    (void) state;
+    remove_temp_store ();
+    open_temp_store (SMALL_MAP, DAY_MS);
+    const char *wf = start ("s1", "h1");
+    ok (RUN ("x", "step.save", "m{s:s, s:s, s:s, s:s, s:m{s:s, s:i}}", 5,
+             "workflow_id", wf, "client_id", "c1", "step", "exit",
+             "mode", "entered", "data", 2, "exit_date", EXIT_DATE,
+             "destination", 410));
+    static char notes[60000];
+    memset (notes, 'n', sizeof notes - 1);
+    held_t *failed = NULL;
+    for (int i = 0; i < 100 && !failed; i++) {
+        char id[16];
+        snprintf (id, sizeof id, "u%d", i);
+        held_t *body = request (id, "step.save",
+                                build ("m{s:s, s:s, s:s, s:s, s:m{s:s, s:i}}",
+                                       5, "workflow_id", wf, "client_id", "c1",
+                                       "step", "universal_data",
+                                       "mode", "entered",
+                                       "data", 2, "notes", notes, "i", i));
+        ran_t r = run_body (body);
+        if (r.status != STORE_OK)
+            failed = body;
+        else
+            ok (r);
+    }
+    assert_non_null (failed);
+    const msgpack_object *before = view (wf);
+    int64_t version = int_of (before, "version"), seq = last_seq ();
+    int events = queued.n;
+    assert_int_equal (run_body (failed).status, STORE_FULL);
+    assert_int_equal (int_of (view (wf), "version"), version);
+    assert_int_equal (last_seq (), seq);
+    assert_int_equal (queued.n, events);
+    /* reads still work, writes that fit still go through */
+    assert_true (get (ok (RUN ("p", "ping", "m{}", 0)), "pong")->via.boolean);
+    ok (RUN ("a", "consumer.ack", "m{s:s, s:i}", 2, "consumer", "dq", "seq",
+             1));
+}
+
+/* ---- the event log and consumers ---- */
+
+/* Seqs are gapless across commands, refusals and aborted batches, and a
+ * workflow's history holds its own events in order. */
+static void
+test_event_log_gapless (void **state)
+{
+    (void) state;
+    const char *a = start ("s1", "h1");
+    const char *b = start ("s2", "h2");
+    ok (decide ("d1", a, "c2", true));
+    refused (decide ("d2", a, "c1", true), EXF_VALIDATION);
+    /* a batch that is aborted leaves no hole */
+    store_txn_t *t = begin (true);
+    command_env_t env = { change_env (t), NOW };
+    held_t *body = request ("d3", "member.decide",
+                            build ("m{s:s, s:s, s:b}", 3, "workflow_id", b,
+                                   "client_id", "c2", "exit", 1));
+    codec_request_t req;
+    exf_error_t err;
+    exf_error_clear (&err);
+    assert_true (codec_parse_request (decode_held (body), &req, &err));
+    msgpack_sbuffer reply;
+    msgpack_sbuffer_init (&reply);
+    assert_int_equal (commands_execute (&env, commands_find (req.cmd), &req,
+                                        body->sb.data, body->sb.size, &reply),
+                      STORE_OK);
+    msgpack_sbuffer_destroy (&reply);
+    store_abort (&t);
+    ok (decide ("d4", b, "c2", false));
+
+    const msgpack_object *read = ok (RUN ("r", "events.read", "m{s:i}", 1,
+                                          "after", 0));
+    const msgpack_object *evs = get (read, "events");
+    assert_int_equal (evs->via.array.size, 4);
+    for (uint32_t i = 0; i < evs->via.array.size; i++)
+        assert_int_equal (int_of (&evs->via.array.ptr[i], "seq"), i + 1);
+    assert_int_equal (int_of (read, "last_seq"), 4);
+    const msgpack_object *page = get (ok (RUN ("r2", "events.read",
+                                               "m{s:i, s:i}", 2, "after", 1,
+                                               "limit", 2)), "events");
+    assert_int_equal (page->via.array.size, 2);
+    assert_int_equal (int_of (&page->via.array.ptr[0], "seq"), 2);
+
+    const msgpack_object *hist = get (ok (RUN ("h", "workflow.history",
+                                               "m{s:s}", 1, "workflow_id",
+                                               b)), "events");
+    assert_int_equal (hist->via.array.size, 2);
+    assert_int_equal (int_of (&hist->via.array.ptr[0], "seq"), 2);
+    assert_int_equal (int_of (&hist->via.array.ptr[1], "seq"), 4);
+    assert_string_equal (str_of (&hist->via.array.ptr[1], "type"),
+                         EXF_EV_NAME (MEMBER_DECIDED));
+}
+
+static void
+test_consumer_offsets (void **state)
+{
+    (void) state;
+    start ("s1", "h1");
+    start ("s2", "h2");
+    start ("s3", "h3");
+    refused (RUN ("a0", "consumer.ack", "m{s:s, s:i}", 2, "consumer", "dq",
+                  "seq", 4), EXF_VALIDATION);
+    const msgpack_object *r = ok (RUN ("a1", "consumer.ack", "m{s:s, s:i}", 2,
+                                       "consumer", "dq", "seq", 2));
+    assert_int_equal (int_of (r, "seq"), 2);
+    assert_int_equal (int_of (r, "lag"), 1);
+    /* an offset never goes back */
+    r = ok (RUN ("a2", "consumer.ack", "m{s:s, s:i}", 2, "consumer", "dq",
+                 "seq", 1));
+    assert_int_equal (int_of (r, "seq"), 2);
+    ok (RUN ("a3", "consumer.ack", "m{s:s, s:i}", 2, "consumer", "notify",
+             "seq", 3));
+    const msgpack_object *list = ok (RUN ("l", "consumer.list", "m{}", 0));
+    const msgpack_object *cs = get (list, "consumers");
+    assert_int_equal (cs->via.array.size, 2);
+    assert_string_equal (str_of (&cs->via.array.ptr[0], "consumer"), "dq");
+    assert_int_equal (int_of (&cs->via.array.ptr[0], "lag"), 1);
+    assert_int_equal (int_of (&cs->via.array.ptr[1], "lag"), 0);
+    assert_int_equal (int_of (list, "last_seq"), 3);
+}
+
+/* ---- the stall scan ---- */
+
+static int
+scan (int64_t stall_after_s, stall_cursor_t *cursor)
+{
+    store_txn_t *t = begin (true);
+    change_env_t env = change_env (t);
+    int marked = -1;
+    assert_int_equal (stall_scan (&env, stall_after_s, cursor, 1000, &marked),
+                      STORE_OK);
+    commit (&t);
+    return marked;
+}
+
+/* A workflow idle past the threshold gets exactly one workflow.stalled per
+ * idle period, through the same write path as commands: in its history,
+ * in its view, in the queue. */
+static void
+test_stall_scan (void **state)
+{
+    (void) state;
+    stall_cursor_t cursor = { .len = 0 }, fresh = { .len = 0 };
+    const char *wf = start ("s1", "h1");
+    clock_ms = NOW + 1000 * 1000;
+    assert_int_equal (scan (3600, &cursor), 0);
+    clock_ms = NOW + 3601 * 1000;
+    assert_int_equal (scan (3600, &cursor), 1);
+    assert_string_equal (queued.types[queued.n - 1],
+                         EXF_EV_NAME (WORKFLOW_STALLED));
+    assert_true (get (view (wf), "stalled")->via.boolean);
+    assert_int_equal (int_of (view (wf), "version"), 1);   /* not a change */
+    /* once per idle period, whatever the cursor */
+    clock_ms += 10 * 3600 * 1000LL;
+    assert_int_equal (scan (3600, &cursor), 0);
+    assert_int_equal (scan (3600, &fresh), 0);
+    /* a change starts a new period */
+    ok (decide ("d1", wf, "c2", true));
+    assert_false (get (view (wf), "stalled")->via.boolean);
+    assert_int_equal (scan (3600, &cursor), 0);
+    clock_ms += 3601 * 1000;
+    assert_int_equal (scan (3600, &cursor), 1);
+    const msgpack_object *hist = get (ok (RUN ("h", "workflow.history",
+                                               "m{s:s}", 1, "workflow_id",
+                                               wf)), "events");
+    int stalled = 0;
+    for (uint32_t i = 0; i < hist->via.array.size; i++)
+        stalled += strcmp (str_of (&hist->via.array.ptr[i], "type"),
+                           EXF_EV_NAME (WORKFLOW_STALLED)) == 0;
+    assert_int_equal (stalled, 2);
+    /* closed workflows never stall */
+    ok (RUN ("c", "workflow.cancel", "m{s:s, s:s}", 2, "workflow_id", wf,
+             "reason", "moved"));
+    clock_ms += 10 * 3600 * 1000LL;
+    stall_cursor_t again = { .len = 0 };
+    assert_int_equal (scan (3600, &again), 0);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown (f, setup, store_teardown)
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        T (test_table_covers_the_protocol),
+        T (test_start_stores_and_queues),
+        T (test_idempotent_replay_unscoped),
+        T (test_idempotent_replay_scoped),
+        T (test_version_conflict),
+        T (test_replies_past_retention),
+        T (test_map_full),
+        T (test_event_log_gapless),
+        T (test_consumer_offsets),
+        T (test_stall_scan),
+    };
+    return cmocka_run_group_tests_name ("commands", tests, NULL, NULL);
+}

@@ -1,0 +1,551 @@
+/* Unit tests for daemon/store.c on a real LMDB in a temp dir: the lock, the
+ * event log, workflows and their indexes, prior values, stored replies and
+ * their sweep, consumer offsets, and a full map. */
+#include "store_fixture.h"
+
+/* A 26-character workflow id (the store keys workflows by ULID length). */
+static const char *
+wf_id (int n)
+{
+    static char ids[8][WF_ID_LEN + 1];
+    char *id = ids[n % 8];
+    snprintf (id, WF_ID_LEN + 1, "01JDKZ3V8QABCDEFGHJKMN%04d", n);
+    return id;
+}
+
+/* Stores a new workflow in its own transaction. */
+static void
+put_new (store_wf_t *swf)
+{
+    store_txn_t *t = begin (true);
+    assert_int_equal (store_workflow_put (t, swf), STORE_OK);
+    commit (&t);
+}
+
+/* ---- the environment ---- */
+
+static void
+test_one_daemon_per_directory (void **state)
+{
+    (void) state;
+    char why[256] = "";
+    store_t *second = store_new (store_dir, LARGE_MAP, DAY_MS, why,
+                                 sizeof why);
+    assert_null (second);
+    assert_non_null (strstr (why, "in use"));
+    why[0] = '\0';
+    assert_null (store_new ("/proc/no/such/dir", LARGE_MAP, DAY_MS, why,
+                            sizeof why));
+    assert_true (why[0] != '\0');
+    assert_int_equal (store_committed_seq (store), 0);
+}
+
+static void
+test_statuses_have_words (void **state)
+{
+    (void) state;
+    const char *seen[STORE_FAULT + 1];
+    for (int s = STORE_OK; s <= STORE_FAULT; s++) {
+        seen[s] = store_strerror ((store_status_t) s);
+        assert_non_null (seen[s]);
+        for (int t = 0; t < s; t++)
+            assert_string_not_equal (seen[s], seen[t]);
+    }
+    assert_string_equal (store_strerror (STORE_FULL), "storage is full");
+}
+
+/* ---- the event log ---- */
+
+typedef struct {
+    uint64_t seqs[64];
+    char bodies[64][16];
+    int n;
+} seen_events_t;
+
+static bool
+see_event (void *arg, uint64_t seq, const void *event, size_t len)
+{
+    seen_events_t *s = arg;
+    assert_true (s->n < 64 && len < 16);
+    s->seqs[s->n] = seq;
+    memcpy (s->bodies[s->n], event, len);
+    s->bodies[s->n][len] = '\0';
+    s->n++;
+    return true;
+}
+
+static void
+append (store_txn_t *t, const char *body)
+{
+    uint64_t seq = store_next_seq (t);
+    assert_int_equal (store_event_append (t, seq, body, strlen (body)),
+                      STORE_OK);
+    assert_int_equal (store_last_seq (t), seq);
+}
+
+/* Seqs are gapless: an aborted transaction's seqs are handed out again,
+ * and the log survives a restart. */
+static void
+test_event_log_gapless (void **state)
+{
+    (void) state;
+    store_txn_t *t = begin (true);
+    assert_int_equal (store_next_seq (t), 1);
+    append (t, "e1");
+    append (t, "e2");
+    append (t, "e3");
+    commit (&t);
+    assert_int_equal (store_committed_seq (store), 3);
+
+    t = begin (true);
+    assert_int_equal (store_next_seq (t), 4);
+    append (t, "lost");
+    store_abort (&t);
+    assert_null (t);
+    assert_int_equal (store_committed_seq (store), 3);
+
+    t = begin (true);
+    assert_int_equal (store_next_seq (t), 4);
+    append (t, "e4");
+    append (t, "e5");
+    /* a seq is written once */
+    assert_int_not_equal (store_event_append (t, 2, "again", 5), STORE_OK);
+    store_abort (&t);
+    t = begin (true);
+    append (t, "e4");
+    append (t, "e5");
+    commit (&t);
+
+    seen_events_t all = { .n = 0 }, tail = { .n = 0 };
+    t = begin (false);
+    assert_int_equal (store_events_scan (t, 0, see_event, &all), STORE_OK);
+    assert_int_equal (store_events_scan (t, 3, see_event, &tail), STORE_OK);
+    assert_int_equal (store_last_seq (t), 5);
+    store_abort (&t);
+    assert_int_equal (all.n, 5);
+    for (int i = 0; i < 5; i++) {
+        char want[16];
+        snprintf (want, sizeof want, "e%d", i + 1);
+        assert_int_equal (all.seqs[i], i + 1);
+        assert_string_equal (all.bodies[i], want);
+    }
+    assert_int_equal (tail.n, 2);
+    assert_int_equal (tail.seqs[0], 4);
+
+    /* a restart reads the seq back from the log */
+    store_destroy (&store);
+    char why[256];
+    store = store_new (store_dir, LARGE_MAP, DAY_MS, why, sizeof why);
+    assert_non_null (store);
+    assert_int_equal (store_committed_seq (store), 5);
+    t = begin (true);
+    assert_int_equal (store_next_seq (t), 6);
+    store_abort (&t);
+}
+
+/* ---- workflows ---- */
+
+static void
+assert_counts (store_txn_t *t, uint64_t open, uint64_t finished,
+               uint64_t cancelled)
+{
+    uint64_t counts[WF_STATE_COUNT];
+    assert_int_equal (store_workflow_counts (t, counts), STORE_OK);
+    assert_int_equal (counts[WF_OPEN], open);
+    assert_int_equal (counts[WF_FINISHED], finished);
+    assert_int_equal (counts[WF_CANCELLED], cancelled);
+}
+
+typedef struct {
+    char ids[16][WF_ID_LEN + 1];
+    uint8_t last_key[64];
+    size_t last_key_len;
+    int n, stop_at;
+} listed_t;
+
+static bool
+see_listed (void *arg, const char *workflow_id, const void *key,
+            size_t key_len)
+{
+    listed_t *l = arg;
+    assert_true (l->n < 16 && key_len <= sizeof l->last_key);
+    snprintf (l->ids[l->n++], WF_ID_LEN + 1, "%s", workflow_id);
+    memcpy (l->last_key, key, key_len);
+    l->last_key_len = key_len;
+    return l->n != l->stop_at;
+}
+
+/* The value and its ledger come back as stored; a state change moves the
+ * household index, the state index and the counts. */
+static void
+test_workflow_round_trip_and_indexes (void **state)
+{
+    (void) state;
+    store_wf_t *a = started_workflow (wf_id (1), "h1", NOW);
+    record_ledger_add_event (&a->ledger, 1);
+    record_ledger_add_event (&a->ledger, 7);
+    assert_false (a->place.exists);
+    put_new (a);
+    assert_true (a->place.exists);
+
+    store_wf_t *b = store_wf_new ();
+    char open_id[WF_ID_LEN + 1];
+    store_txn_t *t = begin (false);
+    assert_int_equal (store_workflow_get (t, wf_id (1), b), STORE_OK);
+    assert_string_equal (b->wf->workflow_id, wf_id (1));
+    assert_string_equal (b->wf->members[0].client_id, "c-h1");
+    assert_int_equal (b->wf->version, 1);
+    assert_true (b->place.exists);
+    assert_int_equal (b->ledger.n_history, 2);
+    assert_int_equal (b->ledger.history[1], 7);
+    assert_int_equal (store_household_open (t, "h1", open_id), STORE_OK);
+    assert_string_equal (open_id, wf_id (1));
+    assert_counts (t, 1, 0, 0);
+    /* ids of another length, and unknown ones, name nothing */
+    assert_int_equal (store_workflow_get (t, "short", b), STORE_NOT_FOUND);
+    assert_int_equal (store_workflow_get (t, wf_id (2), b), STORE_NOT_FOUND);
+    assert_false (b->place.exists);
+    assert_int_equal (store_household_open (t, "h2", open_id),
+                      STORE_NOT_FOUND);
+    store_abort (&t);
+
+    /* cancel it: out of the household index, into the cancelled state */
+    t = begin (true);
+    assert_int_equal (store_workflow_get (t, wf_id (1), b), STORE_OK);
+    wf_ctx_t ctx = { NOW + 1000, "cw1" };
+    wf_events_t ev;
+    workflow_events_init (&ev);
+    exf_error_t err;
+    exf_error_clear (&err);
+    exf_str_t reason = { "moved", 5 };
+    assert_true (workflow_cancel (b->wf, reason, &ctx, &ev, &err));
+    workflow_events_fini (&ev);
+    assert_int_equal (store_workflow_put (t, b), STORE_OK);
+    assert_int_equal (store_household_open (t, "h1", open_id),
+                      STORE_NOT_FOUND);
+    assert_counts (t, 0, 0, 1);
+    listed_t open = { .n = 0 }, cancelled = { .n = 0 };
+    assert_int_equal (store_workflow_list (t, WF_OPEN, NULL, 0, INT64_MAX,
+                                           see_listed, &open), STORE_OK);
+    assert_int_equal (store_workflow_list (t, WF_CANCELLED, NULL, 0,
+                                           INT64_MAX, see_listed, &cancelled),
+                      STORE_OK);
+    commit (&t);
+    assert_int_equal (open.n, 0);
+    assert_int_equal (cancelled.n, 1);
+    assert_string_equal (cancelled.ids[0], wf_id (1));
+    /* the household may start again */
+    store_wf_t *again = started_workflow (wf_id (2), "h1", NOW + 2000);
+    put_new (again);
+    t = begin (false);
+    assert_int_equal (store_household_open (t, "h1", open_id), STORE_OK);
+    assert_string_equal (open_id, wf_id (2));
+    assert_counts (t, 1, 0, 1);
+    store_abort (&t);
+    store_wf_destroy (&a);
+    store_wf_destroy (&b);
+    store_wf_destroy (&again);
+    assert_null (a);
+}
+
+/* Open workflows are listed oldest change first, up to a time, and a
+ * cursor goes on where a page stopped. */
+static void
+test_workflow_list_order_and_cursor (void **state)
+{
+    (void) state;
+    for (int i = 4; i >= 0; i--) {
+        char household[16];
+        snprintf (household, sizeof household, "h%d", i);
+        store_wf_t *swf = started_workflow (wf_id (i), household,
+                                            NOW + i * 1000);
+        put_new (swf);
+        store_wf_destroy (&swf);
+    }
+    store_txn_t *t = begin (false);
+    listed_t all = { .n = 0 }, due = { .n = 0 }, page = { .stop_at = 2 };
+    assert_int_equal (store_workflow_list (t, WF_OPEN, NULL, 0, INT64_MAX,
+                                           see_listed, &all), STORE_OK);
+    assert_int_equal (store_workflow_list (t, WF_OPEN, NULL, 0, NOW + 2000,
+                                           see_listed, &due), STORE_OK);
+    assert_int_equal (store_workflow_list (t, WF_OPEN, NULL, 0, INT64_MAX,
+                                           see_listed, &page), STORE_OK);
+    listed_t rest = { .n = 0 };
+    assert_int_equal (store_workflow_list (t, WF_OPEN, page.last_key,
+                                           page.last_key_len, INT64_MAX,
+                                           see_listed, &rest), STORE_OK);
+    store_abort (&t);
+    assert_int_equal (all.n, 5);
+    for (int i = 0; i < 5; i++)
+        assert_string_equal (all.ids[i], wf_id (i));
+    assert_int_equal (due.n, 3);
+    assert_int_equal (page.n, 2);
+    assert_int_equal (rest.n, 3);
+    assert_string_equal (rest.ids[0], wf_id (2));
+}
+
+/* Prior values are written once, apart from the record, and read only
+ * when asked for. */
+static void
+test_priors_are_stored_apart (void **state)
+{
+    (void) state;
+    store_wf_t *a = started_workflow (wf_id (1), "h1", NOW);
+    blob_set_object (&a->wf->members[0].last[STEP_UNIVERSAL_DATA],
+                     build ("m{s:s}", 1, "veteran", "no"));
+    put_new (a);
+    store_wf_t *plain = started_workflow (wf_id (2), "h2", NOW);
+    put_new (plain);
+
+    store_wf_t *b = store_wf_new ();
+    store_txn_t *t = begin (false);
+    assert_int_equal (store_workflow_get (t, wf_id (1), b), STORE_OK);
+    assert_false (record_has_priors (b->wf));
+    assert_int_equal (store_workflow_get_priors (t, b->wf), STORE_OK);
+    assert_true (record_has_priors (b->wf));
+    const blob_t *last = &b->wf->members[0].last[STEP_UNIVERSAL_DATA];
+    assert_int_equal (last->len,
+                      a->wf->members[0].last[STEP_UNIVERSAL_DATA].len);
+    assert_int_equal (store_workflow_get (t, wf_id (2), b), STORE_OK);
+    assert_int_equal (store_workflow_get_priors (t, b->wf), STORE_OK);
+    assert_false (record_has_priors (b->wf));
+    store_abort (&t);
+    store_wf_destroy (&a);
+    store_wf_destroy (&plain);
+    store_wf_destroy (&b);
+}
+
+/* ---- idempotency ---- */
+
+static exf_str_t
+str (const char *s)
+{
+    exf_str_t v = { s, (uint32_t) strlen (s) };
+    return v;
+}
+
+static void
+assert_reply (store_txn_t *t, const store_wf_t *scope, const char *id,
+              int64_t now_ms, uint64_t want_hash, const char *want)
+{
+    uint64_t hash = 0;
+    const void *reply = NULL;
+    size_t len = 0;
+    assert_int_equal (store_reply_get (t, scope, str (id), now_ms, &hash,
+                                       &reply, &len), STORE_OK);
+    assert_true (hash == want_hash);
+    assert_int_equal (len, strlen (want));
+    assert_memory_equal (reply, want, len);
+}
+
+static void
+assert_no_reply (store_txn_t *t, const store_wf_t *scope, const char *id,
+                 int64_t now_ms)
+{
+    uint64_t hash;
+    const void *reply;
+    size_t len;
+    assert_int_equal (store_reply_get (t, scope, str (id), now_ms, &hash,
+                                       &reply, &len), STORE_NOT_FOUND);
+}
+
+/* A reply is found again by its id in its scope, within the retention;
+ * a scoped one through the workflow's ledger, stored with the workflow. */
+static void
+test_replies_by_scope (void **state)
+{
+    (void) state;
+    store_wf_t *a = started_workflow (wf_id (1), "h1", NOW);
+    store_wf_t *b = started_workflow (wf_id (2), "h2", NOW);
+    store_txn_t *t = begin (true);
+    assert_int_equal (store_reply_put (t, NULL, str ("u1"), NOW, 7,
+                                       "reply-u1", 8), STORE_OK);
+    assert_int_equal (store_reply_put (t, a, str ("s1"), NOW, 9, "reply-s1",
+                                       8), STORE_OK);
+    assert_int_equal (a->ledger.n_replies, 1);
+    assert_int_equal (store_workflow_put (t, a), STORE_OK);
+    assert_int_equal (store_workflow_put (t, b), STORE_OK);
+    commit (&t);
+
+    store_wf_t *read = store_wf_new ();
+    t = begin (false);
+    assert_int_equal (store_workflow_get (t, wf_id (1), read), STORE_OK);
+    assert_reply (t, NULL, "u1", NOW + 1, 7, "reply-u1");
+    assert_reply (t, read, "s1", NOW + 1, 9, "reply-s1");
+    /* scopes do not mix */
+    assert_no_reply (t, NULL, "s1", NOW + 1);
+    assert_no_reply (t, b, "s1", NOW + 1);
+    assert_no_reply (t, read, "u1", NOW + 1);
+    assert_no_reply (t, NULL, "u2", NOW + 1);
+    /* past the retention they are gone, swept or not (unscoped replies
+     * expire by whole days) */
+    assert_no_reply (t, read, "s1", NOW + DAY_MS + 1);
+    assert_no_reply (t, NULL, "u1", NOW + 3 * DAY_MS);
+    store_abort (&t);
+    store_wf_destroy (&a);
+    store_wf_destroy (&b);
+    store_wf_destroy (&read);
+}
+
+/* The sweep deletes the replies past the retention, oldest first, within
+ * its budget; younger ones stay. */
+static void
+test_reply_sweep (void **state)
+{
+    (void) state;
+    remove_temp_store ();
+    open_temp_store (LARGE_MAP, 1000);      /* replies kept 1 s */
+    store_wf_t *a = started_workflow (wf_id (1), "h1", NOW);
+    store_txn_t *t = begin (true);
+    static const int64_t at[] = { 0, 500, 900 };
+    static const char *const ids[] = { "r0", "r1", "r2" };
+    for (int i = 0; i < 3; i++)
+        assert_int_equal (store_reply_put (t, a, str (ids[i]), NOW + at[i],
+                                           (uint64_t) i, "reply", 5),
+                          STORE_OK);
+    assert_int_equal (store_reply_put (t, NULL, str ("u0"), NOW, 3, "reply",
+                                       5), STORE_OK);
+    assert_int_equal (store_workflow_put (t, a), STORE_OK);
+    commit (&t);
+
+    int deleted = -1;
+    t = begin (true);
+    assert_int_equal (store_replies_sweep (t, NOW + 1200, 100, &deleted),
+                      STORE_OK);
+    commit (&t);
+    assert_int_equal (deleted, 1);          /* r0; u0's day is not over */
+    /* gone from the log, not just out of the retention: asked as of when
+     * it was written, r0 is no longer there, r1 still is */
+    t = begin (false);
+    assert_no_reply (t, a, "r0", NOW);
+    assert_reply (t, a, "r1", NOW + 500, 1, "reply");
+    assert_reply (t, NULL, "u0", NOW, 3, "reply");
+    store_abort (&t);
+
+    /* two days on everything is due; the budget bounds one sweep */
+    t = begin (true);
+    assert_int_equal (store_replies_sweep (t, NOW + 2 * DAY_MS, 1, &deleted),
+                      STORE_OK);
+    assert_int_equal (deleted, 1);
+    assert_int_equal (store_replies_sweep (t, NOW + 2 * DAY_MS, 100,
+                                           &deleted), STORE_OK);
+    assert_int_equal (deleted, 2);
+    assert_int_equal (store_replies_sweep (t, NOW + 2 * DAY_MS, 100,
+                                           &deleted), STORE_OK);
+    assert_int_equal (deleted, 0);
+    commit (&t);
+    t = begin (false);
+    assert_no_reply (t, a, "r2", NOW + 900);
+    assert_no_reply (t, NULL, "u0", NOW);
+    store_abort (&t);
+    store_wf_destroy (&a);
+}
+
+/* ---- consumers ---- */
+
+typedef struct {
+    char names[4][16];
+    uint64_t seqs[4];
+    int n;
+} consumers_t;
+
+static bool
+see_consumer (void *arg, const char *name, uint64_t seq)
+{
+    consumers_t *c = arg;
+    assert_true (c->n < 4);
+    snprintf (c->names[c->n], sizeof c->names[c->n], "%s", name);
+    c->seqs[c->n++] = seq;
+    return true;
+}
+
+static void
+test_consumer_offsets (void **state)
+{
+    (void) state;
+    uint64_t seq = 99;
+    store_txn_t *t = begin (true);
+    assert_int_equal (store_consumer_get (t, "notify", &seq),
+                      STORE_NOT_FOUND);
+    assert_int_equal (store_consumer_put (t, "notify", 3), STORE_OK);
+    assert_int_equal (store_consumer_put (t, "dq", 5), STORE_OK);
+    assert_int_equal (store_consumer_put (t, "dq", 6), STORE_OK);
+    commit (&t);
+    consumers_t all = { .n = 0 };
+    t = begin (false);
+    assert_int_equal (store_consumer_get (t, "dq", &seq), STORE_OK);
+    assert_int_equal (seq, 6);
+    assert_int_equal (store_consumers_scan (t, see_consumer, &all), STORE_OK);
+    store_abort (&t);
+    assert_int_equal (all.n, 2);
+    assert_string_equal (all.names[0], "dq");
+    assert_int_equal (all.seqs[0], 6);
+    assert_string_equal (all.names[1], "notify");
+    assert_int_equal (all.seqs[1], 3);
+}
+
+/* ---- a full map ---- */
+
+/* The write that meets a full map gets STORE_FULL; its transaction is
+ * aborted whole, committed data still reads, and a small write that fits
+ * still goes through. */
+static void
+test_map_full (void **state)
+{
+    (void) state;
+    remove_temp_store ();
+    open_temp_store (SMALL_MAP, DAY_MS);
+    store_wf_t *a = started_workflow (wf_id (1), "h1", NOW);
+    put_new (a);
+
+    static char big[16 * 1024];
+    memset (big, 'x', sizeof big);
+    store_txn_t *t = begin (true);
+    store_status_t rc = STORE_OK;
+    int appended = 0;
+    while (rc == STORE_OK && appended < 1000) {
+        rc = store_event_append (t, store_next_seq (t), big, sizeof big);
+        appended += rc == STORE_OK;
+    }
+    assert_int_equal (rc, STORE_FULL);
+    assert_true (appended > 0);
+    assert_non_null (strstr (store_fault_detail (store), "MAP_FULL"));
+    store_abort (&t);
+
+    /* nothing of the aborted transaction is there */
+    assert_int_equal (store_committed_seq (store), 0);
+    store_wf_t *b = store_wf_new ();
+    seen_events_t none = { .n = 0 };
+    t = begin (false);
+    assert_int_equal (store_workflow_get (t, wf_id (1), b), STORE_OK);
+    assert_int_equal (store_events_scan (t, 0, see_event, &none), STORE_OK);
+    assert_int_equal (store_last_seq (t), 0);
+    store_abort (&t);
+    assert_int_equal (none.n, 0);
+
+    t = begin (true);
+    assert_int_equal (store_consumer_put (t, "dq", 0), STORE_OK);
+    commit (&t);
+    store_wf_destroy (&a);
+    store_wf_destroy (&b);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown (f, store_setup, store_teardown)
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        T (test_one_daemon_per_directory),
+        T (test_statuses_have_words),
+        T (test_event_log_gapless),
+        T (test_workflow_round_trip_and_indexes),
+        T (test_workflow_list_order_and_cursor),
+        T (test_priors_are_stored_apart),
+        T (test_replies_by_scope),
+        T (test_reply_sweep),
+        T (test_consumer_offsets),
+        T (test_map_full),
+    };
+    return cmocka_run_group_tests_name ("store", tests, NULL, NULL);
+}
