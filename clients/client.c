@@ -424,21 +424,9 @@ exitflow_call (exitflow_client_t *self, const char *cmd, const void *args,
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 3 + (args != NULL) + (self->actor != NULL));
-    codec_pack_cstr (&pk, "v");
-    msgpack_pack_int (&pk, EXF_PROTOCOL_VERSION);
-    codec_pack_cstr (&pk, "id");
-    codec_pack_cstr (&pk, id);
-    codec_pack_cstr (&pk, "cmd");
-    codec_pack_cstr (&pk, cmd);
-    if (args) {
-        codec_pack_cstr (&pk, "args");
+    codec_pack_request_head (&pk, id, cmd, self->actor, args != NULL);
+    if (args)
         codec_pack_raw (&pk, args, args_len);
-    }
-    if (self->actor) {
-        codec_pack_cstr (&pk, "actor");
-        codec_pack_cstr (&pk, self->actor);
-    }
     exitflow_reply_t *reply = exchange (self, id, sb.data, sb.size, err);
     msgpack_sbuffer_destroy (&sb);
     return reply;

@@ -5,6 +5,7 @@
 #include <czmq.h>
 #include <getopt.h>
 
+#include "protocol/codec.h"
 #include "server.h"
 
 static void
@@ -17,8 +18,8 @@ usage (FILE *out)
         "                 [--config FILE] [--verbose]\n"
         "\n"
         "  --data DIR            LMDB environment directory (./var/exitflow)\n"
-        "  --commands ENDPOINT   ROUTER for commands (tcp://127.0.0.1:5570)\n"
-        "  --events ENDPOINT     PUB for events (tcp://127.0.0.1:5571)\n"
+        "  --commands ENDPOINT   ROUTER for commands (" EXF_DEFAULT_COMMANDS ")\n"
+        "  --events ENDPOINT     PUB for events (" EXF_DEFAULT_EVENTS ")\n"
         "  --stall-after SECONDS idle time before workflow.stalled (86400)\n"
         "  --map-size BYTES      LMDB map size, the storage limit (8 GiB)\n"
         "  --reply-retention SECONDS\n"
@@ -30,25 +31,13 @@ usage (FILE *out)
         "  --verbose             log every request (ids and codes only)\n");
 }
 
-static bool
-parse_number (const char *text, long long min, long long max, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll (text, &end, 10);
-    if (errno || end == text || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 int
 main (int argc, char **argv)
 {
     server_config_t config = {
         .data_dir = "./var/exitflow",
-        .commands_endpoint = "tcp://127.0.0.1:5570",
-        .events_endpoint = "tcp://127.0.0.1:5571",
+        .commands_endpoint = EXF_DEFAULT_COMMANDS,
+        .events_endpoint = EXF_DEFAULT_EVENTS,
         .stall_after_s = 86400,
         .map_size = (size_t) 8 << 30,
         .reply_retention_s = 86400,
@@ -108,7 +97,7 @@ main (int argc, char **argv)
         config.commands_endpoint = flag[F_COMMANDS];
     if (flag[F_EVENTS])
         config.events_endpoint = flag[F_EVENTS];
-    long long n;
+    int64_t n;
     enum { CENTURY_S = 100LL * 366 * 86400 };
     static const struct {
         int flag;
@@ -123,7 +112,7 @@ main (int argc, char **argv)
         const char *text = flag[numbers[i].flag];
         if (!text)
             continue;
-        if (!parse_number (text, numbers[i].min, numbers[i].max, &n)) {
+        if (!codec_parse_int (text, numbers[i].min, numbers[i].max, &n)) {
             fprintf (stderr, "exitflowd: %s\n", numbers[i].what);
             return 2;
         }

@@ -136,7 +136,7 @@ is_head (const wf_member_t *m)
 bool
 workflow_step_applies (const wf_member_t *m, int step)
 {
-    return !hud_steps[step].adults_and_hoh_only || m->adult || is_head (m);
+    return hud_member_answers_step (step, m->adult, m->relationship);
 }
 
 int

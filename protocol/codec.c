@@ -2,6 +2,7 @@
  * field readers, envelopes, times. See codec.h and PROTOCOL.md. */
 #include "codec.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,40 +87,65 @@ scan_children (scan_t *s, uint64_t count, int depth)
     return true;
 }
 
-/* Well-formed UTF-8 (RFC 3629): no overlongs, no surrogates, ≤ U+10FFFF.
- * Text reaches every client and log: a string that is not UTF-8 would
+/* The length of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no
+ * surrogates, ≤ U+10FFFF) at the start of `p`, or 0 when there is none. */
+static size_t
+utf8_sequence (const uint8_t *p, size_t n)
+{
+    uint8_t c = p[0];
+    size_t len;
+    uint32_t min, cp;
+    if (c < 0x80)
+        return 1;
+    else if ((c & 0xe0) == 0xc0)
+        len = 2, min = 0x80, cp = c & 0x1f;
+    else if ((c & 0xf0) == 0xe0)
+        len = 3, min = 0x800, cp = c & 0x0f;
+    else if ((c & 0xf8) == 0xf0)
+        len = 4, min = 0x10000, cp = c & 0x07;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    for (size_t k = 1; k < len; k++) {
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* Text reaches every client and log: a string that is not UTF-8 would
  * break the clients that decode it, so it is refused at the door. */
 static bool
 utf8_valid (const uint8_t *p, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = p[i];
-        size_t len;
-        uint32_t min, cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2, min = 0x80, cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, min = 0x800, cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, min = 0x10000, cp = c & 0x07;
-        } else
+    for (size_t i = 0, len; i < n; i += len)
+        if (!(len = utf8_sequence (p + i, n - i)))
             return false;
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
     return true;
+}
+
+size_t
+codec_utf8_repair (const char *text, size_t len, char *out)
+{
+    const uint8_t *p = (const uint8_t *) text;
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        size_t seq = utf8_sequence (p + i, len - i);
+        if (seq) {
+            memcpy (out + n, p + i, seq);
+            n += seq;
+            i += seq;
+        } else {
+            memcpy (out + n, "\xef\xbf\xbd", 3);    /* U+FFFD */
+            n += 3;
+            i++;
+        }
+    }
+    return n;
 }
 
 /* A str or bin payload after a length of `len_bytes` bytes. */
@@ -516,6 +542,25 @@ codec_parse_request (const msgpack_object *body, codec_request_t *req,
 }
 
 void
+codec_pack_request_head (msgpack_packer *pk, const char *id, const char *cmd,
+                         const char *actor, bool has_args)
+{
+    msgpack_pack_map (pk, 3 + (actor != NULL) + has_args);
+    codec_pack_cstr (pk, "v");
+    msgpack_pack_int (pk, EXF_PROTOCOL_VERSION);
+    codec_pack_cstr (pk, "id");
+    codec_pack_cstr (pk, id);
+    codec_pack_cstr (pk, "cmd");
+    codec_pack_cstr (pk, cmd);
+    if (actor) {
+        codec_pack_cstr (pk, "actor");
+        codec_pack_cstr (pk, actor);
+    }
+    if (has_args)
+        codec_pack_cstr (pk, "args");
+}
+
+void
 codec_pack_cstr (msgpack_packer *pk, const char *s)
 {
     size_t n = strlen (s);
@@ -699,6 +744,18 @@ int64_t
 codec_days_of_ms (int64_t ms)
 {
     return ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+}
+
+bool
+codec_parse_int (const char *text, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll (text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
 }
 
 uint64_t

@@ -63,6 +63,10 @@ bool codec_str_eq (exf_str_t s, const char *cstr);
 exf_str_t codec_str_of (const msgpack_object *o);
 /* Characters (code points) in UTF-8 text. */
 size_t codec_utf8_length (exf_str_t s);
+/* Copies `len` bytes of text into `out` (room for 3 × len bytes), each byte
+ * that starts no valid UTF-8 sequence replaced by U+FFFD; returns the
+ * length written. For showing untrusted text, never for accepting it. */
+size_t codec_utf8_repair (const char *text, size_t len, char *out);
 /* Copies into a NUL-terminated buffer of `cap` bytes (truncating). */
 void codec_str_copy (char *dst, size_t cap, exf_str_t s);
 
@@ -101,6 +105,12 @@ typedef struct {
 bool codec_parse_request (const msgpack_object *body, codec_request_t *req,
                           exf_error_t *err);
 
+/* Packs a request's `{v, id, cmd[, actor][, args:` — with `has_args` the
+ * caller then packs the args map. `actor` may be NULL. */
+void codec_pack_request_head (msgpack_packer *pk, const char *id,
+                              const char *cmd, const char *actor,
+                              bool has_args);
+
 /* Packs `{v, id, ok:true, result:` — the caller then packs the result map. */
 void codec_pack_reply_ok_head (msgpack_packer *pk, exf_str_t id);
 void codec_pack_reply_error (msgpack_packer *pk, exf_str_t id,
@@ -126,6 +136,14 @@ bool codec_parse_time (exf_str_t s, int64_t *ms);
 /* A real calendar date "YYYY-MM-DD" → days since 1970-01-01. */
 bool codec_parse_date (exf_str_t s, int64_t *days);
 int64_t codec_days_of_ms (int64_t ms);
+
+/* A decimal integer from `min` to `max` that is the whole of `text`. */
+bool codec_parse_int (const char *text, int64_t min, int64_t max,
+                      int64_t *out);
+
+/* The daemon's default endpoints (PROTOCOL.md §1). */
+#define EXF_DEFAULT_COMMANDS "tcp://127.0.0.1:5570"
+#define EXF_DEFAULT_EVENTS   "tcp://127.0.0.1:5571"
 
 /* FNV-1a, 64 bits: identifies a request body for idempotency checks. */
 uint64_t codec_hash (const void *buf, size_t len, uint64_t seed);

@@ -105,6 +105,13 @@ hud_is_project_type (int code)
     return in_list (project_types, COUNT (project_types), code);
 }
 
+bool
+hud_member_answers_step (int step, bool adult, int relationship)
+{
+    return !hud_steps[step].adults_and_hoh_only || adult
+           || relationship == HUD_HEAD_OF_HOUSEHOLD;
+}
+
 int
 hud_step_by_name (const char *name, unsigned len)
 {

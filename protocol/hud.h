@@ -39,6 +39,7 @@ bool hud_is_relationship (int code);
 bool hud_is_project_type (int code);
 
 #define HUD_HEAD_OF_HOUSEHOLD 1
+#define HUD_CHILD 2
 #define HUD_OTHER_DESTINATION_MAX 50
 
 typedef enum {
@@ -57,6 +58,9 @@ typedef struct {
 } hud_step_t;
 
 extern const hud_step_t hud_steps[STEP_COUNT];
+/* Whether a household member answers `step` at exit: income and benefits
+ * (4.02/4.03) are for adults and the head of household only. */
+bool hud_member_answers_step (int step, bool adult, int relationship);
 /* The step's kind, or -1 when `name` (of `len` bytes) is not a step. */
 int hud_step_by_name (const char *name, unsigned len);
 

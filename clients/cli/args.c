@@ -5,6 +5,8 @@
  * client's creation, and the mapping of an error value to an exit status. */
 #include "cli.h"
 
+#include "protocol/codec.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -26,19 +28,6 @@ static const struct option common_options[] = {
 };
 #define N_COMMON (sizeof common_options / sizeof common_options[0])
 
-/* A decimal integer from `min` to `max`, the whole of `text`. */
-static bool
-parse_int (const char *text, int64_t min, int64_t max, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll (text, &end, 10);
-    if (errno || end == text || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 static int
 env_int (const char *name, int dflt, int min, int max)
 {
@@ -46,7 +35,7 @@ env_int (const char *name, int dflt, int min, int max)
     if (!text || !*text)
         return dflt;
     int64_t v;
-    if (!parse_int (text, min, max, &v)) {
+    if (!codec_parse_int (text, min, max, &v)) {
         fprintf (stderr, "exitflow: ignoring %s=%s (not a number from %d to %d)\n",
                  name, text, min, max);
         return dflt;
@@ -121,7 +110,7 @@ bool
 cli_int_arg (cli_t *cli, const char *option, const char *text, int64_t min,
              int64_t max, int64_t *out)
 {
-    if (!parse_int (text, min, max, out)) {
+    if (!codec_parse_int (text, min, max, out)) {
         cli_usage_error (cli, "%s takes an integer from %lld to %lld, not '%s'",
                          option, (long long) min, (long long) max, text);
         return false;

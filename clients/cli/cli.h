@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "protocol/codec.h"
+
 /* Exit statuses (the contract). */
 enum {
     EXIT_OK = 0,            /* done */
@@ -20,8 +22,8 @@ enum {
     EXIT_UNREACHABLE = 3,   /* no reply within the timeout, after retries */
 };
 
-#define CLI_DEFAULT_ENDPOINT "tcp://127.0.0.1:5570"
-#define CLI_DEFAULT_EVENTS   "tcp://127.0.0.1:5571"
+#define CLI_DEFAULT_ENDPOINT EXF_DEFAULT_COMMANDS
+#define CLI_DEFAULT_EVENTS   EXF_DEFAULT_EVENTS
 #define CLI_DEFAULT_TIMEOUT_MS 2000
 #define CLI_DEFAULT_RETRIES    2
 

@@ -173,7 +173,7 @@ save_step (demo_t *d, const char *wf, const char *client, hud_step_id_t step,
  * for some (default last), changed for others (entered). */
 static bool
 run_member_steps (demo_t *d, const char *wf, const char *client,
-                  bool adult_or_head)
+                  bool adult, int relationship)
 {
     return save_step (d, wf, client, STEP_EXIT,
                       exit_form ("Moved into an apartment"), "destination 410")
@@ -184,8 +184,8 @@ run_member_steps (demo_t *d, const char *wf, const char *client,
                                     "insurance_from_any_source", 1,
                                     "medicaid", 0, "employer", 1), "entered")
            && save_step (d, wf, client, STEP_DISABILITIES, NULL, "default last")
-           && ((hud_steps[STEP_INCOME_BENEFITS].adults_and_hoh_only
-                && !adult_or_head)
+           && (!hud_member_answers_step (STEP_INCOME_BENEFITS, adult,
+                                         relationship)
                || save_step (d, wf, client, STEP_INCOME_BENEFITS,
                              json_pack ("{s:i, s:i, s:f, s:i}",
                                         "income_from_any_source", 1,
@@ -241,7 +241,7 @@ cmd_demo (cli_t *cli, int argc, char **argv)
         printf ("      workflow %s\n", wf);
     if (!report (&d, reply, what))
         return fail (&d);
-    if (!run_member_steps (&d, wf, h.hoh, true))
+    if (!run_member_steps (&d, wf, h.hoh, true, HUD_HEAD_OF_HOUSEHOLD))
         return fail (&d);
     snprintf (what, sizeof what, "decide: %s stays", h.spouse);
     if (!report (&d, exitflow_decide (d.client, wf, h.spouse, false, d.version,
@@ -251,7 +251,7 @@ cmd_demo (cli_t *cli, int argc, char **argv)
     if (!report (&d, exitflow_decide (d.client, wf, h.child, true, d.version,
                                       &d.err), what))
         return fail (&d);
-    if (!run_member_steps (&d, wf, h.child, false))
+    if (!run_member_steps (&d, wf, h.child, false, HUD_CHILD))
         return fail (&d);
 
     /* A DQ worker's annotation: findings never change the version. */

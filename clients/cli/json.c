@@ -5,25 +5,11 @@
  * sends. Integers stay integers both ways (HUD codes are ints). */
 #include "cli.h"
 
+#include "protocol/codec.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Bytes a UTF-8 sequence starting with `lead` takes; 0 when `lead` starts
- * none. Whether the whole sequence is valid is jansson's to say. */
-static size_t
-utf8_lead_length (unsigned char lead)
-{
-    if (lead < 0x80)
-        return 1;
-    if ((lead & 0xe0) == 0xc0)
-        return 2;
-    if ((lead & 0xf0) == 0xe0)
-        return 3;
-    if ((lead & 0xf8) == 0xf0)
-        return 4;
-    return 0;
-}
 
 /* A JSON string of `len` bytes (a new reference; never NULL). Strings from
  * the library are UTF-8 already (the codec's bounds pass refuses any
@@ -39,22 +25,7 @@ string_of_bytes (const char *ptr, size_t len)
     char *clean = malloc (len * 3 + 1);
     if (!clean)
         abort ();
-    size_t n = 0;
-    for (size_t i = 0; i < len;) {
-        size_t seq = utf8_lead_length ((unsigned char) ptr[i]);
-        json_t *one = seq && seq <= len - i ? json_stringn (ptr + i, seq) : NULL;
-        if (one) {
-            memcpy (clean + n, ptr + i, seq);
-            n += seq;
-            i += seq;
-            json_decref (one);
-        } else {
-            memcpy (clean + n, "\xef\xbf\xbd", 3);
-            n += 3;
-            i++;
-        }
-    }
-    j = json_stringn (clean, n);
+    j = json_stringn (clean, codec_utf8_repair (ptr, len, clean));
     free (clean);
     if (!j)
         abort ();                   /* out of memory */

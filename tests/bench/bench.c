@@ -518,20 +518,6 @@ static void pk_kv_int(msgpack_packer *pk, const char *k, int64_t v)
     msgpack_pack_int64(pk, v);
 }
 
-/* {v, id, cmd[, actor][, args: — the caller then packs the args map]} */
-static void pack_request_head(msgpack_packer *pk, const char *id, exf_command_id_t cmd,
-                              const char *actor, bool args)
-{
-    msgpack_pack_map(pk, 3 + (actor != NULL) + args);
-    pk_kv_int(pk, "v", EXF_PROTOCOL_VERSION);
-    pk_kv_str(pk, "id", id);
-    pk_kv_str(pk, "cmd", exf_command_names[cmd]);
-    if (actor)
-        pk_kv_str(pk, "actor", actor);
-    if (args)
-        codec_pack_cstr(pk, "args");
-}
-
 /* A string field for a message: "nil" or "?" when it is not a string. */
 static void copy_str_field(const msgpack_object *map, const char *key, char *dst, size_t cap)
 {
@@ -738,7 +724,7 @@ static void build_request(client_t *c, msgpack_sbuffer *sb)
     snprintf(c->req_id, sizeof c->req_id, "b%s-%d-%" PRIu64, g_run_token, c->idx, c->seq);
     char cid[96], eid[96];
 
-    pack_request_head(&pk, c->req_id, op_command[op->kind], "bench", true);
+    codec_pack_request_head(&pk, c->req_id, exf_command_names[op_command[op->kind]], "bench", true);
     switch (op->kind) {
     case OP_START:
         member_ids(c, 0, cid, sizeof cid, eid, sizeof eid);
@@ -1046,7 +1032,7 @@ static int ping_daemon(void *ctx, int timeout_ms, char *why, size_t whycap)
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     char id[64];
     snprintf(id, sizeof id, "ping-%s", g_run_token);
-    pack_request_head(&pk, id, EXF_CMD_PING, NULL, false);
+    codec_pack_request_head(&pk, id, EXF_CMD_NAME(PING), NULL, false);
     int rc = -1;
     if (zmq_send(s, sb.data, sb.size, ZMQ_DONTWAIT) != (int)sb.size) {
         snprintf(why, whycap, "send: %s", zmq_strerror(errno));

@@ -1188,6 +1188,88 @@ teardown_held (void **state)
     return 0;
 }
 
+/* A request packed by codec_pack_request_head reads back through the same
+ * envelope parser the daemon uses. */
+static void
+test_pack_request_head_round_trip (void **state)
+{
+    (void) state;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    codec_pack_request_head (&pk, "r1", EXF_CMD_NAME (WORKFLOW_GET), "cw-7",
+                             true);
+    msgpack_pack_map (&pk, 1);
+    codec_pack_cstr (&pk, "workflow_id");
+    codec_pack_cstr (&pk, "W");
+    msgpack_unpacked u;
+    msgpack_unpacked_init (&u);
+    const char *why = NULL;
+    assert_true (codec_unpack (sb.data, sb.size, &u, &why));
+    codec_request_t req;
+    exf_error_t err;
+    exf_error_clear (&err);
+    assert_true (codec_parse_request (&u.data, &req, &err));
+    assert_true (codec_str_eq (req.id, "r1"));
+    assert_true (codec_str_eq (req.cmd, "workflow.get"));
+    assert_true (codec_str_eq (req.actor, "cw-7"));
+    assert_non_null (codec_map_get (req.args, "workflow_id"));
+    msgpack_unpacked_destroy (&u);
+
+    msgpack_sbuffer_clear (&sb);
+    codec_pack_request_head (&pk, "r2", EXF_CMD_NAME (PING), NULL, false);
+    msgpack_unpacked_init (&u);
+    assert_true (codec_unpack (sb.data, sb.size, &u, &why));
+    assert_true (codec_parse_request (&u.data, &req, &err));
+    assert_null (req.args);
+    assert_int_equal (req.actor.len, 0);
+    msgpack_unpacked_destroy (&u);
+    msgpack_sbuffer_destroy (&sb);
+}
+
+static void
+test_utf8_repair (void **state)
+{
+    (void) state;
+    char out[64];
+    /* valid text is copied as it is */
+    size_t n = codec_utf8_repair ("caf\xc3\xa9", 5, out);
+    assert_int_equal (n, 5);
+    assert_memory_equal (out, "caf\xc3\xa9", 5);
+    /* a stray continuation byte, a truncated sequence, an overlong and a
+     * surrogate each become U+FFFD per byte that starts nothing valid */
+    n = codec_utf8_repair ("a\x80" "b", 3, out);
+    assert_int_equal (n, 5);
+    assert_memory_equal (out, "a\xef\xbf\xbd" "b", 5);
+    n = codec_utf8_repair ("\xe2\x82", 2, out);
+    assert_int_equal (n, 6);
+    assert_memory_equal (out, "\xef\xbf\xbd\xef\xbf\xbd", 6);
+    n = codec_utf8_repair ("\xc0\xaf", 2, out);
+    assert_int_equal (n, 6);
+    n = codec_utf8_repair ("\xed\xa0\x80", 3, out);
+    assert_int_equal (n, 9);
+    exf_str_t repaired = { out, (uint32_t) n };
+    assert_int_equal (codec_utf8_length (repaired), 3);
+}
+
+static void
+test_parse_int (void **state)
+{
+    (void) state;
+    int64_t v = 0;
+    assert_true (codec_parse_int ("42", 0, 100, &v));
+    assert_int_equal (v, 42);
+    assert_true (codec_parse_int ("-5", -10, 10, &v));
+    assert_int_equal (v, -5);
+    assert_false (codec_parse_int ("", 0, 100, &v));
+    assert_false (codec_parse_int ("12x", 0, 100, &v));
+    assert_false (codec_parse_int ("101", 0, 100, &v));
+    assert_false (codec_parse_int ("-1", 0, 100, &v));
+    assert_false (codec_parse_int ("99999999999999999999", 0, INT64_MAX, &v));
+    assert_int_equal (v, -5);          /* untouched on failure */
+}
+
 #define T(f) cmocka_unit_test_teardown (f, teardown_held)
 
 int
@@ -1224,6 +1306,9 @@ main (void)
         T (test_check_utf8),
         T (test_check_duplicate_keys),
         T (test_str_copy_keeps_characters_whole),
+        T (test_pack_request_head_round_trip),
+        T (test_utf8_repair),
+        T (test_parse_int),
     };
     return cmocka_run_group_tests_name ("codec", tests, NULL, NULL);
 }

@@ -93,6 +93,12 @@ hud_tables (void **state)
     assert_true (hud_steps[STEP_INCOME_BENEFITS].adults_and_hoh_only);
     assert_false (hud_steps[STEP_EXIT].allows_default_last);
     assert_int_equal (hud_step_by_name ("disabilities", 12), STEP_DISABILITIES);
+    /* 4.02/4.03 at exit: adults and the head of household, not children */
+    assert_true (hud_member_answers_step (STEP_INCOME_BENEFITS, true, HUD_CHILD));
+    assert_true (hud_member_answers_step (STEP_INCOME_BENEFITS, false,
+                                          HUD_HEAD_OF_HOUSEHOLD));
+    assert_false (hud_member_answers_step (STEP_INCOME_BENEFITS, false, HUD_CHILD));
+    assert_true (hud_member_answers_step (STEP_DISABILITIES, false, HUD_CHILD));
     assert_int_equal (hud_step_by_name ("disabilitie", 11), -1);
 }
 

@@ -93,19 +93,6 @@ worker_config_usage (unsigned program, FILE *out)
              "  --help\n\nStops cleanly on SIGTERM or SIGINT.\n");
 }
 
-bool
-worker_config_parse_int (const char *text, int64_t min, int64_t max,
-                         int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll (text, &end, 10);
-    if (errno || end == text || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 static bool
 apply (worker_config_t *cfg, const setting_t *s, const char *value,
        const char *from, FILE *err)
@@ -121,7 +108,7 @@ apply (worker_config_t *cfg, const setting_t *s, const char *value,
         return true;
     }
     int64_t v;
-    if (!worker_config_parse_int (value, s->min, 1000000000, &v)) {
+    if (!codec_parse_int (value, s->min, 1000000000, &v)) {
         fprintf (err, "%s: %s %s takes a whole number >= %ld\n",
                  cfg->program_name, from, s->flag, s->min);
         return false;

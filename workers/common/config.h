@@ -12,14 +12,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "protocol/codec.h"
+
 #define WORKER_DQ 1u
 #define WORKER_NOTIFY 2u
 #define WORKER_MAX_SINKS 8
 #define WORKER_SINK_SPEC_MAX 512        /* bytes with the NUL, as sink.h's */
 #define WORKER_ADDR_MAX 256             /* a mail address, as notification.h's */
 /* Where exitflowd listens unless told otherwise. */
-#define WORKER_DEFAULT_COMMANDS "tcp://127.0.0.1:5570"
-#define WORKER_DEFAULT_EVENTS "tcp://127.0.0.1:5571"
+#define WORKER_DEFAULT_COMMANDS EXF_DEFAULT_COMMANDS
+#define WORKER_DEFAULT_EVENTS EXF_DEFAULT_EVENTS
 
 typedef struct {
     unsigned program;               /* WORKER_DQ or WORKER_NOTIFY */
@@ -47,9 +49,6 @@ typedef struct {
     int timeout_ms;
 } worker_config_t;
 
-/* A decimal integer from `min` to `max`, the whole of `text`. */
-bool worker_config_parse_int (const char *text, int64_t min, int64_t max,
-                              int64_t *out);
 
 /* Fills `cfg` from defaults, the --config file and the flags. Returns 0 to
  * run, 1 when --help was printed (exit 0), 2 on a usage or file error

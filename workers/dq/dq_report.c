@@ -212,7 +212,7 @@ env_int (const char *name, int64_t dflt, int64_t min, int64_t max)
     int64_t v;
     if (!text || !*text)
         return dflt;
-    if (worker_config_parse_int (text, min, max, &v))
+    if (codec_parse_int (text, min, max, &v))
         return v;
     fprintf (stderr, "exitflow-dq: ignoring %s=%s (not a number from %lld to "
              "%lld)\n", name, text, (long long) min, (long long) max);
@@ -224,7 +224,7 @@ static bool
 int_arg (const char *option, const char *text, int64_t min, int64_t max,
          int64_t *out, int *status)
 {
-    if (worker_config_parse_int (text, min, max, out))
+    if (codec_parse_int (text, min, max, out))
         return true;
     *status = usage_error ("%s takes an integer from %lld to %lld, not '%s'",
                            option, (long long) min, (long long) max, text);

@@ -300,8 +300,7 @@ dq_member_is_head (const dq_member_t *m)
 bool
 dq_member_answers_step (const dq_member_t *m, int step)
 {
-    return !hud_steps[step].adults_and_hoh_only || m->adult
-           || dq_member_is_head (m);
+    return hud_member_answers_step (step, m->adult, m->relationship);
 }
 
 dq_dest_quality_t
