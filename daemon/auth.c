@@ -25,7 +25,7 @@ struct auth_t {
 
 typedef struct {
     bool valid;                     /* a certificate with a known role */
-    auth_principal_t principal;
+    caller_t caller;
     int64_t checked_ms;
 } cached_t;
 
@@ -152,23 +152,23 @@ look_up (auth_t *self, const char *user_id, int64_t now_ms)
         return c;
     const char *name = zcert_meta (cert, "name");
     const char *role = zcert_meta (cert, "role");
-    c.principal.role = role ? exf_role_by_name (role, strlen (role)) : 0;
-    if (!name || !*name || strlen (name) > EXF_ID_MAX || !c.principal.role) {
+    c.caller.role = role ? exf_role_by_name (role, strlen (role)) : 0;
+    if (!name || !*name || strlen (name) > EXF_ID_MAX || !c.caller.role) {
         zsys_warning ("certificate of %s has no valid name and role: refused",
                       name && *name ? name : "(unnamed)");
         return c;
     }
-    snprintf (c.principal.name, sizeof c.principal.name, "%s", name);
+    snprintf (c.caller.name, sizeof c.caller.name, "%s", name);
     c.valid = true;
     return c;
 }
 
 bool
-auth_principal (auth_t *self, const char *user_id, int64_t now_ms,
-                auth_principal_t *out)
+auth_caller (auth_t *self, const char *user_id, int64_t now_ms,
+             caller_t *out)
 {
     if (auth_is_local (self)) {
-        *out = (auth_principal_t) { "local", EXF_ROLE_ADMIN };
+        *out = (caller_t) { "local", EXF_ROLE_ADMIN };
         return true;
     }
     if (!user_id || !*user_id)
@@ -189,6 +189,6 @@ auth_principal (auth_t *self, const char *user_id, int64_t now_ms,
         }
     }
     if (c->valid)
-        *out = c->principal;
+        *out = c->caller;
     return c->valid;
 }

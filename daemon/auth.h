@@ -19,14 +19,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "protocol/codec.h"
+#include "caller.h"
 
 typedef struct auth_t auth_t;
-
-typedef struct {
-    char name[EXF_ID_MAX + 1];      /* the certificate's `name`, or "local" */
-    unsigned role;                  /* one EXF_ROLE_* bit */
-} auth_principal_t;
 
 /* Local mode when `certs_dir` is NULL (then `server_cert` must be NULL
  * too). Otherwise starts zauth on `certs_dir` and loads the server's secret
@@ -46,11 +41,11 @@ bool auth_endpoint_allowed (const auth_t *self, const char *endpoint,
  * binding. */
 void auth_apply_server (const auth_t *self, zsock_t *sock);
 
-/* The principal of a message whose frame carries `user_id` (the frame's
+/* The caller of a message whose frame carries `user_id` (the frame's
  * "User-Id" property; NULL in local mode). False when the key is not (or no
  * longer) a known certificate with a valid role: such a peer gets no
  * reply. */
-bool auth_principal (auth_t *self, const char *user_id, int64_t now_ms,
-                     auth_principal_t *out);
+bool auth_caller (auth_t *self, const char *user_id, int64_t now_ms,
+                  caller_t *out);
 
 #endif

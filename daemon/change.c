@@ -2,18 +2,19 @@
  *
  * An event as it is stored and published (PROTOCOL.md §5): the core's
  * type, client and data, with the envelope only the shell knows — the seq,
- * the time, the workflow, the actor. */
+ * the time, the workflow, the actor and the principal. */
 #include "change.h"
 
 /* Packs one event's envelope around the core's data into `sb`. */
 static void
 pack_event (msgpack_sbuffer *sb, uint64_t seq, int64_t now_ms,
-            const char *workflow_id, const char *actor, const wf_event_t *e)
+            const char *workflow_id, const change_who_t *who,
+            const wf_event_t *e)
 {
     msgpack_packer pk;
     msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
-    bool has_client = e->client_id[0], has_actor = actor && actor[0];
-    msgpack_pack_map (&pk, 5 + has_client + has_actor);
+    bool has_client = e->client_id[0], has_actor = who->actor[0];
+    msgpack_pack_map (&pk, 6 + has_client + has_actor);
     codec_pack_cstr (&pk, "seq");
     msgpack_pack_uint64 (&pk, seq);
     codec_pack_cstr (&pk, "type");
@@ -28,15 +29,17 @@ pack_event (msgpack_sbuffer *sb, uint64_t seq, int64_t now_ms,
     }
     if (has_actor) {
         codec_pack_cstr (&pk, "actor");
-        codec_pack_cstr (&pk, actor);
+        codec_pack_cstr (&pk, who->actor);
     }
+    codec_pack_cstr (&pk, "principal");
+    codec_pack_cstr (&pk, who->principal);
     codec_pack_cstr (&pk, "data");
     codec_pack_raw (&pk, e->data.data, e->data.size);
 }
 
 store_status_t
-change_append (const change_env_t *env, store_wf_t *swf, const char *actor,
-               wf_events_t *ev)
+change_append (const change_env_t *env, store_wf_t *swf,
+               const change_who_t *who, wf_events_t *ev)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
@@ -44,7 +47,7 @@ change_append (const change_env_t *env, store_wf_t *swf, const char *actor,
     for (int i = 0; i < ev->n && !rc; i++) {
         const wf_event_t *e = &ev->ev[i];
         uint64_t seq = store_next_seq (env->txn);
-        pack_event (&sb, seq, env->now_ms, swf->wf->workflow_id, actor, e);
+        pack_event (&sb, seq, env->now_ms, swf->wf->workflow_id, who, e);
         rc = store_event_append (env->txn, seq, sb.data, sb.size);
         if (!rc) {
             env->queue.push (env->queue.arg, e->type, sb.data, sb.size);
@@ -59,14 +62,14 @@ change_append (const change_env_t *env, store_wf_t *swf, const char *actor,
 
 store_status_t
 change_apply (const change_env_t *env, store_wf_t *swf, change_fn decide,
-              const void *args, const char *actor, exf_error_t *err,
+              const void *args, const change_who_t *who, exf_error_t *err,
               bool *changed)
 {
-    wf_ctx_t ctx = { env->now_ms, actor };
+    wf_ctx_t ctx = { env->now_ms, who->actor };
     wf_events_t ev;
     workflow_events_init (&ev);
     *changed = decide (swf->wf, args, &ctx, &ev, err);
-    store_status_t rc = *changed ? change_append (env, swf, actor, &ev)
+    store_status_t rc = *changed ? change_append (env, swf, who, &ev)
                                  : STORE_OK;
     workflow_events_fini (&ev);
     return rc;

@@ -27,6 +27,14 @@ typedef struct {
     change_queue_t queue;
 } change_env_t;
 
+/* Who made a change: the caseworker the request named ("" when none) and
+ * the principal that sent it (its certificate's name; "exitflowd" for the
+ * daemon's own changes). Both are recorded in every event. */
+typedef struct {
+    const char *actor;
+    const char *principal;
+} change_who_t;
+
 /* A core operation: true when it accepted the change and emitted events
  * into `ev`; false with the refusal in `err`. */
 typedef bool (*change_fn) (workflow_t *wf, const void *args,
@@ -34,16 +42,16 @@ typedef bool (*change_fn) (workflow_t *wf, const void *args,
                            exf_error_t *err);
 
 /* Numbers, appends and queues the events in `ev` (which ends up empty) as
- * events of `swf`'s workflow, done by `actor` ("" for the daemon). */
+ * events of `swf`'s workflow, done by `who`. */
 store_status_t change_append (const change_env_t *env, store_wf_t *swf,
-                              const char *actor, wf_events_t *ev);
+                              const change_who_t *who, wf_events_t *ev);
 
 /* Lets `decide` change `swf`'s workflow at the env's time and appends what
  * it emitted. `*changed` says whether it accepted; its refusal is in `err`.
  * A status other than STORE_OK is a storage fault. */
 store_status_t change_apply (const change_env_t *env, store_wf_t *swf,
                              change_fn decide, const void *args,
-                             const char *actor, exf_error_t *err,
+                             const change_who_t *who, exf_error_t *err,
                              bool *changed);
 
 #endif

@@ -131,7 +131,8 @@ cmd_workflow_start (call_t *c)
     wf_events_t ev;
     workflow_events_init (&ev);
     char actor[EXF_ID_MAX + 1];
-    wf_ctx_t ctx = { c->env->change.now_ms, call_actor (c, actor) };
+    change_who_t who = call_who (c, actor);
+    wf_ctx_t ctx = { c->env->change.now_ms, who.actor };
     store_status_t rc = STORE_OK;
     if (!parse_start (c, wf))
         goto done;
@@ -150,7 +151,7 @@ cmd_workflow_start (call_t *c)
     if (rc != STORE_NOT_FOUND)
         goto done;
     /* a new workflow: written whole here, not by commands_execute */
-    rc = change_append (&c->env->change, swf, actor, &ev);
+    rc = change_append (&c->env->change, swf, &who, &ev);
     if (!rc)
         rc = store_workflow_put (c->env->change.txn, swf);
     if (!rc)

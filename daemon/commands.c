@@ -13,26 +13,35 @@ struct command_t {
 
 /* ---- the table ---- */
 
-#define FRONT (ROLE_FRONTEND | ROLE_ADMIN)
-#define OPS (ROLE_OPS | ROLE_ADMIN)
-#define WORKER (ROLE_WORKER | ROLE_ADMIN)
+/* Who may call what (PROTOCOL.md §6). Reads that carry client data are for
+ * every role that works with it; changes to a workflow are the front ends'
+ * (and admin's); the consumer offsets and DQ findings are the workers'. */
+#define FRONTEND (EXF_ROLE_FRONTEND | EXF_ROLE_ADMIN)
+#define WORKER (EXF_ROLE_WORKER | EXF_ROLE_ADMIN)
+#define OPS (EXF_ROLE_OPS | EXF_ROLE_ADMIN)
+#define READERS (FRONTEND | WORKER | OPS)
+#define LOG_READERS (WORKER | OPS)
+
+/* A front end is a trusted subsystem: it names the caseworker it acts for.
+ * A worker or an ops user acts only as itself. */
+#define MAY_NAME_ANY_ACTOR (EXF_ROLE_FRONTEND | EXF_ROLE_ADMIN)
 
 /* Indexed by the protocol's command ids, which give the names. */
 static const command_t command_table[EXF_CMD_COUNT] = {
     /*                     handler               writes scoped roles */
-    [EXF_CMD_PING]             = { cmd_ping,             false, false, ROLE_ANY },
-    [EXF_CMD_STATS]            = { cmd_stats,            false, false, ROLE_ANY },
-    [EXF_CMD_WORKFLOW_START]   = { cmd_workflow_start,   true,  false, FRONT },
-    [EXF_CMD_WORKFLOW_GET]     = { cmd_workflow_get,     false, true,  ROLE_ANY },
-    [EXF_CMD_STEP_SAVE]        = { cmd_step_save,        true,  true,  FRONT },
-    [EXF_CMD_MEMBER_DECIDE]    = { cmd_member_decide,    true,  true,  FRONT },
-    [EXF_CMD_WORKFLOW_FINISH]  = { cmd_workflow_finish,  true,  true,  FRONT },
-    [EXF_CMD_WORKFLOW_CANCEL]  = { cmd_workflow_cancel,  true,  true,  FRONT | OPS },
-    [EXF_CMD_WORKFLOW_LIST]    = { cmd_workflow_list,    false, false, ROLE_ANY },
-    [EXF_CMD_WORKFLOW_HISTORY] = { cmd_workflow_history, false, true,  ROLE_ANY },
-    [EXF_CMD_EVENTS_READ]      = { cmd_events_read,      false, false, ROLE_ANY },
-    [EXF_CMD_CONSUMER_ACK]     = { cmd_consumer_ack,     true,  false, ROLE_WORKER | OPS },
-    [EXF_CMD_CONSUMER_LIST]    = { cmd_consumer_list,    false, false, ROLE_ANY },
+    [EXF_CMD_PING]             = { cmd_ping,             false, false, EXF_ROLE_ANY },
+    [EXF_CMD_STATS]            = { cmd_stats,            false, false, OPS },
+    [EXF_CMD_WORKFLOW_START]   = { cmd_workflow_start,   true,  false, FRONTEND },
+    [EXF_CMD_WORKFLOW_GET]     = { cmd_workflow_get,     false, true,  READERS },
+    [EXF_CMD_STEP_SAVE]        = { cmd_step_save,        true,  true,  FRONTEND },
+    [EXF_CMD_MEMBER_DECIDE]    = { cmd_member_decide,    true,  true,  FRONTEND },
+    [EXF_CMD_WORKFLOW_FINISH]  = { cmd_workflow_finish,  true,  true,  FRONTEND },
+    [EXF_CMD_WORKFLOW_CANCEL]  = { cmd_workflow_cancel,  true,  true,  FRONTEND },
+    [EXF_CMD_WORKFLOW_LIST]    = { cmd_workflow_list,    false, false, READERS },
+    [EXF_CMD_WORKFLOW_HISTORY] = { cmd_workflow_history, false, true,  READERS },
+    [EXF_CMD_EVENTS_READ]      = { cmd_events_read,      false, false, LOG_READERS },
+    [EXF_CMD_CONSUMER_ACK]     = { cmd_consumer_ack,     true,  false, WORKER },
+    [EXF_CMD_CONSUMER_LIST]    = { cmd_consumer_list,    false, false, LOG_READERS },
     [EXF_CMD_DQ_REPORT]        = { cmd_dq_report,        true,  true,  WORKER },
 };
 
@@ -50,9 +59,28 @@ command_writes (const command_t *cmd)
 }
 
 bool
-command_allows (const command_t *cmd, unsigned roles)
+command_allows (const command_t *cmd, unsigned role)
 {
-    return (cmd->roles & roles) != 0;
+    return (cmd->roles & role) != 0;
+}
+
+/* FORBIDDEN when the caller's role may not run `cmd`, or when it names an
+ * actor other than itself without being allowed to. */
+static bool
+check_caller (const command_t *cmd, const codec_request_t *req,
+              const caller_t *caller, exf_error_t *err)
+{
+    const char *role = exf_role_name (caller->role);
+    if (!command_allows (cmd, caller->role))
+        return exf_fail (err, EXF_FORBIDDEN, NULL,
+                         "role %s may not call %s", role ? role : "(none)",
+                         exf_command_names[cmd - command_table]);
+    if (req->actor.len && !(caller->role & MAY_NAME_ANY_ACTOR)
+        && !codec_str_eq (req->actor, caller->name))
+        return exf_fail (err, EXF_FORBIDDEN, "actor",
+                         "a %s certificate acts only as itself: actor must "
+                         "be %s or absent", role, caller->name);
+    return true;
 }
 
 /* ---- running a request ---- */
@@ -111,8 +139,8 @@ replay (call_t *c, uint64_t hash, msgpack_sbuffer *reply, bool *replayed)
 
 store_status_t
 commands_execute (const command_env_t *env, const command_t *cmd,
-                  const codec_request_t *req, const void *body,
-                  size_t body_len, msgpack_sbuffer *reply)
+                  const codec_request_t *req, const caller_t *caller,
+                  const void *body, size_t body_len, msgpack_sbuffer *reply)
 {
     msgpack_sbuffer result;
     msgpack_sbuffer_init (&result);
@@ -120,7 +148,7 @@ commands_execute (const command_env_t *env, const command_t *cmd,
     msgpack_packer_init (&pk, &result, msgpack_sbuffer_write);
     /* a command without arguments reads fields from an empty map */
     msgpack_object empty = { .type = MSGPACK_OBJECT_MAP };
-    call_t c = { .env = env, .req = req, .pk = &pk,
+    call_t c = { .env = env, .req = req, .caller = caller, .pk = &pk,
                  .args = req->args ? req->args : &empty };
     exf_error_clear (&c.err);
     msgpack_packer out;
@@ -129,9 +157,10 @@ commands_execute (const command_env_t *env, const command_t *cmd,
     bool idempotent = false, replayed = false;
     uint64_t hash = 0;
 
-    /* Access control goes here, before anything is read: command_allows
-     * (cmd, the caller's roles), once requests carry an authenticated
-     * caller. */
+    /* Access control before anything is read: a refusal depends on the
+     * caller, not the request, so it is neither looked up nor stored. */
+    if (!check_caller (cmd, req, caller, &c.err))
+        goto answer;
 
     /* A scoped command's workflow is read once, here: its ledger says
      * where its replies are, the handler works on it, and it is stored
@@ -147,7 +176,7 @@ commands_execute (const command_env_t *env, const command_t *cmd,
     }
     if (!c.err.code && (rc = cmd->handler (&c)))
         goto done;
-
+answer:
     if (c.err.code)
         codec_pack_reply_error (&out, req->id, &c.err);
     else {

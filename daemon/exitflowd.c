@@ -15,6 +15,7 @@ usage (FILE *out)
         "usage: exitflowd [--data DIR] [--commands ENDPOINT] [--events ENDPOINT]\n"
         "                 [--stall-after SECONDS] [--map-size BYTES]\n"
         "                 [--reply-retention SECONDS]\n"
+        "                 [--server-cert FILE --certs DIR]\n"
         "                 [--config FILE] [--verbose]\n"
         "\n"
         "  --data DIR            LMDB environment directory (./var/exitflow)\n"
@@ -25,9 +26,12 @@ usage (FILE *out)
         "  --reply-retention SECONDS\n"
         "                        how long replies are kept for retried requests\n"
         "                        (86400, the protocol's promise; lower only in tests)\n"
+        "  --server-cert FILE    the daemon's secret CURVE certificate\n"
+        "  --certs DIR           the clients' public certificates (name, role);\n"
+        "                        without both: loopback only, every caller admin\n"
         "  --config FILE         ZPL config; keys under `exitflowd`: data,\n"
         "                        commands, events, stall-after, map-size,\n"
-        "                        reply-retention\n"
+        "                        reply-retention, server-cert, certs\n"
         "  --verbose             log every request (ids and codes only)\n");
 }
 
@@ -42,8 +46,8 @@ main (int argc, char **argv)
         .map_size = (size_t) 8 << 30,
         .reply_retention_s = 86400,
     };
-    enum { F_DATA, F_COMMANDS, F_EVENTS, F_STALL, F_MAP, F_RETENTION, F_CONFIG,
-           F_COUNT };
+    enum { F_DATA, F_COMMANDS, F_EVENTS, F_STALL, F_MAP, F_RETENTION,
+           F_SERVER_CERT, F_CERTS, F_CONFIG, F_COUNT };
     const char *flag[F_COUNT] = { 0 };
     static const struct option options[] = {
         { "data", required_argument, NULL, F_DATA },
@@ -52,6 +56,8 @@ main (int argc, char **argv)
         { "stall-after", required_argument, NULL, F_STALL },
         { "map-size", required_argument, NULL, F_MAP },
         { "reply-retention", required_argument, NULL, F_RETENTION },
+        { "server-cert", required_argument, NULL, F_SERVER_CERT },
+        { "certs", required_argument, NULL, F_CERTS },
         { "config", required_argument, NULL, F_CONFIG },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -86,7 +92,8 @@ main (int argc, char **argv)
         static const char *const keys[F_CONFIG] = {
             "exitflowd/data", "exitflowd/commands", "exitflowd/events",
             "exitflowd/stall-after", "exitflowd/map-size",
-            "exitflowd/reply-retention" };
+            "exitflowd/reply-retention", "exitflowd/server-cert",
+            "exitflowd/certs" };
         for (int i = 0; i < F_CONFIG; i++)
             if (!flag[i])
                 flag[i] = zconfig_get (file, keys[i], NULL);
@@ -97,6 +104,8 @@ main (int argc, char **argv)
         config.commands_endpoint = flag[F_COMMANDS];
     if (flag[F_EVENTS])
         config.events_endpoint = flag[F_EVENTS];
+    config.server_cert = flag[F_SERVER_CERT];
+    config.certs_dir = flag[F_CERTS];
     int64_t n;
     enum { CENTURY_S = 100LL * 366 * 86400 };
     static const struct {

@@ -9,11 +9,12 @@ call_target (call_t *c)
     return c->target;
 }
 
-const char *
-call_actor (const call_t *c, char *actor)
+change_who_t
+call_who (const call_t *c, char *actor)
 {
     codec_str_copy (actor, EXF_ID_MAX + 1, c->req->actor);
-    return actor;
+    change_who_t who = { actor, c->caller->name };
+    return who;
 }
 
 bool
@@ -57,9 +58,10 @@ call_write (call_t *c, const call_write_t *op, const void *args,
                                                         swf->wf)))
         return rc;
     char actor[EXF_ID_MAX + 1];
+    change_who_t who = call_who (c, actor);
     bool changed;
-    rc = change_apply (&c->env->change, swf, op->decide, args,
-                       call_actor (c, actor), &c->err, &changed);
+    rc = change_apply (&c->env->change, swf, op->decide, args, &who, &c->err,
+                       &changed);
     c->changed |= changed;
     if (!rc && changed) {
         call_pack_write_result (c, swf->wf, op->n_extra);

@@ -16,6 +16,7 @@
 typedef struct {
     const command_env_t *env;
     const codec_request_t *req;
+    const caller_t *caller;             /* who sent it, authenticated */
     const msgpack_object *args;         /* a map, empty when none came */
     msgpack_packer *pk;                 /* the result map */
     exf_error_t err;
@@ -51,8 +52,9 @@ store_status_t cmd_consumer_list (call_t *c);
 /* The workflow a scoped command names; NULL with NOT_FOUND in `c->err`
  * (an answer, not a fault). */
 store_wf_t *call_target (call_t *c);
-/* The request's actor, copied into `actor` (EXF_ID_MAX + 1 bytes). */
-const char *call_actor (const call_t *c, char *actor);
+/* Who makes the change: the request's actor (copied into `actor`, of
+ * EXF_ID_MAX + 1 bytes) and the caller's name. */
+change_who_t call_who (const call_t *c, char *actor);
 /* The optional `limit` argument: 1 to 1000, 100 when absent. */
 bool call_read_limit (call_t *c, int64_t *limit);
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdarg.h>
 
+#include "auth.h"
 #include "commands.h"
 #include "stall.h"
 
@@ -30,6 +31,7 @@ typedef struct {
     int n_frames;
     msgpack_unpacked body;
     codec_request_t req;
+    caller_t caller;                        /* who sent it */
     const command_t *cmd;                   /* NULL: answered before the txn */
     msgpack_sbuffer reply;
 } request_t;
@@ -50,6 +52,8 @@ typedef struct {
     zsock_t *commands, *events;
     void *commands_socket, *events_socket;
     store_t *store;
+    auth_t *auth;
+    uint64_t unknown_callers;       /* requests dropped since the last log */
     request_t *batch;
     outbox_t outbox;
     int64_t started_ms;
@@ -97,8 +101,10 @@ request_fini (request_t *r)
     r->cmd = NULL;
 }
 
-/* Reads one whole message without blocking. Returns 1 with a request,
- * 0 when nothing is waiting, -1 for a message dropped as unanswerable. */
+/* Reads one whole message without blocking. Returns 1 with a request from
+ * a known caller, 0 when nothing is waiting, -1 for a message dropped as
+ * unanswerable, -2 for one whose key is no longer a known certificate (it
+ * gets no reply at all). */
 static int
 receive_request (server_t *self, request_t *r)
 {
@@ -132,6 +138,12 @@ receive_request (server_t *self, request_t *r)
     if (dropped) {
         request_fini (r);
         return -1;
+    }
+    /* the key the connection authenticated with rides on every frame */
+    const char *key = zmq_msg_gets (&r->frames[kept - 1], "User-Id");
+    if (!auth_caller (self->auth, key, zclock_time (), &r->caller)) {
+        request_fini (r);
+        return -2;
     }
     return 1;
 }
@@ -299,8 +311,9 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now,
             continue;
         msgpack_sbuffer_clear (&r->reply);
         zmq_msg_t *body = &r->frames[r->n_frames - 1];
-        rc = commands_execute (&env, r->cmd, &r->req, zmq_msg_data (body),
-                               zmq_msg_size (body), &r->reply);
+        rc = commands_execute (&env, r->cmd, &r->req, &r->caller,
+                               zmq_msg_data (body), zmq_msg_size (body),
+                               &r->reply);
         if (rc)
             *failed_at = i;
     }
@@ -369,8 +382,9 @@ static void
 log_request (const request_t *r)
 {
     char cmd[EXF_ID_MAX + 1], id[EXF_ID_MAX + 1];
-    log_line ("info", "cmd=%s id=%s reply_bytes=%zu", printable (cmd, r->req.cmd),
-              printable (id, r->req.id), r->reply.size);
+    log_line ("info", "cmd=%s id=%s principal=%s reply_bytes=%zu",
+              printable (cmd, r->req.cmd), printable (id, r->req.id),
+              r->caller.name, r->reply.size);
 }
 
 static void
@@ -382,6 +396,10 @@ handle_batch (server_t *self)
         int got = receive_request (self, &self->batch[n]);
         if (got == 0)
             break;
+        if (got == -2) {
+            self->unknown_callers++;    /* logged once a second, not each */
+            continue;
+        }
         if (got < 0) {
             log_line ("warn", "dropped a message with a malformed envelope");
             continue;
@@ -413,6 +431,12 @@ run_maintenance (server_t *self)
     if (zclock_mono () < self->next_maintenance)
         return;
     self->next_maintenance = zclock_mono () + MAINTENANCE_EVERY_MS;
+    if (self->unknown_callers) {
+        log_line ("warn", "dropped %llu request(s) from keys that are no "
+                  "longer known certificates",
+                  (unsigned long long) self->unknown_callers);
+        self->unknown_callers = 0;
+    }
     int64_t now = batch_time (self);
     store_txn_t *txn;
     int swept = 0, marked = 0;
@@ -452,8 +476,10 @@ run_maintenance (server_t *self)
 
 /* ---- set-up ---- */
 
+/* A socket of `type` bound to `endpoint`, under CURVE unless in local
+ * mode; NULL (logged) when it cannot be bound. */
 static zsock_t *
-bind_socket (int type, const char *endpoint)
+bind_socket (server_t *self, int type, const char *endpoint)
 {
     zsock_t *sock = zsock_new (type);
     if (!sock)
@@ -466,6 +492,7 @@ bind_socket (int type, const char *endpoint)
         zsock_set_sndhwm (sock, 100000);
     } else
         zsock_set_sndhwm (sock, 100000);
+    auth_apply_server (self->auth, sock);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         log_line ("error", "cannot bind %s: %s", endpoint,
                   zmq_strerror (zmq_errno ()));
@@ -480,16 +507,34 @@ server_run (const server_config_t *config)
     server_t self = { .config = config };
     char why[512];
     int status = 1;
+    /* a set-up the operator must fix: exit 2, before touching the store */
+    self.auth = auth_new (config->certs_dir, config->server_cert, why,
+                          sizeof why);
+    if (!self.auth
+        || !auth_endpoint_allowed (self.auth, config->commands_endpoint, why,
+                                   sizeof why)
+        || !auth_endpoint_allowed (self.auth, config->events_endpoint, why,
+                                   sizeof why)) {
+        log_line ("error", "%s", why);
+        auth_destroy (&self.auth);
+        return 2;
+    }
+    if (auth_is_local (self.auth))
+        log_line ("warn", "LOCAL MODE: no --certs, so no authentication: "
+                  "loopback endpoints only, and every caller is principal "
+                  "'local' with role admin");
     self.store = store_new (config->data_dir, config->map_size,
                             config->reply_retention_s * 1000, why, sizeof why);
     if (!self.store) {
         log_line ("error", "%s", why);
+        auth_destroy (&self.auth);
         return 1;
     }
     self.batch = calloc (BATCH_MAX, sizeof *self.batch);
-    self.commands = bind_socket (ZMQ_ROUTER, config->commands_endpoint);
-    self.events = self.commands ? bind_socket (ZMQ_PUB, config->events_endpoint)
-                                : NULL;
+    self.commands = bind_socket (&self, ZMQ_ROUTER, config->commands_endpoint);
+    self.events = self.commands
+                      ? bind_socket (&self, ZMQ_PUB, config->events_endpoint)
+                      : NULL;
     if (!self.batch || !self.commands || !self.events)
         goto done;
     self.commands_socket = zsock_resolve (self.commands);
@@ -524,5 +569,6 @@ done:
     zsock_destroy (&self.commands);
     free (self.batch);
     store_destroy (&self.store);
+    auth_destroy (&self.auth);
     return status;
 }

@@ -19,6 +19,8 @@ typedef struct {
     int64_t stall_after_s;
     int64_t reply_retention_s;      /* stored replies kept at least this long */
     size_t map_size;
+    const char *server_cert;        /* secret certificate; NULL: local mode */
+    const char *certs_dir;          /* clients' public certificates */
     bool verbose;                   /* log every request (ids and codes only) */
 } server_config_t;
 

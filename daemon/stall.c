@@ -16,6 +16,9 @@ typedef struct {
 } stall_walk_t;
 
 /* The core's verdict, in the shape of every other change. */
+/* Stalls are the daemon's own finding: no caseworker, no client key. */
+static const change_who_t by_the_daemon = { "", "exitflowd" };
+
 static bool
 decide_stalled (workflow_t *wf, const void *args, const wf_ctx_t *ctx,
                 wf_events_t *ev, exf_error_t *err)
@@ -39,8 +42,8 @@ stall_one (void *arg, const char *workflow_id, const void *key, size_t len)
     bool changed = false;
     w->rc = store_workflow_get (w->env->txn, workflow_id, w->row);
     if (!w->rc)
-        w->rc = change_apply (w->env, w->row, decide_stalled, NULL, "", &err,
-                              &changed);
+        w->rc = change_apply (w->env, w->row, decide_stalled, NULL,
+                              &by_the_daemon, &err, &changed);
     if (!w->rc && changed) {
         w->rc = store_workflow_put (w->env->txn, w->row);
         w->marked++;

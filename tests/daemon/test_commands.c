@@ -12,6 +12,8 @@
 #define EXIT_DATE "2026-11-20"
 
 static int64_t clock_ms;                /* the time of the next request */
+static caller_t caller;                 /* who sends the next request */
+static const char *actor;               /* the actor it names, or NULL */
 
 /* The events the write path queued, as the server's outbox would hold
  * them: dropped when a transaction is aborted. */
@@ -42,26 +44,21 @@ setup (void **state)
 {
     clock_ms = NOW;
     queued.n = 0;
+    caller = (caller_t) { "test-admin", EXF_ROLE_ADMIN };
+    actor = NULL;
     return store_setup (state);
 }
 
 /* ---- requests and replies ---- */
 
-/* A request body {v, id, cmd, args}. */
+/* A request body {v, id, cmd, actor?, args}. */
 static held_t *
 request (const char *id, const char *cmd, const msgpack_object *args)
 {
     held_t *h = hold ();
     msgpack_packer pk;
     msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 4);
-    codec_pack_cstr (&pk, "v");
-    msgpack_pack_int (&pk, 1);
-    codec_pack_cstr (&pk, "id");
-    codec_pack_cstr (&pk, id);
-    codec_pack_cstr (&pk, "cmd");
-    codec_pack_cstr (&pk, cmd);
-    codec_pack_cstr (&pk, "args");
+    codec_pack_request_head (&pk, id, cmd, actor, true);
     msgpack_pack_object (&pk, *args);
     return h;
 }
@@ -91,7 +88,7 @@ run_body (held_t *body)
     int queued_before = queued.n;
     msgpack_sbuffer reply;
     msgpack_sbuffer_init (&reply);
-    ran_t r = { commands_execute (&env, cmd, &req, body->sb.data,
+    ran_t r = { commands_execute (&env, cmd, &req, &caller, body->sb.data,
                                   body->sb.size, &reply), NULL, NULL, 0 };
     if (r.status == STORE_OK) {
         commit (&txn);
@@ -205,9 +202,9 @@ test_table_covers_the_protocol (void **state)
     exf_str_t dq_s = { "dq.report", 9 }, ping_s = { "ping", 4 };
     assert_true (command_writes (commands_find (start_s)));
     assert_false (command_writes (commands_find (get_s)));
-    assert_true (command_allows (commands_find (dq_s), ROLE_WORKER));
-    assert_false (command_allows (commands_find (dq_s), ROLE_FRONTEND));
-    assert_true (command_allows (commands_find (ping_s), ROLE_OPS));
+    assert_true (command_allows (commands_find (dq_s), EXF_ROLE_WORKER));
+    assert_false (command_allows (commands_find (dq_s), EXF_ROLE_FRONTEND));
+    assert_true (command_allows (commands_find (ping_s), EXF_ROLE_OPS));
 }
 
 /* ---- writes, events, idempotency ---- */
@@ -437,7 +434,8 @@ test_event_log_gapless (void **state)
     msgpack_sbuffer reply;
     msgpack_sbuffer_init (&reply);
     assert_int_equal (commands_execute (&env, commands_find (req.cmd), &req,
-                                        body->sb.data, body->sb.size, &reply),
+                                        &caller, body->sb.data, body->sb.size,
+                                        &reply),
                       STORE_OK);
     msgpack_sbuffer_destroy (&reply);
     store_abort (&t);
@@ -540,8 +538,13 @@ test_stall_scan (void **state)
                                                wf)), "events");
     int stalled = 0;
     for (uint32_t i = 0; i < hist->via.array.size; i++)
-        stalled += strcmp (str_of (&hist->via.array.ptr[i], "type"),
-                           EXF_EV_NAME (WORKFLOW_STALLED)) == 0;
+        if (strcmp (str_of (&hist->via.array.ptr[i], "type"),
+                    EXF_EV_NAME (WORKFLOW_STALLED)) == 0) {
+            stalled++;
+            /* the daemon's own finding: no actor, principal exitflowd */
+            assert_null (codec_map_get (&hist->via.array.ptr[i], "actor"));
+            assert_str (&hist->via.array.ptr[i], "principal", "exitflowd");
+        }
     assert_int_equal (stalled, 2);
     /* closed workflows never stall */
     ok (RUN ("c", "workflow.cancel", "m{s:s, s:s}", 2, "workflow_id", wf,
@@ -551,6 +554,134 @@ test_stall_scan (void **state)
     assert_int_equal (scan (3600, &again), 0);
 }
 
+/* ---- who may call what ---- */
+
+/* PROTOCOL.md §6 written out as the issue states it, not read from the
+ * table under test: a row a command, the roles allowed. */
+#define F EXF_ROLE_FRONTEND
+#define W EXF_ROLE_WORKER
+#define O EXF_ROLE_OPS
+#define A EXF_ROLE_ADMIN
+static const struct {
+    const char *cmd;
+    unsigned roles;
+} spec_roles[] = {
+    { "ping", F | W | O | A },
+    { "stats", O | A },
+    { "workflow.start", F | A },
+    { "workflow.get", F | W | O | A },
+    { "step.save", F | A },
+    { "member.decide", F | A },
+    { "workflow.finish", F | A },
+    { "workflow.cancel", F | A },
+    { "workflow.list", F | W | O | A },
+    { "workflow.history", F | W | O | A },
+    { "events.read", W | O | A },
+    { "consumer.ack", W | A },
+    { "consumer.list", W | O | A },
+    { "dq.report", W | A },
+};
+#undef F
+#undef W
+#undef O
+#undef A
+
+static void
+test_roles_match_the_spec (void **state)
+{
+    (void) state;
+    assert_int_equal (sizeof spec_roles / sizeof *spec_roles, EXF_CMD_COUNT);
+    for (size_t i = 0; i < sizeof spec_roles / sizeof *spec_roles; i++) {
+        exf_str_t name = { spec_roles[i].cmd,
+                           (uint32_t) strlen (spec_roles[i].cmd) };
+        const command_t *cmd = commands_find (name);
+        assert_non_null (cmd);
+        for (int r = 0; r < EXF_ROLE_COUNT; r++)
+            if (command_allows (cmd, 1u << r)
+                != ((spec_roles[i].roles & (1u << r)) != 0))
+                fail_msg ("%s for role %s", spec_roles[i].cmd,
+                          exf_role_names[r]);
+    }
+}
+
+/* A refused role changes nothing and is not remembered: the same request
+ * id from an allowed caller then runs. */
+static void
+test_forbidden_changes_nothing (void **state)
+{
+    (void) state;
+    const char *wf = start ("s1", "h1");
+    int64_t seq = last_seq ();
+    int queued_before = queued.n;
+    caller = (caller_t) { "night-ops", EXF_ROLE_OPS };
+    const msgpack_object *e = refused (decide ("d1", wf, "c2", true),
+                                       EXF_FORBIDDEN);
+    assert_non_null (strstr (str_of (e, "message"), "ops"));
+    refused (RUN ("s2", "workflow.start", "m{}", 0), EXF_FORBIDDEN);
+    caller = (caller_t) { "dq", EXF_ROLE_WORKER };
+    refused (RUN ("st", "stats", "m{}", 0), EXF_FORBIDDEN);
+    refused (decide ("d1", wf, "c2", true), EXF_FORBIDDEN);
+    assert_int_equal (queued.n, queued_before);
+    caller = (caller_t) { "web", EXF_ROLE_FRONTEND };
+    refused (RUN ("c1", "consumer.ack", "m{s:s, s:i}", 2, "consumer", "x",
+                  "seq", 1), EXF_FORBIDDEN);
+    refused (RUN ("e1", "events.read", "m{}", 0), EXF_FORBIDDEN);
+    assert_int_equal (int_of (view (wf), "version"), 1);
+    ok (decide ("d1", wf, "c2", true));         /* the same id, now allowed */
+    caller = (caller_t) { "test-admin", EXF_ROLE_ADMIN };
+    assert_int_equal (last_seq (), seq + 1);
+}
+
+/* A worker or ops certificate acts only as itself; a front end names the
+ * caseworker it acts for. */
+static void
+test_actor_rule (void **state)
+{
+    (void) state;
+    const char *wf = start ("s1", "h1");
+    caller = (caller_t) { "dq-worker", EXF_ROLE_WORKER };
+    actor = "cw-17";
+    const msgpack_object *e = refused (RUN ("q1", "dq.report",
+                                            "m{s:s, s:s, s:a[]}", 3,
+                                            "workflow_id", wf, "source", "dq",
+                                            "findings", 0), EXF_FORBIDDEN);
+    assert_str (e, "field", "actor");
+    actor = "dq-worker";
+    ok (RUN ("q2", "dq.report", "m{s:s, s:s, s:a[]}", 3, "workflow_id", wf,
+             "source", "dq", "findings", 0));
+    actor = NULL;
+    ok (RUN ("q3", "workflow.get", "m{s:s}", 1, "workflow_id", wf));
+    caller = (caller_t) { "ops-1", EXF_ROLE_OPS };
+    actor = "admin";
+    refused (RUN ("l1", "workflow.list", "m{}", 0), EXF_FORBIDDEN);
+    caller = (caller_t) { "web", EXF_ROLE_FRONTEND };
+    actor = "cw-17";
+    ok (decide ("d1", wf, "c2", false));
+}
+
+/* Every event names the principal that caused it beside the actor. */
+static void
+test_principal_in_events (void **state)
+{
+    (void) state;
+    caller = (caller_t) { "web-frontend", EXF_ROLE_FRONTEND };
+    actor = "cw-3";
+    const char *wf = start ("s1", "h1");
+    ok (decide ("d1", wf, "c2", true));
+    actor = NULL;
+    ok (decide ("d2", wf, "c2", false));
+    caller = (caller_t) { "test-admin", EXF_ROLE_ADMIN };
+    const msgpack_object *hist = get (ok (RUN ("h", "workflow.history",
+                                               "m{s:s}", 1, "workflow_id",
+                                               wf)), "events");
+    assert_int_equal (hist->via.array.size, 3);
+    for (uint32_t i = 0; i < hist->via.array.size; i++)
+        assert_str (&hist->via.array.ptr[i], "principal", "web-frontend");
+    assert_str (&hist->via.array.ptr[0], "actor", "cw-3");
+    assert_str (&hist->via.array.ptr[1], "actor", "cw-3");
+    assert_null (codec_map_get (&hist->via.array.ptr[2], "actor"));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown (f, setup, store_teardown)
 
 int
@@ -558,6 +689,10 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         T (test_table_covers_the_protocol),
+        T (test_roles_match_the_spec),
+        T (test_forbidden_changes_nothing),
+        T (test_actor_rule),
+        T (test_principal_in_events),
         T (test_start_stores_and_queues),
         T (test_idempotent_replay_unscoped),
         T (test_idempotent_replay_scoped),
