@@ -8,6 +8,7 @@
  * connections that are already open. */
 #include "auth.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,12 @@
 struct auth_t {
     zactor_t *zap;                  /* zauth: refuses unknown keys at connect */
     zcert_t *server_cert;
+    char *certs_dir;
     zcertstore_t *certs;            /* the same directory, read by us */
     zhash_t *known;                 /* User-Id → cached_t */
+    zlistx_t *keys;                 /* public keys in the directory, sorted */
+    time_t keys_mtime;              /* of the directory when they were read */
+    long keys_mtime_ns;
 };
 
 typedef struct {
@@ -76,8 +81,10 @@ auth_new (const char *certs_dir, const char *server_cert, char *why,
     }
     zstr_sendx (self->zap, "CURVE", certs_dir, NULL);
     zsock_wait (self->zap);
+    self->certs_dir = strdup (certs_dir);
     self->certs = zcertstore_new (certs_dir);
     self->known = zhash_new ();
+    auth_keys_revoked (self);       /* the first look: what is there now */
     return self;
 fail:
     auth_destroy (&self);
@@ -94,6 +101,8 @@ auth_destroy (auth_t **self_p)
     zcert_destroy (&self->server_cert);
     zcertstore_destroy (&self->certs);
     zhash_destroy (&self->known);
+    zlistx_destroy (&self->keys);
+    free (self->certs_dir);
     free (self);
     *self_p = NULL;
 }
@@ -104,8 +113,9 @@ auth_is_local (const auth_t *self)
     return self->certs == NULL;
 }
 
-/* tcp://127.x.y.z:port, tcp://localhost:port, tcp://[::1]:port; ipc and
- * inproc never leave the machine. */
+/* tcp://127.x.y.z:port (an address, not a name that starts so),
+ * tcp://localhost:port, tcp://[::1]:port; ipc and inproc never leave the
+ * machine. */
 static bool
 is_loopback (const char *endpoint)
 {
@@ -114,10 +124,16 @@ is_loopback (const char *endpoint)
         return true;
     if (strncmp (endpoint, "tcp://", 6) != 0)
         return false;
-    const char *host = endpoint + 6;
-    return strncmp (host, "127.", 4) == 0
-        || strncmp (host, "localhost:", 10) == 0
-        || strncmp (host, "[::1]:", 6) == 0;
+    const char *host = endpoint + 6, *colon = strrchr (host, ':');
+    char name[64];
+    if (!colon || colon == host || (size_t) (colon - host) >= sizeof name)
+        return false;
+    memcpy (name, host, (size_t) (colon - host));
+    name[colon - host] = '\0';
+    struct in_addr v4;
+    if (inet_pton (AF_INET, name, &v4) == 1)
+        return (ntohl (v4.s_addr) >> 24) == 127;
+    return strcmp (name, "localhost") == 0 || strcmp (name, "[::1]") == 0;
 }
 
 bool
@@ -161,6 +177,52 @@ look_up (auth_t *self, const char *user_id, int64_t now_ms)
     snprintf (c.caller.name, sizeof c.caller.name, "%s", name);
     c.valid = true;
     return c;
+}
+
+/* The public keys of the certificates in the directory, sorted. */
+static zlistx_t *
+read_keys (const char *dir)
+{
+    zlistx_t *keys = zlistx_new ();
+    zlistx_set_destructor (keys, (zlistx_destructor_fn *) zstr_free);
+    zlistx_set_duplicator (keys, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_comparator (keys, (zlistx_comparator_fn *) strcmp);
+    zdir_t *d = zdir_new (dir, "-");
+    zlist_t *files = d ? zdir_list (d) : NULL;
+    for (zfile_t *f = files ? zlist_first (files) : NULL; f;
+         f = zlist_next (files)) {
+        zcert_t *cert = zcert_load (zfile_filename (f, NULL));
+        if (cert)
+            zlistx_add_end (keys, (void *) zcert_public_txt (cert));
+        zcert_destroy (&cert);
+    }
+    zlist_destroy (&files);
+    zdir_destroy (&d);
+    zlistx_sort (keys);
+    return keys;
+}
+
+bool
+auth_keys_revoked (auth_t *self)
+{
+    if (auth_is_local (self))
+        return false;
+    struct stat st;
+    if (stat (self->certs_dir, &st) != 0)
+        memset (&st, 0, sizeof st);     /* gone: every key is revoked */
+    if (self->keys && st.st_mtim.tv_sec == self->keys_mtime
+        && st.st_mtim.tv_nsec == self->keys_mtime_ns)
+        return false;
+    self->keys_mtime = st.st_mtim.tv_sec;
+    self->keys_mtime_ns = st.st_mtim.tv_nsec;
+    zlistx_t *now = read_keys (self->certs_dir);
+    bool revoked = false;
+    for (const char *k = self->keys ? zlistx_first (self->keys) : NULL;
+         k && !revoked; k = zlistx_next (self->keys))
+        revoked = zlistx_find (now, (void *) k) == NULL;
+    zlistx_destroy (&self->keys);
+    self->keys = now;
+    return revoked;
 }
 
 bool

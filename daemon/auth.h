@@ -41,6 +41,14 @@ bool auth_endpoint_allowed (const auth_t *self, const char *endpoint,
  * binding. */
 void auth_apply_server (const auth_t *self, zsock_t *sock);
 
+/* True when a key that was a known certificate at the last call is one no
+ * longer (its file was deleted or changed). Cheap when nothing changed: it
+ * looks at the directory's modification time, and reads the certificates
+ * only when that moved. The server calls it once a second and makes the
+ * event socket's subscribers connect again, so a revoked subscriber is
+ * refused by zauth on its next handshake. Always false in local mode. */
+bool auth_keys_revoked (auth_t *self);
+
 /* The caller of a message whose frame carries `user_id` (the frame's
  * "User-Id" property; NULL in local mode). False when the key is not (or no
  * longer) a known certificate with a valid role: such a peer gets no

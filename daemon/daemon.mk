@@ -27,7 +27,7 @@ $(BIN)/exitflowd: $(call objs,$(DAEMON_SRC)) $(PROTOCOL_LIB)
 # A test file per module (tests/daemon/). The core's tests link the core and
 # its encodings; the shell's run on a real LMDB in a temp dir, no sockets.
 DAEMON_UNIT_TESTS := $(BIN)/test_workflow $(BIN)/test_view $(BIN)/test_record \
-                     $(BIN)/test_store $(BIN)/test_commands
+                     $(BIN)/test_store $(BIN)/test_commands $(BIN)/test_auth
 
 DAEMON_TEST_CORE  := $(call objs,$(DAEMON_CORE_SRC) $(DAEMON_CODEC_SRC))
 DAEMON_TEST_SHELL := $(DAEMON_TEST_CORE) $(call objs,$(DAEMON_SHELL_SRC))
@@ -41,7 +41,7 @@ $(BIN)/test_workflow $(BIN)/test_view $(BIN)/test_record: \
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDLIBS) -lcmocka
 
-$(BIN)/test_store $(BIN)/test_commands: \
+$(BIN)/test_store $(BIN)/test_commands $(BIN)/test_auth: \
     $(BIN)/test_%: tests/daemon/test_%.c $(DAEMON_TEST_HDRS) \
     $(DAEMON_TEST_SHELL) $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)

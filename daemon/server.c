@@ -422,6 +422,36 @@ handle_batch (server_t *self)
     publish_outbox (self);
 }
 
+/* A certificate was revoked: zauth refuses its key from now on, but a
+ * subscriber already connected would go on receiving events. Closing and
+ * binding the event socket again makes every subscriber hand-shake anew;
+ * the gapless ones fill what they missed from the log (through the command
+ * socket, where the revoked key gets no answer). */
+static zsock_t *bind_socket (server_t *self, int type, const char *endpoint);
+
+static void
+rebind_events (server_t *self)
+{
+    zsock_destroy (&self->events);
+    self->events_socket = NULL;
+    /* the old listener closes asynchronously: give it a moment */
+    for (int attempt = 0; attempt < 50 && !self->events; attempt++) {
+        if (attempt)
+            zclock_sleep (20);
+        self->events = bind_socket (self, ZMQ_PUB,
+                                    self->config->events_endpoint);
+    }
+    if (!self->events) {
+        log_line ("error", "cannot bind %s again after a revocation (%s): "
+                  "stopping", self->config->events_endpoint,
+                  zmq_strerror (zmq_errno ()));
+        zsys_interrupted = 1;
+        return;
+    }
+    self->events_socket = zsock_resolve (self->events);
+    log_line ("info", "a certificate was revoked: subscribers reconnect");
+}
+
 /* Once a second: sweep replies past their retention, then mark stalled
  * workflows (their events go out like any others), each in its own
  * transaction so that a full store still frees what it can. */
@@ -431,6 +461,8 @@ run_maintenance (server_t *self)
     if (zclock_mono () < self->next_maintenance)
         return;
     self->next_maintenance = zclock_mono () + MAINTENANCE_EVERY_MS;
+    if (auth_keys_revoked (self->auth))
+        rebind_events (self);
     if (self->unknown_callers) {
         log_line ("warn", "dropped %llu request(s) from keys that are no "
                   "longer known certificates",
@@ -477,7 +509,7 @@ run_maintenance (server_t *self)
 /* ---- set-up ---- */
 
 /* A socket of `type` bound to `endpoint`, under CURVE unless in local
- * mode; NULL (logged) when it cannot be bound. */
+ * mode; NULL when it cannot be bound (zmq_errno says why). */
 static zsock_t *
 bind_socket (server_t *self, int type, const char *endpoint)
 {
@@ -494,9 +526,9 @@ bind_socket (server_t *self, int type, const char *endpoint)
         zsock_set_sndhwm (sock, 100000);
     auth_apply_server (self->auth, sock);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
-        log_line ("error", "cannot bind %s: %s", endpoint,
-                  zmq_strerror (zmq_errno ()));
+        int err = zmq_errno ();
         zsock_destroy (&sock);
+        errno = err;
     }
     return sock;
 }
@@ -531,10 +563,18 @@ server_run (const server_config_t *config)
         return 1;
     }
     self.batch = calloc (BATCH_MAX, sizeof *self.batch);
-    self.commands = bind_socket (&self, ZMQ_ROUTER, config->commands_endpoint);
-    self.events = self.commands
-                      ? bind_socket (&self, ZMQ_PUB, config->events_endpoint)
-                      : NULL;
+    const char *endpoints[2] = { config->commands_endpoint,
+                                 config->events_endpoint };
+    zsock_t **sockets[2] = { &self.commands, &self.events };
+    for (int i = 0; i < 2; i++) {
+        *sockets[i] = bind_socket (&self, i ? ZMQ_PUB : ZMQ_ROUTER,
+                                   endpoints[i]);
+        if (!*sockets[i]) {
+            log_line ("error", "cannot bind %s: %s", endpoints[i],
+                      zmq_strerror (zmq_errno ()));
+            goto done;
+        }
+    }
     if (!self.batch || !self.commands || !self.events)
         goto done;
     self.commands_socket = zsock_resolve (self.commands);
