@@ -56,13 +56,19 @@ scan_need (scan_t *s, size_t n)
     return true;
 }
 
+static uint64_t
+scan_be64 (const uint8_t *p, size_t bytes)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < bytes; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
 static uint32_t
 scan_be (const uint8_t *p, int bytes)
 {
-    uint32_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v = (v << 8) | p[i];
-    return v;
+    return (uint32_t) scan_be64 (p, (size_t) bytes);
 }
 
 static bool scan_object (scan_t *s, int depth);
@@ -148,20 +154,70 @@ codec_utf8_repair (const char *text, size_t len, char *out)
     return n;
 }
 
-/* A str or bin payload after a length of `len_bytes` bytes. */
-/* The encoded bytes of one map key. */
+/* One map key as a decoder sees it, whatever its encoding: a string (fixstr,
+ * str8, str16 and str32 holding the same bytes are the same key), a binary,
+ * an integer (by value: 1 as a fixint or as an int16 is one key), or for
+ * anything else its encoded bytes. */
 typedef struct {
-    const uint8_t *p;
+    uint8_t kind;                   /* 's', 'b', 'i' or 'r' */
+    const uint8_t *p;               /* payload ('s', 'b') or encoding ('r') */
     size_t n;
+    uint8_t number[9];              /* 'i': sign byte, then big-endian */
 } key_span_t;
 
 static int
 key_span_cmp (const void *a, const void *b)
 {
     const key_span_t *x = a, *y = b;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    if (x->kind == 'i')
+        return memcmp (x->number, y->number, sizeof x->number);
     if (x->n != y->n)
         return x->n < y->n ? -1 : 1;
     return memcmp (x->p, y->p, x->n);
+}
+
+/* The key encoded in [p, end), already checked by scan_object. */
+static key_span_t
+key_of (const uint8_t *p, const uint8_t *end)
+{
+    key_span_t k = { .kind = 'r', .p = p, .n = (size_t) (end - p) };
+    uint8_t b = p[0];
+    size_t header = 0;
+    if (b >= 0xa0 && b <= 0xbf)
+        k.kind = 's', header = 1;
+    else if (b >= 0xd9 && b <= 0xdb)
+        k.kind = 's', header = 1 + ((size_t) 1 << (b - 0xd9));
+    else if (b >= 0xc4 && b <= 0xc6)
+        k.kind = 'b', header = 1 + ((size_t) 1 << (b - 0xc4));
+    if (k.kind != 'r') {
+        k.p = p + header;
+        k.n = (size_t) (end - p) - header;
+        return k;
+    }
+    bool negative = false;
+    uint64_t v;
+    if (b <= 0x7f)
+        v = b;
+    else if (b >= 0xe0)
+        negative = true, v = (uint64_t) (int64_t) (int8_t) b;
+    else if (b >= 0xcc && b <= 0xcf)
+        v = scan_be64 (p + 1, (size_t) 1 << (b - 0xcc));
+    else if (b >= 0xd0 && b <= 0xd3) {
+        size_t w = (size_t) 1 << (b - 0xd0);
+        uint64_t raw = scan_be64 (p + 1, w);
+        int shift = (int) (64 - 8 * w);
+        int64_t sv = (int64_t) (raw << shift) >> shift;     /* sign-extend */
+        negative = sv < 0;
+        v = (uint64_t) sv;
+    } else
+        return k;
+    k.kind = 'i';
+    k.number[0] = negative ? 0 : 1;             /* negatives sort first */
+    for (int i = 8; i >= 1; i--, v >>= 8)
+        k.number[i] = (uint8_t) v;
+    return k;
 }
 
 /* A map's entries, each key unique: with a key twice, readers disagree on
@@ -185,9 +241,10 @@ scan_map (scan_t *s, uint32_t n, int depth)
     }
     bool ok = true;
     for (uint32_t i = 0; ok && i < n; i++) {
-        keys[i].p = s->p;
+        const uint8_t *key = s->p;
         ok = scan_object (s, depth + 1);
-        keys[i].n = (size_t) (s->p - keys[i].p);
+        if (ok)
+            keys[i] = key_of (key, s->p);
         ok = ok && scan_object (s, depth + 1);
     }
     if (ok && n > 1) {

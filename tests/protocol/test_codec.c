@@ -1168,6 +1168,60 @@ test_check_duplicate_keys (void **state)
     assert_false (codec_check (h->sb.data, h->sb.size, &why));
 }
 
+/* "destination" in each of msgpack's four string encodings. */
+static size_t
+encode_key (int form, uint8_t *out)
+{
+    static const char k[] = "destination";
+    size_t n = sizeof k - 1, h = 0;
+    switch (form) {
+    case 0: out[h++] = (uint8_t) (0xa0 | n); break;
+    case 1: out[h++] = 0xd9; out[h++] = (uint8_t) n; break;
+    case 2: out[h++] = 0xda; out[h++] = 0; out[h++] = (uint8_t) n; break;
+    default:
+        out[h++] = 0xdb; out[h++] = 0; out[h++] = 0; out[h++] = 0;
+        out[h++] = (uint8_t) n;
+    }
+    memcpy (out + h, k, n);
+    return h + n;
+}
+
+/* A key is the same key whatever its encoding: fixstr 410 and str8 99999
+ * would otherwise pass as two keys, be validated against one and read as
+ * the other. Every pair of string encodings, integers by value. */
+static void
+test_duplicate_keys_in_any_encoding (void **state)
+{
+    (void) state;
+    const char *why = NULL;
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++) {
+            uint8_t buf[64];
+            size_t n = 0;
+            buf[n++] = 0x82;
+            n += encode_key (a, buf + n);
+            buf[n++] = 0xcd; buf[n++] = 0x01; buf[n++] = 0x9a;   /* 410 */
+            n += encode_key (b, buf + n);
+            buf[n++] = 0xce; buf[n++] = 0; buf[n++] = 0x01;      /* 99999 */
+            buf[n++] = 0x86; buf[n++] = 0x9f;
+            why = NULL;
+            if (codec_check (buf, n, &why))
+                fail_msg ("string forms %d and %d passed as two keys", a, b);
+            assert_string_equal (why, "a map has the same key twice");
+        }
+    /* 1 as a fixint, a uint8, an int16; -1 as a fixint and an int32 */
+    assert_false (codec_check ("\x82\x01\xc0\xcc\x01\xc0", 6, &why));
+    assert_false (codec_check ("\x82\xd1\x00\x01\xc0\x01\xc0", 7, &why));
+    assert_false (codec_check ("\x82\xff\xc0\xd2\xff\xff\xff\xff\xc0", 9,
+                               &why));
+    /* different things stay different: 1 and -1, "1" and 1, bin and str */
+    assert_true (codec_check ("\x82\x01\xc0\xff\xc0", 5, &why));
+    assert_true (codec_check ("\x82\xa1\x31\xc0\x31\xc0", 6, &why));
+    assert_true (codec_check ("\x82\xc4\x01x\xc0\xa1x\xc0", 8, &why));
+    assert_true (codec_check ("\x82\xcf\xff\xff\xff\xff\xff\xff\xff\xff"
+                              "\xc0\xff\xc0", 13, &why));
+}
+
 /* Copies are cut on a character boundary, never inside a character. */
 static void
 test_str_copy_keeps_characters_whole (void **state)
@@ -1305,6 +1359,7 @@ main (void)
         T (test_hash_is_fnv1a),
         T (test_check_utf8),
         T (test_check_duplicate_keys),
+        T (test_duplicate_keys_in_any_encoding),
         T (test_str_copy_keeps_characters_whole),
         T (test_pack_request_head_round_trip),
         T (test_utf8_repair),
