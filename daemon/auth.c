@@ -8,6 +8,8 @@
  * connections that are already open. */
 #include "auth.h"
 
+#include "log.h"
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,8 +172,8 @@ look_up (auth_t *self, const char *user_id, int64_t now_ms)
     const char *role = zcert_meta (cert, "role");
     c.caller.role = role ? exf_role_by_name (role, strlen (role)) : 0;
     if (!name || !*name || strlen (name) > EXF_ID_MAX || !c.caller.role) {
-        zsys_warning ("certificate of %s has no valid name and role: refused",
-                      name && *name ? name : "(unnamed)");
+        log_line ("warn", "the certificate of %s has no valid name and "
+                  "role: refused", name && *name ? name : "(unnamed)");
         return c;
     }
     snprintf (c.caller.name, sizeof c.caller.name, "%s", name);

@@ -10,7 +10,7 @@ DAEMON_CORE_SRC  := daemon/blob.c daemon/workflow.c
 DAEMON_CODEC_SRC := daemon/pack.c daemon/view.c daemon/record.c
 # The shell: the store, the write path, the command table and its handlers,
 # the stall scan; then sockets and the loop.
-DAEMON_SHELL_SRC := daemon/auth.c daemon/store.c daemon/change.c daemon/commands.c \
+DAEMON_SHELL_SRC := daemon/log.c daemon/auth.c daemon/store.c daemon/change.c daemon/commands.c \
                     daemon/handlers.c daemon/cmd_ops.c daemon/cmd_workflow.c \
                     daemon/cmd_member.c daemon/cmd_events.c daemon/stall.c
 DAEMON_SRC       := $(DAEMON_CORE_SRC) $(DAEMON_CODEC_SRC) $(DAEMON_SHELL_SRC) \
@@ -27,7 +27,8 @@ $(BIN)/exitflowd: $(call objs,$(DAEMON_SRC)) $(PROTOCOL_LIB)
 # A test file per module (tests/daemon/). The core's tests link the core and
 # its encodings; the shell's run on a real LMDB in a temp dir, no sockets.
 DAEMON_UNIT_TESTS := $(BIN)/test_workflow $(BIN)/test_view $(BIN)/test_record \
-                     $(BIN)/test_store $(BIN)/test_commands $(BIN)/test_auth
+                     $(BIN)/test_store $(BIN)/test_commands $(BIN)/test_auth \
+                     $(BIN)/test_log
 
 DAEMON_TEST_CORE  := $(call objs,$(DAEMON_CORE_SRC) $(DAEMON_CODEC_SRC))
 DAEMON_TEST_SHELL := $(DAEMON_TEST_CORE) $(call objs,$(DAEMON_SHELL_SRC))
@@ -41,7 +42,7 @@ $(BIN)/test_workflow $(BIN)/test_view $(BIN)/test_record: \
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDLIBS) -lcmocka
 
-$(BIN)/test_store $(BIN)/test_commands $(BIN)/test_auth: \
+$(BIN)/test_store $(BIN)/test_commands $(BIN)/test_auth $(BIN)/test_log: \
     $(BIN)/test_%: tests/daemon/test_%.c $(DAEMON_TEST_HDRS) \
     $(DAEMON_TEST_SHELL) $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)

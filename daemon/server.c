@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "commands.h"
+#include "log.h"
 #include "stall.h"
 
 #define BATCH_MAX 512
@@ -53,7 +54,6 @@ typedef struct {
     void *commands_socket, *events_socket;
     store_t *store;
     auth_t *auth;
-    uint64_t unknown_callers;       /* requests dropped since the last log */
     request_t *batch;
     outbox_t outbox;
     int64_t started_ms;
@@ -62,30 +62,13 @@ typedef struct {
     stall_cursor_t stall_cursor;
 } server_t;
 
-/* ---- logging: ids and codes only, never client data ---- */
-
-static void
-log_line (const char *level, const char *fmt, ...)
-    __attribute__ ((format (printf, 2, 3)));
-
-static void
-log_line (const char *level, const char *fmt, ...)
-{
-    char ts[CODEC_TIME_LEN];
-    codec_format_time (zclock_time (), ts);
-    va_list ap;
-    va_start (ap, fmt);
-    fprintf (stderr, "%s exitflowd %s: ", ts, level);
-    vfprintf (stderr, fmt, ap);
-    fputc ('\n', stderr);
-    va_end (ap);
-}
-
+/* Storage faults can repeat for every batch while the disk is full: one
+ * kind of rate-limited line. */
 static void
 log_storage_fault (server_t *self, const char *what, store_status_t status)
 {
-    log_line ("error", "%s: %s (%s)", what, store_strerror (status),
-              store_fault_detail (self->store));
+    log_limited (LOG_STORAGE, zclock_mono (), "error", "%s: %s (%s)", what,
+                 store_strerror (status), store_fault_detail (self->store));
 }
 
 /* ---- receiving ---- */
@@ -397,11 +380,14 @@ handle_batch (server_t *self)
         if (got == 0)
             break;
         if (got == -2) {
-            self->unknown_callers++;    /* logged once a second, not each */
+            log_limited (LOG_UNKNOWN_KEY, zclock_mono (), "warn",
+                         "dropped a request from a key that is not a known "
+                         "certificate");
             continue;
         }
         if (got < 0) {
-            log_line ("warn", "dropped a message with a malformed envelope");
+            log_limited (LOG_ENVELOPE, zclock_mono (), "warn",
+                         "dropped a message with a malformed envelope");
             continue;
         }
         request_t *r = &self->batch[n];
@@ -463,12 +449,7 @@ run_maintenance (server_t *self)
     self->next_maintenance = zclock_mono () + MAINTENANCE_EVERY_MS;
     if (auth_keys_revoked (self->auth))
         rebind_events (self);
-    if (self->unknown_callers) {
-        log_line ("warn", "dropped %llu request(s) from keys that are no "
-                  "longer known certificates",
-                  (unsigned long long) self->unknown_callers);
-        self->unknown_callers = 0;
-    }
+    log_flush (zclock_mono ());
     int64_t now = batch_time (self);
     store_txn_t *txn;
     int swept = 0, marked = 0;
