@@ -4,6 +4,7 @@
  * flags override the file, the file overrides the defaults. */
 #include <czmq.h>
 #include <getopt.h>
+#include <sys/stat.h>
 
 #include "protocol/codec.h"
 #include "server.h"
@@ -33,6 +34,87 @@ usage (FILE *out)
         "                        commands, events, stall-after, map-size,\n"
         "                        reply-retention, server-cert, certs\n"
         "  --verbose             log every request (ids and codes only)\n");
+}
+
+/* A config file larger than this is not one. */
+#define CONFIG_MAX (1024 * 1024)
+
+/* The config file as ZPL, or NULL with the reason in `why`: it must be a
+ * regular file of UTF-8 text (a binary, a directory or /dev/zero is a
+ * mistake to report, not an empty config to run on), and its `exitflowd`
+ * section may hold only the keys the daemon knows (a misspelt key would
+ * otherwise be ignored silently). */
+static zconfig_t *
+load_config (const char *path, const char *const *keys, int n_keys,
+             char *why, size_t cap)
+{
+    struct stat st;
+    if (stat (path, &st) != 0) {
+        snprintf (why, cap, "%s", strerror (errno));
+        return NULL;
+    }
+    if (!S_ISREG (st.st_mode) || st.st_size > CONFIG_MAX) {
+        snprintf (why, cap, "not a regular file of at most %d bytes",
+                  CONFIG_MAX);
+        return NULL;
+    }
+    FILE *f = fopen (path, "rb");
+    char *text = f ? malloc ((size_t) st.st_size + 1) : NULL;
+    size_t len = text ? fread (text, 1, (size_t) st.st_size, f) : 0;
+    if (!f || !text || ferror (f)) {
+        snprintf (why, cap, "%s", strerror (errno ? errno : EIO));
+        free (text);
+        if (f)
+            fclose (f);
+        return NULL;
+    }
+    fclose (f);
+    text[len] = '\0';
+    zconfig_t *config = NULL;
+    if (memchr (text, '\0', len) || !codec_utf8_valid (text, len))
+        snprintf (why, cap, "not a text file (ZPL, UTF-8)");
+    else if (!(config = zconfig_str_load (text)))
+        snprintf (why, cap, "not valid ZPL (4 spaces per indent level)");
+    free (text);
+    zconfig_t *section = config ? zconfig_locate (config, "exitflowd") : NULL;
+    for (zconfig_t *k = section ? zconfig_child (section) : NULL; k;
+         k = zconfig_next (k)) {
+        bool known = false;
+        for (int i = 0; i < n_keys && !known; i++)
+            known = strcmp (keys[i] + strlen ("exitflowd/"),
+                            zconfig_name (k)) == 0;
+        if (!known) {
+            snprintf (why, cap, "unknown key exitflowd/%.64s",
+                      zconfig_name (k));
+            zconfig_destroy (&config);
+            break;
+        }
+    }
+    return config;
+}
+
+/* A ZeroMQ endpoint the daemon can bind: tcp://HOST:PORT with PORT 1 to
+ * 65535 (or *), ipc://PATH or inproc://NAME. libzmq would bind some other
+ * port for tcp://127.0.0.1:99999 and the log would name the wrong one. */
+static bool
+endpoint_valid (const char *endpoint, char *why, size_t cap)
+{
+    if (strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6])
+        return true;
+    if (strncmp (endpoint, "inproc://", 9) == 0 && endpoint[9])
+        return true;
+    const char *colon = strrchr (endpoint, ':');
+    int64_t port;
+    if (strncmp (endpoint, "tcp://", 6) != 0 || !colon || colon - endpoint < 7)
+        snprintf (why, cap, "%.200s is not tcp://HOST:PORT, ipc://PATH or "
+                  "inproc://NAME", endpoint);
+    else if (strcmp (colon + 1, "*") != 0
+             && !codec_parse_int (colon + 1, 1, 65535, &port))
+        snprintf (why, cap, "%.200s: the port must be 1 to 65535 (or *)",
+                  endpoint);
+    else
+        return true;
+    return false;
 }
 
 int
@@ -83,17 +165,18 @@ main (int argc, char **argv)
 
     zconfig_t *file = NULL;
     if (flag[F_CONFIG]) {
-        file = zconfig_load (flag[F_CONFIG]);
-        if (!file) {
-            fprintf (stderr, "exitflowd: cannot read config %s\n",
-                     flag[F_CONFIG]);
-            return 2;
-        }
         static const char *const keys[F_CONFIG] = {
             "exitflowd/data", "exitflowd/commands", "exitflowd/events",
             "exitflowd/stall-after", "exitflowd/map-size",
             "exitflowd/reply-retention", "exitflowd/server-cert",
             "exitflowd/certs" };
+        char why[256];
+        file = load_config (flag[F_CONFIG], keys, F_CONFIG, why, sizeof why);
+        if (!file) {
+            fprintf (stderr, "exitflowd: cannot use config %s: %s\n",
+                     flag[F_CONFIG], why);
+            return 2;
+        }
         for (int i = 0; i < F_CONFIG; i++)
             if (!flag[i])
                 flag[i] = zconfig_get (file, keys[i], NULL);
@@ -106,6 +189,16 @@ main (int argc, char **argv)
         config.events_endpoint = flag[F_EVENTS];
     config.server_cert = flag[F_SERVER_CERT];
     config.certs_dir = flag[F_CERTS];
+    const char *endpoints[] = { config.commands_endpoint,
+                                config.events_endpoint };
+    for (int i = 0; i < 2; i++) {
+        char why[256];
+        if (!endpoint_valid (endpoints[i], why, sizeof why)) {
+            fprintf (stderr, "exitflowd: %s\n", why);
+            zconfig_destroy (&file);
+            return 2;
+        }
+    }
     int64_t n;
     enum { CENTURY_S = 100LL * 366 * 86400 };
     static const struct {

@@ -134,6 +134,12 @@ utf8_valid (const uint8_t *p, size_t n)
     return true;
 }
 
+bool
+codec_utf8_valid (const char *text, size_t len)
+{
+    return utf8_valid ((const uint8_t *) text, len);
+}
+
 size_t
 codec_utf8_repair (const char *text, size_t len, char *out)
 {

@@ -63,6 +63,8 @@ bool codec_str_eq (exf_str_t s, const char *cstr);
 exf_str_t codec_str_of (const msgpack_object *o);
 /* Characters (code points) in UTF-8 text. */
 size_t codec_utf8_length (exf_str_t s);
+/* Whether `len` bytes are well-formed UTF-8 (RFC 3629). */
+bool codec_utf8_valid (const char *text, size_t len);
 /* Copies `len` bytes of text into `out` (room for 3 × len bytes), each byte
  * that starts no valid UTF-8 sequence replaced by U+FFFD; returns the
  * length written. For showing untrusted text, never for accepting it. */

@@ -1,0 +1,75 @@
+"""Set-up mistakes are errors with a reason, never a daemon that runs on
+defaults or binds something other than what it says (issue 11, item 7)."""
+
+import subprocess
+
+import pytest
+
+from support import daemon_binary, free_port
+
+
+def run_daemon(tmp_path, *args):
+    argv = [daemon_binary(), "--data", str(tmp_path / "data"),
+            "--commands", "tcp://127.0.0.1:%d" % free_port(),
+            "--events", "tcp://127.0.0.1:%d" % free_port()] + list(args)
+    return subprocess.run(argv, capture_output=True, timeout=10,
+                          stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("what", ["binary", "directory", "dev-zero",
+                                  "missing", "bad-zpl", "unknown-key"])
+def test_an_unusable_config_stops_the_daemon(tmp_path, what):
+    path = tmp_path / "exitflow.cfg"
+    if what == "binary":
+        path.write_bytes(b"\x7fELF\x00\x01\x02" * 100)
+    elif what == "directory":
+        path.mkdir()
+    elif what == "dev-zero":
+        path = "/dev/zero"
+    elif what == "bad-zpl":
+        path.write_text("exitflowd\n  data = ./x\n")      # 2-space indent
+    elif what == "unknown-key":
+        path.write_text("exitflowd\n    stall-afer = 60\n")
+    r = run_daemon(tmp_path, "--config", str(path))
+    assert r.returncode == 2
+    line = r.stderr.decode()
+    assert "cannot use config %s" % path in line
+    reason = {"binary": "not a text file", "directory": "not a regular file",
+              "dev-zero": "not a regular file", "missing": "No such file",
+              "bad-zpl": "not valid ZPL",
+              "unknown-key": "unknown key exitflowd/stall-afer"}[what]
+    assert reason in line
+    assert not (tmp_path / "data").exists()     # stopped before the store
+
+
+@pytest.mark.parametrize("endpoint,reason", [
+    ("tcp://127.0.0.1:99999", "the port must be 1 to 65535"),
+    ("tcp://127.0.0.1:0", "the port must be 1 to 65535"),
+    ("tcp://127.0.0.1:http", "the port must be 1 to 65535"),
+    ("udp://127.0.0.1:5570", "is not tcp://HOST:PORT"),
+    ("tcp://127.0.0.1", "is not tcp://HOST:PORT"),
+])
+def test_an_invalid_endpoint_is_refused_before_binding(tmp_path, endpoint,
+                                                       reason):
+    r = run_daemon(tmp_path, "--events", endpoint)
+    assert r.returncode == 2
+    assert reason in r.stderr.decode()
+
+
+def test_a_good_config_file_is_used(tmp_path):
+    port = free_port()
+    cfg = tmp_path / "ok.cfg"
+    cfg.write_text("exitflowd\n    stall-after = 60\n    commands = "
+                   "tcp://127.0.0.1:%d\n" % port)
+    argv = [daemon_binary(), "--data", str(tmp_path / "data"), "--config",
+            str(cfg), "--events", "tcp://127.0.0.1:%d" % free_port()]
+    p = subprocess.Popen(argv, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL)
+    try:
+        line = p.stderr.readline().decode()
+        while "ready" not in line and line:
+            line = p.stderr.readline().decode()
+        assert ":%d" % port in line and "stall after 60s" in line
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
