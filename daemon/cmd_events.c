@@ -5,16 +5,22 @@
 /* ---- events.read, workflow.history ---- */
 
 typedef struct {
+    msgpack_sbuffer *sb;
     msgpack_packer pk;
     int64_t limit, count;
+    size_t max_bytes;
 } event_list_t;
 
+/* A page ends at `limit` events or past `max_bytes`, whichever comes
+ * first, and holds at least one event: a reply's size is bounded however
+ * large the events are. */
 static bool
 collect_event (void *arg, uint64_t seq, const void *event, size_t len)
 {
     (void) seq;
     event_list_t *l = arg;
-    if (l->count == l->limit)
+    if (l->count == l->limit
+        || (l->count > 0 && l->sb->size + len > l->max_bytes))
         return false;
     codec_pack_raw (&l->pk, event, len);
     l->count++;
@@ -28,7 +34,8 @@ pack_events (call_t *c, const char *key, const store_wf_t *wf,
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
-    event_list_t l = { .limit = limit };
+    event_list_t l = { .sb = &sb, .limit = limit,
+                       .max_bytes = wf ? SIZE_MAX : EXF_PAGE_BYTES };
     msgpack_packer_init (&l.pk, &sb, msgpack_sbuffer_write);
     store_txn_t *txn = c->env->change.txn;
     store_status_t rc = wf ? store_workflow_events_scan (txn, wf, collect_event,

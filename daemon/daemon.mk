@@ -10,7 +10,7 @@ DAEMON_CORE_SRC  := daemon/blob.c daemon/workflow.c
 DAEMON_CODEC_SRC := daemon/pack.c daemon/view.c daemon/record.c
 # The shell: the store, the write path, the command table and its handlers,
 # the stall scan; then sockets and the loop.
-DAEMON_SHELL_SRC := daemon/log.c daemon/auth.c daemon/store.c daemon/change.c daemon/commands.c \
+DAEMON_SHELL_SRC := daemon/log.c daemon/auth.c daemon/peers.c daemon/backlog.c daemon/store.c daemon/change.c daemon/commands.c \
                     daemon/handlers.c daemon/cmd_ops.c daemon/cmd_workflow.c \
                     daemon/cmd_member.c daemon/cmd_events.c daemon/stall.c
 DAEMON_SRC       := $(DAEMON_CORE_SRC) $(DAEMON_CODEC_SRC) $(DAEMON_SHELL_SRC) \

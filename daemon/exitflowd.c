@@ -17,6 +17,7 @@ usage (FILE *out)
         "                 [--stall-after SECONDS] [--map-size BYTES]\n"
         "                 [--reply-retention SECONDS]\n"
         "                 [--server-cert FILE --certs DIR]\n"
+        "                 [--max-connections N]\n"
         "                 [--config FILE] [--verbose]\n"
         "\n"
         "  --data DIR            LMDB environment directory (./var/exitflow)\n"
@@ -30,9 +31,11 @@ usage (FILE *out)
         "  --server-cert FILE    the daemon's secret CURVE certificate\n"
         "  --certs DIR           the clients' public certificates (name, role);\n"
         "                        without both: loopback only, every caller admin\n"
+        "  --max-connections N   connections per socket; more are refused (256)\n"
         "  --config FILE         ZPL config; keys under `exitflowd`: data,\n"
         "                        commands, events, stall-after, map-size,\n"
-        "                        reply-retention, server-cert, certs\n"
+        "                        reply-retention, server-cert, certs,\n"
+        "                        max-connections\n"
         "  --verbose             log every request (ids and codes only)\n");
 }
 
@@ -127,9 +130,10 @@ main (int argc, char **argv)
         .stall_after_s = 86400,
         .map_size = (size_t) 8 << 30,
         .reply_retention_s = 86400,
+        .max_connections = 256,
     };
     enum { F_DATA, F_COMMANDS, F_EVENTS, F_STALL, F_MAP, F_RETENTION,
-           F_SERVER_CERT, F_CERTS, F_CONFIG, F_COUNT };
+           F_SERVER_CERT, F_CERTS, F_MAX_CONNECTIONS, F_CONFIG, F_COUNT };
     const char *flag[F_COUNT] = { 0 };
     static const struct option options[] = {
         { "data", required_argument, NULL, F_DATA },
@@ -140,6 +144,7 @@ main (int argc, char **argv)
         { "reply-retention", required_argument, NULL, F_RETENTION },
         { "server-cert", required_argument, NULL, F_SERVER_CERT },
         { "certs", required_argument, NULL, F_CERTS },
+        { "max-connections", required_argument, NULL, F_MAX_CONNECTIONS },
         { "config", required_argument, NULL, F_CONFIG },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -169,7 +174,7 @@ main (int argc, char **argv)
             "exitflowd/data", "exitflowd/commands", "exitflowd/events",
             "exitflowd/stall-after", "exitflowd/map-size",
             "exitflowd/reply-retention", "exitflowd/server-cert",
-            "exitflowd/certs" };
+            "exitflowd/certs", "exitflowd/max-connections" };
         char why[256];
         file = load_config (flag[F_CONFIG], keys, F_CONFIG, why, sizeof why);
         if (!file) {
@@ -209,7 +214,9 @@ main (int argc, char **argv)
         { F_STALL, 1, CENTURY_S, "--stall-after takes 1 to 3162240000 seconds" },
         { F_MAP, 1 << 16, 1LL << 50, "--map-size takes 65536 bytes to 1 PiB" },
         { F_RETENTION, 1, CENTURY_S,
-          "--reply-retention takes 1 to 3162240000 seconds" } };
+          "--reply-retention takes 1 to 3162240000 seconds" },
+        { F_MAX_CONNECTIONS, 1, 100000,
+          "--max-connections takes 1 to 100000" } };
     for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++) {
         const char *text = flag[numbers[i].flag];
         if (!text)
@@ -222,6 +229,8 @@ main (int argc, char **argv)
             config.stall_after_s = n;
         else if (numbers[i].flag == F_MAP)
             config.map_size = (size_t) n;
+        else if (numbers[i].flag == F_MAX_CONNECTIONS)
+            config.max_connections = (size_t) n;
         else
             config.reply_retention_s = n;
     }

@@ -11,6 +11,7 @@ static const char *const kind_names[LOG_KIND_COUNT] = {
     [LOG_ENVELOPE] = "malformed envelope",
     [LOG_UNKNOWN_KEY] = "request from a key that is not a known certificate",
     [LOG_STORAGE] = "storage fault",
+    [LOG_CONNECTIONS] = "connection refused or cut",
 };
 
 static struct {

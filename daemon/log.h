@@ -15,6 +15,7 @@ typedef enum {
     LOG_ENVELOPE,           /* a message dropped as unanswerable */
     LOG_UNKNOWN_KEY,        /* a request from a key no longer known */
     LOG_STORAGE,            /* a batch aborted by a storage fault */
+    LOG_CONNECTIONS,        /* a connection refused or cut */
     LOG_KIND_COUNT
 } log_kind_t;
 

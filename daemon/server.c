@@ -15,6 +15,8 @@
 #include "auth.h"
 #include "commands.h"
 #include "log.h"
+#include "backlog.h"
+#include "peers.h"
 #include "stall.h"
 
 #define BATCH_MAX 512
@@ -23,6 +25,14 @@
 #define ENVELOPE_MAX 8
 #define ENVELOPE_FRAME_MAX 255
 #define SOCKET_MAXMSGSIZE (4 * 1024 * 1024)   /* larger frames drop the peer */
+/* What one peer can make the daemon hold (PROTOCOL.md §2.1): replies it
+ * has not read, requests not yet taken, events its subscription has not
+ * read. Past them replies to it are dropped (a retry of a write gets its
+ * stored reply), and events to it (a gapless subscriber fills the gap
+ * from the log). */
+#define REPLY_QUEUE_MAX 8
+#define REQUEST_QUEUE_MAX 64
+#define EVENT_QUEUE_MAX 1000
 #define STALL_SCAN_MAX 1000
 #define SWEEP_BUDGET 2000
 #define MAINTENANCE_EVERY_MS 1000
@@ -33,6 +43,7 @@ typedef struct {
     msgpack_unpacked body;
     codec_request_t req;
     caller_t caller;                        /* who sent it */
+    int fd;                                 /* its connection */
     const command_t *cmd;                   /* NULL: answered before the txn */
     msgpack_sbuffer reply;
 } request_t;
@@ -52,6 +63,8 @@ typedef struct {
     const server_config_t *config;
     zsock_t *commands, *events;
     void *commands_socket, *events_socket;
+    peers_t *command_peers, *event_peers;
+    backlog_t *backlog;             /* replies waiting for slow readers */
     store_t *store;
     auth_t *auth;
     request_t *batch;
@@ -124,6 +137,7 @@ receive_request (server_t *self, request_t *r)
     }
     /* the key the connection authenticated with rides on every frame */
     const char *key = zmq_msg_gets (&r->frames[kept - 1], "User-Id");
+    r->fd = zmq_msg_get (&r->frames[kept - 1], ZMQ_SRCFD);
     if (!auth_caller (self->auth, key, zclock_time (), &r->caller)) {
         request_fini (r);
         return -2;
@@ -210,20 +224,14 @@ change_env (server_t *self, store_txn_t *txn, int64_t now)
 
 /* ---- replying and publishing ---- */
 
+/* The envelope goes back as it came, then the reply; a peer that is slow
+ * to read gets it later from the backlog, one that is gone not at all (a
+ * write's reply stays stored for its retry). */
 static void
-send_reply (server_t *self, request_t *r)
+send_reply (server_t *self, request_t *r, int64_t now_ms)
 {
-    /* The envelope goes back as it came; with ROUTER_MANDATORY a vanished
-     * peer fails the first frame and nothing is queued. The reply stays
-     * stored for idempotency, so the client's retry gets it. */
-    int i = 0;
-    for (; i < r->n_frames - 1; i++)
-        if (zmq_msg_send (&r->frames[i], self->commands_socket,
-                          ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-            break;
-    if (i == r->n_frames - 1)
-        zmq_send (self->commands_socket, r->reply.data, r->reply.size,
-                  ZMQ_DONTWAIT);
+    backlog_send (self->backlog, r->frames, r->n_frames - 1, r->reply.data,
+                  r->reply.size, r->fd, now_ms);
 }
 
 static void
@@ -402,7 +410,7 @@ handle_batch (server_t *self)
         request_t *r = &self->batch[i];
         if (self->config->verbose)
             log_request (r);
-        send_reply (self, r);
+        send_reply (self, r, zclock_mono ());
         request_fini (r);
     }
     publish_outbox (self);
@@ -413,19 +421,22 @@ handle_batch (server_t *self)
  * binding the event socket again makes every subscriber hand-shake anew;
  * the gapless ones fill what they missed from the log (through the command
  * socket, where the revoked key gets no answer). */
-static zsock_t *bind_socket (server_t *self, int type, const char *endpoint);
+static zsock_t *bind_socket (server_t *self, int type, const char *endpoint,
+                             peers_t **peers);
 
 static void
 rebind_events (server_t *self)
 {
     zsock_destroy (&self->events);
+    peers_destroy (&self->event_peers);
     self->events_socket = NULL;
     /* the old listener closes asynchronously: give it a moment */
     for (int attempt = 0; attempt < 50 && !self->events; attempt++) {
         if (attempt)
             zclock_sleep (20);
         self->events = bind_socket (self, ZMQ_PUB,
-                                    self->config->events_endpoint);
+                                    self->config->events_endpoint,
+                                    &self->event_peers);
     }
     if (!self->events) {
         log_line ("error", "cannot bind %s again after a revocation (%s): "
@@ -490,9 +501,10 @@ run_maintenance (server_t *self)
 /* ---- set-up ---- */
 
 /* A socket of `type` bound to `endpoint`, under CURVE unless in local
- * mode; NULL when it cannot be bound (zmq_errno says why). */
+ * mode, its connections watched by a new `*peers`; NULL when it cannot be
+ * bound (zmq_errno says why). */
 static zsock_t *
-bind_socket (server_t *self, int type, const char *endpoint)
+bind_socket (server_t *self, int type, const char *endpoint, peers_t **peers)
 {
     zsock_t *sock = zsock_new (type);
     if (!sock)
@@ -501,14 +513,19 @@ bind_socket (server_t *self, int type, const char *endpoint)
     if (type == ZMQ_ROUTER) {
         zsock_set_router_mandatory (sock, 1);
         zsock_set_maxmsgsize (sock, SOCKET_MAXMSGSIZE);
-        zsock_set_rcvhwm (sock, 100000);
-        zsock_set_sndhwm (sock, 100000);
-    } else
-        zsock_set_sndhwm (sock, 100000);
+        zsock_set_rcvhwm (sock, REQUEST_QUEUE_MAX);
+        zsock_set_sndhwm (sock, REPLY_QUEUE_MAX);
+    } else {
+        zsock_set_sndhwm (sock, EVENT_QUEUE_MAX);
+        zsock_set_maxmsgsize (sock, ENVELOPE_FRAME_MAX);   /* SUBs only subscribe */
+    }
     auth_apply_server (self->auth, sock);
+    *peers = peers_new (sock, type == ZMQ_ROUTER ? "commands" : "events",
+                        self->config->max_connections);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         int err = zmq_errno ();
         zsock_destroy (&sock);
+        peers_destroy (peers);
         errno = err;
     }
     return sock;
@@ -547,9 +564,10 @@ server_run (const server_config_t *config)
     const char *endpoints[2] = { config->commands_endpoint,
                                  config->events_endpoint };
     zsock_t **sockets[2] = { &self.commands, &self.events };
+    peers_t **peers[2] = { &self.command_peers, &self.event_peers };
     for (int i = 0; i < 2; i++) {
         *sockets[i] = bind_socket (&self, i ? ZMQ_PUB : ZMQ_ROUTER,
-                                   endpoints[i]);
+                                   endpoints[i], peers[i]);
         if (!*sockets[i]) {
             log_line ("error", "cannot bind %s: %s", endpoints[i],
                       zmq_strerror (zmq_errno ()));
@@ -560,6 +578,7 @@ server_run (const server_config_t *config)
         goto done;
     self.commands_socket = zsock_resolve (self.commands);
     self.events_socket = zsock_resolve (self.events);
+    self.backlog = backlog_new (self.commands_socket, self.command_peers);
     self.started_ms = batch_time (&self);
     log_line ("info",
               "ready: data %s, commands %s, events %s, stall after %llds, "
@@ -569,16 +588,29 @@ server_run (const server_config_t *config)
               (unsigned long long) store_committed_seq (self.store));
 
     while (!zsys_interrupted) {
-        zmq_pollitem_t item = { self.commands_socket, 0, ZMQ_POLLIN, 0 };
+        /* the monitors first: a connection is counted before its requests */
+        zmq_pollitem_t items[3] = {
+            { peers_monitor (self.command_peers), 0, ZMQ_POLLIN, 0 },
+            { peers_monitor (self.event_peers), 0, ZMQ_POLLIN, 0 },
+            { self.commands_socket, 0, ZMQ_POLLIN, 0 } };
         int64_t wait = self.next_maintenance - zclock_mono ();
-        int rc = zmq_poll (&item, 1, wait < 0 ? 0 : wait > 1000 ? 1000 : (long) wait);
+        if (backlog_bytes (self.backlog) && wait > 1)
+            wait = 1;               /* replies wait: look again soon */
+        int rc = zmq_poll (items, 3,
+                           wait < 0 ? 0 : wait > 1000 ? 1000 : (long) wait);
         if (rc < 0) {
             if (zmq_errno () == EINTR)
                 continue;
             log_line ("error", "poll: %s", zmq_strerror (zmq_errno ()));
             goto done;
         }
-        if (item.revents & ZMQ_POLLIN)
+        if (items[0].revents & ZMQ_POLLIN)
+            peers_handle_events (self.command_peers, zclock_mono ());
+        if (items[1].revents & ZMQ_POLLIN)
+            peers_handle_events (self.event_peers, zclock_mono ());
+        if (backlog_bytes (self.backlog))
+            backlog_flush (self.backlog, zclock_mono ());
+        if (items[2].revents & ZMQ_POLLIN)
             handle_batch (&self);
         run_maintenance (&self);
     }
@@ -586,6 +618,9 @@ server_run (const server_config_t *config)
     status = 0;
 done:
     outbox_fini (&self.outbox);
+    backlog_destroy (&self.backlog);
+    peers_destroy (&self.event_peers);
+    peers_destroy (&self.command_peers);
     zsock_destroy (&self.events);
     zsock_destroy (&self.commands);
     free (self.batch);

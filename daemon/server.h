@@ -21,6 +21,7 @@ typedef struct {
     size_t map_size;
     const char *server_cert;        /* secret certificate; NULL: local mode */
     const char *certs_dir;          /* clients' public certificates */
+    size_t max_connections;         /* per socket */
     bool verbose;                   /* log every request (ids and codes only) */
 } server_config_t;
 

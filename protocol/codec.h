@@ -19,6 +19,9 @@
 #define EXF_BODY_MAX (1024 * 1024)     /* largest request body answered */
 #define EXF_MAX_DEPTH 32
 #define EXF_MAX_OBJECTS 65536
+/* A page of a list (events.read, workflow.history) stops growing past this
+ * many bytes of items; it always holds at least one. */
+#define EXF_PAGE_BYTES (256 * 1024)
 
 /* A string inside a msgpack buffer: not NUL-terminated, borrowed. */
 typedef struct {
