@@ -20,6 +20,12 @@
 #include "stall.h"
 
 #define BATCH_MAX 512
+/* Requests of one connection in one batch. Everyone in a batch waits for
+ * its commit, so a client pipelining as fast as it can would make every
+ * other client wait for 512 of its requests; past its share the batch
+ * ends, and the next one takes the others' requests in turn (libzmq reads
+ * the peers fairly). Group commit still gathers from every client. */
+#define BATCH_PEER_SHARE 16
 #define BATCH_BYTES_MAX (64 * 1024 * 1024)   /* stop draining past this */
 #define FAULT_RETRIES 3             /* batches re-run without a failing write */
 #define ENVELOPE_MAX 8
@@ -378,12 +384,24 @@ log_request (const request_t *r)
               r->caller.name, r->reply.size);
 }
 
+/* Whether two requests came from one peer (by the routing id the ROUTER
+ * put in front of each). */
+static bool
+same_peer (request_t *a, request_t *b)
+{
+    size_t n = zmq_msg_size (&a->frames[0]);
+    return n == zmq_msg_size (&b->frames[0])
+           && memcmp (zmq_msg_data (&a->frames[0]), zmq_msg_data (&b->frames[0]),
+                      n) == 0;
+}
+
 static void
 handle_batch (server_t *self)
 {
     int n = 0;
     size_t bytes = 0;
-    while (n < BATCH_MAX && bytes < BATCH_BYTES_MAX) {
+    bool share_used = false;
+    while (n < BATCH_MAX && bytes < BATCH_BYTES_MAX && !share_used) {
         int got = receive_request (self, &self->batch[n]);
         if (got == 0)
             break;
@@ -401,6 +419,10 @@ handle_batch (server_t *self)
         request_t *r = &self->batch[n];
         bytes += zmq_msg_size (&r->frames[r->n_frames - 1]);
         parse_request (r);
+        int same = 0;
+        for (int i = 0; i < n; i++)
+            same += same_peer (&self->batch[i], r);
+        share_used = same + 1 >= BATCH_PEER_SHARE;
         n++;
     }
     if (n == 0)
@@ -512,7 +534,10 @@ bind_socket (server_t *self, int type, const char *endpoint, peers_t **peers)
     zsock_set_linger (sock, 0);
     if (type == ZMQ_ROUTER) {
         zsock_set_router_mandatory (sock, 1);
-        zsock_set_maxmsgsize (sock, SOCKET_MAXMSGSIZE);
+        /* under CURVE a frame grows by its box (33 bytes): the limit is on
+         * what the client sent, not on its encryption */
+        zsock_set_maxmsgsize (sock, SOCKET_MAXMSGSIZE
+                                        + (auth_is_local (self->auth) ? 0 : 64));
         zsock_set_rcvhwm (sock, REQUEST_QUEUE_MAX);
         zsock_set_sndhwm (sock, REPLY_QUEUE_MAX);
     } else {
