@@ -10,6 +10,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 
 #include "auth.h"
@@ -71,6 +72,7 @@ typedef struct {
     void *commands_socket, *events_socket;
     peers_t *command_peers, *event_peers;
     backlog_t *backlog;             /* replies waiting for slow readers */
+    bool backlog_was_used;          /* since the last maintenance */
     store_t *store;
     auth_t *auth;
     request_t *batch;
@@ -483,6 +485,11 @@ run_maintenance (server_t *self)
     if (auth_keys_revoked (self->auth))
         rebind_events (self);
     log_flush (zclock_mono ());
+    /* what slow readers held goes back to the system once they are gone:
+     * glibc keeps freed small blocks otherwise */
+    if (self->backlog_was_used && !backlog_bytes (self->backlog))
+        malloc_trim (0);
+    self->backlog_was_used = backlog_bytes (self->backlog) > 0;
     int64_t now = batch_time (self);
     store_txn_t *txn;
     int swept = 0, marked = 0;
