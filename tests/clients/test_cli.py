@@ -34,7 +34,12 @@ COMMANDS = ["start", "show", "save", "decide", "finish", "cancel", "list",
 # -- fixtures and helpers ----------------------------------------------------
 
 def env_for(daemon=None, **extra):
+    """The CLI's environment for ``daemon`` (its endpoints and the admin
+    certificate), or for nobody at free ports."""
     env = dict(os.environ)
+    for name in ("EXITFLOW_ACTOR", "EXITFLOW_CERT", "EXITFLOW_SERVER_KEY"):
+        env.pop(name, None)
+    env.update(daemon.cli_env() if daemon else {})
     env.update({
         "EXITFLOW_ENDPOINT": daemon.commands if daemon else
         "tcp://127.0.0.1:%d" % free_port(),
@@ -44,7 +49,6 @@ def env_for(daemon=None, **extra):
         "EXITFLOW_RETRIES": "1",
         "TZ": "UTC",
     })
-    env.pop("EXITFLOW_ACTOR", None)
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

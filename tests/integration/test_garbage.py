@@ -135,7 +135,7 @@ def state(module_daemon):
 
 def assert_unchanged(d, state):
     assert d.running(), "exitflowd died:\n" + d.log()
-    c = Client(d.commands, timeout=5, retries=0)
+    c = Client(d.commands, timeout=5, retries=0, **d.client_keys())
     try:
         assert c.ping()["pong"] is True
         s = c.stats()
@@ -226,9 +226,7 @@ def test_envelope_limits(module_daemon, state):
 def test_garbage_mixed_with_writes(module_daemon, state):
     """Refused requests in the same batch do not affect the good ones."""
     d = module_daemon
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(d.commands)
+    s = d.socket(zmq.DEALER)
     h = Household()
     good_id, good = encode_request("workflow.start", h.args)
     bodies = [b"\xc1", p([1]), good, b"\xdf\xff\xff\xff\x7b",

@@ -251,10 +251,12 @@ def test_settings_from_the_daemons_config_file(daemon, workers, tmp_path):
     import worker_support
     dq = worker_support.Worker(
         [worker_support.binary("exitflow-dq", "EXITFLOW_DQ"), "--config",
-         str(cfg)], tmp_path / "dq-cfg.log", tmp_path).start()
+         str(cfg)] + daemon.worker_args(), tmp_path / "dq-cfg.log",
+        tmp_path).start()
     nt = worker_support.Worker(
         [worker_support.binary("exitflow-notify", "EXITFLOW_NOTIFY"),
-         "--config", str(cfg)], tmp_path / "notify-cfg.log", tmp_path).start()
+         "--config", str(cfg)] + daemon.worker_args(),
+        tmp_path / "notify-cfg.log", tmp_path).start()
     workers.made.extend([dq, nt])
     c = daemon.client()
     h = Household()
