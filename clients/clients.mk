@@ -38,7 +38,8 @@ LIBEXITFLOW_SRC := clients/client.c clients/reply.c clients/event.c \
 # (clients/cli/dq_report.c).
 CLI_SRC := clients/cli/exitflow.c clients/cli/args.c clients/cli/json.c \
            clients/cli/format.c clients/cli/show.c clients/cli/caseworker.c \
-           clients/cli/ops.c clients/cli/demo.c clients/cli/dq_report.c
+           clients/cli/ops.c clients/cli/demo.c clients/cli/dq_report.c \
+           clients/cli/keygen.c
 LIB_HDRS := clients/exitflow.h clients/internal.h
 CLI_HDRS := clients/exitflow.h clients/cli/cli.h
 
