@@ -23,7 +23,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 LIBEXITFLOW_VERSION := 1.0.0
 LIBEXITFLOW_SONAME  := libexitflow.so.1
 
-# The library needs libzmq, msgpack-c and czmq (for zcert_load: the key
+# The library needs libzmq, msgpack-c and czmq (its ZPL reader: the key
 # files are czmq certificates), not LMDB, so its link line is its own
 # rather than the daemon's LDLIBS.
 CLIENT_LDLIBS  := $(shell pkg-config --libs libczmq libzmq msgpack 2>/dev/null)

@@ -459,10 +459,15 @@ test_unusable_keys_are_refused (void **state)
     assert_refused (NULL, keys.server, "cert", "client certificate");
     assert_refused ("", keys.server_z85, "cert", "client certificate");
 
-    char broken[128], missing[128], public_only[160];
+    char broken[128], garbage[128], missing[128], public_only[160];
     snprintf (broken, sizeof broken, "%s/broken_secret", keys.dir);
     write_file (broken, "curve\n    public-key = \"tooshort\"\n");
     assert_refused (broken, keys.server, "cert", broken);
+    /* Not ZPL at all (czmq's zcert_load would leak here; ASan watches). */
+    snprintf (garbage, sizeof garbage, "%s/garbage_secret", keys.dir);
+    write_file (garbage, "not a certificate\n");
+    assert_refused (garbage, keys.server, "cert", garbage);
+    assert_refused (keys.client, garbage, "server_key", garbage);
     snprintf (missing, sizeof missing, "%s/no-such-cert", keys.dir);
     assert_refused (missing, keys.server, "cert", missing);
     /* A public certificate alone has no secret key to sign with. */
