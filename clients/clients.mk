@@ -23,7 +23,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 LIBEXITFLOW_VERSION := 1.0.0
 LIBEXITFLOW_SONAME  := libexitflow.so.1
 
-# The library needs libzmq, msgpack-c and czmq (for zcert_load: the key
+# The library needs libzmq, msgpack-c and czmq (its ZPL reader: the key
 # files are czmq certificates), not LMDB, so its link line is its own
 # rather than the daemon's LDLIBS.
 CLIENT_LDLIBS  := $(shell pkg-config --libs libczmq libzmq msgpack 2>/dev/null)
@@ -114,10 +114,11 @@ $(BIN)/test_libexitflow: tests/clients/test_libexitflow.c $(BIN)/libexitflow.so 
 
 # CURVE against a stand-in server made in the test with czmq (zauth, a
 # CURVE ROUTER and PUB): no daemon needed.
-$(BIN)/test_curve: tests/clients/test_curve.c $(BIN)/libexitflow.so clients/exitflow.h
+$(BIN)/test_curve: tests/clients/test_curve.c $(BIN)/libexitflow.so clients/exitflow.h \
+    tests/support/msgpack_builder.h $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) -Iclients $< -o $@ -L$(BIN) -lexitflow -Wl,-rpath,'$$ORIGIN' \
-	  $(CLIENT_LDLIBS) -lcmocka
+	  $(PROTOCOL_LIB) $(CLIENT_LDLIBS) -lcmocka
 
 CLIENT_TEST_ENV = EXITFLOWD=$(abspath $(BIN))/exitflowd EXITFLOW_CLI=$(abspath $(BIN))/exitflow
 

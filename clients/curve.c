@@ -3,11 +3,11 @@
  * Owns: the one rule every exitflow program follows to find its keys (what
  * the caller set, then EXITFLOW_CERT / EXITFLOW_SERVER_KEY, then the
  * checkout's ./var/keys/), reading the client's secret certificate and the
- * server's public key (a czmq certificate file through zcert_load, or a
- * 40-character Z85 key), the both-or-neither rule, and putting the keys on
- * a DEALER or SUB before it connects. czmq is used for its file format
- * only: nothing here creates a czmq socket or starts czmq's signal
- * handling. */
+ * server's public key (a czmq certificate file, read with czmq's ZPL
+ * parser, or a 40-character Z85 key), the both-or-neither rule, and
+ * putting the keys on a DEALER or SUB before it connects. czmq is used for
+ * its file format only: nothing here creates a czmq socket or starts
+ * czmq's signal handling. */
 #include "internal.h"
 
 #include <czmq.h>
@@ -59,73 +59,92 @@ exitflow_options_from_env (exitflow_options_t *opts, const char *default_cert_na
         opts->server_key = KEYS_SERVER;
 }
 
-/* Why zcert_load gave nothing: the file itself, or what is in it. */
-static void *
-cert_unreadable (exitflow_error_t *err, const char *field, const char *what,
-                 const char *path)
+/* A certificate file as czmq's ZPL tree, NULL when it is not ZPL. Not
+ * zcert_load: czmq 4.2.1's zconfig_load under it leaks the file object
+ * when the text does not parse; this is the same parser without the leak. */
+static zconfig_t *
+zpl_load (const char *path)
 {
-    if (access (path, R_OK) != 0)
-        return error_set (err, EXITFLOW_BAD_REQUEST, field, "cannot read %s %s: %s",
-                          what, path, strerror (errno));
-    return error_set (err, EXITFLOW_BAD_REQUEST, field,
-                      "%s %s is not a czmq certificate (no 40-character "
-                      "curve/public-key)", what, path);
+    zfile_t *file = zfile_new (NULL, path);
+    zconfig_t *root = NULL;
+    if (file && zfile_input (file) == 0) {
+        zchunk_t *chunk = zfile_read (file, zfile_cursize (file), 0);
+        if (chunk)
+            root = zconfig_chunk_load (chunk);
+        zchunk_destroy (&chunk);
+    }
+    zfile_destroy (&file);
+    return root;
 }
 
-/* The client's secret certificate. zcert_load reads PATH_secret when it
- * exists, so the public file beside its secret one is accepted too. */
+/* True for 40 characters that decode as Z85; *nonzero then says whether
+ * the key has a bit set (czmq writes zeros for a secret it does not have). */
 static bool
-load_client_cert (curve_t *self, const char *path, exitflow_error_t *err)
+z85_key_ok (const char *text, bool *nonzero)
 {
-    zcert_t *cert = zcert_load (path);
-    if (!cert) {
-        cert_unreadable (err, "cert", "certificate", path);
+    uint8_t bin[32] = { 0 };
+    if (!text || strlen (text) != CURVE_KEY_LEN || !zmq_z85_decode (bin, text))
+        return false;
+    *nonzero = false;
+    for (int i = 0; i < 32; i++)
+        *nonzero |= bin[i] != 0;
+    return true;
+}
+
+/* Copies curve/public-key (and curve/secret-key when `secret` is given)
+ * of the certificate file `path`; false with `err` naming `field` and the
+ * file. */
+static bool
+load_cert_keys (const char *path, const char *field, const char *what,
+                char *public_key, char *secret, exitflow_error_t *err)
+{
+    if (access (path, R_OK) != 0) {
+        error_set (err, EXITFLOW_BAD_REQUEST, field, "cannot read %s %s: %s",
+                   what, path, strerror (errno));
         return false;
     }
-    const byte *secret = zcert_secret_key (cert);
-    bool has_secret = false;
-    for (int i = 0; i < 32; i++)
-        has_secret |= secret[i] != 0;
-    if (has_secret) {
-        memcpy (self->public_key, zcert_public_txt (cert), CURVE_KEY_LEN + 1);
-        memcpy (self->secret_key, zcert_secret_txt (cert), CURVE_KEY_LEN + 1);
-    } else
-        error_set (err, EXITFLOW_BAD_REQUEST, "cert",
-                   "certificate %s holds no secret key (give the NAME_secret "
-                   "file)", path);
-    zcert_destroy (&cert);
-    return has_secret;
+    zconfig_t *root = zpl_load (path);
+    if (!root) {
+        error_set (err, EXITFLOW_BAD_REQUEST, field,
+                   "%s %s is not a czmq certificate (not ZPL)", what, path);
+        return false;
+    }
+    const char *pub = zconfig_get (root, "curve/public-key", NULL);
+    const char *sec = zconfig_get (root, "curve/secret-key", NULL);
+    bool nonzero, ok = false;
+    if (!z85_key_ok (pub, &nonzero) || !nonzero)
+        error_set (err, EXITFLOW_BAD_REQUEST, field, "%s %s is not a czmq "
+                   "certificate (no 40-character curve/public-key)", what, path);
+    else if (secret && (!z85_key_ok (sec, &nonzero) || !nonzero))
+        error_set (err, EXITFLOW_BAD_REQUEST, field, "%s %s holds no secret key "
+                   "(give the NAME_secret file)", what, path);
+    else {
+        memcpy (public_key, pub, CURVE_KEY_LEN + 1);
+        if (secret)
+            memcpy (secret, sec, CURVE_KEY_LEN + 1);
+        ok = true;
+    }
+    zconfig_destroy (&root);
+    return ok;
 }
 
-/* A 40-character Z85 key, unless a file of that name exists. */
-static bool
-is_z85_key (const char *text)
-{
-    uint8_t bin[32];
-    return strlen (text) == CURVE_KEY_LEN && access (text, F_OK) != 0
-           && zmq_z85_decode (bin, text) != NULL;
-}
-
+/* The server key: 40 Z85 characters, unless a file of that name exists,
+ * else the public key of that certificate file. */
 static bool
 load_server_key (curve_t *self, const char *text, exitflow_error_t *err)
 {
-    if (is_z85_key (text)) {
+    bool nonzero;
+    if (access (text, F_OK) == 0)
+        return load_cert_keys (text, "server_key", "server key file",
+                               self->server_key, NULL, err);
+    if (z85_key_ok (text, &nonzero)) {
         memcpy (self->server_key, text, CURVE_KEY_LEN + 1);
         return true;
     }
-    zcert_t *cert = zcert_load (text);
-    if (!cert) {
-        if (access (text, F_OK) != 0)
-            error_set (err, EXITFLOW_BAD_REQUEST, "server_key",
-                       "server key %s is neither a 40-character Z85 key nor a "
-                       "certificate file", text);
-        else
-            cert_unreadable (err, "server_key", "server key file", text);
-        return false;
-    }
-    memcpy (self->server_key, zcert_public_txt (cert), CURVE_KEY_LEN + 1);
-    zcert_destroy (&cert);
-    return true;
+    error_set (err, EXITFLOW_BAD_REQUEST, "server_key",
+               "server key %s is neither a 40-character Z85 key nor a "
+               "certificate file", text);
+    return false;
 }
 
 bool
@@ -148,7 +167,8 @@ curve_load (curve_t *self, const exitflow_options_t *o, exitflow_error_t *err)
                    "client certificate too");
         return false;
     }
-    if (!load_client_cert (self, o->cert, err)
+    if (!load_cert_keys (o->cert, "cert", "certificate", self->public_key,
+                         self->secret_key, err)
         || !load_server_key (self, o->server_key, err)) {
         curve_wipe (self);
         return false;

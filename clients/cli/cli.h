@@ -150,6 +150,8 @@ json_t *cli_json_arg (cli_t *cli, const char *option, const char *text);
 void cli_print_json (const msgpack_object *o);
 /* As one line (JSON Lines, for streams). */
 void cli_print_json_line (const msgpack_object *o);
+/* A JSON document made here, indented on stdout; the reference is taken. */
+void cli_print_json_doc (json_t *doc);
 /* A JSON value into malloc'd msgpack bytes (free them). */
 char *cli_msgpack_from_json (const json_t *j, size_t *len);
 

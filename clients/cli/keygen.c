@@ -105,13 +105,11 @@ print_result (cli_t *cli, zcert_t *cert, const char *public_file,
     const char *name = zcert_meta (cert, "name");
     const char *role = zcert_meta (cert, "role");
     if (cli->json) {
-        json_t *doc = json_pack ("{s:s, s:s, s:s, s:s, s:s}", "name", name,
-                                 "role", role, "public_key",
-                                 zcert_public_txt (cert), "public_file",
-                                 public_file, "secret_file", secret_file);
-        json_dumpf (doc, stdout, JSON_INDENT (2));
-        fputc ('\n', stdout);
-        json_decref (doc);
+        cli_print_json_doc (json_pack ("{s:s, s:s, s:s, s:s, s:s}", "name",
+                                       name, "role", role, "public_key",
+                                       zcert_public_txt (cert), "public_file",
+                                       public_file, "secret_file",
+                                       secret_file));
         return;
     }
     printf ("%s\n", zcert_public_txt (cert));
