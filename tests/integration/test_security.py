@@ -19,7 +19,7 @@ import pytest
 import zmq
 
 from exitflow import (Client, Command, ErrorCode, ExitflowError, Subscriber,
-                      Unreachable, encode_request, unpack)
+                      Unreachable, curve_keys, encode_request, unpack)
 from support import (Daemon, Household, complete_member, daemon_binary,
                      error_of, exit_form, free_port, read_all_events,
                      wait_for)
@@ -66,9 +66,40 @@ def answered(sock, timeout):
             return True
 
 
-def unanswered_client(endpoint, **keys):
+def impatient(endpoint, **keys):
     """A Client that gives up after half a second."""
     return Client(endpoint, timeout=0.5, retries=0, **keys)
+
+
+def assert_not_served(endpoint, **keys):
+    """A client with ``keys`` gets no reply."""
+    c = impatient(endpoint, **keys)
+    try:
+        with pytest.raises(Unreachable):
+            c.ping()
+    finally:
+        c.close()
+
+
+def served(client):
+    """True when ``client`` is answered (for wait_for)."""
+    try:
+        return client.ping()["pong"]
+    except Unreachable:
+        return False
+
+
+def raw_socket(kind, endpoint, keys=None):
+    """A zmq socket with no keys or ``keys`` (a CurveKeys), connected; a SUB
+    subscribes to everything."""
+    sock = zmq.Context.instance().socket(kind)
+    sock.setsockopt(zmq.LINGER, 0)
+    if kind == zmq.SUB:
+        sock.setsockopt(zmq.SUBSCRIBE, b"")
+    if keys:
+        keys.apply(sock)
+    sock.connect(endpoint)
+    return sock
 
 
 def stranger_keys(daemon, tmp_path, name="stranger", role="admin"):
@@ -81,15 +112,8 @@ def stranger_keys(daemon, tmp_path, name="stranger", role="admin"):
 # -- who is served at all ------------------------------------------------------
 
 def test_no_certificate_gets_no_reply(daemon):
-    c = unanswered_client(daemon.commands, cert=False, server_key=False)
-    try:
-        with pytest.raises(Unreachable):
-            c.ping()
-    finally:
-        c.close()
-    bare = zmq.Context.instance().socket(zmq.DEALER)
-    bare.setsockopt(zmq.LINGER, 0)
-    bare.connect(daemon.commands)
+    assert_not_served(daemon.commands, cert=False, server_key=False)
+    bare = raw_socket(zmq.DEALER, daemon.commands)
     try:
         assert not answered(bare, 1.0)
     finally:
@@ -100,22 +124,11 @@ def test_no_certificate_gets_no_reply(daemon):
 
 
 def test_unknown_key_and_wrong_server_key_get_no_reply(daemon, tmp_path):
-    c = unanswered_client(daemon.commands, **stranger_keys(daemon, tmp_path))
-    try:
-        with pytest.raises(Unreachable):
-            c.ping()
-    finally:
-        c.close()
+    assert_not_served(daemon.commands, **stranger_keys(daemon, tmp_path))
     # a known client that takes someone else for the server
     other = KeyRing(tmp_path / "fake-server")
-    c = unanswered_client(daemon.commands,
-                          cert=str(daemon.keys.secret("admin")),
-                          server_key=str(other.make("server", "admin")))
-    try:
-        with pytest.raises(Unreachable):
-            c.ping()
-    finally:
-        c.close()
+    assert_not_served(daemon.commands, cert=str(daemon.keys.secret("admin")),
+                      server_key=str(other.make("server", "admin")))
     assert daemon.client().ping()["pong"] is True
 
 
@@ -127,12 +140,7 @@ def test_certificate_without_a_known_role_is_not_served(daemon, tmp_path):
     assert 'role = "admin"' in public
     (daemon.certs_dir / "rooted").write_text(
         public.replace('role = "admin"', 'role = "root"'))
-    c = unanswered_client(daemon.commands, **keys)
-    try:
-        with pytest.raises(Unreachable):
-            c.ping()
-    finally:
-        c.close()
+    assert_not_served(daemon.commands, **keys)
     assert daemon.client().ping()["pong"] is True
 
 
@@ -152,41 +160,24 @@ def test_revoked_certificate_stops_being_served(daemon):
         assert revoked_after < 2.5, revoked_after
         # and it stays so, on the open connection and on a new one
         assert not answered(ops, 1.0)
-        c = unanswered_client(daemon.commands, **daemon.client_keys("ops"))
-        try:
-            with pytest.raises(Unreachable):
-                c.ping()
-        finally:
-            c.close()
+        assert_not_served(daemon.commands, **daemon.client_keys("ops"))
         assert admin.ping()["pong"] is True
         shutil.copyfile(daemon.keys.public("ops"), daemon.certs_dir / "ops")
         back = daemon.client(timeout=0.5, retries=0, role="ops")
-
-        def served():
-            try:
-                return back.ping()["pong"]
-            except Unreachable:
-                return False
-        wait_for(served, timeout=5, what="the certificate put back")
+        wait_for(lambda: served(back), timeout=5,
+                 what="the certificate put back")
     finally:
         ops.close()
 
 
 def test_a_certificate_added_is_served_without_a_restart(daemon, tmp_path):
     keys = stranger_keys(daemon, tmp_path, name="newcomer", role="ops")
-    c = Client(daemon.commands, timeout=0.5, retries=0, **keys)
+    c = impatient(daemon.commands, **keys)
     try:
-        with pytest.raises(Unreachable):
-            c.ping()
+        assert not served(c)
         shutil.copyfile(tmp_path / "other-keys" / "newcomer",
                         daemon.certs_dir / "newcomer")
-
-        def served():
-            try:
-                return c.ping()["pong"]
-            except Unreachable:
-                return False
-        wait_for(served, timeout=5, what="the new certificate")
+        wait_for(lambda: served(c), timeout=5, what="the new certificate")
         assert c.stats()["last_seq"] >= 0          # ops may read stats
         e = error_of(c.start, **Household().args)
         assert e.code == ErrorCode.FORBIDDEN       # but not start
@@ -326,18 +317,9 @@ def test_keyless_subscriber_hears_nothing_keyed_hears_everything(
         daemon, tmp_path):
     keyed = daemon.socket(zmq.SUB, role="ops",
                           options={zmq.SUBSCRIBE: b""})
-    bare = zmq.Context.instance().socket(zmq.SUB)
-    bare.setsockopt(zmq.LINGER, 0)
-    bare.setsockopt(zmq.SUBSCRIBE, b"")
-    bare.connect(daemon.events)
-    keys = stranger_keys(daemon, tmp_path)
-    stranger = Client(daemon.commands, **keys)
-    unknown = zmq.Context.instance().socket(zmq.SUB)
-    unknown.setsockopt(zmq.LINGER, 0)
-    unknown.setsockopt(zmq.SUBSCRIBE, b"")
-    stranger.keys.apply(unknown)
-    unknown.connect(daemon.events)
-    stranger.close()
+    bare = raw_socket(zmq.SUB, daemon.events)
+    unknown = raw_socket(zmq.SUB, daemon.events,
+                         curve_keys(**stranger_keys(daemon, tmp_path)))
     try:
         time.sleep(0.7)                 # the subscriptions reach the PUB
         c = daemon.client()
@@ -418,12 +400,7 @@ def test_keys_from_the_config_file(tmp_path):
     d.start()
     try:
         assert d.client(role="frontend").ping()["pong"] is True
-        c = unanswered_client(d.commands, cert=False, server_key=False)
-        try:
-            with pytest.raises(Unreachable):
-                c.ping()
-        finally:
-            c.close()
+        assert_not_served(d.commands, cert=False, server_key=False)
     finally:
         d.stop()
 
@@ -506,10 +483,8 @@ def test_python_client_precedence(daemon, no_key_env, monkeypatch):
     server_z85 = daemon.client().keys.server.decode()
     assert len(server_z85) == 40
     # nothing anywhere: no CURVE, so no reply from a daemon with keys
-    c = unanswered_client(daemon.commands)
-    assert c.keys is None
-    with pytest.raises(Unreachable):
-        c.ping()
+    assert impatient(daemon.commands).keys is None
+    assert_not_served(daemon.commands)
     # ./var/keys (admin) when nothing else says
     kd = no_key_env / "var" / "keys"
     kd.mkdir(parents=True)
@@ -525,10 +500,9 @@ def test_python_client_precedence(daemon, no_key_env, monkeypatch):
     c = Client(daemon.commands, cert=str(keys.secret("frontend")))
     assert principal_of_ping_as(c, daemon) == "frontend"
     # explicitly none beats everything
-    c = unanswered_client(daemon.commands, cert=False, server_key=False)
-    assert c.keys is None
-    with pytest.raises(Unreachable):
-        c.ping()
+    assert impatient(daemon.commands, cert=False, server_key=False).keys \
+        is None
+    assert_not_served(daemon.commands, cert=False, server_key=False)
 
 
 def test_python_subscriber_uses_its_keys(daemon):
