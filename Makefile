@@ -1,6 +1,7 @@
 # exitflow — build, run, test.
 #   make          build everything into bin/
 #   make run      install what is missing, build, start the daemon on ./var/
+#                 with CURVE keys in ./var/keys (made once, kept)
 #   make test     install what tests need, build, run every test
 #   make bench    the benchmark (not a test)
 #   make asan     build with AddressSanitizer/UBSan into bin-asan/ and run the tests on it
@@ -56,6 +57,7 @@ run: deps
 	@mkdir -p var
 	@echo "exitflowd: commands tcp://127.0.0.1:5570, events tcp://127.0.0.1:5571, data ./var/exitflow"
 	@echo "workers:   exitflow-dq, exitflow-notify (notifications in ./var/notifications.jsonl)"
+	@echo "keys:      ./var/keys (made on the first run, kept; CURVE is on: the CLI here uses admin_secret)"
 	@echo "try, in another terminal:"
 	@echo "    bin/exitflow demo                          # a three-member household exits end to end"
 	@echo "    bin/exitflow list --state open --idle 1s   # exits idle for a second or more"

@@ -2,8 +2,9 @@
  *
  * Owns: request ids (ULIDs), packing a request around the caller's args,
  * the Lazy Pirate exchange (send, wait, and on a timeout close the socket
- * with linger 0, back off, re-send the identical bytes on a fresh socket),
- * and one function per command of PROTOCOL.md §3. */
+ * with linger 0, back off, re-send the identical bytes on a fresh socket,
+ * with the same CURVE keys), and one function per command of PROTOCOL.md
+ * §3. */
 #include "internal.h"
 
 #include <errno.h>
@@ -25,6 +26,7 @@ struct _exitflow_client_t {
     void *ctx;
     bool own_ctx;
     void *sock;                 /* NULL between a timeout and the next send */
+    curve_t curve;
 };
 
 exitflow_options_t
@@ -57,6 +59,10 @@ options_normalize (const exitflow_options_t *given)
         o.page = d.page;
     if (o.rcvhwm < 0)
         o.rcvhwm = 0;
+    if (o.cert && !*o.cert)
+        o.cert = NULL;
+    if (o.server_key && !*o.server_key)
+        o.server_key = NULL;
     return o;
 }
 
@@ -156,7 +162,8 @@ socket_open (exitflow_client_t *self)
     set_int (sock, ZMQ_RECONNECT_IVL_MAX, 2000);
     /* Without it a TCP connect to a silent host waits the kernel's minutes. */
     set_int (sock, ZMQ_CONNECT_TIMEOUT, self->options.timeout_ms);
-    if (zmq_connect (sock, self->endpoint) != 0) {
+    if (!curve_apply (&self->curve, sock)
+        || zmq_connect (sock, self->endpoint) != 0) {
         int e = errno;
         zmq_close (sock);
         errno = e;
@@ -188,6 +195,14 @@ exitflow_client_new (const char *endpoint, const exitflow_options_t *options)
     if (!self)
         return NULL;
     self->options = options_normalize (options);
+    exitflow_error_t err;
+    if (!curve_load (&self->curve, &self->options, &err)) {
+        exitflow_client_destroy (&self);
+        errno = EINVAL;
+        return NULL;
+    }
+    /* The key files are read: the caller's strings are not kept. */
+    self->options.cert = self->options.server_key = NULL;
     self->endpoint = strdup (endpoint);
     self->actor = self->options.actor ? strdup (self->options.actor) : NULL;
     self->options.actor = self->actor;
@@ -217,6 +232,7 @@ exitflow_client_destroy (exitflow_client_t **self_p)
             ;
     free (self->endpoint);
     free (self->actor);
+    curve_wipe (&self->curve);
     free (self);
     *self_p = NULL;
 }
@@ -225,6 +241,12 @@ const char *
 exitflow_client_endpoint (const exitflow_client_t *self)
 {
     return self->endpoint;
+}
+
+const curve_t *
+client_curve (const exitflow_client_t *self)
+{
+    return &self->curve;
 }
 
 /* ---- the exchange ---- */

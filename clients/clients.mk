@@ -5,11 +5,14 @@
 #   make clients         bin/exitflow, bin/libexitflow.{a,so,pc}
 #   make test-clients    the symbol check (only exitflow_* exported), the C
 #                        library tests and the CLI tests (each against a
-#                        real exitflowd on free ports), the pkg-config build
+#                        real exitflowd on free ports), the CURVE tests
+#                        (against a CURVE server made in the test), the
+#                        pkg-config build
 #   make install-clients header, libraries, pkg-config file and CLI under
 #                        $(DESTDIR)$(PREFIX)
 
-.PHONY: clients test-clients test-symbols test-libexitflow test-cli test-pkgconfig install-clients asan-clients
+.PHONY: clients test-clients test-symbols test-libexitflow test-curve test-cli \
+        test-pkgconfig install-clients asan-clients
 
 # Debian packages the clients need on top of DEB_BUILD / DEB_TEST.
 DEB_CLIENTS := libjansson-dev
@@ -20,21 +23,23 @@ INCLUDEDIR ?= $(PREFIX)/include
 LIBEXITFLOW_VERSION := 1.0.0
 LIBEXITFLOW_SONAME  := libexitflow.so.1
 
-# The library needs libzmq and msgpack-c only (not czmq or LMDB), so its
-# link line is its own rather than the daemon's LDLIBS.
-CLIENT_LDLIBS  := $(shell pkg-config --libs libzmq msgpack 2>/dev/null)
+# The library needs libzmq, msgpack-c and czmq (its ZPL reader: the key
+# files are czmq certificates), not LMDB, so its link line is its own
+# rather than the daemon's LDLIBS.
+CLIENT_LDLIBS  := $(shell pkg-config --libs libczmq libzmq msgpack 2>/dev/null)
 JANSSON_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
 JANSSON_LIBS   := $(or $(shell pkg-config --libs jansson 2>/dev/null),-ljansson)
 
 LIBEXITFLOW_SRC := clients/client.c clients/reply.c clients/event.c \
-                   clients/subscriber.c
+                   clients/subscriber.c clients/curve.c
 # The CLI links its own objects, the client library and the protocol
 # library (HUD labels, command names) — no other program's folder:
 # `dq-report` runs `exitflow-dq report`, the DQ worker's report mode
 # (clients/cli/dq_report.c).
 CLI_SRC := clients/cli/exitflow.c clients/cli/args.c clients/cli/json.c \
            clients/cli/format.c clients/cli/show.c clients/cli/caseworker.c \
-           clients/cli/ops.c clients/cli/demo.c clients/cli/dq_report.c
+           clients/cli/ops.c clients/cli/demo.c clients/cli/dq_report.c \
+           clients/cli/keygen.c
 LIB_HDRS := clients/exitflow.h clients/internal.h
 CLI_HDRS := clients/exitflow.h clients/cli/cli.h
 
@@ -107,10 +112,21 @@ $(BIN)/test_libexitflow: tests/clients/test_libexitflow.c $(BIN)/libexitflow.so 
 	$(CC) $(CFLAGS) -Iclients $< -o $@ -L$(BIN) -lexitflow -Wl,-rpath,'$$ORIGIN' \
 	  $(PROTOCOL_LIB) $(CLIENT_LDLIBS) -lcmocka -lpthread
 
+# CURVE against a stand-in server made in the test with czmq (zauth, a
+# CURVE ROUTER and PUB): no daemon needed.
+$(BIN)/test_curve: tests/clients/test_curve.c $(BIN)/libexitflow.so clients/exitflow.h \
+    tests/support/msgpack_builder.h $(PROTOCOL_LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) -Iclients $< -o $@ -L$(BIN) -lexitflow -Wl,-rpath,'$$ORIGIN' \
+	  $(PROTOCOL_LIB) $(CLIENT_LDLIBS) -lcmocka
+
 CLIENT_TEST_ENV = EXITFLOWD=$(abspath $(BIN))/exitflowd EXITFLOW_CLI=$(abspath $(BIN))/exitflow
 
 test-libexitflow: $(BIN)/test_libexitflow $(BIN)/exitflowd
 	$(CLIENT_TEST_ENV) $(BIN)/test_libexitflow
+
+test-curve: $(BIN)/test_curve
+	$(BIN)/test_curve
 
 test-cli: $(BIN)/exitflow $(BIN)/exitflowd
 	$(CLIENT_TEST_ENV) $(PYTHON) -m pytest -q tests/clients
@@ -138,7 +154,8 @@ test-symbols: $(BIN)/libexitflow.a $(BIN)/libexitflow.so
 	tests/clients/check_symbols.sh $^
 
 test-clients: clients $(BIN)/exitflowd
-	@$(MAKE) --no-print-directory test-symbols test-libexitflow test-cli test-pkgconfig
+	@$(MAKE) --no-print-directory test-symbols test-libexitflow test-curve test-cli \
+	  test-pkgconfig
 
 install-clients: clients
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/bin

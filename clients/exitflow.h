@@ -81,11 +81,38 @@ typedef struct {
     int poll_interval_ms;   /* read the log after this long without news,
                                to catch a loss at the tail (500) */
     int page;               /* events per events.read (1000) */
+    /* CURVE (PROTOCOL.md, security): both or neither. Read when the client
+     * or subscriber is made; NULL or "" for none, and with neither the
+     * sockets connect without CURVE (a daemon in local mode). */
+    const char *cert;       /* the client's secret certificate file, as
+                               `exitflow keygen` writes it (NAME_secret) */
+    const char *server_key; /* the daemon's public key: a 40-character Z85
+                               key, or the path of its public certificate */
 } exitflow_options_t;
 
-/* The defaults above. Start from them and change what you need; a NULL
- * options pointer means exactly these. */
+/* The defaults above (no CURVE; the environment is not read). Start from
+ * them and change what you need; a NULL options pointer means exactly
+ * these. */
 EXITFLOW_EXPORT exitflow_options_t exitflow_options_default (void);
+
+/* The keys every exitflow program finds the same way: a field the caller
+ * set (from its flags or config) is kept; an unset one comes from the
+ * environment, EXITFLOW_CERT and EXITFLOW_SERVER_KEY, else from the
+ * checkout's ./var/keys/ relative to the working directory when the file
+ * exists: cert ./var/keys/<default_cert_name>_secret (NULL: no default),
+ * server_key ./var/keys/server. Fields it sets point into the environment
+ * or into storage of this thread that the next call overwrites. */
+EXITFLOW_EXPORT void exitflow_options_from_env (exitflow_options_t *opts,
+                                                const char *default_cert_name);
+
+/* Whether the client and the subscriber can be made with these options'
+ * keys: false with `err` set (code BAD_REQUEST, field "cert" or
+ * "server_key", the message naming the file) when only one of cert and
+ * server_key is set, or a file cannot be read or holds no usable key.
+ * exitflow_client_new and exitflow_subscriber_new refuse such options
+ * with NULL and errno EINVAL; call this first to say why. */
+EXITFLOW_EXPORT bool exitflow_options_check (const exitflow_options_t *opts,
+                                             exitflow_error_t *err);
 
 /* ---- replies ---- */
 
@@ -125,9 +152,12 @@ EXITFLOW_EXPORT bool exitflow_obj_bool (const msgpack_object *map,
 typedef struct _exitflow_client_t exitflow_client_t;
 
 /* A client of the command socket (a DEALER connected to the daemon's
- * ROUTER). Connecting is asynchronous: a daemon that is down shows as
- * UNREACHABLE on the first call, and libzmq reconnects by itself. Returns
- * NULL (errno set) when the endpoint is not a valid ZeroMQ endpoint. */
+ * ROUTER), with CURVE when the options carry keys. Connecting is
+ * asynchronous: a daemon that is down — or one that does not accept the
+ * keys — shows as UNREACHABLE on the first call, and libzmq reconnects by
+ * itself. Returns NULL (errno set) when the endpoint is not a valid ZeroMQ
+ * endpoint, or with errno EINVAL when the keys are unusable
+ * (exitflow_options_check says why). */
 EXITFLOW_EXPORT exitflow_client_t *
     exitflow_client_new (const char *endpoint, const exitflow_options_t *options);
 EXITFLOW_EXPORT void exitflow_client_destroy (exitflow_client_t **self_p);
@@ -257,7 +287,9 @@ typedef struct _exitflow_subscriber_t exitflow_subscriber_t;
  * strictly increasing seq order, none missing. PUB/SUB may lose messages;
  * the subscriber fills every gap from events.read — at the start (catching
  * up from after_seq), after a reconnect of the SUB socket, when a received
- * seq jumps ahead, and when nothing has arrived for poll_interval_ms. */
+ * seq jumps ahead, and when nothing has arrived for poll_interval_ms.
+ * The options' keys, if any, go on both its sockets; NULL as for
+ * exitflow_client_new. */
 EXITFLOW_EXPORT exitflow_subscriber_t *
     exitflow_subscriber_new (const char *cmd_endpoint, const char *events_endpoint,
                              uint64_t after_seq, const char *type_prefix,

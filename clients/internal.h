@@ -1,5 +1,5 @@
 /* internal.h — what libexitflow's modules share and callers never see:
- * option defaults, the clock, the error setters, the reply decoder, the
+ * option defaults, the CURVE keys, the clock, the error setters, the reply decoder, the
  * event constructors and the event's layout (the subscriber queues events
  * through `next`).
  *
@@ -21,6 +21,33 @@
 /* `given` (NULL: the defaults) with every nonsense value replaced by its
  * default. */
 exitflow_options_t options_normalize (const exitflow_options_t *given);
+
+/* ---- CURVE keys (curve.c) ---- */
+
+#define CURVE_KEY_LEN 40            /* a Z85 key, without its NUL */
+
+/* A client's keys as Z85 text, read once when the client is made; the
+ * sockets are remade on every retry and get them again. */
+typedef struct {
+    bool on;                        /* false: no CURVE (local mode) */
+    char public_key[CURVE_KEY_LEN + 1];
+    char secret_key[CURVE_KEY_LEN + 1];
+    char server_key[CURVE_KEY_LEN + 1];
+} curve_t;
+
+/* The keys of `o` (cert and server_key, both or neither); false with `err`
+ * set (BAD_REQUEST naming the field and the file) when they are unusable. */
+bool curve_load (curve_t *self, const exitflow_options_t *o,
+                 exitflow_error_t *err);
+/* Puts the keys on a socket that has not connected yet (nothing when off). */
+bool curve_apply (const curve_t *self, void *sock);
+/* Forgets the keys, leaving no secret in freed memory. */
+void curve_wipe (curve_t *self);
+
+/* ---- the command client (client.c) ---- */
+
+/* The keys the client's sockets use: the subscriber's SUB takes them too. */
+const curve_t *client_curve (const exitflow_client_t *client);
 
 /* ---- time (client.c) ---- */
 

@@ -1,7 +1,8 @@
 /* subscriber — exitflowd's events, gapless and in seq order.
  *
- * Owns: the SUB socket and a monitor on it, the next expected seq, the queue
- * of events ready for the caller, and the rule that makes PUB/SUB reliable:
+ * Owns: the SUB socket (with the client's CURVE keys) and a monitor on it,
+ * the next expected seq, the queue of events ready for the caller, and the
+ * rule that makes PUB/SUB reliable:
  * the socket is only the fast path, the event log (events.read) is the
  * truth. Whenever the socket may have lost something — at the start, after
  * a reconnect, when a seq jumps, after a quiet spell — the log is read from
@@ -92,6 +93,10 @@ exitflow_subscriber_new (const char *cmd_endpoint, const char *events_endpoint,
         set_int (self->sub, ZMQ_RCVHWM, o.rcvhwm);
     set_int (self->sub, ZMQ_RECONNECT_IVL, 100);
     set_int (self->sub, ZMQ_RECONNECT_IVL_MAX, 2000);
+    /* The client read the keys: a SUB the daemon does not accept gets
+     * no events at all, and its log reads are refused the same way. */
+    if (!curve_apply (client_curve (self->client), self->sub))
+        goto fail;
     /* No ZMTP heartbeats on this socket: with a full receive pipe
      * (backpressure) libzmq 4.3.4 can abort the whole process in
      * stream_engine_base.cpp:417 (assert _input_stopped; libzmq #3937).

@@ -9,17 +9,44 @@
 # deploy/exitflow.cfg) too when set. BIN is where the programs are (bin).
 # Ctrl-C or SIGTERM stops the workers, then the daemon; if the daemon
 # exits by itself, the workers are stopped and its status is returned.
+#
+# Keys: CURVE is on. The first run makes ./var/keys with `exitflow keygen`:
+# server{,_secret} (the daemon's), admin, frontend, worker and ops (a
+# certificate per role, named after it), and ./var/keys/certs/ holding the
+# public halves of the four, which the daemon reads (--certs). Later runs
+# keep them: a certificate deleted from ./var/keys/certs stays revoked.
+# The workers and the CLI run from this directory find theirs there
+# (worker_secret, admin_secret and server) by the default rule.
 set -u
 BIN=${BIN:-bin}
 COMMANDS=${EXITFLOW_COMMANDS:-tcp://127.0.0.1:5570}
 EVENTS=${EXITFLOW_EVENTS:-tcp://127.0.0.1:5571}
-set -- --commands "$COMMANDS" --events "$EVENTS" "$@"
+KEYS=./var/keys
+
+# One certificate, unless it exists; a new client certificate's public half
+# goes into the daemon's directory.
+make_key() {
+    [ -e "$KEYS/$1_secret" ] && return 0
+    "$BIN/exitflow" keygen "$1" --role "$2" --out "$KEYS" >/dev/null || exit 1
+    [ "$1" = server ] || cp "$KEYS/$1" "$KEYS/certs/$1" || exit 1
+    made="$made $1"
+}
+
+made=
+mkdir -p var "$KEYS/certs" && chmod 700 "$KEYS" || exit 1
+make_key server admin       # its role is never read: it is not in certs/
+for role in admin frontend worker ops; do
+    make_key "$role" "$role"
+done
+[ -n "$made" ] && echo "run.sh: made keys in $KEYS:$made" >&2
+
+set -- --commands "$COMMANDS" --events "$EVENTS" \
+    --server-cert "$KEYS/server_secret" --certs "$KEYS/certs" "$@"
 common="--commands $COMMANDS --events $EVENTS"
 if [ -n "${EXITFLOW_CONFIG:-}" ]; then
     set -- --config "$EXITFLOW_CONFIG" "$@"
     common="--config $EXITFLOW_CONFIG $common"
 fi
-mkdir -p var
 
 "$BIN/exitflowd" "$@" &
 daemon=$!

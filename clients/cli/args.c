@@ -1,7 +1,7 @@
 /* args — the CLI's options and errors.
  *
  * Owns: the options every command accepts (and their environment
- * variables), getopt over common + own options, usage errors, the command
+ * variables; the keys through the library's one rule), getopt over common + own options, usage errors, the command
  * client's creation, and the mapping of an error value to an exit status. */
 #include "cli.h"
 
@@ -14,7 +14,7 @@
 
 enum {
     OPT_ENDPOINT = 0x1000, OPT_EVENTS, OPT_JSON, OPT_TIMEOUT, OPT_RETRIES,
-    OPT_ACTOR, OPT_HELP, OPT_VERSION,
+    OPT_ACTOR, OPT_CERT, OPT_SERVER_KEY, OPT_HELP, OPT_VERSION,
 };
 
 static const struct option common_options[] = {
@@ -24,6 +24,8 @@ static const struct option common_options[] = {
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "retries", required_argument, NULL, OPT_RETRIES },
     { "actor", required_argument, NULL, OPT_ACTOR },
+    { "cert", required_argument, NULL, OPT_CERT },
+    { "server-key", required_argument, NULL, OPT_SERVER_KEY },
     { "help", no_argument, NULL, OPT_HELP },
 };
 #define N_COMMON (sizeof common_options / sizeof common_options[0])
@@ -81,6 +83,7 @@ cli_print_help (const cli_t *cli, const cli_command_t *cmd, FILE *out)
         "  --timeout MS          wait per attempt (EXITFLOW_TIMEOUT_MS, %d)\n"
         "  --retries N           re-sends after a timeout (EXITFLOW_RETRIES, %d)\n"
         "  --actor ID            your user id, recorded in events (EXITFLOW_ACTOR)\n"
+        CLI_KEY_OPTIONS_HELP
         "  --help                this text\n"
         "\nexit status: 0 ok, 1 refused by the daemon, 2 usage, 3 unreachable\n",
         CLI_DEFAULT_TIMEOUT_MS, CLI_DEFAULT_RETRIES);
@@ -128,6 +131,8 @@ common_option (cli_t *cli, int c, const char *arg)
     case OPT_EVENTS: cli->events = arg; return true;
     case OPT_JSON: cli->json = true; return true;
     case OPT_ACTOR: cli->actor = arg; return true;
+    case OPT_CERT: cli->cert = arg; return true;
+    case OPT_SERVER_KEY: cli->server_key = arg; return true;
     case OPT_TIMEOUT:
         if (cli_int_arg (cli, "--timeout", arg, 1, 3600000, &v))
             cli->timeout_ms = (int) v;
@@ -245,7 +250,25 @@ cli_options (const cli_t *cli)
     o.retries = cli->retries;
     o.actor = cli->actor;
     o.rcvhwm = cli->rcvhwm;
+    o.cert = cli->cert;
+    o.server_key = cli->server_key;
+    exitflow_options_from_env (&o, CLI_DEFAULT_CERT_NAME);
     return o;
+}
+
+bool
+cli_keys_ok (cli_t *cli, const exitflow_options_t *o)
+{
+    exitflow_error_t err;
+    if (exitflow_options_check (o, &err))
+        return true;
+    bool cert = strcmp (err.field, "cert") == 0;
+    cli_usage_error (cli, "%s (%s)", err.message,
+                     cert ? "--cert FILE, EXITFLOW_CERT or ./var/keys/"
+                            CLI_DEFAULT_CERT_NAME "_secret"
+                          : "--server-key FILE|Z85, EXITFLOW_SERVER_KEY or "
+                            "./var/keys/server");
+    return false;
 }
 
 exitflow_client_t *
@@ -254,6 +277,8 @@ cli_client (cli_t *cli)
     if (cli->client)
         return cli->client;
     exitflow_options_t o = cli_options (cli);
+    if (!cli_keys_ok (cli, &o))
+        return NULL;
     cli->client = exitflow_client_new (cli->endpoint, &o);
     if (!cli->client)
         cli_usage_error (cli, "cannot use endpoint '%s': %s", cli->endpoint,

@@ -26,6 +26,21 @@ enum {
 #define CLI_DEFAULT_EVENTS   EXF_DEFAULT_EVENTS
 #define CLI_DEFAULT_TIMEOUT_MS 2000
 #define CLI_DEFAULT_RETRIES    2
+/* The certificate found in ./var/keys/ when none is given. */
+#define CLI_DEFAULT_CERT_NAME  "admin"
+
+/* " frontend worker ops admin": the roles table's names (keygen). */
+#define CLI_ROLE_WORD(id, word) " " word
+#define CLI_ROLE_WORDS EXF_ROLE_LIST (CLI_ROLE_WORD)
+
+/* The key options in --help, the overview's and every command's. */
+#define CLI_KEY_OPTIONS_HELP \
+    "  --cert FILE           your secret certificate (EXITFLOW_CERT,\n" \
+    "                        ./var/keys/" CLI_DEFAULT_CERT_NAME "_secret when it exists)\n" \
+    "  --server-key KEY      the daemon's public key: its certificate file or\n" \
+    "                        40 Z85 characters (EXITFLOW_SERVER_KEY,\n" \
+    "                        ./var/keys/server when it exists); with neither\n" \
+    "                        key, no CURVE (a daemon in local mode)\n"
 
 typedef struct cli_s cli_t;
 typedef int (cli_handler_fn) (cli_t *cli, int argc, char **argv);
@@ -43,6 +58,8 @@ struct cli_s {
     const char *endpoint;       /* --endpoint, EXITFLOW_ENDPOINT */
     const char *events;         /* --events, EXITFLOW_EVENTS */
     const char *actor;          /* --actor, EXITFLOW_ACTOR */
+    const char *cert;           /* --cert (else the environment, ./var/keys) */
+    const char *server_key;     /* --server-key (likewise) */
     int timeout_ms;             /* --timeout, EXITFLOW_TIMEOUT_MS */
     int retries;                /* --retries, EXITFLOW_RETRIES */
     int rcvhwm;                 /* EXITFLOW_RCVHWM: SUB tuning (tests) */
@@ -70,6 +87,7 @@ int cmd_ping (cli_t *, int, char **);
 int cmd_dq (cli_t *, int, char **);
 int cmd_dq_report (cli_t *, int, char **);   /* runs exitflow-dq report */
 int cmd_demo (cli_t *, int, char **);
+int cmd_keygen (cli_t *, int, char **);
 
 /* ---- options and errors (args.c) ---- */
 
@@ -102,7 +120,12 @@ exitflow_client_t *cli_client (cli_t *cli);
  * client: the start of most reads. NULL when the run ends here (status). */
 exitflow_client_t *cli_simple_start (cli_t *cli, int argc, char **argv,
                                      int min, int max);
+/* The library's options from the common options; the keys resolved by
+ * exitflow_options_from_env (flag, environment, ./var/keys). */
 exitflow_options_t cli_options (const cli_t *cli);
+/* Whether `o`'s keys are usable; a usage error naming the key, the file
+ * and where it can be given when not (status 2). */
+bool cli_keys_ok (cli_t *cli, const exitflow_options_t *o);
 /* Reports a failed call on stderr; returns 3 for UNREACHABLE, else 1. */
 int cli_fail (cli_t *cli, const exitflow_error_t *err);
 
@@ -127,6 +150,8 @@ json_t *cli_json_arg (cli_t *cli, const char *option, const char *text);
 void cli_print_json (const msgpack_object *o);
 /* As one line (JSON Lines, for streams). */
 void cli_print_json_line (const msgpack_object *o);
+/* A JSON document made here, indented on stdout; the reference is taken. */
+void cli_print_json_doc (json_t *doc);
 /* A JSON value into malloc'd msgpack bytes (free them). */
 char *cli_msgpack_from_json (const json_t *j, size_t *len);
 

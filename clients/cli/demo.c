@@ -305,9 +305,7 @@ cmd_demo (cli_t *cli, int argc, char **argv)
                                  "view", cli_json_from_msgpack (exitflow_reply_result (view)),
                                  "events", (json_int_t) n_events,
                                  "open_workflow_id", ok2 ? wf2 : NULL);
-        json_dumpf (doc, stdout, JSON_INDENT (2));
-        fputc ('\n', stdout);
-        json_decref (doc);
+        cli_print_json_doc (doc);
     } else {
         printf ("\n");
         show_render (stdout, exitflow_reply_result (view));

@@ -5,7 +5,8 @@
  * links no other program's folder, so it runs the DQ worker's report mode
  * instead, which takes the options `exitflow dq-report` takes. What the CLI
  * resolved before the subcommand's name (the environment's EXITFLOW_*, the
- * options before `dq-report`) goes first, explicitly; the subcommand's own
+ * options before `dq-report`, the keys found as every command finds them)
+ * goes first, explicitly; the subcommand's own
  * words follow untouched, so an option repeated there wins as it always
  * did. The report program judges them and exits with the CLI's statuses;
  * only --help is answered here, from the CLI's table, so that it reads
@@ -91,9 +92,14 @@ cmd_dq_report (cli_t *cli, int argc, char **argv)
         cli_print_help (cli, cli->command, stdout);
         return EXIT_OK;
     }
-    /* The program, "report", the resolved options (at most 9 words), the
+    /* The keys as this CLI finds them (its default certificate is not the
+     * worker's): judged here, handed over explicitly. */
+    exitflow_options_t keys = cli_options (cli);
+    if (!cli_keys_ok (cli, &keys))
+        return cli->status;
+    /* The program, "report", the resolved options (at most 13 words), the
      * subcommand's words after its name, NULL. */
-    char **out = calloc ((size_t) argc + 12, sizeof *out);
+    char **out = calloc ((size_t) argc + 16, sizeof *out);
     if (!out) {
         fprintf (stderr, "exitflow %s: out of memory\n", cli->command->name);
         return EXIT_UNREACHABLE;
@@ -114,6 +120,12 @@ cmd_dq_report (cli_t *cli, int argc, char **argv)
     if (cli->actor) {
         out[n++] = "--actor";
         out[n++] = (char *) cli->actor;
+    }
+    if (keys.cert) {                /* and so server_key: checked above */
+        out[n++] = "--cert";
+        out[n++] = (char *) keys.cert;
+        out[n++] = "--server-key";
+        out[n++] = (char *) keys.server_key;
     }
     for (int i = 1; i < argc; i++)
         out[n++] = argv[i];

@@ -3,8 +3,9 @@
  * Owns: the subcommand table (name, handler, usage, help) and dispatch.
  * Everything a subcommand does lives in its module: caseworker.c (the
  * guided workflow), ops.c (lists, history, events, consumers, stats),
- * demo.c, dq_report.c (hands over to `exitflow-dq report`); args.c parses
- * options and maps errors to exit statuses. */
+ * demo.c, dq_report.c (hands over to `exitflow-dq report`), keygen.c (the
+ * CURVE certificates); args.c parses options and maps errors to exit
+ * statuses. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -89,6 +90,14 @@ static const cli_command_t commands[] = {
     { "demo", cmd_demo, "[--pace MS]",
       "run a sample three-member household exit end to end",
       "  --pace MS             pause between steps (watch with events tail)\n" },
+    /* security */
+    { "keygen", cmd_keygen, "NAME --role ROLE --out DIR",
+      "make a CURVE certificate pair for a client of the daemon",
+      "  --role ROLE           what the certificate may do:" CLI_ROLE_WORDS "\n"
+      "  --out DIR             writes DIR/NAME (public: the daemon's --certs\n"
+      "                        directory holds it) and DIR/NAME_secret (mode\n"
+      "                        0600: the client's --cert); refuses to\n"
+      "                        overwrite either; prints the public key\n" },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -115,6 +124,7 @@ print_overview (FILE *out)
         "  --timeout MS          wait per attempt (EXITFLOW_TIMEOUT_MS, %d)\n"
         "  --retries N           re-sends after a timeout (EXITFLOW_RETRIES, %d)\n"
         "  --actor ID            your user id, recorded in events (EXITFLOW_ACTOR)\n"
+        CLI_KEY_OPTIONS_HELP
         "  --help                help of the command\n"
         "\n"
         "exit status: 0 ok, 1 refused by the daemon, 2 usage, 3 unreachable\n"

@@ -163,10 +163,10 @@ cli_json_arg (cli_t *cli, const char *option, const char *text)
     return j;
 }
 
+/* Prints `j` and a newline on stdout, then releases it. */
 static void
-print_json (const msgpack_object *o, size_t flags)
+print_json (json_t *j, size_t flags)
 {
-    json_t *j = cli_json_from_msgpack (o);
     json_dumpf (j, stdout, flags | JSON_ENCODE_ANY);
     fputc ('\n', stdout);
     fflush (stdout);
@@ -176,11 +176,17 @@ print_json (const msgpack_object *o, size_t flags)
 void
 cli_print_json (const msgpack_object *o)
 {
-    print_json (o, JSON_INDENT (2));
+    print_json (cli_json_from_msgpack (o), JSON_INDENT (2));
 }
 
 void
 cli_print_json_line (const msgpack_object *o)
 {
-    print_json (o, JSON_COMPACT);
+    print_json (cli_json_from_msgpack (o), JSON_COMPACT);
+}
+
+void
+cli_print_json_doc (json_t *doc)
+{
+    print_json (doc, JSON_INDENT (2));
 }

@@ -109,10 +109,7 @@ cmd_list (cli_t *cli, int argc, char **argv)
     }
     if (rc == EXIT_OK) {
         if (cli->json) {
-            json_t *doc = json_pack ("{s:O}", "workflows", all);
-            json_dumpf (doc, stdout, JSON_INDENT (2));
-            fputc ('\n', stdout);
-            json_decref (doc);
+            cli_print_json_doc (json_pack ("{s:O}", "workflows", all));
         } else if (count == 0) {
             char idle_text[32] = "";
             if (idle >= 0)

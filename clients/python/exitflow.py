@@ -16,18 +16,31 @@ retried write is applied at most once.
 ``Subscriber`` follows the event socket (PUB) and yields every event of the
 chosen type prefix exactly once and in ``seq`` order, filling the gaps that
 PUB/SUB may leave (slow joiner, high-water mark) from ``events.read``.
+
+Both speak CURVE when they have keys: a client certificate (``cert``: the
+secret half of a czmq certificate, as ``exitflow keygen`` writes it) and the
+daemon's public key (``server_key``: its public certificate file or the
+40-character Z85 key).  The rule is every exitflow program's: the arguments,
+else ``$EXITFLOW_CERT`` / ``$EXITFLOW_SERVER_KEY``, else the checkout's
+``./var/keys/admin_secret`` and ``./var/keys/server`` when they exist; with
+neither, no CURVE (a daemon in local mode).  ``cert=False,
+server_key=False`` asks for no CURVE whatever the environment says.
 """
 
 import collections
+import os
 import time
 import uuid
 
 import msgpack
 import zmq
+import zmq.auth
+from zmq.utils import z85
 
 __all__ = [
     "PROTOCOL_VERSION", "Command", "Event", "ErrorCode", "ExitflowError",
-    "Unreachable", "Client", "Subscriber", "encode_request", "pack", "unpack",
+    "Unreachable", "Client", "Subscriber", "CurveKeys", "curve_keys",
+    "encode_request", "pack", "unpack",
 ]
 
 PROTOCOL_VERSION = 1
@@ -111,6 +124,106 @@ def _args(**kv):
     return {k: v for k, v in kv.items() if v is not None}
 
 
+# -- CURVE keys ---------------------------------------------------------------
+
+ENV_CERT = "EXITFLOW_CERT"
+ENV_SERVER_KEY = "EXITFLOW_SERVER_KEY"
+KEYS_DIR = os.path.join(".", "var", "keys")
+DEFAULT_CERT_NAME = "admin"
+Z85_KEY_LEN = 40
+
+
+class CurveKeys:
+    """A client's CURVE keys (Z85 bytes), put on a socket before it
+    connects."""
+
+    def __init__(self, public, secret, server):
+        self.public = public
+        self.secret = secret
+        self.server = server
+
+    def apply(self, sock):
+        sock.curve_publickey = self.public
+        sock.curve_secretkey = self.secret
+        sock.curve_serverkey = self.server
+
+
+def _given(value):
+    return value is not None and value is not False and value != ""
+
+
+def _load_secret_cert(path):
+    """(public, secret) of the secret certificate at ``path``.  Like czmq's
+    zcert_load, a public file with its ``_secret`` beside it will do."""
+    path = os.fspath(path)
+    try:
+        public, secret = zmq.auth.load_certificate(path)
+        if secret is None and os.path.exists(path + "_secret"):
+            public, secret = zmq.auth.load_certificate(path + "_secret")
+    except (OSError, ValueError) as e:
+        raise ValueError("cannot load certificate %s: %s" % (path, e)) from e
+    if secret is None:
+        raise ValueError("certificate %s holds no secret key (give the "
+                         "NAME_secret file)" % path)
+    return public, secret
+
+
+def _is_z85_key(text):
+    if len(text) != Z85_KEY_LEN or os.path.exists(text):
+        return False
+    try:
+        z85.decode(text)
+    except Exception:
+        return False
+    return True
+
+
+def _load_server_key(text):
+    """The daemon's public key from a Z85 key or a certificate file."""
+    if isinstance(text, bytes):
+        text = text.decode()
+    text = os.fspath(text)
+    if _is_z85_key(text):
+        return text.encode()
+    try:
+        return zmq.auth.load_certificate(text)[0]
+    except (OSError, ValueError) as e:
+        raise ValueError("server key %s is neither a 40-character Z85 key "
+                         "nor a readable certificate: %s" % (text, e)) from e
+
+
+def _default_file(name):
+    path = os.path.join(KEYS_DIR, name)
+    return path if os.path.exists(path) else None
+
+
+def curve_keys(cert=None, server_key=None, default_cert_name=DEFAULT_CERT_NAME):
+    """The CURVE keys the rule finds (see the module's text), or None for no
+    CURVE.  ValueError when only one of the two is found, or when a file
+    named cannot be loaded (the message names it)."""
+    if cert is False or server_key is False:
+        if _given(cert) or _given(server_key):
+            raise ValueError("cert=False and server_key=False go together")
+        return None
+    if not _given(cert):
+        cert = (os.environ.get(ENV_CERT)
+                or _default_file(default_cert_name + "_secret"))
+    if not _given(server_key):
+        server_key = (os.environ.get(ENV_SERVER_KEY)
+                      or _default_file("server"))
+    if not _given(cert) and not _given(server_key):
+        return None
+    if not _given(server_key):
+        raise ValueError("a client certificate (%s) needs the server's public "
+                         "key too: give server_key or $%s"
+                         % (cert, ENV_SERVER_KEY))
+    if not _given(cert):
+        raise ValueError("a server key needs a client certificate too: give "
+                         "cert or $%s" % ENV_CERT)
+    public, secret = _load_secret_cert(cert)
+    return CurveKeys(public, secret, _load_server_key(server_key))
+
+
 class ExitflowError(Exception):
     """The daemon answered ``ok: false``.
 
@@ -142,13 +255,17 @@ class Client:
 
     ``timeout`` is the wait for one reply, in seconds; ``retries`` how many
     times a request is re-sent after a timeout before ``Unreachable`` is
-    raised.  Not thread-safe: use one Client per thread.
+    raised.  ``cert`` and ``server_key`` are the CURVE keys (the module's
+    text says where they are looked for when not given).  Not thread-safe:
+    use one Client per thread.
     """
 
-    def __init__(self, endpoint, timeout=5.0, retries=3, context=None):
+    def __init__(self, endpoint, timeout=5.0, retries=3, context=None,
+                 cert=None, server_key=None):
         self.endpoint = endpoint
         self.timeout = timeout
         self.retries = retries
+        self.keys = curve_keys(cert, server_key)
         self._ctx = context or zmq.Context.instance()
         self._sock = None
 
@@ -158,6 +275,8 @@ class Client:
         if self._sock is None:
             sock = self._ctx.socket(zmq.DEALER)
             sock.setsockopt(zmq.LINGER, 0)
+            if self.keys:
+                self.keys.apply(sock)
             sock.connect(self.endpoint)
             self._sock = sock
         return self._sock
@@ -335,15 +454,17 @@ class Subscriber:
     so ``seq`` of the yielded events rises strictly but not always by one.
 
     ``rcvhwm`` and ``sockopts`` ({zmq option: value}) tune the SUB socket
-    before it connects.  ``gap_reads`` counts the log reads caused by a
-    skipped seq.
+    before it connects.  ``cert`` and ``server_key`` are the CURVE keys of
+    both sockets, as for ``Client``.  ``gap_reads`` counts the log reads
+    caused by a skipped seq.
     """
 
     def __init__(self, cmd_endpoint, events_endpoint, after=0, prefix=b"",
                  poll_interval=0.5, page=1000, rcvhwm=None, sockopts=None,
-                 context=None, client=None):
+                 context=None, client=None, cert=None, server_key=None):
         if isinstance(prefix, str):
             prefix = prefix.encode()
+        keys = curve_keys(cert, server_key)
         ctx = context or zmq.Context.instance()
         self.prefix = prefix
         self.next_seq = after + 1
@@ -352,9 +473,12 @@ class Subscriber:
         self.gap_reads = 0
         self._buf = collections.deque()
         self._own_client = client is None
-        self._client = client or Client(cmd_endpoint, context=ctx)
+        self._client = client or Client(cmd_endpoint, context=ctx,
+                                        cert=cert, server_key=server_key)
         self._sub = ctx.socket(zmq.SUB)
         self._sub.setsockopt(zmq.LINGER, 0)
+        if keys:
+            keys.apply(self._sub)
         if rcvhwm is not None:
             self._sub.setsockopt(zmq.RCVHWM, rcvhwm)
         for opt, value in (sockopts or {}).items():

@@ -2,7 +2,9 @@
 
 Output for people, ``--json`` for scripts, the exit statuses (0 ok, 1 refused,
 2 usage, 3 unreachable -- within the timeout, never a hang), ``--help`` on
-every subcommand, the demo, and ``events tail`` following gapless.
+every subcommand, the demo, ``events tail`` following gapless, ``keygen`` and
+the keys (flag, environment, ./var/keys) against a CURVE server made here
+with pyzmq.
 
 The daemon is the ``daemon`` fixture of conftest.py (support.Daemon: free
 ports, own LMDB); the CLI is ``$EXITFLOW_CLI`` or bin/exitflow.
@@ -12,6 +14,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -19,7 +22,11 @@ import time
 import uuid
 from pathlib import Path
 
+import msgpack
 import pytest
+import zmq
+import zmq.auth
+import zmq.auth.thread
 
 import support
 from support import Household, cli_binary, day, exit_form, flood, free_port
@@ -28,13 +35,18 @@ CLI = cli_binary()
 
 COMMANDS = ["start", "show", "save", "decide", "finish", "cancel", "list",
             "history", "events tail", "consumers", "ack", "dq", "dq-report",
-            "stats", "ping", "demo"]
+            "stats", "ping", "demo", "keygen"]
 
 
 # -- fixtures and helpers ----------------------------------------------------
 
 def env_for(daemon=None, **extra):
+    """The CLI's environment for ``daemon`` (its endpoints and the admin
+    certificate), or for nobody at free ports."""
     env = dict(os.environ)
+    for name in ("EXITFLOW_ACTOR", "EXITFLOW_CERT", "EXITFLOW_SERVER_KEY"):
+        env.pop(name, None)
+    env.update(daemon.cli_env() if daemon else {})
     env.update({
         "EXITFLOW_ENDPOINT": daemon.commands if daemon else
         "tcp://127.0.0.1:%d" % free_port(),
@@ -44,7 +56,6 @@ def env_for(daemon=None, **extra):
         "EXITFLOW_RETRIES": "1",
         "TZ": "UTC",
     })
-    env.pop("EXITFLOW_ACTOR", None)
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
@@ -678,3 +689,238 @@ def test_events_tail_survives_a_daemon_restart(tmp_path):
             tail.kill()
     finally:
         d.close()
+
+
+# -- keys: keygen and CURVE -----------------------------------------------------
+
+def keygen(name, role, out, *extra, **kw):
+    return run(["keygen", name, "--role", role, "--out", str(out)] + list(extra),
+               **kw)
+
+
+def cert_metadata(path):
+    """The `metadata` section of a czmq certificate (ZPL) as a dict."""
+    meta, section = {}, None
+    for line in Path(path).read_text().splitlines():
+        if line and not line[0].isspace() and not line.startswith("#"):
+            section = line.strip()
+        elif section == "metadata" and "=" in line:
+            key, value = line.split("=", 1)
+            meta[key.strip()] = value.strip().strip('"')
+    return meta
+
+
+def test_keygen_writes_a_czmq_certificate_pair(tmp_path):
+    out = tmp_path / "keys" / "new"            # made, with its parent
+    r = keygen("fe-1", "frontend", out)
+    assert r.returncode == 0, r.stderr
+    public_key = r.stdout.strip()
+    assert len(public_key) == 40 and r.stdout == public_key + "\n"
+    public, secret = out / "fe-1", out / "fe-1_secret"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    assert public.stat().st_mode & 0o022 == 0
+    assert out.stat().st_mode & 0o077 == 0
+    # pyzmq reads both files; both carry the name and the role
+    assert zmq.auth.load_certificate(str(public)) == (public_key.encode(), None)
+    pub, sec = zmq.auth.load_certificate(str(secret))
+    assert pub == public_key.encode() and len(sec) == 40
+    for path in (public, secret):
+        assert cert_metadata(path) == {"name": "fe-1", "role": "frontend"}
+    assert str(public) in r.stderr and str(secret) in r.stderr
+
+    j = keygen("w-1", "worker", out, "--json")
+    assert j.returncode == 0, j.stderr
+    doc = json.loads(j.stdout)
+    assert doc == {"name": "w-1", "role": "worker",
+                   "public_key": zmq.auth.load_certificate(
+                       str(out / "w-1"))[0].decode(),
+                   "public_file": str(out / "w-1"),
+                   "secret_file": str(out / "w-1_secret")}
+
+
+def test_keygen_never_overwrites(tmp_path):
+    assert keygen("ops-1", "ops", tmp_path).returncode == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    again = keygen("ops-1", "admin", tmp_path)
+    assert again.returncode == 1 and again.stdout == ""
+    assert str(tmp_path / "ops-1") in again.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    # a secret file alone blocks the pair too, and nothing is left behind
+    (tmp_path / "lone_secret").write_text("mine")
+    r = keygen("lone", "ops", tmp_path)
+    assert r.returncode == 1 and "lone_secret" in r.stderr
+    assert not (tmp_path / "lone").exists()
+    assert (tmp_path / "lone_secret").read_text() == "mine"
+
+
+@pytest.mark.parametrize("args", [
+    ["keygen", "x", "--role", "boss", "--out", "OUT"],
+    ["keygen", "x", "--out", "OUT"],
+    ["keygen", "x", "--role", "ops"],
+    ["keygen", "--role", "ops", "--out", "OUT"],
+    ["keygen", "../x", "--role", "ops", "--out", "OUT"],
+    ["keygen", ".hidden", "--role", "ops", "--out", "OUT"],
+    ["keygen", "a" * 65, "--role", "ops", "--out", "OUT"],
+    ["keygen", "x", "y", "--role", "ops", "--out", "OUT"],
+])
+def test_keygen_usage_errors_exit_2(tmp_path, args):
+    out = tmp_path / "out"
+    r = run([str(out) if a == "OUT" else a for a in args])
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("exitflow keygen: ") and r.stdout == ""
+    assert not out.exists()
+    if "boss" in args:
+        assert "frontend worker ops admin" in r.stderr
+
+
+class CurveServer:
+    """A CURVE ROUTER under pyzmq's authenticator with a certificate
+    directory, answering every request with a pong: the stand-in for a
+    daemon with --certs."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.certs = directory / "certs"
+        self.certs.mkdir(parents=True)
+        assert keygen("server", "admin", directory).returncode == 0
+        self.server_cert = directory / "server"
+        self.server_key = zmq.auth.load_certificate(str(self.server_cert))[0]
+        self.ctx = zmq.Context()
+        self.auth = zmq.auth.thread.ThreadAuthenticator(self.ctx)
+        self.auth.start()
+        self.auth.configure_curve(domain="*", location=str(self.certs))
+        pub, sec = zmq.auth.load_certificate(str(directory / "server_secret"))
+        self.sock = self.ctx.socket(zmq.ROUTER)
+        self.sock.curve_secretkey, self.sock.curve_publickey = sec, pub
+        self.sock.curve_server = True
+        port = self.sock.bind_to_random_port("tcp://127.0.0.1")
+        self.endpoint = "tcp://127.0.0.1:%d" % port
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            if not self.sock.poll(50):
+                continue
+            frames = self.sock.recv_multipart()
+            req = msgpack.unpackb(frames[-1], raw=False)
+            body = msgpack.packb({"id": req.get("id"), "ok": True,
+                                  "result": {"version": "curve-stand-in"}})
+            self.sock.send_multipart(frames[:-1] + [body])
+
+    def client_cert(self, name, known=True):
+        """keygen's pair for `name`; its public half in the store if known."""
+        where = self.dir / "clients"
+        assert keygen(name, "admin", where).returncode == 0
+        if known:       # pyzmq's authenticator reads *.key files, once
+            shutil.copy(where / name, self.certs / (name + ".key"))
+            self.auth.configure_curve(domain="*", location=str(self.certs))
+        return where / (name + "_secret")
+
+    def close(self):
+        self.stop.set()
+        self.thread.join()
+        self.sock.close(0)
+        self.auth.stop()
+        self.ctx.term()
+
+
+@pytest.fixture
+def curve(tmp_path):
+    server = CurveServer(tmp_path / "srv")
+    yield server
+    server.close()
+
+
+def ping_in(cwd, endpoint, *flags, **env):
+    """`exitflow ping` run from `cwd` (where ./var/keys may be)."""
+    e = env_for(None, EXITFLOW_ENDPOINT=endpoint, EXITFLOW_TIMEOUT_MS=400,
+                EXITFLOW_RETRIES=0, **env)
+    for name in ("EXITFLOW_CERT", "EXITFLOW_SERVER_KEY"):
+        if name not in env:
+            e.pop(name, None)
+    return subprocess.run([CLI] + list(flags) + ["ping"], env=e, cwd=cwd,
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_keys_by_flag_environment_and_var_keys(curve, tmp_path):
+    cert = curve.client_cert("alice")
+    here = tmp_path / "elsewhere"
+    here.mkdir()
+    # flags; the server key as its certificate file or as Z85
+    for server_key in (str(curve.server_cert), curve.server_key.decode()):
+        r = ping_in(here, curve.endpoint, "--cert", str(cert),
+                    "--server-key", server_key)
+        assert r.returncode == 0, r.stderr
+        assert "curve-stand-in" in r.stdout
+    # the environment
+    r = ping_in(here, curve.endpoint, EXITFLOW_CERT=cert,
+                EXITFLOW_SERVER_KEY=curve.server_cert)
+    assert r.returncode == 0, r.stderr
+    # no keys at all: local mode, which a CURVE server does not answer
+    assert ping_in(here, curve.endpoint).returncode == 3
+    # ./var/keys of the working directory: admin_secret and server
+    keys = here / "var" / "keys"
+    keys.mkdir(parents=True)
+    shutil.copy(cert, keys / "admin_secret")
+    shutil.copy(curve.server_cert, keys / "server")
+    r = ping_in(here, curve.endpoint)
+    assert r.returncode == 0, r.stderr
+    # a flag wins over ./var/keys (and over the environment)
+    stranger = curve.client_cert("stranger", known=False)
+    assert ping_in(here, curve.endpoint, "--cert", str(stranger)).returncode == 3
+    r = ping_in(here, curve.endpoint, "--cert", str(cert),
+                EXITFLOW_CERT=stranger)
+    assert r.returncode == 0, r.stderr
+    assert ping_in(here, curve.endpoint, EXITFLOW_CERT=stranger).returncode == 3
+
+
+def test_unknown_certificate_is_unreachable(curve, tmp_path):
+    stranger = curve.client_cert("stranger", known=False)
+    t0 = time.monotonic()
+    r = ping_in(tmp_path, curve.endpoint, "--cert", str(stranger),
+                "--server-key", str(curve.server_cert))
+    assert r.returncode == 3 and time.monotonic() - t0 < 10
+
+
+@pytest.mark.parametrize("given,missing", [
+    ("--cert", "--server-key"), ("--server-key", "--cert")])
+def test_one_key_without_the_other_exits_2(tmp_path, given, missing):
+    assert keygen("solo", "admin", tmp_path).returncode == 0
+    r = ping_in(tmp_path, "tcp://127.0.0.1:%d" % free_port(), given,
+                str(tmp_path / "solo_secret"))
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("exitflow ping: ")
+    assert missing in r.stderr
+
+
+def test_unusable_certificate_exits_2_naming_the_file(tmp_path):
+    broken = tmp_path / "broken_secret"
+    broken.write_text("curve\n    public-key = \"short\"\n")
+    for cert in (broken, tmp_path / "no-such-file"):
+        r = ping_in(tmp_path, "tcp://127.0.0.1:%d" % free_port(),
+                    "--cert", str(cert), "--server-key", str(cert))
+        assert r.returncode == 2, r.stderr
+        assert str(cert) in r.stderr
+
+
+def test_dq_report_hands_over_the_keys(tmp_path):
+    stub = stub_program(tmp_path)
+    assert keygen("admin", "admin", tmp_path / "k").returncode == 0
+    cert = tmp_path / "k" / "admin_secret"
+    env = report_env(EXITFLOW_DQ=stub, EXITFLOW_ENDPOINT="tcp://10.0.0.1:1",
+                     EXITFLOW_CERT=cert, EXITFLOW_SERVER_KEY="K" * 40)
+    r = subprocess.run([CLI, "dq-report", "--project", "P"], env=env,
+                       cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 5, r.stderr
+    words = r.stdout.splitlines()
+    assert words[words.index("--cert") + 1] == str(cert)
+    assert words[words.index("--server-key") + 1] == "K" * 40
+    assert words[-2:] == ["--project", "P"]
+    # judged before the hand-over: one key alone is the CLI's usage error
+    env.pop("EXITFLOW_SERVER_KEY")
+    r = subprocess.run([CLI, "dq-report"], env=env, cwd=tmp_path,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "stub" not in r.stdout
+    assert "--server-key" in r.stderr

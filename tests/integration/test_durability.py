@@ -66,15 +66,9 @@ def test_pipelined_writes_survive(daemon, how):
             mine.append((wf, h))
         owned.append(mine)
 
-    ctx = zmq.Context.instance()
-    socks = []
-    for _ in range(SOCKETS):
-        s = ctx.socket(zmq.DEALER)
-        s.setsockopt(zmq.LINGER, 0)
-        s.setsockopt(zmq.SNDHWM, 0)
-        s.setsockopt(zmq.RCVHWM, 0)
-        s.connect(daemon.commands)
-        socks.append(s)
+    socks = [daemon.socket(zmq.DEALER,
+                           options={zmq.SNDHWM: 0, zmq.RCVHWM: 0})
+             for _ in range(SOCKETS)]
 
     requests = {}                 # id -> (body, wf, n)
     for k in range(SAVES_PER_WORKFLOW):
@@ -202,7 +196,8 @@ def test_client_unreachable_and_retry_across_restart(daemon):
     """The Client raises Unreachable when nobody answers, and re-sends the
     same request (same id) until a restarted daemon answers it once."""
     daemon.kill9()
-    c = Client(daemon.commands, timeout=0.2, retries=1)
+    c = Client(daemon.commands, timeout=0.2, retries=1,
+               **daemon.client_keys())
     try:
         with pytest.raises(Unreachable):
             c.ping()
@@ -211,7 +206,8 @@ def test_client_unreachable_and_retry_across_restart(daemon):
     h = Household()
     restarter = threading.Timer(0.7, daemon.start)
     restarter.start()
-    c = Client(daemon.commands, timeout=0.3, retries=20)
+    c = Client(daemon.commands, timeout=0.3, retries=20,
+               **daemon.client_keys())
     try:
         wf = h.start(c)
     finally:

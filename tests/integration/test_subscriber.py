@@ -4,7 +4,6 @@ import time
 
 import zmq
 
-from exitflow import Subscriber
 from support import Household, exit_form, flood, read_all_events
 
 
@@ -25,7 +24,7 @@ def test_catches_up_then_follows(daemon):
     h = Household()
     wf = h.start(c)
     c.save(wf, h.hoh, "exit", data=exit_form())
-    with Subscriber(daemon.commands, daemon.events) as sub:
+    with daemon.subscriber() as sub:
         first = collect(sub, 2)
         assert [e["seq"] for e in first] == [1, 2]
         c.save(wf, h.hoh, "universal_data", mode="default_last")
@@ -35,7 +34,7 @@ def test_catches_up_then_follows(daemon):
         assert [e["type"] for e in more] == ["step.completed",
                                              "member.decided"]
         assert sub.next(timeout=0.3) is None
-    with Subscriber(daemon.commands, daemon.events, after=2) as sub:
+    with daemon.subscriber(after=2) as sub:
         assert [e["seq"] for e in collect(sub, 2)] == [3, 4]
 
 
@@ -44,8 +43,7 @@ def test_gaps_filled_from_the_log(daemon):
     h = Household()
     wf = h.start(c)
     n = 3000
-    sub = Subscriber(daemon.commands, daemon.events, rcvhwm=1,
-                     sockopts={zmq.RCVBUF: 4096})
+    sub = daemon.subscriber(rcvhwm=1, sockopts={zmq.RCVBUF: 4096})
     try:
         assert collect(sub, 1)[0]["seq"] == 1       # caught up, following
         time.sleep(0.3)                             # subscription settled
@@ -66,8 +64,8 @@ def test_lost_events_filled_from_the_log(daemon):
     c = daemon.client()
     h = Household()
     wf = h.start(c)
-    sub = Subscriber(daemon.commands, daemon.events, rcvhwm=1,
-                     poll_interval=30)       # no tail polling: gaps only
+    sub = daemon.subscriber(rcvhwm=1,
+                            poll_interval=30)       # no tail polling: gaps only
     try:
         assert collect(sub, 1)[0]["seq"] == 1
         sub._sub.disconnect(daemon.events)
@@ -87,8 +85,7 @@ def test_prefix_filter(daemon):
     c = daemon.client()
     hs = [Household() for _ in range(3)]
     wfs = [h.start(c) for h in hs]
-    sub = Subscriber(daemon.commands, daemon.events, prefix=b"workflow.",
-                     rcvhwm=1)
+    sub = daemon.subscriber(prefix=b"workflow.", rcvhwm=1)
     try:
         got = collect(sub, 3)                       # caught up from the log
         time.sleep(0.3)                             # subscription settled
@@ -113,7 +110,7 @@ def test_catching_up_a_long_backlog_holds_a_page_at_most(daemon):
     wf = h.start(c)
     flood(daemon, wf, 300)
     last = c.stats()["last_seq"]
-    with Subscriber(daemon.commands, daemon.events, after=0, page=50) as sub:
+    with daemon.subscriber(after=0, page=50) as sub:
         first = sub.next(timeout=10)
         assert first["seq"] == 1
         assert len(sub._buf) < 50          # one page read, not the backlog

@@ -8,11 +8,8 @@ from support import (Household, assessment, complete_member, error_of,
                      exit_form, read_all_events)
 
 
-def dealer(endpoint):
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(endpoint)
-    return s
+def dealer(daemon):
+    return daemon.socket(zmq.DEALER)
 
 
 def recv_reply(sock, timeout=5.0):
@@ -25,7 +22,7 @@ def test_two_front_ends_race(daemon):
     h = Household()
     wf = h.start(c)
     c.save(wf, h.hoh, "exit", data=exit_form())
-    a, b = dealer(daemon.commands), dealer(daemon.commands)
+    a, b = dealer(daemon), dealer(daemon)
     try:
         races = [
             ("step.save", {"workflow_id": wf, "client_id": h.hoh,
@@ -178,7 +175,7 @@ def test_same_id_in_one_batch(daemon):
     rid, body = encode_request("step.save", dict(base, step="universal_data"))
     _, other = encode_request("step.save", dict(base, step="disabilities"),
                               id=rid)
-    s = dealer(daemon.commands)
+    s = dealer(daemon)
     try:
         for b in (body, body, other, body):
             s.send_multipart([b"", b])
@@ -263,7 +260,7 @@ def test_resend_after_lost_reply(daemon):
     rid, body = encode_request("step.save", {
         "workflow_id": wf, "client_id": h.hoh, "step": "exit",
         "mode": "entered", "data": exit_form()})
-    s = dealer(daemon.commands)
+    s = dealer(daemon)
     s.send_multipart([b"", body])          # reply never read: "lost"
     first = recv_reply(s)
     s.close()

@@ -12,10 +12,7 @@ from exitflow import encode_request, unpack
 
 
 def open_sub(daemon, prefix=b""):
-    sub = zmq.Context.instance().socket(zmq.SUB)
-    sub.setsockopt(zmq.LINGER, 0)
-    sub.setsockopt(zmq.SUBSCRIBE, prefix)
-    sub.connect(daemon.events)
+    sub = daemon.socket(zmq.SUB, options={zmq.SUBSCRIBE: prefix})
     time.sleep(0.5)       # let the subscription reach the PUB (slow joiner)
     return sub
 
@@ -57,10 +54,7 @@ def test_stats_fresh_and_counts(daemon):
 
 
 def test_req_and_bare_dealer_framing(daemon):
-    ctx = zmq.Context.instance()
-    req = ctx.socket(zmq.REQ)
-    req.setsockopt(zmq.LINGER, 0)
-    req.connect(daemon.commands)
+    req = daemon.socket(zmq.REQ)
     rid, body = encode_request("ping")
     req.send(body)
     assert req.poll(5000)
@@ -68,9 +62,7 @@ def test_req_and_bare_dealer_framing(daemon):
     assert reply["id"] == rid and reply["ok"] is True
     req.close()
 
-    dealer = ctx.socket(zmq.DEALER)
-    dealer.setsockopt(zmq.LINGER, 0)
-    dealer.connect(daemon.commands)
+    dealer = daemon.socket(zmq.DEALER)
     rid, body = encode_request("ping")
     dealer.send(body)                             # no delimiter at all
     assert dealer.poll(5000)

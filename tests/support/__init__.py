@@ -3,7 +3,9 @@ tests/clients); the root pytest.ini puts tests/ and clients/python on the
 path, so a test writes ``from support import Daemon, Household``.
 
     support.launcher    exitflowd and the workers as processes: free ports,
-                        own LMDB directory, a log file each
+                        own LMDB directory, a log file each, CURVE on
+    support.keys        the certificates (made by `exitflow keygen`): the
+                        session's server key and one per role
     support.households  what a test sends and how it reads replies back
     support.fixtures    the pytest fixtures; a suite's conftest.py imports
                         the ones it offers

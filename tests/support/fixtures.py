@@ -3,7 +3,8 @@ imports the ones it offers (pytest finds fixtures by the name they are
 imported under).
 
     make_daemon(...)  a factory: make_daemon(stall_after=1,
-                      extra_args=["--map-size", "1048576"], start=True)
+                      extra_args=["--map-size", "1048576"], start=True,
+                      secure=True); secure=False is local mode (no keys)
     daemon            a fresh daemon for one test (--stall-after 3600)
     module_daemon     one daemon shared by the tests of a module
     workers           a factory: workers.dq(daemon, *args),
@@ -20,8 +21,9 @@ from support.launcher import Daemon, Workers
 def make_daemon(tmp_path):
     made = []
 
-    def make(stall_after=3600, extra_args=(), start=True):
-        d = Daemon(tmp_path / ("d%d" % len(made)), stall_after, extra_args)
+    def make(stall_after=3600, extra_args=(), start=True, secure=True):
+        d = Daemon(tmp_path / ("d%d" % len(made)), stall_after, extra_args,
+                   secure=secure)
         made.append(d)
         if start:
             d.start()

@@ -114,11 +114,7 @@ def flood(daemon, wf, n, hoh=None):
     dq.report gives one dq.reported event each; with ``hoh`` every third
     write is a step.save instead (a step.completed event).
     """
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.setsockopt(zmq.SNDHWM, 0)
-    s.setsockopt(zmq.RCVHWM, 0)
-    s.connect(daemon.commands)
+    s = daemon.socket(zmq.DEALER, options={zmq.SNDHWM: 0, zmq.RCVHWM: 0})
     for i in range(n):
         if hoh is not None and i % 3 == 0:
             _, body = encode_request("step.save", {

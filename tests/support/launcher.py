@@ -1,6 +1,14 @@
 """The one launcher of the Python suites: exitflowd on free ports with its own
 LMDB directory, and the workers beside it, each process with its log file.
 
+Every daemon runs with CURVE on unless made with ``secure=False`` (local
+mode): the server certificate and one client certificate per role come from
+the session's key ring (support.keys), and the daemon gets its own --certs
+directory.  What talks to it takes the keys from the daemon object:
+``client(role=...)``, ``client_keys(role)`` for a Client or Subscriber made
+by hand, ``socket(kind, role)`` for a raw zmq socket, ``cli_env(role)`` for
+the CLI, ``worker_args(role)`` for a worker's flags.
+
 The programs are repo/bin/<name> unless an environment variable names another
 build: EXITFLOWD, EXITFLOW_DQ, EXITFLOW_NOTIFY, EXITFLOW_CLI (the Makefile's
 asan targets point them at bin-asan/).
@@ -13,8 +21,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import zmq
+
 import exitflow
-from exitflow import Client
+from exitflow import Client, Subscriber, curve_keys
+from support.keys import session_keys
 
 __all__ = ["REPO", "binary", "daemon_binary", "cli_binary", "free_port",
            "wait_for", "Process", "Daemon", "Worker", "Workers"]
@@ -128,9 +139,15 @@ class Process:
 
 class Daemon(Process):
     """One exitflowd on free ports with its own data directory under
-    ``base_dir``; ``start`` returns once it answers ping."""
+    ``base_dir``; ``start`` returns once it answers ping.
 
-    def __init__(self, base_dir, stall_after=3600, extra_args=()):
+    With ``secure`` (the default) it runs with --server-cert and --certs
+    (``certs_dir``, holding the public certificates of ``keys``' roles);
+    ``keys`` is a support.keys.KeyRing, the session's by default.
+    """
+
+    def __init__(self, base_dir, stall_after=3600, extra_args=(),
+                 secure=True, keys=None):
         self.base_dir = Path(base_dir)
         self.data_dir = self.base_dir / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -139,16 +156,90 @@ class Daemon(Process):
         self.events = "tcp://127.0.0.1:%d" % free_port()
         self.stall_after = stall_after
         self.extra_args = list(extra_args)
+        self.keys = None
+        self.certs_dir = None
+        if secure:
+            self.keys = keys or session_keys()
+            self.certs_dir = self.keys.install(self.base_dir / "certs")
         self._clients = []
+
+    @property
+    def secure(self):
+        return self.keys is not None
+
+    def key_args(self):
+        """The daemon's CURVE flags (none in local mode)."""
+        if not self.secure:
+            return []
+        return ["--server-cert", str(self.keys.server_cert()),
+                "--certs", str(self.certs_dir)]
 
     def argv(self):
         return [daemon_binary(), "--data", str(self.data_dir),
                 "--commands", self.commands, "--events", self.events,
-                "--stall-after", str(self.stall_after)] + self.extra_args
+                "--stall-after", str(self.stall_after)] \
+            + self.key_args() + self.extra_args
+
+    # -- what a client of this daemon needs -------------------------------
+
+    def client_keys(self, role="admin"):
+        """Client/Subscriber keyword arguments for the certificate ``role``
+        (a certificate name of ``keys``); no CURVE in local mode, whatever
+        the environment or ./var/keys say."""
+        if not self.secure:
+            return {"cert": False, "server_key": False}
+        return {"cert": str(self.keys.secret(role)),
+                "server_key": str(self.keys.server_key())}
+
+    def cli_env(self, role="admin"):
+        """EXITFLOW_CERT / EXITFLOW_SERVER_KEY for the CLI ({} when local)."""
+        if not self.secure:
+            return {}
+        k = self.client_keys(role)
+        return {"EXITFLOW_CERT": k["cert"],
+                "EXITFLOW_SERVER_KEY": k["server_key"]}
+
+    def worker_args(self, role="worker"):
+        """A worker's --cert / --server-key ([] when local)."""
+        if not self.secure:
+            return []
+        k = self.client_keys(role)
+        return ["--cert", k["cert"], "--server-key", k["server_key"]]
+
+    def socket(self, kind, role="admin", options=None, connect=True):
+        """A raw zmq socket of ``kind`` (LINGER 0, then ``options``
+        {option: value}) with the keys of ``role``, connected to the event
+        socket if it is a SUB, else to the command socket.  The caller
+        closes it."""
+        sock = zmq.Context.instance().socket(kind)
+        sock.setsockopt(zmq.LINGER, 0)
+        for opt, value in (options or {}).items():
+            sock.setsockopt(opt, value)
+        keys = curve_keys(**self.client_keys(role))
+        if keys:
+            keys.apply(sock)
+        if connect:
+            sock.connect(self.events if kind == zmq.SUB else self.commands)
+        return sock
+
+    def subscriber(self, role="admin", **kw):
+        """An exitflow.Subscriber on this daemon; the caller closes it."""
+        return Subscriber(self.commands, self.events,
+                          **dict(self.client_keys(role), **kw))
+
+    def client(self, timeout=5.0, retries=3, role="admin"):
+        """A client with the certificate ``role``, closed with the daemon."""
+        c = Client(self.commands, timeout=timeout, retries=retries,
+                   **self.client_keys(role))
+        self._clients.append(c)
+        return c
+
+    # -- life -------------------------------------------------------------
 
     def start(self, timeout=10.0):
         super().start()
-        probe = Client(self.commands, timeout=0.2, retries=0)
+        probe = Client(self.commands, timeout=0.2, retries=0,
+                       **self.client_keys())
         deadline = time.monotonic() + timeout
         try:
             while True:
@@ -167,12 +258,6 @@ class Daemon(Process):
                                        "\n%s" % (timeout, self.log_tail()))
         finally:
             probe.close()
-
-    def client(self, timeout=5.0, retries=3):
-        """A client closed with the daemon."""
-        c = Client(self.commands, timeout=timeout, retries=retries)
-        self._clients.append(c)
-        return c
 
     def stop(self, timeout=10.0):
         super().stop(timeout)
@@ -204,8 +289,9 @@ class Worker(Process):
 
 
 class Workers:
-    """Workers started against a daemon; ``close`` SIGKILLs every one still
-    running.  Each one's log is <base>/<program>-<n>.log."""
+    """Workers started against a daemon, with its ``worker`` certificate;
+    ``close`` SIGKILLs every one still running.  Each one's log is
+    <base>/<program>-<n>.log."""
 
     def __init__(self, base):
         self.base = Path(base)
@@ -213,7 +299,7 @@ class Workers:
 
     def _make(self, name, env, daemon, args):
         argv = [binary(name, env), "--commands", daemon.commands,
-                "--events", daemon.events] + list(args)
+                "--events", daemon.events] + daemon.worker_args() + list(args)
         w = Worker(argv, self.base / ("%s-%d.log" % (name, len(self.made))),
                    self.base)
         self.made.append(w)

@@ -13,9 +13,14 @@ from worker_support import caught_up, exit_household
 
 # The report is `exitflow-dq report`; `exitflow dq-report` runs it. Both are
 # tested: each builds its argv from the endpoint and the report's arguments.
+# Each finds its certificate in the environment: the CLI runs as admin,
+# exitflow-dq as the worker it is.
 def cli_argv(endpoint, args):
     return [os.environ.get("EXITFLOW_CLI") or str(REPO / "bin" / "exitflow"),
             "--endpoint", endpoint, "dq-report"] + list(args)
+
+
+cli_argv.cert = "admin"
 
 
 def dq_argv(endpoint, args):
@@ -23,7 +28,12 @@ def dq_argv(endpoint, args):
             "report", "--endpoint", endpoint] + list(args)
 
 
+dq_argv.cert = "worker"
+
+
 def run(prog, daemon, *args, env=None, timeout=30):
+    env = dict(os.environ if env is None else env,
+               **daemon.cli_env(prog.cert))
     return subprocess.run(prog(daemon.commands, args), capture_output=True,
                           text=True, timeout=timeout, env=env)
 
@@ -94,6 +104,10 @@ def test_dq_report_summary(daemon, workers, programs):
 def test_dq_report_unreachable(programs):
     class Nobody:
         commands = "tcp://127.0.0.1:9"
+
+        @staticmethod
+        def cli_env(cert):
+            return {}
     env = dict(os.environ, EXITFLOW_TIMEOUT_MS="100", EXITFLOW_RETRIES="1")
     r = run(programs[0], Nobody, env=env, timeout=60)
     assert r.returncode == 3

@@ -231,9 +231,10 @@ def test_killed_mid_stream_misses_nothing_sends_nothing_twice(
 
 def test_settings_from_the_daemons_config_file(daemon, workers, tmp_path):
     """The same ZPL file as the daemon: endpoints from `exitflowd`, the
-    rest from `notify` (and `dq`); no flags at all."""
+    rest, keys too, from `notify` (and `dq`); no flags at all."""
     out = tmp_path / "from-config.jsonl"
     cfg = tmp_path / "exitflow.cfg"
+    keys = daemon.client_keys("worker")
     cfg.write_text(
         "exitflowd\n"
         "    data = ./var/exitflow\n"
@@ -242,12 +243,17 @@ def test_settings_from_the_daemons_config_file(daemon, workers, tmp_path):
         "dq\n"
         "    name = dq-cfg\n"
         "    timeliness-days = 1\n"
+        "    cert = %s\n"
+        "    server_key = %s\n"
         "notify\n"
         "    name = notify-cfg\n"
         "    sink = file:%s\n"
         "    ops = ops@example.org\n"
-        "    state = %s\n" % (daemon.commands, daemon.events, out,
-                              tmp_path / "cfg.state"))
+        "    state = %s\n"
+        "    cert = %s\n"
+        "    server_key = %s\n"
+        % (daemon.commands, daemon.events, keys["cert"], keys["server_key"],
+           out, tmp_path / "cfg.state", keys["cert"], keys["server_key"]))
     import worker_support
     dq = worker_support.Worker(
         [worker_support.binary("exitflow-dq", "EXITFLOW_DQ"), "--config",

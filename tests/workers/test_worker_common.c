@@ -1,11 +1,14 @@
 /* Unit tests for what both workers share (workers/common/): the settings
- * (defaults, ZPL file, flags), the JSON helpers, and the stop-aware wait. */
+ * (defaults, ZPL file, flags; the CURVE keys' flag, environment, file and
+ * ./var/keys in that order, and unusable keys refused), the JSON helpers,
+ * and the stop-aware wait. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 #include <unistd.h>
 
 #include "workers/common/config.h"
+#include "workers/common/consumer.h"
 #include "workers/common/stop.h"
 #include "workers/common/wjson.h"
 
@@ -86,6 +90,7 @@ test_stop_on_signals (void **state)
 /* ---- settings ---- */
 
 static char config_path[64];
+static char load_errors[2048];      /* what the last load printed */
 
 static int
 load (worker_config_t *cfg, unsigned program, ...)
@@ -98,10 +103,26 @@ load (worker_config_t *cfg, unsigned program, ...)
     while ((a = va_arg (ap, char *)) && argc < 31)
         argv[argc++] = a;
     va_end (ap);
-    FILE *devnull = fopen ("/dev/null", "w");
-    int rc = worker_config_load (cfg, program, argc, argv, devnull);
-    fclose (devnull);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *err = open_memstream (&text, &len);
+    assert_non_null (err);
+    int rc = worker_config_load (cfg, program, argc, argv, err);
+    fclose (err);
+    snprintf (load_errors, sizeof load_errors, "%s", text);
+    free (text);
     return rc;
+}
+
+static void
+write_config (const char *text)
+{
+    snprintf (config_path, sizeof config_path, "/tmp/exf-test-config-XXXXXX");
+    int fd = mkstemp (config_path);
+    assert_true (fd >= 0);
+    FILE *f = fdopen (fd, "w");
+    fputs (text, f);
+    fclose (f);
 }
 
 static void
@@ -109,6 +130,8 @@ test_config_defaults_file_flags (void **state)
 {
     (void) state;
     static worker_config_t cfg;
+    unsetenv ("EXITFLOW_CERT");
+    unsetenv ("EXITFLOW_SERVER_KEY");
     assert_int_equal (load (&cfg, WORKER_DQ, NULL), 0);
     assert_string_equal (cfg.name, "dq");
     assert_string_equal (cfg.commands, "tcp://127.0.0.1:5570");
@@ -122,11 +145,7 @@ test_config_defaults_file_flags (void **state)
     assert_string_equal (cfg.state, "./var/notify-notify.state");
     assert_int_equal (cfg.retries, 8);
 
-    snprintf (config_path, sizeof config_path, "/tmp/exf-test-config-XXXXXX");
-    int fd = mkstemp (config_path);
-    assert_true (fd >= 0);
-    FILE *f = fdopen (fd, "w");
-    fputs ("exitflowd\n"
+    write_config ("exitflowd\n"
            "    commands = tcp://127.0.0.1:6000\n"
            "    events = tcp://127.0.0.1:6001\n"
            "dq\n"
@@ -138,8 +157,7 @@ test_config_defaults_file_flags (void **state)
            "    sink = \"http://127.0.0.1:9/hook\"\n"
            "    ops = ops@example.org\n"
            "    actor-domain = example.org\n"
-           "    retries = 3\n", f);
-    fclose (f);
+           "    retries = 3\n");
     char config_arg[400];
     snprintf (config_arg, sizeof config_arg, "--config=%s", config_path);
     assert_int_equal (load (&cfg, WORKER_DQ, config_arg, NULL), 0);
@@ -177,6 +195,114 @@ test_config_defaults_file_flags (void **state)
     assert_int_equal (load (&cfg, WORKER_DQ, "--name", "", NULL), 2);
 }
 
+/* ---- keys ---- */
+
+static char keys_dir[64];
+
+/* A czmq certificate pair KEYS_DIR/NAME and NAME_secret. */
+static void
+make_pair (const char *name)
+{
+    zcert_t *cert = zcert_new ();
+    char path[128];
+    snprintf (path, sizeof path, "%s/%s", keys_dir, name);
+    assert_int_equal (zcert_save (cert, path), 0);
+    zcert_destroy (&cert);
+}
+
+static void
+test_config_keys (void **state)
+{
+    (void) state;
+    static worker_config_t cfg;
+    char cwd[512], w[128], other[128], server[128], broken[128];
+    assert_non_null (getcwd (cwd, sizeof cwd));
+    snprintf (keys_dir, sizeof keys_dir, "/tmp/exf-test-keys-XXXXXX");
+    assert_non_null (mkdtemp (keys_dir));
+    make_pair ("w");
+    make_pair ("other");
+    make_pair ("server");
+    snprintf (w, sizeof w, "%s/w_secret", keys_dir);
+    snprintf (other, sizeof other, "%s/other_secret", keys_dir);
+    snprintf (server, sizeof server, "%s/server", keys_dir);
+    snprintf (broken, sizeof broken, "%s/broken_secret", keys_dir);
+    FILE *f = fopen (broken, "w");
+    fputs ("not a certificate\n", f);
+    fclose (f);
+    /* A checkout without ./var/keys yet. */
+    assert_int_equal (zsys_dir_create ("%s/co/var", keys_dir), 0);
+    char co[128];
+    snprintf (co, sizeof co, "%s/co", keys_dir);
+    assert_int_equal (chdir (co), 0);
+    unsetenv ("EXITFLOW_CERT");
+    unsetenv ("EXITFLOW_SERVER_KEY");
+
+    /* None anywhere: no CURVE. */
+    assert_int_equal (load (&cfg, WORKER_DQ, NULL), 0);
+    assert_string_equal (cfg.cert, "");
+    assert_string_equal (cfg.server_key, "");
+    /* Flags. */
+    assert_int_equal (load (&cfg, WORKER_NOTIFY, "--cert", w, "--server-key",
+                            server, NULL), 0);
+    assert_string_equal (cfg.cert, w);
+    assert_string_equal (cfg.server_key, server);
+    /* The file: keys cert and server_key in the worker's section. */
+    char text[512];
+    snprintf (text, sizeof text, "dq\n    cert = \"%s\"\n    server_key = \"%s\"\n",
+              w, server);
+    write_config (text);
+    char config_arg[400];
+    snprintf (config_arg, sizeof config_arg, "--config=%s", config_path);
+    assert_int_equal (load (&cfg, WORKER_DQ, config_arg, NULL), 0);
+    assert_string_equal (cfg.cert, w);
+    assert_string_equal (cfg.server_key, server);
+    /* The environment before the file, a flag before both. */
+    setenv ("EXITFLOW_CERT", other, 1);
+    assert_int_equal (load (&cfg, WORKER_DQ, config_arg, NULL), 0);
+    assert_string_equal (cfg.cert, other);
+    assert_string_equal (cfg.server_key, server);
+    assert_int_equal (load (&cfg, WORKER_DQ, config_arg, "--cert", w, NULL), 0);
+    assert_string_equal (cfg.cert, w);
+    unsetenv ("EXITFLOW_CERT");
+    unlink (config_path);
+    /* ./var/keys last: worker_secret and server. */
+    assert_int_equal (zsys_dir_create ("var/keys"), 0);
+    assert_int_equal (link (w, "var/keys/worker_secret"), 0);
+    assert_int_equal (link (server, "var/keys/server"), 0);
+    assert_int_equal (load (&cfg, WORKER_NOTIFY, NULL), 0);
+    assert_string_equal (cfg.cert, "./var/keys/worker_secret");
+    assert_string_equal (cfg.server_key, "./var/keys/server");
+    assert_int_equal (load (&cfg, WORKER_NOTIFY, "--cert", other, NULL), 0);
+    assert_string_equal (cfg.cert, other);
+    assert_string_equal (cfg.server_key, "./var/keys/server");
+    unlink ("var/keys/server");
+
+    /* Unusable: one key alone names the other; a bad file is named. */
+    assert_int_equal (load (&cfg, WORKER_DQ, NULL), 2);
+    assert_non_null (strstr (load_errors, "exitflow-dq: "));
+    assert_non_null (strstr (load_errors, "--server-key"));
+    assert_int_equal (load (&cfg, WORKER_DQ, "--server-key", server, "--cert",
+                            broken, NULL), 2);
+    assert_non_null (strstr (load_errors, broken));
+    unlink ("var/keys/worker_secret");
+    assert_int_equal (load (&cfg, WORKER_DQ, "--server-key", server, NULL), 2);
+    assert_non_null (strstr (load_errors, "--cert"));
+
+    /* The consumer refuses such keys before it connects. */
+    volatile sig_atomic_t stop = 1;
+    consumer_config_t cc = { .name = "t", .commands = "tcp://127.0.0.1:9",
+                             .events = "tcp://127.0.0.1:9", .cert = w,
+                             .stop = &stop };
+    assert_int_equal (consumer_run (&cc), 1);
+    cc.server_key = server;
+    assert_int_equal (consumer_run (&cc), 0);     /* usable: stops at once */
+
+    assert_int_equal (chdir (cwd), 0);
+    zdir_t *dir = zdir_new (keys_dir, NULL);
+    zdir_remove (dir, true);
+    zdir_destroy (&dir);
+}
+
 int
 main (void)
 {
@@ -185,6 +311,7 @@ main (void)
         cmocka_unit_test (test_stop_wait),
         cmocka_unit_test (test_stop_on_signals),
         cmocka_unit_test (test_config_defaults_file_flags),
+        cmocka_unit_test (test_config_keys),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

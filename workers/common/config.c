@@ -2,6 +2,8 @@
  * See config.h. */
 #include "workers/common/config.h"
 
+#include "clients/exitflow.h"
+
 #include <czmq.h>
 #include <errno.h>
 #include <getopt.h>
@@ -20,7 +22,9 @@ typedef enum { OPT_STR, OPT_INT } opt_kind_t;
 
 typedef struct {
     const char *flag;               /* --flag VALUE, and `key` in the section */
+    const char *key;                /* the key in the section; NULL: `flag` */
     const char *fallback;           /* another ZPL path, or NULL */
+    const char *env;                /* read between the flag and the file */
     unsigned programs;
     opt_kind_t kind;
     size_t offset, cap;
@@ -30,34 +34,43 @@ typedef struct {
 } setting_t;
 
 static const setting_t settings[] = {
-    { "commands", "exitflowd/commands", BOTH, STR (commands), 0,
+    { "commands", NULL, "exitflowd/commands", NULL, BOTH, STR (commands), 0,
       WORKER_DEFAULT_COMMANDS, "the daemon's command socket" },
-    { "events", "exitflowd/events", BOTH, STR (events), 0,
+    { "events", NULL, "exitflowd/events", NULL, BOTH, STR (events), 0,
       WORKER_DEFAULT_EVENTS, "the daemon's event socket" },
-    { "name", NULL, BOTH, STR (name), 0, NULL,
+    { "name", NULL, NULL, NULL, BOTH, STR (name), 0, NULL,
       "consumer name: the key of its stored offset" },
-    { "source", NULL, WORKER_DQ, STR (source), 0, "dq",
+    { "source", NULL, NULL, NULL, WORKER_DQ, STR (source), 0, "dq",
       "the source the findings are reported under" },
-    { "timeliness-days", NULL, WORKER_DQ, INT (timeliness_days), 0, "11",
-      "exit_timeliness: warn when recorded this many days late" },
-    { "disable", NULL, WORKER_DQ, STR (disable), 0, "",
+    { "timeliness-days", NULL, NULL, NULL, WORKER_DQ, INT (timeliness_days), 0,
+      "11", "exit_timeliness: warn when recorded this many days late" },
+    { "disable", NULL, NULL, NULL, WORKER_DQ, STR (disable), 0, "",
       "rule ids not to evaluate, comma-separated" },
-    { "ops", NULL, WORKER_NOTIFY, STR (ops), 0, "",
+    { "ops", NULL, NULL, NULL, WORKER_NOTIFY, STR (ops), 0, "",
       "the ops address every notification also goes to" },
-    { "actor-domain", NULL, WORKER_NOTIFY, STR (actor_domain), 0, "",
+    { "actor-domain", NULL, NULL, NULL, WORKER_NOTIFY, STR (actor_domain), 0, "",
       "SMTP: mail the caseworker at <actor>@DOMAIN" },
-    { "from", NULL, WORKER_NOTIFY, STR (from), 0, "exitflow@localhost",
-      "SMTP sender" },
-    { "state", NULL, WORKER_NOTIFY, STR (state), 0, "",
+    { "from", NULL, NULL, NULL, WORKER_NOTIFY, STR (from), 0,
+      "exitflow@localhost", "SMTP sender" },
+    { "state", NULL, NULL, NULL, WORKER_NOTIFY, STR (state), 0, "",
       "delivery record (./var/notify-<name>.state)" },
-    { "retries", NULL, WORKER_NOTIFY, INT (retries), 1, "8",
+    { "retries", NULL, NULL, NULL, WORKER_NOTIFY, INT (retries), 1, "8",
       "attempts per sink before giving up" },
-    { "backoff-ms", NULL, WORKER_NOTIFY, INT (backoff_ms), 0, "500",
+    { "backoff-ms", NULL, NULL, NULL, WORKER_NOTIFY, INT (backoff_ms), 0, "500",
       "pause after a failed attempt, doubling" },
-    { "backoff-max-ms", NULL, WORKER_NOTIFY, INT (backoff_max_ms), 0, "30000",
-      "longest pause between attempts" },
-    { "timeout-ms", NULL, WORKER_NOTIFY, INT (timeout_ms), 1, "10000",
+    { "backoff-max-ms", NULL, NULL, NULL, WORKER_NOTIFY, INT (backoff_max_ms), 0,
+      "30000", "longest pause between attempts" },
+    { "timeout-ms", NULL, NULL, NULL, WORKER_NOTIFY, INT (timeout_ms), 1, "10000",
       "one HTTP or SMTP exchange" },
+    { "cert", NULL, NULL, "EXITFLOW_CERT", BOTH, STR (cert), 0, "",
+      "the worker's secret certificate (EXITFLOW_CERT;\n"
+      "                          ./var/keys/" WORKER_DEFAULT_CERT_NAME
+      "_secret when it exists)" },
+    { "server-key", "server_key", NULL, "EXITFLOW_SERVER_KEY", BOTH,
+      STR (server_key), 0, "",
+      "the daemon's public key: its certificate file or\n"
+      "                          40 Z85 characters (EXITFLOW_SERVER_KEY; key\n"
+      "                          server_key; ./var/keys/server when it exists)" },
 };
 
 #define N_SETTINGS (sizeof settings / sizeof *settings)
@@ -133,6 +146,31 @@ add_sink (worker_config_t *cfg, const char *spec, FILE *err)
     return true;
 }
 
+/* What neither a flag, the environment nor the file gave comes from
+ * ./var/keys/; then both keys must be there and usable, or neither. */
+static bool
+keys_resolve (worker_config_t *cfg, FILE *err)
+{
+    exitflow_options_t o = exitflow_options_default ();
+    o.cert = cfg->cert;
+    o.server_key = cfg->server_key;
+    exitflow_options_from_env (&o, WORKER_DEFAULT_CERT_NAME);
+    if (o.cert && o.cert != cfg->cert)
+        snprintf (cfg->cert, sizeof cfg->cert, "%s", o.cert);
+    if (o.server_key && o.server_key != cfg->server_key)
+        snprintf (cfg->server_key, sizeof cfg->server_key, "%s", o.server_key);
+    exitflow_error_t e;
+    if (exitflow_options_check (&o, &e))
+        return true;
+    bool cert = strcmp (e.field, "cert") == 0;
+    fprintf (err, "%s: %s (%s)\n", cfg->program_name, e.message,
+             cert ? "--cert FILE, EXITFLOW_CERT, config cert or ./var/keys/"
+                    WORKER_DEFAULT_CERT_NAME "_secret"
+                  : "--server-key FILE|Z85, EXITFLOW_SERVER_KEY, config "
+                    "server_key or ./var/keys/server");
+    return false;
+}
+
 int
 worker_config_load (worker_config_t *cfg, unsigned program, int argc,
                     char **argv, FILE *err)
@@ -198,7 +236,13 @@ worker_config_load (worker_config_t *cfg, unsigned program, int argc,
             continue;
         const char *value = flag[i], *from = "--";
         char path[128];
-        snprintf (path, sizeof path, "%s/%s", cfg->section, s->flag);
+        snprintf (path, sizeof path, "%s/%s", cfg->section,
+                  s->key ? s->key : s->flag);
+        const char *env = s->env ? getenv (s->env) : NULL;
+        if (!value && env && *env) {
+            value = env;
+            from = s->env;
+        }
         if (!value && file) {
             value = zconfig_get (file, path, NULL);
             if (!value && s->fallback)
@@ -230,6 +274,8 @@ worker_config_load (worker_config_t *cfg, unsigned program, int argc,
                  "empty\n", cfg->program_name);
         return 2;
     }
+    if (!keys_resolve (cfg, err))
+        return 2;
     if (program == WORKER_NOTIFY && !cfg->state[0]) {
         int w = snprintf (cfg->state, sizeof cfg->state,
                           "./var/notify-%s.state", cfg->name);

@@ -4,7 +4,11 @@
  * key in the ZPL file, which program, default), and reading them. The file
  * is the daemon's (deploy/exitflow.cfg, czmq ZPL): the endpoints come from
  * the worker's section, else from `exitflowd`; the rest from `dq` or
- * `notify`. Flags override the file, the file overrides the defaults. */
+ * `notify`. Flags override the file, the file overrides the defaults. The
+ * CURVE keys (--cert, --server-key; keys `cert`, `server_key`) follow the
+ * rule of every exitflow program: flag, environment (EXITFLOW_CERT,
+ * EXITFLOW_SERVER_KEY), file, then ./var/keys/worker_secret and
+ * ./var/keys/server when they exist; both or neither. */
 #ifndef EXF_WORKER_CONFIG_H
 #define EXF_WORKER_CONFIG_H
 
@@ -22,6 +26,8 @@
 /* Where exitflowd listens unless told otherwise. */
 #define WORKER_DEFAULT_COMMANDS EXF_DEFAULT_COMMANDS
 #define WORKER_DEFAULT_EVENTS EXF_DEFAULT_EVENTS
+/* The certificate found in ./var/keys/ when none is given. */
+#define WORKER_DEFAULT_CERT_NAME "worker"
 
 typedef struct {
     unsigned program;               /* WORKER_DQ or WORKER_NOTIFY */
@@ -31,6 +37,8 @@ typedef struct {
     char commands[256];
     char events[256];
     char name[65];                  /* the consumer name */
+    char cert[1024];                /* the secret certificate, "" none */
+    char server_key[1024];          /* the daemon's public key, "" none */
     bool verbose;
     /* exitflow-dq */
     char source[65];                /* the findings' source ("dq") */
@@ -51,8 +59,8 @@ typedef struct {
 
 
 /* Fills `cfg` from defaults, the --config file and the flags. Returns 0 to
- * run, 1 when --help was printed (exit 0), 2 on a usage or file error
- * (printed to `err`; exit 2). */
+ * run, 1 when --help was printed (exit 0), 2 on a usage or file error —
+ * unusable keys too (printed to `err`; exit 2). */
 int worker_config_load (worker_config_t *cfg, unsigned program, int argc,
                         char **argv, FILE *err);
 void worker_config_usage (unsigned program, FILE *out);

@@ -9,14 +9,17 @@
 #include "workers/common/wlog.h"
 
 /* Short timeouts: a SIGTERM is noticed within a few seconds even while the
- * daemon is away. */
+ * daemon is away. The keys serve the command client and the subscriber
+ * alike. */
 static exitflow_options_t
-consumer_options (void)
+consumer_options (const consumer_config_t *cfg)
 {
     exitflow_options_t o = exitflow_options_default ();
     o.timeout_ms = 3000;
     o.retries = 2;
     o.poll_interval_ms = 500;
+    o.cert = cfg->cert;
+    o.server_key = cfg->server_key;
     return o;
 }
 
@@ -105,14 +108,18 @@ handle (state_t *s, const exitflow_event_t *ev)
 int
 consumer_run (const consumer_config_t *cfg)
 {
-    exitflow_options_t o = consumer_options ();
+    exitflow_options_t o = consumer_options (cfg);
+    exitflow_error_t err;
+    if (!exitflow_options_check (&o, &err)) {
+        wlog ("%s", err.message);
+        return 1;
+    }
     state_t s = { .cfg = cfg };
     s.client = exitflow_client_new (cfg->commands, &o);
     if (!s.client) {
         wlog ("cannot use command endpoint %s", cfg->commands);
         return 1;
     }
-    exitflow_error_t err;
     uint64_t offset = 0;
     for (int attempt = 1; !*cfg->stop; attempt++) {
         if (stored_offset (s.client, cfg->name, &offset, &err))
@@ -181,7 +188,7 @@ consumer_run_worker (const worker_config_t *cfg, consumer_handler_fn *handle,
 {
     consumer_config_t cc = {
         .name = cfg->name, .commands = cfg->commands, .events = cfg->events,
-        .handle = handle, .acked = acked, .arg = arg, .stop = stop,
+        .cert = cfg->cert, .server_key = cfg->server_key, .handle = handle, .acked = acked, .arg = arg, .stop = stop,
         .verbose = cfg->verbose };
     return consumer_run (&cc);
 }

@@ -36,6 +36,7 @@ typedef void (consumer_acked_fn) (void *arg, uint64_t seq);
 typedef struct {
     const char *name;               /* the consumer name (the offset's key) */
     const char *commands, *events;  /* the daemon's endpoints */
+    const char *cert, *server_key;  /* CURVE keys (both or NULL) */
     consumer_handler_fn *handle;
     consumer_acked_fn *acked;       /* may be NULL */
     void *arg;
@@ -46,7 +47,7 @@ typedef struct {
 } consumer_config_t;
 
 /* Runs until *stop. Returns 0 after a clean stop, 1 when it cannot run
- * (a bad endpoint). */
+ * (a bad endpoint or unusable keys). */
 int consumer_run (const consumer_config_t *cfg);
 
 /* consumer_run for a worker set up by `cfg` (its consumer name, endpoints

@@ -134,6 +134,8 @@ typedef struct {
     const char *endpoint;           /* --endpoint, EXITFLOW_ENDPOINT */
     const char *events;             /* --events, EXITFLOW_EVENTS (unused) */
     const char *actor;              /* --actor, EXITFLOW_ACTOR */
+    const char *cert;               /* --cert, else EXITFLOW_CERT, ./var/keys */
+    const char *server_key;         /* --server-key, likewise */
     int64_t timeout_ms;             /* --timeout, EXITFLOW_TIMEOUT_MS */
     int64_t retries;                /* --retries, EXITFLOW_RETRIES */
     bool json;                      /* --json */
@@ -142,7 +144,8 @@ typedef struct {
 
 enum {
     OPT_ENDPOINT = 0x1000, OPT_EVENTS, OPT_JSON, OPT_TIMEOUT, OPT_RETRIES,
-    OPT_ACTOR, OPT_HELP, OPT_PROJECT, OPT_FROM, OPT_TO,
+    OPT_ACTOR, OPT_CERT, OPT_SERVER_KEY, OPT_HELP, OPT_PROJECT, OPT_FROM,
+    OPT_TO,
 };
 
 static const struct option options[] = {
@@ -152,6 +155,8 @@ static const struct option options[] = {
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "retries", required_argument, NULL, OPT_RETRIES },
     { "actor", required_argument, NULL, OPT_ACTOR },
+    { "cert", required_argument, NULL, OPT_CERT },
+    { "server-key", required_argument, NULL, OPT_SERVER_KEY },
     { "help", no_argument, NULL, OPT_HELP },
     { "project", required_argument, NULL, OPT_PROJECT },
     { "from", required_argument, NULL, OPT_FROM },
@@ -177,6 +182,11 @@ print_help (FILE *out)
         "  --timeout MS          wait per attempt (EXITFLOW_TIMEOUT_MS, %d)\n"
         "  --retries N           re-sends after a timeout (EXITFLOW_RETRIES, %d)\n"
         "  --actor ID            your user id, recorded in events (EXITFLOW_ACTOR)\n"
+        "  --cert FILE           the secret certificate (EXITFLOW_CERT,\n"
+        "                        ./var/keys/" WORKER_DEFAULT_CERT_NAME "_secret when it exists)\n"
+        "  --server-key KEY      the daemon's public key: its certificate file or\n"
+        "                        40 Z85 characters (EXITFLOW_SERVER_KEY,\n"
+        "                        ./var/keys/server when it exists)\n"
         "  --help                this text\n"
         "\nexit status: 0 ok, 1 refused by the daemon, 2 usage, 3 unreachable\n",
         DEFAULT_TIMEOUT_MS, DEFAULT_RETRIES);
@@ -242,6 +252,8 @@ apply_option (report_args_t *a, int c, const char *arg, const char *word)
     case OPT_EVENTS: a->events = arg; break;
     case OPT_JSON: a->json = true; break;
     case OPT_ACTOR: a->actor = arg; break;
+    case OPT_CERT: a->cert = arg; break;
+    case OPT_SERVER_KEY: a->server_key = arg; break;
     case OPT_TIMEOUT:
         int_arg ("--timeout", arg, 1, 3600000, &a->timeout_ms, &status);
         break;
@@ -347,12 +359,22 @@ dq_report_main (int argc, char **argv)
     o.timeout_ms = (int) a.timeout_ms;
     o.retries = (int) a.retries;
     o.actor = a.actor;
+    o.cert = a.cert;
+    o.server_key = a.server_key;
+    exitflow_options_from_env (&o, WORKER_DEFAULT_CERT_NAME);
+    exitflow_error_t err;
+    if (!exitflow_options_check (&o, &err))
+        return usage_error ("%s (%s)", err.message,
+                            strcmp (err.field, "cert") == 0
+                                ? "--cert FILE, EXITFLOW_CERT or ./var/keys/"
+                                  WORKER_DEFAULT_CERT_NAME "_secret"
+                                : "--server-key FILE|Z85, EXITFLOW_SERVER_KEY "
+                                  "or ./var/keys/server");
     exitflow_client_t *client = exitflow_client_new (a.endpoint, &o);
     if (!client)
         return usage_error ("cannot use endpoint '%s': %s", a.endpoint,
                             strerror (errno));
     static dq_summary_t sum;
-    exitflow_error_t err;
     if (collect (client, &a.filter, &sum, &err)) {
         if (a.json)
             dq_summary_print_json (&sum, &a.filter, stdout);
