@@ -72,7 +72,8 @@ typedef struct {
     void *commands_socket, *events_socket;
     peers_t *command_peers, *event_peers;
     backlog_t *backlog;             /* replies waiting for slow readers */
-    bool backlog_was_used;          /* since the last maintenance */
+    bool backlog_was_used;          /* at the last maintenance */
+    size_t connections;             /* at the last maintenance */
     store_t *store;
     auth_t *auth;
     request_t *batch;
@@ -485,11 +486,16 @@ run_maintenance (server_t *self)
     if (auth_keys_revoked (self->auth))
         rebind_events (self);
     log_flush (zclock_mono ());
-    /* what slow readers held goes back to the system once they are gone:
-     * glibc keeps freed small blocks otherwise */
-    if (self->backlog_was_used && !backlog_bytes (self->backlog))
+    /* What peers held (their queues in libzmq, their backlog here) goes
+     * back to the system once they are gone: glibc keeps freed blocks in
+     * its arenas otherwise. */
+    size_t connections = peers_count (self->command_peers)
+                         + peers_count (self->event_peers);
+    if ((self->backlog_was_used && !backlog_bytes (self->backlog))
+        || connections < self->connections)
         malloc_trim (0);
     self->backlog_was_used = backlog_bytes (self->backlog) > 0;
+    self->connections = connections;
     int64_t now = batch_time (self);
     store_txn_t *txn;
     int swept = 0, marked = 0;

@@ -13,3 +13,8 @@ $(BIN)/exitflow-bench: tests/bench/bench.c $(PROTOCOL_LIB) protocol/codec.h prot
 layering:
 	tests/layering.sh --self-test
 	tests/layering.sh
+
+# The memory bound held for a minute (make test holds it 15 s).
+.PHONY: soak
+soak: all
+	EXITFLOW_SOAK_S=60 $(PYTHON) -m pytest -q -s tests/integration/test_memory_bounds.py
