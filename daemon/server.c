@@ -555,7 +555,9 @@ bind_socket (server_t *self, int type, const char *endpoint, peers_t **peers)
         zsock_set_sndhwm (sock, REPLY_QUEUE_MAX);
     } else {
         zsock_set_sndhwm (sock, EVENT_QUEUE_MAX);
-        zsock_set_maxmsgsize (sock, ENVELOPE_FRAME_MAX);   /* SUBs only subscribe */
+        /* subscribers send only subscriptions (and, under CURVE, their
+         * handshake, which is larger than any envelope frame) */
+        zsock_set_maxmsgsize (sock, 64 * 1024);
     }
     auth_apply_server (self->auth, sock);
     *peers = peers_new (sock, type == ZMQ_ROUTER ? "commands" : "events",

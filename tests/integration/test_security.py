@@ -170,6 +170,44 @@ def test_revoked_certificate_stops_being_served(daemon):
         ops.close()
 
 
+def test_a_revoked_subscriber_is_cut_off(daemon):
+    """A subscriber connected before its certificate is deleted stops
+    receiving: the daemon binds its event socket again, every subscriber
+    hand-shakes anew, and zauth refuses the revoked key.  Another
+    subscriber reconnects by itself and hears what follows."""
+    admin = daemon.client()
+    ops_sub = daemon.socket(zmq.SUB, role="ops", connect=False)
+    admin_sub = daemon.socket(zmq.SUB, role="admin", connect=False)
+    for s in (ops_sub, admin_sub):
+        s.setsockopt(zmq.SUBSCRIBE, b"")
+        s.connect(daemon.events)
+    try:
+        def both_hear():
+            Household().start(admin)
+            return (ops_sub.poll(300) and admin_sub.poll(300)
+                    and ops_sub.recv_multipart() and admin_sub.recv_multipart())
+        wait_for(both_hear, timeout=10, what="both subscribers to hear")
+        (daemon.certs_dir / "ops").unlink()
+        wait_for(lambda: "subscribers reconnect" in daemon.log(), timeout=5,
+                 what="the event socket to be bound again")
+        drain = time.monotonic() + 1.0
+        while time.monotonic() < drain:         # what was queued before
+            for s in (ops_sub, admin_sub):
+                if s.poll(50):
+                    s.recv_multipart()
+
+        def admin_hears():
+            Household().start(admin)
+            return admin_sub.poll(300) and admin_sub.recv_multipart()
+        wait_for(admin_hears, timeout=10, what="the admin subscriber back")
+        for _ in range(5):
+            Household().start(admin)
+        assert not ops_sub.poll(1500), "the revoked subscriber still hears"
+    finally:
+        ops_sub.close()
+        admin_sub.close()
+
+
 def test_a_certificate_added_is_served_without_a_restart(daemon, tmp_path):
     keys = stranger_keys(daemon, tmp_path, name="newcomer", role="ops")
     c = impatient(daemon.commands, **keys)
