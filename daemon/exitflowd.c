@@ -17,7 +17,7 @@ usage (FILE *out)
         "                 [--stall-after SECONDS] [--map-size BYTES]\n"
         "                 [--reply-retention SECONDS]\n"
         "                 [--server-cert FILE --certs DIR]\n"
-        "                 [--max-connections N]\n"
+        "                 [--max-connections N] [--peer-grace SECONDS]\n"
         "                 [--config FILE] [--verbose]\n"
         "\n"
         "  --data DIR            LMDB environment directory (./var/exitflow)\n"
@@ -32,10 +32,12 @@ usage (FILE *out)
         "  --certs DIR           the clients' public certificates (name, role);\n"
         "                        without both: loopback only, every caller admin\n"
         "  --max-connections N   connections per socket; more are refused (256)\n"
+        "  --peer-grace SECONDS  a peer leaving its replies unread (past 8 queued\n"
+        "                        and a 4 MiB backlog) this long is cut off (30)\n"
         "  --config FILE         ZPL config; keys under `exitflowd`: data,\n"
         "                        commands, events, stall-after, map-size,\n"
         "                        reply-retention, server-cert, certs,\n"
-        "                        max-connections\n"
+        "                        max-connections, peer-grace\n"
         "  --verbose             log every request (ids and codes only)\n");
 }
 
@@ -131,9 +133,11 @@ main (int argc, char **argv)
         .map_size = (size_t) 8 << 30,
         .reply_retention_s = 86400,
         .max_connections = 256,
+        .peer_grace_s = 30,
     };
     enum { F_DATA, F_COMMANDS, F_EVENTS, F_STALL, F_MAP, F_RETENTION,
-           F_SERVER_CERT, F_CERTS, F_MAX_CONNECTIONS, F_CONFIG, F_COUNT };
+           F_SERVER_CERT, F_CERTS, F_MAX_CONNECTIONS, F_PEER_GRACE, F_CONFIG,
+           F_COUNT };
     const char *flag[F_COUNT] = { 0 };
     static const struct option options[] = {
         { "data", required_argument, NULL, F_DATA },
@@ -145,6 +149,7 @@ main (int argc, char **argv)
         { "server-cert", required_argument, NULL, F_SERVER_CERT },
         { "certs", required_argument, NULL, F_CERTS },
         { "max-connections", required_argument, NULL, F_MAX_CONNECTIONS },
+        { "peer-grace", required_argument, NULL, F_PEER_GRACE },
         { "config", required_argument, NULL, F_CONFIG },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -174,7 +179,8 @@ main (int argc, char **argv)
             "exitflowd/data", "exitflowd/commands", "exitflowd/events",
             "exitflowd/stall-after", "exitflowd/map-size",
             "exitflowd/reply-retention", "exitflowd/server-cert",
-            "exitflowd/certs", "exitflowd/max-connections" };
+            "exitflowd/certs", "exitflowd/max-connections",
+            "exitflowd/peer-grace" };
         char why[256];
         file = load_config (flag[F_CONFIG], keys, F_CONFIG, why, sizeof why);
         if (!file) {
@@ -216,7 +222,8 @@ main (int argc, char **argv)
         { F_RETENTION, 1, CENTURY_S,
           "--reply-retention takes 1 to 3162240000 seconds" },
         { F_MAX_CONNECTIONS, 1, 100000,
-          "--max-connections takes 1 to 100000" } };
+          "--max-connections takes 1 to 100000" },
+        { F_PEER_GRACE, 1, 86400, "--peer-grace takes 1 to 86400 seconds" } };
     for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++) {
         const char *text = flag[numbers[i].flag];
         if (!text)
@@ -231,6 +238,8 @@ main (int argc, char **argv)
             config.map_size = (size_t) n;
         else if (numbers[i].flag == F_MAX_CONNECTIONS)
             config.max_connections = (size_t) n;
+        else if (numbers[i].flag == F_PEER_GRACE)
+            config.peer_grace_s = n;
         else
             config.reply_retention_s = n;
     }

@@ -12,6 +12,7 @@ struct peers_t {
     char what[16];
     void *monitor;                  /* PAIR receiving the socket's events */
     size_t max;
+    int64_t grace_ms;
     zhash_t *open;                  /* "fd" → connection_t */
     uint64_t refused, cut;
 };
@@ -27,13 +28,15 @@ key_of (int fd, char key[16])
 }
 
 peers_t *
-peers_new (zsock_t *sock, const char *what, size_t max_connections)
+peers_new (zsock_t *sock, const char *what, size_t max_connections,
+           int64_t grace_ms)
 {
     peers_t *self = calloc (1, sizeof *self);
     if (!self)
         abort ();
     snprintf (self->what, sizeof self->what, "%s", what);
     self->max = max_connections;
+    self->grace_ms = grace_ms;
     self->open = zhash_new ();
     char endpoint[64];
     snprintf (endpoint, sizeof endpoint, "inproc://exitflowd-peers-%p",
@@ -146,11 +149,12 @@ peers_reply_blocked (peers_t *self, int fd, int64_t now_ms)
         return;
     if (!c->blocked_since)
         c->blocked_since = now_ms;
-    else if (now_ms - c->blocked_since >= PEERS_GRACE_MS) {
+    else if (now_ms - c->blocked_since >= self->grace_ms) {
         self->cut++;
         log_limited (LOG_CONNECTIONS, now_ms, "warn",
                      "%s: disconnected a peer that left its replies unread "
-                     "for %d s", self->what, PEERS_GRACE_MS / 1000);
+                     "for %lld s", self->what,
+                     (long long) (self->grace_ms / 1000));
         c->blocked_since = 0;
         disconnect (fd);
     }

@@ -19,14 +19,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* How long a peer may leave a full reply queue unread. */
-#define PEERS_GRACE_MS (30 * 1000)
 
 typedef struct peers_t peers_t;
 
 /* Watches `sock` (before it is bound, so no connection is missed). `what`
- * names it in logs ("commands", "events"). */
-peers_t *peers_new (zsock_t *sock, const char *what, size_t max_connections);
+ * names it in logs ("commands", "events"). A peer may leave its replies
+ * unread for `grace_ms` before it is cut. */
+peers_t *peers_new (zsock_t *sock, const char *what, size_t max_connections,
+                    int64_t grace_ms);
 void peers_destroy (peers_t **self_p);
 
 /* The monitor's socket, to poll beside the others: when it is readable,

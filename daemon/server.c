@@ -561,7 +561,8 @@ bind_socket (server_t *self, int type, const char *endpoint, peers_t **peers)
     }
     auth_apply_server (self->auth, sock);
     *peers = peers_new (sock, type == ZMQ_ROUTER ? "commands" : "events",
-                        self->config->max_connections);
+                        self->config->max_connections,
+                        self->config->peer_grace_s * 1000);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         int err = zmq_errno ();
         zsock_destroy (&sock);

@@ -22,6 +22,7 @@ typedef struct {
     const char *server_cert;        /* secret certificate; NULL: local mode */
     const char *certs_dir;          /* clients' public certificates */
     size_t max_connections;         /* per socket */
+    int64_t peer_grace_s;           /* replies left unread this long: cut */
     bool verbose;                   /* log every request (ids and codes only) */
 } server_config_t;
 

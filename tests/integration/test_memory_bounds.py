@@ -105,3 +105,92 @@ def test_non_reading_peers_are_bounded(make_daemon):
                      what="the memory to come back")
     print("memory: RSS %.0f MiB once the peers are gone" % (after / MIB))
     assert c.ping()["pong"] is True
+
+
+def served(sock, timeout_ms):
+    """Whether a ping on ``sock`` is answered within ``timeout_ms``."""
+    _, body = encode_request("ping")
+    sock.send_multipart([b"", body])
+    if not sock.poll(timeout_ms):
+        return False
+    sock.recv_multipart()
+    return True
+
+
+def test_connections_past_the_maximum_are_refused(make_daemon):
+    d = make_daemon(extra_args=["--max-connections", "4"])
+    socks = []
+    try:
+        for _ in range(8):
+            socks.append(d.socket(zmq.DEALER))
+            time.sleep(0.05)                    # accepted in this order
+        answered = [served(s, 1500) for s in socks]
+        # the launcher's own client holds one place
+        assert answered.count(True) <= 4
+        assert answered[:3] == [True] * 3
+        assert not any(answered[4:])
+        wait_for(lambda: "refused a connection past the maximum of 4"
+                 in d.log(), timeout=5, what="the refusal in the log")
+    finally:
+        for s in socks:
+            s.close()
+    # places come back when connections go
+    fresh = d.socket(zmq.DEALER)
+    try:
+        assert wait_for(lambda: served(fresh, 500), timeout=10,
+                        what="a place for a new connection")
+    finally:
+        fresh.close()
+
+
+def test_a_peer_that_never_reads_is_cut_after_the_grace(make_daemon):
+    d = make_daemon(extra_args=["--peer-grace", "2"])
+    c = d.client()
+    wf = Household().start(c)
+    for i in range(20):
+        c.request("dq.report", {"workflow_id": wf, "source": "s%d" % (i % 8),
+                                "findings": big_findings(i)})
+    hog = d.socket(zmq.DEALER, options={zmq.RCVHWM: 1, zmq.RCVBUF: 4096,
+                                        zmq.SNDHWM: 0})
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "disconnected a peer" \
+                not in d.log():
+            for _ in range(20):
+                _, body = encode_request("events.read",
+                                         {"after": 0, "limit": 1000})
+                hog.send_multipart([b"", body], zmq.NOBLOCK)
+            time.sleep(0.1)
+        assert "disconnected a peer that left its replies unread for 2 s" \
+            in d.log()
+        assert c.ping()["pong"] is True
+    finally:
+        hog.close()
+
+
+def test_a_flood_of_malformed_messages_cannot_fill_the_log(make_daemon):
+    d = make_daemon()
+    sock = d.socket(zmq.DEALER, options={zmq.SNDHWM: 0})
+    try:
+        t0 = time.monotonic()
+        for _ in range(20000):                  # 12 envelope frames: dropped
+            sock.send_multipart([b"x"] * 12 + [b"\x80"])
+        c = d.client()
+        assert c.ping()["pong"] is True         # all of them were read
+        seconds = time.monotonic() - t0 + 1
+
+        def accounted():
+            """Every message written or counted, once its second is over."""
+            lines = [l for l in d.log().splitlines()
+                     if "malformed envelope" in l]
+            counted = sum(int(l.split(" more log line")[0].rsplit(" ", 1)[1])
+                          for l in lines if "suppressed" in l)
+            written = sum(1 for l in lines if "suppressed" not in l)
+            return lines if written + counted == 20000 else None
+        lines = wait_for(accounted, timeout=5, interval=0.2,
+                         what="every malformed message written or counted")
+    finally:
+        sock.close()
+    print("log: %d malformed messages in %.1f s gave %d log lines"
+          % (20000, seconds, len(lines)))
+    assert len(lines) <= (5 + 1) * (seconds + 2)

@@ -73,3 +73,41 @@ def test_a_good_config_file_is_used(tmp_path):
     finally:
         p.terminate()
         p.wait(timeout=10)
+
+
+def test_a_key_twice_in_any_encoding_is_refused(daemon):
+    """`destination` as a fixstr (410) and again as a str8 (99999) is one
+    key twice, not two keys: BAD_REQUEST, nothing stored (issue 11, 1)."""
+    import msgpack
+    import zmq
+    from support import Household, exit_form
+    c = daemon.client()
+    h = Household()
+    wf = h.start(c)
+    form = dict(exit_form())
+    form.pop("destination")
+    data = (bytes([0x80 | (len(form) + 2)])
+            + b"".join(msgpack.packb(k) + msgpack.packb(v)
+                       for k, v in form.items())
+            + msgpack.packb("destination") + msgpack.packb(410)
+            + b"\xd9\x0bdestination" + msgpack.packb(99999))
+    args = (b"\x85" + b"".join(msgpack.packb(k) + msgpack.packb(v) for k, v in
+                               (("workflow_id", wf), ("client_id", h.hoh),
+                                ("step", "exit"), ("mode", "entered")))
+            + msgpack.packb("data") + data)
+    body = (b"\x84" + msgpack.packb("v") + msgpack.packb(1)
+            + msgpack.packb("id") + msgpack.packb("dup-1")
+            + msgpack.packb("cmd") + msgpack.packb("step.save")
+            + msgpack.packb("args") + args)
+    sock = daemon.socket(zmq.DEALER)
+    try:
+        sock.send_multipart([b"", body])
+        assert sock.poll(5000)
+        reply = msgpack.unpackb(sock.recv_multipart()[-1])
+    finally:
+        sock.close()
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == "BAD_REQUEST"
+    assert "same key twice" in reply["error"]["message"]
+    view = c.get(wf)
+    assert view["version"] == 1
