@@ -32,7 +32,6 @@ void
 record_ledger_fini (record_ledger_t *l)
 {
     free (l->history);
-    free (l->replies);
     record_ledger_init (l);
 }
 
@@ -44,20 +43,6 @@ record_ledger_add_event (record_ledger_t *l, uint64_t seq)
     l->history[l->n_history++] = seq;
 }
 
-void
-record_ledger_add_reply (record_ledger_t *l, record_reply_ref_t ref,
-                         int64_t expire_before_ms)
-{
-    uint32_t kept = 0;              /* drop references past retention */
-    for (uint32_t i = 0; i < l->n_replies; i++)
-        if (l->replies[i].at_ms >= expire_before_ms)
-            l->replies[kept++] = l->replies[i];
-    l->n_replies = kept;
-    l->replies = grow (l->replies, l->n_replies, &l->cap_replies,
-                       sizeof *l->replies);
-    l->replies[l->n_replies++] = ref;
-}
-
 /* ---- the stored form ----
  *
  * Positional arrays, not maps: every command rewrites its workflow, and a
@@ -67,14 +52,15 @@ record_ledger_add_reply (record_ledger_t *l, record_reply_ref_t ref,
  *
  *   workflow = [FORMAT, id, version, state, enrollment, household, project,
  *               project_type|nil, created_at, updated_at, started_by|nil,
- *               new_hoh|nil, cancel_reason|nil, stalled, [member…], [dq…],
- *               [event seq…], [[id_hash, reply_seq, at]…]]
+ *               new_hoh|nil, cancel_reason|nil, stalled, [member…], [dq…]]
  *   member   = [client, enrollment, relationship, entry_date, adult,
  *               decision, [done_step…]]
  *   done_step= [step, mode, completed_at, first_completed_at, actor|nil, data]
  *   dq       = [source, count, findings]      (bytes are msgpack bin) */
 
-#define STORED_FORMAT 1
+/* 2: the history and the reply references left the record (format 1 had
+ * them as its last two arrays). */
+#define STORED_FORMAT 2
 
 static void
 pack_member_stored (msgpack_packer *pk, const wf_member_t *m)
@@ -105,10 +91,9 @@ pack_member_stored (msgpack_packer *pk, const wf_member_t *m)
 }
 
 void
-record_pack (msgpack_packer *pk, const workflow_t *wf,
-             const record_ledger_t *l)
+record_pack (msgpack_packer *pk, const workflow_t *wf)
 {
-    msgpack_pack_array (pk, 18);
+    msgpack_pack_array (pk, 16);
     msgpack_pack_int (pk, STORED_FORMAT);
     codec_pack_cstr (pk, wf->workflow_id);
     msgpack_pack_int64 (pk, wf->version);
@@ -132,16 +117,6 @@ record_pack (msgpack_packer *pk, const workflow_t *wf,
         codec_pack_cstr (pk, wf->dq[i].source);
         msgpack_pack_uint32 (pk, wf->dq[i].count);
         blob_pack_bin (pk, &wf->dq[i].findings);
-    }
-    msgpack_pack_array (pk, l->n_history);
-    for (uint32_t i = 0; i < l->n_history; i++)
-        msgpack_pack_uint64 (pk, l->history[i]);
-    msgpack_pack_array (pk, l->n_replies);
-    for (uint32_t i = 0; i < l->n_replies; i++) {
-        msgpack_pack_array (pk, 3);
-        msgpack_pack_uint64 (pk, l->replies[i].id_hash);
-        msgpack_pack_uint64 (pk, l->replies[i].reply_seq);
-        msgpack_pack_int64 (pk, l->replies[i].at_ms);
     }
 }
 
@@ -293,13 +268,14 @@ open_record (const void *buf, size_t len, msgpack_unpacked *u)
 {
     msgpack_unpacked_init (u);
     size_t off = 0;
-    if (msgpack_unpack_next (u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
+    if (msgpack_unpack_next (u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS
+        || off != len)
         return reader_of (NULL);
     return reader_of (&u->data);
 }
 
 static bool
-unpack_stored (workflow_t *wf, record_ledger_t *ledger, reader_t r)
+unpack_stored (workflow_t *wf, reader_t r)
 {
     if (read_int (&r) != STORED_FORMAT)
         return false;
@@ -318,9 +294,7 @@ unpack_stored (workflow_t *wf, record_ledger_t *ledger, reader_t r)
     wf->stalled = read_bool (&r);
     reader_t members = read_array (&r);
     reader_t dq = read_array (&r);
-    reader_t history = read_array (&r);
-    reader_t replies = read_array (&r);
-    if (!r.ok || state < 0 || state >= WF_STATE_COUNT
+    if (!r.ok || r.i != r.n || state < 0 || state >= WF_STATE_COUNT
         || members.n > WF_MAX_MEMBERS || dq.n > WF_MAX_DQ_SOURCES)
         return false;
     wf->state = (wf_state_t) state;
@@ -338,26 +312,15 @@ unpack_stored (workflow_t *wf, record_ledger_t *ledger, reader_t r)
         if (!d.ok)
             return false;
     }
-    for (uint32_t i = 0; i < history.n; i++)
-        record_ledger_add_event (ledger, (uint64_t) read_int (&history));
-    for (uint32_t i = 0; i < replies.n; i++) {
-        reader_t ref = read_array (&replies);
-        record_reply_ref_t r = { (uint64_t) read_int (&ref),
-                                 (uint64_t) read_int (&ref), read_int (&ref) };
-        if (!ref.ok)
-            return false;
-        record_ledger_add_reply (ledger, r, INT64_MIN);
-    }
-    return members.ok && dq.ok && history.ok && replies.ok;
+    return members.ok && dq.ok;
 }
 
 bool
-record_unpack (workflow_t *wf, record_ledger_t *ledger, const void *buf,
-               size_t len)
+record_unpack (workflow_t *wf, const void *buf, size_t len)
 {
     msgpack_unpacked u;
     reader_t r = open_record (buf, len, &u);
-    bool ok = r.ok && unpack_stored (wf, ledger, r);
+    bool ok = r.ok && unpack_stored (wf, r);
     msgpack_unpacked_destroy (&u);
     return ok;
 }
