@@ -1,7 +1,16 @@
 /* Unit tests for daemon/store.c on a real LMDB in a temp dir: the lock, the
- * event log, workflows and their indexes, prior values, stored replies and
- * their sweep, consumer offsets, and a full map. */
+ * event log, workflows and their indexes, their histories, prior values,
+ * stored replies and their sweep, consumer offsets, a full map; the seals
+ * (seal.c) that make damage an error, and the verifier (verify.c). */
+#define _GNU_SOURCE                 /* memmem */
 #include "store_fixture.h"
+
+#include <fcntl.h>
+#include <lmdb.h>
+#include <sys/stat.h>
+
+#include "daemon/seal.h"
+#include "daemon/verify.h"
 
 /* A 26-character workflow id (the store keys workflows by ULID length). */
 static const char *
@@ -29,13 +38,16 @@ test_one_daemon_per_directory (void **state)
 {
     (void) state;
     char why[256] = "";
-    store_t *second = store_new (store_dir, LARGE_MAP, DAY_MS, why,
+    store_status_t status;
+    store_t *second = store_new (store_dir, LARGE_MAP, DAY_MS, &status, why,
                                  sizeof why);
     assert_null (second);
     assert_non_null (strstr (why, "in use"));
+    assert_int_equal (status, STORE_BUSY);
+    assert_int_equal (store_exit_status (status), 1);
     why[0] = '\0';
-    assert_null (store_new ("/proc/no/such/dir", LARGE_MAP, DAY_MS, why,
-                            sizeof why));
+    assert_null (store_new ("/proc/no/such/dir", LARGE_MAP, DAY_MS, &status,
+                            why, sizeof why));
     assert_true (why[0] != '\0');
     assert_int_equal (store_committed_seq (store), 0);
 }
@@ -52,6 +64,11 @@ test_statuses_have_words (void **state)
             assert_string_not_equal (seen[s], seen[t]);
     }
     assert_string_equal (store_strerror (STORE_FULL), "storage is full");
+    assert_int_equal (store_exit_status (STORE_FULL), STORE_EXIT_FULL);
+    assert_int_equal (store_exit_status (STORE_READ_ONLY),
+                      STORE_EXIT_READ_ONLY);
+    assert_int_equal (store_exit_status (STORE_CORRUPT), STORE_EXIT_DAMAGED);
+    assert_int_equal (store_exit_status (STORE_FAULT), 1);
 }
 
 /* ---- the event log ---- */
@@ -133,10 +150,7 @@ test_event_log_gapless (void **state)
     assert_int_equal (tail.seqs[0], 4);
 
     /* a restart reads the seq back from the log */
-    store_destroy (&store);
-    char why[256];
-    store = store_new (store_dir, LARGE_MAP, DAY_MS, why, sizeof why);
-    assert_non_null (store);
+    reopen_store (LARGE_MAP, DAY_MS);
     assert_int_equal (store_committed_seq (store), 5);
     t = begin (true);
     assert_int_equal (store_next_seq (t), 6);
@@ -175,15 +189,13 @@ see_listed (void *arg, const char *workflow_id, const void *key,
     return l->n != l->stop_at;
 }
 
-/* The value and its ledger come back as stored; a state change moves the
- * household index, the state index and the counts. */
+/* The value comes back as stored; a state change moves the household
+ * index, the state index and the counts. */
 static void
 test_workflow_round_trip_and_indexes (void **state)
 {
     (void) state;
     store_wf_t *a = started_workflow (wf_id (1), "h1", NOW);
-    record_ledger_add_event (&a->ledger, 1);
-    record_ledger_add_event (&a->ledger, 7);
     assert_false (a->place.exists);
     put_new (a);
     assert_true (a->place.exists);
@@ -196,8 +208,7 @@ test_workflow_round_trip_and_indexes (void **state)
     assert_string_equal (b->wf->members[0].client_id, "c-h1");
     assert_int_equal (b->wf->version, 1);
     assert_true (b->place.exists);
-    assert_int_equal (b->ledger.n_history, 2);
-    assert_int_equal (b->ledger.history[1], 7);
+    assert_int_equal (b->ledger.n_history, 0);
     assert_int_equal (store_household_open (t, "h1", open_id), STORE_OK);
     assert_string_equal (open_id, wf_id (1));
     assert_counts (t, 1, 0, 0);
@@ -350,7 +361,7 @@ assert_no_reply (store_txn_t *t, const store_wf_t *scope, const char *id,
 }
 
 /* A reply is found again by its id in its scope, within the retention;
- * a scoped one through the workflow's ledger, stored with the workflow. */
+ * a scoped one under its workflow's keys. */
 static void
 test_replies_by_scope (void **state)
 {
@@ -362,7 +373,6 @@ test_replies_by_scope (void **state)
                                        "reply-u1", 8), STORE_OK);
     assert_int_equal (store_reply_put (t, a, str ("s1"), NOW, 9, "reply-s1",
                                        8), STORE_OK);
-    assert_int_equal (a->ledger.n_replies, 1);
     assert_int_equal (store_workflow_put (t, a), STORE_OK);
     assert_int_equal (store_workflow_put (t, b), STORE_OK);
     commit (&t);
@@ -439,6 +449,372 @@ test_reply_sweep (void **state)
     assert_no_reply (t, NULL, "u0", NOW);
     store_abort (&t);
     store_wf_destroy (&a);
+}
+
+/* ---- histories ---- */
+
+/* A workflow's history is its own events, indexed when the workflow is
+ * stored and read a page at a time after a seq. */
+static void
+test_history_is_indexed (void **state)
+{
+    (void) state;
+    store_wf_t *a = started_workflow (wf_id (1), "h1", NOW);
+    store_wf_t *b = started_workflow (wf_id (2), "h2", NOW);
+    store_txn_t *t = begin (true);
+    for (int i = 0; i < 8; i++) {
+        char body[8];
+        snprintf (body, sizeof body, "%c%d", i % 3 == 2 ? 'b' : 'a', i);
+        uint64_t seq = store_next_seq (t);
+        append (t, body);
+        record_ledger_add_event (&(i % 3 == 2 ? b : a)->ledger, seq);
+    }
+    assert_int_equal (store_workflow_put (t, a), STORE_OK);
+    assert_int_equal (store_workflow_put (t, b), STORE_OK);
+    assert_int_equal (a->ledger.n_history, 0);      /* indexed now */
+    commit (&t);
+
+    seen_events_t of_a = { .n = 0 }, of_b = { .n = 0 }, tail = { .n = 0 },
+                  none = { .n = 0 };
+    t = begin (false);
+    assert_int_equal (store_workflow_events_scan (t, wf_id (1), 0, see_event,
+                                                  &of_a), STORE_OK);
+    assert_int_equal (store_workflow_events_scan (t, wf_id (2), 0, see_event,
+                                                  &of_b), STORE_OK);
+    assert_int_equal (store_workflow_events_scan (t, wf_id (1), 4, see_event,
+                                                  &tail), STORE_OK);
+    assert_int_equal (store_workflow_events_scan (t, wf_id (3), 0, see_event,
+                                                  &none), STORE_OK);
+    assert_int_equal (store_workflow_events_scan (t, "short", 0, see_event,
+                                                  &none), STORE_OK);
+    store_abort (&t);
+    static const uint64_t want_a[] = { 1, 2, 4, 5, 7, 8 }, want_b[] = { 3, 6 };
+    assert_int_equal (of_a.n, 6);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal (of_a.seqs[i], want_a[i]);
+    assert_string_equal (of_a.bodies[5], "a7");
+    assert_int_equal (of_b.n, 2);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal (of_b.seqs[i], want_b[i]);
+    assert_int_equal (tail.n, 3);
+    assert_int_equal (tail.seqs[0], 5);
+    assert_int_equal (none.n, 0);
+    store_wf_destroy (&a);
+    store_wf_destroy (&b);
+}
+
+/* ---- the keys of a closed store, as LMDB reads them ---- */
+
+/* Counts the keys of the closed store that begin with `prefix`. */
+static size_t
+count_keys (const void *prefix, size_t n)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k = { n, (void *) prefix }, v;
+    size_t count = 0;
+    assert_null (store);
+    assert_int_equal (mdb_env_create (&env), 0);
+    assert_int_equal (mdb_env_open (env, store_dir, MDB_RDONLY, 0), 0);
+    assert_int_equal (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal (mdb_dbi_open (txn, NULL, 0, &dbi), 0);
+    assert_int_equal (mdb_cursor_open (txn, dbi, &cur), 0);
+    int rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+    for (; rc == 0 && k.mv_size >= n && !memcmp (k.mv_data, prefix, n);
+         rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT))
+        count++;
+    mdb_cursor_close (cur);
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    return count;
+}
+
+/* A workflow's key of `kind` (W id kind). */
+static const char *
+wf_key (int n, char kind)
+{
+    static char key[WF_ID_LEN + 3];
+    key[0] = 'W';
+    memcpy (key + 1, wf_id (n), WF_ID_LEN);
+    key[WF_ID_LEN + 1] = kind;
+    key[WF_ID_LEN + 2] = '\0';
+    return key;
+}
+
+/* Thousands of replies on one workflow: each is found by its id, the
+ * record does not carry them, and the sweep takes their references with
+ * them. */
+static void
+test_many_replies_on_one_workflow (void **state)
+{
+    (void) state;
+    remove_temp_store ();
+    open_temp_store (LARGE_MAP, 1000);      /* replies kept 1 s */
+    store_wf_t *a = started_workflow (wf_id (1), "h1", NOW);
+    put_new (a);
+    enum { N = 3000 };
+    for (int batch = 0; batch < N / 500; batch++) {
+        store_txn_t *t = begin (true);
+        for (int i = batch * 500; i < (batch + 1) * 500; i++) {
+            char id[16], reply[16];
+            snprintf (id, sizeof id, "r%d", i);
+            snprintf (reply, sizeof reply, "reply-%d", i);
+            assert_int_equal (store_reply_put (t, a, str (id), NOW + i / 10,
+                                               (uint64_t) i, reply,
+                                               strlen (reply)), STORE_OK);
+        }
+        assert_int_equal (store_workflow_put (t, a), STORE_OK);
+        commit (&t);
+    }
+    store_txn_t *t = begin (false);
+    for (int i = 0; i < N; i += 7) {
+        char id[16], reply[16];
+        snprintf (id, sizeof id, "r%d", i);
+        snprintf (reply, sizeof reply, "reply-%d", i);
+        assert_reply (t, a, id, NOW + 299, (uint64_t) i, reply);
+    }
+    store_abort (&t);
+    store_destroy (&store);
+    char refs[WF_ID_LEN + 3];
+    snprintf (refs, sizeof refs, "%s", wf_key (1, 'r'));
+    assert_int_equal (count_keys (refs, strlen (refs)), N);
+    reopen_store (LARGE_MAP, 1000);
+
+    /* due at NOW + 1000 + 150: the replies written before NOW + 150 */
+    int deleted;
+    t = begin (true);
+    assert_int_equal (store_replies_sweep (t, NOW + 1150, N, &deleted),
+                      STORE_OK);
+    commit (&t);
+    assert_int_equal (deleted, 1500);
+    t = begin (false);
+    assert_no_reply (t, a, "r1499", NOW + 149);
+    assert_reply (t, a, "r1500", NOW + 150, 1500, "reply-1500");
+    store_abort (&t);
+    store_destroy (&store);
+    assert_int_equal (count_keys (refs, strlen (refs)), N - 1500);
+    assert_int_equal (count_keys ("R", 1), N - 1500);
+    store_wf_destroy (&a);
+}
+
+/* ---- seals ---- */
+
+static void
+test_seal_crc32c (void **state)
+{
+    (void) state;
+    /* RFC 3720, B.4 */
+    uint8_t zeros[32] = { 0 }, ones[32], up[32];
+    memset (ones, 0xff, sizeof ones);
+    for (int i = 0; i < 32; i++)
+        up[i] = (uint8_t) i;
+    assert_int_equal (seal_crc32c (0, "123456789", 9), 0xe3069283);
+    assert_int_equal (seal_crc32c (0, zeros, 32), 0x8a9136aa);
+    assert_int_equal (seal_crc32c (0, ones, 32), 0x62a8ab43);
+    assert_int_equal (seal_crc32c (0, up, 32), 0x46dd794e);
+    /* in pieces as in one */
+    assert_int_equal (seal_crc32c (seal_crc32c (0, "1234", 4), "56789", 5),
+                      0xe3069283);
+
+    uint8_t v[8 + SEAL_LEN] = "value!!!";
+    seal_write ("k1", 2, v, 8);
+    assert_true (seal_check ("k1", 2, v, sizeof v));
+    assert_false (seal_check ("k2", 2, v, sizeof v));   /* moved */
+    assert_false (seal_check ("k1", 2, v, 3));          /* cut short */
+    for (size_t i = 0; i < sizeof v; i++)
+        for (int bit = 0; bit < 8; bit++) {
+            v[i] ^= (uint8_t) (1 << bit);
+            assert_false (seal_check ("k1", 2, v, sizeof v));
+            v[i] ^= (uint8_t) (1 << bit);
+        }
+    char name[64];
+    seal_key_name ("L\0\0\0\0\0\0\0\x2a", 9, name, sizeof name);
+    assert_string_equal (name, "L<000000000000002a>");
+    seal_key_name (wf_key (1, 'w'), WF_ID_LEN + 2, name, sizeof name);
+    assert_string_equal (name, wf_key (1, 'w'));
+    seal_key_name (wf_key (1, 'w'), WF_ID_LEN + 2, name, 12);
+    assert_string_equal (name + strlen (name) - 3, "...");
+}
+
+/* Flips a bit `skip` bytes past every copy of `needle` in the store's
+ * data file (old copies of a page linger on free pages), under the open
+ * environment, as damage on the disk would. */
+static void
+damage_after (const void *needle, size_t n, size_t skip)
+{
+    char path[128];
+    snprintf (path, sizeof path, "%s/data.mdb", store_dir);
+    int fd = open (path, O_RDWR);
+    assert_true (fd >= 0);
+    struct stat st;
+    assert_int_equal (fstat (fd, &st), 0);
+    uint8_t *buf = malloc ((size_t) st.st_size);
+    assert_non_null (buf);
+    assert_int_equal (pread (fd, buf, (size_t) st.st_size, 0), st.st_size);
+    int copies = 0;
+    for (uint8_t *at = buf; (at = memmem (at, (size_t) (buf + st.st_size - at),
+                                          needle, n)); at += n) {
+        uint8_t byte = at[n + skip] ^ 0x40;
+        assert_int_equal (pwrite (fd, &byte, 1, at + n + skip - buf), 1);
+        copies++;
+    }
+    assert_true (copies > 0);
+    free (buf);
+    close (fd);
+}
+
+typedef struct {
+    char lines[8][256];
+    int n, problems;
+} report_t;
+
+static void
+keep_report (void *arg, bool problem, const char *line)
+{
+    report_t *r = arg;
+    r->problems += problem;
+    if (r->n < 8)
+        snprintf (r->lines[r->n++], sizeof r->lines[0], "%s", line);
+}
+
+static bool
+report_has (const report_t *r, const char *what)
+{
+    for (int i = 0; i < r->n; i++)
+        if (strstr (r->lines[i], what))
+            return true;
+    return false;
+}
+
+/* A damaged record is STORE_CORRUPT naming its key, never its bytes; the
+ * verifier finds it; a restart refuses the store. */
+static void
+test_damage_is_an_error_not_data (void **state)
+{
+    (void) state;
+    store_wf_t *a = started_workflow (wf_id (1), "h1", NOW);
+    store_wf_t *b = started_workflow (wf_id (2), "h2", NOW);
+    put_new (a);
+    put_new (b);
+    report_t clean = { .n = 0 };
+    assert_int_equal (verify_store (store_dir, keep_report, &clean),
+                      VERIFY_CLEAN);
+    assert_int_equal (clean.problems, 0);
+    assert_true (report_has (&clean, "clean"));
+
+    damage_after (wf_key (1, 'w'), WF_ID_LEN + 2, 5);
+    store_wf_t *read = store_wf_new ();
+    store_txn_t *t = begin (false);
+    assert_int_equal (store_workflow_get (t, wf_id (1), read), STORE_CORRUPT);
+    assert_non_null (strstr (store_fault_detail (store), wf_key (1, 'w')));
+    assert_non_null (strstr (store_fault_detail (store), "seal"));
+    assert_int_equal (store_workflow_get (t, wf_id (2), read), STORE_OK);
+    store_abort (&t);
+
+    report_t damaged = { .n = 0 };
+    assert_int_equal (verify_store (store_dir, keep_report, &damaged),
+                      VERIFY_DAMAGED);
+    assert_int_equal (damaged.problems, 1);
+    assert_true (report_has (&damaged, wf_key (1, 'w')));
+    assert_true (report_has (&damaged, "DAMAGED"));
+
+    store_destroy (&store);
+    char why[512] = "";
+    store_status_t status;
+    assert_null (store_new (store_dir, LARGE_MAP, DAY_MS, &status, why,
+                            sizeof why));
+    assert_int_equal (status, STORE_CORRUPT);
+    assert_int_equal (store_exit_status (status), STORE_EXIT_DAMAGED);
+    assert_non_null (strstr (why, "damaged"));
+    assert_non_null (strstr (why, wf_key (1, 'w')));
+    assert_non_null (strstr (why, "--verify"));
+    store_wf_destroy (&a);
+    store_wf_destroy (&b);
+    store_wf_destroy (&read);
+}
+
+/* A store that lived a while (pages freed and reused, replies swept,
+ * records grown onto overflow pages) verifies clean: every page is
+ * accounted for. An empty directory holds no store. */
+static void
+test_verify_after_churn (void **state)
+{
+    (void) state;
+    remove_temp_store ();
+    open_temp_store (LARGE_MAP, 1000);
+    store_wf_t *swf = store_wf_new ();
+    static char big[9000];
+    memset (big, 'x', sizeof big);
+    for (int round = 0; round < 30; round++) {
+        store_txn_t *t = begin (true);
+        for (int i = 0; i < 20; i++) {
+            char household[16], id[16];
+            int n = (round * 7 + i) % 60;
+            snprintf (household, sizeof household, "h%d", n);
+            if (store_workflow_get (t, wf_id (n), swf) == STORE_NOT_FOUND) {
+                store_wf_t *fresh = started_workflow (wf_id (n), household,
+                                                      NOW + round);
+                assert_int_equal (store_workflow_put (t, fresh), STORE_OK);
+                store_wf_destroy (&fresh);
+                assert_int_equal (store_workflow_get (t, wf_id (n), swf),
+                                  STORE_OK);
+            }
+            uint64_t seq = store_next_seq (t);
+            assert_int_equal (store_event_append (t, seq, big,
+                                                  (size_t) (100 + 300 * i)),
+                              STORE_OK);
+            record_ledger_add_event (&swf->ledger, seq);
+            swf->wf->updated_at = NOW + round * 100 + i;
+            assert_int_equal (store_workflow_put (t, swf), STORE_OK);
+            snprintf (id, sizeof id, "q%d-%d", round, i);
+            assert_int_equal (store_reply_put (t, swf, str (id),
+                                               NOW + round * 100, 1, big,
+                                               (size_t) (50 * i)), STORE_OK);
+        }
+        int deleted;
+        assert_int_equal (store_replies_sweep (t, NOW + round * 100, 1000,
+                                               &deleted), STORE_OK);
+        commit (&t);
+    }
+    store_wf_destroy (&swf);
+    report_t r = { .n = 0 };
+    assert_int_equal (verify_store (store_dir, keep_report, &r), VERIFY_CLEAN);
+    assert_int_equal (r.problems, 0);
+    assert_int_equal (verify_store ("/proc/no/such/dir", keep_report, &r),
+                      VERIFY_NO_STORE);
+}
+
+/* A store written before the seals is refused with its reason, not as
+ * damage. */
+static void
+test_old_format_refused (void **state)
+{
+    (void) state;
+    store_destroy (&store);
+    char path[128];
+    snprintf (path, sizeof path, "%s/data.mdb", store_dir);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/lock.mdb", store_dir);
+    unlink (path);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = { 9, "L\0\0\0\0\0\0\0\1" }, v = { 5, "event" };
+    assert_int_equal (mdb_env_create (&env), 0);
+    assert_int_equal (mdb_env_open (env, store_dir, 0, 0640), 0);
+    assert_int_equal (mdb_txn_begin (env, NULL, 0, &txn), 0);
+    assert_int_equal (mdb_dbi_open (txn, NULL, 0, &dbi), 0);
+    assert_int_equal (mdb_put (txn, dbi, &k, &v, 0), 0);
+    assert_int_equal (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
+    char why[512] = "";
+    store_status_t status;
+    assert_null (store_new (store_dir, LARGE_MAP, DAY_MS, &status, why,
+                            sizeof why));
+    assert_int_equal (status, STORE_FAULT);
+    assert_non_null (strstr (why, "older exitflowd"));
 }
 
 /* ---- consumers ---- */
@@ -542,8 +918,14 @@ main (void)
         T (test_workflow_round_trip_and_indexes),
         T (test_workflow_list_order_and_cursor),
         T (test_priors_are_stored_apart),
+        T (test_history_is_indexed),
         T (test_replies_by_scope),
         T (test_reply_sweep),
+        T (test_many_replies_on_one_workflow),
+        T (test_seal_crc32c),
+        T (test_damage_is_an_error_not_data),
+        T (test_verify_after_churn),
+        T (test_old_format_refused),
         T (test_consumer_offsets),
         T (test_map_full),
     };
