@@ -22,6 +22,7 @@
 #include "verify.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -74,6 +75,7 @@ typedef struct {
     uint8_t *seen;                  /* a bit per page up to last_pg */
     FILE *out;
     uint64_t problems;
+    uint64_t entries;               /* of the data tree, by its record */
     uint64_t records, bad_seals;
     bool format_seen;
 } walk_t;
@@ -465,9 +467,12 @@ read_meta (walk_t *w, uint64_t pgno)
     return m;
 }
 
-/* Both meta pages: the one of the snapshot read, `txnid`, must be whole
- * and describe trees of the flags exitflow opens; the other, one
- * transaction older (or newer: a writer may have committed since). */
+/* Both meta pages. LMDB reads the snapshot of the newer whole one (or of
+ * transaction `txnid`, once one is begun: a writer may have committed
+ * since), which must describe trees of the flags exitflow opens in a file
+ * of about this size; the other must be whole and one transaction older
+ * (or newer). Read before LMDB opens the store, so that a damaged meta
+ * page is reported rather than met by LMDB. */
 static const meta_t *
 check_metas (walk_t *w, meta_t metas[2], uint64_t txnid, uint64_t file_pages)
 {
@@ -475,11 +480,11 @@ check_metas (walk_t *w, meta_t metas[2], uint64_t txnid, uint64_t file_pages)
     metas[1] = read_meta (w, 1);
     const meta_t *m = NULL;
     for (int i = 0; i < 2; i++)
-        if (metas[i].valid && metas[i].txnid == txnid)
+        if (metas[i].valid && (txnid ? metas[i].txnid == txnid
+                                     : !m || metas[i].txnid > m->txnid))
             m = &metas[i];
     if (!m) {
-        problem (w, "neither meta page is the snapshot LMDB opened "
-                 "(transaction %llu)", (unsigned long long) txnid);
+        problem (w, "no meta page describes the snapshot to read");
         return NULL;
     }
     const meta_t *other = &metas[m == &metas[0]];
@@ -488,10 +493,9 @@ check_metas (walk_t *w, meta_t metas[2], uint64_t txnid, uint64_t file_pages)
         problem (w, "the meta pages hold transactions %llu and %llu, not "
                  "two in a row", (unsigned long long) m->txnid,
                  (unsigned long long) other->txnid);
-    const uint16_t free_bad = MDB_DUPSORT | MDB_REVERSEKEY | MDB_DUPFIXED
-                              | MDB_INTEGERDUP | MDB_REVERSEDUP;
-    if (!(m->db[0].flags & MDB_INTEGERKEY) || (m->db[0].flags & free_bad)
-        || m->db[1].flags != 0)
+    /* the free tree's flags hold the environment's too: exitflow sets none
+     * that LMDB keeps */
+    if (m->db[0].flags != MDB_INTEGERKEY || m->db[1].flags != 0)
         problem (w, "the meta page gives the trees flags 0x%x and 0x%x",
                  m->db[0].flags, m->db[1].flags);
     /* the file may end before the last page when the last pages are free,
@@ -546,90 +550,119 @@ walk_with_lmdb (walk_t *w, MDB_txn *txn, uint64_t entries)
                  (unsigned long long) n, (unsigned long long) entries);
 }
 
+/* Opens the store read-only with a map that fits the file, whatever its
+ * meta page says of the map. */
 static int
-open_read_only (const char *dir, MDB_env **env, FILE *out)
+open_read_only (const char *dir, size_t map_size, MDB_env **env, FILE *out)
 {
-    int rc = mdb_env_create (env);
-    if (!rc)
-        rc = mdb_env_open (*env, dir, MDB_RDONLY | MDB_NOTLS, 0);
+    int rc = 0;
     /* a read-only copy (a backup on read-only media) has no lock to take */
-    if (rc == EACCES || rc == EROFS) {
-        mdb_env_close (*env);
-        rc = mdb_env_create (env);
-        if (!rc)
-            rc = mdb_env_open (*env, dir, MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK,
-                               0);
+    static const unsigned tries[] = { 0, MDB_NOLOCK };
+    for (int i = 0; i < 2; i++) {
+        if ((rc = mdb_env_create (env))
+            || (rc = mdb_env_set_mapsize (*env, map_size))
+            || (rc = mdb_env_open (*env, dir, MDB_RDONLY | MDB_NOTLS | tries[i],
+                                   0)))
+            mdb_env_close (*env);
+        if (rc != EACCES && rc != EROFS)
+            break;
     }
     if (!rc)
         return CHILD_CLEAN;
-    fprintf (out, "!LMDB cannot open %s: %s\n", dir, mdb_strerror (rc));
-    mdb_env_close (*env);
     *env = NULL;
+    fprintf (out, "!LMDB cannot open %s: %s\n", dir, mdb_strerror (rc));
     return rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH
            || rc == MDB_CORRUPTED ? CHILD_DAMAGED : CHILD_FAILED;
+}
+
+/* The walk of one snapshot: meta pages, both trees, the accounting, then
+ * LMDB's own reading. */
+static void
+walk_snapshot (walk_t *w, MDB_txn *txn, uint64_t file_pages)
+{
+    meta_t metas[2];
+    const meta_t *m = check_metas (w, metas, (uint64_t) mdb_txn_id (txn),
+                                   file_pages);
+    if (!m)
+        return;
+    w->last_pg = m->last_pg;
+    w->entries = m->db[1].entries;
+    w->seen = calloc (w->last_pg / 8 + 1, 1);
+    if (!w->seen) {
+        problem (w, "out of memory for a map of %llu pages",
+                 (unsigned long long) w->last_pg);
+        return;
+    }
+    walk_tree (w, &m->db[0], true, "free-page");
+    walk_tree (w, &m->db[1], false, "data");
+    if (!w->problems)
+        check_accounting (w);
+    if (!w->problems)
+        walk_with_lmdb (w, txn, m->db[1].entries);
+}
+
+/* The closing line of the report, and the verdict. A store whose every
+ * record fails its seal and that has no format mark predates the seals. */
+static int
+report_verdict (walk_t *w, const char *dir, uint64_t txnid)
+{
+    bool old_format = !w->format_seen && w->entries
+                      && w->bad_seals == w->entries;
+    if (!w->format_seen && !w->problems && w->entries)
+        problem (w, "the store has no format mark");
+    if (w->problems > VERIFY_MAX_PROBLEMS)
+        fprintf (w->out, "!... %llu problems in all\n",
+                 (unsigned long long) w->problems);
+    fprintf (w->out, "=%s: %llu records on %llu pages of %zu bytes, "
+             "transaction %llu: %s\n", dir, (unsigned long long) w->records,
+             (unsigned long long) (w->last_pg + 1), w->psize,
+             (unsigned long long) txnid,
+             old_format ? "written by an older exitflowd (no seals)"
+             : w->problems ? "DAMAGED" : "clean");
+    return old_format ? CHILD_OLD_FORMAT
+           : w->problems ? CHILD_DAMAGED : CHILD_CLEAN;
 }
 
 static int
 check_in_child (const char *dir, FILE *out)
 {
-    MDB_env *env;
-    MDB_txn *txn = NULL;
-    int verdict = open_read_only (dir, &env, out);
-    if (verdict != CHILD_CLEAN)
-        return verdict;
-    walk_t w = { .out = out };
-    MDB_stat st;
-    struct stat fst;
-    int rc = mdb_env_get_fd (env, &w.fd);
-    if (!rc)
-        rc = mdb_env_stat (env, &st);
-    if (!rc)
-        rc = mdb_txn_begin (env, NULL, MDB_RDONLY, &txn);
-    if (rc || fstat (w.fd, &fst)) {
-        fprintf (out, "!cannot read %s: %s\n", dir,
-                 rc ? mdb_strerror (rc) : strerror (errno));
-        mdb_env_close (env);
+    char path[4096];
+    snprintf (path, sizeof path, "%s/data.mdb", dir);
+    walk_t w = { .out = out, .psize = (size_t) sysconf (_SC_PAGESIZE) };
+    struct stat st;
+    w.fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (w.fd < 0 || fstat (w.fd, &st)) {
+        fprintf (out, "!cannot read %s: %s\n", path, strerror (errno));
         return CHILD_FAILED;
     }
-    w.psize = st.ms_psize;
+    uint64_t file_pages = (uint64_t) st.st_size / w.psize;
     meta_t metas[2];
-    const meta_t *m = check_metas (&w, metas, (uint64_t) mdb_txn_id (txn),
-                                   (uint64_t) fst.st_size / w.psize);
-    if (m) {
-        w.last_pg = m->last_pg;
-        w.seen = calloc (w.last_pg / 8 + 1, 1);
-        if (!w.seen) {
-            fprintf (out, "!out of memory for %llu pages\n",
-                     (unsigned long long) w.last_pg);
-            mdb_txn_abort (txn);
-            mdb_env_close (env);
-            return CHILD_FAILED;
-        }
-        walk_tree (&w, &m->db[0], true, "free-page");
-        walk_tree (&w, &m->db[1], false, "data");
-        if (!w.problems)
-            check_accounting (&w);
-        if (!w.problems)
-            walk_with_lmdb (&w, txn, m->db[1].entries);
+    const meta_t *m = check_metas (&w, metas, 0, file_pages);
+    if (!m) {
+        close (w.fd);
+        return report_verdict (&w, dir, 0);
     }
-    bool old_format = !w.format_seen && m && m->db[1].entries
-                      && w.bad_seals == w.records;
-    if (!w.format_seen && !w.problems && m && m->db[1].entries)
-        problem (&w, "the store has no format mark");
-    if (w.problems > VERIFY_MAX_PROBLEMS)
-        fprintf (out, "!... %llu problems in all\n",
-                 (unsigned long long) w.problems);
-    fprintf (out, "=%s: %llu records on %llu pages of %zu bytes, transaction "
-             "%llu: %s\n", dir, (unsigned long long) w.records,
-             (unsigned long long) (m ? m->last_pg + 1 : 0), w.psize,
-             (unsigned long long) mdb_txn_id (txn),
-             old_format ? "written by an older exitflowd (no seals)"
-             : w.problems ? "DAMAGED" : "clean");
+    MDB_env *env;
+    MDB_txn *txn;
+    size_t map = (size_t) ((m->last_pg + 1) * w.psize) * 2
+                 + (size_t) st.st_size + ((size_t) 64 << 20);
+    int verdict = open_read_only (dir, map, &env, out);
+    if (verdict == CHILD_CLEAN) {
+        int rc = mdb_txn_begin (env, NULL, MDB_RDONLY, &txn);
+        if (rc) {
+            fprintf (out, "!LMDB cannot read %s: %s\n", dir,
+                     mdb_strerror (rc));
+            verdict = CHILD_FAILED;
+        } else {
+            walk_snapshot (&w, txn, file_pages);
+            verdict = report_verdict (&w, dir, mdb_txn_id (txn));
+            mdb_txn_abort (txn);
+        }
+        mdb_env_close (env);
+    }
     free (w.seen);
-    mdb_txn_abort (txn);
-    mdb_env_close (env);
-    return old_format ? CHILD_OLD_FORMAT
-           : w.problems ? CHILD_DAMAGED : CHILD_CLEAN;
+    close (w.fd);
+    return verdict;
 }
 
 /* ---- in the parent ---- */
