@@ -463,7 +463,7 @@ test_history_is_indexed (void **state)
     store_wf_t *b = started_workflow (wf_id (2), "h2", NOW);
     store_txn_t *t = begin (true);
     for (int i = 0; i < 8; i++) {
-        char body[8];
+        char body[16];
         snprintf (body, sizeof body, "%c%d", i % 3 == 2 ? 'b' : 'a', i);
         uint64_t seq = store_next_seq (t);
         append (t, body);
@@ -558,7 +558,7 @@ test_many_replies_on_one_workflow (void **state)
     for (int batch = 0; batch < N / 500; batch++) {
         store_txn_t *t = begin (true);
         for (int i = batch * 500; i < (batch + 1) * 500; i++) {
-            char id[16], reply[16];
+            char id[24], reply[24];
             snprintf (id, sizeof id, "r%d", i);
             snprintf (reply, sizeof reply, "reply-%d", i);
             assert_int_equal (store_reply_put (t, a, str (id), NOW + i / 10,
@@ -570,7 +570,7 @@ test_many_replies_on_one_workflow (void **state)
     }
     store_txn_t *t = begin (false);
     for (int i = 0; i < N; i += 7) {
-        char id[16], reply[16];
+        char id[24], reply[24];
         snprintf (id, sizeof id, "r%d", i);
         snprintf (reply, sizeof reply, "reply-%d", i);
         assert_reply (t, a, id, NOW + 299, (uint64_t) i, reply);
@@ -750,7 +750,7 @@ test_verify_after_churn (void **state)
     for (int round = 0; round < 30; round++) {
         store_txn_t *t = begin (true);
         for (int i = 0; i < 20; i++) {
-            char household[16], id[16];
+            char household[16], id[32];
             int n = (round * 7 + i) % 60;
             snprintf (household, sizeof household, "h%d", n);
             if (store_workflow_get (t, wf_id (n), swf) == STORE_NOT_FOUND) {
