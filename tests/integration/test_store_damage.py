@@ -20,7 +20,6 @@ import subprocess
 
 import pytest
 
-from exitflow import unpack
 from support import Household, complete_member, exit_form
 from support.launcher import Daemon, daemon_binary
 

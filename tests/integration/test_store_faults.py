@@ -13,8 +13,9 @@ import uuid
 
 import pytest
 
-from exitflow import encode_request, unpack
-from support import Household, exit_form, read_all_events
+from exitflow import unpack
+from support import (Household, exit_form, read_all_events,
+                     write_until_refused)
 from support.launcher import daemon_binary, free_port
 
 EXIT_FULL, EXIT_READ_ONLY = 10, 11
@@ -135,16 +136,7 @@ def test_disk_fills_while_running(tmpfs, make_daemon, leave):
     wf = h.start(c)
     c.save(wf, h.hoh, "exit", data=exit_form())
     filler = fill(where, leave)
-    big = {"notes": "x" * 60000}
-    failed = None
-    for i in range(100):
-        rid, body = encode_request("step.save", {
-            "workflow_id": wf, "client_id": h.hoh, "step": "universal_data",
-            "mode": "entered", "data": dict(big, i=i)})
-        r = unpack(c.request_raw(body))
-        if not r["ok"]:
-            failed = (body, r)
-            break
+    failed = write_until_refused(c, wf, h.hoh)
     assert failed is not None, "the filled disk never refused a write"
     body, r = failed
     assert r["error"]["code"] == "UNAVAILABLE", r
