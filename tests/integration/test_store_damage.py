@@ -91,14 +91,15 @@ def pristine(tmp_path_factory):
     """A store of WORKFLOWS workflows and everything read from it."""
     base = tmp_path_factory.mktemp("pristine")
     d = Daemon(base)
-    d.start()
-    c = d.client()
-    wfs = build(c)
-    d.stop()
-    d.start()       # read from a reopened store, as the trials will
-    reads = read_everything(d.client(), wfs)
-    d.stop()
-    d.close()
+    try:
+        d.start()
+        wfs = build(d.client())
+        d.stop()
+        d.start()       # read from a reopened store, as the trials will
+        reads = read_everything(d.client(), wfs)
+        d.stop()
+    finally:
+        d.close()
     assert all(r.get("ok") for r in reads.values())
     return d.data_dir, wfs, reads
 
@@ -194,6 +195,13 @@ def test_random_damage_is_detected_or_harmless(pristine, tmp_path):
 
 def test_damage_under_a_running_daemon_is_internal(tmp_path):
     d = Daemon(tmp_path / "live")
+    try:
+        damage_under(d)
+    finally:
+        d.close()
+
+
+def damage_under(d):
     d.start()
     c = d.client()
     hurt, whole = Household(), Household()
@@ -226,4 +234,3 @@ def test_damage_under_a_running_daemon_is_internal(tmp_path):
         d.start()
     assert d.proc.returncode == EXIT_DAMAGED
     assert "W%sw" % wf in d.log()
-    d.close()

@@ -98,11 +98,12 @@ def run_daemon_briefly(data_dir):
     from support.launcher import Daemon
     d = Daemon(data_dir.parent / ("run-" + uuid.uuid4().hex[:6]))
     d.data_dir = data_dir
-    d.start()
-    c = d.client()
-    Household().start(c)
-    d.stop()
-    d.close()
+    try:
+        d.start()
+        Household().start(d.client())
+        d.stop()
+    finally:
+        d.close()
     return data_dir
 
 
