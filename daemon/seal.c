@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #define POLY 0x82f63b78u            /* CRC32C, reflected */
 /* The keys' binary parts are a state byte and big-endian numbers: a hex
@@ -27,8 +28,46 @@ make_table (void)
                           ^ table[0][table[t - 1][i] & 0xff];
 }
 
+#if defined(__x86_64__)
+/* SSE 4.2's crc32 instruction computes CRC32C itself, eight bytes at a
+ * time: about three times the tables' speed where the CPU has it. */
+__attribute__ ((target ("sse4.2"))) static uint32_t
+crc32c_sse42 (uint32_t crc, const uint8_t *p, size_t len)
+{
+    uint64_t c = ~crc;
+    for (; len >= 8; len -= 8, p += 8) {
+        uint64_t word;
+        memcpy (&word, p, 8);
+        c = __builtin_ia32_crc32di (c, word);
+    }
+    uint32_t c32 = (uint32_t) c;
+    while (len--)
+        c32 = __builtin_ia32_crc32qi (c32, *p++);
+    return ~c32;
+}
+
+static bool
+have_sse42 (void)
+{
+    static int known = -1;
+    if (known < 0)
+        known = __builtin_cpu_supports ("sse4.2");
+    return known;
+}
+#endif
+
 uint32_t
 seal_crc32c (uint32_t crc, const void *buf, size_t len)
+{
+#if defined(__x86_64__)
+    if (have_sse42 ())
+        return crc32c_sse42 (crc, buf, len);
+#endif
+    return seal_crc32c_tables (crc, buf, len);
+}
+
+uint32_t
+seal_crc32c_tables (uint32_t crc, const void *buf, size_t len)
 {
     pthread_once (&table_once, make_table);
     const uint8_t *p = buf;

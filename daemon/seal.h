@@ -7,9 +7,10 @@
  * every value it writes and checks every value it reads (store.c); the
  * verifier checks every record of a whole store (verify.c).
  *
- * Written here rather than taken from a library: table-driven (slicing by
- * eight, 2.5 GB/s on this machine), thirty lines, checked against the RFC 3720 test
- * vectors in test_store.c, and no new dependency for the daemon. */
+ * Written here rather than taken from a library: SSE 4.2's crc32
+ * instruction where the CPU has it (9 GB/s on this machine), tables
+ * (slicing by eight, 2.5 GB/s) elsewhere; forty lines, both held to the
+ * RFC 3720 test vectors in test_store.c, and no new dependency. */
 #ifndef EXF_SEAL_H
 #define EXF_SEAL_H
 
@@ -19,8 +20,11 @@
 
 #define SEAL_LEN 4
 
-/* CRC32C of `len` bytes, continuing from `crc` (0 to start). */
+/* CRC32C of `len` bytes, continuing from `crc` (0 to start): with the
+ * CPU's crc32 instruction where it has SSE 4.2, else from the tables. */
 uint32_t seal_crc32c (uint32_t crc, const void *buf, size_t len);
+/* The same from the tables alone (the tests hold both to the vectors). */
+uint32_t seal_crc32c_tables (uint32_t crc, const void *buf, size_t len);
 
 /* Writes the seal of `key` and the `len` bytes of `value` into
  * value[len .. len + SEAL_LEN). */

@@ -605,18 +605,28 @@ static void
 test_seal_crc32c (void **state)
 {
     (void) state;
-    /* RFC 3720, B.4 */
+    /* RFC 3720, B.4, by both paths */
     uint8_t zeros[32] = { 0 }, ones[32], up[32];
     memset (ones, 0xff, sizeof ones);
     for (int i = 0; i < 32; i++)
         up[i] = (uint8_t) i;
-    assert_int_equal (seal_crc32c (0, "123456789", 9), 0xe3069283);
-    assert_int_equal (seal_crc32c (0, zeros, 32), 0x8a9136aa);
-    assert_int_equal (seal_crc32c (0, ones, 32), 0x62a8ab43);
-    assert_int_equal (seal_crc32c (0, up, 32), 0x46dd794e);
-    /* in pieces as in one */
-    assert_int_equal (seal_crc32c (seal_crc32c (0, "1234", 4), "56789", 5),
-                      0xe3069283);
+    uint32_t (*const paths[2]) (uint32_t, const void *, size_t) = {
+        seal_crc32c, seal_crc32c_tables };
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal (paths[i] (0, "123456789", 9), 0xe3069283);
+        assert_int_equal (paths[i] (0, zeros, 32), 0x8a9136aa);
+        assert_int_equal (paths[i] (0, ones, 32), 0x62a8ab43);
+        assert_int_equal (paths[i] (0, up, 32), 0x46dd794e);
+        /* in pieces as in one */
+        assert_int_equal (paths[i] (paths[i] (0, "1234", 4), "56789", 5),
+                          0xe3069283);
+    }
+    static uint8_t odd[1001];
+    for (size_t i = 0; i < sizeof odd; i++)
+        odd[i] = (uint8_t) (i * 37 + 11);
+    for (size_t n = 0; n <= sizeof odd; n += 77)
+        assert_int_equal (seal_crc32c (0, odd + 3, n - (n ? 3 : 0)),
+                          seal_crc32c_tables (0, odd + 3, n - (n ? 3 : 0)));
 
     uint8_t v[8 + SEAL_LEN] = "value!!!";
     seal_write ("k1", 2, v, 8);
