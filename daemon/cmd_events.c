@@ -36,16 +36,15 @@ collect_event (void *arg, uint64_t seq, const void *event, size_t len)
 /* Packs `events: [events…]`: the log after `after`, or one workflow's
  * history after it, as `l` allows. */
 static store_status_t
-pack_events (call_t *c, const char *workflow_id, uint64_t after,
+pack_events (call_t *c, const store_wf_t *wf, uint64_t after,
              event_list_t *l)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
     msgpack_packer_init (&l->pk, &sb, msgpack_sbuffer_write);
     store_txn_t *txn = c->env->change.txn;
-    store_status_t rc = workflow_id
-        ? store_workflow_events_scan (txn, workflow_id, after, collect_event,
-                                      l)
+    store_status_t rc = wf
+        ? store_workflow_events_scan (txn, wf, after, collect_event, l)
         : store_events_scan (txn, after, collect_event, l);
     if (!rc) {
         codec_pack_cstr (c->pk, "events");
@@ -80,8 +79,7 @@ cmd_workflow_history (call_t *c)
         return STORE_OK;
     msgpack_pack_map (c->pk, 3);
     pack_kv_str (c->pk, "workflow_id", wf->wf->workflow_id);
-    store_status_t rc = pack_events (c, wf->wf->workflow_id, (uint64_t) after,
-                                     &l);
+    store_status_t rc = pack_events (c, wf, (uint64_t) after, &l);
     codec_pack_cstr (c->pk, "next");
     if (l.more)
         msgpack_pack_uint64 (c->pk, l.last);

@@ -162,9 +162,9 @@ commands_execute (const command_env_t *env, const command_t *cmd,
     if (!check_caller (cmd, req, caller, &c.err))
         goto answer;
 
-    /* A scoped command's workflow is read once, here: its replies are
-     * among its keys, the handler works on it, and it is stored once at
-     * the end with everything the command changed. */
+    /* A scoped command's workflow is read once, here: its ledger says
+     * where its replies are, the handler works on it, and it is stored
+     * once at the end with everything the command changed. */
     if (cmd->scoped && (rc = read_target (&c)))
         goto done;
     /* an unknown workflow's NOT_FOUND is neither looked up nor stored */
@@ -187,6 +187,7 @@ answer:
         rc = store_reply_put (env->change.txn, c.target, req->id,
                               env->change.now_ms, hash, reply->data,
                               reply->size);
+        c.changed |= c.target != NULL;
     }
     if (!rc && c.changed)
         rc = store_workflow_put (env->change.txn, c.target);

@@ -32,6 +32,7 @@ void
 record_ledger_fini (record_ledger_t *l)
 {
     free (l->history);
+    free (l->replies);
     record_ledger_init (l);
 }
 
@@ -43,6 +44,38 @@ record_ledger_add_event (record_ledger_t *l, uint64_t seq)
     l->history[l->n_history++] = seq;
 }
 
+void
+record_ledger_add_reply (record_ledger_t *l, record_reply_ref_t ref,
+                         int64_t expire_before_ms)
+{
+    uint32_t kept = 0;              /* drop references past retention */
+    for (uint32_t i = 0; i < l->n_replies; i++)
+        if (l->replies[i].at_ms >= expire_before_ms)
+            l->replies[kept++] = l->replies[i];
+    l->n_replies = kept;
+    l->replies = grow (l->replies, l->n_replies, &l->cap_replies,
+                       sizeof *l->replies);
+    l->replies[l->n_replies++] = ref;
+}
+
+void
+record_ledger_drop_oldest (record_ledger_t *l, uint32_t events,
+                           uint32_t replies)
+{
+    if (events > l->n_history)
+        events = l->n_history;
+    if (replies > l->n_replies)
+        replies = l->n_replies;
+    l->n_history -= events;
+    l->n_replies -= replies;
+    if (l->n_history)
+        memmove (l->history, l->history + events,
+                 l->n_history * sizeof *l->history);
+    if (l->n_replies)
+        memmove (l->replies, l->replies + replies,
+                 l->n_replies * sizeof *l->replies);
+}
+
 /* ---- the stored form ----
  *
  * Positional arrays, not maps: every command rewrites its workflow, and a
@@ -52,14 +85,16 @@ record_ledger_add_event (record_ledger_t *l, uint64_t seq)
  *
  *   workflow = [FORMAT, id, version, state, enrollment, household, project,
  *               project_type|nil, created_at, updated_at, started_by|nil,
- *               new_hoh|nil, cancel_reason|nil, stalled, [member…], [dq…]]
+ *               new_hoh|nil, cancel_reason|nil, stalled, [member…], [dq…],
+ *               [event seq…], [[id_hash, reply_seq, at]…]]   (ledger:
+ *               RECORD_RECENT of each at most, oldest first)
  *   member   = [client, enrollment, relationship, entry_date, adult,
  *               decision, [done_step…]]
  *   done_step= [step, mode, completed_at, first_completed_at, actor|nil, data]
  *   dq       = [source, count, findings]      (bytes are msgpack bin) */
 
-/* 2: the history and the reply references left the record (format 1 had
- * them as its last two arrays). */
+/* 2: the ledger holds the newest RECORD_RECENT entries of each kind, the
+ * older ones are index entries (format 1 held every one). */
 #define STORED_FORMAT 2
 
 static void
@@ -91,9 +126,10 @@ pack_member_stored (msgpack_packer *pk, const wf_member_t *m)
 }
 
 void
-record_pack (msgpack_packer *pk, const workflow_t *wf)
+record_pack (msgpack_packer *pk, const workflow_t *wf,
+             const record_ledger_t *l)
 {
-    msgpack_pack_array (pk, 16);
+    msgpack_pack_array (pk, 18);
     msgpack_pack_int (pk, STORED_FORMAT);
     codec_pack_cstr (pk, wf->workflow_id);
     msgpack_pack_int64 (pk, wf->version);
@@ -117,6 +153,16 @@ record_pack (msgpack_packer *pk, const workflow_t *wf)
         codec_pack_cstr (pk, wf->dq[i].source);
         msgpack_pack_uint32 (pk, wf->dq[i].count);
         blob_pack_bin (pk, &wf->dq[i].findings);
+    }
+    msgpack_pack_array (pk, l->n_history);
+    for (uint32_t i = 0; i < l->n_history; i++)
+        msgpack_pack_uint64 (pk, l->history[i]);
+    msgpack_pack_array (pk, l->n_replies);
+    for (uint32_t i = 0; i < l->n_replies; i++) {
+        msgpack_pack_array (pk, 3);
+        msgpack_pack_uint64 (pk, l->replies[i].id_hash);
+        msgpack_pack_uint64 (pk, l->replies[i].reply_seq);
+        msgpack_pack_int64 (pk, l->replies[i].at_ms);
     }
 }
 
@@ -275,7 +321,7 @@ open_record (const void *buf, size_t len, msgpack_unpacked *u)
 }
 
 static bool
-unpack_stored (workflow_t *wf, reader_t r)
+unpack_stored (workflow_t *wf, record_ledger_t *ledger, reader_t r)
 {
     if (read_int (&r) != STORED_FORMAT)
         return false;
@@ -294,8 +340,11 @@ unpack_stored (workflow_t *wf, reader_t r)
     wf->stalled = read_bool (&r);
     reader_t members = read_array (&r);
     reader_t dq = read_array (&r);
+    reader_t history = read_array (&r);
+    reader_t replies = read_array (&r);
     if (!r.ok || r.i != r.n || state < 0 || state >= WF_STATE_COUNT
-        || members.n > WF_MAX_MEMBERS || dq.n > WF_MAX_DQ_SOURCES)
+        || members.n > WF_MAX_MEMBERS || dq.n > WF_MAX_DQ_SOURCES
+        || history.n > RECORD_RECENT || replies.n > RECORD_RECENT)
         return false;
     wf->state = (wf_state_t) state;
     for (uint32_t i = 0; i < members.n; i++) {
@@ -312,15 +361,26 @@ unpack_stored (workflow_t *wf, reader_t r)
         if (!d.ok)
             return false;
     }
-    return members.ok && dq.ok;
+    for (uint32_t i = 0; i < history.n; i++)
+        record_ledger_add_event (ledger, (uint64_t) read_int (&history));
+    for (uint32_t i = 0; i < replies.n; i++) {
+        reader_t ref = read_array (&replies);
+        record_reply_ref_t r = { (uint64_t) read_int (&ref),
+                                 (uint64_t) read_int (&ref), read_int (&ref) };
+        if (!ref.ok)
+            return false;
+        record_ledger_add_reply (ledger, r, INT64_MIN);
+    }
+    return members.ok && dq.ok && history.ok && replies.ok;
 }
 
 bool
-record_unpack (workflow_t *wf, const void *buf, size_t len)
+record_unpack (workflow_t *wf, record_ledger_t *ledger, const void *buf,
+               size_t len)
 {
     msgpack_unpacked u;
     reader_t r = open_record (buf, len, &u);
-    bool ok = r.ok && unpack_stored (wf, r);
+    bool ok = r.ok && unpack_stored (wf, ledger, r);
     msgpack_unpacked_destroy (&u);
     return ok;
 }

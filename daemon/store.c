@@ -3,19 +3,24 @@
  * One B-tree, keys by prefix. The layout is chosen for the commit, which is
  * where the time goes: an fsync'd commit costs about one device write per
  * dirty page, so what a batch of commands writes should land on as few
- * pages as possible. A workflow's keys sit side by side (W id …): its
- * record, which holds only what the rules read, its history index and the
- * references to its stored replies, so a command dirties the pages around
- * its workflow plus the tail pages of what is appended in time order (the
- * log, the reply log, the state index). Nothing a command reads grows with
- * the commands the workflow has seen: a reply is found by one lookup of
- * (workflow, id hash), the history is read only by workflow.history, a
- * page at a time.
+ * pages as possible. Everything a command on a workflow reads or writes
+ * is in the workflow's one record while the workflow is young: its newest
+ * events' seqs and the references to its newest stored replies ride in the
+ * record's ledger (record.h), RECORD_RECENT of each. Older ones move out,
+ * as the workflow is stored, into index entries beside the record (W id h,
+ * W id r), so nothing a command reads grows with the commands the workflow
+ * has seen: a reply is found in the ledger or by one lookup of (workflow,
+ * id hash), and the history is read only by workflow.history, a page at a
+ * time. Everything appended is keyed in time order, so a batch dirties the
+ * records it changes plus the tail pages of the log, the reply log and the
+ * state index.
  *
- *   W id h seq            → ""  (the workflow's history: its events' seqs)
+ *   W id h seq            → ""  (an event of the workflow's history,
+ *                                 older than its ledger's)
  *   W id p                → the members' prior values (Default Last)
- *   W id r id-hash rseq   → at  (a reply to a command on the workflow)
- *   W id w                → the stored workflow (record_pack)
+ *   W id r id-hash rseq   → at  (a reply to a command on the workflow,
+ *                                 older than its ledger's)
+ *   W id w                → the stored workflow and its ledger
  *   S state at id         → ""  (workflow.list, stall scan; at = updated_at)
  *   H household           → id of its open workflow
  *   L seq                 → event, as published
@@ -700,7 +705,7 @@ store_workflow_get (store_txn_t *t, const char *workflow_id, store_wf_t *out)
     out->place.exists = false;
     MDB_val v;
     int rc = get_workflow_value (t, workflow_id, 'w', &v);
-    if (!rc && !record_unpack (out->wf, v.mv_data, v.mv_size))
+    if (!rc && !record_unpack (out->wf, &out->ledger, v.mv_data, v.mv_size))
         rc = undecodable (t, workflow_id, 'w');
     if (!rc)
         out->place = place_of (out->wf);
@@ -795,17 +800,56 @@ history_key (const char *id, uint64_t seq)
     return k;
 }
 
+/* W id r id-hash [rseq]: where the workflow's replies to an id are. */
+static dbkey_t
+reply_ref_key (const char *workflow_id, uint64_t id_hash)
+{
+    dbkey_t k = workflow_key (workflow_id, 'r');
+    key_u64 (&k, id_hash);
+    return k;
+}
+
+/* Moves what the ledger holds past RECORD_RECENT into index entries, the
+ * oldest first: one of each per command at most, once a workflow is old. */
+static int
+spill_ledger (store_txn_t *t, const char *id, record_ledger_t *l)
+{
+    uint32_t events = l->n_history > RECORD_RECENT
+                      ? l->n_history - RECORD_RECENT : 0;
+    uint32_t replies = l->n_replies > RECORD_RECENT
+                       ? l->n_replies - RECORD_RECENT : 0;
+    int rc = 0;
+    for (uint32_t i = 0; !rc && i < events; i++) {
+        dbkey_t k = history_key (id, l->history[i]);
+        rc = db_put (t, &k, val_of ("", 0), 0);
+    }
+    for (uint32_t i = 0; !rc && i < replies; i++) {
+        const record_reply_ref_t *ref = &l->replies[i];
+        uint8_t at[8];
+        put_be64 (at, (uint64_t) ref->at_ms);
+        dbkey_t k = reply_ref_key (id, ref->id_hash);
+        key_u64 (&k, ref->reply_seq);
+        rc = db_put (t, &k, val_of (at, 8), 0);
+    }
+    if (!rc)
+        record_ledger_drop_oldest (l, events, replies);
+    return rc;
+}
+
 store_status_t
 store_workflow_put (store_txn_t *t, store_wf_t *swf)
 {
     const workflow_t *wf = swf->wf;
+    int rc = spill_ledger (t, wf->workflow_id, &swf->ledger);
+    if (rc)
+        return status_of (t->store, rc);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    record_pack (&pk, wf);
+    record_pack (&pk, wf, &swf->ledger);
     dbkey_t k = workflow_key (wf->workflow_id, 'w');
-    int rc = db_put (t, &k, val_of (sb.data, sb.size), 0);
+    rc = db_put (t, &k, val_of (sb.data, sb.size), 0);
     if (!rc && !swf->place.exists && record_has_priors (wf)) {
         msgpack_sbuffer_clear (&sb);
         record_pack_priors (&pk, wf);
@@ -813,16 +857,10 @@ store_workflow_put (store_txn_t *t, store_wf_t *swf)
         rc = db_put (t, &k, val_of (sb.data, sb.size), 0);
     }
     msgpack_sbuffer_destroy (&sb);
-    for (uint32_t i = 0; !rc && i < swf->ledger.n_history; i++) {
-        k = history_key (wf->workflow_id, swf->ledger.history[i]);
-        rc = db_put (t, &k, val_of ("", 0), 0);
-    }
     if (!rc)
         rc = reindex (t, &swf->place, wf);
-    if (!rc) {
+    if (!rc)
         swf->place = place_of (wf);
-        swf->ledger.n_history = 0;  /* indexed now */
-    }
     return status_of (t->store, rc);
 }
 
@@ -947,19 +985,16 @@ typedef struct {
     store_txn_t *t;
     store_event_fn fn;
     void *arg;
+    bool stopped;                   /* the callback had enough */
     int rc;                         /* a fault met reading an event */
 } history_walk_t;
 
 #define HISTORY_KEY_LEN (2 + WF_ID_LEN + 8)
 
+/* Hands the event `seq` of the log to the walk's callback. */
 static bool
-history_each (void *arg, MDB_val *k, MDB_val *v)
+history_event (history_walk_t *w, uint64_t seq)
 {
-    (void) v;
-    history_walk_t *w = arg;
-    if (k->mv_size != HISTORY_KEY_LEN)
-        return true;
-    uint64_t seq = get_be64 ((uint8_t *) k->mv_data + 2 + WF_ID_LEN);
     dbkey_t lk = log_key (seq);
     MDB_val ev;
     w->rc = db_get (w->t, &lk, &ev);
@@ -967,19 +1002,35 @@ history_each (void *arg, MDB_val *k, MDB_val *v)
         w->rc = 0;
         return true;
     }
-    return !w->rc && w->fn (w->arg, seq, ev.mv_data, ev.mv_size);
+    if (!w->rc && !w->fn (w->arg, seq, ev.mv_data, ev.mv_size))
+        w->stopped = true;
+    return !w->rc && !w->stopped;
+}
+
+static bool
+history_each (void *arg, MDB_val *k, MDB_val *v)
+{
+    (void) v;
+    if (k->mv_size != HISTORY_KEY_LEN)
+        return true;
+    return history_event (arg, get_be64 ((uint8_t *) k->mv_data + 2
+                                         + WF_ID_LEN));
 }
 
 store_status_t
-store_workflow_events_scan (store_txn_t *t, const char *workflow_id,
+store_workflow_events_scan (store_txn_t *t, const store_wf_t *swf,
                             uint64_t after, store_event_fn fn, void *arg)
 {
-    if (strlen (workflow_id) != WF_ID_LEN)
-        return STORE_OK;
-    dbkey_t prefix = workflow_key (workflow_id, 'h');
-    dbkey_t start = history_key (workflow_id, after);
-    history_walk_t w = { t, fn, arg, 0 };
+    /* the index holds the older events, the ledger the newest */
+    const char *id = swf->wf->workflow_id;
+    dbkey_t prefix = workflow_key (id, 'h');
+    dbkey_t start = history_key (id, after);
+    history_walk_t w = { t, fn, arg, false, 0 };
     int rc = scan (t, &start, true, &prefix, history_each, &w);
+    const record_ledger_t *l = &swf->ledger;
+    for (uint32_t i = 0; !rc && !w.rc && !w.stopped && i < l->n_history; i++)
+        if (l->history[i] > after)
+            history_event (&w, l->history[i]);
     return status_of (t->store, rc ? rc : w.rc);
 }
 
@@ -1079,15 +1130,6 @@ day_reply_key (int64_t day, exf_str_t id)
     return k;
 }
 
-/* W id r id-hash [rseq]: where the workflow's replies to `id` are. */
-static dbkey_t
-reply_ref_key (const char *workflow_id, uint64_t id_hash)
-{
-    dbkey_t k = workflow_key (workflow_id, 'r');
-    key_u64 (&k, id_hash);
-    return k;
-}
-
 #define REPLY_REF_KEY_LEN (2 + WF_ID_LEN + 16)
 
 typedef struct {
@@ -1102,28 +1144,34 @@ typedef struct {
  * record of this id within the retention wins. Reply seqs restart when the
  * whole log has been swept, so a reference is held to its record's time. */
 static bool
-ref_each (void *arg, MDB_val *k, MDB_val *v)
+ref_found (ref_walk_t *w, uint64_t reply_seq, int64_t at)
 {
-    ref_walk_t *w = arg;
-    if (k->mv_size != REPLY_REF_KEY_LEN || v->mv_size != 8)
-        return true;
-    int64_t at = (int64_t) get_be64 (v->mv_data);
     if (at < w->keep_from)
-        return true;
-    dbkey_t rk = reply_log_key (get_be64 ((uint8_t *) k->mv_data
-                                          + 2 + WF_ID_LEN + 8));
+        return false;
+    dbkey_t rk = reply_log_key (reply_seq);
     reply_record_t r;
     int rc = get_reply_record (w->t, &rk, w->id, at, &r);
     if (rc == MDB_NOTFOUND)
-        return true;
-    if (rc)
-        return w->rc = rc, false;
-    w->found = r;
-    w->rc = 0;
+        return false;
+    w->rc = rc;
+    if (!rc)
+        w->found = r;
     return true;
 }
 
-/* The reply record for `id`, looked up as store_reply_get says. */
+static bool
+ref_each (void *arg, MDB_val *k, MDB_val *v)
+{
+    ref_walk_t *w = arg;
+    if (k->mv_size == REPLY_REF_KEY_LEN && v->mv_size == 8)
+        ref_found (w, get_be64 ((uint8_t *) k->mv_data + 2 + WF_ID_LEN + 8),
+                   (int64_t) get_be64 (v->mv_data));
+    return w->rc == 0 || w->rc == MDB_NOTFOUND;
+}
+
+/* The reply record for `id`, looked up as store_reply_get says: a scoped
+ * one in the workflow's ledger, newest first, then among its older
+ * references in the index. */
 static int
 find_reply (store_txn_t *t, const store_wf_t *scope, exf_str_t id,
             int64_t now_ms, reply_record_t *r)
@@ -1131,9 +1179,18 @@ find_reply (store_txn_t *t, const store_wf_t *scope, exf_str_t id,
     int64_t keep_from = now_ms - t->store->reply_keep_ms;
     if (scope) {
         ref_walk_t w = { t, id, keep_from, .rc = MDB_NOTFOUND };
-        dbkey_t prefix = reply_ref_key (scope->wf->workflow_id,
-                                        codec_hash (id.ptr, id.len, 0));
-        int rc = scan (t, &prefix, false, &prefix, ref_each, &w);
+        uint64_t id_hash = codec_hash (id.ptr, id.len, 0);
+        const record_ledger_t *l = &scope->ledger;
+        for (uint32_t i = l->n_replies; i-- > 0;)
+            if (l->replies[i].id_hash == id_hash
+                && ref_found (&w, l->replies[i].reply_seq,
+                              l->replies[i].at_ms))
+                break;
+        int rc = 0;
+        if (w.rc == MDB_NOTFOUND) {
+            dbkey_t prefix = reply_ref_key (scope->wf->workflow_id, id_hash);
+            rc = scan (t, &prefix, false, &prefix, ref_each, &w);
+        }
         *r = w.found;
         return rc ? rc : w.rc;
     }
@@ -1164,7 +1221,7 @@ store_reply_get (store_txn_t *t, const store_wf_t *scope, exf_str_t id,
 }
 
 store_status_t
-store_reply_put (store_txn_t *t, const store_wf_t *scope, exf_str_t id,
+store_reply_put (store_txn_t *t, store_wf_t *scope, exf_str_t id,
                  int64_t now_ms, uint64_t hash, const void *reply, size_t len)
 {
     reply_record_t r = { now_ms, hash, id, { "", 0 }, reply, len };
@@ -1172,22 +1229,19 @@ store_reply_put (store_txn_t *t, const store_wf_t *scope, exf_str_t id,
         dbkey_t k = day_reply_key (now_ms / DAY_MS, id);
         return status_of (t->store, put_reply_record (t, &k, &r, 0));
     }
-    const char *wf_id = scope->wf->workflow_id;
-    r.scope = (exf_str_t) { wf_id, WF_ID_LEN };
+    r.scope = (exf_str_t) { scope->wf->workflow_id, WF_ID_LEN };
     uint64_t reply_seq = t->reply_seq + 1;
     dbkey_t k = reply_log_key (reply_seq);
     /* not MDB_APPEND: that compares with the last key of the whole tree */
     int rc = put_reply_record (t, &k, &r, MDB_NOOVERWRITE);
-    if (!rc) {
-        uint8_t at[8];
-        put_be64 (at, (uint64_t) now_ms);
-        dbkey_t ref = reply_ref_key (wf_id, codec_hash (id.ptr, id.len, 0));
-        key_u64 (&ref, reply_seq);
-        rc = db_put (t, &ref, val_of (at, 8), 0);
-    }
-    if (!rc)
-        t->reply_seq = reply_seq;
-    return status_of (t->store, rc);
+    if (rc)
+        return status_of (t->store, rc);
+    t->reply_seq = reply_seq;
+    record_reply_ref_t ref = { codec_hash (id.ptr, id.len, 0), reply_seq,
+                               now_ms };
+    record_ledger_add_reply (&scope->ledger, ref,
+                             now_ms - t->store->reply_keep_ms);
+    return STORE_OK;
 }
 
 /* Deletes entries under `prefix` while `doomed` picks them (both logs are

@@ -84,10 +84,10 @@ typedef struct {
     bool exists;
 } store_wf_place_t;
 
-/* A workflow as the store holds it: the pure value, the events a command
- * added to its history since it was read (the ledger, indexed when it is
- * stored), and where it sat in the indexes when it was read, so that
- * storing it moves its index entries. A new one sits nowhere. */
+/* A workflow as the store holds it: the pure value, the ledger that rides
+ * in its record (its newest events and reply references), and where it sat
+ * in the indexes when it was read, so that storing it moves its index
+ * entries. A new one sits nowhere. */
 typedef struct {
     workflow_t *wf;
     record_ledger_t ledger;
@@ -103,9 +103,9 @@ store_status_t store_workflow_get (store_txn_t *txn, const char *workflow_id,
                                    store_wf_t *out);
 /* Adds the members' prior values (Default Last) to a read workflow. */
 store_status_t store_workflow_get_priors (store_txn_t *txn, workflow_t *wf);
-/* Stores the workflow (and, when it is new, its prior values), indexes
- * the events in its ledger as its history (then empties the ledger) and
- * moves its index entries to where it now is. */
+/* Stores the workflow with its ledger (and, when it is new, its prior
+ * values), moving what the ledger holds past RECORD_RECENT into index
+ * entries, and moves its index entries to where it now is. */
 store_status_t store_workflow_put (store_txn_t *txn, store_wf_t *swf);
 /* The open workflow of a household, or STORE_NOT_FOUND. */
 store_status_t store_household_open (store_txn_t *txn,
@@ -135,25 +135,26 @@ typedef bool (*store_event_fn) (void *arg, uint64_t seq, const void *event,
                                 size_t len);
 store_status_t store_events_scan (store_txn_t *txn, uint64_t after,
                                   store_event_fn fn, void *arg);
-/* The events of one workflow (its history) with seqs above `after`, in
- * seq order. One point lookup per event: the cost of a page does not
- * depend on how long the history is. */
+/* The events of one workflow (its history: the index's, then its
+ * ledger's) with seqs above `after`, in seq order. One lookup per event:
+ * the cost of a page does not depend on how long the history is. */
 store_status_t store_workflow_events_scan (store_txn_t *txn,
-                                           const char *workflow_id,
+                                           const store_wf_t *swf,
                                            uint64_t after, store_event_fn fn,
                                            void *arg);
 
 /* ---- idempotency ---- */
 
 /* A stored reply, or STORE_NOT_FOUND. `scope` is the workflow the command
- * names or NULL for commands that name none; a scoped reply is found by
- * one lookup of (workflow, hash of the id), whatever the number of the
- * workflow's commands. Pointers are valid until the transaction ends. */
+ * names (its ledger says where its newest replies are, one lookup of
+ * (workflow, hash of the id) finds an older one) or NULL for commands that
+ * name none. Pointers are valid until the transaction ends. */
 store_status_t store_reply_get (store_txn_t *txn, const store_wf_t *scope,
                                 exf_str_t id, int64_t now_ms, uint64_t *hash,
                                 const void **reply, size_t *len);
-/* Stores a reply, with a scope under the workflow's keys. */
-store_status_t store_reply_put (store_txn_t *txn, const store_wf_t *scope,
+/* Stores a reply; with a scope, also notes it in the workflow's ledger,
+ * which the caller then stores with the workflow. */
+store_status_t store_reply_put (store_txn_t *txn, store_wf_t *scope,
                                 exf_str_t id, int64_t now_ms, uint64_t hash,
                                 const void *reply, size_t len);
 /* Deletes replies past the retention (and what finds them), at most

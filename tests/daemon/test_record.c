@@ -1,5 +1,5 @@
-/* Unit tests for daemon/record.c: the stored form of a workflow, the
- * prior values kept apart, and the ledger of events not yet indexed. The store trusts these bytes,
+/* Unit tests for daemon/record.c: the stored form of a workflow and its
+ * ledger, and the prior values kept apart. The store trusts these bytes,
  * so a damaged record must fail to decode, never read past its end. */
 #include "workflow_fixture.h"
 
@@ -127,7 +127,7 @@ test_stored_form_damaged (void **state)
         }
     }
     free (mut);
-    /* a wrong format number: format 1 carried the ledger in the record */
+    /* a wrong format number: format 1 held a ledger of any length */
     size_t fmt_at = (uint8_t) s.data[0] == 0xdc ? 3 : 1;  /* array16 head */
     assert_int_equal (s.data[fmt_at], 2);
     s.data[fmt_at] = 1;                     /* [FORMAT=2, …] → 1 */
@@ -186,46 +186,161 @@ test_priors (void **state)
     assert_round_trip (none);
 }
 
-/* ---- what does not ride in the record ---- */
+/* ---- the ledger: the store's bookkeeping that rides in the record ---- */
 
-/* The record holds what the rules read and nothing that grows with the
- * commands a workflow has seen: after a thousand more DQ reports it is the
- * same size (the store indexes the history apart). */
 static void
-test_record_does_not_grow (void **state)
+fill_ledger (record_ledger_t *l, int n_events, int n_replies)
+{
+    for (int i = 0; i < n_events; i++)
+        record_ledger_add_event (l, 1000 + (uint64_t) i);
+    for (int i = 0; i < n_replies; i++) {
+        record_reply_ref_t ref = { 0xfeedface00000000ULL + (uint64_t) i,
+                                   50 + (uint64_t) i, NOW + i };
+        record_ledger_add_reply (l, ref, INT64_MIN);
+    }
+}
+
+/* The record carries the ledger beside the value: the same bytes come
+ * back, and every seq and reference with them. */
+static void
+test_ledger_round_trip (void **state)
 {
     (void) state;
     workflow_t *wf = started3 ();
     save_exit (wf, "c1");
-    ACCEPTED (op_dq (wf, "a", findings (2, "r", "error")));
-    snap_t first = snap_stored (wf);
-    for (int i = 0; i < 1000; i++)
-        ACCEPTED (op_dq (wf, i % 2 ? "a" : "b", findings (2, "r", "error")));
-    ACCEPTED (op_dq (wf, "b", findings (0, "r", "error")));  /* clears b */
-    snap_t later = snap_stored (wf);
-    assert_int_equal (later.size, first.size);
-    assert_memory_equal (later.data, first.data, first.size);
-    free (first.data);
-    free (later.data);
+    record_ledger_t l, back;
+    record_ledger_init (&l);
+    record_ledger_init (&back);
+    fill_ledger (&l, RECORD_RECENT, 20);    /* past the first growth */
+
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    record_pack (&pk, wf, &l);
+    workflow_t *copy = wf_new ();
+    assert_true (record_unpack (copy, &back, sb.data, sb.size));
+    assert_int_equal (back.n_history, RECORD_RECENT);
+    assert_int_equal (back.n_replies, 20);
+    for (uint32_t i = 0; i < RECORD_RECENT; i++)
+        assert_int_equal (back.history[i], 1000 + i);
+    for (uint32_t i = 0; i < 20; i++) {
+        assert_true (back.replies[i].id_hash == 0xfeedface00000000ULL + i);
+        assert_int_equal (back.replies[i].reply_seq, 50 + i);
+        assert_true (back.replies[i].at_ms == NOW + i);
+    }
+    msgpack_sbuffer again;
+    msgpack_sbuffer_init (&again);
+    msgpack_packer pk2;
+    msgpack_packer_init (&pk2, &again, msgpack_sbuffer_write);
+    record_pack (&pk2, copy, &back);
+    assert_int_equal (again.size, sb.size);
+    assert_memory_equal (again.data, sb.data, sb.size);
+
+    /* the value is the same with or without a ledger beside it */
+    snap_t bare = snap_stored (wf);
+    workflow_t *plain = wf_new ();
+    assert_true (unpack_stored (plain, sb.data, sb.size));
+    snap_t from_full = snap_stored (plain);
+    assert_true (snap_same (bare, from_full));
+    free (bare.data);
+    free (from_full.data);
+
+    /* a record cut anywhere in its ledger does not decode */
+    for (size_t len = 0; len < sb.size; len++) {
+        record_ledger_fini (&back);
+        workflow_reset (copy);
+        if (record_unpack (copy, &back, sb.data, len))
+            fail_msg ("a record cut to %zu of %zu bytes decoded", len,
+                      sb.size);
+    }
+    msgpack_sbuffer_destroy (&sb);
+    msgpack_sbuffer_destroy (&again);
+    record_ledger_fini (&l);
+    record_ledger_fini (&back);
+    assert_int_equal (back.n_history, 0);
+    assert_null (back.history);
 }
 
-/* The ledger collects a command's event seqs until the store indexes
- * them. */
+/* A reply reference past the retention is dropped when the next one is
+ * added: the record does not grow with every command ever run. */
 static void
-test_ledger_collects_events (void **state)
+test_ledger_drops_expired_replies (void **state)
 {
     (void) state;
     record_ledger_t l;
     record_ledger_init (&l);
-    for (int i = 0; i < 100; i++)   /* past its first growth */
-        record_ledger_add_event (&l, 1000 + (uint64_t) i);
+    for (int i = 0; i < 5; i++) {
+        record_reply_ref_t ref = { (uint64_t) i, (uint64_t) i, 100 * i };
+        record_ledger_add_reply (&l, ref, INT64_MIN);
+    }
+    assert_int_equal (l.n_replies, 5);
+    /* keep those written at 250 ms or later: 300 and 400, then the new */
+    record_reply_ref_t ref = { 9, 9, 500 };
+    record_ledger_add_reply (&l, ref, 250);
+    assert_int_equal (l.n_replies, 3);
+    assert_true (l.replies[0].at_ms == 300);
+    assert_true (l.replies[1].at_ms == 400);
+    assert_true (l.replies[2].at_ms == 500);
+    /* events are history: never dropped */
+    for (int i = 0; i < 100; i++)
+        record_ledger_add_event (&l, (uint64_t) i);
     assert_int_equal (l.n_history, 100);
-    for (uint32_t i = 0; i < 100; i++)
-        assert_int_equal (l.history[i], 1000 + i);
     record_ledger_fini (&l);
-    assert_int_equal (l.n_history, 0);
-    assert_null (l.history);
     record_ledger_fini (&l);        /* twice is harmless */
+}
+
+/* The store moves the oldest entries out once they are indexed; what
+ * stays keeps its order. */
+static void
+test_ledger_drops_oldest (void **state)
+{
+    (void) state;
+    record_ledger_t l;
+    record_ledger_init (&l);
+    fill_ledger (&l, 40, 20);
+    record_ledger_drop_oldest (&l, 8, 0);
+    assert_int_equal (l.n_history, RECORD_RECENT);
+    assert_int_equal (l.history[0], 1008);
+    assert_int_equal (l.history[RECORD_RECENT - 1], 1039);
+    assert_int_equal (l.n_replies, 20);
+    record_ledger_drop_oldest (&l, 0, 5);
+    assert_int_equal (l.n_replies, 15);
+    assert_int_equal (l.replies[0].reply_seq, 55);
+    record_ledger_drop_oldest (&l, 100, 100);   /* more than there are */
+    assert_int_equal (l.n_history, 0);
+    assert_int_equal (l.n_replies, 0);
+    record_ledger_fini (&l);
+}
+
+/* A record holds RECORD_RECENT of each at most: one that claims more is
+ * damaged, and does not decode. */
+static void
+test_ledger_is_bounded (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    record_ledger_t l, back;
+    record_ledger_init (&l);
+    record_ledger_init (&back);
+    for (int extra = 0; extra < 2; extra++) {
+        for (int kind = 0; kind < 2; kind++) {
+            record_ledger_fini (&l);
+            fill_ledger (&l, kind ? RECORD_RECENT : RECORD_RECENT + extra,
+                         kind ? RECORD_RECENT + extra : RECORD_RECENT);
+            msgpack_sbuffer sb;
+            msgpack_sbuffer_init (&sb);
+            msgpack_packer pk;
+            msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+            record_pack (&pk, wf, &l);
+            workflow_t *copy = wf_new ();
+            assert_int_equal (record_unpack (copy, &back, sb.data, sb.size),
+                              extra == 0);
+            record_ledger_fini (&back);
+            msgpack_sbuffer_destroy (&sb);
+        }
+    }
+    record_ledger_fini (&l);
 }
 
 int
@@ -235,8 +350,10 @@ main (void)
         T (test_storage_round_trip),
         T (test_stored_form_damaged),
         T (test_priors),
-        T (test_record_does_not_grow),
-        T (test_ledger_collects_events),
+        T (test_ledger_round_trip),
+        T (test_ledger_drops_expired_replies),
+        T (test_ledger_drops_oldest),
+        T (test_ledger_is_bounded),
     };
     return cmocka_run_group_tests_name ("record", tests, NULL, NULL);
 }

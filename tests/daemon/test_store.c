@@ -189,13 +189,15 @@ see_listed (void *arg, const char *workflow_id, const void *key,
     return l->n != l->stop_at;
 }
 
-/* The value comes back as stored; a state change moves the household
- * index, the state index and the counts. */
+/* The value and its ledger come back as stored; a state change moves the
+ * household index, the state index and the counts. */
 static void
 test_workflow_round_trip_and_indexes (void **state)
 {
     (void) state;
     store_wf_t *a = started_workflow (wf_id (1), "h1", NOW);
+    record_ledger_add_event (&a->ledger, 1);
+    record_ledger_add_event (&a->ledger, 7);
     assert_false (a->place.exists);
     put_new (a);
     assert_true (a->place.exists);
@@ -208,7 +210,8 @@ test_workflow_round_trip_and_indexes (void **state)
     assert_string_equal (b->wf->members[0].client_id, "c-h1");
     assert_int_equal (b->wf->version, 1);
     assert_true (b->place.exists);
-    assert_int_equal (b->ledger.n_history, 0);
+    assert_int_equal (b->ledger.n_history, 2);
+    assert_int_equal (b->ledger.history[1], 7);
     assert_int_equal (store_household_open (t, "h1", open_id), STORE_OK);
     assert_string_equal (open_id, wf_id (1));
     assert_counts (t, 1, 0, 0);
@@ -361,7 +364,7 @@ assert_no_reply (store_txn_t *t, const store_wf_t *scope, const char *id,
 }
 
 /* A reply is found again by its id in its scope, within the retention;
- * a scoped one under its workflow's keys. */
+ * a scoped one through the workflow's ledger, stored with the workflow. */
 static void
 test_replies_by_scope (void **state)
 {
@@ -373,6 +376,7 @@ test_replies_by_scope (void **state)
                                        "reply-u1", 8), STORE_OK);
     assert_int_equal (store_reply_put (t, a, str ("s1"), NOW, 9, "reply-s1",
                                        8), STORE_OK);
+    assert_int_equal (a->ledger.n_replies, 1);
     assert_int_equal (store_workflow_put (t, a), STORE_OK);
     assert_int_equal (store_workflow_put (t, b), STORE_OK);
     commit (&t);
@@ -451,58 +455,6 @@ test_reply_sweep (void **state)
     store_wf_destroy (&a);
 }
 
-/* ---- histories ---- */
-
-/* A workflow's history is its own events, indexed when the workflow is
- * stored and read a page at a time after a seq. */
-static void
-test_history_is_indexed (void **state)
-{
-    (void) state;
-    store_wf_t *a = started_workflow (wf_id (1), "h1", NOW);
-    store_wf_t *b = started_workflow (wf_id (2), "h2", NOW);
-    store_txn_t *t = begin (true);
-    for (int i = 0; i < 8; i++) {
-        char body[16];
-        snprintf (body, sizeof body, "%c%d", i % 3 == 2 ? 'b' : 'a', i);
-        uint64_t seq = store_next_seq (t);
-        append (t, body);
-        record_ledger_add_event (&(i % 3 == 2 ? b : a)->ledger, seq);
-    }
-    assert_int_equal (store_workflow_put (t, a), STORE_OK);
-    assert_int_equal (store_workflow_put (t, b), STORE_OK);
-    assert_int_equal (a->ledger.n_history, 0);      /* indexed now */
-    commit (&t);
-
-    seen_events_t of_a = { .n = 0 }, of_b = { .n = 0 }, tail = { .n = 0 },
-                  none = { .n = 0 };
-    t = begin (false);
-    assert_int_equal (store_workflow_events_scan (t, wf_id (1), 0, see_event,
-                                                  &of_a), STORE_OK);
-    assert_int_equal (store_workflow_events_scan (t, wf_id (2), 0, see_event,
-                                                  &of_b), STORE_OK);
-    assert_int_equal (store_workflow_events_scan (t, wf_id (1), 4, see_event,
-                                                  &tail), STORE_OK);
-    assert_int_equal (store_workflow_events_scan (t, wf_id (3), 0, see_event,
-                                                  &none), STORE_OK);
-    assert_int_equal (store_workflow_events_scan (t, "short", 0, see_event,
-                                                  &none), STORE_OK);
-    store_abort (&t);
-    static const uint64_t want_a[] = { 1, 2, 4, 5, 7, 8 }, want_b[] = { 3, 6 };
-    assert_int_equal (of_a.n, 6);
-    for (int i = 0; i < 6; i++)
-        assert_int_equal (of_a.seqs[i], want_a[i]);
-    assert_string_equal (of_a.bodies[5], "a7");
-    assert_int_equal (of_b.n, 2);
-    for (int i = 0; i < 2; i++)
-        assert_int_equal (of_b.seqs[i], want_b[i]);
-    assert_int_equal (tail.n, 3);
-    assert_int_equal (tail.seqs[0], 5);
-    assert_int_equal (none.n, 0);
-    store_wf_destroy (&a);
-    store_wf_destroy (&b);
-}
-
 /* ---- the keys of a closed store, as LMDB reads them ---- */
 
 /* Counts the keys of the closed store that begin with `prefix`. */
@@ -531,6 +483,26 @@ count_keys (const void *prefix, size_t n)
     return count;
 }
 
+/* The size of the closed store's value under `key`. */
+static size_t
+value_size (const char *key)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = { strlen (key), (void *) key }, v;
+    assert_null (store);
+    assert_int_equal (mdb_env_create (&env), 0);
+    assert_int_equal (mdb_env_open (env, store_dir, MDB_RDONLY, 0), 0);
+    assert_int_equal (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal (mdb_dbi_open (txn, NULL, 0, &dbi), 0);
+    assert_int_equal (mdb_get (txn, dbi, &k, &v), 0);
+    size_t n = v.mv_size;
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    return n;
+}
+
 /* A workflow's key of `kind` (W id kind). */
 static const char *
 wf_key (int n, char kind)
@@ -543,9 +515,100 @@ wf_key (int n, char kind)
     return key;
 }
 
+/* ---- histories ---- */
+
+typedef struct {
+    uint64_t seqs[400];
+    int n, stop_at;
+} seqs_seen_t;
+
+static bool
+see_seq (void *arg, uint64_t seq, const void *event, size_t len)
+{
+    seqs_seen_t *s = arg;
+    char want[32];
+    snprintf (want, sizeof want, "e%llu", (unsigned long long) seq);
+    assert_int_equal (len, strlen (want));
+    assert_memory_equal (event, want, len);
+    assert_true (s->n < 400);
+    s->seqs[s->n++] = seq;
+    return s->n != s->stop_at;
+}
+
+/* Appends an event "e<seq>" to `swf`'s history. */
+static void
+add_event (store_txn_t *t, store_wf_t *swf)
+{
+    char body[32];
+    uint64_t seq = store_next_seq (t);
+    snprintf (body, sizeof body, "e%llu", (unsigned long long) seq);
+    append (t, body);
+    record_ledger_add_event (&swf->ledger, seq);
+}
+
+/* A workflow's history is its own events: its newest in its ledger, the
+ * older ones moved to the index as the workflow is stored, read together
+ * in order after any seq, and stopped where the reader has enough. */
+static void
+test_history_spills_to_the_index (void **state)
+{
+    (void) state;
+    store_wf_t *a = started_workflow (wf_id (1), "h1", NOW);
+    store_wf_t *b = started_workflow (wf_id (2), "h2", NOW);
+    uint64_t of_a[300];
+    int n_a = 0;
+    for (int round = 0; round < 10; round++) {
+        store_txn_t *t = begin (true);
+        for (int i = 0; i < 30; i++) {
+            store_wf_t *w = i % 3 == 2 ? b : a;
+            if (w == a)
+                of_a[n_a++] = store_next_seq (t);
+            add_event (t, w);
+        }
+        assert_int_equal (store_workflow_put (t, a), STORE_OK);
+        assert_int_equal (store_workflow_put (t, b), STORE_OK);
+        assert_true (a->ledger.n_history <= RECORD_RECENT);
+        commit (&t);
+    }
+    store_wf_t *read = store_wf_new ();
+    store_txn_t *t = begin (false);
+    assert_int_equal (store_workflow_get (t, wf_id (1), read), STORE_OK);
+    assert_int_equal (read->ledger.n_history, RECORD_RECENT);
+    seqs_seen_t all = { .n = 0 }, tail = { .n = 0 }, page = { .stop_at = 7 },
+                late = { .n = 0 };
+    assert_int_equal (store_workflow_events_scan (t, read, 0, see_seq, &all),
+                      STORE_OK);
+    uint64_t mid = of_a[99];        /* in the index */
+    assert_int_equal (store_workflow_events_scan (t, read, mid, see_seq,
+                                                  &tail), STORE_OK);
+    assert_int_equal (store_workflow_events_scan (t, read, 0, see_seq, &page),
+                      STORE_OK);
+    uint64_t recent = of_a[n_a - 5];  /* in the ledger */
+    assert_int_equal (store_workflow_events_scan (t, read, recent, see_seq,
+                                                  &late), STORE_OK);
+    store_abort (&t);
+    assert_int_equal (all.n, n_a);
+    assert_memory_equal (all.seqs, of_a, sizeof (uint64_t) * (size_t) n_a);
+    assert_int_equal (tail.n, n_a - 100);
+    assert_int_equal (tail.seqs[0], of_a[100]);
+    assert_int_equal (page.n, 7);
+    assert_int_equal (late.n, 4);
+    assert_int_equal (late.seqs[3], of_a[n_a - 1]);
+
+    /* the index holds the older ones, the record no more than its share */
+    store_destroy (&store);
+    const char *prefix = wf_key (1, 'h');
+    assert_int_equal (count_keys (prefix, strlen (prefix)),
+                      n_a - RECORD_RECENT);
+    reopen_store (LARGE_MAP, DAY_MS);
+    store_wf_destroy (&a);
+    store_wf_destroy (&b);
+    store_wf_destroy (&read);
+}
+
 /* Thousands of replies on one workflow: each is found by its id, the
- * record does not carry them, and the sweep takes their references with
- * them. */
+ * record carries only the newest references, and the sweep takes the
+ * others with their replies. */
 static void
 test_many_replies_on_one_workflow (void **state)
 {
@@ -578,8 +641,11 @@ test_many_replies_on_one_workflow (void **state)
     store_abort (&t);
     store_destroy (&store);
     char refs[WF_ID_LEN + 3];
-    snprintf (refs, sizeof refs, "%s", wf_key (1, 'r'));
-    assert_int_equal (count_keys (refs, strlen (refs)), N);
+    memcpy (refs, wf_key (1, 'r'), sizeof refs);
+    assert_int_equal (count_keys (refs, strlen (refs)), N - RECORD_RECENT);
+    /* the record holds RECORD_RECENT references of 27 bytes at most */
+    size_t record = value_size (wf_key (1, 'w'));
+    assert_true (record < 400 + RECORD_RECENT * 27);
     reopen_store (LARGE_MAP, 1000);
 
     /* due at NOW + 1000 + 150: the replies written before NOW + 150 */
@@ -594,7 +660,8 @@ test_many_replies_on_one_workflow (void **state)
     assert_reply (t, a, "r1500", NOW + 150, 1500, "reply-1500");
     store_abort (&t);
     store_destroy (&store);
-    assert_int_equal (count_keys (refs, strlen (refs)), N - 1500);
+    assert_int_equal (count_keys (refs, strlen (refs)),
+                      N - RECORD_RECENT - 1500);
     assert_int_equal (count_keys ("R", 1), N - 1500);
     store_wf_destroy (&a);
 }
@@ -928,7 +995,7 @@ main (void)
         T (test_workflow_round_trip_and_indexes),
         T (test_workflow_list_order_and_cursor),
         T (test_priors_are_stored_apart),
-        T (test_history_is_indexed),
+        T (test_history_spills_to_the_index),
         T (test_replies_by_scope),
         T (test_reply_sweep),
         T (test_many_replies_on_one_workflow),
