@@ -1186,8 +1186,12 @@ find_reply (store_txn_t *t, const store_wf_t *scope, exf_str_t id,
                 && ref_found (&w, l->replies[i].reply_seq,
                               l->replies[i].at_ms))
                 break;
+        /* the index holds references older than the ledger's oldest: only
+         * a full ledger may have moved some there, and only while its
+         * oldest is within the retention are they */
         int rc = 0;
-        if (w.rc == MDB_NOTFOUND) {
+        if (w.rc == MDB_NOTFOUND && l->n_replies >= RECORD_RECENT
+            && l->replies[0].at_ms >= keep_from) {
             dbkey_t prefix = reply_ref_key (scope->wf->workflow_id, id_hash);
             rc = scan (t, &prefix, false, &prefix, ref_each, &w);
         }
