@@ -188,6 +188,17 @@ test_priors (void **state)
 
 /* ---- the ledger: the store's bookkeeping that rides in the record ---- */
 
+/* `wf` and `l` in their stored form, in `sb` (the caller destroys it). */
+static void
+pack_with_ledger (msgpack_sbuffer *sb, const workflow_t *wf,
+                  const record_ledger_t *l)
+{
+    msgpack_sbuffer_init (sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
+    record_pack (&pk, wf, l);
+}
+
 static void
 fill_ledger (record_ledger_t *l, int n_events, int n_replies)
 {
@@ -214,10 +225,7 @@ test_ledger_round_trip (void **state)
     fill_ledger (&l, RECORD_RECENT, 20);    /* past the first growth */
 
     msgpack_sbuffer sb;
-    msgpack_sbuffer_init (&sb);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    record_pack (&pk, wf, &l);
+    pack_with_ledger (&sb, wf, &l);
     workflow_t *copy = wf_new ();
     assert_true (record_unpack (copy, &back, sb.data, sb.size));
     assert_int_equal (back.n_history, RECORD_RECENT);
@@ -230,10 +238,7 @@ test_ledger_round_trip (void **state)
         assert_true (back.replies[i].at_ms == NOW + i);
     }
     msgpack_sbuffer again;
-    msgpack_sbuffer_init (&again);
-    msgpack_packer pk2;
-    msgpack_packer_init (&pk2, &again, msgpack_sbuffer_write);
-    record_pack (&pk2, copy, &back);
+    pack_with_ledger (&again, copy, &back);
     assert_int_equal (again.size, sb.size);
     assert_memory_equal (again.data, sb.data, sb.size);
 
@@ -329,10 +334,7 @@ test_ledger_is_bounded (void **state)
             fill_ledger (&l, kind ? RECORD_RECENT : RECORD_RECENT + extra,
                          kind ? RECORD_RECENT + extra : RECORD_RECENT);
             msgpack_sbuffer sb;
-            msgpack_sbuffer_init (&sb);
-            msgpack_packer pk;
-            msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-            record_pack (&pk, wf, &l);
+            pack_with_ledger (&sb, wf, &l);
             workflow_t *copy = wf_new ();
             assert_int_equal (record_unpack (copy, &back, sb.data, sb.size),
                               extra == 0);
