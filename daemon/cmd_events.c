@@ -1,80 +1,105 @@
 /* cmd_events — the event log and its consumers: events.read,
- * workflow.history (one workflow's events), consumer.ack, consumer.list. */
+ * workflow.history (one workflow's events, a page at a time),
+ * consumer.ack, consumer.list. */
 #include "handlers.h"
 
 /* ---- events.read, workflow.history ---- */
 
+/* A page of a workflow's history: the events up to `limit` (1000 when
+ * absent). Every page, of the history or of the log, ends past
+ * EXF_PAGE_BYTES of events and holds one event at least, so a reply's size
+ * is bounded however large the events are. */
+#define HISTORY_LIMIT 1000
+
 typedef struct {
-    msgpack_sbuffer *sb;
     msgpack_packer pk;
     int64_t limit, count;
-    size_t max_bytes;
+    size_t bytes, max_bytes;
+    uint64_t last;                  /* the seq of the last event packed */
+    bool more;                      /* the page ended before the events */
 } event_list_t;
 
-/* A page ends at `limit` events or past `max_bytes`, whichever comes
- * first, and holds at least one event: a reply's size is bounded however
- * large the events are. */
 static bool
 collect_event (void *arg, uint64_t seq, const void *event, size_t len)
 {
-    (void) seq;
     event_list_t *l = arg;
-    if (l->count == l->limit
-        || (l->count > 0 && l->sb->size + len > l->max_bytes))
+    if (l->count == l->limit || (l->count && len > l->max_bytes - l->bytes)) {
+        l->more = true;
         return false;
+    }
     codec_pack_raw (&l->pk, event, len);
     l->count++;
+    l->bytes += len;
+    l->last = seq;
     return true;
 }
 
-/* Packs `key: [events…]`: the log after `after`, or one workflow's. */
+/* Packs `events: [events…]`: the log after `after`, or one workflow's
+ * history after it, as `l` allows. */
 static store_status_t
-pack_events (call_t *c, const char *key, const store_wf_t *wf,
-             uint64_t after, int64_t limit)
+pack_events (call_t *c, const store_wf_t *wf, uint64_t after,
+             event_list_t *l)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
-    event_list_t l = { .sb = &sb, .limit = limit,
-                       .max_bytes = wf ? SIZE_MAX : EXF_PAGE_BYTES };
-    msgpack_packer_init (&l.pk, &sb, msgpack_sbuffer_write);
+    msgpack_packer_init (&l->pk, &sb, msgpack_sbuffer_write);
     store_txn_t *txn = c->env->change.txn;
-    store_status_t rc = wf ? store_workflow_events_scan (txn, wf, collect_event,
-                                                         &l)
-                           : store_events_scan (txn, after, collect_event, &l);
+    store_status_t rc = wf
+        ? store_workflow_events_scan (txn, wf, after, collect_event, l)
+        : store_events_scan (txn, after, collect_event, l);
     if (!rc) {
-        codec_pack_cstr (c->pk, key);
-        msgpack_pack_array (c->pk, (size_t) l.count);
+        codec_pack_cstr (c->pk, "events");
+        msgpack_pack_array (c->pk, (size_t) l->count);
         codec_pack_raw (c->pk, sb.data, sb.size);
     }
     msgpack_sbuffer_destroy (&sb);
     return rc;
 }
 
+/* `after`, once read: a seq. */
+static bool
+check_after (call_t *c, int64_t after)
+{
+    return after >= 0
+           || exf_fail (&c->err, EXF_BAD_REQUEST, "after",
+                        "after is a seq, not negative");
+}
+
 store_status_t
 cmd_workflow_history (call_t *c)
 {
     const store_wf_t *wf = call_target (c);
-    if (!wf)
+    int64_t after = 0;
+    event_list_t l = { .limit = HISTORY_LIMIT,
+                       .max_bytes = EXF_PAGE_BYTES };
+    if (!wf
+        || !codec_read_int (c->args, "after", false, &after, NULL,
+                            EXF_BAD_REQUEST, &c->err)
+        || (codec_map_get (c->args, "limit") && !call_read_limit (c, &l.limit))
+        || !check_after (c, after))
         return STORE_OK;
-    msgpack_pack_map (c->pk, 2);
+    msgpack_pack_map (c->pk, 3);
     pack_kv_str (c->pk, "workflow_id", wf->wf->workflow_id);
-    return pack_events (c, "events", wf, 0, INT64_MAX);
+    store_status_t rc = pack_events (c, wf, (uint64_t) after, &l);
+    codec_pack_cstr (c->pk, "next");
+    if (l.more)
+        msgpack_pack_uint64 (c->pk, l.last);
+    else
+        msgpack_pack_nil (c->pk);
+    return rc;
 }
 
 store_status_t
 cmd_events_read (call_t *c)
 {
-    int64_t after, limit;
+    int64_t after;
+    event_list_t l = { .max_bytes = EXF_PAGE_BYTES };
     if (!codec_read_int (c->args, "after", true, &after, NULL, EXF_BAD_REQUEST,
                          &c->err)
-        || !call_read_limit (c, &limit))
+        || !call_read_limit (c, &l.limit) || !check_after (c, after))
         return STORE_OK;
-    if (after < 0)
-        return exf_fail (&c->err, EXF_BAD_REQUEST, "after",
-                         "after is a seq, not negative"), STORE_OK;
     msgpack_pack_map (c->pk, 2);
-    store_status_t rc = pack_events (c, "events", NULL, (uint64_t) after,
-                                     limit);
+    store_status_t rc = pack_events (c, NULL, (uint64_t) after, &l);
     pack_kv_int (c->pk, "last_seq",
                  (int64_t) store_last_seq (c->env->change.txn));
     return rc;

@@ -8,9 +8,12 @@
 DAEMON_CORE_SRC  := daemon/blob.c daemon/workflow.c
 # Encodings of the value: the view clients read, the record the store keeps.
 DAEMON_CODEC_SRC := daemon/pack.c daemon/view.c daemon/record.c
-# The shell: the store, the write path, the command table and its handlers,
-# the stall scan; then sockets and the loop.
-DAEMON_SHELL_SRC := daemon/log.c daemon/auth.c daemon/peers.c daemon/backlog.c daemon/store.c daemon/change.c daemon/commands.c \
+# The shell: the log, who is calling and what a peer may cost, the store
+# (its seals and its verifier), the write path, the command table and its
+# handlers, the stall scan; then sockets and the loop.
+DAEMON_SHELL_SRC := daemon/log.c daemon/auth.c daemon/peers.c daemon/backlog.c \
+                    daemon/seal.c daemon/verify.c daemon/store.c \
+                    daemon/change.c daemon/commands.c \
                     daemon/handlers.c daemon/cmd_ops.c daemon/cmd_workflow.c \
                     daemon/cmd_member.c daemon/cmd_events.c daemon/stall.c
 DAEMON_SRC       := $(DAEMON_CORE_SRC) $(DAEMON_CODEC_SRC) $(DAEMON_SHELL_SRC) \

@@ -58,6 +58,24 @@ record_ledger_add_reply (record_ledger_t *l, record_reply_ref_t ref,
     l->replies[l->n_replies++] = ref;
 }
 
+void
+record_ledger_drop_oldest (record_ledger_t *l, uint32_t events,
+                           uint32_t replies)
+{
+    if (events > l->n_history)
+        events = l->n_history;
+    if (replies > l->n_replies)
+        replies = l->n_replies;
+    l->n_history -= events;
+    l->n_replies -= replies;
+    if (l->n_history)
+        memmove (l->history, l->history + events,
+                 l->n_history * sizeof *l->history);
+    if (l->n_replies)
+        memmove (l->replies, l->replies + replies,
+                 l->n_replies * sizeof *l->replies);
+}
+
 /* ---- the stored form ----
  *
  * Positional arrays, not maps: every command rewrites its workflow, and a
@@ -68,13 +86,16 @@ record_ledger_add_reply (record_ledger_t *l, record_reply_ref_t ref,
  *   workflow = [FORMAT, id, version, state, enrollment, household, project,
  *               project_type|nil, created_at, updated_at, started_by|nil,
  *               new_hoh|nil, cancel_reason|nil, stalled, [member…], [dq…],
- *               [event seq…], [[id_hash, reply_seq, at]…]]
+ *               [event seq…], [[id_hash, reply_seq, at]…]]   (ledger:
+ *               RECORD_RECENT of each at most, oldest first)
  *   member   = [client, enrollment, relationship, entry_date, adult,
  *               decision, [done_step…]]
  *   done_step= [step, mode, completed_at, first_completed_at, actor|nil, data]
  *   dq       = [source, count, findings]      (bytes are msgpack bin) */
 
-#define STORED_FORMAT 1
+/* 2: the ledger holds the newest RECORD_RECENT entries of each kind, the
+ * older ones are index entries (format 1 held every one). */
+#define STORED_FORMAT 2
 
 static void
 pack_member_stored (msgpack_packer *pk, const wf_member_t *m)
@@ -293,7 +314,8 @@ open_record (const void *buf, size_t len, msgpack_unpacked *u)
 {
     msgpack_unpacked_init (u);
     size_t off = 0;
-    if (msgpack_unpack_next (u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
+    if (msgpack_unpack_next (u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS
+        || off != len)
         return reader_of (NULL);
     return reader_of (&u->data);
 }
@@ -320,8 +342,9 @@ unpack_stored (workflow_t *wf, record_ledger_t *ledger, reader_t r)
     reader_t dq = read_array (&r);
     reader_t history = read_array (&r);
     reader_t replies = read_array (&r);
-    if (!r.ok || state < 0 || state >= WF_STATE_COUNT
-        || members.n > WF_MAX_MEMBERS || dq.n > WF_MAX_DQ_SOURCES)
+    if (!r.ok || r.i != r.n || state < 0 || state >= WF_STATE_COUNT
+        || members.n > WF_MAX_MEMBERS || dq.n > WF_MAX_DQ_SOURCES
+        || history.n > RECORD_RECENT || replies.n > RECORD_RECENT)
         return false;
     wf->state = (wf_state_t) state;
     for (uint32_t i = 0; i < members.n; i++) {

@@ -1,15 +1,22 @@
 /* record — a workflow as the store keeps it; the shell's side of the value.
  *
- * Owns: the compact stored form of a workflow value, the ledger the store
- * keeps beside it in the same record, and the members' prior values (the
- * last assessments, for Default Last), which are stored apart. One record
- * holds everything a command on a workflow reads and writes, so that a
- * command reads and writes one record: that is what keeps commits cheap
- * (see store.c). The rules never see the ledger. */
+ * Owns: the compact stored form of a workflow value; the ledger the store
+ * keeps beside it in the same record; and the members' prior values (the
+ * last assessments, for Default Last), which are stored apart.
+ *
+ * The ledger holds a workflow's newest events (its history's tail) and the
+ * references to the stored replies of its newest commands, RECORD_RECENT of
+ * each at most; older ones are index entries of their own (store.c). So a
+ * workflow that has seen few commands — nearly every one — is one record,
+ * which is what keeps commits cheap, and one that has seen 100,000 costs
+ * the same to read and write as one that has seen RECORD_RECENT. The rules
+ * never see the ledger. */
 #ifndef EXF_RECORD_H
 #define EXF_RECORD_H
 
 #include "workflow.h"
+
+#define RECORD_RECENT 32
 
 /* Where the reply to one of the workflow's recent commands is stored. */
 typedef struct {
@@ -18,8 +25,10 @@ typedef struct {
     int64_t at_ms;
 } record_reply_ref_t;
 
-/* The store's bookkeeping for one workflow: the seqs of its events (its
- * history) and where the replies to its recent commands are. */
+/* The store's bookkeeping for one workflow: the seqs of its newest events
+ * and where the replies to its newest commands are, oldest first. Between
+ * a read and a store it may hold more than RECORD_RECENT of each; the
+ * store then moves the oldest out (record_ledger_drop_oldest). */
 typedef struct {
     uint64_t *history;
     uint32_t n_history, cap_history;
@@ -33,10 +42,15 @@ void record_ledger_add_event (record_ledger_t *ledger, uint64_t seq);
 /* Adds a reference and drops those written before `expire_before_ms`. */
 void record_ledger_add_reply (record_ledger_t *ledger, record_reply_ref_t ref,
                               int64_t expire_before_ms);
+/* Forgets the `events` oldest events and the `replies` oldest references
+ * (once they are indexed elsewhere). */
+void record_ledger_drop_oldest (record_ledger_t *ledger, uint32_t events,
+                                uint32_t replies);
 
-/* The stored form of a workflow and its ledger, without prior values.
- * Decodes into an empty workflow and an empty ledger; false for a record
- * that does not decode (what it filled is then to be reset). */
+/* The stored form of a workflow and its ledger (RECORD_RECENT of each at
+ * most), without prior values. Decodes into an empty workflow and an empty
+ * ledger; false for a record that does not decode (what it filled is then
+ * to be reset). */
 void record_pack (msgpack_packer *pk, const workflow_t *wf,
                   const record_ledger_t *ledger);
 bool record_unpack (workflow_t *wf, record_ledger_t *ledger, const void *buf,

@@ -594,12 +594,14 @@ server_run (const server_config_t *config)
         log_line ("warn", "LOCAL MODE: no --certs, so no authentication: "
                   "loopback endpoints only, and every caller is principal "
                   "'local' with role admin");
+    store_status_t opened;
     self.store = store_new (config->data_dir, config->map_size,
-                            config->reply_retention_s * 1000, why, sizeof why);
+                            config->reply_retention_s * 1000, &opened, why,
+                            sizeof why);
     if (!self.store) {
         log_line ("error", "%s", why);
         auth_destroy (&self.auth);
-        return 1;
+        return store_exit_status (opened);
     }
     self.batch = calloc (BATCH_MAX, sizeof *self.batch);
     const char *endpoints[2] = { config->commands_endpoint,

@@ -3,47 +3,74 @@
  * One B-tree, keys by prefix. The layout is chosen for the commit, which is
  * where the time goes: an fsync'd commit costs about one device write per
  * dirty page, so what a batch of commands writes should land on as few
- * pages as possible. Everything a command on a workflow reads or writes is
- * in the workflow's one record (its events' seqs and its reply references
- * ride along in the record's ledger, record.h), and everything appended is keyed in
- * time order, so a batch dirties the records it changes plus the tail pages
- * of the log, the reply log and the state index.
+ * pages as possible. Everything a command on a workflow reads or writes
+ * is in the workflow's one record while the workflow is young: its newest
+ * events' seqs and the references to its newest stored replies ride in the
+ * record's ledger (record.h), RECORD_RECENT of each. Older ones move out,
+ * as the workflow is stored, into index entries beside the record (W id h,
+ * W id r), so nothing a command reads grows with the commands the workflow
+ * has seen: a reply is found in the ledger or by one lookup of (workflow,
+ * id hash), and the history is read only by workflow.history, a page at a
+ * time. Everything appended is keyed in time order, so a batch dirties the
+ * records it changes plus the tail pages of the log, the reply log and the
+ * state index.
  *
- *   W id w              → the stored workflow and its ledger (record_pack)
- *   W id p              → the members' prior values (Default Last)
- *   S state at id       → ""  (workflow.list, stall scan; at = updated_at)
- *   H household         → id of its open workflow
- *   L seq               → event, as published
- *   R reply-seq         → reply record of a command naming a workflow
- *   U day request-id    → reply record of a command naming none
- *   C name              → consumer offset
- *   M name              → meta: "counts" (per state)
+ *   W id h seq            → ""  (an event of the workflow's history,
+ *                                 older than its ledger's)
+ *   W id p                → the members' prior values (Default Last)
+ *   W id r id-hash rseq   → at  (a reply to a command on the workflow,
+ *                                 older than its ledger's)
+ *   W id w                → the stored workflow and its ledger
+ *   S state at id         → ""  (workflow.list, stall scan; at = updated_at)
+ *   H household           → id of its open workflow
+ *   L seq                 → event, as published
+ *   R rseq                → reply record of a command naming a workflow
+ *   U day request-id      → reply record of a command naming none
+ *   C name                → consumer offset
+ *   M name                → meta: "counts" (per state), "format"
  *
  * Numbers are big-endian so byte order is numeric order. A reply record is
- * at(8) · body-hash(8) · id-length(1) · id · reply. */
+ * at(8) · body-hash(8) · id-length(1) · id · scope-length(1) · scope ·
+ * reply, the scope being the workflow id of an R record (the sweep finds
+ * the reference to delete with it) and empty in a U record.
+ *
+ * Every value ends with its seal (seal.h): written by db_put, checked by
+ * every read before anything else sees the bytes, so a damaged record is
+ * STORE_CORRUPT with its key named in the fault detail, never data. */
 #include "store.h"
 
 #include <errno.h>
-#include <lmdb.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "seal.h"
+#include "verify.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
 #define KEY_MAX 160
+/* lock.mdb's blocks, allocated before LMDB maps the file for writing: its
+ * reader table fits (LMDB sizes it from the file, about 1,000 readers) */
+#define LOCK_RESERVE (64 * 1024)
 
 struct store_t {
+    char *dir;
     int lock_fd;                    /* flock'd: one daemon per data directory */
     MDB_env *env;
     MDB_dbi dbi;
     uint64_t committed_seq;
     uint64_t committed_reply_seq;
     int64_t reply_keep_ms;
-    int last_fault;                 /* LMDB or errno code behind the last fault */
+    char detail[256];               /* what the storage said of the last fault */
+    bool detail_set;                /* … when the store said it itself */
 };
 
 struct store_txn_t {
@@ -64,41 +91,91 @@ store_strerror (store_status_t status)
     case STORE_NOT_FOUND: return "not found";
     case STORE_FULL: return "storage is full";
     case STORE_READ_ONLY: return "storage is read-only";
-    case STORE_CORRUPT: return "a stored record does not decode";
+    case STORE_CORRUPT: return "a stored record is damaged";
+    case STORE_BUSY: return "storage is in use by another process";
     case STORE_FAULT: break;
     }
     return "storage fault";
 }
 
+int
+store_exit_status (store_status_t status)
+{
+    switch (status) {
+    case STORE_FULL: return STORE_EXIT_FULL;
+    case STORE_READ_ONLY: return STORE_EXIT_READ_ONLY;
+    case STORE_CORRUPT: return STORE_EXIT_DAMAGED;
+    default: return 1;
+    }
+}
+
+/* Bytes free to an unprivileged writer on the filesystem holding `dir`,
+ * or UINT64_MAX when it cannot be told. */
+static uint64_t
+free_bytes (const char *dir)
+{
+    struct statvfs fs;
+    if (statvfs (dir, &fs))
+        return UINT64_MAX;
+    return (uint64_t) fs.f_bavail * fs.f_frsize;
+}
+
 /* LMDB's and the system's codes become the store's statuses here, and
- * nowhere else. */
+ * nowhere else. LMDB reports a short write as EIO: with the disk nearly
+ * full, that is a full disk. */
 static store_status_t
 status_of (store_t *self, int rc)
 {
     store_status_t status;
+    bool said = self->detail_set;
+    self->detail_set = false;
     switch (rc) {
     case 0: return STORE_OK;
     case MDB_NOTFOUND: return STORE_NOT_FOUND;
     case MDB_MAP_FULL: case MDB_TXN_FULL: case ENOSPC: case EDQUOT:
         status = STORE_FULL;
         break;
+    case EIO: {
+        uint64_t left = free_bytes (self->dir);
+        status = left < STORE_SHORT_WRITE_FREE ? STORE_FULL : STORE_FAULT;
+        if (status == STORE_FULL && !said) {
+            snprintf (self->detail, sizeof self->detail, "no space left on "
+                      "the device: a write fell short with %llu KiB free",
+                      (unsigned long long) (left / 1024));
+            said = true;
+        }
+        break;
+    }
     case EROFS: case EACCES:
         status = STORE_READ_ONLY;
         break;
-    case MDB_CORRUPTED:
+    case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND:
         status = STORE_CORRUPT;
         break;
     default:
         status = STORE_FAULT;
     }
-    self->last_fault = rc;
+    if (!said)
+        snprintf (self->detail, sizeof self->detail, "%s", mdb_strerror (rc));
     return status;
 }
 
 const char *
 store_fault_detail (const store_t *self)
 {
-    return mdb_strerror (self->last_fault);
+    return self->detail;
+}
+
+/* A damaged record: its key, printable, goes into the fault detail. */
+static int
+damaged (store_t *self, const MDB_val *key, const char *what)
+{
+    char name[160];
+    seal_key_name (key->mv_data, key->mv_size, name, sizeof name);
+    snprintf (self->detail, sizeof self->detail, "the record at key %s %s",
+              name, what);
+    self->detail_set = true;
+    return MDB_CORRUPTED;
 }
 
 /* ---- keys ---- */
@@ -201,18 +278,53 @@ val_of_key (const dbkey_t *k)
     return val_of (k->b, k->n);
 }
 
+/* A sealed value of `len` bytes under `k`, to be filled at `*p` (the
+ * value's place in the page) and then sealed with db_seal. */
+static int
+db_reserve (store_txn_t *t, const dbkey_t *k, size_t len, unsigned flags,
+            uint8_t **p)
+{
+    MDB_val key = val_of_key (k), v = { len + SEAL_LEN, NULL };
+    int rc = mdb_put (t->txn, t->store->dbi, &key, &v, flags | MDB_RESERVE);
+    *p = rc ? NULL : v.mv_data;
+    return rc;
+}
+
+static void
+db_seal (const dbkey_t *k, uint8_t *p, size_t len)
+{
+    seal_write (k->b, k->n, p, len);
+}
+
 static int
 db_put (store_txn_t *t, const dbkey_t *k, MDB_val v, unsigned flags)
 {
-    MDB_val key = val_of_key (k);
-    return mdb_put (t->txn, t->store->dbi, &key, &v, flags);
+    uint8_t *p;
+    int rc = db_reserve (t, k, v.mv_size, flags, &p);
+    if (rc)
+        return rc;
+    if (v.mv_size)
+        memcpy (p, v.mv_data, v.mv_size);
+    db_seal (k, p, v.mv_size);
+    return 0;
+}
+
+/* Checks a value read under `key` and strips its seal. */
+static int
+unseal (store_t *self, const MDB_val *key, MDB_val *v)
+{
+    if (!seal_check (key->mv_data, key->mv_size, v->mv_data, v->mv_size))
+        return damaged (self, key, "fails its seal");
+    v->mv_size -= SEAL_LEN;
+    return 0;
 }
 
 static int
 db_get (store_txn_t *t, const dbkey_t *k, MDB_val *v)
 {
     MDB_val key = val_of_key (k);
-    return mdb_get (t->txn, t->store->dbi, &key, v);
+    int rc = mdb_get (t->txn, t->store->dbi, &key, v);
+    return rc ? rc : unseal (t->store, &key, v);
 }
 
 static int
@@ -224,7 +336,8 @@ db_del (store_txn_t *t, const dbkey_t *k)
 }
 
 /* Walks keys from `start` (exclusive when asked) while they begin with
- * `prefix`, calling `each` until it returns false. */
+ * `prefix`, calling `each` with every checked value until it returns
+ * false. */
 typedef bool (*scan_fn) (void *arg, MDB_val *k, MDB_val *v);
 
 static int
@@ -243,7 +356,7 @@ scan (store_txn_t *t, const dbkey_t *start, bool exclusive, const dbkey_t *prefi
     while (rc == 0) {
         if (k.mv_size < prefix->n || memcmp (k.mv_data, prefix->b, prefix->n))
             break;
-        if (!each (arg, &k, &v))
+        if ((rc = unseal (t->store, &k, &v)) || !each (arg, &k, &v))
             break;
         rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
     }
@@ -272,61 +385,198 @@ read_last_number (MDB_txn *txn, MDB_dbi dbi, uint8_t prefix)
     return last;
 }
 
-store_t *
-store_new (const char *dir, size_t map_size, int64_t reply_keep_ms,
-           char *why, size_t cap)
+/* A fault before the store is open: the kind in `*status`, the reason in
+ * `why`. Always false. */
+static bool
+refuse (store_status_t *status, store_status_t kind, char *why, size_t cap,
+        const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
+
+static bool
+refuse (store_status_t *status, store_status_t kind, char *why, size_t cap,
+        const char *fmt, ...)
 {
-    store_t *self = calloc (1, sizeof *self);
-    MDB_txn *txn = NULL;
-    int rc;
-    if (!self) {
-        snprintf (why, cap, "out of memory");
-        return NULL;
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (why, cap, fmt, ap);
+    va_end (ap);
+    *status = kind;
+    return false;
+}
+
+/* The kind of a system error met while setting up. */
+static store_status_t
+setup_status (int err)
+{
+    switch (err) {
+    case EROFS: case EACCES: case EPERM: return STORE_READ_ONLY;
+    case ENOSPC: case EDQUOT: return STORE_FULL;
+    default: return STORE_FAULT;
     }
-    self->reply_keep_ms = reply_keep_ms;
-    if (mkdir (dir, 0750) && errno != EEXIST) {
-        snprintf (why, cap, "cannot create %s: %s", dir, strerror (errno));
-        free (self);
-        return NULL;
+}
+
+/* The data directory, writable, held by this process alone. */
+static bool
+take_directory (store_t *self, store_status_t *status, char *why, size_t cap)
+{
+    const char *dir = self->dir;
+    if (mkdir (dir, 0750) && errno != EEXIST)
+        return refuse (status, setup_status (errno), why, cap,
+                       "cannot create %s: %s", dir, strerror (errno));
+    char path[4096];
+    snprintf (path, sizeof path, "%s/exitflowd.lock", dir);
+    self->lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (self->lock_fd < 0) {
+        int err = errno;
+        store_status_t kind = setup_status (err);
+        return refuse (status, kind, why, cap, "%s %s (%s: %s)", dir,
+                       err == EROFS ? "is on a read-only filesystem"
+                       : kind == STORE_READ_ONLY ? "is not writable"
+                       : kind == STORE_FULL ? "has no space"
+                       : "cannot be used", path, strerror (err));
     }
     /* LMDB allows several writers across processes, but seqs are kept in
      * memory: a second daemon on the same store would reuse them */
-    char lock_path[4096];
-    snprintf (lock_path, sizeof lock_path, "%s/exitflowd.lock", dir);
-    self->lock_fd = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-    if (self->lock_fd < 0 || flock (self->lock_fd, LOCK_EX | LOCK_NB)) {
-        snprintf (why, cap, "%s is in use by another exitflowd (%s)", dir,
-                  strerror (errno));
-        if (self->lock_fd >= 0)
-            close (self->lock_fd);
-        free (self);
-        return NULL;
+    if (flock (self->lock_fd, LOCK_EX | LOCK_NB))
+        return refuse (status, errno == EWOULDBLOCK ? STORE_BUSY : STORE_FAULT,
+                       why, cap, "%s is in use by another exitflowd (%s)", dir,
+                       strerror (errno));
+    return true;
+}
+
+/* Room for LMDB before it maps anything: a full disk found now is an
+ * answer; found by a write into a mapped page, it is a SIGBUS. LMDB maps
+ * the lock file for writing, so its blocks are allocated here; the data
+ * file is written with write(2), whose errors LMDB returns. */
+static bool
+reserve_space (store_t *self, store_status_t *status, char *why, size_t cap)
+{
+    uint64_t left = free_bytes (self->dir);
+    if (left < STORE_START_FREE)
+        return refuse (status, STORE_FULL, why, cap, "no space: %s has %llu "
+                       "KiB free, exitflowd needs %llu KiB to start",
+                       self->dir, (unsigned long long) (left / 1024),
+                       (unsigned long long) (STORE_START_FREE / 1024));
+    char path[4096];
+    snprintf (path, sizeof path, "%s/lock.mdb", self->dir);
+    int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    int err = fd < 0 ? errno : posix_fallocate (fd, 0, LOCK_RESERVE);
+    if (fd >= 0)
+        close (fd);
+    if (err)
+        return refuse (status, setup_status (err), why, cap,
+                       "cannot reserve %s: %s", path, strerror (err));
+    return true;
+}
+
+static void
+note_problem (void *arg, bool problem, const char *line)
+{
+    char *first = arg;
+    if (problem && !first[0])
+        snprintf (first, 200, "%s", line);
+}
+
+/* An existing store is checked whole before it is served. */
+static bool
+verify_existing (store_t *self, store_status_t *status, char *why, size_t cap)
+{
+    char first[200] = "";
+    switch (verify_store (self->dir, note_problem, first)) {
+    case VERIFY_CLEAN: case VERIFY_NO_STORE:
+        return true;
+    case VERIFY_DAMAGED:
+        return refuse (status, STORE_CORRUPT, why, cap, "the store in %s is "
+                       "damaged (%s): see exitflowd --verify %s, and restore "
+                       "from a backup", self->dir, first, self->dir);
+    case VERIFY_OLD_FORMAT:
+        return refuse (status, STORE_FAULT, why, cap, "the store in %s was "
+                       "written by an older exitflowd (format 1); this one "
+                       "reads format %d", self->dir, STORE_FORMAT);
+    default:
+        return refuse (status, STORE_FAULT, why, cap, "cannot verify the "
+                       "store in %s: %s", self->dir, first);
     }
-    if ((rc = mdb_env_create (&self->env))
-        || (rc = mdb_env_set_mapsize (self->env, map_size))
-        || (rc = mdb_env_open (self->env, dir, MDB_NOTLS, 0640)))
-        goto fail;
-    int dead = 0;
-    mdb_reader_check (self->env, &dead);    /* readers of crashed processes */
-    if ((rc = mdb_txn_begin (self->env, NULL, 0, &txn))
-        || (rc = mdb_dbi_open (txn, NULL, 0, &self->dbi)))
-        goto fail;
+}
+
+/* LMDB's assertions abort the process: say first what it means. */
+static void
+on_lmdb_assert (MDB_env *env, const char *msg)
+{
+    const char *dir = "DIR";
+    mdb_env_get_path (env, &dir);
+    fprintf (stderr, "exitflowd error: LMDB: %s: the store in %s is damaged; "
+             "see exitflowd --verify %s\n", msg, dir, dir);
+}
+
+/* Reads the seqs back and marks a new store with its format; an existing
+ * store was verified, format included. */
+static int
+open_tree (store_t *self)
+{
+    MDB_txn *txn;
+    MDB_stat st;
+    int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+    if (rc)
+        return rc;
+    if ((rc = mdb_dbi_open (txn, NULL, 0, &self->dbi))
+        || (rc = mdb_stat (txn, self->dbi, &st))) {
+        mdb_txn_abort (txn);
+        return rc;
+    }
     self->committed_seq = read_last_number (txn, self->dbi, 'L');
     self->committed_reply_seq = read_last_number (txn, self->dbi, 'R');
-    rc = mdb_txn_commit (txn);
-    txn = NULL;
-    if (rc)
-        goto fail;
+    if (st.ms_entries == 0) {
+        store_txn_t t = { .store = self, .txn = txn, .write = true };
+        uint8_t format[8];
+        put_be64 (format, STORE_FORMAT);
+        dbkey_t k = prefixed_key ('M', "format");
+        if ((rc = db_put (&t, &k, val_of (format, 8), 0))) {
+            mdb_txn_abort (txn);
+            return rc;
+        }
+    }
+    return mdb_txn_commit (txn);
+}
+
+store_t *
+store_new (const char *dir, size_t map_size, int64_t reply_keep_ms,
+           store_status_t *status, char *why, size_t cap)
+{
+    store_t *self = calloc (1, sizeof *self);
+    *status = STORE_FAULT;
+    if (!self || !(self->dir = strdup (dir))) {
+        free (self);
+        snprintf (why, cap, "out of memory");
+        return NULL;
+    }
+    self->lock_fd = -1;
+    self->reply_keep_ms = reply_keep_ms;
+    if (!take_directory (self, status, why, cap)
+        || !reserve_space (self, status, why, cap)
+        || !verify_existing (self, status, why, cap)) {
+        store_destroy (&self);
+        return NULL;
+    }
+    int rc;
+    if ((rc = mdb_env_create (&self->env))
+        || (rc = mdb_env_set_mapsize (self->env, map_size))
+        || (rc = mdb_env_set_assert (self->env, on_lmdb_assert))
+        || (rc = mdb_env_open (self->env, dir, MDB_NOTLS, 0640))) {
+        mdb_env_close (self->env);  /* closes a half-open one too */
+        self->env = NULL;
+    } else {
+        int dead = 0;
+        mdb_reader_check (self->env, &dead);    /* readers of crashed processes */
+        rc = open_tree (self);
+    }
+    if (rc) {
+        *status = status_of (self, rc);
+        snprintf (why, cap, "LMDB at %s: %s", dir, self->detail);
+        store_destroy (&self);
+        return NULL;
+    }
+    *status = STORE_OK;
     return self;
-fail:
-    if (txn)
-        mdb_txn_abort (txn);
-    snprintf (why, cap, "LMDB at %s: %s", dir, mdb_strerror (rc));
-    if (self->env)
-        mdb_env_close (self->env);
-    close (self->lock_fd);
-    free (self);
-    return NULL;
 }
 
 void
@@ -335,8 +585,11 @@ store_destroy (store_t **self_p)
     store_t *self = *self_p;
     if (!self)
         return;
-    mdb_env_close (self->env);
-    close (self->lock_fd);
+    if (self->env)
+        mdb_env_close (self->env);
+    if (self->lock_fd >= 0)
+        close (self->lock_fd);
+    free (self->dir);
     free (self);
     *self_p = NULL;
 }
@@ -434,6 +687,16 @@ get_workflow_value (store_txn_t *t, const char *id, char kind, MDB_val *v)
     return db_get (t, &k, v);
 }
 
+/* A sealed value that does not decode is damage all the same (a value
+ * written wrong): named by its key. */
+static int
+undecodable (store_txn_t *t, const char *id, char kind)
+{
+    dbkey_t k = workflow_key (id, kind);
+    MDB_val key = val_of_key (&k);
+    return damaged (t->store, &key, "does not decode");
+}
+
 store_status_t
 store_workflow_get (store_txn_t *t, const char *workflow_id, store_wf_t *out)
 {
@@ -443,7 +706,7 @@ store_workflow_get (store_txn_t *t, const char *workflow_id, store_wf_t *out)
     MDB_val v;
     int rc = get_workflow_value (t, workflow_id, 'w', &v);
     if (!rc && !record_unpack (out->wf, &out->ledger, v.mv_data, v.mv_size))
-        rc = MDB_CORRUPTED;
+        rc = undecodable (t, workflow_id, 'w');
     if (!rc)
         out->place = place_of (out->wf);
     return status_of (t->store, rc);
@@ -457,7 +720,7 @@ store_workflow_get_priors (store_txn_t *t, workflow_t *wf)
     if (rc == MDB_NOTFOUND)
         return STORE_OK;
     if (!rc && !record_unpack_priors (wf, v.mv_data, v.mv_size))
-        rc = MDB_CORRUPTED;
+        rc = undecodable (t, wf->workflow_id, 'p');
     return status_of (t->store, rc);
 }
 
@@ -528,17 +791,65 @@ reindex (store_txn_t *t, const store_wf_place_t *before, const workflow_t *wf)
     return rc;
 }
 
+/* W id h seq: one event of the workflow's history. */
+static dbkey_t
+history_key (const char *id, uint64_t seq)
+{
+    dbkey_t k = workflow_key (id, 'h');
+    key_u64 (&k, seq);
+    return k;
+}
+
+/* W id r id-hash [rseq]: where the workflow's replies to an id are. */
+static dbkey_t
+reply_ref_key (const char *workflow_id, uint64_t id_hash)
+{
+    dbkey_t k = workflow_key (workflow_id, 'r');
+    key_u64 (&k, id_hash);
+    return k;
+}
+
+/* Moves what the ledger holds past RECORD_RECENT into index entries, the
+ * oldest first: one of each per command at most, once a workflow is old. */
+static int
+spill_ledger (store_txn_t *t, const char *id, record_ledger_t *l)
+{
+    uint32_t events = l->n_history > RECORD_RECENT
+                      ? l->n_history - RECORD_RECENT : 0;
+    uint32_t replies = l->n_replies > RECORD_RECENT
+                       ? l->n_replies - RECORD_RECENT : 0;
+    int rc = 0;
+    for (uint32_t i = 0; !rc && i < events; i++) {
+        dbkey_t k = history_key (id, l->history[i]);
+        rc = db_put (t, &k, val_of ("", 0), 0);
+    }
+    for (uint32_t i = 0; !rc && i < replies; i++) {
+        const record_reply_ref_t *ref = &l->replies[i];
+        uint8_t at[8];
+        put_be64 (at, (uint64_t) ref->at_ms);
+        dbkey_t k = reply_ref_key (id, ref->id_hash);
+        key_u64 (&k, ref->reply_seq);
+        rc = db_put (t, &k, val_of (at, 8), 0);
+    }
+    if (!rc)
+        record_ledger_drop_oldest (l, events, replies);
+    return rc;
+}
+
 store_status_t
 store_workflow_put (store_txn_t *t, store_wf_t *swf)
 {
     const workflow_t *wf = swf->wf;
+    int rc = spill_ledger (t, wf->workflow_id, &swf->ledger);
+    if (rc)
+        return status_of (t->store, rc);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
     record_pack (&pk, wf, &swf->ledger);
     dbkey_t k = workflow_key (wf->workflow_id, 'w');
-    int rc = db_put (t, &k, val_of (sb.data, sb.size), 0);
+    rc = db_put (t, &k, val_of (sb.data, sb.size), 0);
     if (!rc && !swf->place.exists && record_has_priors (wf)) {
         msgpack_sbuffer_clear (&sb);
         record_pack_priors (&pk, wf);
@@ -670,70 +981,133 @@ store_events_scan (store_txn_t *t, uint64_t after, store_event_fn fn, void *arg)
                       scan (t, &start, false, &prefix, event_each, &w));
 }
 
+typedef struct {
+    store_txn_t *t;
+    store_event_fn fn;
+    void *arg;
+    bool stopped;                   /* the callback had enough */
+    int rc;                         /* a fault met reading an event */
+} history_walk_t;
+
+#define HISTORY_KEY_LEN (2 + WF_ID_LEN + 8)
+
+/* Hands the event `seq` of the log to the walk's callback. */
+static bool
+history_event (history_walk_t *w, uint64_t seq)
+{
+    dbkey_t lk = log_key (seq);
+    MDB_val ev;
+    w->rc = db_get (w->t, &lk, &ev);
+    if (w->rc == MDB_NOTFOUND) {
+        w->rc = 0;
+        return true;
+    }
+    if (!w->rc && !w->fn (w->arg, seq, ev.mv_data, ev.mv_size))
+        w->stopped = true;
+    return !w->rc && !w->stopped;
+}
+
+static bool
+history_each (void *arg, MDB_val *k, MDB_val *v)
+{
+    (void) v;
+    if (k->mv_size != HISTORY_KEY_LEN)
+        return true;
+    return history_event (arg, get_be64 ((uint8_t *) k->mv_data + 2
+                                         + WF_ID_LEN));
+}
+
 store_status_t
 store_workflow_events_scan (store_txn_t *t, const store_wf_t *swf,
-                            store_event_fn fn, void *arg)
+                            uint64_t after, store_event_fn fn, void *arg)
 {
-    for (uint32_t i = 0; i < swf->ledger.n_history; i++) {
-        uint64_t seq = swf->ledger.history[i];
-        dbkey_t k = log_key (seq);
-        MDB_val ev;
-        int rc = db_get (t, &k, &ev);
-        if (rc == MDB_NOTFOUND)
-            continue;
-        if (rc)
-            return status_of (t->store, rc);
-        if (!fn (arg, seq, ev.mv_data, ev.mv_size))
-            break;
-    }
-    return STORE_OK;
+    /* the index holds the older events, the ledger the newest */
+    const char *id = swf->wf->workflow_id;
+    dbkey_t prefix = workflow_key (id, 'h');
+    dbkey_t start = history_key (id, after);
+    history_walk_t w = { t, fn, arg, false, 0 };
+    int rc = scan (t, &start, true, &prefix, history_each, &w);
+    const record_ledger_t *l = &swf->ledger;
+    for (uint32_t i = 0; !rc && !w.rc && !w.stopped && i < l->n_history; i++)
+        if (l->history[i] > after)
+            history_event (&w, l->history[i]);
+    return status_of (t->store, rc ? rc : w.rc);
 }
 
 /* ---- idempotency ---- */
 
 #define REPLY_HEAD 17               /* at · body-hash · id-length */
 
+/* A reply record's parts. */
+typedef struct {
+    int64_t at_ms;
+    uint64_t hash;
+    exf_str_t id;
+    exf_str_t scope;                /* the workflow of an R record */
+    const void *reply;
+    size_t len;
+} reply_record_t;
+
 /* Writes a reply record under `k`. */
 static int
-put_reply_record (store_txn_t *t, const dbkey_t *k, exf_str_t id,
-                  int64_t now_ms, uint64_t hash, const void *reply,
-                  size_t len, unsigned flags)
+put_reply_record (store_txn_t *t, const dbkey_t *k, const reply_record_t *r,
+                  unsigned flags)
 {
     /* MDB_RESERVE hands back the value's place in the page: fill it there */
-    MDB_val key = val_of_key (k), v = { REPLY_HEAD + id.len + len, NULL };
-    int rc = mdb_put (t->txn, t->store->dbi, &key, &v, flags | MDB_RESERVE);
+    size_t len = REPLY_HEAD + r->id.len + 1 + r->scope.len + r->len;
+    uint8_t *p;
+    int rc = db_reserve (t, k, len, flags, &p);
     if (rc)
         return rc;
-    uint8_t *p = v.mv_data;
-    put_be64 (p, (uint64_t) now_ms);
-    put_be64 (p + 8, hash);
-    p[16] = (uint8_t) id.len;
-    memcpy (p + REPLY_HEAD, id.ptr, id.len);
-    memcpy (p + REPLY_HEAD + id.len, reply, len);
+    uint8_t *at = p;
+    put_be64 (at, (uint64_t) r->at_ms);
+    put_be64 (at + 8, r->hash);
+    at[16] = (uint8_t) r->id.len;
+    memcpy (at += REPLY_HEAD, r->id.ptr, r->id.len);
+    *(at += r->id.len) = (uint8_t) r->scope.len;
+    memcpy (at += 1, r->scope.ptr, r->scope.len);
+    memcpy (at + r->scope.len, r->reply, r->len);
+    db_seal (k, p, len);
     return 0;
 }
 
+/* Splits a checked reply record; false when its parts do not add up. */
+static bool
+split_reply_record (const MDB_val *v, reply_record_t *r)
+{
+    const uint8_t *p = v->mv_data;
+    size_t n = v->mv_size;
+    if (n < REPLY_HEAD + 1 || n < REPLY_HEAD + (size_t) p[16] + 1)
+        return false;
+    r->at_ms = (int64_t) get_be64 (p);
+    r->hash = get_be64 (p + 8);
+    r->id = (exf_str_t) { (const char *) p + REPLY_HEAD, p[16] };
+    size_t scope_at = REPLY_HEAD + r->id.len;
+    if (n < scope_at + 1 + p[scope_at])
+        return false;
+    r->scope = (exf_str_t) { (const char *) p + scope_at + 1, p[scope_at] };
+    r->reply = p + scope_at + 1 + r->scope.len;
+    r->len = n - scope_at - 1 - r->scope.len;
+    return true;
+}
+
 /* Reads the reply record under `k` if it is the one for `id` (and, when
- * `at_ms` is not 0, was written then: reply seqs restart once the whole log
- * has been swept, so an old reference may name a newer record). */
+ * `at_ms` is not 0, was written then). */
 static int
 get_reply_record (store_txn_t *t, const dbkey_t *k, exf_str_t id,
-                  int64_t at_ms, uint64_t *hash, const void **reply,
-                  size_t *len)
+                  int64_t at_ms, reply_record_t *r)
 {
     MDB_val v;
     int rc = db_get (t, k, &v);
     if (rc)
         return rc;
-    const uint8_t *p = v.mv_data;
-    if (v.mv_size < REPLY_HEAD || p[16] != id.len
-        || (at_ms && (int64_t) get_be64 (p) != at_ms)
-        || v.mv_size < REPLY_HEAD + id.len
-        || memcmp (p + REPLY_HEAD, id.ptr, id.len) != 0)
+    if (!split_reply_record (&v, r)) {
+        MDB_val key = val_of_key (k);
+        return damaged (t->store, &key, "does not decode");
+    }
+    if ((at_ms && r->at_ms != at_ms) || r->id.len != id.len
+        || memcmp (r->id.ptr, id.ptr, id.len) != 0)
         return MDB_NOTFOUND;
-    *hash = get_be64 (p + 8);
-    *reply = p + REPLY_HEAD + id.len;
-    *len = v.mv_size - REPLY_HEAD - id.len;
     return 0;
 }
 
@@ -756,32 +1130,79 @@ day_reply_key (int64_t day, exf_str_t id)
     return k;
 }
 
-/* The reply record for `id`, looked up as store_reply_get says. */
+#define REPLY_REF_KEY_LEN (2 + WF_ID_LEN + 16)
+
+typedef struct {
+    store_txn_t *t;
+    exf_str_t id;
+    int64_t keep_from;
+    reply_record_t found;
+    int rc;                         /* 0 once one is found */
+} ref_walk_t;
+
+/* One reference to a reply to the id's hash: the newest that names a
+ * record of this id within the retention wins. Reply seqs restart when the
+ * whole log has been swept, so a reference is held to its record's time. */
+static bool
+ref_found (ref_walk_t *w, uint64_t reply_seq, int64_t at)
+{
+    if (at < w->keep_from)
+        return false;
+    dbkey_t rk = reply_log_key (reply_seq);
+    reply_record_t r;
+    int rc = get_reply_record (w->t, &rk, w->id, at, &r);
+    if (rc == MDB_NOTFOUND)
+        return false;
+    w->rc = rc;
+    if (!rc)
+        w->found = r;
+    return true;
+}
+
+static bool
+ref_each (void *arg, MDB_val *k, MDB_val *v)
+{
+    ref_walk_t *w = arg;
+    if (k->mv_size == REPLY_REF_KEY_LEN && v->mv_size == 8)
+        ref_found (w, get_be64 ((uint8_t *) k->mv_data + 2 + WF_ID_LEN + 8),
+                   (int64_t) get_be64 (v->mv_data));
+    return w->rc == 0 || w->rc == MDB_NOTFOUND;
+}
+
+/* The reply record for `id`, looked up as store_reply_get says: a scoped
+ * one in the workflow's ledger, newest first, then among its older
+ * references in the index. */
 static int
 find_reply (store_txn_t *t, const store_wf_t *scope, exf_str_t id,
-            int64_t now_ms, uint64_t *hash, const void **reply, size_t *len)
+            int64_t now_ms, reply_record_t *r)
 {
     int64_t keep_from = now_ms - t->store->reply_keep_ms;
     if (scope) {
+        ref_walk_t w = { t, id, keep_from, .rc = MDB_NOTFOUND };
         uint64_t id_hash = codec_hash (id.ptr, id.len, 0);
         const record_ledger_t *l = &scope->ledger;
-        for (uint32_t i = l->n_replies; i-- > 0;) {
-            const record_reply_ref_t *ref = &l->replies[i];
-            if (ref->id_hash != id_hash || ref->at_ms < keep_from)
-                continue;
-            dbkey_t k = reply_log_key (ref->reply_seq);
-            int rc = get_reply_record (t, &k, id, ref->at_ms, hash, reply,
-                                       len);
-            if (rc != MDB_NOTFOUND)
-                return rc;
+        for (uint32_t i = l->n_replies; i-- > 0;)
+            if (l->replies[i].id_hash == id_hash
+                && ref_found (&w, l->replies[i].reply_seq,
+                              l->replies[i].at_ms))
+                break;
+        /* the index holds references older than the ledger's oldest: only
+         * a full ledger may have moved some there, and only while its
+         * oldest is within the retention are they */
+        int rc = 0;
+        if (w.rc == MDB_NOTFOUND && l->n_replies >= RECORD_RECENT
+            && l->replies[0].at_ms >= keep_from) {
+            dbkey_t prefix = reply_ref_key (scope->wf->workflow_id, id_hash);
+            rc = scan (t, &prefix, false, &prefix, ref_each, &w);
         }
-        return MDB_NOTFOUND;
+        *r = w.found;
+        return rc ? rc : w.rc;
     }
     /* an unscoped reply lives under the day it was written: look at every
      * day the retention still covers */
     for (int64_t day = now_ms / DAY_MS; day >= keep_from / DAY_MS; day--) {
         dbkey_t k = day_reply_key (day, id);
-        int rc = get_reply_record (t, &k, id, 0, hash, reply, len);
+        int rc = get_reply_record (t, &k, id, 0, r);
         if (rc != MDB_NOTFOUND)
             return rc;
     }
@@ -793,24 +1214,30 @@ store_reply_get (store_txn_t *t, const store_wf_t *scope, exf_str_t id,
                  int64_t now_ms, uint64_t *hash, const void **reply,
                  size_t *len)
 {
-    return status_of (t->store,
-                      find_reply (t, scope, id, now_ms, hash, reply, len));
+    reply_record_t r;
+    int rc = find_reply (t, scope, id, now_ms, &r);
+    if (!rc) {
+        *hash = r.hash;
+        *reply = r.reply;
+        *len = r.len;
+    }
+    return status_of (t->store, rc);
 }
 
 store_status_t
 store_reply_put (store_txn_t *t, store_wf_t *scope, exf_str_t id,
                  int64_t now_ms, uint64_t hash, const void *reply, size_t len)
 {
+    reply_record_t r = { now_ms, hash, id, { "", 0 }, reply, len };
     if (!scope) {
         dbkey_t k = day_reply_key (now_ms / DAY_MS, id);
-        return status_of (t->store, put_reply_record (t, &k, id, now_ms, hash,
-                                                      reply, len, 0));
+        return status_of (t->store, put_reply_record (t, &k, &r, 0));
     }
+    r.scope = (exf_str_t) { scope->wf->workflow_id, WF_ID_LEN };
     uint64_t reply_seq = t->reply_seq + 1;
     dbkey_t k = reply_log_key (reply_seq);
     /* not MDB_APPEND: that compares with the last key of the whole tree */
-    int rc = put_reply_record (t, &k, id, now_ms, hash, reply, len,
-                               MDB_NOOVERWRITE);
+    int rc = put_reply_record (t, &k, &r, MDB_NOOVERWRITE);
     if (rc)
         return status_of (t->store, rc);
     t->reply_seq = reply_seq;
@@ -822,25 +1249,34 @@ store_reply_put (store_txn_t *t, store_wf_t *scope, exf_str_t id,
 }
 
 /* Deletes entries under `prefix` while `doomed` picks them (both logs are
- * in time order, so the first survivor ends the walk), up to `*budget`. A
- * cursor delete leaves the cursor on the next entry, which MDB_NEXT then
- * returns. */
+ * in time order, so the first survivor ends the walk), up to `*budget`,
+ * with what `also` names for each (the reference to an R record), deleted
+ * once the walk is over. A cursor delete leaves the cursor on the next
+ * entry, which MDB_NEXT then returns. */
 typedef bool (*doomed_fn) (const MDB_val *k, const MDB_val *v, int64_t limit);
+typedef bool (*also_fn) (const MDB_val *k, const MDB_val *v, dbkey_t *also);
 
 static int
-delete_where (store_txn_t *t, uint8_t prefix, doomed_fn doomed, int64_t limit,
-              int *budget, int *deleted)
+delete_where (store_txn_t *t, uint8_t prefix, doomed_fn doomed, also_fn also,
+              int64_t limit, int *budget, int *deleted)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open (t->txn, t->store->dbi, &cur);
     if (rc)
         return rc;
+    dbkey_t *companions = also ? calloc ((size_t) *budget + 1,
+                                         sizeof *companions) : NULL;
+    int n_companions = 0;
+    if (also && !companions)
+        abort ();
     MDB_val k = val_of (&prefix, 1), v;
     rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && *budget > 0 && k.mv_size >= 1
            && ((uint8_t *) k.mv_data)[0] == prefix) {
-        if (!doomed (&k, &v, limit))
+        if ((rc = unseal (t->store, &k, &v)) || !doomed (&k, &v, limit))
             break;
+        if (also && also (&k, &v, &companions[n_companions]))
+            n_companions++;
         if ((rc = mdb_cursor_del (cur, 0)))
             break;
         (*budget)--;
@@ -848,7 +1284,12 @@ delete_where (store_txn_t *t, uint8_t prefix, doomed_fn doomed, int64_t limit,
         rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close (cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    for (int i = 0; !rc && i < n_companions; i++)
+        rc = db_del (t, &companions[i]);
+    free (companions);
+    return rc;
 }
 
 /* R seq: written before `limit` ms (the log is in time order). */
@@ -857,6 +1298,22 @@ reply_expired (const MDB_val *k, const MDB_val *v, int64_t limit)
 {
     (void) k;
     return v->mv_size >= 8 && (int64_t) get_be64 (v->mv_data) < limit;
+}
+
+/* R seq: its reference under its workflow. */
+static bool
+reply_reference (const MDB_val *k, const MDB_val *v, dbkey_t *ref)
+{
+    reply_record_t r;
+    if (k->mv_size != 9 || !split_reply_record (v, &r)
+        || r.scope.len != WF_ID_LEN)
+        return false;
+    char wf_id[WF_ID_LEN + 1];
+    memcpy (wf_id, r.scope.ptr, WF_ID_LEN);
+    wf_id[WF_ID_LEN] = '\0';
+    *ref = reply_ref_key (wf_id, codec_hash (r.id.ptr, r.id.len, 0));
+    key_bytes (ref, (uint8_t *) k->mv_data + 1, 8);
+    return true;
 }
 
 /* U day id: whole days before day `limit`. */
@@ -873,10 +1330,11 @@ store_replies_sweep (store_txn_t *t, int64_t now_ms, int budget, int *deleted)
 {
     int64_t keep_from = now_ms - t->store->reply_keep_ms;
     *deleted = 0;
-    int rc = delete_where (t, 'R', reply_expired, keep_from, &budget, deleted);
+    int rc = delete_where (t, 'R', reply_expired, reply_reference, keep_from,
+                           &budget, deleted);
     if (!rc)
-        rc = delete_where (t, 'U', day_expired, keep_from / DAY_MS, &budget,
-                           deleted);
+        rc = delete_where (t, 'U', day_expired, NULL, keep_from / DAY_MS,
+                           &budget, deleted);
     return status_of (t->store, rc);
 }
 

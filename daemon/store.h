@@ -3,10 +3,11 @@
  * Owns: the environment and its one B-tree, whose keys by prefix hold the
  * workflows and their indexes, the event log, stored replies for
  * idempotency, consumer offsets and counters (the layout is in store.c);
- * and the one write transaction at a time. Everything a command changes
- * goes through one store transaction, so a batch commits or vanishes whole.
- * No LMDB type or code crosses this header: functions answer a
- * store_status_t. */
+ * the one write transaction at a time; the seal (a CRC32C, seal.h) on
+ * every value, checked on every read; and what a storage fault is called.
+ * Everything a command changes goes through one store transaction, so a
+ * batch commits or vanishes whole. No LMDB type or code crosses this
+ * header: functions answer a store_status_t. */
 #ifndef EXF_STORE_H
 #define EXF_STORE_H
 
@@ -17,26 +18,54 @@ typedef enum {
     STORE_NOT_FOUND,        /* a normal answer where noted */
     STORE_FULL,             /* the map or the disk is full: writes wait */
     STORE_READ_ONLY,        /* the storage refuses writes */
-    STORE_CORRUPT,          /* a stored record does not decode */
+    STORE_CORRUPT,          /* a stored record is damaged: its seal fails,
+                               or it does not decode */
+    STORE_BUSY,             /* another exitflowd has the data directory */
     STORE_FAULT,            /* anything else */
 } store_status_t;
 
 /* A fixed description of `status`, for replies and logs. */
 const char *store_strerror (store_status_t status);
 
+/* exitflowd's exit status when the store cannot be opened for `status`
+ * (README, "Running"; exitflowd --help): 10 full, 11 read-only, 12
+ * damaged, 1 anything else (another daemon has the directory, say).
+ * `exitflowd --verify` exits 12 too for a damaged store. */
+#define STORE_EXIT_FULL 10
+#define STORE_EXIT_READ_ONLY 11
+#define STORE_EXIT_DAMAGED 12
+int store_exit_status (store_status_t status);
+
+/* Free space the filesystem must have for the daemon to start (below it
+ * the store is full at start-up), and below which a failed write is taken
+ * for a full disk (LMDB reports a short write as EIO). */
+#define STORE_START_FREE ((uint64_t) 1 << 20)
+#define STORE_SHORT_WRITE_FREE ((uint64_t) 64 << 20)
+
+/* The mark every store carries: its key, and the one format this daemon
+ * reads (2: every value sealed, histories and reply references out of the
+ * workflow records). verify.c checks it. */
+#define STORE_FORMAT_KEY "Mformat"
+#define STORE_FORMAT 2
+
 typedef struct store_t store_t;
 typedef struct store_txn_t store_txn_t;
 
 /* Opens (creating) the environment in `dir`; stored replies are kept at
- * least `reply_keep_ms`. On failure returns NULL and writes the reason into
- * `why`. */
+ * least `reply_keep_ms`. Before LMDB maps anything it checks that the
+ * directory is writable and has STORE_START_FREE bytes, and allocates the
+ * lock file's blocks, so a full disk is an answer and not a SIGBUS; then
+ * it verifies an existing store in a child process (verify.h) and refuses
+ * a damaged one. On failure returns NULL with the kind of fault in
+ * `*status` and a one-line reason in `why`. */
 store_t *store_new (const char *dir, size_t map_size, int64_t reply_keep_ms,
-                    char *why, size_t cap);
+                    store_status_t *status, char *why, size_t cap);
 void store_destroy (store_t **self_p);
 /* The newest committed event seq. */
 uint64_t store_committed_seq (store_t *self);
-/* What the storage itself said about the last status other than STORE_OK
- * and STORE_NOT_FOUND (LMDB's or the system's words), for logs. */
+/* What the storage said about the last status other than STORE_OK and
+ * STORE_NOT_FOUND (LMDB's or the system's words; for a damaged record,
+ * its key in printable form), for logs. */
 const char *store_fault_detail (const store_t *self);
 
 /* Any status other than STORE_OK and STORE_NOT_FOUND leaves a write
@@ -56,8 +85,9 @@ typedef struct {
 } store_wf_place_t;
 
 /* A workflow as the store holds it: the pure value, the ledger that rides
- * in its record, and where it sat in the indexes when it was read, so that
- * storing it moves its index entries. A new one sits nowhere. */
+ * in its record (its newest events and reply references), and where it sat
+ * in the indexes when it was read, so that storing it moves its index
+ * entries. A new one sits nowhere. */
 typedef struct {
     workflow_t *wf;
     record_ledger_t ledger;
@@ -74,7 +104,8 @@ store_status_t store_workflow_get (store_txn_t *txn, const char *workflow_id,
 /* Adds the members' prior values (Default Last) to a read workflow. */
 store_status_t store_workflow_get_priors (store_txn_t *txn, workflow_t *wf);
 /* Stores the workflow with its ledger (and, when it is new, its prior
- * values) and moves its index entries to where it now is. */
+ * values), moving what the ledger holds past RECORD_RECENT into index
+ * entries, and moves its index entries to where it now is. */
 store_status_t store_workflow_put (store_txn_t *txn, store_wf_t *swf);
 /* The open workflow of a household, or STORE_NOT_FOUND. */
 store_status_t store_household_open (store_txn_t *txn,
@@ -104,15 +135,19 @@ typedef bool (*store_event_fn) (void *arg, uint64_t seq, const void *event,
                                 size_t len);
 store_status_t store_events_scan (store_txn_t *txn, uint64_t after,
                                   store_event_fn fn, void *arg);
-/* The events of one workflow (its ledger's history), in seq order. */
+/* The events of one workflow (its history: the index's, then its
+ * ledger's) with seqs above `after`, in seq order. One lookup per event:
+ * the cost of a page does not depend on how long the history is. */
 store_status_t store_workflow_events_scan (store_txn_t *txn,
                                            const store_wf_t *swf,
-                                           store_event_fn fn, void *arg);
+                                           uint64_t after, store_event_fn fn,
+                                           void *arg);
 
 /* ---- idempotency ---- */
 
 /* A stored reply, or STORE_NOT_FOUND. `scope` is the workflow the command
- * names (its ledger says where its replies are) or NULL for commands that
+ * names (its ledger says where its newest replies are, one lookup of
+ * (workflow, hash of the id) finds an older one) or NULL for commands that
  * name none. Pointers are valid until the transaction ends. */
 store_status_t store_reply_get (store_txn_t *txn, const store_wf_t *scope,
                                 exf_str_t id, int64_t now_ms, uint64_t *hash,
@@ -122,8 +157,8 @@ store_status_t store_reply_get (store_txn_t *txn, const store_wf_t *scope,
 store_status_t store_reply_put (store_txn_t *txn, store_wf_t *scope,
                                 exf_str_t id, int64_t now_ms, uint64_t hash,
                                 const void *reply, size_t len);
-/* Deletes replies past the retention, at most `budget`; `deleted` counts
- * them. */
+/* Deletes replies past the retention (and what finds them), at most
+ * `budget`; `deleted` counts them. */
 store_status_t store_replies_sweep (store_txn_t *txn, int64_t now_ms,
                                     int budget, int *deleted);
 

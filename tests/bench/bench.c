@@ -36,6 +36,11 @@
  *       measurement -> durable commands/s, p50, p99.
  *   3.  the same workload with 1 client for ~3 s -> p50, compared with
  *       (raw 1-client echo p50 + raw LMDB commit p50); target <= 1.5x.
+ *   4.  flat cost: one workflow takes dq.report after dq.report; at 10,
+ *       1,000 and 100,000 prior commands (--quick: 10 and 10,000) one
+ *       client times workflow.get, dq.report and step.save (Default Last)
+ *       one at a time -> the median of each and the ratio last/first,
+ *       which should stay near 1. --flat-only runs this part alone.
  *   Then a report with ratios and one machine-readable line `BENCH {json}`.
  *
  * Every reply is checked (v, id, ok:true, result shape, version increasing);
@@ -161,13 +166,15 @@ static struct {
     bool ping_only;
     bool raw_only;
     int timeout_ms;
-} opt = {NULL, 32, 10.0, false, "./var/bench-raw", false, false, false, 10000};
+    bool flat_only;
+} opt = {NULL, 32, 10.0, false, "./var/bench-raw", false, false, false, 10000, false};
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: exitflow-bench --commands ENDPOINT [--clients 32] [--seconds 10]\n"
             "                      [--raw-dir DIR] [--quick] [--timeout-ms 10000]\n"
+            "       exitflow-bench --commands ENDPOINT --flat-only [--quick]\n"
             "       exitflow-bench --commands ENDPOINT --ping [--timeout-ms N]\n"
             "       exitflow-bench --raw-only [--clients 32] [--raw-dir DIR] [--quick]\n");
 }
@@ -1072,6 +1079,238 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* 4. flat cost: one workflow's Nth command costs what its 10th did     */
+/*
+ * One workflow, started with prior values so that Default Last applies,
+ * takes dq.report after dq.report (pipelined, 64 in flight, sources
+ * rotating over four names) until it has seen each size's number of
+ * commands; at each size one client alone times workflow.get, dq.report
+ * and step.save (Default Last) one at a time and reports their medians.
+ * The store keeps a workflow's history and reply references outside the
+ * record the rules load, so the three should not grow with the size.
+ */
+
+#define FLAT_WINDOW 64
+#define FLAT_SOURCES 4
+
+enum { FLAT_GET, FLAT_REPORT, FLAT_SAVE, FLAT_KINDS };
+static const char *const flat_kind_name[FLAT_KINDS] = {"workflow.get", "dq.report",
+                                                       "step.save"};
+
+typedef struct {
+    void *sock;
+    char wf_id[64];
+    char hh[64];
+    uint64_t seq;     /* request counter */
+    uint64_t done;    /* commands the workflow has seen */
+} flat_t;
+
+/* Packs request `kind` (FLAT_KINDS) on the flat workflow into sb under a
+ * fresh id, copied into `id`. */
+static void flat_build(flat_t *f, int kind, msgpack_sbuffer *sb, char *id, size_t idcap)
+{
+    msgpack_packer pk;
+    msgpack_sbuffer_clear(sb);
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    f->seq++;
+    snprintf(id, idcap, "flat-%s-%" PRIu64, g_run_token, f->seq);
+    char cid[96];
+    snprintf(cid, sizeof cid, "%s-h", f->hh);
+    switch (kind) {
+    case FLAT_GET:
+        codec_pack_request_head(&pk, id, EXF_CMD_NAME(WORKFLOW_GET), NULL, true);
+        msgpack_pack_map(&pk, 1);
+        pk_kv_str(&pk, "workflow_id", f->wf_id);
+        break;
+    case FLAT_REPORT: {
+        char source[32];
+        snprintf(source, sizeof source, "flat-dq-%d", (int)(f->seq % FLAT_SOURCES));
+        codec_pack_request_head(&pk, id, EXF_CMD_NAME(DQ_REPORT), NULL, true);
+        msgpack_pack_map(&pk, 3);
+        pk_kv_str(&pk, "workflow_id", f->wf_id);
+        pk_kv_str(&pk, "source", source);
+        codec_pack_cstr(&pk, "findings");
+        msgpack_pack_array(&pk, 1);
+        msgpack_pack_map(&pk, 4);
+        pk_kv_str(&pk, "rule", "bench.flat");
+        pk_kv_str(&pk, "severity", "warning");
+        pk_kv_str(&pk, "client_id", cid);
+        pk_kv_str(&pk, "message", "a finding the bench reports again and again");
+        break;
+    }
+    case FLAT_SAVE:
+        codec_pack_request_head(&pk, id, EXF_CMD_NAME(STEP_SAVE), "bench", true);
+        msgpack_pack_map(&pk, 4);
+        pk_kv_str(&pk, "workflow_id", f->wf_id);
+        pk_kv_str(&pk, "client_id", cid);
+        pk_kv_str(&pk, "step", "health_insurance");
+        pk_kv_str(&pk, "mode", "default_last");
+        break;
+    }
+}
+
+/* Receives one reply within the timeout and checks it answers `id` with
+ * ok:true; dies otherwise (the figures would mean nothing). */
+static void flat_expect_ok(flat_t *f, const char *what, const char *id)
+{
+    zmq_pollitem_t it = {f->sock, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, opt.timeout_ms) <= 0)
+        die("flat cost: no reply to %s within %d ms", what, opt.timeout_ms);
+    zmq_msg_t body;
+    zmq_msg_init(&body);
+    if (recv_body(f->sock, &body) != 0)
+        die("flat cost: recv: %s", zmq_strerror(errno));
+    reply_t r;
+    char why[256];
+    if (!reply_read(&r, zmq_msg_data(&body), zmq_msg_size(&body), id, why, sizeof why))
+        die("flat cost: %s: %s", what, why);
+    if (!r.ok)
+        die("flat cost: %s: %s: %s (field %s)", what, r.code, r.message, r.field);
+    exf_error_t err;
+    exf_str_t w;
+    if (f->wf_id[0] == 0 &&    /* the reply to workflow.start names it */
+        codec_read_str(r.result, "workflow_id", true, 26, &w, NULL, EXF_BAD_REQUEST, &err))
+        codec_str_copy(f->wf_id, sizeof f->wf_id, w);
+    reply_fini(&r);
+    zmq_msg_close(&body);
+}
+
+static void flat_send(flat_t *f, msgpack_sbuffer *sb)
+{
+    if (zmq_send(f->sock, sb->data, sb->size, 0) != (int)sb->size)
+        die("flat cost: send: %s", zmq_strerror(errno));
+}
+
+/* Starts the flat workflow, one household of three with prior values, as
+ * the workload does (ops[]), and saves the head's exit form, which comes
+ * before any other step. */
+static void flat_start(flat_t *f, msgpack_sbuffer *sb)
+{
+    client_t c = {.idx = client_tag++};
+    client_new_workflow(&c);
+    snprintf(f->hh, sizeof f->hh, "%s", c.hh);
+    for (c.op = 0; c.op < 2; c.op++) {
+        build_request(&c, sb);
+        flat_send(f, sb);
+        flat_expect_ok(f, OP_NAME(ops[c.op].kind), c.req_id);
+        snprintf(c.wf_id, sizeof c.wf_id, "%s", f->wf_id);
+    }
+    f->done = 2;
+}
+
+/* dq.report until the workflow has seen `target` commands, FLAT_WINDOW in
+ * flight; replies come back in the order sent (one connection, one batch
+ * queue), which the ids check. */
+static void flat_grow(flat_t *f, uint64_t target, msgpack_sbuffer *sb)
+{
+    static char ids[FLAT_WINDOW][64];
+    uint64_t sent = f->done, head = 0, tail = 0;
+    while (f->done < target) {
+        while (sent < target && head - tail < FLAT_WINDOW) {
+            flat_build(f, FLAT_REPORT, sb, ids[head % FLAT_WINDOW], sizeof ids[0]);
+            flat_send(f, sb);
+            head++;
+            sent++;
+        }
+        flat_expect_ok(f, "dq.report", ids[tail % FLAT_WINDOW]);
+        tail++;
+        f->done++;
+    }
+}
+
+/* Median latency in us of `n` commands of `kind`, one at a time, after
+ * as many again unmeasured (the bulk before leaves caches and clocks in
+ * another state). */
+static double flat_time(flat_t *f, int kind, int n, msgpack_sbuffer *sb)
+{
+    lat_t lat = {0};
+    char id[64];
+    for (int i = -n; i < n; i++) {
+        flat_build(f, kind, sb, id, sizeof id);
+        int64_t t0 = now_ns();
+        flat_send(f, sb);
+        flat_expect_ok(f, flat_kind_name[kind], id);
+        if (i >= 0)
+            lat_add(&lat, now_ns() - t0);
+        f->done++;
+    }
+    lat_sort(&lat);
+    double p50 = lat_pct_us(&lat, 50);
+    lat_free(&lat);
+    return p50;
+}
+
+#define FLAT_MAX_SIZES 4
+
+typedef struct {
+    int n_sizes;
+    uint64_t size[FLAT_MAX_SIZES];
+    double us[FLAT_MAX_SIZES][FLAT_KINDS];
+    double fill_s;    /* time to grow to the last size */
+} flat_result_t;
+
+static flat_result_t flat_cost(void *ctx, bool quick)
+{
+    static const uint64_t full[] = {10, 1000, 100000}, small[] = {10, 10000};
+    flat_result_t res = {0};
+    const uint64_t *sizes = quick ? small : full;
+    res.n_sizes = quick ? 2 : 3;
+    int samples = quick ? 100 : 300;
+    flat_t f = {.sock = zmq_socket(ctx, ZMQ_DEALER)};
+    int linger = 0;
+    zmq_setsockopt(f.sock, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(f.sock, opt.commands) != 0)
+        die("connect %s: %s", opt.commands, zmq_strerror(errno));
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    flat_start(&f, &sb);
+    int64_t t0 = now_ns();
+    for (int s = 0; s < res.n_sizes; s++) {
+        res.size[s] = sizes[s];
+        flat_grow(&f, sizes[s], &sb);
+        for (int k = 0; k < FLAT_KINDS; k++)
+            res.us[s][k] = flat_time(&f, k, samples, &sb);
+    }
+    res.fill_s = (double)(now_ns() - t0) / 1e9;
+    msgpack_sbuffer_destroy(&sb);
+    zmq_close(f.sock);
+    return res;
+}
+
+static void flat_print(const flat_result_t *r)
+{
+    printf("flat cost, one workflow (median of one-at-a-time commands; %.1f s in all):\n",
+           r->fill_s);
+    printf("  %-24s", "prior commands");
+    for (int s = 0; s < r->n_sizes; s++)
+        printf(" %12" PRIu64, r->size[s]);
+    printf("   last/first\n");
+    for (int k = 0; k < FLAT_KINDS; k++) {
+        printf("  %-24s", flat_kind_name[k]);
+        for (int s = 0; s < r->n_sizes; s++)
+            printf(" %9.0f us", r->us[s][k]);
+        double first = r->us[0][k], last = r->us[r->n_sizes - 1][k];
+        printf("   %8.2fx\n", first > 0 ? last / first : 0);
+    }
+}
+
+static void flat_json(const flat_result_t *r)
+{
+    printf("\"flat\":{\"sizes\":[");
+    for (int s = 0; s < r->n_sizes; s++)
+        printf("%s%" PRIu64, s ? "," : "", r->size[s]);
+    printf("]");
+    for (int k = 0; k < FLAT_KINDS; k++) {
+        printf(",\"%s_us\":[", flat_kind_name[k]);
+        for (int s = 0; s < r->n_sizes; s++)
+            printf("%s%.1f", s ? "," : "", r->us[s][k]);
+        double first = r->us[0][k], last = r->us[r->n_sizes - 1][k];
+        printf("],\"%s_ratio\":%.3f", flat_kind_name[k], first > 0 ? last / first : 0);
+    }
+    printf("}");
+}
+
+/* ------------------------------------------------------------------ */
 /* report                                                              */
 
 static void json_str(FILE *f, const char *s)
@@ -1188,6 +1427,8 @@ int main(int argc, char **argv)
             opt.ping_only = true;
         } else if (!strcmp(a, "--raw-only")) {
             opt.raw_only = true;
+        } else if (!strcmp(a, "--flat-only")) {
+            opt.flat_only = true;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
@@ -1263,6 +1504,16 @@ int main(int argc, char **argv)
     if (ping_daemon(ctx, opt.timeout_ms < 5000 ? opt.timeout_ms : 5000, why, sizeof why) != 0)
         die("daemon unreachable at %s: %s", opt.commands, why);
 
+    if (opt.flat_only) {
+        flat_result_t fr = flat_cost(ctx, opt.quick);
+        zmq_ctx_term(ctx);
+        flat_print(&fr);
+        printf("BENCH {");
+        flat_json(&fr);
+        printf("}\n");
+        return 0;
+    }
+
     double busy = machine_busy_pct(opt.quick ? 250 : 1000);
     printf("exitflow-bench: %d clients, %.1f s measurement%s, daemon %s, today %s\n",
            opt.clients, opt.seconds, opt.quick ? " (quick)" : "", opt.commands, g_today);
@@ -1291,6 +1542,9 @@ int main(int argc, char **argv)
     p1.warm_s = single_warm;
     p1.meas_s = single_s;
     run_phase(ctx, &p1);
+
+    /* 4. one workflow's cost as its commands pile up */
+    flat_result_t fr = flat_cost(ctx, opt.quick);
 
     zmq_ctx_term(ctx);
 
@@ -1324,6 +1578,7 @@ int main(int argc, char **argv)
     printf("target >= 30000 cmds/s with 32 clients: %s%s\n",
            errors ? invalid : tput_met ? "MET" : "NOT MET",
            opt.clients == 32 ? "" : " (note: this run used a different client count)");
+    flat_print(&fr);
     if (busy > 10.0)
         printf("WARNING: the machine was %.0f%% busy before the run (other processes); "
                "figures are skewed\n",
@@ -1343,14 +1598,15 @@ int main(int argc, char **argv)
            "\"single_cmds_per_s\":%.0f,\"single_p50_us\":%.1f,\"single_p99_us\":%.1f,"
            "\"single_ref_us\":%.1f,\"single_ratio\":%.3f,"
            "\"bench_cpu_pct\":%.1f,\"machine_busy_pct_before\":%.1f,"
-           "\"target_cmds_met\":%s,\"target_latency_met\":%s,\"errors\":%" PRIu64
-           ",\"first_error\":",
+           "\"target_cmds_met\":%s,\"target_latency_met\":%s,\"errors\":%" PRIu64 ",",
            opt.clients, opt.seconds, opt.quick ? "true" : "false", rz.rate, rz.p50_n_us,
            rz.rate_1, rz.p50_1_us, rl.rate, rl.p50_us, rl.p99_us, pn.rate, pn.p50_us, pn.p99_us,
            pn.p999_us, pn.max_us, pn.workflows_finished, ratio_zmq, ratio_lmdb, p1.rate,
            p1.p50_us, p1.p99_us, ref_us, ratio_1, pn.cpu_pct, busy,
            tput_met ? "true" : "false",
            lat_met ? "true" : "false", errors);
+    flat_json(&fr);
+    printf(",\"first_error\":");
     if (errors)
         json_str(stdout, pn.errors ? pn.first_error : p1.first_error);
     else

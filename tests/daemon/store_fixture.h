@@ -35,11 +35,26 @@ open_temp_store (size_t map_size, int64_t reply_keep_ms)
 {
     snprintf (store_dir, sizeof store_dir, "/tmp/exf-test-XXXXXX");
     assert_non_null (mkdtemp (store_dir));
-    char why[256] = "";
-    store = store_new (store_dir, map_size, reply_keep_ms, why, sizeof why);
+    char why[512] = "";
+    store_status_t status;
+    store = store_new (store_dir, map_size, reply_keep_ms, &status, why,
+                       sizeof why);
     if (!store)
         fail_msg ("store_new: %s", why);
     return store;
+}
+
+/* Closes the store and opens it again, as a restart does. */
+HELPER void
+reopen_store (size_t map_size, int64_t reply_keep_ms)
+{
+    char why[512] = "";
+    store_status_t status;
+    store_destroy (&store);
+    store = store_new (store_dir, map_size, reply_keep_ms, &status, why,
+                       sizeof why);
+    if (!store)
+        fail_msg ("store_new again: %s", why);
 }
 
 /* Closes the store and removes its directory (it holds no subdirectory). */

@@ -127,10 +127,10 @@ test_stored_form_damaged (void **state)
         }
     }
     free (mut);
-    /* a wrong format number */
+    /* a wrong format number: format 1 held a ledger of any length */
     size_t fmt_at = (uint8_t) s.data[0] == 0xdc ? 3 : 1;  /* array16 head */
-    assert_int_equal (s.data[fmt_at], 1);
-    s.data[fmt_at] = 2;                     /* [FORMAT=1, …] → 2 */
+    assert_int_equal (s.data[fmt_at], 2);
+    s.data[fmt_at] = 1;                     /* [FORMAT=2, …] → 1 */
     assert_false (unpack_stored (copy, s.data, s.size));
     workflow_reset (copy);
     free (s.data);
@@ -188,6 +188,17 @@ test_priors (void **state)
 
 /* ---- the ledger: the store's bookkeeping that rides in the record ---- */
 
+/* `wf` and `l` in their stored form, in `sb` (the caller destroys it). */
+static void
+pack_with_ledger (msgpack_sbuffer *sb, const workflow_t *wf,
+                  const record_ledger_t *l)
+{
+    msgpack_sbuffer_init (sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
+    record_pack (&pk, wf, l);
+}
+
 static void
 fill_ledger (record_ledger_t *l, int n_events, int n_replies)
 {
@@ -211,18 +222,15 @@ test_ledger_round_trip (void **state)
     record_ledger_t l, back;
     record_ledger_init (&l);
     record_ledger_init (&back);
-    fill_ledger (&l, 40, 20);       /* past the first growth of both */
+    fill_ledger (&l, RECORD_RECENT, 20);    /* past the first growth */
 
     msgpack_sbuffer sb;
-    msgpack_sbuffer_init (&sb);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    record_pack (&pk, wf, &l);
+    pack_with_ledger (&sb, wf, &l);
     workflow_t *copy = wf_new ();
     assert_true (record_unpack (copy, &back, sb.data, sb.size));
-    assert_int_equal (back.n_history, 40);
+    assert_int_equal (back.n_history, RECORD_RECENT);
     assert_int_equal (back.n_replies, 20);
-    for (uint32_t i = 0; i < 40; i++)
+    for (uint32_t i = 0; i < RECORD_RECENT; i++)
         assert_int_equal (back.history[i], 1000 + i);
     for (uint32_t i = 0; i < 20; i++) {
         assert_true (back.replies[i].id_hash == 0xfeedface00000000ULL + i);
@@ -230,10 +238,7 @@ test_ledger_round_trip (void **state)
         assert_true (back.replies[i].at_ms == NOW + i);
     }
     msgpack_sbuffer again;
-    msgpack_sbuffer_init (&again);
-    msgpack_packer pk2;
-    msgpack_packer_init (&pk2, &again, msgpack_sbuffer_write);
-    record_pack (&pk2, copy, &back);
+    pack_with_ledger (&again, copy, &back);
     assert_int_equal (again.size, sb.size);
     assert_memory_equal (again.data, sb.data, sb.size);
 
@@ -290,6 +295,56 @@ test_ledger_drops_expired_replies (void **state)
     record_ledger_fini (&l);        /* twice is harmless */
 }
 
+/* The store moves the oldest entries out once they are indexed; what
+ * stays keeps its order. */
+static void
+test_ledger_drops_oldest (void **state)
+{
+    (void) state;
+    record_ledger_t l;
+    record_ledger_init (&l);
+    fill_ledger (&l, 40, 20);
+    record_ledger_drop_oldest (&l, 8, 0);
+    assert_int_equal (l.n_history, RECORD_RECENT);
+    assert_int_equal (l.history[0], 1008);
+    assert_int_equal (l.history[RECORD_RECENT - 1], 1039);
+    assert_int_equal (l.n_replies, 20);
+    record_ledger_drop_oldest (&l, 0, 5);
+    assert_int_equal (l.n_replies, 15);
+    assert_int_equal (l.replies[0].reply_seq, 55);
+    record_ledger_drop_oldest (&l, 100, 100);   /* more than there are */
+    assert_int_equal (l.n_history, 0);
+    assert_int_equal (l.n_replies, 0);
+    record_ledger_fini (&l);
+}
+
+/* A record holds RECORD_RECENT of each at most: one that claims more is
+ * damaged, and does not decode. */
+static void
+test_ledger_is_bounded (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    record_ledger_t l, back;
+    record_ledger_init (&l);
+    record_ledger_init (&back);
+    for (int extra = 0; extra < 2; extra++) {
+        for (int kind = 0; kind < 2; kind++) {
+            record_ledger_fini (&l);
+            fill_ledger (&l, kind ? RECORD_RECENT : RECORD_RECENT + extra,
+                         kind ? RECORD_RECENT + extra : RECORD_RECENT);
+            msgpack_sbuffer sb;
+            pack_with_ledger (&sb, wf, &l);
+            workflow_t *copy = wf_new ();
+            assert_int_equal (record_unpack (copy, &back, sb.data, sb.size),
+                              extra == 0);
+            record_ledger_fini (&back);
+            msgpack_sbuffer_destroy (&sb);
+        }
+    }
+    record_ledger_fini (&l);
+}
+
 int
 main (void)
 {
@@ -299,6 +354,8 @@ main (void)
         T (test_priors),
         T (test_ledger_round_trip),
         T (test_ledger_drops_expired_replies),
+        T (test_ledger_drops_oldest),
+        T (test_ledger_is_bounded),
     };
     return cmocka_run_group_tests_name ("record", tests, NULL, NULL);
 }

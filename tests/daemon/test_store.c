@@ -1,7 +1,16 @@
 /* Unit tests for daemon/store.c on a real LMDB in a temp dir: the lock, the
- * event log, workflows and their indexes, prior values, stored replies and
- * their sweep, consumer offsets, and a full map. */
+ * event log, workflows and their indexes, their histories, prior values,
+ * stored replies and their sweep, consumer offsets, a full map; the seals
+ * (seal.c) that make damage an error, and the verifier (verify.c). */
+#define _GNU_SOURCE                 /* memmem */
 #include "store_fixture.h"
+
+#include <fcntl.h>
+#include <lmdb.h>
+#include <sys/stat.h>
+
+#include "daemon/seal.h"
+#include "daemon/verify.h"
 
 /* A 26-character workflow id (the store keys workflows by ULID length). */
 static const char *
@@ -29,13 +38,16 @@ test_one_daemon_per_directory (void **state)
 {
     (void) state;
     char why[256] = "";
-    store_t *second = store_new (store_dir, LARGE_MAP, DAY_MS, why,
+    store_status_t status;
+    store_t *second = store_new (store_dir, LARGE_MAP, DAY_MS, &status, why,
                                  sizeof why);
     assert_null (second);
     assert_non_null (strstr (why, "in use"));
+    assert_int_equal (status, STORE_BUSY);
+    assert_int_equal (store_exit_status (status), 1);
     why[0] = '\0';
-    assert_null (store_new ("/proc/no/such/dir", LARGE_MAP, DAY_MS, why,
-                            sizeof why));
+    assert_null (store_new ("/proc/no/such/dir", LARGE_MAP, DAY_MS, &status,
+                            why, sizeof why));
     assert_true (why[0] != '\0');
     assert_int_equal (store_committed_seq (store), 0);
 }
@@ -52,6 +64,11 @@ test_statuses_have_words (void **state)
             assert_string_not_equal (seen[s], seen[t]);
     }
     assert_string_equal (store_strerror (STORE_FULL), "storage is full");
+    assert_int_equal (store_exit_status (STORE_FULL), STORE_EXIT_FULL);
+    assert_int_equal (store_exit_status (STORE_READ_ONLY),
+                      STORE_EXIT_READ_ONLY);
+    assert_int_equal (store_exit_status (STORE_CORRUPT), STORE_EXIT_DAMAGED);
+    assert_int_equal (store_exit_status (STORE_FAULT), 1);
 }
 
 /* ---- the event log ---- */
@@ -133,10 +150,7 @@ test_event_log_gapless (void **state)
     assert_int_equal (tail.seqs[0], 4);
 
     /* a restart reads the seq back from the log */
-    store_destroy (&store);
-    char why[256];
-    store = store_new (store_dir, LARGE_MAP, DAY_MS, why, sizeof why);
-    assert_non_null (store);
+    reopen_store (LARGE_MAP, DAY_MS);
     assert_int_equal (store_committed_seq (store), 5);
     t = begin (true);
     assert_int_equal (store_next_seq (t), 6);
@@ -441,6 +455,445 @@ test_reply_sweep (void **state)
     store_wf_destroy (&a);
 }
 
+/* ---- the keys of a closed store, as LMDB reads them ---- */
+
+/* Counts the keys of the closed store that begin with `prefix`. */
+static size_t
+count_keys (const void *prefix, size_t n)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k = { n, (void *) prefix }, v;
+    size_t count = 0;
+    assert_null (store);
+    assert_int_equal (mdb_env_create (&env), 0);
+    assert_int_equal (mdb_env_open (env, store_dir, MDB_RDONLY, 0), 0);
+    assert_int_equal (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal (mdb_dbi_open (txn, NULL, 0, &dbi), 0);
+    assert_int_equal (mdb_cursor_open (txn, dbi, &cur), 0);
+    int rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+    for (; rc == 0 && k.mv_size >= n && !memcmp (k.mv_data, prefix, n);
+         rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT))
+        count++;
+    mdb_cursor_close (cur);
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    return count;
+}
+
+/* The size of the closed store's value under `key`. */
+static size_t
+value_size (const char *key)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = { strlen (key), (void *) key }, v;
+    assert_null (store);
+    assert_int_equal (mdb_env_create (&env), 0);
+    assert_int_equal (mdb_env_open (env, store_dir, MDB_RDONLY, 0), 0);
+    assert_int_equal (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal (mdb_dbi_open (txn, NULL, 0, &dbi), 0);
+    assert_int_equal (mdb_get (txn, dbi, &k, &v), 0);
+    size_t n = v.mv_size;
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    return n;
+}
+
+/* A workflow's key of `kind` (W id kind). */
+static const char *
+wf_key (int n, char kind)
+{
+    static char key[WF_ID_LEN + 3];
+    key[0] = 'W';
+    memcpy (key + 1, wf_id (n), WF_ID_LEN);
+    key[WF_ID_LEN + 1] = kind;
+    key[WF_ID_LEN + 2] = '\0';
+    return key;
+}
+
+/* ---- histories ---- */
+
+typedef struct {
+    uint64_t seqs[400];
+    int n, stop_at;
+} seqs_seen_t;
+
+static bool
+see_seq (void *arg, uint64_t seq, const void *event, size_t len)
+{
+    seqs_seen_t *s = arg;
+    char want[32];
+    snprintf (want, sizeof want, "e%llu", (unsigned long long) seq);
+    assert_int_equal (len, strlen (want));
+    assert_memory_equal (event, want, len);
+    assert_true (s->n < 400);
+    s->seqs[s->n++] = seq;
+    return s->n != s->stop_at;
+}
+
+/* Appends an event "e<seq>" to `swf`'s history. */
+static void
+add_event (store_txn_t *t, store_wf_t *swf)
+{
+    char body[32];
+    uint64_t seq = store_next_seq (t);
+    snprintf (body, sizeof body, "e%llu", (unsigned long long) seq);
+    append (t, body);
+    record_ledger_add_event (&swf->ledger, seq);
+}
+
+/* A workflow's history is its own events: its newest in its ledger, the
+ * older ones moved to the index as the workflow is stored, read together
+ * in order after any seq, and stopped where the reader has enough. */
+static void
+test_history_spills_to_the_index (void **state)
+{
+    (void) state;
+    store_wf_t *a = started_workflow (wf_id (1), "h1", NOW);
+    store_wf_t *b = started_workflow (wf_id (2), "h2", NOW);
+    uint64_t of_a[300];
+    int n_a = 0;
+    for (int round = 0; round < 10; round++) {
+        store_txn_t *t = begin (true);
+        for (int i = 0; i < 30; i++) {
+            store_wf_t *w = i % 3 == 2 ? b : a;
+            if (w == a)
+                of_a[n_a++] = store_next_seq (t);
+            add_event (t, w);
+        }
+        assert_int_equal (store_workflow_put (t, a), STORE_OK);
+        assert_int_equal (store_workflow_put (t, b), STORE_OK);
+        assert_true (a->ledger.n_history <= RECORD_RECENT);
+        commit (&t);
+    }
+    store_wf_t *read = store_wf_new ();
+    store_txn_t *t = begin (false);
+    assert_int_equal (store_workflow_get (t, wf_id (1), read), STORE_OK);
+    assert_int_equal (read->ledger.n_history, RECORD_RECENT);
+    seqs_seen_t all = { .n = 0 }, tail = { .n = 0 }, page = { .stop_at = 7 },
+                late = { .n = 0 };
+    assert_int_equal (store_workflow_events_scan (t, read, 0, see_seq, &all),
+                      STORE_OK);
+    uint64_t mid = of_a[99];        /* in the index */
+    assert_int_equal (store_workflow_events_scan (t, read, mid, see_seq,
+                                                  &tail), STORE_OK);
+    assert_int_equal (store_workflow_events_scan (t, read, 0, see_seq, &page),
+                      STORE_OK);
+    uint64_t recent = of_a[n_a - 5];  /* in the ledger */
+    assert_int_equal (store_workflow_events_scan (t, read, recent, see_seq,
+                                                  &late), STORE_OK);
+    store_abort (&t);
+    assert_int_equal (all.n, n_a);
+    assert_memory_equal (all.seqs, of_a, sizeof (uint64_t) * (size_t) n_a);
+    assert_int_equal (tail.n, n_a - 100);
+    assert_int_equal (tail.seqs[0], of_a[100]);
+    assert_int_equal (page.n, 7);
+    assert_int_equal (late.n, 4);
+    assert_int_equal (late.seqs[3], of_a[n_a - 1]);
+
+    /* the index holds the older ones, the record no more than its share */
+    store_destroy (&store);
+    const char *prefix = wf_key (1, 'h');
+    assert_int_equal (count_keys (prefix, strlen (prefix)),
+                      n_a - RECORD_RECENT);
+    reopen_store (LARGE_MAP, DAY_MS);
+    store_wf_destroy (&a);
+    store_wf_destroy (&b);
+    store_wf_destroy (&read);
+}
+
+/* Thousands of replies on one workflow: each is found by its id, the
+ * record carries only the newest references, and the sweep takes the
+ * others with their replies. */
+static void
+test_many_replies_on_one_workflow (void **state)
+{
+    (void) state;
+    remove_temp_store ();
+    open_temp_store (LARGE_MAP, 1000);      /* replies kept 1 s */
+    store_wf_t *a = started_workflow (wf_id (1), "h1", NOW);
+    put_new (a);
+    enum { N = 3000 };
+    for (int batch = 0; batch < N / 500; batch++) {
+        store_txn_t *t = begin (true);
+        for (int i = batch * 500; i < (batch + 1) * 500; i++) {
+            char id[24], reply[24];
+            snprintf (id, sizeof id, "r%d", i);
+            snprintf (reply, sizeof reply, "reply-%d", i);
+            assert_int_equal (store_reply_put (t, a, str (id), NOW + i / 10,
+                                               (uint64_t) i, reply,
+                                               strlen (reply)), STORE_OK);
+        }
+        assert_int_equal (store_workflow_put (t, a), STORE_OK);
+        commit (&t);
+    }
+    store_txn_t *t = begin (false);
+    for (int i = 0; i < N; i += 7) {
+        char id[24], reply[24];
+        snprintf (id, sizeof id, "r%d", i);
+        snprintf (reply, sizeof reply, "reply-%d", i);
+        assert_reply (t, a, id, NOW + 299, (uint64_t) i, reply);
+    }
+    store_abort (&t);
+    store_destroy (&store);
+    char refs[WF_ID_LEN + 3];
+    memcpy (refs, wf_key (1, 'r'), sizeof refs);
+    assert_int_equal (count_keys (refs, strlen (refs)), N - RECORD_RECENT);
+    /* the record holds RECORD_RECENT references of 27 bytes at most */
+    size_t record = value_size (wf_key (1, 'w'));
+    assert_true (record < 400 + RECORD_RECENT * 27);
+    reopen_store (LARGE_MAP, 1000);
+
+    /* due at NOW + 1000 + 150: the replies written before NOW + 150 */
+    int deleted;
+    t = begin (true);
+    assert_int_equal (store_replies_sweep (t, NOW + 1150, N, &deleted),
+                      STORE_OK);
+    commit (&t);
+    assert_int_equal (deleted, 1500);
+    t = begin (false);
+    assert_no_reply (t, a, "r1499", NOW + 149);
+    assert_reply (t, a, "r1500", NOW + 150, 1500, "reply-1500");
+    store_abort (&t);
+    store_destroy (&store);
+    assert_int_equal (count_keys (refs, strlen (refs)),
+                      N - RECORD_RECENT - 1500);
+    assert_int_equal (count_keys ("R", 1), N - 1500);
+    store_wf_destroy (&a);
+}
+
+/* ---- seals ---- */
+
+static void
+test_seal_crc32c (void **state)
+{
+    (void) state;
+    /* RFC 3720, B.4, by both paths */
+    uint8_t zeros[32] = { 0 }, ones[32], up[32];
+    memset (ones, 0xff, sizeof ones);
+    for (int i = 0; i < 32; i++)
+        up[i] = (uint8_t) i;
+    uint32_t (*const paths[2]) (uint32_t, const void *, size_t) = {
+        seal_crc32c, seal_crc32c_tables };
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal (paths[i] (0, "123456789", 9), 0xe3069283);
+        assert_int_equal (paths[i] (0, zeros, 32), 0x8a9136aa);
+        assert_int_equal (paths[i] (0, ones, 32), 0x62a8ab43);
+        assert_int_equal (paths[i] (0, up, 32), 0x46dd794e);
+        /* in pieces as in one */
+        assert_int_equal (paths[i] (paths[i] (0, "1234", 4), "56789", 5),
+                          0xe3069283);
+    }
+    static uint8_t odd[1001];
+    for (size_t i = 0; i < sizeof odd; i++)
+        odd[i] = (uint8_t) (i * 37 + 11);
+    for (size_t n = 0; n <= sizeof odd; n += 77)
+        assert_int_equal (seal_crc32c (0, odd + 3, n - (n ? 3 : 0)),
+                          seal_crc32c_tables (0, odd + 3, n - (n ? 3 : 0)));
+
+    uint8_t v[8 + SEAL_LEN] = "value!!!";
+    seal_write ("k1", 2, v, 8);
+    assert_true (seal_check ("k1", 2, v, sizeof v));
+    assert_false (seal_check ("k2", 2, v, sizeof v));   /* moved */
+    assert_false (seal_check ("k1", 2, v, 3));          /* cut short */
+    for (size_t i = 0; i < sizeof v; i++)
+        for (int bit = 0; bit < 8; bit++) {
+            v[i] ^= (uint8_t) (1 << bit);
+            assert_false (seal_check ("k1", 2, v, sizeof v));
+            v[i] ^= (uint8_t) (1 << bit);
+        }
+    char name[64];
+    seal_key_name ("L\0\0\0\0\0\0\0\x2a", 9, name, sizeof name);
+    assert_string_equal (name, "L<000000000000002a>");
+    seal_key_name (wf_key (1, 'w'), WF_ID_LEN + 2, name, sizeof name);
+    assert_string_equal (name, wf_key (1, 'w'));
+    seal_key_name (wf_key (1, 'w'), WF_ID_LEN + 2, name, 12);
+    assert_string_equal (name + strlen (name) - 3, "...");
+}
+
+/* Flips a bit `skip` bytes past every copy of `needle` in the store's
+ * data file (old copies of a page linger on free pages), under the open
+ * environment, as damage on the disk would. */
+static void
+damage_after (const void *needle, size_t n, size_t skip)
+{
+    char path[128];
+    snprintf (path, sizeof path, "%s/data.mdb", store_dir);
+    int fd = open (path, O_RDWR);
+    assert_true (fd >= 0);
+    struct stat st;
+    assert_int_equal (fstat (fd, &st), 0);
+    uint8_t *buf = malloc ((size_t) st.st_size);
+    assert_non_null (buf);
+    assert_int_equal (pread (fd, buf, (size_t) st.st_size, 0), st.st_size);
+    int copies = 0;
+    for (uint8_t *at = buf; (at = memmem (at, (size_t) (buf + st.st_size - at),
+                                          needle, n)); at += n) {
+        uint8_t byte = at[n + skip] ^ 0x40;
+        assert_int_equal (pwrite (fd, &byte, 1, at + n + skip - buf), 1);
+        copies++;
+    }
+    assert_true (copies > 0);
+    free (buf);
+    close (fd);
+}
+
+typedef struct {
+    char lines[8][256];
+    int n, problems;
+} report_t;
+
+static void
+keep_report (void *arg, bool problem, const char *line)
+{
+    report_t *r = arg;
+    r->problems += problem;
+    if (r->n < 8)
+        snprintf (r->lines[r->n++], sizeof r->lines[0], "%s", line);
+}
+
+static bool
+report_has (const report_t *r, const char *what)
+{
+    for (int i = 0; i < r->n; i++)
+        if (strstr (r->lines[i], what))
+            return true;
+    return false;
+}
+
+/* A damaged record is STORE_CORRUPT naming its key, never its bytes; the
+ * verifier finds it; a restart refuses the store. */
+static void
+test_damage_is_an_error_not_data (void **state)
+{
+    (void) state;
+    store_wf_t *a = started_workflow (wf_id (1), "h1", NOW);
+    store_wf_t *b = started_workflow (wf_id (2), "h2", NOW);
+    put_new (a);
+    put_new (b);
+    report_t clean = { .n = 0 };
+    assert_int_equal (verify_store (store_dir, keep_report, &clean),
+                      VERIFY_CLEAN);
+    assert_int_equal (clean.problems, 0);
+    assert_true (report_has (&clean, "clean"));
+
+    damage_after (wf_key (1, 'w'), WF_ID_LEN + 2, 5);
+    store_wf_t *read = store_wf_new ();
+    store_txn_t *t = begin (false);
+    assert_int_equal (store_workflow_get (t, wf_id (1), read), STORE_CORRUPT);
+    assert_non_null (strstr (store_fault_detail (store), wf_key (1, 'w')));
+    assert_non_null (strstr (store_fault_detail (store), "seal"));
+    assert_int_equal (store_workflow_get (t, wf_id (2), read), STORE_OK);
+    store_abort (&t);
+
+    report_t damaged = { .n = 0 };
+    assert_int_equal (verify_store (store_dir, keep_report, &damaged),
+                      VERIFY_DAMAGED);
+    assert_int_equal (damaged.problems, 1);
+    assert_true (report_has (&damaged, wf_key (1, 'w')));
+    assert_true (report_has (&damaged, "DAMAGED"));
+
+    store_destroy (&store);
+    char why[512] = "";
+    store_status_t status;
+    assert_null (store_new (store_dir, LARGE_MAP, DAY_MS, &status, why,
+                            sizeof why));
+    assert_int_equal (status, STORE_CORRUPT);
+    assert_int_equal (store_exit_status (status), STORE_EXIT_DAMAGED);
+    assert_non_null (strstr (why, "damaged"));
+    assert_non_null (strstr (why, wf_key (1, 'w')));
+    assert_non_null (strstr (why, "--verify"));
+    store_wf_destroy (&a);
+    store_wf_destroy (&b);
+    store_wf_destroy (&read);
+}
+
+/* A store that lived a while (pages freed and reused, replies swept,
+ * records grown onto overflow pages) verifies clean: every page is
+ * accounted for. An empty directory holds no store. */
+static void
+test_verify_after_churn (void **state)
+{
+    (void) state;
+    remove_temp_store ();
+    open_temp_store (LARGE_MAP, 1000);
+    store_wf_t *swf = store_wf_new ();
+    static char big[9000];
+    memset (big, 'x', sizeof big);
+    for (int round = 0; round < 30; round++) {
+        store_txn_t *t = begin (true);
+        for (int i = 0; i < 20; i++) {
+            char household[16], id[32];
+            int n = (round * 7 + i) % 60;
+            snprintf (household, sizeof household, "h%d", n);
+            if (store_workflow_get (t, wf_id (n), swf) == STORE_NOT_FOUND) {
+                store_wf_t *fresh = started_workflow (wf_id (n), household,
+                                                      NOW + round);
+                assert_int_equal (store_workflow_put (t, fresh), STORE_OK);
+                store_wf_destroy (&fresh);
+                assert_int_equal (store_workflow_get (t, wf_id (n), swf),
+                                  STORE_OK);
+            }
+            uint64_t seq = store_next_seq (t);
+            assert_int_equal (store_event_append (t, seq, big,
+                                                  (size_t) (100 + 300 * i)),
+                              STORE_OK);
+            record_ledger_add_event (&swf->ledger, seq);
+            swf->wf->updated_at = NOW + round * 100 + i;
+            assert_int_equal (store_workflow_put (t, swf), STORE_OK);
+            snprintf (id, sizeof id, "q%d-%d", round, i);
+            assert_int_equal (store_reply_put (t, swf, str (id),
+                                               NOW + round * 100, 1, big,
+                                               (size_t) (50 * i)), STORE_OK);
+        }
+        int deleted;
+        assert_int_equal (store_replies_sweep (t, NOW + round * 100, 1000,
+                                               &deleted), STORE_OK);
+        commit (&t);
+    }
+    store_wf_destroy (&swf);
+    report_t r = { .n = 0 };
+    assert_int_equal (verify_store (store_dir, keep_report, &r), VERIFY_CLEAN);
+    assert_int_equal (r.problems, 0);
+    assert_int_equal (verify_store ("/proc/no/such/dir", keep_report, &r),
+                      VERIFY_NO_STORE);
+}
+
+/* A store written before the seals is refused with its reason, not as
+ * damage. */
+static void
+test_old_format_refused (void **state)
+{
+    (void) state;
+    store_destroy (&store);
+    char path[128];
+    snprintf (path, sizeof path, "%s/data.mdb", store_dir);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/lock.mdb", store_dir);
+    unlink (path);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = { 9, "L\0\0\0\0\0\0\0\1" }, v = { 5, "event" };
+    assert_int_equal (mdb_env_create (&env), 0);
+    assert_int_equal (mdb_env_open (env, store_dir, 0, 0640), 0);
+    assert_int_equal (mdb_txn_begin (env, NULL, 0, &txn), 0);
+    assert_int_equal (mdb_dbi_open (txn, NULL, 0, &dbi), 0);
+    assert_int_equal (mdb_put (txn, dbi, &k, &v, 0), 0);
+    assert_int_equal (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
+    char why[512] = "";
+    store_status_t status;
+    assert_null (store_new (store_dir, LARGE_MAP, DAY_MS, &status, why,
+                            sizeof why));
+    assert_int_equal (status, STORE_FAULT);
+    assert_non_null (strstr (why, "older exitflowd"));
+}
+
 /* ---- consumers ---- */
 
 typedef struct {
@@ -542,8 +995,14 @@ main (void)
         T (test_workflow_round_trip_and_indexes),
         T (test_workflow_list_order_and_cursor),
         T (test_priors_are_stored_apart),
+        T (test_history_spills_to_the_index),
         T (test_replies_by_scope),
         T (test_reply_sweep),
+        T (test_many_replies_on_one_workflow),
+        T (test_seal_crc32c),
+        T (test_damage_is_an_error_not_data),
+        T (test_verify_after_churn),
+        T (test_old_format_refused),
         T (test_consumer_offsets),
         T (test_map_full),
     };

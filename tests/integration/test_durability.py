@@ -9,7 +9,8 @@ import pytest
 import zmq
 
 from exitflow import Client, Unreachable, encode_request, unpack
-from support import Household, exit_form, read_all_events
+from support import (Household, exit_form, read_all_events,
+                     write_until_refused)
 
 SOCKETS = 4
 WORKFLOWS_PER_SOCKET = 2
@@ -162,16 +163,7 @@ def test_storage_full_is_unavailable(make_daemon):
     h = Household()
     wf = h.start(c)
     c.save(wf, h.hoh, "exit", data=exit_form())
-    big = {"notes": "x" * 60000}
-    failed = None
-    for i in range(200):
-        rid, body = encode_request("step.save", {
-            "workflow_id": wf, "client_id": h.hoh, "step": "universal_data",
-            "mode": "entered", "data": dict(big, i=i)})
-        r = unpack(c.request_raw(body))
-        if not r["ok"]:
-            failed = (body, r)
-            break
+    failed = write_until_refused(c, wf, h.hoh)
     assert failed is not None, "1 MiB store never filled"
     body, r = failed
     assert r["error"]["code"] == "UNAVAILABLE", r

@@ -11,7 +11,8 @@ from exitflow import ExitflowError, encode_request, unpack
 
 __all__ = ["RFC3339_MS", "ULID", "UNKNOWN_WF", "STEPS", "CHILD_STEPS",
            "today", "day", "Household", "exit_form", "assessment",
-           "complete_member", "flood", "read_all_events", "error_of", "has",
+           "complete_member", "write_until_refused", "flood",
+           "read_all_events", "error_of", "has",
            "member", "step_of"]
 
 RFC3339_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -106,6 +107,20 @@ def complete_member(client, wf, cid, steps=STEPS, default_last=()):
         else:
             res = client.save(wf, cid, step, data=assessment(step))
     return res
+
+
+def write_until_refused(client, wf, cid, attempts=200):
+    """step.save of 60 KB assessments until the daemon refuses one (a full
+    store); returns (body, reply) of the refused write, or None."""
+    big = {"notes": "x" * 60000}
+    for i in range(attempts):
+        _, body = encode_request("step.save", {
+            "workflow_id": wf, "client_id": cid, "step": "universal_data",
+            "mode": "entered", "data": dict(big, i=i)})
+        r = unpack(client.request_raw(body))
+        if not r["ok"]:
+            return body, r
+    return None
 
 
 def flood(daemon, wf, n, hoh=None):
