@@ -20,8 +20,10 @@ DEB_CLIENTS := libjansson-dev
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
-LIBEXITFLOW_VERSION := 1.0.0
-LIBEXITFLOW_SONAME  := libexitflow.so.1
+# 2: exitflow_options_t grew (cert, server_key), so programs built against
+# 1.x must be rebuilt.
+LIBEXITFLOW_VERSION := 2.0.0
+LIBEXITFLOW_SONAME  := libexitflow.so.2
 
 # The library needs libzmq, msgpack-c and czmq (its ZPL reader: the key
 # files are czmq certificates), not LMDB, so its link line is its own

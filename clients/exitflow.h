@@ -31,7 +31,7 @@ extern "C" {
 
 #define EXITFLOW_EXPORT __attribute__ ((visibility ("default")))
 
-#define EXITFLOW_VERSION "1.0.0"
+#define EXITFLOW_VERSION "2.0.0"
 
 /* ---- errors ---- */
 
