@@ -173,6 +173,29 @@ socket_open (exitflow_client_t *self)
     return true;
 }
 
+/* libzmq takes the port of tcp://HOST:99999 modulo 65536 and connects
+ * there; the endpoint is refused here instead. */
+bool
+exitflow_endpoint_check (const char *endpoint, exitflow_error_t *err)
+{
+    error_clear (err);
+    const char *e = endpoint ? endpoint : "";
+    if ((strncmp (e, "ipc://", 6) == 0 && e[6])
+        || (strncmp (e, "inproc://", 9) == 0 && e[9]))
+        return true;
+    const char *colon = strrchr (e, ':');
+    int64_t port;
+    if (strncmp (e, "tcp://", 6) != 0 || !colon || colon - e < 7)
+        error_set (err, EXITFLOW_BAD_REQUEST, "endpoint", "%.120s is not "
+                   "tcp://HOST:PORT, ipc://PATH or inproc://NAME", e);
+    else if (!codec_parse_int (colon + 1, 1, 65535, &port))
+        error_set (err, EXITFLOW_BAD_REQUEST, "endpoint",
+                   "%.120s: the port must be 1 to 65535", e);
+    else
+        return true;
+    return false;
+}
+
 /* Linger 0 drops what was queued, and a late reply to this socket can never
  * be read as the answer to a later request. */
 static void
@@ -187,7 +210,8 @@ socket_close (exitflow_client_t *self)
 exitflow_client_t *
 exitflow_client_new (const char *endpoint, const exitflow_options_t *options)
 {
-    if (!endpoint || !*endpoint) {
+    exitflow_error_t why;
+    if (!exitflow_endpoint_check (endpoint, &why)) {
         errno = EINVAL;
         return NULL;
     }
@@ -449,7 +473,15 @@ exitflow_call (exitflow_client_t *self, const char *cmd, const void *args,
     codec_pack_request_head (&pk, id, cmd, self->actor, args != NULL);
     if (args)
         codec_pack_raw (&pk, args, args_len);
-    exitflow_reply_t *reply = exchange (self, id, sb.data, sb.size, err);
+    /* Up to 4 MiB the daemon would say BAD_REQUEST; above, it drops the
+     * connection, and every retry would be lost the same way. */
+    exitflow_reply_t *reply
+        = sb.size > EXF_BODY_MAX
+              ? error_set (err, EXITFLOW_TOO_LARGE, "args", "the request is "
+                           "too large: %zu bytes, the limit is %d (1 MiB, "
+                           "PROTOCOL.md §2.1); nothing was sent", sb.size,
+                           EXF_BODY_MAX)
+              : exchange (self, id, sb.data, sb.size, err);
     msgpack_sbuffer_destroy (&sb);
     return reply;
 }
