@@ -1,0 +1,123 @@
+"""Set-up mistakes stop a worker with the reason, and a stop is prompt
+(issue 11, item 7), for exitflow-dq and exitflow-notify alike: an unusable
+--config file is exit 2 with one line naming the file and why, never a run
+on defaults; an endpoint that is not tcp://HOST:PORT (port 1 to 65535),
+ipc:// or inproc:// is exit 2 before anything connects."""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from support import Worker, binary, free_port, wait_for
+
+PROGRAMS = {"exitflow-dq": "EXITFLOW_DQ", "exitflow-notify": "EXITFLOW_NOTIFY"}
+SECTION = {"exitflow-dq": "dq", "exitflow-notify": "notify"}
+
+
+def program(name):
+    return binary(name, PROGRAMS[name])
+
+
+def run_worker(name, tmp_path, *args):
+    """The worker run to its end in ``tmp_path`` (no keys anywhere)."""
+    env = dict(os.environ)
+    for var in ("EXITFLOW_CERT", "EXITFLOW_SERVER_KEY"):
+        env.pop(var, None)
+    return subprocess.run([program(name)] + list(args), cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=20,
+                          stdin=subprocess.DEVNULL)
+
+
+def nowhere():
+    """--commands and --events at ports nobody listens on."""
+    return ["--commands", "tcp://127.0.0.1:%d" % free_port(),
+            "--events", "tcp://127.0.0.1:%d" % free_port()]
+
+
+# -- the config file -------------------------------------------------------
+
+CASES = {
+    "binary": "not a text file",
+    "directory": "not a regular file",
+    "dev-zero": "not a regular file",
+    "missing": "No such file",
+    "bad-zpl": "not valid ZPL",
+    "unknown-key": "unknown key %s/nmae",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+@pytest.mark.parametrize("what", sorted(CASES))
+def test_an_unusable_config_stops_the_worker(tmp_path, name, what):
+    section = SECTION[name]
+    path = tmp_path / "exitflow.cfg"
+    if what == "binary":
+        path.write_bytes(b"\x7fELF\x00\x01\x02" * 100)
+    elif what == "directory":
+        path.mkdir()
+    elif what == "dev-zero":
+        path = "/dev/zero"
+    elif what == "bad-zpl":
+        path.write_text("%s\n   name = x\n" % section)        # 3-space indent
+    elif what == "unknown-key":
+        path.write_text("%s\n    nmae = x\n" % section)
+    t0 = time.monotonic()
+    r = run_worker(name, tmp_path, "--config", str(path), *nowhere())
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert time.monotonic() - t0 < 5          # refused, not run on defaults
+    reason = CASES[what].replace("%s", section)
+    assert r.stderr.splitlines() == [r.stderr.rstrip("\n")], r.stderr
+    assert r.stderr.startswith("%s: cannot use config %s: " % (name, path))
+    assert reason in r.stderr
+
+
+def test_each_worker_judges_only_its_own_section(tmp_path):
+    """The daemon's file holds both workers' sections: dq does not know
+    `sink` and need not; a key the daemon does not know is its to refuse."""
+    cfg = tmp_path / "exitflow.cfg"
+    cfg.write_text("exitflowd\n    commands = tcp://127.0.0.1:1\n"
+                   "    some-daemon-key = 1\n"
+                   "dq\n    timeliness-days = 3\n"
+                   "notify\n    sink = file:x.jsonl\n")
+    for name in sorted(PROGRAMS):
+        w = Worker([program(name), "--config", str(cfg)] + nowhere(),
+                   tmp_path / ("%s.log" % name), tmp_path).start()
+        try:
+            wait_for(lambda: "starting" in w.log(), what="%s to start" % name)
+        finally:
+            w.stop()
+
+
+# -- endpoints ---------------------------------------------------------------
+
+BAD_ENDPOINTS = [
+    ("tcp://127.0.0.1:99999", "the port must be 1 to 65535"),
+    ("tcp://127.0.0.1:0", "the port must be 1 to 65535"),
+    ("tcp://127.0.0.1:http", "the port must be 1 to 65535"),
+    ("udp://127.0.0.1:5570", "is not tcp://HOST:PORT, ipc://PATH or inproc://"),
+    ("tcp://127.0.0.1", "is not tcp://HOST:PORT"),
+]
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+@pytest.mark.parametrize("endpoint,reason", BAD_ENDPOINTS)
+@pytest.mark.parametrize("given", ["--commands", "--events", "config"])
+def test_an_invalid_endpoint_is_refused_before_connecting(tmp_path, name,
+                                                          endpoint, reason,
+                                                          given):
+    args = nowhere()
+    if given == "config":
+        cfg = tmp_path / "exitflow.cfg"
+        cfg.write_text("exitflowd\n    events = \"%s\"\n" % endpoint)
+        args = ["--config", str(cfg), "--commands", args[1]]
+        where = "config exitflowd/events"
+    else:
+        args[args.index(given) + 1] = endpoint
+        where = given
+    r = run_worker(name, tmp_path, *args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stderr.startswith("%s: %s: %s" % (name, where, endpoint))
+    assert reason in r.stderr
+    assert "starting" not in r.stdout + r.stderr
