@@ -312,6 +312,16 @@ send_request (void *sock, const void *body, size_t len)
            && zmq_send (sock, body, len, ZMQ_DONTWAIT) == (int) len;
 }
 
+/* The program shut the context down to stop: no attempt can succeed now,
+ * and waiting out the timeout would only delay its exit. */
+static exitflow_reply_t *
+stopped (exitflow_error_t *err)
+{
+    return error_set (err, EXITFLOW_UNREACHABLE, NULL,
+                      "not sent: the program is stopping (its ZeroMQ context "
+                      "was shut down)");
+}
+
 static exitflow_reply_t *
 exchange (exitflow_client_t *self, const char *id, const void *body,
           size_t len, exitflow_error_t *err)
@@ -330,6 +340,8 @@ exchange (exitflow_client_t *self, const char *id, const void *body,
         /* A refused send (queue full) is waited out like a lost reply, so
          * the caller sees the same timing either way. */
         bool sent = send_request (self->sock, body, len);
+        if (!sent && errno == ETERM)
+            return stopped (err);
         int64_t deadline = clock_now_ms (CLOCK_MONOTONIC) + o->timeout_ms;
         for (;;) {
             int64_t left = deadline - clock_now_ms (CLOCK_MONOTONIC);
@@ -343,6 +355,8 @@ exchange (exitflow_client_t *self, const char *id, const void *body,
             int rc = zmq_poll (&item, 1, (long) left);
             if (rc < 0 && errno == EINTR)
                 continue;
+            if (rc < 0 && errno == ETERM)
+                return stopped (err);
             if (rc <= 0)
                 break;
             size_t rlen = 0;

@@ -81,7 +81,11 @@ typedef struct {
     int backoff_max_ms;     /* cap of that pause (2000) */
     const char *actor;      /* the caseworker's user id, recorded in events;
                                NULL for none (copied) */
-    void *zmq_context;      /* a libzmq context to share; NULL: own one */
+    void *zmq_context;      /* a libzmq context to share; NULL: own one.
+                               zmq_ctx_shutdown on it (from another thread)
+                               ends a call or a subscriber's wait in
+                               progress at once with UNREACHABLE: how a
+                               program stops without waiting out timeouts */
     /* subscriber only */
     int rcvhwm;             /* SUB receive high-water mark; 0: libzmq's */
     int poll_interval_ms;   /* read the log after this long without news,

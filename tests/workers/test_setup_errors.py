@@ -2,15 +2,19 @@
 (issue 11, item 7), for exitflow-dq and exitflow-notify alike: an unusable
 --config file is exit 2 with one line naming the file and why, never a run
 on defaults; an endpoint that is not tcp://HOST:PORT (port 1 to 65535),
-ipc:// or inproc:// is exit 2 before anything connects."""
+ipc:// or inproc:// is exit 2 before anything connects; and SIGTERM ends
+the worker (status 0) within a second whatever the daemon is doing --
+nobody listening, or a daemon stopped with SIGSTOP mid-stream."""
 
 import os
+import signal
 import subprocess
 import time
 
 import pytest
 
 from support import Worker, binary, free_port, wait_for
+from worker_support import lag_of
 
 PROGRAMS = {"exitflow-dq": "EXITFLOW_DQ", "exitflow-notify": "EXITFLOW_NOTIFY"}
 SECTION = {"exitflow-dq": "dq", "exitflow-notify": "notify"}
@@ -121,3 +125,45 @@ def test_an_invalid_endpoint_is_refused_before_connecting(tmp_path, name,
     assert r.stderr.startswith("%s: %s: %s" % (name, where, endpoint))
     assert reason in r.stderr
     assert "starting" not in r.stdout + r.stderr
+
+
+# -- stopping ----------------------------------------------------------------
+
+def stop_within_a_second(w):
+    """SIGTERM; the worker must exit 0 in under a second, measured."""
+    t0 = time.monotonic()
+    w.proc.send_signal(signal.SIGTERM)
+    try:
+        rc = w.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        w.kill9()
+        raise AssertionError("still running 10 s after SIGTERM")
+    took = time.monotonic() - t0
+    assert rc == 0, "exit %s:\n%s" % (rc, w.log_tail())
+    assert took < 1.0, "took %.2fs to stop:\n%s" % (took, w.log_tail())
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_sigterm_stops_a_worker_whose_daemon_is_not_there(tmp_path, name):
+    w = Worker([program(name), "--verbose"] + nowhere(),
+               tmp_path / "worker.log", tmp_path).start()
+    try:
+        wait_for(lambda: "starting" in w.log(), what="the worker to start")
+        time.sleep(0.5)             # well inside its first call's timeout
+        stop_within_a_second(w)
+    finally:
+        w.kill9()
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_sigterm_stops_a_worker_whose_daemon_is_stopped(daemon, workers, name):
+    w = workers.dq(daemon) if name == "exitflow-dq" else workers.notify(daemon)
+    c = daemon.client()
+    wait_for(lambda: lag_of(c, SECTION[name]) is not None, timeout=20,
+             what="the worker in consumer.list")
+    daemon.proc.send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(1.0)             # its idle log read is waiting by now
+        stop_within_a_second(w)
+    finally:
+        daemon.proc.send_signal(signal.SIGCONT)
