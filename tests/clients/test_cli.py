@@ -30,6 +30,7 @@ import zmq.auth.thread
 
 import support
 from support import Household, cli_binary, day, exit_form, flood, free_port
+from support.setup_errors import BAD_ENDPOINTS
 
 CLI = cli_binary()
 
@@ -240,15 +241,6 @@ def test_daemon_down_json_error():
 
 
 # -- set-up errors (issue 11, item 7) -----------------------------------------
-
-BAD_ENDPOINTS = [
-    ("tcp://127.0.0.1:99999", "the port must be 1 to 65535"),
-    ("tcp://127.0.0.1:0", "the port must be 1 to 65535"),
-    ("tcp://127.0.0.1:http", "the port must be 1 to 65535"),
-    ("udp://127.0.0.1:5570", "is not tcp://HOST:PORT, ipc://PATH or inproc://"),
-    ("tcp://127.0.0.1", "is not tcp://HOST:PORT"),
-]
-
 
 @pytest.mark.parametrize("endpoint,reason", BAD_ENDPOINTS)
 @pytest.mark.parametrize("given", ["--endpoint", "EXITFLOW_ENDPOINT",

@@ -14,6 +14,8 @@ import time
 import pytest
 
 from support import Worker, binary, free_port, wait_for
+from support.setup_errors import BAD_ENDPOINTS, UNUSABLE_CONFIGS, \
+    unusable_config
 from worker_support import lag_of
 
 PROGRAMS = {"exitflow-dq": "EXITFLOW_DQ", "exitflow-notify": "EXITFLOW_NOTIFY"}
@@ -42,36 +44,14 @@ def nowhere():
 
 # -- the config file -------------------------------------------------------
 
-CASES = {
-    "binary": "not a text file",
-    "directory": "not a regular file",
-    "dev-zero": "not a regular file",
-    "missing": "No such file",
-    "bad-zpl": "not valid ZPL",
-    "unknown-key": "unknown key %s/nmae",
-}
-
-
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
-@pytest.mark.parametrize("what", sorted(CASES))
+@pytest.mark.parametrize("what", UNUSABLE_CONFIGS)
 def test_an_unusable_config_stops_the_worker(tmp_path, name, what):
-    section = SECTION[name]
-    path = tmp_path / "exitflow.cfg"
-    if what == "binary":
-        path.write_bytes(b"\x7fELF\x00\x01\x02" * 100)
-    elif what == "directory":
-        path.mkdir()
-    elif what == "dev-zero":
-        path = "/dev/zero"
-    elif what == "bad-zpl":
-        path.write_text("%s\n   name = x\n" % section)        # 3-space indent
-    elif what == "unknown-key":
-        path.write_text("%s\n    nmae = x\n" % section)
+    path, reason = unusable_config(tmp_path, what, SECTION[name], "nmae")
     t0 = time.monotonic()
     r = run_worker(name, tmp_path, "--config", str(path), *nowhere())
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert time.monotonic() - t0 < 5          # refused, not run on defaults
-    reason = CASES[what].replace("%s", section)
     assert r.stderr.splitlines() == [r.stderr.rstrip("\n")], r.stderr
     assert r.stderr.startswith("%s: cannot use config %s: " % (name, path))
     assert reason in r.stderr
@@ -95,15 +75,6 @@ def test_each_worker_judges_only_its_own_section(tmp_path):
 
 
 # -- endpoints ---------------------------------------------------------------
-
-BAD_ENDPOINTS = [
-    ("tcp://127.0.0.1:99999", "the port must be 1 to 65535"),
-    ("tcp://127.0.0.1:0", "the port must be 1 to 65535"),
-    ("tcp://127.0.0.1:http", "the port must be 1 to 65535"),
-    ("udp://127.0.0.1:5570", "is not tcp://HOST:PORT, ipc://PATH or inproc://"),
-    ("tcp://127.0.0.1", "is not tcp://HOST:PORT"),
-]
-
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 @pytest.mark.parametrize("endpoint,reason", BAD_ENDPOINTS)
