@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "protocol/setup.h"
+
 #define ULID_LEN 26
 
 struct _exitflow_client_t {
@@ -179,20 +181,10 @@ bool
 exitflow_endpoint_check (const char *endpoint, exitflow_error_t *err)
 {
     error_clear (err);
-    const char *e = endpoint ? endpoint : "";
-    if ((strncmp (e, "ipc://", 6) == 0 && e[6])
-        || (strncmp (e, "inproc://", 9) == 0 && e[9]))
+    char why[256];
+    if (setup_endpoint_valid (endpoint, false, why, sizeof why))
         return true;
-    const char *colon = strrchr (e, ':');
-    int64_t port;
-    if (strncmp (e, "tcp://", 6) != 0 || !colon || colon - e < 7)
-        error_set (err, EXITFLOW_BAD_REQUEST, "endpoint", "%.120s is not "
-                   "tcp://HOST:PORT, ipc://PATH or inproc://NAME", e);
-    else if (!codec_parse_int (colon + 1, 1, 65535, &port))
-        error_set (err, EXITFLOW_BAD_REQUEST, "endpoint",
-                   "%.120s: the port must be 1 to 65535", e);
-    else
-        return true;
+    error_set (err, EXITFLOW_BAD_REQUEST, "endpoint", "%s", why);
     return false;
 }
 

@@ -2,6 +2,8 @@
  * See config.h. */
 #include "workers/common/config.h"
 
+#include "protocol/setup.h"
+
 #include "clients/exitflow.h"
 
 #include <czmq.h>
@@ -10,7 +12,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "workers/common/wlog.h"
 
@@ -80,8 +81,6 @@ static const setting_t settings[] = {
 
 #define N_SETTINGS (sizeof settings / sizeof *settings)
 #define DEFAULT_SINK "file:./var/notifications.jsonl"
-/* A config file larger than this is not one. */
-#define CONFIG_MAX (1024 * 1024)
 
 enum { F_CONFIG = 1000, F_SINK, F_VERBOSE, F_HELP };
 
@@ -160,36 +159,6 @@ add_sink (worker_config_t *cfg, const char *spec, FILE *err)
     return true;
 }
 
-/* The whole of `path`: a regular file of at most CONFIG_MAX bytes,
- * NUL-terminated (free it), its length in *len. NULL with the reason in
- * `why`. */
-static char *
-read_small_file (const char *path, size_t *len, char *why, size_t cap)
-{
-    struct stat st;
-    if (stat (path, &st) != 0) {
-        snprintf (why, cap, "%s", strerror (errno));
-        return NULL;
-    }
-    if (!S_ISREG (st.st_mode) || st.st_size > CONFIG_MAX) {
-        snprintf (why, cap, "not a regular file of at most %d bytes",
-                  CONFIG_MAX);
-        return NULL;
-    }
-    FILE *f = fopen (path, "rb");
-    char *text = f ? malloc ((size_t) st.st_size + 1) : NULL;
-    *len = text ? fread (text, 1, (size_t) st.st_size, f) : 0;
-    if (!text || ferror (f)) {
-        snprintf (why, cap, "%s", strerror (errno ? errno : EIO));
-        free (text);
-        text = NULL;
-    } else
-        text[*len] = '\0';
-    if (f)
-        fclose (f);
-    return text;
-}
-
 /* The keys this program reads in its own section: its settings' and
  * `sink` for the notifier. */
 static bool
@@ -213,14 +182,11 @@ own_key (const worker_config_t *cfg, const char *key)
 static zconfig_t *
 config_file_load (const worker_config_t *cfg, char *why, size_t cap)
 {
-    size_t len;
-    char *text = read_small_file (cfg->config, &len, why, cap);
+    char *text = setup_read_text (cfg->config, why, cap);
     if (!text)
         return NULL;
-    zconfig_t *file = NULL;
-    if (memchr (text, '\0', len) || !codec_utf8_valid (text, len))
-        snprintf (why, cap, "not a text file (ZPL, UTF-8)");
-    else if (!(file = zconfig_str_load (text)))
+    zconfig_t *file = zconfig_str_load (text);
+    if (!file)
         snprintf (why, cap, "not valid ZPL (4 spaces per indent level)");
     free (text);
     zconfig_t *section = file ? zconfig_locate (file, cfg->section) : NULL;
