@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "protocol/setup.h"
+
 #define ULID_LEN 26
 
 struct _exitflow_client_t {
@@ -173,6 +175,19 @@ socket_open (exitflow_client_t *self)
     return true;
 }
 
+/* libzmq takes the port of tcp://HOST:99999 modulo 65536 and connects
+ * there; the endpoint is refused here instead. */
+bool
+exitflow_endpoint_check (const char *endpoint, exitflow_error_t *err)
+{
+    error_clear (err);
+    char why[256];
+    if (setup_endpoint_valid (endpoint, false, why, sizeof why))
+        return true;
+    error_set (err, EXITFLOW_BAD_REQUEST, "endpoint", "%s", why);
+    return false;
+}
+
 /* Linger 0 drops what was queued, and a late reply to this socket can never
  * be read as the answer to a later request. */
 static void
@@ -187,7 +202,8 @@ socket_close (exitflow_client_t *self)
 exitflow_client_t *
 exitflow_client_new (const char *endpoint, const exitflow_options_t *options)
 {
-    if (!endpoint || !*endpoint) {
+    exitflow_error_t why;
+    if (!exitflow_endpoint_check (endpoint, &why)) {
         errno = EINVAL;
         return NULL;
     }
@@ -288,6 +304,16 @@ send_request (void *sock, const void *body, size_t len)
            && zmq_send (sock, body, len, ZMQ_DONTWAIT) == (int) len;
 }
 
+/* The program shut the context down to stop: no attempt can succeed now,
+ * and waiting out the timeout would only delay its exit. */
+static exitflow_reply_t *
+stopped (exitflow_error_t *err)
+{
+    return error_set (err, EXITFLOW_UNREACHABLE, NULL,
+                      "not sent: the program is stopping (its ZeroMQ context "
+                      "was shut down)");
+}
+
 static exitflow_reply_t *
 exchange (exitflow_client_t *self, const char *id, const void *body,
           size_t len, exitflow_error_t *err)
@@ -306,6 +332,8 @@ exchange (exitflow_client_t *self, const char *id, const void *body,
         /* A refused send (queue full) is waited out like a lost reply, so
          * the caller sees the same timing either way. */
         bool sent = send_request (self->sock, body, len);
+        if (!sent && errno == ETERM)
+            return stopped (err);
         int64_t deadline = clock_now_ms (CLOCK_MONOTONIC) + o->timeout_ms;
         for (;;) {
             int64_t left = deadline - clock_now_ms (CLOCK_MONOTONIC);
@@ -319,6 +347,8 @@ exchange (exitflow_client_t *self, const char *id, const void *body,
             int rc = zmq_poll (&item, 1, (long) left);
             if (rc < 0 && errno == EINTR)
                 continue;
+            if (rc < 0 && errno == ETERM)
+                return stopped (err);
             if (rc <= 0)
                 break;
             size_t rlen = 0;
@@ -449,7 +479,15 @@ exitflow_call (exitflow_client_t *self, const char *cmd, const void *args,
     codec_pack_request_head (&pk, id, cmd, self->actor, args != NULL);
     if (args)
         codec_pack_raw (&pk, args, args_len);
-    exitflow_reply_t *reply = exchange (self, id, sb.data, sb.size, err);
+    /* Up to 4 MiB the daemon would say BAD_REQUEST; above, it drops the
+     * connection, and every retry would be lost the same way. */
+    exitflow_reply_t *reply
+        = sb.size > EXF_BODY_MAX
+              ? error_set (err, EXITFLOW_TOO_LARGE, "args", "the request is "
+                           "too large: %zu bytes, the limit is %d (1 MiB, "
+                           "PROTOCOL.md §2.1); nothing was sent", sb.size,
+                           EXF_BODY_MAX)
+              : exchange (self, id, sb.data, sb.size, err);
     msgpack_sbuffer_destroy (&sb);
     return reply;
 }

@@ -55,10 +55,16 @@ typedef struct {
 /* An argument was refused before anything was sent (field names it).
  * Same code as the daemon's, because it is the same mistake. */
 #define EXITFLOW_BAD_REQUEST "BAD_REQUEST"
+/* The request is larger than the daemon takes (a body of 1 MiB,
+ * PROTOCOL.md §2.1): refused before anything was sent, and no retry can
+ * help — unlike the daemon's answer to it, which is only given up to 4 MiB
+ * (above that the daemon drops the connection and the caller would see
+ * UNREACHABLE). */
+#define EXITFLOW_TOO_LARGE   "TOO_LARGE"
 
 /* True when the request was refused — by the daemon, or (BAD_REQUEST with
- * the field named) by the library before sending — rather than lost
- * (UNREACHABLE) or answered with garbage (BAD_REPLY). The CLI's exit
+ * the field named, TOO_LARGE) by the library before sending — rather than
+ * lost (UNREACHABLE) or answered with garbage (BAD_REPLY). The CLI's exit
  * status 1 versus 3. */
 EXITFLOW_EXPORT bool exitflow_error_is_refusal (const exitflow_error_t *err);
 /* True when the same request may well succeed later: not reached, a garbled
@@ -75,7 +81,11 @@ typedef struct {
     int backoff_max_ms;     /* cap of that pause (2000) */
     const char *actor;      /* the caseworker's user id, recorded in events;
                                NULL for none (copied) */
-    void *zmq_context;      /* a libzmq context to share; NULL: own one */
+    void *zmq_context;      /* a libzmq context to share; NULL: own one.
+                               zmq_ctx_shutdown on it (from another thread)
+                               ends a call or a subscriber's wait in
+                               progress at once with UNREACHABLE: how a
+                               program stops without waiting out timeouts */
     /* subscriber only */
     int rcvhwm;             /* SUB receive high-water mark; 0: libzmq's */
     int poll_interval_ms;   /* read the log after this long without news,
@@ -151,13 +161,23 @@ EXITFLOW_EXPORT bool exitflow_obj_bool (const msgpack_object *map,
 
 typedef struct _exitflow_client_t exitflow_client_t;
 
+/* Whether `endpoint` is one a client or a subscriber can connect to:
+ * tcp://HOST:PORT with PORT 1 to 65535, ipc://PATH or inproc://NAME.
+ * False with `err` set (BAD_REQUEST, field "endpoint", the message saying
+ * what is wrong) otherwise: libzmq itself would take tcp://HOST:99999 as
+ * another port and connect there. exitflow_client_new and
+ * exitflow_subscriber_new refuse such endpoints (NULL, errno EINVAL); call
+ * this first to say why. */
+EXITFLOW_EXPORT bool exitflow_endpoint_check (const char *endpoint,
+                                              exitflow_error_t *err);
+
 /* A client of the command socket (a DEALER connected to the daemon's
  * ROUTER), with CURVE when the options carry keys. Connecting is
  * asynchronous: a daemon that is down — or one that does not accept the
  * keys — shows as UNREACHABLE on the first call, and libzmq reconnects by
- * itself. Returns NULL (errno set) when the endpoint is not a valid ZeroMQ
- * endpoint, or with errno EINVAL when the keys are unusable
- * (exitflow_options_check says why). */
+ * itself. Returns NULL with errno EINVAL when the endpoint is refused by
+ * exitflow_endpoint_check or the keys are unusable (exitflow_options_check
+ * says why), or with libzmq's errno when it cannot connect there. */
 EXITFLOW_EXPORT exitflow_client_t *
     exitflow_client_new (const char *endpoint, const exitflow_options_t *options);
 EXITFLOW_EXPORT void exitflow_client_destroy (exitflow_client_t **self_p);
@@ -169,7 +189,8 @@ EXITFLOW_EXPORT const char *exitflow_client_endpoint (const exitflow_client_t *s
  * write is applied at most once (PROTOCOL.md §2.5). Late replies to an
  * earlier request are discarded. */
 
-/* Any command with pre-encoded msgpack args (a map; NULL for none). */
+/* Any command with pre-encoded msgpack args (a map; NULL for none).
+ * A request over the daemon's limit is refused here (TOO_LARGE). */
 EXITFLOW_EXPORT exitflow_reply_t *
     exitflow_call (exitflow_client_t *self, const char *cmd,
                    const void *args, size_t args_len, exitflow_error_t *err);

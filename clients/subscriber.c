@@ -57,7 +57,8 @@ exitflow_subscriber_new (const char *cmd_endpoint, const char *events_endpoint,
                          uint64_t after_seq, const char *type_prefix,
                          const exitflow_options_t *options)
 {
-    if (!cmd_endpoint || !events_endpoint || !*events_endpoint) {
+    exitflow_error_t why;
+    if (!cmd_endpoint || !exitflow_endpoint_check (events_endpoint, &why)) {
         errno = EINVAL;
         return NULL;
     }

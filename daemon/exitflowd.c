@@ -5,9 +5,9 @@
  * `--verify DIR`, which checks a store and exits. */
 #include <czmq.h>
 #include <getopt.h>
-#include <sys/stat.h>
 
 #include "protocol/codec.h"
+#include "protocol/setup.h"
 #include "server.h"
 #include "store.h"
 #include "verify.h"
@@ -82,9 +82,6 @@ verify (const char *dir)
     }
 }
 
-/* A config file larger than this is not one. */
-#define CONFIG_MAX (1024 * 1024)
-
 /* The config file as ZPL, or NULL with the reason in `why`: it must be a
  * regular file of UTF-8 text (a binary, a directory or /dev/zero is a
  * mistake to report, not an empty config to run on), and its `exitflowd`
@@ -94,32 +91,11 @@ static zconfig_t *
 load_config (const char *path, const char *const *keys, int n_keys,
              char *why, size_t cap)
 {
-    struct stat st;
-    if (stat (path, &st) != 0) {
-        snprintf (why, cap, "%s", strerror (errno));
+    char *text = setup_read_text (path, why, cap);
+    if (!text)
         return NULL;
-    }
-    if (!S_ISREG (st.st_mode) || st.st_size > CONFIG_MAX) {
-        snprintf (why, cap, "not a regular file of at most %d bytes",
-                  CONFIG_MAX);
-        return NULL;
-    }
-    FILE *f = fopen (path, "rb");
-    char *text = f ? malloc ((size_t) st.st_size + 1) : NULL;
-    size_t len = text ? fread (text, 1, (size_t) st.st_size, f) : 0;
-    if (!f || !text || ferror (f)) {
-        snprintf (why, cap, "%s", strerror (errno ? errno : EIO));
-        free (text);
-        if (f)
-            fclose (f);
-        return NULL;
-    }
-    fclose (f);
-    text[len] = '\0';
-    zconfig_t *config = NULL;
-    if (memchr (text, '\0', len) || !codec_utf8_valid (text, len))
-        snprintf (why, cap, "not a text file (ZPL, UTF-8)");
-    else if (!(config = zconfig_str_load (text)))
+    zconfig_t *config = zconfig_str_load (text);
+    if (!config)
         snprintf (why, cap, "not valid ZPL (4 spaces per indent level)");
     free (text);
     zconfig_t *section = config ? zconfig_locate (config, "exitflowd") : NULL;
@@ -137,30 +113,6 @@ load_config (const char *path, const char *const *keys, int n_keys,
         }
     }
     return config;
-}
-
-/* A ZeroMQ endpoint the daemon can bind: tcp://HOST:PORT with PORT 1 to
- * 65535 (or *), ipc://PATH or inproc://NAME. libzmq would bind some other
- * port for tcp://127.0.0.1:99999 and the log would name the wrong one. */
-static bool
-endpoint_valid (const char *endpoint, char *why, size_t cap)
-{
-    if (strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6])
-        return true;
-    if (strncmp (endpoint, "inproc://", 9) == 0 && endpoint[9])
-        return true;
-    const char *colon = strrchr (endpoint, ':');
-    int64_t port;
-    if (strncmp (endpoint, "tcp://", 6) != 0 || !colon || colon - endpoint < 7)
-        snprintf (why, cap, "%.200s is not tcp://HOST:PORT, ipc://PATH or "
-                  "inproc://NAME", endpoint);
-    else if (strcmp (colon + 1, "*") != 0
-             && !codec_parse_int (colon + 1, 1, 65535, &port))
-        snprintf (why, cap, "%.200s: the port must be 1 to 65535 (or *)",
-                  endpoint);
-    else
-        return true;
-    return false;
 }
 
 int
@@ -253,7 +205,7 @@ main (int argc, char **argv)
                                 config.events_endpoint };
     for (int i = 0; i < 2; i++) {
         char why[256];
-        if (!endpoint_valid (endpoints[i], why, sizeof why)) {
+        if (!setup_endpoint_valid (endpoints[i], true, why, sizeof why)) {
             fprintf (stderr, "exitflowd: %s\n", why);
             zconfig_destroy (&file);
             return 2;

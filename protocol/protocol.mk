@@ -7,7 +7,7 @@
 #                        shared libraries)
 #   make unit-protocol   its cmocka tests
 
-PROTOCOL_SRC := protocol/codec.c protocol/hud.c protocol/names.c
+PROTOCOL_SRC := protocol/codec.c protocol/hud.c protocol/names.c protocol/setup.c
 PROTOCOL_LIB := $(OBJ)/libexitflow-protocol.a
 PROTOCOL_PIC_LIB := $(OBJ)/pic/libexitflow-protocol.a
 PROTOCOL_LDLIBS := $(shell pkg-config --libs msgpack 2>/dev/null)
@@ -26,13 +26,13 @@ $(PROTOCOL_PIC_LIB): $(call picobjs,$(PROTOCOL_SRC))
 	rm -f $@
 	ar rcs $@ $^
 
-PROTOCOL_UNIT_TESTS := $(BIN)/test_codec $(BIN)/test_names
+PROTOCOL_UNIT_TESTS := $(BIN)/test_codec $(BIN)/test_names $(BIN)/test_setup
 
 $(BIN)/test_codec: tests/protocol/test_codec.c tests/support/msgpack_builder.h $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(PROTOCOL_LDLIBS) -lcmocka
 
-$(BIN)/test_names: tests/protocol/test_names.c $(PROTOCOL_LIB)
+$(BIN)/test_names $(BIN)/test_setup: $(BIN)/test_%: tests/protocol/test_%.c $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $^ -o $@ $(PROTOCOL_LDLIBS) -lcmocka
 

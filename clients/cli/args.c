@@ -271,11 +271,24 @@ cli_keys_ok (cli_t *cli, const exitflow_options_t *o)
     return false;
 }
 
+bool
+cli_endpoint_ok (cli_t *cli, const char *endpoint, const char *option,
+                 const char *env)
+{
+    exitflow_error_t err;
+    if (exitflow_endpoint_check (endpoint, &err))
+        return true;
+    cli_usage_error (cli, "%s (%s or %s)", err.message, option, env);
+    return false;
+}
+
 exitflow_client_t *
 cli_client (cli_t *cli)
 {
     if (cli->client)
         return cli->client;
+    if (!cli_endpoint_ok (cli, cli->endpoint, "--endpoint", "EXITFLOW_ENDPOINT"))
+        return NULL;
     exitflow_options_t o = cli_options (cli);
     if (!cli_keys_ok (cli, &o))
         return NULL;
@@ -316,6 +329,8 @@ int
 cli_fail (cli_t *cli, const exitflow_error_t *err)
 {
     bool unreachable = strcmp (err->code, EXITFLOW_UNREACHABLE) == 0;
+    /* Too large is the caller's mistake, found before sending: usage. */
+    bool too_large = strcmp (err->code, EXITFLOW_TOO_LARGE) == 0;
     if (cli->json) {
         json_t *e = json_pack ("{s:s, s:s}", "code", err->code, "message",
                                err->message);
@@ -343,5 +358,6 @@ cli_fail (cli_t *cli, const exitflow_error_t *err)
             fprintf (stderr, "is exitflowd running? (endpoint %s; set "
                      "--endpoint or EXITFLOW_ENDPOINT)\n", cli->endpoint);
     }
-    return unreachable ? EXIT_UNREACHABLE : EXIT_REFUSED;
+    return unreachable ? EXIT_UNREACHABLE
+           : too_large ? EXIT_USAGE : EXIT_REFUSED;
 }

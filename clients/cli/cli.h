@@ -126,7 +126,12 @@ exitflow_options_t cli_options (const cli_t *cli);
 /* Whether `o`'s keys are usable; a usage error naming the key, the file
  * and where it can be given when not (status 2). */
 bool cli_keys_ok (cli_t *cli, const exitflow_options_t *o);
-/* Reports a failed call on stderr; returns 3 for UNREACHABLE, else 1. */
+/* Whether `endpoint` (given by `option` or the variable `env`) can be
+ * connected to; a usage error saying why when not. */
+bool cli_endpoint_ok (cli_t *cli, const char *endpoint, const char *option,
+                      const char *env);
+/* Reports a failed call on stderr; returns 3 for UNREACHABLE, 2 for
+ * TOO_LARGE (refused before sending), else 1. */
 int cli_fail (cli_t *cli, const exitflow_error_t *err);
 
 /* Prints a call's result for people; `arg` is the command's own. */

@@ -95,7 +95,8 @@ cmd_dq_report (cli_t *cli, int argc, char **argv)
     /* The keys as this CLI finds them (its default certificate is not the
      * worker's): judged here, handed over explicitly. */
     exitflow_options_t keys = cli_options (cli);
-    if (!cli_keys_ok (cli, &keys))
+    if (!cli_endpoint_ok (cli, cli->endpoint, "--endpoint", "EXITFLOW_ENDPOINT")
+        || !cli_keys_ok (cli, &keys))
         return cli->status;
     /* The program, "report", the resolved options (at most 13 words), the
      * subcommand's words after its name, NULL. */

@@ -190,7 +190,8 @@ cmd_events_tail (cli_t *cli, int argc, char **argv)
     }
     if (c == CLI_STOP)
         return cli->status;
-    if (!cli_positionals (cli, argc, argv, 0, 0))
+    if (!cli_positionals (cli, argc, argv, 0, 0)
+        || !cli_endpoint_ok (cli, cli->events, "--events", "EXITFLOW_EVENTS"))
         return EXIT_USAGE;
     exitflow_client_t *client = cli_client (cli);
     if (!client)

@@ -30,6 +30,7 @@ import zmq.auth.thread
 
 import support
 from support import Household, cli_binary, day, exit_form, flood, free_port
+from support.setup_errors import BAD_ENDPOINTS
 
 CLI = cli_binary()
 
@@ -237,6 +238,88 @@ def test_daemon_down_json_error():
     assert r.stdout == ""
     err = json.loads(r.stderr)
     assert err["ok"] is False and err["error"]["code"] == "UNREACHABLE"
+
+
+# -- set-up errors (issue 11, item 7) -----------------------------------------
+
+@pytest.mark.parametrize("endpoint,reason", BAD_ENDPOINTS)
+@pytest.mark.parametrize("given", ["--endpoint", "EXITFLOW_ENDPOINT",
+                                   "--events", "EXITFLOW_EVENTS"])
+def test_an_invalid_endpoint_is_a_usage_error(endpoint, reason, given):
+    """Judged before anything connects (libzmq would take port 99999 as
+    another one), whichever command; the events endpoint by events tail."""
+    env = env_for(None)
+    args = ["events", "tail", "--no-follow"] if "EVENTS" in given.upper() \
+        else ["stats"]
+    if given.startswith("--"):
+        args = [given, endpoint] + args
+    else:
+        env[given] = endpoint
+    t0 = time.monotonic()
+    r = run(args, env=env)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stdout == ""
+    first = r.stderr.splitlines()[0]
+    command = "events tail" if "tail" in args else "stats"
+    assert first.startswith("exitflow %s: %s" % (command, endpoint))
+    assert reason in first
+    option = "--events" if "EVENTS" in given.upper() else "--endpoint"
+    assert "(%s or EXITFLOW_%s)" % (option, option[2:].upper()) in first
+    assert time.monotonic() - t0 < 2.0
+
+
+def test_a_port_past_65535_never_reaches_another_port(daemon):
+    """tcp://HOST:PORT+65536 is refused, not wrapped round to PORT (where
+    the daemon would answer)."""
+    port = int(daemon.commands.rsplit(":", 1)[1])
+    for cmd in (["ping"], ["dq-report"]):
+        r = run(["--endpoint", "tcp://127.0.0.1:%d" % (port + 65536)] + cmd,
+                daemon)
+        assert r.returncode == 2, (cmd, r.stdout, r.stderr)
+        assert "the port must be 1 to 65535" in r.stderr
+        assert "pong" not in r.stdout
+
+
+def big_request(kind, tmp_path, size):
+    """The arguments of a `kind` command carrying `size` bytes of text."""
+    f = tmp_path / ("%s-%d.json" % (kind, size))
+    big = "x" * size
+    if kind == "save":
+        f.write_text(json.dumps({"note": big}))
+        return ["save", support.UNKNOWN_WF, "C", "exit", "--data", "@%s" % f]
+    if kind == "start":
+        f.write_text(json.dumps({"household_id": "H", "note": big}))
+        return ["start", "--file", str(f)]
+    f.write_text(json.dumps([{"rule": "r", "severity": "warning",
+                              "message": big}]))
+    return ["dq", support.UNKNOWN_WF, "--source", "s", "--findings", "@%s" % f]
+
+
+@pytest.mark.parametrize("size", [1536 * 1024, 5 * 1024 * 1024])
+@pytest.mark.parametrize("kind", ["save", "start", "dq"])
+def test_a_request_over_the_limit_is_refused_before_sending(daemon, tmp_path,
+                                                            kind, size):
+    """Over 1 MiB (PROTOCOL.md §2.1) the CLI says so itself, at once, with
+    the limit: not the daemon's BAD_REQUEST, and above 4 MiB not an
+    UNREACHABLE after every retry (the daemon drops such a connection)."""
+    args = big_request(kind, tmp_path, size)
+    t0 = time.monotonic()
+    r = run(args, daemon)
+    assert time.monotonic() - t0 < 2.0
+    assert r.returncode == 2, r.stderr
+    assert r.stdout == ""
+    assert "too large" in r.stderr and "1048576" in r.stderr
+    assert "§2.1" in r.stderr and "nothing was sent" in r.stderr
+    assert "UNREACHABLE" not in r.stderr
+    j = run(args + ["--json"], daemon)
+    assert j.returncode == 2
+    assert json.loads(j.stderr)["error"]["code"] == "TOO_LARGE"
+
+
+def test_a_request_just_under_the_limit_is_sent(daemon, tmp_path):
+    r = run(big_request("save", tmp_path, 1024 * 1024 - 4096), daemon)
+    assert r.returncode == 1, r.stderr          # the daemon's answer
+    assert "TOO_LARGE" not in r.stderr and "too large" not in r.stderr
 
 
 # -- the caseworker flow -------------------------------------------------------

@@ -6,6 +6,8 @@ import subprocess
 import pytest
 
 from support import daemon_binary, free_port
+from support.setup_errors import BAD_ENDPOINTS, UNUSABLE_CONFIGS, \
+    unusable_config
 
 
 def run_daemon(tmp_path, *args):
@@ -16,39 +18,18 @@ def run_daemon(tmp_path, *args):
                           stdin=subprocess.DEVNULL)
 
 
-@pytest.mark.parametrize("what", ["binary", "directory", "dev-zero",
-                                  "missing", "bad-zpl", "unknown-key"])
+@pytest.mark.parametrize("what", UNUSABLE_CONFIGS)
 def test_an_unusable_config_stops_the_daemon(tmp_path, what):
-    path = tmp_path / "exitflow.cfg"
-    if what == "binary":
-        path.write_bytes(b"\x7fELF\x00\x01\x02" * 100)
-    elif what == "directory":
-        path.mkdir()
-    elif what == "dev-zero":
-        path = "/dev/zero"
-    elif what == "bad-zpl":
-        path.write_text("exitflowd\n  data = ./x\n")      # 2-space indent
-    elif what == "unknown-key":
-        path.write_text("exitflowd\n    stall-afer = 60\n")
+    path, reason = unusable_config(tmp_path, what, "exitflowd", "stall-afer")
     r = run_daemon(tmp_path, "--config", str(path))
     assert r.returncode == 2
     line = r.stderr.decode()
     assert "cannot use config %s" % path in line
-    reason = {"binary": "not a text file", "directory": "not a regular file",
-              "dev-zero": "not a regular file", "missing": "No such file",
-              "bad-zpl": "not valid ZPL",
-              "unknown-key": "unknown key exitflowd/stall-afer"}[what]
     assert reason in line
     assert not (tmp_path / "data").exists()     # stopped before the store
 
 
-@pytest.mark.parametrize("endpoint,reason", [
-    ("tcp://127.0.0.1:99999", "the port must be 1 to 65535"),
-    ("tcp://127.0.0.1:0", "the port must be 1 to 65535"),
-    ("tcp://127.0.0.1:http", "the port must be 1 to 65535"),
-    ("udp://127.0.0.1:5570", "is not tcp://HOST:PORT"),
-    ("tcp://127.0.0.1", "is not tcp://HOST:PORT"),
-])
+@pytest.mark.parametrize("endpoint,reason", BAD_ENDPOINTS)
 def test_an_invalid_endpoint_is_refused_before_binding(tmp_path, endpoint,
                                                        reason):
     r = run_daemon(tmp_path, "--events", endpoint)

@@ -9,6 +9,8 @@ path, so a test writes ``from support import Daemon, Household``.
     support.households  what a test sends and how it reads replies back
     support.fixtures    the pytest fixtures; a suite's conftest.py imports
                         the ones it offers
+    support.setup_errors  bad endpoints and unusable config files, with the
+                        reason every program must give (issue 11, item 7)
 
 The C suites' shared header (msgpack_builder.h) lives beside them.
 """

@@ -20,6 +20,8 @@
 #include "workers/common/stop.h"
 #include "workers/common/wjson.h"
 
+#include <zmq.h>
+
 /* ---- JSON ---- */
 
 static char *
@@ -85,6 +87,47 @@ test_stop_on_signals (void **state)
     int64_t t0 = now_ms ();
     assert_false (stop_wait_ms (&stop, 60000));
     assert_true (now_ms () - t0 < 1000);
+}
+
+/* A call to a daemon that never answers (nobody listens) ends within the
+ * grace of a SIGTERM, not after its timeouts and retries: the watch shuts
+ * the client's context down. Without a signal the watch ends and leaves
+ * the context alone. */
+static void
+test_stop_watch_ends_a_call_in_flight (void **state)
+{
+    (void) state;
+    static volatile sig_atomic_t stop;
+    stop = 0;
+    stop_on_signals (&stop);
+    void *ctx = zmq_ctx_new ();
+    assert_true (stop_watch (ctx));
+    stop_unwatch ();                /* no signal: the context is untouched */
+    void *probe = zmq_socket (ctx, ZMQ_DEALER);
+    assert_non_null (probe);
+    zmq_close (probe);
+
+    exitflow_options_t o = exitflow_options_default ();
+    o.zmq_context = ctx;
+    o.timeout_ms = 5000;
+    o.retries = 3;
+    exitflow_client_t *client = exitflow_client_new ("tcp://127.0.0.1:9", &o);
+    assert_non_null (client);
+    assert_true (stop_watch (ctx));
+    raise (SIGTERM);
+    int64_t t0 = now_ms ();
+    exitflow_error_t err;
+    assert_null (exitflow_ping (client, &err));
+    int64_t took = now_ms () - t0;
+    assert_true (took >= STOP_GRACE_MS - 50);
+    assert_true (took < 1000);
+    assert_string_equal (err.code, EXITFLOW_UNREACHABLE);
+    assert_non_null (strstr (err.message, "stopping"));
+    assert_null (exitflow_ping (client, &err));     /* and every call after */
+    assert_true (now_ms () - t0 < 1000);
+    stop_unwatch ();
+    exitflow_client_destroy (&client);
+    zmq_ctx_term (ctx);
 }
 
 /* ---- settings ---- */
@@ -310,6 +353,7 @@ main (void)
         cmocka_unit_test (test_json_escaping),
         cmocka_unit_test (test_stop_wait),
         cmocka_unit_test (test_stop_on_signals),
+        cmocka_unit_test (test_stop_watch_ends_a_call_in_flight),
         cmocka_unit_test (test_config_defaults_file_flags),
         cmocka_unit_test (test_config_keys),
     };

@@ -2,6 +2,8 @@
  * See config.h. */
 #include "workers/common/config.h"
 
+#include "protocol/setup.h"
+
 #include "clients/exitflow.h"
 
 #include <czmq.h>
@@ -16,9 +18,13 @@
 #define BOTH (WORKER_DQ | WORKER_NOTIFY)
 #define STR(field) OPT_STR, offsetof (worker_config_t, field), \
                    sizeof ((worker_config_t *) 0)->field
+#define ENDPOINT(field) OPT_ENDPOINT, offsetof (worker_config_t, field), \
+                        sizeof ((worker_config_t *) 0)->field
 #define INT(field) OPT_INT, offsetof (worker_config_t, field), 0
 
-typedef enum { OPT_STR, OPT_INT } opt_kind_t;
+/* An endpoint is a string the library must accept before anything
+ * connects: a port out of range would reach some other one. */
+typedef enum { OPT_STR, OPT_ENDPOINT, OPT_INT } opt_kind_t;
 
 typedef struct {
     const char *flag;               /* --flag VALUE, and `key` in the section */
@@ -34,9 +40,9 @@ typedef struct {
 } setting_t;
 
 static const setting_t settings[] = {
-    { "commands", NULL, "exitflowd/commands", NULL, BOTH, STR (commands), 0,
-      WORKER_DEFAULT_COMMANDS, "the daemon's command socket" },
-    { "events", NULL, "exitflowd/events", NULL, BOTH, STR (events), 0,
+    { "commands", NULL, "exitflowd/commands", NULL, BOTH, ENDPOINT (commands),
+      0, WORKER_DEFAULT_COMMANDS, "the daemon's command socket" },
+    { "events", NULL, "exitflowd/events", NULL, BOTH, ENDPOINT (events), 0,
       WORKER_DEFAULT_EVENTS, "the daemon's event socket" },
     { "name", NULL, NULL, NULL, BOTH, STR (name), 0, NULL,
       "consumer name: the key of its stored offset" },
@@ -106,15 +112,22 @@ worker_config_usage (unsigned program, FILE *out)
              "  --help\n\nStops cleanly on SIGTERM or SIGINT.\n");
 }
 
+/* `value` into its field; `from` says where it came from ("--events",
+ * "EXITFLOW_CERT", "config dq/events", "default events"). */
 static bool
 apply (worker_config_t *cfg, const setting_t *s, const char *value,
        const char *from, FILE *err)
 {
     char *dst = (char *) cfg + s->offset;
-    if (s->kind == OPT_STR) {
+    exitflow_error_t why;
+    if (s->kind == OPT_ENDPOINT && !exitflow_endpoint_check (value, &why)) {
+        fprintf (err, "%s: %s: %s\n", cfg->program_name, from, why.message);
+        return false;
+    }
+    if (s->kind != OPT_INT) {
         if (strlen (value) >= s->cap) {
-            fprintf (err, "%s: %s %s is longer than %zu bytes\n",
-                     cfg->program_name, from, s->flag, s->cap - 1);
+            fprintf (err, "%s: %s is longer than %zu bytes\n",
+                     cfg->program_name, from, s->cap - 1);
             return false;
         }
         memcpy (dst, value, strlen (value) + 1);
@@ -122,8 +135,8 @@ apply (worker_config_t *cfg, const setting_t *s, const char *value,
     }
     int64_t v;
     if (!codec_parse_int (value, s->min, 1000000000, &v)) {
-        fprintf (err, "%s: %s %s takes a whole number >= %ld\n",
-                 cfg->program_name, from, s->flag, s->min);
+        fprintf (err, "%s: %s takes a whole number >= %ld\n",
+                 cfg->program_name, from, s->min);
         return false;
     }
     *(int *) (void *) dst = (int) v;
@@ -144,6 +157,48 @@ add_sink (worker_config_t *cfg, const char *spec, FILE *err)
     }
     snprintf (cfg->sinks[cfg->n_sinks++], WORKER_SINK_SPEC_MAX, "%s", spec);
     return true;
+}
+
+/* The keys this program reads in its own section: its settings' and
+ * `sink` for the notifier. */
+static bool
+own_key (const worker_config_t *cfg, const char *key)
+{
+    if (cfg->program == WORKER_NOTIFY && strcmp (key, "sink") == 0)
+        return true;
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        if ((settings[i].programs & cfg->program)
+            && strcmp (key, settings[i].key ? settings[i].key
+                                            : settings[i].flag) == 0)
+            return true;
+    return false;
+}
+
+/* The --config file as ZPL, or NULL with the reason in `why`: a binary, a
+ * directory or /dev/zero is a mistake to report, not an empty config to run
+ * on defaults, and a key of the program's own section that it does not
+ * know (a typo) would otherwise be ignored silently. The other sections
+ * are the daemon's and the other worker's to judge. */
+static zconfig_t *
+config_file_load (const worker_config_t *cfg, char *why, size_t cap)
+{
+    char *text = setup_read_text (cfg->config, why, cap);
+    if (!text)
+        return NULL;
+    zconfig_t *file = zconfig_str_load (text);
+    if (!file)
+        snprintf (why, cap, "not valid ZPL (4 spaces per indent level)");
+    free (text);
+    zconfig_t *section = file ? zconfig_locate (file, cfg->section) : NULL;
+    for (zconfig_t *k = section ? zconfig_child (section) : NULL; k;
+         k = zconfig_next (k))
+        if (!own_key (cfg, zconfig_name (k))) {
+            snprintf (why, cap, "unknown key %s/%.64s", cfg->section,
+                      zconfig_name (k));
+            zconfig_destroy (&file);
+            break;
+        }
+    return file;
 }
 
 /* What neither a flag, the environment nor the file gave comes from
@@ -224,9 +279,10 @@ worker_config_load (worker_config_t *cfg, unsigned program, int argc,
     }
 
     zconfig_t *file = NULL;
-    if (cfg->config[0] && !(file = zconfig_load (cfg->config))) {
-        fprintf (err, "%s: cannot read config %s\n", cfg->program_name,
-                 cfg->config);
+    char why[256];
+    if (cfg->config[0] && !(file = config_file_load (cfg, why, sizeof why))) {
+        fprintf (err, "%s: cannot use config %s: %s\n", cfg->program_name,
+                 cfg->config, why);
         return 2;
     }
     int status = 0;
@@ -234,24 +290,25 @@ worker_config_load (worker_config_t *cfg, unsigned program, int argc,
         const setting_t *s = &settings[i];
         if (!(s->programs & program))
             continue;
-        const char *value = flag[i], *from = "--";
-        char path[128];
+        const char *value = flag[i];
+        char path[128], from[160];
         snprintf (path, sizeof path, "%s/%s", cfg->section,
                   s->key ? s->key : s->flag);
+        snprintf (from, sizeof from, "--%s", s->flag);
         const char *env = s->env ? getenv (s->env) : NULL;
         if (!value && env && *env) {
             value = env;
-            from = s->env;
+            snprintf (from, sizeof from, "%s", s->env);
         }
         if (!value && file) {
-            value = zconfig_get (file, path, NULL);
-            if (!value && s->fallback)
-                value = zconfig_get (file, s->fallback, NULL);
-            from = "config";
+            const char *key = path;
+            if (!(value = zconfig_get (file, path, NULL)) && s->fallback)
+                value = zconfig_get (file, key = s->fallback, NULL);
+            snprintf (from, sizeof from, "config %s", key);
         }
         if (!value) {
             value = s->def ? s->def : cfg->section;
-            from = "default";
+            snprintf (from, sizeof from, "default %s", s->flag);
         }
         if (!apply (cfg, s, value, from, err))
             status = 2;

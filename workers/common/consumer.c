@@ -1,20 +1,24 @@
 /* consumer — offset, subscribe, handle, ack. See consumer.h. */
 #include "workers/common/consumer.h"
 
+#include <errno.h>
 #include <string.h>
+#include <zmq.h>
 
 #include "protocol/codec.h"
 #include "protocol/names.h"
 #include "workers/common/stop.h"
 #include "workers/common/wlog.h"
 
-/* Short timeouts: a SIGTERM is noticed within a few seconds even while the
- * daemon is away. The keys serve the command client and the subscriber
+/* Short timeouts: a daemon that comes back is noticed soon. A stop does
+ * not wait for them: the sockets live in `ctx`, which the stop watch shuts
+ * down (stop.h). The keys serve the command client and the subscriber
  * alike. */
 static exitflow_options_t
-consumer_options (const consumer_config_t *cfg)
+consumer_options (const consumer_config_t *cfg, void *ctx)
 {
     exitflow_options_t o = exitflow_options_default ();
+    o.zmq_context = ctx;
     o.timeout_ms = 3000;
     o.retries = 2;
     o.poll_interval_ms = 500;
@@ -62,9 +66,9 @@ ack (state_t *s, uint64_t seq)
     exitflow_reply_t *reply = exitflow_consumer_ack (s->client, s->cfg->name,
                                                      seq, &err);
     if (!reply) {
-        wlog ("%s %llu failed: %s %s (will retry)",
-              EXF_CMD_NAME (CONSUMER_ACK), (unsigned long long) seq, err.code,
-              err.message);
+        wlog ("%s %llu failed: %s %s%s", EXF_CMD_NAME (CONSUMER_ACK),
+              (unsigned long long) seq, err.code, err.message,
+              *s->cfg->stop ? "" : " (will retry)");
         return false;
     }
     int64_t lag = 0;
@@ -105,17 +109,14 @@ handle (state_t *s, const exitflow_event_t *ev)
     }
 }
 
-int
-consumer_run (const consumer_config_t *cfg)
+/* Offset, subscribe, handle until *stop. 0 after a clean stop, 1 when it
+ * cannot run. */
+static int
+consume (const consumer_config_t *cfg, const exitflow_options_t *o)
 {
-    exitflow_options_t o = consumer_options (cfg);
     exitflow_error_t err;
-    if (!exitflow_options_check (&o, &err)) {
-        wlog ("%s", err.message);
-        return 1;
-    }
     state_t s = { .cfg = cfg };
-    s.client = exitflow_client_new (cfg->commands, &o);
+    s.client = exitflow_client_new (cfg->commands, o);
     if (!s.client) {
         wlog ("cannot use command endpoint %s", cfg->commands);
         return 1;
@@ -124,7 +125,7 @@ consumer_run (const consumer_config_t *cfg)
     for (int attempt = 1; !*cfg->stop; attempt++) {
         if (stored_offset (s.client, cfg->name, &offset, &err))
             break;
-        if (attempt == 1 || attempt % 30 == 0)
+        if (!*cfg->stop && (attempt == 1 || attempt % 30 == 0))
             wlog ("waiting for the daemon at %s: %s", cfg->commands, err.message);
         stop_wait_ms (cfg->stop, 1000);
     }
@@ -139,7 +140,7 @@ consumer_run (const consumer_config_t *cfg)
 
     exitflow_subscriber_t *sub = exitflow_subscriber_new (cfg->commands,
                                                           cfg->events, offset,
-                                                          "", &o);
+                                                          "", o);
     if (!sub) {
         wlog ("cannot subscribe to %s", cfg->events);
         exitflow_client_destroy (&s.client);
@@ -165,7 +166,7 @@ consumer_run (const consumer_config_t *cfg)
                 s.processed = seen;
             if (s.processed > s.acked)
                 ack (&s, s.processed);
-        } else {
+        } else if (!*cfg->stop) {
             if (failures++ % 30 == 0)
                 wlog ("reading events failed: %s %s (will retry)", err.code,
                       err.message);
@@ -179,6 +180,29 @@ consumer_run (const consumer_config_t *cfg)
     exitflow_subscriber_destroy (&sub);
     exitflow_client_destroy (&s.client);
     return 0;
+}
+
+int
+consumer_run (const consumer_config_t *cfg)
+{
+    void *ctx = zmq_ctx_new ();
+    if (!ctx) {
+        wlog ("cannot make a ZeroMQ context: %s", zmq_strerror (errno));
+        return 1;
+    }
+    exitflow_options_t o = consumer_options (cfg, ctx);
+    exitflow_error_t err;
+    int rc = 1;
+    if (!exitflow_options_check (&o, &err))
+        wlog ("%s", err.message);
+    else {
+        stop_watch (ctx);
+        rc = consume (cfg, &o);
+        stop_unwatch ();
+    }
+    while (zmq_ctx_term (ctx) == -1 && errno == EINTR)
+        ;
+    return rc;
 }
 
 int

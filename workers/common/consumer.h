@@ -46,7 +46,9 @@ typedef struct {
     bool verbose;
 } consumer_config_t;
 
-/* Runs until *stop. Returns 0 after a clean stop, 1 when it cannot run
+/* Runs until *stop. Its sockets live in a ZeroMQ context of its own,
+ * watched (stop.h): after a SIGTERM a call waiting on the daemon ends
+ * within STOP_GRACE_MS. Returns 0 after a clean stop, 1 when it cannot run
  * (a bad endpoint or unusable keys). */
 int consumer_run (const consumer_config_t *cfg);
 

@@ -370,6 +370,9 @@ dq_report_main (int argc, char **argv)
                                   WORKER_DEFAULT_CERT_NAME "_secret"
                                 : "--server-key FILE|Z85, EXITFLOW_SERVER_KEY "
                                   "or ./var/keys/server");
+    if (!exitflow_endpoint_check (a.endpoint, &err))
+        return usage_error ("%s (--endpoint or EXITFLOW_ENDPOINT)",
+                            err.message);
     exitflow_client_t *client = exitflow_client_new (a.endpoint, &o);
     if (!client)
         return usage_error ("cannot use endpoint '%s': %s", a.endpoint,

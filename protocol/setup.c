@@ -1,0 +1,65 @@
+/* setup — endpoints and configuration text. See setup.h. */
+#include "setup.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "codec.h"
+
+bool
+setup_endpoint_valid (const char *endpoint, bool bind, char *why, size_t cap)
+{
+    const char *e = endpoint ? endpoint : "";
+    if ((strncmp (e, "ipc://", 6) == 0 && e[6])
+        || (strncmp (e, "inproc://", 9) == 0 && e[9]))
+        return true;
+    const char *colon = strrchr (e, ':');
+    int64_t port;
+    if (strncmp (e, "tcp://", 6) != 0 || !colon || colon - e < 7)
+        snprintf (why, cap, "%.200s is not tcp://HOST:PORT, ipc://PATH or "
+                  "inproc://NAME", e);
+    else if (!(bind && strcmp (colon + 1, "*") == 0)
+             && !codec_parse_int (colon + 1, 1, 65535, &port))
+        snprintf (why, cap, "%.200s: the port must be 1 to 65535%s", e,
+                  bind ? " (or *)" : "");
+    else
+        return true;
+    return false;
+}
+
+char *
+setup_read_text (const char *path, char *why, size_t cap)
+{
+    struct stat st;
+    if (stat (path, &st) != 0) {
+        snprintf (why, cap, "%s", strerror (errno));
+        return NULL;
+    }
+    if (!S_ISREG (st.st_mode) || st.st_size > SETUP_CONFIG_MAX) {
+        snprintf (why, cap, "not a regular file of at most %d bytes",
+                  SETUP_CONFIG_MAX);
+        return NULL;
+    }
+    FILE *f = fopen (path, "rb");
+    char *text = f ? malloc ((size_t) st.st_size + 1) : NULL;
+    size_t len = text ? fread (text, 1, (size_t) st.st_size, f) : 0;
+    if (!f || !text || ferror (f)) {
+        snprintf (why, cap, "%s", strerror (errno ? errno : EIO));
+        free (text);
+        text = NULL;
+    } else {
+        text[len] = '\0';
+        if (memchr (text, '\0', len) || !codec_utf8_valid (text, len)) {
+            snprintf (why, cap, "not a text file (ZPL, UTF-8)");
+            free (text);
+            text = NULL;
+        }
+    }
+    if (f)
+        fclose (f);
+    return text;
+}

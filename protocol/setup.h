@@ -1,0 +1,29 @@
+/* setup — what every program checks of its set-up before it starts.
+ *
+ * Owns: the shape of a ZeroMQ endpoint any exitflow program may use
+ * (PROTOCOL.md §1), and reading a configuration file as text. The daemon,
+ * the workers and the client library all judge these alike, so a mistake
+ * is reported the same way wherever it is made: with its reason, before
+ * anything is bound, connected or started. */
+#ifndef EXF_SETUP_H
+#define EXF_SETUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A configuration file larger than this is not one. */
+#define SETUP_CONFIG_MAX (1024 * 1024)
+
+/* tcp://HOST:PORT with PORT 1 to 65535 (or * when `bind`), ipc://PATH or
+ * inproc://NAME. libzmq would otherwise take tcp://127.0.0.1:99999 as some
+ * other port. On refusal writes the reason into `why`. */
+bool setup_endpoint_valid (const char *endpoint, bool bind, char *why,
+                           size_t cap);
+
+/* The whole of the file at `path` as NUL-terminated UTF-8 text (free it):
+ * a regular file of at most SETUP_CONFIG_MAX bytes without NUL bytes (a
+ * binary, a directory or /dev/zero is a mistake to report, not an empty
+ * configuration). NULL with the reason in `why`. */
+char *setup_read_text (const char *path, char *why, size_t cap);
+
+#endif
