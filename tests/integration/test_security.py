@@ -555,3 +555,20 @@ def test_python_subscriber_uses_its_keys(daemon):
         with pytest.raises(ExitflowError) as e:
             sub.next(timeout=5)
     assert e.value.code == ErrorCode.FORBIDDEN
+
+
+def test_refused_handshakes_do_not_use_up_connections(make_daemon, tmp_path):
+    """A connection whose key zauth refuses, or that sends no CURVE at all,
+    is counted out again when libzmq drops it: strangers cannot fill
+    --max-connections and lock the certificates out."""
+    d = make_daemon(extra_args=["--max-connections", "4"])
+    keys = stranger_keys(d, tmp_path)
+    for _ in range(12):
+        assert_not_served(d.commands, **keys)
+        assert_not_served(d.commands, cert=False, server_key=False)
+    c = impatient(d.commands, **d.client_keys("admin"))
+    try:
+        assert wait_for(lambda: served(c), timeout=10,
+                        what="a certificate served after the strangers")
+    finally:
+        c.close()
