@@ -93,6 +93,26 @@ class ErrorCode:
     INTERNAL = "INTERNAL"
 
 
+# PROTOCOL.md 2.1: the largest request body the daemon answers.
+BODY_MAX = 1024 * 1024
+
+
+def check_endpoint(endpoint):
+    """Raise ValueError unless ``endpoint`` is tcp://HOST:PORT (port 1 to
+    65535), ipc://PATH or inproc://NAME -- the rule every exitflow program
+    applies (protocol/setup.c), so a typo is not a connection elsewhere."""
+    e = endpoint if isinstance(endpoint, str) else ""
+    if (e.startswith("ipc://") and len(e) > 6) or \
+            (e.startswith("inproc://") and len(e) > 9):
+        return
+    host, _, port = e[len("tcp://"):].rpartition(":")
+    if not e.startswith("tcp://") or not host:
+        raise ValueError("%.200r is not tcp://HOST:PORT, ipc://PATH or "
+                         "inproc://NAME" % endpoint)
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError("%.200s: the port must be 1 to 65535" % endpoint)
+
+
 def pack(obj):
     """msgpack-encode ``obj`` with strings as ``str`` and bytes as ``bin``."""
     return msgpack.packb(obj, use_bin_type=True)
@@ -262,6 +282,7 @@ class Client:
 
     def __init__(self, endpoint, timeout=5.0, retries=3, context=None,
                  cert=None, server_key=None):
+        check_endpoint(endpoint)
         self.endpoint = endpoint
         self.timeout = timeout
         self.retries = retries
@@ -346,8 +367,13 @@ class Client:
                           % (self.endpoint, 1 + max(0, self.retries)))
 
     def request(self, cmd, args=None, actor=None, id=None):
-        """Send a request; return the whole decoded reply map."""
+        """Send a request; return the whole decoded reply map.  A body over
+        BODY_MAX is refused here (ValueError), before anything is sent."""
         rid, body = encode_request(cmd, args, actor, id)
+        if len(body) > BODY_MAX:
+            raise ValueError("the request is too large: %d bytes, the limit "
+                             "is %d (1 MiB, PROTOCOL.md 2.1); nothing was "
+                             "sent" % (len(body), BODY_MAX))
         return unpack(self.request_raw(body, expect_id=rid))
 
     def call(self, cmd, args=None, actor=None, id=None):
@@ -464,6 +490,7 @@ class Subscriber:
                  context=None, client=None, cert=None, server_key=None):
         if isinstance(prefix, str):
             prefix = prefix.encode()
+        check_endpoint(events_endpoint)
         keys = curve_keys(cert, server_key)
         ctx = context or zmq.Context.instance()
         self.prefix = prefix

@@ -92,3 +92,29 @@ def test_a_key_twice_in_any_encoding_is_refused(daemon):
     assert "same key twice" in reply["error"]["message"]
     view = c.get(wf)
     assert view["version"] == 1
+
+
+def test_the_python_client_checks_endpoints_and_sizes():
+    """The Python client applies the same rules as the C library: a bad
+    endpoint is a ValueError at once, and a body over 1 MiB is refused
+    before anything is sent (no daemon is listening here: an attempt to
+    send would end in Unreachable after its timeout, not in ValueError)."""
+    import time
+    from exitflow import BODY_MAX, Client, Subscriber
+    for bad in ("tcp://127.0.0.1:99999", "tcp://127.0.0.1:0",
+                "udp://127.0.0.1:5570", "tcp://127.0.0.1", ""):
+        with pytest.raises(ValueError):
+            Client(bad, cert=False, server_key=False)
+    with pytest.raises(ValueError):
+        Subscriber("tcp://127.0.0.1:%d" % free_port(), "tcp://h:70000",
+                   cert=False, server_key=False)
+    c = Client("tcp://127.0.0.1:%d" % free_port(), timeout=5, retries=0,
+               cert=False, server_key=False)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(ValueError, match="too large"):
+            c.call("dq.report", {"workflow_id": "W", "source": "s",
+                                 "findings": [{"message": "x" * BODY_MAX}]})
+        assert time.monotonic() - t0 < 1.0
+    finally:
+        c.close()
