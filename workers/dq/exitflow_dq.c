@@ -77,6 +77,41 @@ any_exit_saved (const dq_snapshot_t *s)
     return false;
 }
 
+/* Applies the workflow's whole history to `s`, a page at a time
+ * (workflow.history pages by count and bytes: a long-lived workflow's
+ * member.exited can be pages away from its start). False with `err` when
+ * a page cannot be read. */
+static bool
+apply_history (exitflow_client_t *client, const char *wf, dq_snapshot_t *s,
+               exitflow_error_t *err)
+{
+    int64_t after = 0;
+    for (int page = 0; page < 100000; page++) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init (&sb);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, 2);
+        codec_pack_cstr (&pk, "workflow_id");
+        codec_pack_cstr (&pk, wf);
+        codec_pack_cstr (&pk, "after");
+        msgpack_pack_int64 (&pk, after);
+        exitflow_reply_t *r = exitflow_call (client,
+                                             EXF_CMD_NAME (WORKFLOW_HISTORY),
+                                             sb.data, sb.size, err);
+        msgpack_sbuffer_destroy (&sb);
+        if (!r)
+            return false;
+        const msgpack_object *res = exitflow_reply_result (r);
+        dq_snapshot_apply_history (s, exitflow_obj_get (res, "events"));
+        bool more = exitflow_obj_int (res, "next", &after);
+        exitflow_reply_destroy (&r);
+        if (!more)
+            return true;
+    }
+    return true;
+}
+
 static consumer_status_t
 handle_event (void *arg, exitflow_client_t *client, const exitflow_event_t *ev)
 {
@@ -90,7 +125,6 @@ handle_event (void *arg, exitflow_client_t *client, const exitflow_event_t *ev)
         return failed (ev, EXF_CMD_NAME (WORKFLOW_GET), &err);
     const msgpack_object *view = exitflow_reply_result (view_reply);
     consumer_status_t status = CONSUMER_DONE;
-    exitflow_reply_t *history = NULL;
 
     const char *why = NULL;
     dq_snapshot_t *s = &w->snapshot;
@@ -112,13 +146,10 @@ handle_event (void *arg, exitflow_client_t *client, const exitflow_event_t *ev)
                                  (uint32_t) strlen (exitflow_event_ts (ev)) },
                    &s->now_ms);
     if (s->state != DQ_STATE_CANCELLED && any_exit_saved (s)) {
-        history = exitflow_history (client, wf, &err);
-        if (!history) {
+        if (!apply_history (client, wf, s, &err)) {
             status = failed (ev, EXF_CMD_NAME (WORKFLOW_HISTORY), &err);
             goto done;
         }
-        dq_snapshot_apply_history (s, exitflow_obj_get (
-            exitflow_reply_result (history), "events"));
     }
     dq_evaluate (w->rules, w->n_rules, s, &w->findings);
     if (w->findings.overflow)
@@ -151,7 +182,6 @@ handle_event (void *arg, exitflow_client_t *client, const exitflow_event_t *ev)
           errors);
     status = CONSUMER_EFFECT;
 done:
-    exitflow_reply_destroy (&history);
     exitflow_reply_destroy (&view_reply);
     return status;
 }
