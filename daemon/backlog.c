@@ -158,10 +158,14 @@ void
 backlog_send (backlog_t *self, zmq_msg_t *envelope, int n, const void *reply,
               size_t len, int fd, int64_t now_ms)
 {
-    char key[2 * 255 + 1];
-    hex_of (&envelope[0], key);
-    int err = 0;
-    if (!zhash_lookup (self->queues, key)) {
+    /* the usual case, nothing waiting for anyone, costs no lookup */
+    char key[2 * 255 + 1] = "";
+    bool waiting = zhash_size (self->queues) > 0;
+    if (waiting) {
+        hex_of (&envelope[0], key);
+        waiting = zhash_lookup (self->queues, key) != NULL;
+    }
+    if (!waiting) {
         /* nothing waits for this peer: straight out */
         const void *data[9];
         size_t size[9];
@@ -171,12 +175,13 @@ backlog_send (backlog_t *self, zmq_msg_t *envelope, int n, const void *reply,
         }
         data[n] = reply;
         size[n] = len;
-        err = send_frames (self, n + 1, data, size);
+        int err = send_frames (self, n + 1, data, size);
         if (err != EAGAIN) {
             if (!err)
                 peers_reply_sent (self->peers, fd);
             return;                 /* sent, or the peer is gone */
         }
+        hex_of (&envelope[0], key);
     }
     if (!keep (self, key, envelope, n, reply, len, fd))
         peers_reply_blocked (self->peers, fd, now_ms);

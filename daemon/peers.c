@@ -15,6 +15,7 @@ struct peers_t {
     int64_t grace_ms;
     zhash_t *open;                  /* "fd" → connection_t */
     uint64_t refused, cut;
+    size_t blocked;                 /* connections in their grace period */
 };
 
 typedef struct {
@@ -97,6 +98,16 @@ disconnect (int fd)
     shutdown (fd, SHUT_RDWR);
 }
 
+/* Drops the connection `key`, and its grace period if it had one. */
+static void
+forget (peers_t *self, const char *key)
+{
+    connection_t *c = zhash_lookup (self->open, key);
+    if (c && c->blocked_since)
+        self->blocked--;
+    zhash_delete (self->open, key);
+}
+
 void
 peers_handle_events (peers_t *self, int64_t now_ms)
 {
@@ -125,6 +136,7 @@ peers_handle_events (peers_t *self, int64_t now_ms)
                                  "of %zu", self->what, self->max);
                     disconnect (fd);
                 } else {
+                    forget (self, key);     /* a descriptor reused */
                     connection_t *c = calloc (1, sizeof *c);
                     if (!c)
                         abort ();
@@ -132,7 +144,7 @@ peers_handle_events (peers_t *self, int64_t now_ms)
                     zhash_freefn (self->open, key, free);
                 }
             } else if (event == ZMQ_EVENT_DISCONNECTED)
-                zhash_delete (self->open, key);
+                forget (self, key);
         }
         zmq_msg_close (&head);
         zmq_msg_close (&endpoint);
@@ -147,10 +159,12 @@ peers_reply_blocked (peers_t *self, int fd, int64_t now_ms)
     connection_t *c = zhash_lookup (self->open, key);
     if (!c)
         return;
-    if (!c->blocked_since)
+    if (!c->blocked_since) {
         c->blocked_since = now_ms;
-    else if (now_ms - c->blocked_since >= self->grace_ms) {
+        self->blocked++;
+    } else if (now_ms - c->blocked_since >= self->grace_ms) {
         self->cut++;
+        self->blocked--;
         log_limited (LOG_CONNECTIONS, now_ms, "warn",
                      "%s: disconnected a peer that left its replies unread "
                      "for %lld s", self->what,
@@ -163,9 +177,13 @@ peers_reply_blocked (peers_t *self, int fd, int64_t now_ms)
 void
 peers_reply_sent (peers_t *self, int fd)
 {
+    if (!self->blocked)
+        return;                     /* the usual case: no lookup per reply */
     char key[16];
     key_of (fd, key);
     connection_t *c = zhash_lookup (self->open, key);
-    if (c)
+    if (c && c->blocked_since) {
         c->blocked_since = 0;
+        self->blocked--;
+    }
 }
