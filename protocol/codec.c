@@ -803,6 +803,31 @@ codec_parse_date (exf_str_t s, int64_t *days)
     return true;
 }
 
+void
+codec_civil_of_days (int64_t days, int *year, int *month, int *day)
+{
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int d = (int) (doy - (153 * mp + 2) / 5 + 1);
+    int m = (int) (mp < 10 ? mp + 3 : mp - 9);
+    *year = (int) (yoe + era * 400 + (m <= 2));
+    *month = m;
+    *day = d;
+}
+
+void
+codec_format_date (int64_t days, char out[CODEC_DATE_LEN])
+{
+    int y, m, d;
+    codec_civil_of_days (days, &y, &m, &d);
+    snprintf (out, CODEC_DATE_LEN, "%04u-%02u-%02u", (unsigned) y % 10000u,
+              (unsigned) m % 100u, (unsigned) d % 100u);
+}
+
 int64_t
 codec_days_of_ms (int64_t ms)
 {

@@ -141,6 +141,10 @@ bool codec_parse_time (exf_str_t s, int64_t *ms);
 /* A real calendar date "YYYY-MM-DD" → days since 1970-01-01. */
 bool codec_parse_date (exf_str_t s, int64_t *days);
 int64_t codec_days_of_ms (int64_t ms);
+/* The reverse of codec_parse_date: days since 1970-01-01 → civil date. */
+void codec_civil_of_days (int64_t days, int *year, int *month, int *day);
+#define CODEC_DATE_LEN 11   /* "2026-11-25" + NUL */
+void codec_format_date (int64_t days, char out[CODEC_DATE_LEN]);
 
 /* A decimal integer from `min` to `max` that is the whole of `text`. */
 bool codec_parse_int (const char *text, int64_t min, int64_t max,

@@ -27,7 +27,8 @@
     X (EVENTS_READ,      "events.read")            \
     X (CONSUMER_ACK,     "consumer.ack")           \
     X (CONSUMER_LIST,    "consumer.list")          \
-    X (DQ_REPORT,        "dq.report")
+    X (DQ_REPORT,        "dq.report")              \
+    X (HUD_CODES,        "hud.codes")
 
 typedef enum {
 #define EXF_X(id, name) EXF_CMD_##id,

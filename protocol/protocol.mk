@@ -7,7 +7,7 @@
 #                        shared libraries)
 #   make unit-protocol   its cmocka tests
 
-PROTOCOL_SRC := protocol/codec.c protocol/hud.c protocol/names.c protocol/setup.c
+PROTOCOL_SRC := protocol/codec.c protocol/hud.c protocol/hud_fields.c protocol/calendar.c protocol/names.c protocol/setup.c
 PROTOCOL_LIB := $(OBJ)/libexitflow-protocol.a
 PROTOCOL_PIC_LIB := $(OBJ)/pic/libexitflow-protocol.a
 PROTOCOL_LDLIBS := $(shell pkg-config --libs msgpack 2>/dev/null)

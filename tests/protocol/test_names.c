@@ -85,7 +85,7 @@ hud_tables (void **state)
     assert_int_equal (hud_destination (410)->category, DEST_PERMANENT);
     assert_null (hud_destination (999));
     assert_string_equal (hud_relationship (HUD_HEAD_OF_HOUSEHOLD)->label,
-                         "head of household");
+                         "Self (head of household)");
     assert_null (hud_relationship (6));
     assert_true (hud_is_relationship (99));
     assert_true (hud_is_subsidy_type (419));
