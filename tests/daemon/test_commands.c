@@ -388,7 +388,8 @@ test_map_full (void **state)
                                        5, "workflow_id", wf, "client_id", "c1",
                                        "step", "universal_data",
                                        "mode", "entered",
-                                       "data", 2, "notes", notes, "i", i));
+                                       "data", 2, "local_notes", notes,
+                                       "local_i", i));
         ran_t r = run_body (body);
         if (r.status != STORE_OK)
             failed = body;
@@ -580,6 +581,7 @@ static const struct {
     { "consumer.ack", W | A },
     { "consumer.list", W | O | A },
     { "dq.report", W | A },
+    { "hud.codes", F | W | O | A },
 };
 #undef F
 #undef W

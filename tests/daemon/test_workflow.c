@@ -69,38 +69,72 @@ test_start_primary_need_not_be_head (void **state)
     assert_nil (event_data (0), "project_type");
 }
 
+/* Accept and flag, as HUD does: a household with no head of household
+ * or several (Eva #2 "No HoH", #3 "Multiple HoH") and one whose only
+ * member's relationship is 99 (APR Q6b, Eva #4 "Missing Relationship to
+ * HoH") start normally; the DQ worker flags them. */
 static void
-test_start_head_count (void **state)
+test_start_accepts_head_count_flags_eva_2_3_4 (void **state)
 {
     (void) state;
     /* no head */
     workflow_t *wf = household3 ("e1");
     wf->members[0].relationship = 4;
-    assert_false (op_start (wf));
-    check_err (EXF_VALIDATION, "members");
-    assert_int_equal (EV.n, 0);
+    ACCEPTED (op_start (wf));
+    assert_int_equal (EV.n, 1);
     /* two heads */
     wf = household3 ("e1");
     wf->members[1].relationship = 1;
-    assert_false (op_start (wf));
-    check_err (EXF_VALIDATION, "members");
-    assert_int_equal (EV.n, 0);
+    ACCEPTED (op_start (wf));
+    /* three heads */
+    wf = household3 ("e1");
+    wf->members[1].relationship = wf->members[2].relationship = 1;
+    ACCEPTED (op_start (wf));
     /* a household of one: its head */
     wf = wf_new ();
     set_ids (wf, "e9");
     add_member (wf, "c9", "e9", 1, true, "2025-05-05");
     ACCEPTED (op_start (wf));
-    /* a household of one that is not a head */
+    /* a household of one whose relationship was not collected (99) */
     wf = wf_new ();
     set_ids (wf, "e9");
     add_member (wf, "c9", "e9", 99, true, "2025-05-05");
-    assert_false (op_start (wf));
-    check_err (EXF_VALIDATION, "members");
-    /* no members at all */
+    ACCEPTED (op_start (wf));
+    assert_int_key (&get (event_data (0), "members")->via.array.ptr[0],
+                    "relationship", 99);
+    /* no members at all is still no household */
     wf = wf_new ();
     set_ids (wf, "e9");
     assert_false (op_start (wf));
     check_err (EXF_VALIDATION, "members");
+}
+
+/* With two heads, finishing follows the one rule: any head of household
+ * who exits while someone stays needs a staying new head. */
+static void
+test_two_heads_finish (void **state)
+{
+    (void) state;
+    workflow_t *wf = household3 ("e1");
+    wf->members[1].relationship = 1;            /* c1 and c2 both heads */
+    ACCEPTED (op_start (wf));
+    complete (wf, "c1");
+    ACCEPTED (op_decide (wf, "c2", false));
+    ACCEPTED (op_decide (wf, "c3", false));
+    REFUSED (wf, op_finish (wf, ""), EXF_VALIDATION, "new_head_of_household");
+    REFUSED (wf, op_finish (wf, "c1"), EXF_VALIDATION,
+             "new_head_of_household");
+    ACCEPTED (op_finish (wf, "c2"));
+    /* no head at all: nobody needs replacing, so none may be named */
+    wf = household3 ("e1");
+    wf->members[0].relationship = 3;
+    ACCEPTED (op_start (wf));
+    complete (wf, "c1");
+    ACCEPTED (op_decide (wf, "c2", false));
+    ACCEPTED (op_decide (wf, "c3", false));
+    REFUSED (wf, op_finish (wf, "c2"), EXF_VALIDATION,
+             "new_head_of_household");
+    ACCEPTED (op_finish (wf, ""));
 }
 
 static void
@@ -517,20 +551,21 @@ test_save_data_size_limit (void **state)
     (void) state;
     workflow_t *wf = started3 ();
     save_exit (wf, "c1");
-    /* the stored map: 1 (fixmap) + 6 ("notes") + 3 (str16 head) + len */
-    size_t fits = WF_STEP_DATA_MAX - 10;
+    /* the stored map: 1 (fixmap) + 12 ("local_notes") + 3 (str16 head) +
+     * len; a local_ field takes any text */
+    size_t fits = WF_STEP_DATA_MAX - 16;
     char *big = malloc (WF_STEP_DATA_MAX + 16);
     assert_non_null (big);
     memset (big, 'z', WF_STEP_DATA_MAX + 16);
     REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
-                          build ("m{s:S}", 1, "notes", big, fits + 1)),
+                          build ("m{s:S}", 1, "local_notes", big, fits + 1)),
              EXF_VALIDATION, "data");
     REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
-                          build ("m{s:S}", 1, "notes", big,
+                          build ("m{s:S}", 1, "local_notes", big,
                                  (size_t) WF_STEP_DATA_MAX + 16)),
              EXF_VALIDATION, "data");
     ACCEPTED (op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
-                       build ("m{s:S}", 1, "notes", big, fits)));
+                       build ("m{s:S}", 1, "local_notes", big, fits)));
     assert_int_equal (member (wf, "c1")->steps[STEP_DISABILITIES].data.len,
                       WF_STEP_DATA_MAX);
     free (big);
@@ -561,7 +596,7 @@ test_save_exit_first (void **state)
                        some_data ()));
     ACCEPTED (op_save (wf, "c1", STEP_HEALTH_INSURANCE, MODE_ENTERED,
                        some_data ()));
-    assert_int_equal (workflow_next_step (member (wf, "c1")), -1);
+    assert_int_equal (workflow_next_step (member (wf, "c1"), TODAY_DAYS), -1);
 }
 
 static void
@@ -629,14 +664,14 @@ test_default_last (void **state)
     const msgpack_object *d = event_data (0);
     assert_str (d, "step", "universal_data");
     assert_str (d, "mode", "default_last");
-    assert_str (get (d, "data"), "veteran", "no");
-    assert_int_key (get (d, "data"), "chronic", 0);
+    assert_int_key (get (d, "data"), "disabling_condition", 0);
+    assert_str (get (d, "data"), "local_note", "prior");
 
     ACCEPTED (op_save (wf, "c1", STEP_HEALTH_INSURANCE, MODE_DEFAULT_LAST,
                        NULL));
-    assert_bool_key (decode_bytes (m->steps[STEP_HEALTH_INSURANCE].data.ptr,
-                                   m->steps[STEP_HEALTH_INSURANCE].data.len),
-                     "medicaid", true);
+    assert_int_key (decode_bytes (m->steps[STEP_HEALTH_INSURANCE].data.ptr,
+                                  m->steps[STEP_HEALTH_INSURANCE].data.len),
+                    "medicaid", 1);
 
     /* no last value for disabilities */
     REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_DEFAULT_LAST,
@@ -683,9 +718,9 @@ test_income_benefits_applicability (void **state)
     const wf_member_t *head = member (wf, "c1"), *spouse = member (wf, "c2"),
                       *child = member (wf, "c3");
     for (int s = 0; s < STEP_COUNT; s++) {
-        assert_true (workflow_step_applies (head, s));
-        assert_true (workflow_step_applies (spouse, s));
-        assert_int_equal (workflow_step_applies (child, s),
+        assert_true (workflow_step_applies (head, s, TODAY_DAYS));
+        assert_true (workflow_step_applies (spouse, s, TODAY_DAYS));
+        assert_int_equal (workflow_step_applies (child, s, TODAY_DAYS),
                           s != STEP_INCOME_BENEFITS);
     }
     ACCEPTED (op_decide (wf, "c3", true));
@@ -695,7 +730,7 @@ test_income_benefits_applicability (void **state)
     REFUSED (wf, op_save (wf, "c3", STEP_INCOME_BENEFITS, MODE_DEFAULT_LAST,
                           NULL), EXF_VALIDATION, "step");
     complete (wf, "c3");
-    assert_int_equal (workflow_next_step (child), -1);
+    assert_int_equal (workflow_next_step (child, TODAY_DAYS), -1);
 
     /* a child who is the head of household: income applies */
     workflow_t *w2 = wf_new ();
@@ -704,9 +739,9 @@ test_income_benefits_applicability (void **state)
     add_member (w2, "k2c", "k2", 2, false, "2026-03-01");
     ACCEPTED (op_start (w2));
     assert_true (workflow_step_applies (member (w2, "k1c"),
-                                        STEP_INCOME_BENEFITS));
+                                        STEP_INCOME_BENEFITS, TODAY_DAYS));
     assert_false (workflow_step_applies (member (w2, "k2c"),
-                                         STEP_INCOME_BENEFITS));
+                                         STEP_INCOME_BENEFITS, TODAY_DAYS));
     save_exit (w2, "k1c");
     ACCEPTED (op_save (w2, "k1c", STEP_INCOME_BENEFITS, MODE_ENTERED,
                        some_data ()));
@@ -780,9 +815,9 @@ test_decide (void **state)
     assert_str (event_data (0), "decision", "staying");
     assert_int_equal (member (wf, "c3")->decision, DECISION_STAYING);
     assert_true (member (wf, "c3")->steps[STEP_EXIT].done);
-    assert_int_equal (workflow_next_step (member (wf, "c3")), -1);
+    assert_int_equal (workflow_next_step (member (wf, "c3"), TODAY_DAYS), -1);
     ACCEPTED (op_decide (wf, "c3", true));
-    assert_int_equal (workflow_next_step (member (wf, "c3")),
+    assert_int_equal (workflow_next_step (member (wf, "c3"), TODAY_DAYS),
                       STEP_UNIVERSAL_DATA);
     /* deciding the same thing again is still a change */
     int64_t v = wf->version;
@@ -1002,7 +1037,7 @@ test_finish_full_household (void **state)
         complete (wf, c);
     }
     int done, total;
-    workflow_progress (wf, &done, &total);
+    workflow_progress (wf, TODAY_DAYS, &done, &total);
     assert_int_equal (done, total);
     /* 16 adults x 5 + 16 children x 4 steps + 31 decisions */
     assert_int_equal (total, 16 * 5 + 16 * 4 + 31);
@@ -1192,50 +1227,50 @@ test_progress_and_next_step (void **state)
     workflow_t *wf = started3 ();
     int done, total;
     const wf_member_t *head = member (wf, "c1"), *child = member (wf, "c3");
-    workflow_progress (wf, &done, &total);
+    workflow_progress (wf, TODAY_DAYS, &done, &total);
     assert_int_equal (done, 0);
     assert_int_equal (total, 5 + 2);        /* head's steps + 2 decisions */
-    assert_int_equal (workflow_next_step (head), STEP_EXIT);
-    assert_int_equal (workflow_next_step (child), -1);      /* undecided */
+    assert_int_equal (workflow_next_step (head, TODAY_DAYS), STEP_EXIT);
+    assert_int_equal (workflow_next_step (child, TODAY_DAYS), -1);      /* undecided */
 
     save_exit (wf, "c1");
-    workflow_progress (wf, &done, &total);
+    workflow_progress (wf, TODAY_DAYS, &done, &total);
     assert_int_equal (done, 1);
     assert_int_equal (total, 7);
-    assert_int_equal (workflow_next_step (head), STEP_UNIVERSAL_DATA);
+    assert_int_equal (workflow_next_step (head, TODAY_DAYS), STEP_UNIVERSAL_DATA);
 
     ACCEPTED (op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
                        NULL));
     ACCEPTED (op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
                        some_data ()));
-    assert_int_equal (workflow_next_step (head), STEP_HEALTH_INSURANCE);
+    assert_int_equal (workflow_next_step (head, TODAY_DAYS), STEP_HEALTH_INSURANCE);
     ACCEPTED (op_save (wf, "c1", STEP_HEALTH_INSURANCE, MODE_ENTERED,
                        some_data ()));
-    assert_int_equal (workflow_next_step (head), STEP_INCOME_BENEFITS);
+    assert_int_equal (workflow_next_step (head, TODAY_DAYS), STEP_INCOME_BENEFITS);
 
     ACCEPTED (op_decide (wf, "c3", true));
-    workflow_progress (wf, &done, &total);
+    workflow_progress (wf, TODAY_DAYS, &done, &total);
     assert_int_equal (total, 5 + 2 + 4);    /* the child has no income step */
     assert_int_equal (done, 4 + 1);
-    assert_int_equal (workflow_next_step (child), STEP_EXIT);
+    assert_int_equal (workflow_next_step (child, TODAY_DAYS), STEP_EXIT);
 
     ACCEPTED (op_decide (wf, "c2", false));
-    workflow_progress (wf, &done, &total);
+    workflow_progress (wf, TODAY_DAYS, &done, &total);
     assert_int_equal (total, 11);
     assert_int_equal (done, 6);
-    assert_int_equal (workflow_next_step (member (wf, "c2")), -1);
+    assert_int_equal (workflow_next_step (member (wf, "c2"), TODAY_DAYS), -1);
 
     complete (wf, "c1");
     complete (wf, "c3");
-    workflow_progress (wf, &done, &total);
+    workflow_progress (wf, TODAY_DAYS, &done, &total);
     assert_int_equal (done, 11);
     assert_int_equal (total, 11);
-    assert_int_equal (workflow_next_step (head), -1);
-    assert_int_equal (workflow_next_step (child), -1);
+    assert_int_equal (workflow_next_step (head, TODAY_DAYS), -1);
+    assert_int_equal (workflow_next_step (child, TODAY_DAYS), -1);
 
     /* a member decided exiting, then staying: their steps leave the count */
     ACCEPTED (op_decide (wf, "c3", false));
-    workflow_progress (wf, &done, &total);
+    workflow_progress (wf, TODAY_DAYS, &done, &total);
     assert_int_equal (total, 7);
     assert_int_equal (done, 7);
 }
@@ -1498,7 +1533,8 @@ main (void)
     const struct CMUnitTest tests[] = {
         T (test_start_opens_workflow),
         T (test_start_primary_need_not_be_head),
-        T (test_start_head_count),
+        T (test_start_accepts_head_count_flags_eva_2_3_4),
+        T (test_two_heads_finish),
         T (test_start_relationship_codes),
         T (test_start_unknown_enrollment),
         T (test_start_entry_dates),
