@@ -2,6 +2,7 @@
  * machine (PROTOCOL.md §4) and its events (§5). No sockets, no LMDB: every
  * operation gets a fixed clock. The view and the stored record have their
  * own files (test_view.c, test_record.c). */
+#define _GNU_SOURCE                     /* memmem */
 #include "workflow_fixture.h"
 
 /* ========================================================================
@@ -236,6 +237,225 @@ test_start_project_type (void **state)
         ACCEPTED (op_start (wf));
         workflow_reset (wf);
     }
+}
+
+/* 3.03 date of birth: optional, a real date, not in the future, not after
+ * the member's entry date (the entry date itself is fine). */
+static void
+test_start_birth_date_3_03 (void **state)
+{
+    (void) state;
+    static const char *const malformed[] = { "2026-13-01", "2010-1-01",
+                                             "2023-02-29", "abcd-ef-gh",
+                                             "2010/01/01" };
+    for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
+        workflow_t *wf = household3 ("e1");
+        snprintf (wf->members[2].birth_date, 11, "%s", malformed[i]);
+        REFUSED (wf, op_start (wf), EXF_VALIDATION, "members.2.birth_date");
+        workflow_reset (wf);
+    }
+    /* in the future */
+    workflow_t *wf = household3 ("e1");
+    snprintf (wf->members[1].birth_date, 11, "%s", TOMORROW);
+    REFUSED (wf, op_start (wf), EXF_VALIDATION, "members.1.birth_date");
+    /* after the entry date (c3 entered 2026-02-01) */
+    wf = household3 ("e1");
+    snprintf (wf->members[2].birth_date, 11, "%s", "2026-02-02");
+    REFUSED (wf, op_start (wf), EXF_VALIDATION, "members.2.birth_date");
+    /* born on the entry date, or long before */
+    wf = household3 ("e1");
+    snprintf (wf->members[2].birth_date, 11, "%s", "2026-02-01");
+    snprintf (wf->members[0].birth_date, 11, "%s", "1950-07-04");
+    ACCEPTED (op_start (wf));
+    /* never in the event */
+    const msgpack_object *m0 = &get (event_data (0), "members")->via.array.ptr[0];
+    assert_null (codec_map_get (m0, "birth_date"));
+    assert_null (memmem (EV.ev[0].data.data, EV.ev[0].data.size, "1950-07-04",
+                         10));
+}
+
+/* 3.20 Housing Move-in Date: only for permanent housing projects (2.02.6
+ * types 3, 9, 10, 13; refused for the others and when no type is given),
+ * not in the future. */
+static void
+test_start_move_in_date_3_20 (void **state)
+{
+    (void) state;
+    static const int ph[] = { 3, 9, 10, 13 };
+    for (size_t i = 0; i < sizeof ph / sizeof *ph; i++) {
+        workflow_t *wf = household3 ("e1");
+        wf->project_type = ph[i];
+        snprintf (wf->move_in_date, 11, "%s", "2026-03-01");
+        ACCEPTED (op_start (wf));
+        assert_string_equal (wf->move_in_date, "2026-03-01");
+        workflow_reset (wf);
+    }
+    static const int not_ph[] = { 0, 1, 2, 4, 6, 7, 8, 11, 12, 14, -1 };
+    for (size_t i = 0; i < sizeof not_ph / sizeof *not_ph; i++) {
+        workflow_t *wf = household3 ("e1");
+        wf->project_type = not_ph[i];
+        snprintf (wf->move_in_date, 11, "%s", "2026-03-01");
+        REFUSED (wf, op_start (wf), EXF_VALIDATION, "move_in_date");
+        workflow_reset (wf);
+    }
+    static const char *const bad[] = { TOMORROW, "2027-01-01", "2026-02-30",
+                                       "26-03-01" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        workflow_t *wf = household3 ("e1");
+        wf->project_type = 13;
+        snprintf (wf->move_in_date, 11, "%s", bad[i]);
+        REFUSED (wf, op_start (wf), EXF_VALIDATION, "move_in_date");
+        workflow_reset (wf);
+    }
+    workflow_t *wf = household3 ("e1");
+    wf->project_type = 3;
+    snprintf (wf->move_in_date, 11, "%s", TODAY);
+    ACCEPTED (op_start (wf));
+}
+
+/* Age, not a flag (3.03): a member with a date of birth and no `adult` is
+ * an adult when 18 or older on their exit date; before their exit form is
+ * saved, on the CoC's today. Born 2008-06-15, the member turns 18 on
+ * 2026-06-15 (today is 2026-11-25): an exit dated 2026-06-14 makes them a
+ * child, who answers no income (4.02/4.03); dated 2026-06-15, an adult. */
+static void
+test_effective_adult_on_the_exit_date_3_03 (void **state)
+{
+    (void) state;
+    workflow_t *wf = wf_new ();
+    set_ids (wf, "e1");
+    add_member (wf, "c1", "e1", 1, true, "2026-01-10");
+    wf_member_t *teen = add_member_born (wf, "c2", "e2", 2, "2008-06-15",
+                                         "2026-01-10");
+    ACCEPTED (op_start (wf));
+    assert_int_equal (workflow_age_basis (teen), AGE_BIRTH_DATE);
+    /* no exit form yet: 18 today */
+    assert_true (workflow_member_adult (teen, TODAY_DAYS));
+    assert_true (workflow_step_applies (teen, STEP_INCOME_BENEFITS,
+                                        TODAY_DAYS));
+    /* ... but 17 on a day before the birthday */
+    int64_t birthday;
+    assert_true (codec_parse_date ((exf_str_t) { "2026-06-15", 10 },
+                                   &birthday));
+    assert_false (workflow_member_adult (teen, birthday - 1));
+    assert_true (workflow_member_adult (teen, birthday));
+
+    ACCEPTED (op_decide (wf, "c2", true));
+    ACCEPTED (op_save (wf, "c2", STEP_EXIT, MODE_ENTERED,
+                       exit_form ("2026-06-14", 410)));
+    assert_false (workflow_member_adult (teen, TODAY_DAYS));
+    REFUSED (wf, op_save (wf, "c2", STEP_INCOME_BENEFITS, MODE_ENTERED,
+                          assessment (STEP_INCOME_BENEFITS)),
+             EXF_VALIDATION, "step");
+    complete (wf, "c2");
+    assert_int_equal (workflow_next_step (teen, TODAY_DAYS), -1);
+    const msgpack_object *m = &get (view_of (wf), "members")->via.array.ptr[1];
+    assert_bool_key (m, "adult", false);
+    assert_str (m, "age_basis", "birth_date");
+    assert_int_equal (get (m, "steps")->via.array.size, 4);
+
+    /* the exit form saved again, on the birthday: an adult, income due */
+    ACCEPTED (op_save (wf, "c2", STEP_EXIT, MODE_ENTERED,
+                       exit_form ("2026-06-15", 410)));
+    assert_true (workflow_member_adult (teen, TODAY_DAYS));
+    assert_int_equal (workflow_next_step (teen, TODAY_DAYS),
+                      STEP_INCOME_BENEFITS);
+    ACCEPTED (op_save (wf, "c2", STEP_INCOME_BENEFITS, MODE_ENTERED,
+                       assessment (STEP_INCOME_BENEFITS)));
+
+    /* the explicit flag wins over the date of birth; neither: adult */
+    teen->has_adult = true;
+    teen->adult = false;
+    assert_false (workflow_member_adult (teen, TODAY_DAYS));
+    assert_int_equal (workflow_age_basis (teen), AGE_ADULT_FLAG);
+    wf_member_t *nobody = add_member_born (wf, "c9", "e9", 3, "",
+                                           "2026-01-10");
+    assert_int_equal (workflow_age_basis (nobody), AGE_UNKNOWN);
+    assert_true (workflow_member_adult (nobody, TODAY_DAYS));
+}
+
+/* The CoC's calendar: the core counts "today" from wf_ctx_t, never from
+ * the clock. At NOW (12:00 UTC) a CoC at UTC+14 is already on 2026-11-26
+ * (the shell passes that day): an exit, entry, birth or move-in dated
+ * 2026-11-26 is then not in the future; with the UTC day it is. */
+static void
+test_today_comes_from_the_context (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                          exit_form (TOMORROW, 410)),
+             EXF_VALIDATION, "exit_date");
+    today_override = TODAY_DAYS + 1;
+    ACCEPTED (op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                       exit_form (TOMORROW, 410)));
+    /* a CoC still on the 24th: an exit dated the 25th is in its future */
+    today_override = TODAY_DAYS - 1;
+    REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                          exit_form (TODAY, 410)),
+             EXF_VALIDATION, "exit_date");
+
+    today_override = TODAY_DAYS + 1;
+    wf = household3 ("e1");
+    wf->project_type = 13;
+    snprintf (wf->members[2].entry_date, 11, "%s", TOMORROW);
+    snprintf (wf->members[2].birth_date, 11, "%s", TOMORROW);
+    snprintf (wf->move_in_date, 11, "%s", TOMORROW);
+    ACCEPTED (op_start (wf));
+    today_override = 0;
+    wf = household3 ("e1");
+    snprintf (wf->members[2].entry_date, 11, "%s", TOMORROW);
+    REFUSED (wf, op_start (wf), EXF_VALIDATION, "members.2.entry_date");
+}
+
+/* Every step's data is typed by the field table (hud_fields_check): a
+ * malformed assessment is refused naming its field and changes nothing;
+ * an incomplete one is accepted (the DQ worker flags it). */
+static void
+test_assessments_are_typed (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    save_exit (wf, "c1");
+    /* 4.04: 2 is no 1.8 code */
+    REFUSED (wf, op_save (wf, "c1", STEP_HEALTH_INSURANCE, MODE_ENTERED,
+                          build ("m{s:i}", 1, "insurance_from_any_source", 2)),
+             EXF_VALIDATION, "insurance_from_any_source");
+    /* 4.02A: an amount is a number */
+    REFUSED (wf, op_save (wf, "c1", STEP_INCOME_BENEFITS, MODE_ENTERED,
+                          build ("m{s:i, s:s}", 2, "earned", 1,
+                                 "earned_amount", "1200")),
+             EXF_VALIDATION, "earned_amount");
+    /* 4.10: an unknown field, the old free-form kind */
+    REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
+                          build ("m{s:s}", 1, "notes", "x")),
+             EXF_VALIDATION, "notes");
+    /* 3.08 in the wrong step */
+    REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
+                          build ("m{s:i}", 1, "disabling_condition", 1)),
+             EXF_VALIDATION, "disabling_condition");
+    assert_false (member (wf, "c1")->steps[STEP_DISABILITIES].done);
+    /* incomplete: accepted as given */
+    ACCEPTED (op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
+                       build ("m", 0)));
+    ACCEPTED (op_save (wf, "c1", STEP_INCOME_BENEFITS, MODE_ENTERED,
+                       build ("m{s:i, s:n}", 2, "earned", 1, "earned_amount")));
+    ACCEPTED (op_save (wf, "c1", STEP_HEALTH_INSURANCE, MODE_ENTERED,
+                       build ("m{s:i, s:s}", 2, "medicaid", 99,
+                              "local_card_seen", "yes")));
+    const wf_step_t *st = &member (wf, "c1")->steps[STEP_HEALTH_INSURANCE];
+    assert_str (decode_bytes (st->data.ptr, st->data.len), "local_card_seen",
+                "yes");
+    /* the exit form too: typed by its table before the rules across its
+     * fields, and it may carry the CoC's own questions */
+    REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                          build ("m{s:s, s:s}", 2, "exit_date", "2026-11-01",
+                                 "destination", "410")),
+             EXF_VALIDATION, "destination");
+    ACCEPTED (op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                       build ("m{s:s, s:i, s:s}", 3, "exit_date",
+                              "2026-11-01", "destination", 410,
+                              "local_why", "moved")));
 }
 
 /* ========================================================================
@@ -1540,6 +1760,11 @@ main (void)
         T (test_start_entry_dates),
         T (test_start_duplicates),
         T (test_start_project_type),
+        T (test_start_birth_date_3_03),
+        T (test_start_move_in_date_3_20),
+        T (test_effective_adult_on_the_exit_date_3_03),
+        T (test_today_comes_from_the_context),
+        T (test_assessments_are_typed),
         T (test_exit_form_accepted),
         T (test_exit_form_exit_date),
         T (test_exit_form_exit_date_per_member),
