@@ -447,8 +447,8 @@ workflow_start (workflow_t *wf, const wf_ctx_t *ctx, wf_events_t *ev,
     return true;
 }
 
-/* Whether the map holds `f` with a value (nil counts as absent, as it
- * does in hud_fields_check). */
+/* The value of `f` in the form, or NULL when absent (nil counts as absent,
+ * as it does in hud_fields_check). */
 static const msgpack_object *
 form_value (const msgpack_object *form, const hud_field_t *f)
 {
