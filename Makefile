@@ -17,8 +17,10 @@ BIN     ?= bin
 OBJ     ?= build
 PYTHON  := /usr/bin/python3
 
-# Debian packages: what building, running and testing need.
+# Debian packages: what building, running and testing need. tzdata: the
+# CoC's time zone (--timezone) is looked up in its zoneinfo.
 DEB_BUILD := gcc make pkg-config libzmq3-dev libczmq-dev liblmdb-dev libmsgpack-dev
+DEB_RUN   := tzdata
 DEB_TEST  := libcmocka-dev python3-zmq python3-msgpack python3-pytest lmdb-utils
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
@@ -46,10 +48,10 @@ install_missing = @missing=$$(for p in $(sort $(1)); do dpkg -s $$p >/dev/null 2
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 deps:
-	$(call install_missing,$(DEB_BUILD) $(DEB_CLIENTS) $(DEB_WORKERS))
+	$(call install_missing,$(DEB_BUILD) $(DEB_RUN) $(DEB_CLIENTS) $(DEB_WORKERS))
 
 deps-test:
-	$(call install_missing,$(DEB_BUILD) $(DEB_CLIENTS) $(DEB_WORKERS) $(DEB_TEST))
+	$(call install_missing,$(DEB_BUILD) $(DEB_RUN) $(DEB_CLIENTS) $(DEB_WORKERS) $(DEB_TEST))
 
 # ---- the main job ----
 run: deps

@@ -5,6 +5,8 @@
  * the time, the workflow, the actor and the principal. */
 #include "change.h"
 
+#include "protocol/calendar.h"
+
 /* Packs one event's envelope around the core's data into `sb`. */
 static void
 pack_event (msgpack_sbuffer *sb, uint64_t seq, int64_t now_ms,
@@ -37,6 +39,19 @@ pack_event (msgpack_sbuffer *sb, uint64_t seq, int64_t now_ms,
     codec_pack_raw (&pk, e->data.data, e->data.size);
 }
 
+int64_t
+change_today (const change_env_t *env)
+{
+    return calendar_day_of_ms (env->now_ms);
+}
+
+wf_ctx_t
+change_ctx (const change_env_t *env, const char *actor)
+{
+    wf_ctx_t ctx = { env->now_ms, actor, change_today (env) };
+    return ctx;
+}
+
 store_status_t
 change_append (const change_env_t *env, store_wf_t *swf,
                const change_who_t *who, wf_events_t *ev)
@@ -65,7 +80,7 @@ change_apply (const change_env_t *env, store_wf_t *swf, change_fn decide,
               const void *args, const change_who_t *who, exf_error_t *err,
               bool *changed)
 {
-    wf_ctx_t ctx = { env->now_ms, who->actor };
+    wf_ctx_t ctx = change_ctx (env, who->actor);
     wf_events_t ev;
     workflow_events_init (&ev);
     *changed = decide (swf->wf, args, &ctx, &ev, err);

@@ -41,6 +41,12 @@ typedef bool (*change_fn) (workflow_t *wf, const void *args,
                            const wf_ctx_t *ctx, wf_events_t *ev,
                            exf_error_t *err);
 
+/* The CoC's calendar day of the env's time (calendar.h: the zone of
+ * --timezone), and the context the core decides in: time, day, actor.
+ * Every "today" the rules use comes from here. */
+int64_t change_today (const change_env_t *env);
+wf_ctx_t change_ctx (const change_env_t *env, const char *actor);
+
 /* Numbers, appends and queues the events in `ev` (which ends up empty) as
  * events of `swf`'s workflow, done by `who`. */
 store_status_t change_append (const change_env_t *env, store_wf_t *swf,

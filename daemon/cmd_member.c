@@ -10,6 +10,7 @@ typedef struct {
     int step;
     wf_mode_t mode;
     const msgpack_object *data;
+    int64_t today;                      /* for next_step in the result */
 } save_args_t;
 
 static bool
@@ -26,7 +27,7 @@ pack_save_extra (msgpack_packer *pk, const workflow_t *wf, const void *args)
 {
     const save_args_t *a = args;
     int i = workflow_find_member (wf, a->client_id);
-    int next = workflow_next_step (&wf->members[i]);
+    int next = workflow_next_step (&wf->members[i], a->today);
     pack_kv_str (pk, "client_id", a->client_id);
     pack_kv_str (pk, "step", hud_steps[a->step].name);
     pack_kv_str (pk, "next_step", next >= 0 ? hud_steps[next].name : NULL);
@@ -36,7 +37,7 @@ store_status_t
 cmd_step_save (call_t *c)
 {
     static const call_write_t op = { apply_save, 3, pack_save_extra };
-    save_args_t a = { 0 };
+    save_args_t a = { .today = change_today (&c->env->change) };
     exf_str_t step, mode;
     if (!codec_read_id (c->args, "client_id", true, a.client_id,
                         EXF_BAD_REQUEST, &c->err)

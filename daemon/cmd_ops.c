@@ -1,4 +1,9 @@
-/* cmd_ops — the commands operators and monitors call: ping, stats. */
+/* cmd_ops — the commands that read no workflow: ping and stats (for
+ * operators and monitors) and hud.codes (the HUD vocabulary, for front
+ * ends). */
+#include "protocol/calendar.h"
+#include "protocol/hud_fields.h"
+
 #include "handlers.h"
 
 store_status_t
@@ -19,7 +24,7 @@ cmd_stats (call_t *c)
     store_status_t rc = store_workflow_counts (env->txn, counts);
     if (rc)
         return rc;
-    msgpack_pack_map (c->pk, 3);
+    msgpack_pack_map (c->pk, 4);
     codec_pack_cstr (c->pk, "workflows");
     msgpack_pack_map (c->pk, WF_STATE_COUNT);
     for (int i = 0; i < WF_STATE_COUNT; i++)
@@ -27,5 +32,17 @@ cmd_stats (call_t *c)
     pack_kv_int (c->pk, "last_seq", (int64_t) store_last_seq (env->txn));
     pack_kv_int (c->pk, "uptime_s",
                  (env->now_ms - c->env->started_ms) / 1000);
+    /* the zone every "today" is counted in (--timezone) */
+    pack_kv_str (c->pk, "timezone", calendar_zone ());
+    return STORE_OK;
+}
+
+/* The code lists, destinations and every step's typed fields, straight
+ * from the tables (hud.h, hud_fields.h), so that no front end hard-codes
+ * them. Arguments, like any command's unknown ones, are ignored. */
+store_status_t
+cmd_hud_codes (call_t *c)
+{
+    hud_codes_pack (c->pk);
     return STORE_OK;
 }

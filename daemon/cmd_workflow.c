@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "protocol/hud_fields.h"
+
 #include "handlers.h"
 #include "view.h"
 
@@ -39,6 +41,57 @@ new_workflow_id (int64_t now_ms, char out[WF_ID_LEN + 1])
     out[WF_ID_LEN] = '\0';
 }
 
+/* An optional date argument ("YYYY-MM-DD", checked by the core) into
+ * `out`; an empty string is a malformed date, not an absent one. */
+static bool
+read_date (const msgpack_object *map, const char *key, char out[11],
+           exf_error_t *err)
+{
+    exf_str_t date;
+    bool present;
+    if (!codec_read_str (map, key, false, 10, &date, &present, EXF_VALIDATION,
+                         err))
+        return false;
+    if (present && date.len == 0)
+        return exf_fail (err, EXF_VALIDATION, key,
+                         "%s must be a date YYYY-MM-DD", key);
+    codec_str_copy (out, 11, present ? date : (exf_str_t) { "", 0 });
+    return true;
+}
+
+/* A member's prior values: a map from an assessment step that allows
+ * Default Last to that step's data, each checked against the field table
+ * as step.save checks entered data (a fault names
+ * members.N.last.STEP.FIELD). */
+static bool
+parse_last (call_t *c, const msgpack_object *last, int i, wf_member_t *m)
+{
+    char field[64];
+    for (uint32_t k = 0; last && k < last->via.map.size; k++) {
+        const msgpack_object *key = &last->via.map.ptr[k].key;
+        const msgpack_object *val = &last->via.map.ptr[k].val;
+        int step = key->type == MSGPACK_OBJECT_STR
+                   ? hud_step_by_name (key->via.str.ptr, key->via.str.size) : -1;
+        snprintf (field, sizeof field, "members.%d.last", i);
+        if (step < 0 || !hud_steps[step].allows_default_last
+            || val->type != MSGPACK_OBJECT_MAP)
+            return exf_fail (&c->err, EXF_BAD_REQUEST, field,
+                             "last maps assessment step names to maps");
+        if (!hud_fields_check (step, val, &c->err)) {
+            snprintf (field, sizeof field, "members.%d.last.%s", i,
+                      hud_steps[step].name);
+            exf_error_nest_field (&c->err, field);
+            return false;
+        }
+        blob_set_object (&m->last[step], val);
+        if (m->last[step].len > WF_STEP_DATA_MAX)
+            return exf_fail (&c->err, EXF_BAD_REQUEST, field,
+                             "a last value is larger than %d bytes",
+                             WF_STEP_DATA_MAX);
+    }
+    return true;
+}
+
 static bool
 parse_member (call_t *c, const msgpack_object *o, int i, wf_member_t *m)
 {
@@ -48,7 +101,6 @@ parse_member (call_t *c, const msgpack_object *o, int i, wf_member_t *m)
         return exf_fail (&c->err, EXF_BAD_REQUEST, field, "a member is a map");
     exf_str_t date;
     int64_t relationship;
-    bool has_adult;
     const msgpack_object *last;
     if (!codec_read_id (o, "client_id", true, m->client_id, EXF_BAD_REQUEST,
                         &c->err)
@@ -58,37 +110,17 @@ parse_member (call_t *c, const msgpack_object *o, int i, wf_member_t *m)
                             EXF_BAD_REQUEST, &c->err)
         || !codec_read_str (o, "entry_date", true, 10, &date, NULL,
                             EXF_VALIDATION, &c->err)
-        || !codec_read_bool (o, "adult", false, &m->adult, &has_adult,
+        || !read_date (o, "birth_date", m->birth_date, &c->err)
+        || !codec_read_bool (o, "adult", false, &m->adult, &m->has_adult,
                              EXF_BAD_REQUEST, &c->err)
         || !codec_read_map (o, "last", false, &last, EXF_BAD_REQUEST, &c->err)) {
         exf_error_nest_field (&c->err, field);
         return false;
     }
-    if (!has_adult)
-        m->adult = true;
     m->relationship = relationship >= 0 && relationship < 1000
                       ? (int) relationship : -1;
     codec_str_copy (m->entry_date, sizeof m->entry_date, date);
-    for (uint32_t k = 0; last && k < last->via.map.size; k++) {
-        const msgpack_object *key = &last->via.map.ptr[k].key;
-        const msgpack_object *val = &last->via.map.ptr[k].val;
-        int step = key->type == MSGPACK_OBJECT_STR
-                   ? hud_step_by_name (key->via.str.ptr, key->via.str.size) : -1;
-        if (step < 0 || !hud_steps[step].allows_default_last
-            || val->type != MSGPACK_OBJECT_MAP) {
-            snprintf (field, sizeof field, "members.%d.last", i);
-            return exf_fail (&c->err, EXF_BAD_REQUEST, field,
-                             "last maps assessment step names to maps");
-        }
-        blob_set_object (&m->last[step], val);
-        if (m->last[step].len > WF_STEP_DATA_MAX) {
-            snprintf (field, sizeof field, "members.%d.last", i);
-            return exf_fail (&c->err, EXF_BAD_REQUEST, field,
-                             "a last value is larger than %d bytes",
-                             WF_STEP_DATA_MAX);
-        }
-    }
-    return true;
+    return parse_last (c, last, i, m);
 }
 
 static bool
@@ -105,6 +137,7 @@ parse_start (call_t *c, workflow_t *wf)
                            EXF_BAD_REQUEST, &c->err)
         || !codec_read_int (c->args, "project_type", false, &project_type,
                             &has_type, EXF_BAD_REQUEST, &c->err)
+        || !read_date (c->args, "move_in_date", wf->move_in_date, &c->err)
         || !codec_read_array (c->args, "members", true, &members,
                               EXF_BAD_REQUEST, &c->err))
         return false;
@@ -132,7 +165,7 @@ cmd_workflow_start (call_t *c)
     workflow_events_init (&ev);
     char actor[EXF_ID_MAX + 1];
     change_who_t who = call_who (c, actor);
-    wf_ctx_t ctx = { c->env->change.now_ms, who.actor };
+    wf_ctx_t ctx = change_ctx (&c->env->change, who.actor);
     store_status_t rc = STORE_OK;
     if (!parse_start (c, wf))
         goto done;
@@ -169,7 +202,7 @@ cmd_workflow_get (call_t *c)
 {
     const store_wf_t *swf = call_target (c);
     if (swf)
-        view_pack_workflow (c->pk, swf->wf);
+        view_pack_workflow (c->pk, swf->wf, change_today (&c->env->change));
     return STORE_OK;
 }
 
@@ -215,7 +248,8 @@ list_item (void *arg, const char *workflow_id, const void *key, size_t key_len)
         w->more = true;
         return false;
     }
-    view_pack_summary (&w->items, w->row->wf);
+    view_pack_summary (&w->items, w->row->wf,
+                       change_today (&w->c->env->change));
     w->count++;
     remember_row (w, key, key_len);
     return true;

@@ -43,8 +43,12 @@ static const command_t command_table[EXF_CMD_COUNT] = {
     [EXF_CMD_CONSUMER_ACK]     = { cmd_consumer_ack,     true,  false, WORKER },
     [EXF_CMD_CONSUMER_LIST]    = { cmd_consumer_list,    false, false, LOG_READERS },
     [EXF_CMD_DQ_REPORT]        = { cmd_dq_report,        true,  true,  WORKER },
+    [EXF_CMD_HUD_CODES]        = { cmd_hud_codes,        false, false, EXF_ROLE_ANY },
 };
 
+/* A command the protocol names but this table has no row for (a name
+ * added to names.h before its handler) is unknown here, never a NULL
+ * handler called. */
 const command_t *
 commands_find (exf_str_t name)
 {

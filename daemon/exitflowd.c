@@ -6,6 +6,7 @@
 #include <czmq.h>
 #include <getopt.h>
 
+#include "protocol/calendar.h"
 #include "protocol/codec.h"
 #include "protocol/setup.h"
 #include "server.h"
@@ -21,6 +22,7 @@ usage (FILE *out)
         "                 [--reply-retention SECONDS]\n"
         "                 [--server-cert FILE --certs DIR]\n"
         "                 [--max-connections N] [--peer-grace SECONDS]\n"
+        "                 [--timezone ZONE]\n"
         "                 [--config FILE] [--verbose]\n"
         "       exitflowd --verify DIR\n"
         "\n"
@@ -38,10 +40,13 @@ usage (FILE *out)
         "  --max-connections N   connections per socket; more are refused (256)\n"
         "  --peer-grace SECONDS  a peer leaving its replies unread (past 8 queued\n"
         "                        and a 4 MiB backlog) this long is cut off (30)\n"
+        "  --timezone ZONE       the CoC's IANA time zone (America/Chicago):\n"
+        "                        which day is today for the date rules\n"
+        "                        (default: the system's); times stay UTC\n"
         "  --config FILE         ZPL config; keys under `exitflowd`: data,\n"
         "                        commands, events, stall-after, map-size,\n"
         "                        reply-retention, server-cert, certs,\n"
-        "                        max-connections, peer-grace\n"
+        "                        max-connections, peer-grace, timezone\n"
         "  --verbose             log every request (ids and codes only)\n"
         "  --verify DIR          check every page and record of the store in\n"
         "                        DIR (a running daemon's too), print what is\n"
@@ -129,8 +134,8 @@ main (int argc, char **argv)
         .peer_grace_s = 30,
     };
     enum { F_DATA, F_COMMANDS, F_EVENTS, F_STALL, F_MAP, F_RETENTION,
-           F_SERVER_CERT, F_CERTS, F_MAX_CONNECTIONS, F_PEER_GRACE, F_CONFIG,
-           F_COUNT };
+           F_SERVER_CERT, F_CERTS, F_MAX_CONNECTIONS, F_PEER_GRACE,
+           F_TIMEZONE, F_CONFIG, F_COUNT };
     const char *flag[F_COUNT] = { 0 };
     static const struct option options[] = {
         { "data", required_argument, NULL, F_DATA },
@@ -143,6 +148,7 @@ main (int argc, char **argv)
         { "certs", required_argument, NULL, F_CERTS },
         { "max-connections", required_argument, NULL, F_MAX_CONNECTIONS },
         { "peer-grace", required_argument, NULL, F_PEER_GRACE },
+        { "timezone", required_argument, NULL, F_TIMEZONE },
         { "config", required_argument, NULL, F_CONFIG },
         { "verbose", no_argument, NULL, 'v' },
         { "verify", required_argument, NULL, 'V' },
@@ -181,7 +187,7 @@ main (int argc, char **argv)
             "exitflowd/stall-after", "exitflowd/map-size",
             "exitflowd/reply-retention", "exitflowd/server-cert",
             "exitflowd/certs", "exitflowd/max-connections",
-            "exitflowd/peer-grace" };
+            "exitflowd/peer-grace", "exitflowd/timezone" };
         char why[256];
         file = load_config (flag[F_CONFIG], keys, F_CONFIG, why, sizeof why);
         if (!file) {
@@ -243,6 +249,13 @@ main (int argc, char **argv)
             config.peer_grace_s = n;
         else
             config.reply_retention_s = n;
+    }
+    /* before any thread starts: the zone is process-wide (TZ) */
+    char why[256];
+    if (!calendar_set_zone (flag[F_TIMEZONE], why, sizeof why)) {
+        fprintf (stderr, "exitflowd: --timezone: %s\n", why);
+        zconfig_destroy (&file);
+        return 2;
     }
     zsys_init ();
     zsys_set_logstream (NULL);

@@ -28,9 +28,10 @@ typedef store_status_t (*handler_fn) (call_t *c);
 
 /* ---- the handlers, by family ---- */
 
-/* cmd_ops.c */
+/* cmd_ops.c: what reads no workflow */
 store_status_t cmd_ping (call_t *c);
 store_status_t cmd_stats (call_t *c);
+store_status_t cmd_hud_codes (call_t *c);
 /* cmd_workflow.c: a workflow's life and how to find it */
 store_status_t cmd_workflow_start (call_t *c);
 store_status_t cmd_workflow_get (call_t *c);

@@ -86,26 +86,37 @@ record_ledger_drop_oldest (record_ledger_t *l, uint32_t events,
  *   workflow = [FORMAT, id, version, state, enrollment, household, project,
  *               project_type|nil, created_at, updated_at, started_by|nil,
  *               new_hoh|nil, cancel_reason|nil, stalled, [member…], [dq…],
- *               [event seq…], [[id_hash, reply_seq, at]…]]   (ledger:
- *               RECORD_RECENT of each at most, oldest first)
- *   member   = [client, enrollment, relationship, entry_date, adult,
- *               decision, [done_step…]]
+ *               [event seq…], [[id_hash, reply_seq, at]…],
+ *               move_in_date|nil]   (ledger: RECORD_RECENT of each at most,
+ *               oldest first)
+ *   member   = [client, enrollment, relationship, entry_date, adult|nil,
+ *               decision, [done_step…], birth_date|nil]
  *   done_step= [step, mode, completed_at, first_completed_at, actor|nil, data]
- *   dq       = [source, count, findings]      (bytes are msgpack bin) */
+ *   dq       = [source, count, findings]      (bytes are msgpack bin)
+ *
+ * Format 2 (still read: stores written before it keep working) has no
+ * move_in_date and no birth_date, and its member's adult is always a bool:
+ * it was given or defaulted to true, so it is read as an explicit
+ * override. */
 
-/* 2: the ledger holds the newest RECORD_RECENT entries of each kind, the
- * older ones are index entries (format 1 held every one). */
-#define STORED_FORMAT 2
+/* 3: birth dates, the adult flag optional (nil: not given), move-in
+ * dates. 2: the ledger holds the newest RECORD_RECENT entries of each kind,
+ * the older ones are index entries (format 1 held every one). */
+#define STORED_FORMAT 3
+#define FORMAT_NO_AGE 2
 
 static void
 pack_member_stored (msgpack_packer *pk, const wf_member_t *m)
 {
-    msgpack_pack_array (pk, 7);
+    msgpack_pack_array (pk, 8);
     codec_pack_cstr (pk, m->client_id);
     codec_pack_cstr (pk, m->enrollment_id);
     msgpack_pack_int (pk, m->relationship);
     codec_pack_cstr (pk, m->entry_date);
-    pack_bool (pk, m->adult);
+    if (m->has_adult)
+        pack_bool (pk, m->adult);
+    else
+        msgpack_pack_nil (pk);
     msgpack_pack_int (pk, m->decision);
     int done = 0;
     for (int s = 0; s < STEP_COUNT; s++)
@@ -123,13 +134,14 @@ pack_member_stored (msgpack_packer *pk, const wf_member_t *m)
         codec_pack_cstr_or_nil (pk, st->actor);
         blob_pack_bin (pk, &st->data);
     }
+    codec_pack_cstr_or_nil (pk, m->birth_date);
 }
 
 void
 record_pack (msgpack_packer *pk, const workflow_t *wf,
              const record_ledger_t *l)
 {
-    msgpack_pack_array (pk, 18);
+    msgpack_pack_array (pk, 19);
     msgpack_pack_int (pk, STORED_FORMAT);
     codec_pack_cstr (pk, wf->workflow_id);
     msgpack_pack_int64 (pk, wf->version);
@@ -164,6 +176,7 @@ record_pack (msgpack_packer *pk, const workflow_t *wf,
         msgpack_pack_uint64 (pk, l->replies[i].reply_seq);
         msgpack_pack_int64 (pk, l->replies[i].at_ms);
     }
+    codec_pack_cstr_or_nil (pk, wf->move_in_date);
 }
 
 bool
@@ -233,15 +246,27 @@ read_int (reader_t *r)
     return -1;                      /* nil */
 }
 
+/* A bool, or (with `present`) nil: *present false. */
 static bool
-read_bool (reader_t *r)
+read_bool_or_nil (reader_t *r, bool *present)
 {
     const msgpack_object *o = read_next (r);
+    bool nil = o && o->type == MSGPACK_OBJECT_NIL && present;
+    if (present)
+        *present = !nil;
+    if (nil)
+        return false;
     if (!o || o->type != MSGPACK_OBJECT_BOOLEAN) {
         r->ok = false;
         return false;
     }
     return o->via.boolean;
+}
+
+static bool
+read_bool (reader_t *r)
+{
+    return read_bool_or_nil (r, NULL);
 }
 
 /* A str into a C buffer, or "" for nil. */
@@ -276,13 +301,17 @@ read_array (reader_t *r)
 }
 
 static bool
-unpack_member_stored (wf_member_t *m, reader_t r)
+unpack_member_stored (wf_member_t *m, reader_t r, int64_t format)
 {
     read_text (&r, m->client_id, sizeof m->client_id);
     read_text (&r, m->enrollment_id, sizeof m->enrollment_id);
     m->relationship = (int) read_int (&r);
     read_text (&r, m->entry_date, sizeof m->entry_date);
-    m->adult = read_bool (&r);
+    if (format == FORMAT_NO_AGE) {
+        m->adult = read_bool (&r);
+        m->has_adult = true;
+    } else
+        m->adult = read_bool_or_nil (&r, &m->has_adult);
     int64_t decision = read_int (&r);
     reader_t steps = read_array (&r);
     if (!r.ok || decision < DECISION_UNDECIDED || decision > DECISION_STAYING)
@@ -304,7 +333,9 @@ unpack_member_stored (wf_member_t *m, reader_t r)
         if (!sr.ok)
             return false;
     }
-    return steps.ok;
+    if (format != FORMAT_NO_AGE)
+        read_text (&r, m->birth_date, sizeof m->birth_date);
+    return steps.ok && r.ok && r.i == r.n;
 }
 
 /* A reader over the one msgpack object in `buf`, unpacked into `u` (which
@@ -323,7 +354,8 @@ open_record (const void *buf, size_t len, msgpack_unpacked *u)
 static bool
 unpack_stored (workflow_t *wf, record_ledger_t *ledger, reader_t r)
 {
-    if (read_int (&r) != STORED_FORMAT)
+    int64_t format = read_int (&r);
+    if (format != STORED_FORMAT && format != FORMAT_NO_AGE)
         return false;
     read_text (&r, wf->workflow_id, sizeof wf->workflow_id);
     wf->version = read_int (&r);
@@ -342,6 +374,8 @@ unpack_stored (workflow_t *wf, record_ledger_t *ledger, reader_t r)
     reader_t dq = read_array (&r);
     reader_t history = read_array (&r);
     reader_t replies = read_array (&r);
+    if (format != FORMAT_NO_AGE)
+        read_text (&r, wf->move_in_date, sizeof wf->move_in_date);
     if (!r.ok || r.i != r.n || state < 0 || state >= WF_STATE_COUNT
         || members.n > WF_MAX_MEMBERS || dq.n > WF_MAX_DQ_SOURCES
         || history.n > RECORD_RECENT || replies.n > RECORD_RECENT)
@@ -349,7 +383,8 @@ unpack_stored (workflow_t *wf, record_ledger_t *ledger, reader_t r)
     wf->state = (wf_state_t) state;
     for (uint32_t i = 0; i < members.n; i++) {
         wf->n_members++;
-        if (!unpack_member_stored (&wf->members[i], read_array (&members)))
+        if (!unpack_member_stored (&wf->members[i], read_array (&members),
+                                   format))
             return false;
     }
     for (uint32_t i = 0; i < dq.n; i++) {

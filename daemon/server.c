@@ -13,6 +13,8 @@
 #include <malloc.h>
 #include <stdarg.h>
 
+#include "protocol/calendar.h"
+
 #include "auth.h"
 #include "commands.h"
 #include "log.h"
@@ -625,9 +627,10 @@ server_run (const server_config_t *config)
     self.started_ms = batch_time (&self);
     log_line ("info",
               "ready: data %s, commands %s, events %s, stall after %llds, "
-              "last seq %llu",
+              "time zone %s, last seq %llu",
               config->data_dir, config->commands_endpoint,
               config->events_endpoint, (long long) config->stall_after_s,
+              calendar_zone (),
               (unsigned long long) store_committed_seq (self.store));
 
     while (!zsys_interrupted) {

@@ -11,10 +11,10 @@ pack_key (msgpack_packer *pk, const char *key)
 }
 
 static void
-pack_progress (msgpack_packer *pk, const workflow_t *wf)
+pack_progress (msgpack_packer *pk, const workflow_t *wf, int64_t today)
 {
     int done, total;
-    workflow_progress (wf, &done, &total);
+    workflow_progress (wf, today, &done, &total);
     pack_key (pk, "progress");
     msgpack_pack_map (pk, 2);
     pack_key (pk, "done");
@@ -41,10 +41,12 @@ pack_step_view (msgpack_packer *pk, const wf_step_t *st, int s)
     codec_pack_cstr_or_nil (pk, st->actor);
 }
 
+/* The birth date is not here, on purpose: it stays in the store (PII); the
+ * view says only what `adult` rests on. */
 static void
-pack_member_view (msgpack_packer *pk, const wf_member_t *m)
+pack_member_view (msgpack_packer *pk, const wf_member_t *m, int64_t today)
 {
-    msgpack_pack_map (pk, 8);
+    msgpack_pack_map (pk, 9);
     pack_key (pk, "client_id");
     codec_pack_cstr (pk, m->client_id);
     pack_key (pk, "enrollment_id");
@@ -54,19 +56,21 @@ pack_member_view (msgpack_packer *pk, const wf_member_t *m)
     pack_key (pk, "entry_date");
     codec_pack_cstr (pk, m->entry_date);
     pack_key (pk, "adult");
-    pack_bool (pk, m->adult);
+    pack_bool (pk, workflow_member_adult (m, today));
+    pack_key (pk, "age_basis");
+    codec_pack_cstr (pk, workflow_age_basis_names[workflow_age_basis (m)]);
     pack_key (pk, "decision");
     codec_pack_cstr (pk, workflow_decision_names[m->decision]);
-    int next = workflow_next_step (m);
+    int next = workflow_next_step (m, today);
     pack_key (pk, "next_step");
     codec_pack_cstr_or_nil (pk, next >= 0 ? hud_steps[next].name : NULL);
     pack_key (pk, "steps");
     int n = 0;
     for (int s = 0; s < STEP_COUNT; s++)
-        n += workflow_step_applies (m, s);
+        n += workflow_step_applies (m, s, today);
     msgpack_pack_array (pk, (size_t) n);
     for (int s = 0; s < STEP_COUNT; s++)
-        if (workflow_step_applies (m, s))
+        if (workflow_step_applies (m, s, today))
             pack_step_view (pk, &m->steps[s], s);
 }
 
@@ -93,9 +97,9 @@ pack_identity (msgpack_packer *pk, const workflow_t *wf)
 }
 
 void
-view_pack_workflow (msgpack_packer *pk, const workflow_t *wf)
+view_pack_workflow (msgpack_packer *pk, const workflow_t *wf, int64_t today)
 {
-    msgpack_pack_map (pk, IDENTITY_KEYS + 9);
+    msgpack_pack_map (pk, IDENTITY_KEYS + 10);
     pack_identity (pk, wf);
     pack_key (pk, "version");
     msgpack_pack_int64 (pk, wf->version);
@@ -103,17 +107,19 @@ view_pack_workflow (msgpack_packer *pk, const workflow_t *wf)
     codec_pack_cstr (pk, wf->enrollment_id);
     pack_key (pk, "project_type");
     pack_int_or_nil (pk, wf->project_type);
+    pack_key (pk, "move_in_date");
+    codec_pack_cstr_or_nil (pk, wf->move_in_date);
     pack_key (pk, "new_head_of_household");
     codec_pack_cstr_or_nil (pk, wf->new_head_of_household);
     pack_key (pk, "cancel_reason");
     blob_pack_text_or_nil (pk, &wf->cancel_reason);
     pack_key (pk, "stalled");
     pack_bool (pk, wf->stalled);
-    pack_progress (pk, wf);
+    pack_progress (pk, wf, today);
     pack_key (pk, "members");
     msgpack_pack_array (pk, (size_t) wf->n_members);
     for (int i = 0; i < wf->n_members; i++)
-        pack_member_view (pk, &wf->members[i]);
+        pack_member_view (pk, &wf->members[i], today);
     /* every source's findings, spliced into one array */
     pack_key (pk, "dq");
     size_t total = 0;
@@ -125,9 +131,9 @@ view_pack_workflow (msgpack_packer *pk, const workflow_t *wf)
 }
 
 void
-view_pack_summary (msgpack_packer *pk, const workflow_t *wf)
+view_pack_summary (msgpack_packer *pk, const workflow_t *wf, int64_t today)
 {
     msgpack_pack_map (pk, IDENTITY_KEYS + 1);
     pack_identity (pk, wf);
-    pack_progress (pk, wf);
+    pack_progress (pk, wf, today);
 }

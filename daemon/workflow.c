@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/hud_fields.h"
+
 const char *const workflow_state_names[WF_STATE_COUNT] = {
     [WF_OPEN] = "open", [WF_FINISHED] = "finished",
     [WF_CANCELLED] = "cancelled" };
@@ -17,6 +19,10 @@ const char *const workflow_decision_names[DECISION_COUNT] = {
 const char *const workflow_mode_names[MODE_COUNT] = {
     [MODE_NONE] = "", [MODE_ENTERED] = "entered",
     [MODE_DEFAULT_LAST] = "default_last" };
+
+const char *const workflow_age_basis_names[AGE_BASIS_COUNT] = {
+    [AGE_ADULT_FLAG] = "adult_flag", [AGE_BIRTH_DATE] = "birth_date",
+    [AGE_UNKNOWN] = "unknown" };
 
 static int
 name_index (const char *const *names, int n, exf_str_t s)
@@ -133,25 +139,113 @@ is_head (const wf_member_t *m)
     return m->relationship == HUD_HEAD_OF_HOUSEHOLD;
 }
 
-bool
-workflow_step_applies (const wf_member_t *m, int step)
+/* A stored date (checked when it was accepted) as days. */
+static bool
+parse_date (const char *date, int64_t *days)
 {
-    return hud_member_answers_step (step, m->adult, m->relationship);
+    exf_str_t s = { date, (uint32_t) strlen (date) };
+    return codec_parse_date (s, days);
+}
+
+/* The fields of the exit form the cross-field rules read, found in the
+ * field table (hud_fields.c) by what they are rather than typed again:
+ * 3.11 the one date, 3.12 the destination, 3.12.A the code of the subsidy
+ * list, and 3.12's "specify" text. */
+typedef struct {
+    const hud_field_t *exit_date, *destination, *subsidy, *other;
+} exit_fields_t;
+
+static exit_fields_t
+exit_fields (void)
+{
+    exit_fields_t x = { 0 };
+    const hud_step_fields_t *t = &hud_step_fields[STEP_EXIT];
+    for (int i = 0; i < t->n; i++) {
+        const hud_field_t *f = &t->fields[i];
+        if (f->type == FIELD_DATE)
+            x.exit_date = f;
+        else if (f->type == FIELD_DESTINATION)
+            x.destination = f;
+        else if (f->type == FIELD_CODE && f->list == HUD_LIST_SUBSIDY_TYPE)
+            x.subsidy = f;
+        else if (f->type == FIELD_TEXT && f->role == ROLE_IDENTIFY)
+            x.other = f;
+    }
+    return x;
+}
+
+/* The exit date of the member's saved exit form, as days; false when the
+ * form is not saved. */
+static bool
+saved_exit_day (const wf_member_t *m, int64_t *day)
+{
+    const wf_step_t *exit = &m->steps[STEP_EXIT];
+    if (!exit->done || !exit->data.len)
+        return false;
+    msgpack_unpacked form;
+    msgpack_unpacked_init (&form);
+    size_t off = 0;
+    bool ok = msgpack_unpack_next (&form, (const char *) exit->data.ptr,
+                                   exit->data.len, &off)
+              == MSGPACK_UNPACK_SUCCESS;
+    const msgpack_object *v =
+        ok ? codec_map_get (&form.data, exit_fields ().exit_date->name) : NULL;
+    ok = v && v->type == MSGPACK_OBJECT_STR
+         && codec_parse_date (codec_str_of (v), day);
+    msgpack_unpacked_destroy (&form);
+    return ok;
+}
+
+wf_age_basis_t
+workflow_age_basis (const wf_member_t *m)
+{
+    return m->has_adult ? AGE_ADULT_FLAG
+           : m->birth_date[0] ? AGE_BIRTH_DATE : AGE_UNKNOWN;
+}
+
+bool
+workflow_member_adult (const wf_member_t *m, int64_t today)
+{
+    int64_t birth, on = today;
+    switch (workflow_age_basis (m)) {
+    case AGE_ADULT_FLAG:
+        return m->adult;
+    case AGE_BIRTH_DATE:
+        /* as of the exit (the exit stage's information date); before the
+         * exit form is saved, as of the CoC's today */
+        saved_exit_day (m, &on);
+        return !parse_date (m->birth_date, &birth) || hud_adult_on (birth, on);
+    case AGE_UNKNOWN:
+    case AGE_BASIS_COUNT:
+        break;
+    }
+    return true;        /* assumed adult; the DQ worker flags the age */
+}
+
+bool
+workflow_step_applies (const wf_member_t *m, int step, int64_t today)
+{
+    /* the exit form and most assessments apply to everyone: only the
+     * adults-and-HoH steps need the age */
+    if (!hud_steps[step].adults_and_hoh_only)
+        return true;
+    return hud_member_answers_step (step, workflow_member_adult (m, today),
+                                    m->relationship);
 }
 
 int
-workflow_next_step (const wf_member_t *m)
+workflow_next_step (const wf_member_t *m, int64_t today)
 {
     if (m->decision != DECISION_EXITING)
         return -1;
     for (int s = 0; s < STEP_COUNT; s++)
-        if (workflow_step_applies (m, s) && !m->steps[s].done)
+        if (workflow_step_applies (m, s, today) && !m->steps[s].done)
             return s;
     return -1;
 }
 
 void
-workflow_progress (const workflow_t *wf, int *done, int *total)
+workflow_progress (const workflow_t *wf, int64_t today, int *done, int *total)
 {
     int primary = workflow_primary_member (wf);
     *done = *total = 0;
@@ -164,7 +258,7 @@ workflow_progress (const workflow_t *wf, int *done, int *total)
         if (m->decision != DECISION_EXITING)
             continue;
         for (int s = 0; s < STEP_COUNT; s++)
-            if (workflow_step_applies (m, s)) {
+            if (workflow_step_applies (m, s, today)) {
                 (*total)++;
                 *done += m->steps[s].done;
             }
@@ -204,15 +298,6 @@ member_or_fail (workflow_t *wf, const char *client_id, exf_error_t *err)
     return &wf->members[i];
 }
 
-static int64_t
-date_days (const char *date)
-{
-    int64_t days = 0;
-    exf_str_t s = { date, (uint32_t) strlen (date) };
-    codec_parse_date (s, &days);
-    return days;
-}
-
 bool
 workflow_check_version (const workflow_t *wf, bool given, int64_t expected,
                         exf_error_t *err)
@@ -227,14 +312,33 @@ workflow_check_version (const workflow_t *wf, bool given, int64_t expected,
     return true;
 }
 
+/* A date a request gave, checked: a real date, not after `latest` (today,
+ * or the entry date for a birth date); `after_what` says what later is. */
+static bool
+check_date (const char *date, int64_t latest, const char *field,
+            const char *after_what, exf_error_t *err, int64_t *days)
+{
+    const char *name = strrchr (field, '.') ? strrchr (field, '.') + 1 : field;
+    if (!parse_date (date, days))
+        return exf_fail (err, EXF_VALIDATION, field,
+                         "%s must be a date YYYY-MM-DD", name);
+    if (*days > latest)
+        return exf_fail (err, EXF_VALIDATION, field, "%s is %s", name,
+                         after_what);
+    return true;
+}
+
+/* Refuses only what cannot be represented or what HMIS software must
+ * prevent (a relationship that is no 3.15 code, bad or future dates, a
+ * birth after the entry, a member twice). No head of household, several
+ * heads and relationship 99 are HUD data-quality flags (Eva #2-#4, APR
+ * Q6b): such households start, and the DQ worker flags them. */
 static bool
 check_members (const workflow_t *wf, const wf_ctx_t *ctx, exf_error_t *err)
 {
     if (wf->n_members < 1 || wf->n_members > WF_MAX_MEMBERS)
         return exf_fail (err, EXF_VALIDATION, "members",
                          "a household has 1 to %d members", WF_MAX_MEMBERS);
-    int heads = 0;
-    int64_t today = codec_days_of_ms (ctx->now_ms);
     for (int i = 0; i < wf->n_members; i++) {
         const wf_member_t *m = &wf->members[i];
         char field[64];
@@ -244,16 +348,18 @@ check_members (const workflow_t *wf, const wf_ctx_t *ctx, exf_error_t *err)
                              "relationship %d is not a HUD 3.15 code",
                              m->relationship);
         }
-        heads += is_head (m);
-        int64_t entry;
-        exf_str_t date = { m->entry_date, (uint32_t) strlen (m->entry_date) };
+        int64_t entry, birth;
         snprintf (field, sizeof field, "members.%d.entry_date", i);
-        if (!codec_parse_date (date, &entry))
-            return exf_fail (err, EXF_VALIDATION, field,
-                             "entry_date must be a date YYYY-MM-DD");
-        if (entry > today)
-            return exf_fail (err, EXF_VALIDATION, field,
-                             "entry_date is in the future");
+        if (!check_date (m->entry_date, ctx->today, field, "in the future",
+                         err, &entry))
+            return false;
+        snprintf (field, sizeof field, "members.%d.birth_date", i);
+        if (m->birth_date[0]
+            && (!check_date (m->birth_date, ctx->today, field,
+                             "in the future", err, &birth)
+                || !check_date (m->birth_date, entry, field,
+                                "after the member's entry_date", err, &birth)))
+            return false;
         for (int j = 0; j < i; j++) {
             if (strcmp (wf->members[j].client_id, m->client_id) == 0) {
                 snprintf (field, sizeof field, "members.%d.client_id", i);
@@ -267,11 +373,28 @@ check_members (const workflow_t *wf, const wf_ctx_t *ctx, exf_error_t *err)
             }
         }
     }
-    if (heads != 1)
-        return exf_fail (err, EXF_VALIDATION, "members",
-                         "a household has exactly one head of household "
-                         "(relationship 1); this one has %d", heads);
     return true;
+}
+
+/* 3.20 Housing Move-in Date: recorded by permanent housing projects only,
+ * not in the future. */
+static bool
+check_move_in (const workflow_t *wf, const wf_ctx_t *ctx, exf_error_t *err)
+{
+    int64_t days;
+    if (!wf->move_in_date[0])
+        return true;
+    if (wf->project_type < 0)
+        return exf_fail (err, EXF_VALIDATION, "move_in_date",
+                         "move_in_date (HUD 3.20) is only for permanent "
+                         "housing projects, and no project_type is given");
+    if (!hud_is_permanent_housing (wf->project_type))
+        return exf_fail (err, EXF_VALIDATION, "move_in_date",
+                         "move_in_date (HUD 3.20) is only for permanent "
+                         "housing projects; project_type %d is not one",
+                         wf->project_type);
+    return check_date (wf->move_in_date, ctx->today, "move_in_date",
+                       "in the future", err, &days);
 }
 
 bool
@@ -282,7 +405,7 @@ workflow_start (workflow_t *wf, const wf_ctx_t *ctx, wf_events_t *ev,
         return exf_fail (err, EXF_VALIDATION, "project_type",
                          "project_type %d is not a HUD 2.02.6 code",
                          wf->project_type);
-    if (!check_members (wf, ctx, err))
+    if (!check_members (wf, ctx, err) || !check_move_in (wf, ctx, err))
         return false;
     int primary = workflow_primary_member (wf);
     if (primary < 0)
@@ -324,86 +447,67 @@ workflow_start (workflow_t *wf, const wf_ctx_t *ctx, wf_events_t *ev,
     return true;
 }
 
-/* The exit form's fields (3.11, 3.12, 3.12.A and the reason), which are
- * also the exit record that member.exited carries. */
-#define EXIT_FORM_FIELDS 5
-static const char *const exit_form_fields[EXIT_FORM_FIELDS] = {
-    "exit_date", "destination", "destination_subsidy_type",
-    "other_destination", "exit_reason" };
-
-/* The exit form is a form a person fills: every fault is a VALIDATION
- * naming the field. */
-static bool
-validate_exit_form (const wf_member_t *m, const msgpack_object *data,
-                    const wf_ctx_t *ctx, exf_error_t *err)
+/* The value of `f` in the form, or NULL when absent (nil counts as absent,
+ * as it does in hud_fields_check). */
+static const msgpack_object *
+form_value (const msgpack_object *form, const hud_field_t *f)
 {
-    for (uint32_t i = 0; i < data->via.map.size; i++) {
-        const msgpack_object *k = &data->via.map.ptr[i].key;
-        if (k->type != MSGPACK_OBJECT_STR
-            || name_index (exit_form_fields, EXIT_FORM_FIELDS,
-                           codec_str_of (k)) < 0) {
-            char field[64] = "data";
-            if (k->type == MSGPACK_OBJECT_STR)
-                codec_str_copy (field, sizeof field, codec_str_of (k));
-            return exf_fail (err, EXF_VALIDATION, field,
-                             "the exit form has no such field");
-        }
-    }
-    exf_str_t exit_date, other, reason;
-    int64_t destination = 0, subsidy = 0;
-    bool has_subsidy, has_other;
-    if (!codec_read_str (data, "exit_date", true, 10, &exit_date, NULL,
-                         EXF_VALIDATION, err)
-        || !codec_read_int (data, "destination", true, &destination, NULL,
-                            EXF_VALIDATION, err)
-        || !codec_read_int (data, "destination_subsidy_type", false, &subsidy,
-                            &has_subsidy, EXF_VALIDATION, err)
-        || !codec_read_str (data, "other_destination", false, 4096, &other,
-                            &has_other, EXF_VALIDATION, err)
-        || !codec_read_str (data, "exit_reason", false, WF_TEXT_MAX, &reason,
-                            NULL, EXF_VALIDATION, err))
-        return false;
-    int64_t exit_days;
-    if (!codec_parse_date (exit_date, &exit_days))
-        return exf_fail (err, EXF_VALIDATION, "exit_date",
-                         "exit_date must be a date YYYY-MM-DD");
-    if (exit_days < date_days (m->entry_date))
-        return exf_fail (err, EXF_VALIDATION, "exit_date",
-                         "exit_date is before the member's entry date");
-    if (exit_days > codec_days_of_ms (ctx->now_ms))
-        return exf_fail (err, EXF_VALIDATION, "exit_date",
-                         "exit_date is in the future");
-    const hud_destination_t *dest =
-        destination >= 0 && destination < 1000 ? hud_destination ((int) destination)
-                                               : NULL;
-    if (!dest)
-        return exf_fail (err, EXF_VALIDATION, "destination",
-                         "destination %lld is not a HUD 3.12 destination code",
-                         (long long) destination);
-    if (dest->needs_subsidy_type && !has_subsidy)
-        return exf_fail (err, EXF_VALIDATION, "destination_subsidy_type",
-                         "destination %d requires destination_subsidy_type",
+    const msgpack_object *v = codec_map_get (form, f->name);
+    return v && v->type != MSGPACK_OBJECT_NIL ? v : NULL;
+}
+
+/* A field the destination needs is required with it and refused without
+ * it (`flag` names the need in hud.codes' destinations). */
+static bool
+check_needed (const hud_destination_t *dest, bool needs, bool has,
+              const hud_field_t *f, const char *flag, exf_error_t *err)
+{
+    if (needs && !has)
+        return exf_fail (err, EXF_VALIDATION, f->name,
+                         "destination %d requires %s", dest->code, f->name);
+    if (!needs && has)
+        return exf_fail (err, EXF_VALIDATION, f->name,
+                         "%s is only for a destination that needs it "
+                         "(hud.codes: %s), not %d", f->name, flag,
                          dest->code);
-    if (!dest->needs_subsidy_type && has_subsidy)
-        return exf_fail (err, EXF_VALIDATION, "destination_subsidy_type",
-                         "destination_subsidy_type is only for destination 435");
-    if (has_subsidy
-        && (subsidy < 0 || subsidy > 1000 || !hud_is_subsidy_type ((int) subsidy)))
-        return exf_fail (err, EXF_VALIDATION, "destination_subsidy_type",
-                         "%lld is not a HUD 3.12.A rental subsidy type",
-                         (long long) subsidy);
-    has_other = has_other && other.len > 0;
-    if (dest->needs_other_text && !has_other)
-        return exf_fail (err, EXF_VALIDATION, "other_destination",
-                         "destination 17 (Other) requires other_destination");
-    if (!dest->needs_other_text && has_other)
-        return exf_fail (err, EXF_VALIDATION, "other_destination",
-                         "other_destination is only for destination 17");
-    if (has_other && codec_utf8_length (other) > HUD_OTHER_DESTINATION_MAX)
-        return exf_fail (err, EXF_VALIDATION, "other_destination",
-                         "other_destination is at most %d characters",
-                         HUD_OTHER_DESTINATION_MAX);
     return true;
+}
+
+/* The exit form's rules across its fields; hud_fields_check has already
+ * typed each field against the table. A form a person fills: every fault
+ * is a VALIDATION naming the field. */
+static bool
+check_exit_form (const wf_member_t *m, const msgpack_object *form,
+                 int64_t today, exf_error_t *err)
+{
+    exit_fields_t x = exit_fields ();
+    const msgpack_object *date = form_value (form, x.exit_date);
+    const msgpack_object *dest_code = form_value (form, x.destination);
+    const msgpack_object *subsidy = form_value (form, x.subsidy);
+    const msgpack_object *other = form_value (form, x.other);
+    int64_t exit_day, entry_day;
+    if (!date)
+        return exf_fail (err, EXF_VALIDATION, x.exit_date->name,
+                         "%s is required", x.exit_date->name);
+    codec_parse_date (codec_str_of (date), &exit_day);
+    if (parse_date (m->entry_date, &entry_day) && exit_day < entry_day)
+        return exf_fail (err, EXF_VALIDATION, x.exit_date->name,
+                         "%s is before the member's entry date",
+                         x.exit_date->name);
+    if (exit_day > today)
+        return exf_fail (err, EXF_VALIDATION, x.exit_date->name,
+                         "%s is in the future (the CoC's calendar)",
+                         x.exit_date->name);
+    if (!dest_code)
+        return exf_fail (err, EXF_VALIDATION, x.destination->name,
+                         "%s is required", x.destination->name);
+    const hud_destination_t *dest = hud_destination (dest_code->via.i64);
+    /* an empty "specify" is no answer */
+    bool has_other = other && other->via.str.size > 0;
+    return check_needed (dest, dest->needs_subsidy_type, subsidy != NULL,
+                         x.subsidy, "needs_subsidy_type", err)
+           && check_needed (dest, dest->needs_other_text, has_other, x.other,
+                            "needs_other_text", err);
 }
 
 bool
@@ -422,7 +526,7 @@ workflow_save_step (workflow_t *wf, const char *client_id, int step,
         return exf_fail (err, EXF_INVALID_STATE, "client_id",
                          "the member is %s, not exiting: decide first",
                          workflow_decision_names[m->decision]);
-    if (!workflow_step_applies (m, step))
+    if (!workflow_step_applies (m, step, ctx->today))
         return exf_fail (err, EXF_VALIDATION, "step",
                          "%s is collected only for adults and the head of "
                          "household", hud_steps[step].name);
@@ -449,7 +553,9 @@ workflow_save_step (workflow_t *wf, const char *client_id, int step,
         if (!data || data->type != MSGPACK_OBJECT_MAP)
             return exf_fail (err, EXF_VALIDATION, "data",
                              "entered steps need data, a map");
-        if (step == STEP_EXIT && !validate_exit_form (m, data, ctx, err))
+        if (!hud_fields_check (step, data, err)
+            || (step == STEP_EXIT
+                && !check_exit_form (m, data, ctx->today, err)))
             return false;
         blob_set_object (&entered, data);
         if (entered.len > WF_STEP_DATA_MAX) {
@@ -533,14 +639,16 @@ emit_member_exited (const wf_member_t *m, wf_events_t *ev)
     size_t off = 0;
     msgpack_unpack_next (&form, (const char *) exit->data.ptr, exit->data.len,
                          &off);
+    /* the exit record: every field of the exit form, nil when not given */
+    const hud_step_fields_t *fields = &hud_step_fields[STEP_EXIT];
     msgpack_packer pk = event_begin (ev, EXF_EV_NAME (MEMBER_EXITED),
-                                     m->client_id, 8);
+                                     m->client_id, 3 + (size_t) fields->n);
     codec_pack_cstr (&pk, "enrollment_id");
     codec_pack_cstr (&pk, m->enrollment_id);
     codec_pack_cstr (&pk, "relationship");
     msgpack_pack_int (&pk, m->relationship);
-    for (int i = 0; i < EXIT_FORM_FIELDS; i++)
-        pack_copied_field (&pk, &form.data, exit_form_fields[i]);
+    for (int i = 0; i < fields->n; i++)
+        pack_copied_field (&pk, &form.data, fields->fields[i].name);
     codec_pack_cstr (&pk, "exit_recorded_at");
     codec_pack_time (&pk, exit->first_completed_at);
     msgpack_unpacked_destroy (&form);
@@ -570,7 +678,7 @@ workflow_finish (workflow_t *wf, const char *new_hoh, const wf_ctx_t *ctx,
         if (m->decision == DECISION_UNDECIDED)
             return exf_fail (err, EXF_INVALID_STATE, "client_id",
                              "member %d has no exit decision yet", i);
-        int next = workflow_next_step (m);
+        int next = workflow_next_step (m, ctx->today);
         if (next >= 0)
             return exf_fail (err, EXF_INVALID_STATE, "step",
                              "member %d still has %s pending", i,
@@ -747,7 +855,7 @@ workflow_mark_stalled (workflow_t *wf, const wf_ctx_t *ctx, wf_events_t *ev)
         return false;
     wf->stalled = true;
     int done, total;
-    workflow_progress (wf, &done, &total);
+    workflow_progress (wf, ctx->today, &done, &total);
     msgpack_packer pk = event_begin (ev, EXF_EV_NAME (WORKFLOW_STALLED),
                                      NULL, 3);
     codec_pack_cstr (&pk, "idle_s");

@@ -38,11 +38,19 @@ typedef enum {
 typedef enum {
     MODE_NONE, MODE_ENTERED, MODE_DEFAULT_LAST, MODE_COUNT
 } wf_mode_t;
+/* What a member's effective `adult` rests on: the explicit flag, the date
+ * of birth, or neither (then treated as an adult, and the DQ worker flags
+ * the missing 3.03). */
+typedef enum {
+    AGE_ADULT_FLAG, AGE_BIRTH_DATE, AGE_UNKNOWN, AGE_BASIS_COUNT
+} wf_age_basis_t;
 
 /* The wire's names of states, decisions and modes (MODE_NONE is ""). */
 extern const char *const workflow_state_names[WF_STATE_COUNT];
 extern const char *const workflow_decision_names[DECISION_COUNT];
 extern const char *const workflow_mode_names[MODE_COUNT];
+/* "adult_flag", "birth_date", "unknown". */
+extern const char *const workflow_age_basis_names[AGE_BASIS_COUNT];
 /* The state named `s`, or -1. */
 int workflow_state_by_name (exf_str_t s);
 
@@ -60,7 +68,10 @@ typedef struct {
     char enrollment_id[EXF_ID_MAX + 1];
     int relationship;
     char entry_date[11];
-    bool adult;
+    bool has_adult;                 /* `adult` was given: an override */
+    bool adult;                     /* the override (only with has_adult) */
+    char birth_date[11];            /* 3.03, "" when not given; PII: never in
+                                       the view, an event or a log */
     wf_decision_t decision;
     wf_step_t steps[STEP_COUNT];
     blob_t last[STEP_COUNT];        /* prior values for Default Last */
@@ -80,6 +91,7 @@ typedef struct {
     char household_id[EXF_ID_MAX + 1];
     char project_id[EXF_ID_MAX + 1];
     int project_type;               /* -1 when not given */
+    char move_in_date[11];          /* 3.20, "" when not given */
     int64_t created_at, updated_at; /* ms */
     char started_by[EXF_ID_MAX + 1];
     char new_head_of_household[EXF_ID_MAX + 1];
@@ -91,10 +103,13 @@ typedef struct {
     wf_dq_t dq[WF_MAX_DQ_SOURCES];
 } workflow_t;
 
-/* What the shell supplies with every operation. */
+/* What the shell supplies with every operation. `today` is the CoC's
+ * calendar day of `now_ms` (days since 1970-01-01, in the CoC's time zone:
+ * the shell asks calendar.h), so the core needs no clock and no zone. */
 typedef struct {
     int64_t now_ms;
     const char *actor;              /* "" when the request named none */
+    int64_t today;
 } wf_ctx_t;
 
 typedef struct {
@@ -119,9 +134,11 @@ void workflow_reset (workflow_t *wf);
 
 /* ---- operations (PROTOCOL.md §4) ---- */
 
-/* `wf` holds what the request gave (ids, project, members with their
- * identity, entry date, adult flag and prior values) and the workflow id;
- * this checks the household rules and opens the workflow. */
+/* `wf` holds what the request gave (ids, project, move-in date, members
+ * with their identity, entry date, birth date, adult flag and prior values)
+ * and the workflow id; this checks the household rules and opens the
+ * workflow. Households HUD flags rather than refuses (no head, several
+ * heads, relationship 99) start: the DQ worker flags them. */
 bool workflow_start (workflow_t *wf, const wf_ctx_t *ctx, wf_events_t *ev,
                      exf_error_t *err);
 bool workflow_check_version (const workflow_t *wf, bool given,
@@ -152,9 +169,18 @@ bool workflow_mark_stalled (workflow_t *wf, const wf_ctx_t *ctx,
 int workflow_find_member (const workflow_t *wf, const char *client_id);
 /* The member the workflow was started for. */
 int workflow_primary_member (const workflow_t *wf);
-bool workflow_step_applies (const wf_member_t *m, int step);
+/* What the member's effective `adult` rests on. */
+wf_age_basis_t workflow_age_basis (const wf_member_t *m);
+/* The effective adult: the override when given; else, from the date of
+ * birth, 18 or older on the member's exit date (the saved exit form's;
+ * before there is one, on `today`, the CoC's day); else assumed adult. */
+bool workflow_member_adult (const wf_member_t *m, int64_t today);
+/* Whether the member answers `step` (income and benefits: effective adults
+ * and the head of household). `today` as for workflow_member_adult. */
+bool workflow_step_applies (const wf_member_t *m, int step, int64_t today);
 /* The first pending step of an exiting member, or -1. */
-int workflow_next_step (const wf_member_t *m);
-void workflow_progress (const workflow_t *wf, int *done, int *total);
+int workflow_next_step (const wf_member_t *m, int64_t today);
+void workflow_progress (const workflow_t *wf, int64_t today, int *done,
+                        int *total);
 
 #endif

@@ -26,7 +26,8 @@ $(PROTOCOL_PIC_LIB): $(call picobjs,$(PROTOCOL_SRC))
 	rm -f $@
 	ar rcs $@ $^
 
-PROTOCOL_UNIT_TESTS := $(BIN)/test_codec $(BIN)/test_names $(BIN)/test_setup
+PROTOCOL_UNIT_TESTS := $(BIN)/test_codec $(BIN)/test_names $(BIN)/test_setup \
+                       $(BIN)/test_hud_fields
 
 $(BIN)/test_codec: tests/protocol/test_codec.c tests/support/msgpack_builder.h $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)
@@ -35,6 +36,12 @@ $(BIN)/test_codec: tests/protocol/test_codec.c tests/support/msgpack_builder.h $
 $(BIN)/test_names $(BIN)/test_setup: $(BIN)/test_%: tests/protocol/test_%.c $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $^ -o $@ $(PROTOCOL_LDLIBS) -lcmocka
+
+# The typed fields; it also reads PROTOCOL.md, which must name every field
+# of the table (so it is rebuilt when the document changes).
+$(BIN)/test_hud_fields: tests/protocol/test_hud_fields.c tests/support/msgpack_builder.h protocol/PROTOCOL.md $(PROTOCOL_LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) -DPROTOCOL_MD='"$(CURDIR)/protocol/PROTOCOL.md"' $(filter-out %.h %.md,$^) -o $@ $(PROTOCOL_LDLIBS) -lcmocka -lm
 
 unit-protocol: $(PROTOCOL_UNIT_TESTS)
 	@for t in $^; do echo "== $$t"; $$t || exit 1; done

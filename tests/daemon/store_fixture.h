@@ -124,8 +124,8 @@ started_workflow (const char *id, const char *household, int64_t now_ms)
     snprintf (m->enrollment_id, sizeof m->enrollment_id, "e-%s", household);
     snprintf (m->entry_date, sizeof m->entry_date, "2026-01-10");
     m->relationship = HUD_HEAD_OF_HOUSEHOLD;
-    m->adult = true;
-    wf_ctx_t ctx = { now_ms, "cw1" };
+    m->has_adult = m->adult = true;
+    wf_ctx_t ctx = { now_ms, "cw1", now_ms / DAY_MS };
     wf_events_t ev;
     workflow_events_init (&ev);
     exf_error_t err;

@@ -3,9 +3,14 @@
  * real LMDB in a temp dir: requests are msgpack bodies run through
  * commands_execute in a transaction the test commits, as the server would,
  * without a socket. */
+#define _GNU_SOURCE                     /* memmem */
 #include "store_fixture.h"
 
+#include "protocol/calendar.h"
+#include "protocol/hud_fields.h"
+
 #include "daemon/commands.h"
+#include "daemon/pack.h"
 #include "daemon/stall.h"
 #include "map_reader.h"
 
@@ -388,7 +393,8 @@ test_map_full (void **state)
                                        5, "workflow_id", wf, "client_id", "c1",
                                        "step", "universal_data",
                                        "mode", "entered",
-                                       "data", 2, "notes", notes, "i", i));
+                                       "data", 2, "local_notes", notes,
+                                       "local_i", i));
         ran_t r = run_body (body);
         if (r.status != STORE_OK)
             failed = body;
@@ -580,6 +586,7 @@ static const struct {
     { "consumer.ack", W | A },
     { "consumer.list", W | O | A },
     { "dq.report", W | A },
+    { "hud.codes", F | W | O | A },
 };
 #undef F
 #undef W
@@ -682,6 +689,252 @@ test_principal_in_events (void **state)
     assert_null (codec_map_get (&hist->via.array.ptr[2], "actor"));
 }
 
+/* ---- issue 9: hud.codes, the CoC's calendar, age and move-in ---- */
+
+/* hud.codes answers every role with the tables exactly as
+ * hud_codes_pack writes them; it is a read (no event, nothing stored) and
+ * ignores arguments, as every command does (§2.2). */
+static void
+test_hud_codes (void **state)
+{
+    (void) state;
+    held_t *want = hold ();
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &want->sb, msgpack_sbuffer_write);
+    hud_codes_pack (&pk);
+    static const caller_t callers[] = {
+        { "web", EXF_ROLE_FRONTEND }, { "dq", EXF_ROLE_WORKER },
+        { "night-ops", EXF_ROLE_OPS }, { "root", EXF_ROLE_ADMIN } };
+    for (size_t i = 0; i < sizeof callers / sizeof *callers; i++) {
+        caller = callers[i];
+        const msgpack_object *result[2] = {
+            ok (RUN ("h1", "hud.codes", "m{}", 0)),
+            ok (RUN ("h1", "hud.codes", "m{s:i}", 1, "junk", 1)) };
+        for (int k = 0; k < 2; k++) {
+            held_t *got = hold ();
+            msgpack_packer gp;
+            msgpack_packer_init (&gp, &got->sb, msgpack_sbuffer_write);
+            msgpack_pack_object (&gp, *result[k]);
+            assert_int_equal (got->sb.size, want->sb.size);
+            assert_memory_equal (got->sb.data, want->sb.data, want->sb.size);
+        }
+    }
+    caller = (caller_t) { "test-admin", EXF_ROLE_ADMIN };
+    assert_int_equal (queued.n, 0);
+    assert_int_equal (last_seq (), 0);
+}
+
+/* The CoC's calendar decides "today" (--timezone): at 03:00 UTC on the
+ * 26th it is still the evening of the 25th in Chicago, so an exit dated
+ * the 26th is in the future there, and not in UTC. stats names the zone. */
+static void
+test_today_is_the_cocs_calendar (void **state)
+{
+    (void) state;
+    char why[128];
+    assert_true (calendar_set_zone ("America/Chicago", why, sizeof why));
+    clock_ms = NOW + 15 * 3600 * 1000LL;        /* 2026-11-26T03:00:00Z */
+    const char *wf = start ("s1", "h1");
+    const msgpack_object *e = refused (
+        RUN ("x1", "step.save", "m{s:s, s:s, s:s, s:s, s:m{s:s, s:i}}", 5,
+             "workflow_id", wf, "client_id", "c1", "step", "exit",
+             "mode", "entered", "data", 2, "exit_date", "2026-11-26",
+             "destination", 410), EXF_VALIDATION);
+    assert_str (e, "field", "exit_date");
+    assert_str (ok (RUN ("st", "stats", "m{}", 0)), "timezone",
+                "America/Chicago");
+    ok (RUN ("x2", "step.save", "m{s:s, s:s, s:s, s:s, s:m{s:s, s:i}}", 5,
+             "workflow_id", wf, "client_id", "c1", "step", "exit",
+             "mode", "entered", "data", 2, "exit_date", "2026-11-25",
+             "destination", 410));
+    assert_true (calendar_set_zone ("UTC", why, sizeof why));
+    ok (RUN ("x3", "step.save", "m{s:s, s:s, s:s, s:s, s:m{s:s, s:i}}", 5,
+             "workflow_id", wf, "client_id", "c1", "step", "exit",
+             "mode", "entered", "data", 2, "exit_date", "2026-11-26",
+             "destination", 410));
+    assert_str (ok (RUN ("st", "stats", "m{}", 0)), "timezone", "UTC");
+    /* an unknown zone is refused, and the one in use stays */
+    assert_false (calendar_set_zone ("Mars/Olympus_Mons", why, sizeof why));
+    assert_false (calendar_set_zone ("../../etc/passwd", why, sizeof why));
+    assert_string_equal (calendar_zone (), "UTC");
+}
+
+/* A start with every new argument, one member for each way of knowing
+ * the age (3.03) and a move-in date (3.20). */
+static ran_t
+start_aged (const char *id, const char *household)
+{
+    return RUN (id, "workflow.start",
+                "m{s:s, s:s, s:s, s:i, s:s, s:a["
+                "  m{s:s, s:s, s:i, s:s, s:s},"
+                "  m{s:s, s:s, s:i, s:s, s:s},"
+                "  m{s:s, s:s, s:i, s:s, s:b},"
+                "  m{s:s, s:s, s:i, s:s}]}", 6,
+                "enrollment_id", "e1", "household_id", household,
+                "project_id", "p1", "project_type", 13,
+                "move_in_date", "2026-02-01", "members", 4,
+                5, "client_id", "c1", "enrollment_id", "e1",
+                "relationship", 1, "entry_date", "2026-01-10",
+                "birth_date", "1980-04-05",
+                5, "client_id", "c2", "enrollment_id", "e2",
+                "relationship", 2, "entry_date", "2026-01-10",
+                "birth_date", "2012-01-01",
+                5, "client_id", "c3", "enrollment_id", "e3",
+                "relationship", 2, "entry_date", "2026-01-10", "adult", 0,
+                4, "client_id", "c4", "enrollment_id", "e4",
+                "relationship", 99, "entry_date", "2026-01-10");
+}
+
+static bool
+holds (ran_t r, const char *text)
+{
+    return memmem (r.bytes, r.len, text, strlen (text)) != NULL;
+}
+
+/* Over the wire: the view shows the effective adult and its basis and the
+ * move-in date; the dates of birth are in no reply and no event. */
+static void
+test_start_age_and_move_in (void **state)
+{
+    (void) state;
+    ran_t r = start_aged ("s1", "h1");
+    char wf[WF_ID_LEN + 1];
+    snprintf (wf, sizeof wf, "%s", str_of (ok (r), "workflow_id"));
+    assert_false (holds (r, "1980-04-05"));
+    ran_t got = RUN ("g", "workflow.get", "m{s:s}", 1, "workflow_id", wf);
+    const msgpack_object *v = ok (got);
+    assert_str (v, "move_in_date", "2026-02-01");
+    const msgpack_object *ms = get (v, "members");
+    static const char *const basis[] = { "birth_date", "birth_date",
+                                         "adult_flag", "unknown" };
+    static const bool adult[] = { true, false, false, true };
+    for (uint32_t i = 0; i < 4; i++) {
+        assert_str (&ms->via.array.ptr[i], "age_basis", basis[i]);
+        assert_bool_key (&ms->via.array.ptr[i], "adult", adult[i]);
+    }
+    ok (decide ("d2", wf, "c2", true));
+    ok (RUN ("x", "step.save", "m{s:s, s:s, s:s, s:s, s:m{s:s, s:i}}", 5,
+             "workflow_id", wf, "client_id", "c2", "step", "exit",
+             "mode", "entered", "data", 2, "exit_date", EXIT_DATE,
+             "destination", 410));
+    got = RUN ("g", "workflow.get", "m{s:s}", 1, "workflow_id", wf);
+    ran_t events = RUN ("r", "events.read", "m{s:i}", 1, "after", 0);
+    ran_t hist = RUN ("h", "workflow.history", "m{s:s}", 1, "workflow_id", wf);
+    ran_t list = RUN ("l", "workflow.list", "m{s:s}", 1, "state", "open");
+    ran_t all[] = { got, events, hist, list };
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        ok (all[i]);
+        assert_false (holds (all[i], "1980-04-05"));
+        assert_false (holds (all[i], "2012-01-01"));
+    }
+    assert_int_equal (get (ok (events), "events")->via.array.size, 3);
+}
+
+static void
+refused_at (ran_t r, const char *code, const char *field)
+{
+    const msgpack_object *e = get (r.reply, "error");
+    if (strcmp (str_of (e, "code"), code) || strcmp (str_of (e, "field"), field))
+        fail_msg ("want %s %s, got %s %s: %s", code, field,
+                  str_of (e, "code"), str_of (e, "field"),
+                  str_of (e, "message"));
+    refused (r, code);
+}
+
+/* workflow.start of a household of one head, entered 2026-01-10, whose
+ * member map has one more key and value, packed by `extra` (the format of
+ * msgpack_builder.h, e.g. "s:s"). */
+static ran_t
+start_one (const char *id, const char *extra, ...)
+{
+    held_t *h = hold ();
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 4);
+    pack_kv_str (&pk, "enrollment_id", "e1");
+    pack_kv_str (&pk, "household_id", "h1");
+    pack_kv_str (&pk, "project_id", "p1");
+    codec_pack_cstr (&pk, "members");
+    msgpack_pack_array (&pk, 1);
+    msgpack_pack_map (&pk, 5);
+    pack_kv_str (&pk, "client_id", "c1");
+    pack_kv_str (&pk, "enrollment_id", "e1");
+    pack_kv_int (&pk, "relationship", HUD_HEAD_OF_HOUSEHOLD);
+    pack_kv_str (&pk, "entry_date", "2026-01-10");
+    va_list ap;
+    va_start (ap, extra);
+    pack_fmt (&pk, &extra, &ap);            /* the key */
+    pack_fmt (&pk, &extra, &ap);            /* its value */
+    va_end (ap);
+    return run_body (request (id, "workflow.start", decode_held (h)));
+}
+
+/* The new start arguments refused with their paths: a birth date that is
+ * empty, not text or after the entry (3.03); `adult` not a bool; a
+ * move-in date (3.20) for a project that is not permanent housing or
+ * empty; prior values that the field table refuses, named down to the
+ * field however long the path. */
+static void
+test_start_argument_refusals (void **state)
+{
+    (void) state;
+    refused_at (start_one ("a", "s:s", "birth_date", ""),
+                EXF_VALIDATION, "members.0.birth_date");
+    refused_at (start_one ("b", "s:s", "birth_date", "2026-01-11"),
+                EXF_VALIDATION, "members.0.birth_date");
+    refused_at (start_one ("c", "s:i", "birth_date", 19800405),
+                EXF_VALIDATION, "members.0.birth_date");
+    refused_at (start_one ("d", "s:s", "adult", "yes"),
+                EXF_BAD_REQUEST, "members.0.adult");
+    static const struct { int type; const char *date; } move_in[] = {
+        { 1, "2026-02-01" }, { 2, "2026-02-01" }, { 13, "" },
+        { 13, "2026-11-26" } };
+    char id[16];
+    for (size_t i = 0; i < sizeof move_in / sizeof *move_in; i++) {
+        snprintf (id, sizeof id, "e%zu", i);    /* refusals are stored */
+        refused_at (RUN (id, "workflow.start",
+                         "m{s:s, s:s, s:s, s:i, s:s,"
+                         " s:a[m{s:s, s:s, s:i, s:s}]}", 6,
+                         "enrollment_id", "e1", "household_id", "h1",
+                         "project_id", "p1", "project_type", move_in[i].type,
+                         "move_in_date", move_in[i].date, "members", 1,
+                         4, "client_id", "c1", "enrollment_id", "e1",
+                         "relationship", 1, "entry_date", "2026-01-10"),
+                    EXF_VALIDATION, "move_in_date");
+    }
+    static const struct { const char *step, *field; int code; } last[] = {
+        { "health_insurance", "medicaid", 8 },
+        { "disabilities", "chronic_health_indefinite_and_impairs", 5 },
+        { "income_benefits", "va_disability_non_service", 2 },
+        { "universal_data", "veteran", 0 } };
+    for (size_t i = 0; i < sizeof last / sizeof *last; i++) {
+        snprintf (id, sizeof id, "f%zu", i);
+        ran_t r = start_one (id, "s:m{s:m{s:i}}", "last", 1, last[i].step,
+                             1, last[i].field, last[i].code);
+        char path[128];
+        snprintf (path, sizeof path, "members.0.last.%s.%s", last[i].step,
+                  last[i].field);
+        refused_at (r, EXF_VALIDATION, path);
+    }
+    refused_at (start_one ("g", "s:m{s:m{s:s}}", "last", 1, "exit", 1,
+                           "exit_date", "2026-11-01"),
+                EXF_BAD_REQUEST, "members.0.last");
+    assert_int_equal (last_seq (), 0);
+    /* typed prior values are kept for Default Last */
+    const char *wf = str_of (ok (start_one ("s", "s:m{s:m{s:i, s:s}}",
+                                            "last", 1, "universal_data", 2,
+                                            "disabling_condition", 1,
+                                            "local_seen", "y")),
+                             "workflow_id");
+    ok (RUN ("x", "step.save", "m{s:s, s:s, s:s, s:s, s:m{s:s, s:i}}", 5,
+             "workflow_id", wf, "client_id", "c1", "step", "exit",
+             "mode", "entered", "data", 2, "exit_date", EXIT_DATE,
+             "destination", 410));
+    ok (RUN ("y", "step.save", "m{s:s, s:s, s:s, s:s}", 4, "workflow_id", wf,
+             "client_id", "c1", "step", "universal_data", "mode",
+             "default_last"));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown (f, setup, store_teardown)
 
 int
@@ -702,6 +955,14 @@ main (void)
         T (test_event_log_gapless),
         T (test_consumer_offsets),
         T (test_stall_scan),
+        T (test_hud_codes),
+        T (test_today_is_the_cocs_calendar),
+        T (test_start_age_and_move_in),
+        T (test_start_argument_refusals),
     };
+    /* the CoC's calendar of these tests: UTC, whatever the machine's */
+    char why[128];
+    if (!calendar_set_zone ("UTC", why, sizeof why))
+        fail_msg ("%s", why);
     return cmocka_run_group_tests_name ("commands", tests, NULL, NULL);
 }

@@ -60,7 +60,7 @@ test_storage_round_trip (void **state)
     assert_memory_equal (c1->last[STEP_UNIVERSAL_DATA].ptr,
                          wf->members[0].last[STEP_UNIVERSAL_DATA].ptr,
                          c1->last[STEP_UNIVERSAL_DATA].len);
-    assert_int_equal (workflow_next_step (c1), STEP_HEALTH_INSURANCE);
+    assert_int_equal (workflow_next_step (c1, TODAY_DAYS), STEP_HEALTH_INSURANCE);
 
     /* finished with a new head; cancelled with a reason; no project type */
     workflow_t *fin = started3 ();
@@ -127,12 +127,16 @@ test_stored_form_damaged (void **state)
         }
     }
     free (mut);
-    /* a wrong format number: format 1 held a ledger of any length */
+    /* a wrong format number: format 1 held a ledger of any length; format
+     * 2 had fewer items, so a format-3 record marked 2 does not decode */
     size_t fmt_at = (uint8_t) s.data[0] == 0xdc ? 3 : 1;  /* array16 head */
-    assert_int_equal (s.data[fmt_at], 2);
-    s.data[fmt_at] = 1;                     /* [FORMAT=2, …] → 1 */
-    assert_false (unpack_stored (copy, s.data, s.size));
-    workflow_reset (copy);
+    assert_int_equal (s.data[fmt_at], 3);
+    static const char wrong[] = { 1, 2, 4, 0 };
+    for (size_t i = 0; i < sizeof wrong; i++) {
+        s.data[fmt_at] = wrong[i];
+        assert_false (unpack_stored (copy, s.data, s.size));
+        workflow_reset (copy);
+    }
     free (s.data);
 
     /* priors: the member count must match */
@@ -174,7 +178,7 @@ test_priors (void **state)
                                   .data.ptr,
                               member (copy, "c1")->steps[STEP_UNIVERSAL_DATA]
                                   .data.len),
-                "veteran", "no");
+                "local_note", "prior");
     free (s.data);
     free (p.data);
 
@@ -184,6 +188,138 @@ test_priors (void **state)
     ACCEPTED (op_start (none));
     assert_false (record_has_priors (none));
     assert_round_trip (none);
+}
+
+/* Format 3 keeps what start gave about age and housing: the date of birth
+ * (3.03), whether `adult` was given, and the move-in date (3.20). */
+static void
+test_age_and_move_in_round_trip (void **state)
+{
+    (void) state;
+    workflow_t *wf = wf_new ();
+    set_ids (wf, "e1");
+    wf->project_type = 3;                       /* PH - PSH */
+    snprintf (wf->move_in_date, sizeof wf->move_in_date, "2026-02-02");
+    add_member_born (wf, "c1", "e1", 1, "1970-01-31", "2026-01-10");
+    add_member_born (wf, "c2", "e2", 2, "", "2026-01-10");
+    add_member (wf, "c3", "e3", 2, false, "2026-01-10");
+    add_member (wf, "c4", "e4", 3, true, "2026-01-10");
+    ACCEPTED (op_start (wf));
+    workflow_t *copy = assert_round_trip (wf);
+    assert_string_equal (copy->move_in_date, "2026-02-02");
+    assert_string_equal (member (copy, "c1")->birth_date, "1970-01-31");
+    assert_false (member (copy, "c1")->has_adult);
+    assert_string_equal (member (copy, "c2")->birth_date, "");
+    assert_false (member (copy, "c2")->has_adult);
+    assert_true (member (copy, "c3")->has_adult);
+    assert_false (member (copy, "c3")->adult);
+    assert_true (member (copy, "c4")->has_adult);
+    assert_true (member (copy, "c4")->adult);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal (workflow_age_basis (&copy->members[i]),
+                          workflow_age_basis (&wf->members[i]));
+}
+
+/* A record exitflowd wrote before issue 9 (format 2), byte for byte: the
+ * fixture household3 started at NOW, c1's exit form saved (2026-11-20,
+ * destination 410), the child c3 decided exiting, one event in the
+ * ledger. */
+static const char FORMAT2_RECORD[] =
+    "\xdc\x00\x12\x02\xba\x30\x31\x4a\x44\x4b\x5a\x33\x56\x38\x51\x41"
+    "\x42\x43\x44\x45\x46\x47\x48\x4a\x4b\x4d\x4e\x50\x51\x52\x53\x03"
+    "\x00\xa2\x65\x31\xa2\x68\x31\xa2\x70\x31\x01\xcf\x00\x00\x01\xa2"
+    "\x12\x93\xb6\x00\xcf\x00\x00\x01\xa2\x12\x93\xb6\x00\xa3\x63\x77"
+    "\x31\xc0\xc0\xc2\x93\x97\xa2\x63\x31\xa2\x65\x31\x01\xaa\x32\x30"
+    "\x32\x36\x2d\x30\x31\x2d\x31\x30\xc3\x01\x91\x96\x00\x01\xcf\x00"
+    "\x00\x01\xa2\x12\x93\xb6\x00\xcf\x00\x00\x01\xa2\x12\x93\xb6\x00"
+    "\xa3\x63\x77\x31\xc4\x25\x82\xa9\x65\x78\x69\x74\x5f\x64\x61\x74"
+    "\x65\xaa\x32\x30\x32\x36\x2d\x31\x31\x2d\x32\x30\xab\x64\x65\x73"
+    "\x74\x69\x6e\x61\x74\x69\x6f\x6e\xcd\x01\x9a\x97\xa2\x63\x32\xa2"
+    "\x65\x32\x03\xaa\x32\x30\x32\x36\x2d\x30\x31\x2d\x31\x30\xc3\x00"
+    "\x90\x97\xa2\x63\x33\xa2\x65\x33\x02\xaa\x32\x30\x32\x36\x2d\x30"
+    "\x32\x2d\x30\x31\xc2\x01\x90\x90\x91\x05\x90";
+
+/* Stores written before format 3 keep working. A format-2 record (the
+ * layout record.c wrote until issue 9: 18 items, members of 7 whose
+ * `adult` is always a bool, given or defaulted to true) decodes; its
+ * adult flags become explicit overrides; it is stored again as format 3
+ * and the workflow goes on. */
+static void
+test_format2_still_decodes (void **state)
+{
+    (void) state;
+    held_t *form = pack_held ("m{s:s, s:i}", 2, "exit_date", "2026-11-20",
+                              "destination", 410);
+    held_t *old = pack_held (
+        "a[i, s, I, i, s, s, s, i, I, I, s, n, n, b,"
+        "  a[ a[s, s, i, s, b, i, a[ a[i, i, I, I, s, x] ]],"
+        "     a[s, s, i, s, b, i, a[]] ],"
+        "  a[], a[I], a[ a[U, U, I] ]]", 18,
+        2, WFID, 2LL, WF_OPEN, "e1", "h1", "p1", 1, NOW, NOW + 7, "cw1", 0,
+        2,
+        7, "c1", "e1", 1, "2026-01-10", 1, DECISION_EXITING,
+        1, 6, STEP_EXIT, MODE_ENTERED, NOW + 7, NOW + 7, "cw1",
+        form->sb.data, form->sb.size,
+        7, "c3", "e3", 2, "2026-02-01", 0, DECISION_UNDECIDED, 0,
+        0, 1, 2LL, 1, 3, 77ULL, 9ULL, NOW + 7);
+    workflow_t *wf = wf_new ();
+    record_ledger_t l;
+    record_ledger_init (&l);
+    assert_true (record_unpack (wf, &l, old->sb.data, old->sb.size));
+    assert_int_equal (l.n_history, 1);
+    assert_int_equal (l.n_replies, 1);
+    assert_int_equal (l.replies[0].reply_seq, 9);
+    record_ledger_fini (&l);
+    assert_string_equal (wf->workflow_id, WFID);
+    assert_int_equal (wf->version, 2);
+    assert_string_equal (wf->move_in_date, "");
+    assert_int_equal (wf->n_members, 2);
+    const wf_member_t *head = member (wf, "c1"), *child = member (wf, "c3");
+    assert_true (head->has_adult && head->adult);
+    assert_true (child->has_adult && !child->adult);
+    assert_string_equal (head->birth_date, "");
+    assert_int_equal (workflow_age_basis (child), AGE_ADULT_FLAG);
+    assert_true (head->steps[STEP_EXIT].done);
+    assert_int_equal (workflow_next_step (head, TODAY_DAYS),
+                      STEP_UNIVERSAL_DATA);
+    const msgpack_object *kids = get (view_of (wf), "members");
+    assert_str (&kids->via.array.ptr[1], "age_basis", "adult_flag");
+    assert_bool_key (&kids->via.array.ptr[1], "adult", false);
+
+    /* stored again, it is format 3 and holds the same value */
+    workflow_t *copy = assert_round_trip (wf);
+    snap_t s = snap_stored (copy);
+    assert_int_equal (s.data[(uint8_t) s.data[0] == 0xdc ? 3 : 1], 3);
+    free (s.data);
+    /* and the workflow goes on: the child, decided, answers no income */
+    ACCEPTED (op_decide (copy, "c3", true));
+    complete (copy, "c3");
+    assert_false (member (copy, "c3")->steps[STEP_INCOME_BENEFITS].done);
+
+    /* the bytes the old code wrote */
+    workflow_t *old_wf = wf_new ();
+    assert_true (unpack_stored (old_wf, FORMAT2_RECORD,
+                                sizeof FORMAT2_RECORD - 1));
+    assert_int_equal (old_wf->n_members, 3);
+    assert_int_equal (old_wf->version, 3);
+    assert_true (member (old_wf, "c2")->has_adult);
+    assert_true (member (old_wf, "c2")->adult);
+    assert_false (member (old_wf, "c3")->adult);
+    assert_int_equal (member (old_wf, "c3")->decision, DECISION_EXITING);
+    assert_int_equal (workflow_next_step (member (old_wf, "c3"), TODAY_DAYS),
+                      STEP_EXIT);
+    assert_int_equal (workflow_next_step (member (old_wf, "c1"), TODAY_DAYS),
+                      STEP_UNIVERSAL_DATA);
+    assert_round_trip (old_wf);
+
+    /* format 2 never held a nil adult: such a record is damaged */
+    held_t *bad = pack_held (
+        "a[i, s, I, i, s, s, s, n, I, I, n, n, n, b,"
+        "  a[ a[s, s, i, s, n, i, a[]] ], a[], a[], a[]]", 18,
+        2, WFID, 1LL, WF_OPEN, "e1", "h1", "p1", NOW, NOW, 0,
+        1, 7, "c1", "e1", 1, "2026-01-10", DECISION_EXITING, 0, 0, 0, 0);
+    workflow_t *no = wf_new ();
+    assert_false (unpack_stored (no, bad->sb.data, bad->sb.size));
 }
 
 /* ---- the ledger: the store's bookkeeping that rides in the record ---- */
@@ -352,6 +488,8 @@ main (void)
         T (test_storage_round_trip),
         T (test_stored_form_damaged),
         T (test_priors),
+        T (test_age_and_move_in_round_trip),
+        T (test_format2_still_decodes),
         T (test_ledger_round_trip),
         T (test_ledger_drops_expired_replies),
         T (test_ledger_drops_oldest),

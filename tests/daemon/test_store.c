@@ -226,7 +226,7 @@ test_workflow_round_trip_and_indexes (void **state)
     /* cancel it: out of the household index, into the cancelled state */
     t = begin (true);
     assert_int_equal (store_workflow_get (t, wf_id (1), b), STORE_OK);
-    wf_ctx_t ctx = { NOW + 1000, "cw1" };
+    wf_ctx_t ctx = { NOW + 1000, "cw1", (NOW + 1000) / DAY_MS };
     wf_events_t ev;
     workflow_events_init (&ev);
     exf_error_t err;

@@ -1,5 +1,6 @@
 /* Unit tests for daemon/view.c: the workflow view of PROTOCOL.md §4.6
  * (workflow.get) and the list item of §3 (workflow.list). */
+#define _GNU_SOURCE                     /* memmem */
 #include "workflow_fixture.h"
 
 static void
@@ -20,15 +21,11 @@ test_view (void **state)
     assert_int_equal (v->type, MSGPACK_OBJECT_MAP);
     static const char *const documented[] = {
         "workflow_id", "version", "state", "enrollment_id", "household_id",
-        "project_id", "project_type", "created_at", "updated_at",
-        "started_by", "new_head_of_household", "cancel_reason", "progress",
-        "members", "dq" };
-    for (size_t i = 0; i < sizeof documented / sizeof *documented; i++)
-        get (v, documented[i]);
-    /* Observation: the view also carries "stalled", which §4.6 does not
-     * list. Allowed here (an extra key), reported to the lead. */
-    assert_true (v->via.map.size == 15
-                 || (v->via.map.size == 16 && codec_map_get (v, "stalled")));
+        "project_id", "project_type", "move_in_date", "created_at",
+        "updated_at", "started_by", "new_head_of_household", "cancel_reason",
+        "stalled", "progress", "members", "dq" };
+    assert_keys_exactly (v, documented,
+                         sizeof documented / sizeof *documented);
 
     assert_str (v, "workflow_id", WFID);
     assert_int_key (v, "version", 3);
@@ -37,6 +34,7 @@ test_view (void **state)
     assert_str (v, "household_id", "h1");
     assert_str (v, "project_id", "p1");
     assert_int_key (v, "project_type", 1);
+    assert_nil (v, "move_in_date");
     assert_str (v, "created_at", "2026-11-25T12:00:00.000Z");
     assert_str (v, "updated_at", "2026-11-25T12:00:00.000Z");
     assert_str (v, "started_by", "cw1");
@@ -53,18 +51,19 @@ test_view (void **state)
     assert_int_equal (ms->via.array.size, 3);
     static const char *const mkeys[] = { "client_id", "enrollment_id",
                                          "relationship", "entry_date",
-                                         "adult", "decision", "next_step",
-                                         "steps" };
+                                         "adult", "age_basis", "decision",
+                                         "next_step", "steps" };
     static const char *const skeys[] = { "name", "status", "mode", "data",
                                          "completed_at", "actor" };
     for (uint32_t i = 0; i < 3; i++)
-        assert_keys_exactly (&ms->via.array.ptr[i], mkeys, 8);
+        assert_keys_exactly (&ms->via.array.ptr[i], mkeys, 9);
     const msgpack_object *h = &ms->via.array.ptr[0];
     assert_str (h, "client_id", "c1");
     assert_str (h, "enrollment_id", "e1");
     assert_int_key (h, "relationship", 1);
     assert_str (h, "entry_date", "2026-01-10");
     assert_bool_key (h, "adult", true);
+    assert_str (h, "age_basis", "adult_flag");
     assert_str (h, "decision", "exiting");
     assert_str (h, "next_step", "universal_data");
     const msgpack_object *steps = get (h, "steps");
@@ -98,6 +97,7 @@ test_view (void **state)
     assert_int_equal (get (sp, "steps")->via.array.size, 5);
     const msgpack_object *ch = &ms->via.array.ptr[2];
     assert_bool_key (ch, "adult", false);
+    assert_str (ch, "age_basis", "adult_flag");
     assert_str (ch, "decision", "exiting");
     assert_str (ch, "next_step", "exit");
     const msgpack_object *csteps = get (ch, "steps");
@@ -128,6 +128,46 @@ test_view (void **state)
     assert_nil (view_of (wf), "project_type");
 }
 
+/* The view shows the effective `adult` and what it rests on (3.03), never
+ * the date of birth; and a permanent housing project's move-in date
+ * (3.20). */
+static void
+test_view_age_and_move_in (void **state)
+{
+    (void) state;
+    workflow_t *wf = wf_new ();
+    set_ids (wf, "e1");
+    wf->project_type = 13;                      /* PH - Rapid Re-Housing */
+    snprintf (wf->move_in_date, sizeof wf->move_in_date, "2026-03-02");
+    add_member_born (wf, "c1", "e1", 1, "1980-04-05", "2026-01-10");
+    add_member_born (wf, "c2", "e2", 2, "2010-06-07", "2026-01-10");
+    add_member_born (wf, "c3", "e3", 3, "", "2026-01-10");
+    add_member (wf, "c4", "e4", 2, false, "2026-01-10");
+    ACCEPTED (op_start (wf));
+    const msgpack_object *v = view_of (wf);
+    assert_str (v, "move_in_date", "2026-03-02");
+    const msgpack_object *ms = get (v, "members");
+    static const char *const basis[] = { "birth_date", "birth_date",
+                                         "unknown", "adult_flag" };
+    static const bool adult[] = { true, false, true, false };
+    for (uint32_t i = 0; i < 4; i++) {
+        const msgpack_object *m = &ms->via.array.ptr[i];
+        assert_str (m, "age_basis", basis[i]);
+        assert_bool_key (m, "adult", adult[i]);
+        assert_null (codec_map_get (m, "birth_date"));
+        /* the child answers no income step, the unknown age does */
+        assert_int_equal (get (m, "steps")->via.array.size,
+                          adult[i] ? 5 : 4);
+    }
+    /* no date of birth anywhere in the view's bytes */
+    held_t *h = hold ();
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
+    view_pack_workflow (&pk, wf, TODAY_DAYS);
+    assert_null (memmem (h->sb.data, h->sb.size, "1980-04-05", 10));
+    assert_null (memmem (h->sb.data, h->sb.size, "2010-06-07", 10));
+}
+
 static void
 test_summary (void **state)
 {
@@ -137,7 +177,7 @@ test_summary (void **state)
     held_t *h = hold ();
     msgpack_packer pk;
     msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
-    view_pack_summary (&pk, wf);
+    view_pack_summary (&pk, wf, TODAY_DAYS);
     const msgpack_object *s = decode_held (h);
     static const char *const documented[] = { "workflow_id", "state",
                                               "project_id", "household_id",
@@ -157,6 +197,7 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         T (test_view),
+        T (test_view_age_and_move_in),
         T (test_summary),
     };
     return cmocka_run_group_tests_name ("view", tests, NULL, NULL);

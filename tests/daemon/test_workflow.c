@@ -2,6 +2,7 @@
  * machine (PROTOCOL.md §4) and its events (§5). No sockets, no LMDB: every
  * operation gets a fixed clock. The view and the stored record have their
  * own files (test_view.c, test_record.c). */
+#define _GNU_SOURCE                     /* memmem */
 #include "workflow_fixture.h"
 
 /* ========================================================================
@@ -69,38 +70,72 @@ test_start_primary_need_not_be_head (void **state)
     assert_nil (event_data (0), "project_type");
 }
 
+/* Accept and flag, as HUD does: a household with no head of household
+ * or several (Eva #2 "No HoH", #3 "Multiple HoH") and one whose only
+ * member's relationship is 99 (APR Q6b, Eva #4 "Missing Relationship to
+ * HoH") start normally; the DQ worker flags them. */
 static void
-test_start_head_count (void **state)
+test_start_accepts_head_count_flags_eva_2_3_4 (void **state)
 {
     (void) state;
     /* no head */
     workflow_t *wf = household3 ("e1");
     wf->members[0].relationship = 4;
-    assert_false (op_start (wf));
-    check_err (EXF_VALIDATION, "members");
-    assert_int_equal (EV.n, 0);
+    ACCEPTED (op_start (wf));
+    assert_int_equal (EV.n, 1);
     /* two heads */
     wf = household3 ("e1");
     wf->members[1].relationship = 1;
-    assert_false (op_start (wf));
-    check_err (EXF_VALIDATION, "members");
-    assert_int_equal (EV.n, 0);
+    ACCEPTED (op_start (wf));
+    /* three heads */
+    wf = household3 ("e1");
+    wf->members[1].relationship = wf->members[2].relationship = 1;
+    ACCEPTED (op_start (wf));
     /* a household of one: its head */
     wf = wf_new ();
     set_ids (wf, "e9");
     add_member (wf, "c9", "e9", 1, true, "2025-05-05");
     ACCEPTED (op_start (wf));
-    /* a household of one that is not a head */
+    /* a household of one whose relationship was not collected (99) */
     wf = wf_new ();
     set_ids (wf, "e9");
     add_member (wf, "c9", "e9", 99, true, "2025-05-05");
-    assert_false (op_start (wf));
-    check_err (EXF_VALIDATION, "members");
-    /* no members at all */
+    ACCEPTED (op_start (wf));
+    assert_int_key (&get (event_data (0), "members")->via.array.ptr[0],
+                    "relationship", 99);
+    /* no members at all is still no household */
     wf = wf_new ();
     set_ids (wf, "e9");
     assert_false (op_start (wf));
     check_err (EXF_VALIDATION, "members");
+}
+
+/* With two heads, finishing follows the one rule: any head of household
+ * who exits while someone stays needs a staying new head. */
+static void
+test_two_heads_finish (void **state)
+{
+    (void) state;
+    workflow_t *wf = household3 ("e1");
+    wf->members[1].relationship = 1;            /* c1 and c2 both heads */
+    ACCEPTED (op_start (wf));
+    complete (wf, "c1");
+    ACCEPTED (op_decide (wf, "c2", false));
+    ACCEPTED (op_decide (wf, "c3", false));
+    REFUSED (wf, op_finish (wf, ""), EXF_VALIDATION, "new_head_of_household");
+    REFUSED (wf, op_finish (wf, "c1"), EXF_VALIDATION,
+             "new_head_of_household");
+    ACCEPTED (op_finish (wf, "c2"));
+    /* no head at all: nobody needs replacing, so none may be named */
+    wf = household3 ("e1");
+    wf->members[0].relationship = 3;
+    ACCEPTED (op_start (wf));
+    complete (wf, "c1");
+    ACCEPTED (op_decide (wf, "c2", false));
+    ACCEPTED (op_decide (wf, "c3", false));
+    REFUSED (wf, op_finish (wf, "c2"), EXF_VALIDATION,
+             "new_head_of_household");
+    ACCEPTED (op_finish (wf, ""));
 }
 
 static void
@@ -202,6 +237,225 @@ test_start_project_type (void **state)
         ACCEPTED (op_start (wf));
         workflow_reset (wf);
     }
+}
+
+/* 3.03 date of birth: optional, a real date, not in the future, not after
+ * the member's entry date (the entry date itself is fine). */
+static void
+test_start_birth_date_3_03 (void **state)
+{
+    (void) state;
+    static const char *const malformed[] = { "2026-13-01", "2010-1-01",
+                                             "2023-02-29", "abcd-ef-gh",
+                                             "2010/01/01" };
+    for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
+        workflow_t *wf = household3 ("e1");
+        snprintf (wf->members[2].birth_date, 11, "%s", malformed[i]);
+        REFUSED (wf, op_start (wf), EXF_VALIDATION, "members.2.birth_date");
+        workflow_reset (wf);
+    }
+    /* in the future */
+    workflow_t *wf = household3 ("e1");
+    snprintf (wf->members[1].birth_date, 11, "%s", TOMORROW);
+    REFUSED (wf, op_start (wf), EXF_VALIDATION, "members.1.birth_date");
+    /* after the entry date (c3 entered 2026-02-01) */
+    wf = household3 ("e1");
+    snprintf (wf->members[2].birth_date, 11, "%s", "2026-02-02");
+    REFUSED (wf, op_start (wf), EXF_VALIDATION, "members.2.birth_date");
+    /* born on the entry date, or long before */
+    wf = household3 ("e1");
+    snprintf (wf->members[2].birth_date, 11, "%s", "2026-02-01");
+    snprintf (wf->members[0].birth_date, 11, "%s", "1950-07-04");
+    ACCEPTED (op_start (wf));
+    /* never in the event */
+    const msgpack_object *m0 = &get (event_data (0), "members")->via.array.ptr[0];
+    assert_null (codec_map_get (m0, "birth_date"));
+    assert_null (memmem (EV.ev[0].data.data, EV.ev[0].data.size, "1950-07-04",
+                         10));
+}
+
+/* 3.20 Housing Move-in Date: only for permanent housing projects (2.02.6
+ * types 3, 9, 10, 13; refused for the others and when no type is given),
+ * not in the future. */
+static void
+test_start_move_in_date_3_20 (void **state)
+{
+    (void) state;
+    static const int ph[] = { 3, 9, 10, 13 };
+    for (size_t i = 0; i < sizeof ph / sizeof *ph; i++) {
+        workflow_t *wf = household3 ("e1");
+        wf->project_type = ph[i];
+        snprintf (wf->move_in_date, 11, "%s", "2026-03-01");
+        ACCEPTED (op_start (wf));
+        assert_string_equal (wf->move_in_date, "2026-03-01");
+        workflow_reset (wf);
+    }
+    static const int not_ph[] = { 0, 1, 2, 4, 6, 7, 8, 11, 12, 14, -1 };
+    for (size_t i = 0; i < sizeof not_ph / sizeof *not_ph; i++) {
+        workflow_t *wf = household3 ("e1");
+        wf->project_type = not_ph[i];
+        snprintf (wf->move_in_date, 11, "%s", "2026-03-01");
+        REFUSED (wf, op_start (wf), EXF_VALIDATION, "move_in_date");
+        workflow_reset (wf);
+    }
+    static const char *const bad[] = { TOMORROW, "2027-01-01", "2026-02-30",
+                                       "26-03-01" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        workflow_t *wf = household3 ("e1");
+        wf->project_type = 13;
+        snprintf (wf->move_in_date, 11, "%s", bad[i]);
+        REFUSED (wf, op_start (wf), EXF_VALIDATION, "move_in_date");
+        workflow_reset (wf);
+    }
+    workflow_t *wf = household3 ("e1");
+    wf->project_type = 3;
+    snprintf (wf->move_in_date, 11, "%s", TODAY);
+    ACCEPTED (op_start (wf));
+}
+
+/* Age, not a flag (3.03): a member with a date of birth and no `adult` is
+ * an adult when 18 or older on their exit date; before their exit form is
+ * saved, on the CoC's today. Born 2008-06-15, the member turns 18 on
+ * 2026-06-15 (today is 2026-11-25): an exit dated 2026-06-14 makes them a
+ * child, who answers no income (4.02/4.03); dated 2026-06-15, an adult. */
+static void
+test_effective_adult_on_the_exit_date_3_03 (void **state)
+{
+    (void) state;
+    workflow_t *wf = wf_new ();
+    set_ids (wf, "e1");
+    add_member (wf, "c1", "e1", 1, true, "2026-01-10");
+    wf_member_t *teen = add_member_born (wf, "c2", "e2", 2, "2008-06-15",
+                                         "2026-01-10");
+    ACCEPTED (op_start (wf));
+    assert_int_equal (workflow_age_basis (teen), AGE_BIRTH_DATE);
+    /* no exit form yet: 18 today */
+    assert_true (workflow_member_adult (teen, TODAY_DAYS));
+    assert_true (workflow_step_applies (teen, STEP_INCOME_BENEFITS,
+                                        TODAY_DAYS));
+    /* ... but 17 on a day before the birthday */
+    int64_t birthday;
+    assert_true (codec_parse_date ((exf_str_t) { "2026-06-15", 10 },
+                                   &birthday));
+    assert_false (workflow_member_adult (teen, birthday - 1));
+    assert_true (workflow_member_adult (teen, birthday));
+
+    ACCEPTED (op_decide (wf, "c2", true));
+    ACCEPTED (op_save (wf, "c2", STEP_EXIT, MODE_ENTERED,
+                       exit_form ("2026-06-14", 410)));
+    assert_false (workflow_member_adult (teen, TODAY_DAYS));
+    REFUSED (wf, op_save (wf, "c2", STEP_INCOME_BENEFITS, MODE_ENTERED,
+                          assessment (STEP_INCOME_BENEFITS)),
+             EXF_VALIDATION, "step");
+    complete (wf, "c2");
+    assert_int_equal (workflow_next_step (teen, TODAY_DAYS), -1);
+    const msgpack_object *m = &get (view_of (wf), "members")->via.array.ptr[1];
+    assert_bool_key (m, "adult", false);
+    assert_str (m, "age_basis", "birth_date");
+    assert_int_equal (get (m, "steps")->via.array.size, 4);
+
+    /* the exit form saved again, on the birthday: an adult, income due */
+    ACCEPTED (op_save (wf, "c2", STEP_EXIT, MODE_ENTERED,
+                       exit_form ("2026-06-15", 410)));
+    assert_true (workflow_member_adult (teen, TODAY_DAYS));
+    assert_int_equal (workflow_next_step (teen, TODAY_DAYS),
+                      STEP_INCOME_BENEFITS);
+    ACCEPTED (op_save (wf, "c2", STEP_INCOME_BENEFITS, MODE_ENTERED,
+                       assessment (STEP_INCOME_BENEFITS)));
+
+    /* the explicit flag wins over the date of birth; neither: adult */
+    teen->has_adult = true;
+    teen->adult = false;
+    assert_false (workflow_member_adult (teen, TODAY_DAYS));
+    assert_int_equal (workflow_age_basis (teen), AGE_ADULT_FLAG);
+    wf_member_t *nobody = add_member_born (wf, "c9", "e9", 3, "",
+                                           "2026-01-10");
+    assert_int_equal (workflow_age_basis (nobody), AGE_UNKNOWN);
+    assert_true (workflow_member_adult (nobody, TODAY_DAYS));
+}
+
+/* The CoC's calendar: the core counts "today" from wf_ctx_t, never from
+ * the clock. At NOW (12:00 UTC) a CoC at UTC+14 is already on 2026-11-26
+ * (the shell passes that day): an exit, entry, birth or move-in dated
+ * 2026-11-26 is then not in the future; with the UTC day it is. */
+static void
+test_today_comes_from_the_context (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                          exit_form (TOMORROW, 410)),
+             EXF_VALIDATION, "exit_date");
+    today_override = TODAY_DAYS + 1;
+    ACCEPTED (op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                       exit_form (TOMORROW, 410)));
+    /* a CoC still on the 24th: an exit dated the 25th is in its future */
+    today_override = TODAY_DAYS - 1;
+    REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                          exit_form (TODAY, 410)),
+             EXF_VALIDATION, "exit_date");
+
+    today_override = TODAY_DAYS + 1;
+    wf = household3 ("e1");
+    wf->project_type = 13;
+    snprintf (wf->members[2].entry_date, 11, "%s", TOMORROW);
+    snprintf (wf->members[2].birth_date, 11, "%s", TOMORROW);
+    snprintf (wf->move_in_date, 11, "%s", TOMORROW);
+    ACCEPTED (op_start (wf));
+    today_override = 0;
+    wf = household3 ("e1");
+    snprintf (wf->members[2].entry_date, 11, "%s", TOMORROW);
+    REFUSED (wf, op_start (wf), EXF_VALIDATION, "members.2.entry_date");
+}
+
+/* Every step's data is typed by the field table (hud_fields_check): a
+ * malformed assessment is refused naming its field and changes nothing;
+ * an incomplete one is accepted (the DQ worker flags it). */
+static void
+test_assessments_are_typed (void **state)
+{
+    (void) state;
+    workflow_t *wf = started3 ();
+    save_exit (wf, "c1");
+    /* 4.04: 2 is no 1.8 code */
+    REFUSED (wf, op_save (wf, "c1", STEP_HEALTH_INSURANCE, MODE_ENTERED,
+                          build ("m{s:i}", 1, "insurance_from_any_source", 2)),
+             EXF_VALIDATION, "insurance_from_any_source");
+    /* 4.02A: an amount is a number */
+    REFUSED (wf, op_save (wf, "c1", STEP_INCOME_BENEFITS, MODE_ENTERED,
+                          build ("m{s:i, s:s}", 2, "earned", 1,
+                                 "earned_amount", "1200")),
+             EXF_VALIDATION, "earned_amount");
+    /* 4.10: an unknown field, the old free-form kind */
+    REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
+                          build ("m{s:s}", 1, "notes", "x")),
+             EXF_VALIDATION, "notes");
+    /* 3.08 in the wrong step */
+    REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
+                          build ("m{s:i}", 1, "disabling_condition", 1)),
+             EXF_VALIDATION, "disabling_condition");
+    assert_false (member (wf, "c1")->steps[STEP_DISABILITIES].done);
+    /* incomplete: accepted as given */
+    ACCEPTED (op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
+                       build ("m", 0)));
+    ACCEPTED (op_save (wf, "c1", STEP_INCOME_BENEFITS, MODE_ENTERED,
+                       build ("m{s:i, s:n}", 2, "earned", 1, "earned_amount")));
+    ACCEPTED (op_save (wf, "c1", STEP_HEALTH_INSURANCE, MODE_ENTERED,
+                       build ("m{s:i, s:s}", 2, "medicaid", 99,
+                              "local_card_seen", "yes")));
+    const wf_step_t *st = &member (wf, "c1")->steps[STEP_HEALTH_INSURANCE];
+    assert_str (decode_bytes (st->data.ptr, st->data.len), "local_card_seen",
+                "yes");
+    /* the exit form too: typed by its table before the rules across its
+     * fields, and it may carry the CoC's own questions */
+    REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                          build ("m{s:s, s:s}", 2, "exit_date", "2026-11-01",
+                                 "destination", "410")),
+             EXF_VALIDATION, "destination");
+    ACCEPTED (op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
+                       build ("m{s:s, s:i, s:s}", 3, "exit_date",
+                              "2026-11-01", "destination", 410,
+                              "local_why", "moved")));
 }
 
 /* ========================================================================
@@ -517,20 +771,21 @@ test_save_data_size_limit (void **state)
     (void) state;
     workflow_t *wf = started3 ();
     save_exit (wf, "c1");
-    /* the stored map: 1 (fixmap) + 6 ("notes") + 3 (str16 head) + len */
-    size_t fits = WF_STEP_DATA_MAX - 10;
+    /* the stored map: 1 (fixmap) + 12 ("local_notes") + 3 (str16 head) +
+     * len; a local_ field takes any text */
+    size_t fits = WF_STEP_DATA_MAX - 16;
     char *big = malloc (WF_STEP_DATA_MAX + 16);
     assert_non_null (big);
     memset (big, 'z', WF_STEP_DATA_MAX + 16);
     REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
-                          build ("m{s:S}", 1, "notes", big, fits + 1)),
+                          build ("m{s:S}", 1, "local_notes", big, fits + 1)),
              EXF_VALIDATION, "data");
     REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
-                          build ("m{s:S}", 1, "notes", big,
+                          build ("m{s:S}", 1, "local_notes", big,
                                  (size_t) WF_STEP_DATA_MAX + 16)),
              EXF_VALIDATION, "data");
     ACCEPTED (op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
-                       build ("m{s:S}", 1, "notes", big, fits)));
+                       build ("m{s:S}", 1, "local_notes", big, fits)));
     assert_int_equal (member (wf, "c1")->steps[STEP_DISABILITIES].data.len,
                       WF_STEP_DATA_MAX);
     free (big);
@@ -561,7 +816,7 @@ test_save_exit_first (void **state)
                        some_data ()));
     ACCEPTED (op_save (wf, "c1", STEP_HEALTH_INSURANCE, MODE_ENTERED,
                        some_data ()));
-    assert_int_equal (workflow_next_step (member (wf, "c1")), -1);
+    assert_int_equal (workflow_next_step (member (wf, "c1"), TODAY_DAYS), -1);
 }
 
 static void
@@ -629,14 +884,14 @@ test_default_last (void **state)
     const msgpack_object *d = event_data (0);
     assert_str (d, "step", "universal_data");
     assert_str (d, "mode", "default_last");
-    assert_str (get (d, "data"), "veteran", "no");
-    assert_int_key (get (d, "data"), "chronic", 0);
+    assert_int_key (get (d, "data"), "disabling_condition", 0);
+    assert_str (get (d, "data"), "local_note", "prior");
 
     ACCEPTED (op_save (wf, "c1", STEP_HEALTH_INSURANCE, MODE_DEFAULT_LAST,
                        NULL));
-    assert_bool_key (decode_bytes (m->steps[STEP_HEALTH_INSURANCE].data.ptr,
-                                   m->steps[STEP_HEALTH_INSURANCE].data.len),
-                     "medicaid", true);
+    assert_int_key (decode_bytes (m->steps[STEP_HEALTH_INSURANCE].data.ptr,
+                                  m->steps[STEP_HEALTH_INSURANCE].data.len),
+                    "medicaid", 1);
 
     /* no last value for disabilities */
     REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_DEFAULT_LAST,
@@ -683,9 +938,9 @@ test_income_benefits_applicability (void **state)
     const wf_member_t *head = member (wf, "c1"), *spouse = member (wf, "c2"),
                       *child = member (wf, "c3");
     for (int s = 0; s < STEP_COUNT; s++) {
-        assert_true (workflow_step_applies (head, s));
-        assert_true (workflow_step_applies (spouse, s));
-        assert_int_equal (workflow_step_applies (child, s),
+        assert_true (workflow_step_applies (head, s, TODAY_DAYS));
+        assert_true (workflow_step_applies (spouse, s, TODAY_DAYS));
+        assert_int_equal (workflow_step_applies (child, s, TODAY_DAYS),
                           s != STEP_INCOME_BENEFITS);
     }
     ACCEPTED (op_decide (wf, "c3", true));
@@ -695,7 +950,7 @@ test_income_benefits_applicability (void **state)
     REFUSED (wf, op_save (wf, "c3", STEP_INCOME_BENEFITS, MODE_DEFAULT_LAST,
                           NULL), EXF_VALIDATION, "step");
     complete (wf, "c3");
-    assert_int_equal (workflow_next_step (child), -1);
+    assert_int_equal (workflow_next_step (child, TODAY_DAYS), -1);
 
     /* a child who is the head of household: income applies */
     workflow_t *w2 = wf_new ();
@@ -704,9 +959,9 @@ test_income_benefits_applicability (void **state)
     add_member (w2, "k2c", "k2", 2, false, "2026-03-01");
     ACCEPTED (op_start (w2));
     assert_true (workflow_step_applies (member (w2, "k1c"),
-                                        STEP_INCOME_BENEFITS));
+                                        STEP_INCOME_BENEFITS, TODAY_DAYS));
     assert_false (workflow_step_applies (member (w2, "k2c"),
-                                         STEP_INCOME_BENEFITS));
+                                         STEP_INCOME_BENEFITS, TODAY_DAYS));
     save_exit (w2, "k1c");
     ACCEPTED (op_save (w2, "k1c", STEP_INCOME_BENEFITS, MODE_ENTERED,
                        some_data ()));
@@ -780,9 +1035,9 @@ test_decide (void **state)
     assert_str (event_data (0), "decision", "staying");
     assert_int_equal (member (wf, "c3")->decision, DECISION_STAYING);
     assert_true (member (wf, "c3")->steps[STEP_EXIT].done);
-    assert_int_equal (workflow_next_step (member (wf, "c3")), -1);
+    assert_int_equal (workflow_next_step (member (wf, "c3"), TODAY_DAYS), -1);
     ACCEPTED (op_decide (wf, "c3", true));
-    assert_int_equal (workflow_next_step (member (wf, "c3")),
+    assert_int_equal (workflow_next_step (member (wf, "c3"), TODAY_DAYS),
                       STEP_UNIVERSAL_DATA);
     /* deciding the same thing again is still a change */
     int64_t v = wf->version;
@@ -1002,7 +1257,7 @@ test_finish_full_household (void **state)
         complete (wf, c);
     }
     int done, total;
-    workflow_progress (wf, &done, &total);
+    workflow_progress (wf, TODAY_DAYS, &done, &total);
     assert_int_equal (done, total);
     /* 16 adults x 5 + 16 children x 4 steps + 31 decisions */
     assert_int_equal (total, 16 * 5 + 16 * 4 + 31);
@@ -1192,50 +1447,50 @@ test_progress_and_next_step (void **state)
     workflow_t *wf = started3 ();
     int done, total;
     const wf_member_t *head = member (wf, "c1"), *child = member (wf, "c3");
-    workflow_progress (wf, &done, &total);
+    workflow_progress (wf, TODAY_DAYS, &done, &total);
     assert_int_equal (done, 0);
     assert_int_equal (total, 5 + 2);        /* head's steps + 2 decisions */
-    assert_int_equal (workflow_next_step (head), STEP_EXIT);
-    assert_int_equal (workflow_next_step (child), -1);      /* undecided */
+    assert_int_equal (workflow_next_step (head, TODAY_DAYS), STEP_EXIT);
+    assert_int_equal (workflow_next_step (child, TODAY_DAYS), -1);      /* undecided */
 
     save_exit (wf, "c1");
-    workflow_progress (wf, &done, &total);
+    workflow_progress (wf, TODAY_DAYS, &done, &total);
     assert_int_equal (done, 1);
     assert_int_equal (total, 7);
-    assert_int_equal (workflow_next_step (head), STEP_UNIVERSAL_DATA);
+    assert_int_equal (workflow_next_step (head, TODAY_DAYS), STEP_UNIVERSAL_DATA);
 
     ACCEPTED (op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
                        NULL));
     ACCEPTED (op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
                        some_data ()));
-    assert_int_equal (workflow_next_step (head), STEP_HEALTH_INSURANCE);
+    assert_int_equal (workflow_next_step (head, TODAY_DAYS), STEP_HEALTH_INSURANCE);
     ACCEPTED (op_save (wf, "c1", STEP_HEALTH_INSURANCE, MODE_ENTERED,
                        some_data ()));
-    assert_int_equal (workflow_next_step (head), STEP_INCOME_BENEFITS);
+    assert_int_equal (workflow_next_step (head, TODAY_DAYS), STEP_INCOME_BENEFITS);
 
     ACCEPTED (op_decide (wf, "c3", true));
-    workflow_progress (wf, &done, &total);
+    workflow_progress (wf, TODAY_DAYS, &done, &total);
     assert_int_equal (total, 5 + 2 + 4);    /* the child has no income step */
     assert_int_equal (done, 4 + 1);
-    assert_int_equal (workflow_next_step (child), STEP_EXIT);
+    assert_int_equal (workflow_next_step (child, TODAY_DAYS), STEP_EXIT);
 
     ACCEPTED (op_decide (wf, "c2", false));
-    workflow_progress (wf, &done, &total);
+    workflow_progress (wf, TODAY_DAYS, &done, &total);
     assert_int_equal (total, 11);
     assert_int_equal (done, 6);
-    assert_int_equal (workflow_next_step (member (wf, "c2")), -1);
+    assert_int_equal (workflow_next_step (member (wf, "c2"), TODAY_DAYS), -1);
 
     complete (wf, "c1");
     complete (wf, "c3");
-    workflow_progress (wf, &done, &total);
+    workflow_progress (wf, TODAY_DAYS, &done, &total);
     assert_int_equal (done, 11);
     assert_int_equal (total, 11);
-    assert_int_equal (workflow_next_step (head), -1);
-    assert_int_equal (workflow_next_step (child), -1);
+    assert_int_equal (workflow_next_step (head, TODAY_DAYS), -1);
+    assert_int_equal (workflow_next_step (child, TODAY_DAYS), -1);
 
     /* a member decided exiting, then staying: their steps leave the count */
     ACCEPTED (op_decide (wf, "c3", false));
-    workflow_progress (wf, &done, &total);
+    workflow_progress (wf, TODAY_DAYS, &done, &total);
     assert_int_equal (total, 7);
     assert_int_equal (done, 7);
 }
@@ -1498,12 +1753,18 @@ main (void)
     const struct CMUnitTest tests[] = {
         T (test_start_opens_workflow),
         T (test_start_primary_need_not_be_head),
-        T (test_start_head_count),
+        T (test_start_accepts_head_count_flags_eva_2_3_4),
+        T (test_two_heads_finish),
         T (test_start_relationship_codes),
         T (test_start_unknown_enrollment),
         T (test_start_entry_dates),
         T (test_start_duplicates),
         T (test_start_project_type),
+        T (test_start_birth_date_3_03),
+        T (test_start_move_in_date_3_20),
+        T (test_effective_adult_on_the_exit_date_3_03),
+        T (test_today_comes_from_the_context),
+        T (test_assessments_are_typed),
         T (test_exit_form_accepted),
         T (test_exit_form_exit_date),
         T (test_exit_form_exit_date_per_member),

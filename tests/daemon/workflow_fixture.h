@@ -25,6 +25,9 @@
 #define DAY_MS 86400000LL
 #define TODAY "2026-11-25"
 #define TOMORROW "2026-11-26"
+/* The CoC's day the shell would pass with NOW in UTC (the core takes it
+ * from wf_ctx_t; tests of other zones pass their own). */
+#define TODAY_DAYS (NOW / DAY_MS)
 #define WFID "01JDKZ3V8QABCDEFGHJKMNPQRS"
 
 #include "tests/support/msgpack_builder.h"
@@ -39,6 +42,9 @@ static workflow_t *wfs[MAX_WF];
 static int n_wfs;
 static wf_events_t EV;
 static exf_error_t ERR;
+/* The CoC's day for the next operations: tests of "today" in another zone
+ * set it; 0 means "as ctx_at counts it" (UTC). */
+static int64_t today_override;
 
 HELPER int
 setup (void **state)
@@ -54,6 +60,7 @@ teardown (void **state)
 {
     (void) state;
     workflow_events_fini (&EV);
+    today_override = 0;
     for (int i = 0; i < n_wfs; i++)
         workflow_destroy (&wfs[i]);
     n_wfs = 0;
@@ -70,6 +77,7 @@ wf_new (void)
     return wf;
 }
 
+/* A member whose `adult` is given: the explicit override. */
 HELPER wf_member_t *
 add_member (workflow_t *wf, const char *client_id, const char *enrollment_id,
             int relationship, bool adult, const char *entry_date)
@@ -79,8 +87,22 @@ add_member (workflow_t *wf, const char *client_id, const char *enrollment_id,
     snprintf (m->client_id, sizeof m->client_id, "%s", client_id);
     snprintf (m->enrollment_id, sizeof m->enrollment_id, "%s", enrollment_id);
     m->relationship = relationship;
+    m->has_adult = true;
     m->adult = adult;
     snprintf (m->entry_date, sizeof m->entry_date, "%s", entry_date);
+    return m;
+}
+
+/* A member with a date of birth and no `adult` flag ("" for neither). */
+HELPER wf_member_t *
+add_member_born (workflow_t *wf, const char *client_id,
+                 const char *enrollment_id, int relationship,
+                 const char *birth_date, const char *entry_date)
+{
+    wf_member_t *m = add_member (wf, client_id, enrollment_id, relationship,
+                                 false, entry_date);
+    m->has_adult = false;
+    snprintf (m->birth_date, sizeof m->birth_date, "%s", birth_date);
     return m;
 }
 
@@ -98,7 +120,9 @@ set_ids (workflow_t *wf, const char *primary_enrollment)
 /* The household of most tests, started for the head (e1):
  *   c1/e1 head (1), adult, entered 2026-01-10, last universal_data + health
  *   c2/e2 spouse (3), adult, entered 2026-01-10, no last values
- *   c3/e3 child (2), not adult, entered 2026-02-01, last universal_data */
+ *   c3/e3 child (2), not adult, entered 2026-02-01, last universal_data
+ * Prior values are typed HUD answers: 3.08 disabling condition no (0);
+ * 4.04 insurance yes (1), Medicaid yes (1); the child's 3.08 yes (1). */
 HELPER workflow_t *
 household3 (const char *primary_enrollment)
 {
@@ -106,20 +130,32 @@ household3 (const char *primary_enrollment)
     set_ids (wf, primary_enrollment);
     wf_member_t *h = add_member (wf, "c1", "e1", 1, true, "2026-01-10");
     blob_set_object (&h->last[STEP_UNIVERSAL_DATA],
-                     build ("m{s:s, s:i}", 2, "veteran", "no", "chronic", 0));
+                     build ("m{s:i, s:s}", 2, "disabling_condition", 0,
+                            "local_note", "prior"));
     blob_set_object (&h->last[STEP_HEALTH_INSURANCE],
-                     build ("m{s:b}", 1, "medicaid", 1));
+                     build ("m{s:i, s:i}", 2, "insurance_from_any_source", 1,
+                            "medicaid", 1));
     add_member (wf, "c2", "e2", 3, true, "2026-01-10");
     wf_member_t *c = add_member (wf, "c3", "e3", 2, false, "2026-02-01");
     blob_set_object (&c->last[STEP_UNIVERSAL_DATA],
-                     build ("m{s:s}", 1, "school", "yes"));
+                     build ("m{s:i}", 1, "disabling_condition", 1));
     return wf;
 }
 
+/* The context at `now_ms`, on a calendar in UTC. */
 HELPER wf_ctx_t
 ctx_at (int64_t now_ms)
 {
-    wf_ctx_t c = { now_ms, "cw1" };
+    wf_ctx_t c = { now_ms, "cw1", now_ms / DAY_MS };
+    return c;
+}
+
+HELPER wf_ctx_t
+ctx_now (int64_t now_ms)
+{
+    wf_ctx_t c = ctx_at (now_ms);
+    if (today_override)
+        c.today = today_override;
     return c;
 }
 
@@ -130,7 +166,7 @@ op_start (workflow_t *wf)
 {
     exf_error_clear (&ERR);
     workflow_events_fini (&EV);
-    wf_ctx_t c = ctx_at (NOW);
+    wf_ctx_t c = ctx_now (NOW);
     return workflow_start (wf, &c, &EV, &ERR);
 }
 
@@ -140,7 +176,7 @@ op_save_at (workflow_t *wf, const char *client, int step, wf_mode_t mode,
 {
     exf_error_clear (&ERR);
     workflow_events_fini (&EV);
-    wf_ctx_t c = ctx_at (now);
+    wf_ctx_t c = ctx_now (now);
     return workflow_save_step (wf, client, step, mode, data, &c, &EV, &ERR);
 }
 
@@ -156,7 +192,7 @@ op_decide (workflow_t *wf, const char *client, bool exit)
 {
     exf_error_clear (&ERR);
     workflow_events_fini (&EV);
-    wf_ctx_t c = ctx_at (NOW);
+    wf_ctx_t c = ctx_now (NOW);
     return workflow_decide (wf, client, exit, &c, &EV, &ERR);
 }
 
@@ -165,7 +201,7 @@ op_finish (workflow_t *wf, const char *new_hoh)
 {
     exf_error_clear (&ERR);
     workflow_events_fini (&EV);
-    wf_ctx_t c = ctx_at (NOW);
+    wf_ctx_t c = ctx_now (NOW);
     return workflow_finish (wf, new_hoh, &c, &EV, &ERR);
 }
 
@@ -174,7 +210,7 @@ op_cancel (workflow_t *wf, const char *reason)
 {
     exf_error_clear (&ERR);
     workflow_events_fini (&EV);
-    wf_ctx_t c = ctx_at (NOW);
+    wf_ctx_t c = ctx_now (NOW);
     exf_str_t r = { reason, (uint32_t) strlen (reason) };
     return workflow_cancel (wf, r, &c, &EV, &ERR);
 }
@@ -191,7 +227,7 @@ HELPER bool
 op_stalled_at (workflow_t *wf, int64_t now)
 {
     workflow_events_fini (&EV);
-    wf_ctx_t c = ctx_at (now);
+    wf_ctx_t c = ctx_now (now);
     return workflow_mark_stalled (wf, &c, &EV);
 }
 
@@ -212,10 +248,34 @@ exit_form (const char *date, int destination)
                   destination);
 }
 
+/* Data every assessment step accepts: the CoC's own questions. */
 HELPER const msgpack_object *
 some_data (void)
 {
-    return build ("m{s:i, s:s}", 2, "q1", 1, "q2", "answer");
+    return build ("m{s:i, s:s}", 2, "local_q1", 1, "local_q2", "answer");
+}
+
+/* A complete, typed answer to an assessment step (HUD codes: 0 no, 1 yes). */
+HELPER const msgpack_object *
+assessment (int step)
+{
+    switch (step) {
+    case STEP_UNIVERSAL_DATA:           /* 3.08 */
+        return build ("m{s:i}", 1, "disabling_condition", 0);
+    case STEP_HEALTH_INSURANCE:         /* 4.04 */
+        return build ("m{s:i, s:i}", 2, "insurance_from_any_source", 1,
+                      "medicaid", 1);
+    case STEP_DISABILITIES:             /* 4.05, 4.10 */
+        return build ("m{s:i, s:i}", 2, "physical", 0, "substance_use", 0);
+    case STEP_INCOME_BENEFITS:          /* 4.02, 4.03 */
+        return build ("m{s:i, s:i, s:i, s:f, s:i}", 5,
+                      "income_from_any_source", 1, "earned", 1,
+                      "earned_amount", 1200, "total_monthly_income", 1200.0,
+                      "benefits_from_any_source", 0);
+    default:
+        fail_msg ("no assessment for step %d", step);
+    }
+    return NULL;
 }
 
 HELPER void
@@ -237,8 +297,8 @@ complete (workflow_t *wf, const char *client)
     if (!m->steps[STEP_EXIT].done)
         save_exit (wf, client);
     for (int s = STEP_UNIVERSAL_DATA; s < STEP_COUNT; s++)
-        if (workflow_step_applies (m, s) && !m->steps[s].done)
-            if (!op_save (wf, client, s, MODE_ENTERED, some_data ()))
+        if (workflow_step_applies (m, s, TODAY_DAYS) && !m->steps[s].done)
+            if (!op_save (wf, client, s, MODE_ENTERED, assessment (s)))
                 fail_msg ("save %s for %s: %s %s", hud_steps[s].name, client,
                           ERR.code, ERR.field);
 }
@@ -363,7 +423,7 @@ view_of (const workflow_t *wf)
     held_t *h = hold ();
     msgpack_packer pk;
     msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
-    view_pack_workflow (&pk, wf);
+    view_pack_workflow (&pk, wf, TODAY_DAYS);
     return decode_held (h);
 }
 
@@ -421,8 +481,8 @@ assert_round_trip (const workflow_t *wf)
     msgpack_packer p1, p2;
     msgpack_packer_init (&p1, &hv1->sb, msgpack_sbuffer_write);
     msgpack_packer_init (&p2, &hv2->sb, msgpack_sbuffer_write);
-    view_pack_workflow (&p1, wf);
-    view_pack_workflow (&p2, copy);
+    view_pack_workflow (&p1, wf, TODAY_DAYS);
+    view_pack_workflow (&p2, copy, TODAY_DAYS);
     assert_int_equal (hv1->sb.size, hv2->sb.size);
     assert_memory_equal (hv1->sb.data, hv2->sb.data, hv1->sb.size);
     return copy;
