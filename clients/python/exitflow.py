@@ -66,6 +66,7 @@ class Command:
     CONSUMER_ACK = "consumer.ack"
     CONSUMER_LIST = "consumer.list"
     DQ_REPORT = "dq.report"
+    HUD_CODES = "hud.codes"
 
 
 class Event:
@@ -393,12 +394,20 @@ class Client:
         return self.call(Command.STATS, **kw)
 
     def start(self, enrollment_id, household_id, project_id, members,
-              project_type=None, **kw):
-        """workflow.start; ``members`` as in PROTOCOL.md section 4.1."""
+              project_type=None, move_in_date=None, **kw):
+        """workflow.start (PROTOCOL.md section 4.1).
+
+        ``members`` is a list of dicts: client_id, enrollment_id,
+        relationship (HUD 3.15), entry_date, and optionally birth_date
+        ("YYYY-MM-DD": the daemon derives who is an adult on the exit
+        date), adult (a bool that overrides it, for front ends without
+        dates of birth) and last ({step: prior values}).  ``move_in_date``
+        (HUD 3.20) is for permanent housing project types only.
+        """
         return self.call(Command.WORKFLOW_START, _args(
             enrollment_id=enrollment_id, household_id=household_id,
             project_id=project_id, project_type=project_type,
-            members=members), **kw)
+            move_in_date=move_in_date, members=members), **kw)
 
     def get(self, workflow_id, **kw):
         return self.call(Command.WORKFLOW_GET, {"workflow_id": workflow_id},
@@ -461,6 +470,12 @@ class Client:
 
     def consumer_list(self, **kw):
         return self.call(Command.CONSUMER_LIST, **kw)
+
+    def hud_codes(self, **kw):
+        """hud.codes: the HUD code lists with their labels, the
+        destinations with their categories, and every step's typed fields
+        (PROTOCOL.md): what a front end shows and checks."""
+        return self.call(Command.HUD_CODES, **kw)
 
     def dq_report(self, workflow_id, source, findings, **kw):
         return self.call(Command.DQ_REPORT, {"workflow_id": workflow_id,
