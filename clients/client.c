@@ -551,6 +551,7 @@ exitflow_start (exitflow_client_t *self, const exitflow_household_t *hh,
             ARG_I ("relationship", mb->relationship, true),
             ARG_S ("entry_date", mb->entry_date),
             ARG_BP ("adult", mb->adult > 0, mb->adult >= 0),
+            ARG_S ("birth_date", mb->birth_date),
             ARG_M ("last", mb->last, mb->last_len),
         };
         if (!pack_args (&pk, member, ARG_COUNT (member), err)) {
@@ -566,6 +567,7 @@ exitflow_start (exitflow_client_t *self, const exitflow_household_t *hh,
         ARG_S ("household_id", hh->household_id),
         ARG_S ("project_id", hh->project_id),
         ARG_I ("project_type", hh->project_type, hh->project_type >= 0),
+        ARG_S ("move_in_date", hh->move_in_date),
         ARG_A ("members", sb.data, sb.size),
     };
     reply = call_args (self, EXF_CMD_WORKFLOW_START, top, ARG_COUNT (top), err);
@@ -696,6 +698,12 @@ exitflow_reply_t *
 exitflow_consumer_list (exitflow_client_t *self, exitflow_error_t *err)
 {
     return exitflow_call (self, EXF_CMD_NAME (CONSUMER_LIST), NULL, 0, err);
+}
+
+exitflow_reply_t *
+exitflow_hud_codes (exitflow_client_t *self, exitflow_error_t *err)
+{
+    return exitflow_call (self, EXF_CMD_NAME (HUD_CODES), NULL, 0, err);
 }
 
 exitflow_reply_t *

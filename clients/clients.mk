@@ -21,9 +21,12 @@ PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 # 2: exitflow_options_t grew (cert, server_key), so programs built against
-# 1.x must be rebuilt.
-LIBEXITFLOW_VERSION := 2.0.0
-LIBEXITFLOW_SONAME  := libexitflow.so.2
+# 1.x must be rebuilt. 3: exitflow_member_t (birth_date) and
+# exitflow_household_t (move_in_date) grew, and a member array's stride
+# with them, so programs built against 2.x must be rebuilt; new call
+# exitflow_hud_codes.
+LIBEXITFLOW_VERSION := 3.0.0
+LIBEXITFLOW_SONAME  := libexitflow.so.3
 
 # The library needs libzmq, msgpack-c and czmq (its ZPL reader: the key
 # files are czmq certificates), not LMDB, so its link line is its own
@@ -39,9 +42,9 @@ LIBEXITFLOW_SRC := clients/client.c clients/reply.c clients/event.c \
 # `dq-report` runs `exitflow-dq report`, the DQ worker's report mode
 # (clients/cli/dq_report.c).
 CLI_SRC := clients/cli/exitflow.c clients/cli/args.c clients/cli/json.c \
-           clients/cli/format.c clients/cli/show.c clients/cli/caseworker.c \
-           clients/cli/ops.c clients/cli/demo.c clients/cli/dq_report.c \
-           clients/cli/keygen.c
+           clients/cli/format.c clients/cli/show.c clients/cli/codes.c \
+           clients/cli/caseworker.c clients/cli/ops.c clients/cli/demo.c \
+           clients/cli/dq_report.c clients/cli/keygen.c
 LIB_HDRS := clients/exitflow.h clients/internal.h
 CLI_HDRS := clients/exitflow.h clients/cli/cli.h
 

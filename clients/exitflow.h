@@ -31,7 +31,7 @@ extern "C" {
 
 #define EXITFLOW_EXPORT __attribute__ ((visibility ("default")))
 
-#define EXITFLOW_VERSION "2.0.0"
+#define EXITFLOW_VERSION "3.0.0"
 
 /* ---- errors ---- */
 
@@ -203,14 +203,19 @@ EXITFLOW_EXPORT exitflow_reply_t *exitflow_ping (exitflow_client_t *self,
 EXITFLOW_EXPORT exitflow_reply_t *exitflow_stats (exitflow_client_t *self,
                                                   exitflow_error_t *err);
 
+/* A member of the household. Who is an adult (and answers income and
+ * benefits) is the daemon's to say: from `adult` when given, else from
+ * `birth_date` as of the exit date, else assumed (and flagged by the DQ
+ * worker as unknown). */
 typedef struct {
     const char *client_id;
     const char *enrollment_id;
     int relationship;           /* HUD 3.15: 1 head, 2 child, 3 spouse, ... */
     const char *entry_date;     /* YYYY-MM-DD */
-    int adult;                  /* 1, 0, or -1 to leave it out (true) */
+    int adult;                  /* 1, 0, or -1 to leave it out */
     const void *last;           /* msgpack map step → prior values, or NULL */
     size_t last_len;
+    const char *birth_date;     /* HUD 3.03, YYYY-MM-DD, or NULL (3.0) */
 } exitflow_member_t;
 
 typedef struct {
@@ -220,6 +225,8 @@ typedef struct {
     int project_type;           /* HUD 2.02.6, or -1 to leave it out */
     const exitflow_member_t *members;
     size_t member_count;
+    const char *move_in_date;   /* HUD 3.20, YYYY-MM-DD, permanent housing
+                                   project types only; or NULL (3.0) */
 } exitflow_household_t;
 
 /* workflow.start: exitflow_reply_workflow_id and _version are the news. */
@@ -272,6 +279,11 @@ EXITFLOW_EXPORT exitflow_reply_t *
                            uint64_t seq, exitflow_error_t *err);
 EXITFLOW_EXPORT exitflow_reply_t *
     exitflow_consumer_list (exitflow_client_t *self, exitflow_error_t *err);
+/* hud.codes: the HUD code lists with their labels, the destinations with
+ * their categories and every step's typed fields (PROTOCOL.md), as the
+ * result: what a front end shows and checks (3.0). */
+EXITFLOW_EXPORT exitflow_reply_t *exitflow_hud_codes (exitflow_client_t *self,
+                                                      exitflow_error_t *err);
 /* dq.report: `findings` is a msgpack array of finding maps. */
 EXITFLOW_EXPORT exitflow_reply_t *
     exitflow_dq_report (exitflow_client_t *self, const char *workflow_id,

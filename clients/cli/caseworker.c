@@ -13,7 +13,7 @@
 #define MAX_MEMBERS 32
 
 enum { OPT_FILE = 1, OPT_ENROLLMENT, OPT_HOUSEHOLD, OPT_PROJECT,
-       OPT_PROJECT_TYPE, OPT_MEMBER, OPT_DATA, OPT_DEFAULT_LAST,
+       OPT_PROJECT_TYPE, OPT_MOVE_IN, OPT_MEMBER, OPT_DATA, OPT_DEFAULT_LAST,
        OPT_EXPECTED_VERSION, OPT_NEW_HOH, OPT_REASON };
 
 #define VERSION_OPTION \
@@ -54,14 +54,47 @@ write_options (cli_t *cli, int argc, char **argv, const struct option *own,
 
 /* ---- start ---- */
 
-/* client:enrollment:relationship:entry_date[:child|adult] — fields are
- * split in place, so `spec` must be writable (it is argv). */
+static bool
+is_date (const char *text)
+{
+    int64_t days;
+    return codec_parse_date ((exf_str_t) { text, (uint32_t) strlen (text) },
+                             &days);
+}
+
+/* The optional fields after entry_date: a date of birth (HUD 3.03) and
+ * the adult flag (child or minor / adult), at most one of each, in
+ * either order. */
+static bool
+member_extra (cli_t *cli, const char *field, exitflow_member_t *m)
+{
+    if (is_date (field) && !m->birth_date) {
+        m->birth_date = field;
+        return true;
+    }
+    if (m->adult < 0 && (strcmp (field, "child") == 0
+                         || strcmp (field, "minor") == 0)) {
+        m->adult = 0;
+        return true;
+    }
+    if (m->adult < 0 && strcmp (field, "adult") == 0) {
+        m->adult = 1;
+        return true;
+    }
+    cli_usage_error (cli, "--member: after entry_date come a birth date "
+                     "YYYY-MM-DD and child or adult, at most one of each, "
+                     "not '%s'", field);
+    return false;
+}
+
+/* client:enrollment:relationship:entry_date[:birth_date][:child|adult]
+ * — fields are split in place, so `spec` must be writable (it is argv). */
 static bool
 parse_member (cli_t *cli, char *spec, exitflow_member_t *m)
 {
-    char *field[6];
+    char *field[7];
     int n = 0;
-    for (char *p = spec; n < 6; n++) {
+    for (char *p = spec; n < 7; n++) {
         field[n] = p;
         char *colon = strchr (p, ':');
         if (!colon) {
@@ -72,30 +105,20 @@ parse_member (cli_t *cli, char *spec, exitflow_member_t *m)
         p = colon + 1;
     }
     int64_t rel;
-    if (n < 4 || n > 5) {
+    if (n < 4 || n > 6) {
         cli_usage_error (cli, "--member takes client:enrollment:relationship:"
-                         "entry_date[:child]");
+                         "entry_date[:birth_date][:child|adult]");
         return false;
     }
     if (!cli_int_arg (cli, "--member relationship", field[2], 1, 99, &rel))
         return false;
-    memset (m, 0, sizeof *m);
-    m->client_id = field[0];
-    m->enrollment_id = field[1];
-    m->relationship = (int) rel;
-    m->entry_date = field[3];
-    m->adult = -1;
-    if (n == 5) {
-        if (strcmp (field[4], "child") == 0 || strcmp (field[4], "minor") == 0)
-            m->adult = 0;
-        else if (strcmp (field[4], "adult") == 0)
-            m->adult = 1;
-        else {
-            cli_usage_error (cli, "--member: the fifth field is child or adult, "
-                             "not '%s'", field[4]);
+    *m = (exitflow_member_t) {
+        .client_id = field[0], .enrollment_id = field[1],
+        .relationship = (int) rel, .entry_date = field[3], .adult = -1,
+    };
+    for (int i = 4; i < n; i++)
+        if (!member_extra (cli, field[i], m))
             return false;
-        }
-    }
     return true;
 }
 
@@ -108,6 +131,7 @@ cmd_start (cli_t *cli, int argc, char **argv)
         { "household", required_argument, NULL, OPT_HOUSEHOLD },
         { "project", required_argument, NULL, OPT_PROJECT },
         { "project-type", required_argument, NULL, OPT_PROJECT_TYPE },
+        { "move-in-date", required_argument, NULL, OPT_MOVE_IN },
         { "member", required_argument, NULL, OPT_MEMBER },
         { 0 },
     };
@@ -129,6 +153,7 @@ cmd_start (cli_t *cli, int argc, char **argv)
                 return EXIT_USAGE;
             hh.project_type = (int) v;
             break;
+        case OPT_MOVE_IN: hh.move_in_date = optarg; break;
         case OPT_MEMBER:
             if (hh.member_count == MAX_MEMBERS)
                 return cli_usage_error (cli, "at most %d members", MAX_MEMBERS);

@@ -73,6 +73,7 @@ struct cli_s {
 
 int cmd_start (cli_t *, int, char **);
 int cmd_show (cli_t *, int, char **);
+int cmd_codes (cli_t *, int, char **);
 int cmd_save (cli_t *, int, char **);
 int cmd_decide (cli_t *, int, char **);
 int cmd_finish (cli_t *, int, char **);

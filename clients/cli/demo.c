@@ -1,10 +1,12 @@
 /* demo — a sample household exit, end to end, for newcomers.
  *
- * Owns: a made-up three-member household (head, spouse, child; ids fresh
- * for every run so it works against any daemon) taken through every
- * command of the guided exit, printing each step; then the finished
- * workflow's view and its event count, and a second household left open
- * half-way so that `list` and `show` have something to show. */
+ * Owns: a made-up three-member household (head, spouse, child, with dates
+ * of birth; ids fresh for every run so it works against any daemon) in a
+ * rapid re-housing project, taken through every command of the guided
+ * exit with typed assessments as a front end fills them, printing each
+ * step; then the finished workflow's view and its event count, and a
+ * second household left open half-way so that `list` and `show` have
+ * something to show. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -13,8 +15,13 @@
 #include <time.h>
 
 #include "protocol/hud.h"
+#include "protocol/hud_fields.h"
 
 #define DEMO_PROJECT "DEMO-RRH"
+#define DEMO_PROJECT_TYPE HUD_PROJECT_RRH
+/* The answers of HUD's yes/no lists (1.7, 1.8). */
+#define ANSWER_NO 0
+#define ANSWER_YES 1
 
 typedef struct {
     cli_t *cli;
@@ -22,6 +29,7 @@ typedef struct {
     int pace_ms;
     int step;
     int64_t version;
+    char next_step[32];             /* of the last save; "" for none */
     exitflow_error_t err;
 } demo_t;
 
@@ -29,7 +37,8 @@ typedef struct {
     char household[40];
     char hoh[40], spouse[40], child[40];
     char e_hoh[40], e_spouse[40], e_child[40];
-    char entry[11], entry_child[11];
+    char entry[11], entry_child[11], move_in[11];
+    char born_hoh[11], born_spouse[11], born_child[11];
 } household_ids_t;
 
 static void
@@ -60,6 +69,11 @@ make_ids (household_ids_t *h)
     snprintf (h->e_child, sizeof h->e_child, "E-%s-3", tag);
     fmt_utc_date (-120, h->entry);
     fmt_utc_date (-90, h->entry_child);
+    fmt_utc_date (-100, h->move_in);
+    /* 41, 39 and 9 years old: the daemon works out who is an adult. */
+    fmt_utc_date (-(41 * 365 + 45), h->born_hoh);
+    fmt_utc_date (-(39 * 365 + 7), h->born_spouse);
+    fmt_utc_date (-(9 * 365 + 120), h->born_child);
 }
 
 /* Prints one numbered line for a call that succeeded, or the error. */
@@ -73,8 +87,9 @@ report (demo_t *d, exitflow_reply_t *reply, const char *what)
     }
     if (exitflow_reply_version (reply) >= 0)
         d->version = exitflow_reply_version (reply);
+    const char *next = exitflow_reply_next_step (reply);
+    snprintf (d->next_step, sizeof d->next_step, "%s", next ? next : "");
     if (!d->cli->json) {
-        const char *next = exitflow_reply_next_step (reply);
         printf ("  %2d. %-58s v%lld%s%s\n", ++d->step, what,
                 (long long) d->version, next ? "  next: " : "",
                 next ? next : "");
@@ -85,23 +100,62 @@ report (demo_t *d, exitflow_reply_t *reply, const char *what)
     return true;
 }
 
+/* An assessment as a front end that shows every question sends it: each
+ * question of `step` answered no (in the step's field table, every coded
+ * question whose list has a "no"); the follow-ups of a yes ("indefinite
+ * and impairs", amounts, "specify" texts) are left out. */
+static json_t *
+form_all_no (hud_step_id_t step)
+{
+    json_t *form = json_object ();
+    const hud_step_fields_t *t = &hud_step_fields[step];
+    for (int i = 0; i < t->n; i++) {
+        const hud_field_t *f = &t->fields[i];
+        if (f->type == FIELD_CODE && f->role != ROLE_IMPAIRS
+            && hud_list_find (f->list, ANSWER_NO))
+            json_object_set_new (form, f->name, json_integer (ANSWER_NO));
+    }
+    return form;
+}
+
+/* `form` with the source `name` answered yes, its group's "from any
+ * source" yes, and, for an income source, its monthly `amount` added to
+ * the total, as the front end computes it. */
+static json_t *
+with_source (json_t *form, hud_step_id_t step, const char *name, double amount)
+{
+    const hud_field_t *f = hud_field_find (step, name, strlen (name));
+    if (!f || f->role != ROLE_SOURCE)
+        return form;
+    const hud_group_t *g = &hud_groups[f->group];
+    json_object_set_new (form, f->name, json_integer (ANSWER_YES));
+    json_object_set_new (form, g->any_source, json_integer (ANSWER_YES));
+    if (f->pair)
+        json_object_set_new (form, f->pair, json_real (amount));
+    if (g->total)
+        json_object_set_new (form, g->total, json_real (
+            json_number_value (json_object_get (form, g->total)) + amount));
+    return form;
+}
+
 /* Prior assessment values, as a front end would carry them from the
  * entry assessment, for default_last. */
 static char *
 last_values (bool adult, size_t *len)
 {
-    json_t *j = json_pack (
-        "{s:{s:i, s:i}, s:{s:i, s:i}, s:{s:i, s:i, s:i, s:i, s:i, s:i}}",
-        "universal_data", "living_situation", 116, "disabling_condition", 0,
-        "health_insurance", "insurance_from_any_source", 1, "medicaid", 1,
-        "disabilities", "physical", 0, "developmental", 0, "chronic_health", 0,
-        "hiv_aids", 0, "mental_health", 0, "substance_use", 0);
+    json_t *j = json_object ();
+    json_object_set_new (j, hud_steps[STEP_UNIVERSAL_DATA].name,
+                         form_all_no (STEP_UNIVERSAL_DATA));
+    json_object_set_new (j, hud_steps[STEP_HEALTH_INSURANCE].name,
+                         with_source (form_all_no (STEP_HEALTH_INSURANCE),
+                                      STEP_HEALTH_INSURANCE, "medicaid", 0));
+    json_object_set_new (j, hud_steps[STEP_DISABILITIES].name,
+                         form_all_no (STEP_DISABILITIES));
     if (adult)
-        json_object_set_new (j, "income_benefits",
-                             json_pack ("{s:i, s:i, s:f, s:i}",
-                                        "income_from_any_source", 1, "earned", 1,
-                                        "earned_amount", 1250.5,
-                                        "benefits_from_any_source", 0));
+        json_object_set_new (j, hud_steps[STEP_INCOME_BENEFITS].name,
+                             with_source (form_all_no (STEP_INCOME_BENEFITS),
+                                          STEP_INCOME_BENEFITS, "earned",
+                                          1250.50));
     char *bytes = cli_msgpack_from_json (j, len);
     json_decref (j);
     return bytes;
@@ -112,16 +166,23 @@ start (demo_t *d, const household_ids_t *h, char *wf, size_t cap)
 {
     size_t la, lc;
     char *adult = last_values (true, &la), *child = last_values (false, &lc);
+    /* HUD 3.15: head of household, spouse or partner, child; no adult
+     * flags: the dates of birth say it. */
     exitflow_member_t members[] = {
-        /* HUD 3.15: head of household, spouse or partner, child */
-        { h->hoh, h->e_hoh, HUD_HEAD_OF_HOUSEHOLD, h->entry, 1, adult, la },
-        { h->spouse, h->e_spouse, 3, h->entry, 1, adult, la },
-        { h->child, h->e_child, 2, h->entry_child, 0, child, lc },
+        { .client_id = h->hoh, .enrollment_id = h->e_hoh,
+          .relationship = HUD_HEAD_OF_HOUSEHOLD, .entry_date = h->entry,
+          .birth_date = h->born_hoh, .adult = -1, .last = adult, .last_len = la },
+        { .client_id = h->spouse, .enrollment_id = h->e_spouse,
+          .relationship = 3, .entry_date = h->entry,
+          .birth_date = h->born_spouse, .adult = -1, .last = adult, .last_len = la },
+        { .client_id = h->child, .enrollment_id = h->e_child,
+          .relationship = HUD_CHILD, .entry_date = h->entry_child,
+          .birth_date = h->born_child, .adult = -1, .last = child, .last_len = lc },
     };
     exitflow_household_t hh = {
         .enrollment_id = h->e_hoh, .household_id = h->household,
-        .project_id = DEMO_PROJECT, .project_type = 13,   /* rapid re-housing */
-        .members = members, .member_count = 3,
+        .project_id = DEMO_PROJECT, .project_type = DEMO_PROJECT_TYPE,
+        .move_in_date = h->move_in, .members = members, .member_count = 3,
     };
     exitflow_reply_t *reply = exitflow_start (d->client, &hh, &d->err);
     free (adult);
@@ -147,11 +208,12 @@ save_json (demo_t *d, const char *wf, const char *client, const char *step,
 static json_t *
 exit_form (const char *reason)
 {
-    char today[11];
-    fmt_utc_date (0, today);
+    /* Yesterday: whatever the CoC's time zone, never in its future. */
+    char yesterday[11];
+    fmt_utc_date (-1, yesterday);
     /* 410: rental by client, no ongoing housing subsidy (HUD 3.12). */
-    return json_pack ("{s:s, s:i, s:s}", "exit_date", today, "destination", 410,
-                      "exit_reason", reason);
+    return json_pack ("{s:s, s:i, s:s}", "exit_date", yesterday,
+                      "destination", 410, "exit_reason", reason);
 }
 
 /* One step of a member: `data` entered (taken), or NULL for default_last. */
@@ -170,27 +232,27 @@ save_step (demo_t *d, const char *wf, const char *client, hud_step_id_t step,
 }
 
 /* Every step in guided order; the member's prior values are still right
- * for some (default last), changed for others (entered). */
+ * for some (default last), changed for others (entered). Income and
+ * benefits only when the daemon says they come next: it knows who is an
+ * adult on the exit date, from the dates of birth. */
 static bool
-run_member_steps (demo_t *d, const char *wf, const char *client,
-                  bool adult, int relationship)
+run_member_steps (demo_t *d, const char *wf, const char *client)
 {
     return save_step (d, wf, client, STEP_EXIT,
                       exit_form ("Moved into an apartment"), "destination 410")
            && save_step (d, wf, client, STEP_UNIVERSAL_DATA, NULL,
                          "default last")
            && save_step (d, wf, client, STEP_HEALTH_INSURANCE,
-                         json_pack ("{s:i, s:i, s:i}",
-                                    "insurance_from_any_source", 1,
-                                    "medicaid", 0, "employer", 1), "entered")
+                         with_source (form_all_no (STEP_HEALTH_INSURANCE),
+                                      STEP_HEALTH_INSURANCE,
+                                      "employer_provided", 0),
+                         "entered")
            && save_step (d, wf, client, STEP_DISABILITIES, NULL, "default last")
-           && (!hud_member_answers_step (STEP_INCOME_BENEFITS, adult,
-                                         relationship)
+           && (strcmp (d->next_step, hud_steps[STEP_INCOME_BENEFITS].name) != 0
                || save_step (d, wf, client, STEP_INCOME_BENEFITS,
-                             json_pack ("{s:i, s:i, s:f, s:i}",
-                                        "income_from_any_source", 1,
-                                        "earned", 1, "earned_amount", 2100.0,
-                                        "benefits_from_any_source", 0),
+                             with_source (form_all_no (STEP_INCOME_BENEFITS),
+                                          STEP_INCOME_BENEFITS, "earned",
+                                          2100.0),
                              "entered"));
 }
 
@@ -241,7 +303,7 @@ cmd_demo (cli_t *cli, int argc, char **argv)
         printf ("      workflow %s\n", wf);
     if (!report (&d, reply, what))
         return fail (&d);
-    if (!run_member_steps (&d, wf, h.hoh, true, HUD_HEAD_OF_HOUSEHOLD))
+    if (!run_member_steps (&d, wf, h.hoh))
         return fail (&d);
     snprintf (what, sizeof what, "decide: %s stays", h.spouse);
     if (!report (&d, exitflow_decide (d.client, wf, h.spouse, false, d.version,
@@ -251,7 +313,7 @@ cmd_demo (cli_t *cli, int argc, char **argv)
     if (!report (&d, exitflow_decide (d.client, wf, h.child, true, d.version,
                                       &d.err), what))
         return fail (&d);
-    if (!run_member_steps (&d, wf, h.child, false, HUD_CHILD))
+    if (!run_member_steps (&d, wf, h.child))
         return fail (&d);
 
     /* A DQ worker's annotation: findings never change the version. */

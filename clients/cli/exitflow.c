@@ -2,10 +2,10 @@
  *
  * Owns: the subcommand table (name, handler, usage, help) and dispatch.
  * Everything a subcommand does lives in its module: caseworker.c (the
- * guided workflow), ops.c (lists, history, events, consumers, stats),
- * demo.c, dq_report.c (hands over to `exitflow-dq report`), keygen.c (the
- * CURVE certificates); args.c parses options and maps errors to exit
- * statuses. */
+ * guided workflow), codes.c (the HUD code tables), ops.c (lists,
+ * history, events, consumers, stats), demo.c, dq_report.c (hands over to
+ * `exitflow-dq report`), keygen.c (the CURVE certificates); args.c parses
+ * options and maps errors to exit statuses. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -22,17 +22,32 @@ static const cli_command_t commands[] = {
       "  --household H         household id\n"
       "  --project P           project id\n"
       "  --project-type N      HUD 2.02.6 project type\n"
-      "  --member SPEC         client:enrollment:relationship:entry_date[:child]\n"
-      "                        once per member; relationship is HUD 3.15\n"
-      "                        (1 head of household, 2 child, 3 spouse or\n"
-      "                        partner, 4 other relation, 5 other non-relation)\n" },
+      "  --move-in-date DATE   HUD 3.20 housing move-in date (YYYY-MM-DD), for\n"
+      "                        permanent housing project types 3, 9, 10, 13\n"
+      "  --member SPEC         once per member:\n"
+      "                        client:enrollment:relationship:entry_date\n"
+      "                        [:birth_date][:child|adult]\n"
+      "                        relationship is HUD 3.15 (exitflow codes\n"
+      "                        relationship); birth_date YYYY-MM-DD (HUD 3.03)\n"
+      "                        makes the daemon work out who is an adult on\n"
+      "                        the exit date; child or adult says it outright\n"
+      "                        (and wins). With neither the member counts as\n"
+      "                        an adult and the DQ worker flags the age as\n"
+      "                        unknown. e.g. C-7:E-7:2:2024-03-01:2015-06-30\n" },
     { "show", cmd_show, "WORKFLOW_ID",
       "the guided workflow: members, decisions, steps, next step, DQ",
       "" },
+    { "codes", cmd_codes, "[destinations|LIST|STEP]",
+      "the HUD code lists with labels and every step's typed fields",
+      "  destinations          only the 3.12 destinations and their categories\n"
+      "  LIST                  only that code list (relationship, subsidy_type, ...)\n"
+      "  STEP                  only that step's fields (income_benefits, ...)\n" },
     { "save", cmd_save,
       "WORKFLOW_ID CLIENT STEP (--data JSON | --data @FILE | --default-last)",
       "save a step of a member (exit, universal_data, health_insurance, ...)",
       "  --data JSON           the step's values; @FILE reads a file, @- stdin\n"
+      "                        (the typed fields of each step: exitflow codes\n"
+      "                        STEP; the CoC's own questions start with local_)\n"
       "  --default-last        copy the member's prior values for the step\n"
       "  --expected-version N  refuse (CONFLICT) unless the workflow is at N\n" },
     { "decide", cmd_decide, "WORKFLOW_ID CLIENT yes|no",

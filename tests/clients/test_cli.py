@@ -285,7 +285,7 @@ def big_request(kind, tmp_path, size):
     f = tmp_path / ("%s-%d.json" % (kind, size))
     big = "x" * size
     if kind == "save":
-        f.write_text(json.dumps({"note": big}))
+        f.write_text(json.dumps({"local_note": big}))
         return ["save", support.UNKNOWN_WF, "C", "exit", "--data", "@%s" % f]
     if kind == "start":
         f.write_text(json.dumps({"household_id": "H", "note": big}))
@@ -346,7 +346,7 @@ def test_caseworker_flow_by_flags(daemon, tmp_path):
     r = run(["save", wf, h.hoh, "universal_data", "--default-last"], daemon)
     assert r.returncode == 1 and "field mode" in r.stderr
     res = ok_json(["save", wf, h.hoh, "universal_data", "--data",
-                   '{"living_situation": 116}', "--expected-version", "2"],
+                   '{"disabling_condition": 0}', "--expected-version", "2"],
                   daemon)
     assert res["version"] == 3 and res["next_step"] == "health_insurance"
     data = tmp_path / "hi.json"
@@ -355,8 +355,8 @@ def test_caseworker_flow_by_flags(daemon, tmp_path):
        daemon)
     ok(["save", wf, h.hoh, "disabilities", "--data", "@-"], daemon,
        input='{"physical": 0}')
-    ok(["save", wf, h.hoh, "income_benefits", "--data", '{"earned": 0}'],
-       daemon)
+    ok(["save", wf, h.hoh, "income_benefits", "--data",
+        json.dumps(support.income({"earned": 1250.5}))], daemon)
     assert "staying" in ok(["decide", wf, h.spouse, "no"], daemon).stdout
     res = ok_json(["decide", wf, h.child, "yes"], daemon)
     assert res["decision"] == "exiting"
@@ -365,7 +365,8 @@ def test_caseworker_flow_by_flags(daemon, tmp_path):
             ok(["save", wf, h.child, step, "--data", json.dumps(exit_form())],
                daemon)
         else:
-            ok(["save", wf, h.child, step, "--data", '{"answer": 1}'], daemon)
+            ok(["save", wf, h.child, step, "--data",
+                json.dumps(support.assessment(step, 1))], daemon)
 
     view = ok(["show", wf], daemon).stdout
     assert "Next: finish, naming a staying member" in view

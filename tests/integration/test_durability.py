@@ -9,12 +9,17 @@ import pytest
 import zmq
 
 from exitflow import Client, Unreachable, encode_request, unpack
-from support import (Household, exit_form, read_all_events,
+from support import (Household, assessment, exit_form, read_all_events,
                      write_until_refused)
 
 SOCKETS = 4
 WORKFLOWS_PER_SOCKET = 2
 SAVES_PER_WORKFLOW = 250
+
+
+def saved(k, wf):
+    """The k-th universal_data a pipelined socket saves for ``wf``."""
+    return dict(assessment("universal_data", k), local_wf=wf)
 
 
 def check_log(c):
@@ -77,7 +82,7 @@ def test_pipelined_writes_survive(daemon, how):
             for wf, h in mine:
                 args = {"workflow_id": wf, "client_id": h.hoh,
                         "step": "universal_data", "mode": "entered",
-                        "data": {"n": k, "wf": wf}}
+                        "data": saved(k, wf)}
                 rid, body = encode_request("step.save", args, actor="pipe")
                 requests[rid] = (body, wf, k)
                 s.send_multipart([b"", body])
@@ -131,7 +136,7 @@ def test_pipelined_writes_survive(daemon, how):
                     continue
                 ev = by_version.get(res["version"])
                 assert ev is not None, "acknowledged write lost"
-                assert ev["data"]["data"] == {"n": k, "wf": wf}
+                assert ev["data"]["data"] == saved(k, wf)
 
     verify()
     seen_seqs = [e["seq"] for e in evs]
@@ -149,7 +154,7 @@ def test_pipelined_writes_survive(daemon, how):
     saves = [e for e in evs if e["type"] == "step.completed"
              and e["data"]["step"] == "universal_data"]
     assert len(saves) == total
-    assert sorted((e["workflow_id"], e["data"]["data"]["n"])
+    assert sorted((e["workflow_id"], e["data"]["data"]["local_n"])
                   for e in saves) == sorted((wf, k) for _, wf, k in
                                             requests.values())
     # every acknowledged version is distinct per workflow

@@ -5,7 +5,8 @@ repeats (issue 11, item 3)."""
 import time
 
 from exitflow import ExitflowError
-from support import Household, complete_member, exit_form, read_all_events
+from support import (Household, complete_member, exit_form, read_all_events,
+                     universal)
 
 FINDING = [{"rule": "r", "severity": "warning", "message": "m"}]
 
@@ -65,11 +66,11 @@ def test_history_pages_by_bytes(daemon):
     c.save(wf, h.hoh, "exit", data=exit_form())
     for i in range(40):
         c.save(wf, h.hoh, "universal_data",
-               data={"living_situation": 116, "notes": "%d" % i * 30000})
+               data=universal(local_notes="%d" % i * 30000))
     pages = history_pages(c, wf)
     assert len(pages) > 1
     for p in pages:
-        size = sum(len(e["data"].get("data", {}).get("notes", ""))
+        size = sum(len(e["data"].get("data", {}).get("local_notes", ""))
                    for e in p["events"])
         assert size <= 256 * 1024
     events = [e for p in pages for e in p["events"]]

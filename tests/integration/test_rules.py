@@ -4,7 +4,8 @@ field, and that a refused command changes nothing."""
 import pytest
 
 from support import (CHILD_STEPS, UNKNOWN_WF, Household, assessment,
-                     complete_member, day, error_of, exit_form, has, member)
+                     complete_member, day, error_of, exit_form, has, member,
+                     universal)
 
 
 @pytest.fixture
@@ -118,7 +119,7 @@ def test_default_last_without_last(c):
 def test_default_last_missing_for_that_step(c):
     h = Household()
     for m in h.args["members"]:
-        m["last"] = {"universal_data": {"living_situation": 116}}
+        m["last"] = {"universal_data": universal()}
     wf = h.start(c)
     c.save(wf, h.hoh, "exit", data=exit_form())
     c.save(wf, h.hoh, "universal_data", mode="default_last")
@@ -160,11 +161,11 @@ def test_step_save_arguments(c):
     refused(c, wf, "VALIDATION", "step", c.save, wf, h.hoh, "bogus",
             data={})
     refused(c, wf, either, "data", c.save, wf, h.hoh, "universal_data",
-            mode="default_last", data={"a": 1})
+            mode="default_last", data=universal())
     refused(c, wf, either, "data", c.save, wf, h.hoh, "universal_data")
     refused(c, wf, either, "data", c.save, wf, h.hoh, "universal_data",
-            data={"notes": "x" * 70000})          # over 64 KiB
-    c.save(wf, h.hoh, "universal_data", data={"notes": "x" * 60000})
+            data=universal(local_notes="x" * 70000))     # over 64 KiB
+    c.save(wf, h.hoh, "universal_data", data=universal(local_notes="x" * 60000))
 
 
 def test_save_for_undecided_or_staying_member(c):

@@ -22,7 +22,7 @@ from exitflow import (Client, Command, ErrorCode, ExitflowError, Subscriber,
                       Unreachable, curve_keys, encode_request, unpack)
 from support import (Daemon, Household, complete_member, daemon_binary,
                      error_of, exit_form, free_port, read_all_events,
-                     wait_for)
+                     universal, wait_for)
 from support.keys import ROLES, KeyRing
 
 # Who may call what (PROTOCOL.md's roles table); admin may call everything.
@@ -330,8 +330,7 @@ def test_events_and_history_name_the_principal_beside_the_actor(
     h = Household()
     wf = h.start(frontend, actor="cw-9")               # a trusted front end
     frontend.save(wf, h.hoh, "exit", data=exit_form(), actor="cw-10")
-    admin.save(wf, h.hoh, "universal_data",
-               data={"living_situation": 116, "disabling_condition": 0})
+    admin.save(wf, h.hoh, "universal_data", data=universal())
     worker.dq_report(wf, "dq", [{"rule": "r1", "severity": "error",
                                  "message": "m"}])
     wait_for(lambda: any(e["type"] == "workflow.stalled"
