@@ -3,10 +3,12 @@
  * Owns: the layout of `exitflow show`, modelled on the ClientTrack
  * workflow menu: one block per member with their decision, each step with
  * a mark (✔ done, ▸ next, · pending), the household's next action, and the
- * data-quality findings. Columns are padded so the blocks line up. */
+ * data-quality findings. Columns are padded so the blocks line up. Codes
+ * are shown with HUD's labels from protocol/hud.h: relationship (3.15),
+ * project type (2.02.6), destination (3.12) with its category, rental
+ * subsidy type (3.12.A). */
 #include "cli.h"
 
-#include <limits.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,9 +23,45 @@
 static const char *
 relationship_label (int64_t code)
 {
-    const hud_relationship_t *r = code >= INT_MIN && code <= INT_MAX
-                                  ? hud_relationship ((int) code) : NULL;
+    const hud_relationship_t *r = hud_relationship (code);
     return r ? r->label : "member";
+}
+
+/* `code "label"` of a code of `list`, or the bare code when it is not one. */
+static void
+code_label (FILE *out, hud_list_id_t list, int64_t code)
+{
+    const hud_code_t *c = hud_list_find (list, code);
+    fprintf (out, "%lld", (long long) code);
+    if (c)
+        fprintf (out, " \"%s\"", c->label);
+}
+
+/* The saved exit form in a line: when, where to (3.12 with its category),
+ * the rental subsidy (3.12.A) and the destination specified (17). */
+static void
+render_exit (FILE *out, const msgpack_object *form)
+{
+    char date[16], other[160];
+    int64_t code;
+    fprintf (out, "        exit date %s", mp_str (form, "exit_date", date,
+                                                  sizeof date, "-"));
+    if (exitflow_obj_int (form, "destination", &code)) {
+        const hud_destination_t *d = hud_destination (code);
+        if (d)
+            fprintf (out, ", destination %d \"%s\" (%s)", d->code, d->label,
+                     hud_dest_category_names[d->category]);
+        else
+            fprintf (out, ", destination %lld (not a HUD 3.12 code)",
+                     (long long) code);
+    }
+    if (exitflow_obj_int (form, "destination_subsidy_type", &code)) {
+        fprintf (out, ", subsidy ");
+        code_label (out, HUD_LIST_SUBSIDY_TYPE, code);
+    }
+    if (mp_str (form, "other_destination", other, sizeof other, NULL))
+        fprintf (out, ", specified \"%s\"", other);
+    fputc ('\n', out);
 }
 
 /* A time of today shows as HH:MM, any other as the date too. */
@@ -67,6 +105,10 @@ render_steps (FILE *out, const msgpack_object *member, const char *next_step)
             if (mp_str (s, "actor", actor, sizeof actor, NULL))
                 fprintf (out, " by %s", actor);
             fprintf (out, ")\n");
+            const msgpack_object *data = exitflow_obj_get (s, "data");
+            if (strcmp (name, hud_steps[STEP_EXIT].name) == 0 && data
+                && data->type == MSGPACK_OBJECT_MAP)
+                render_exit (out, data);
         } else if (next_step && strcmp (next_step, name) == 0)
             fprintf (out, "    " MARK_NEXT " %-*s  " ARROW_LEFT " next\n", width,
                      name);
@@ -127,10 +169,19 @@ show_render (FILE *out, const msgpack_object *view)
     exitflow_obj_bool (view, "stalled", &stalled);
     fmt_local_time (mp_str (view, "created_at", created, sizeof created, ""),
                     "%Y-%m-%d %H:%M", when, sizeof when);
-    fprintf (out, "Workflow %s (%s, v%lld%s)  project %s  household %s  started %s",
-             wf, state, (long long) mp_int (view, "version", 0),
+    fprintf (out, "Workflow %s (%s, v%lld%s)  project %s", wf, state,
+             (long long) mp_int (view, "version", 0),
              stalled ? ", stalled" : "",
-             mp_str (view, "project_id", project, sizeof project, "?"),
+             mp_str (view, "project_id", project, sizeof project, "?"));
+    int64_t type;
+    if (exitflow_obj_int (view, "project_type", &type)) {
+        fprintf (out, " (type ");
+        code_label (out, HUD_LIST_PROJECT_TYPE, type);
+        fprintf (out, ")");
+    }
+    if (mp_str (view, "move_in_date", text, sizeof text, NULL))
+        fprintf (out, "  moved in %s", text);
+    fprintf (out, "  household %s  started %s",
              mp_str (view, "household_id", household, sizeof household, "?"),
              when);
     if (mp_str (view, "started_by", by, sizeof by, NULL))
@@ -162,15 +213,18 @@ show_render (FILE *out, const msgpack_object *view)
     }
     for (uint32_t i = 0; i < n; i++) {
         const msgpack_object *m = &members[i];
-        char label[64], client[72], decision[32], next[72];
+        char label[128], client[72], decision[32], next[72];
         snprintf (label, sizeof label, "[%s]",
                   relationship_label (mp_int (m, "relationship", 0)));
         mp_str (m, "decision", decision, sizeof decision, "?");
         bool adult = true;
         exitflow_obj_bool (m, "adult", &adult);
+        /* Neither a date of birth nor an adult flag: counted as an adult,
+         * and HUD 3.03 is missing. */
+        bool unknown = mp_is_str (exitflow_obj_get (m, "age_basis"), "unknown");
         fprintf (out, "  %-*s %-*s  %s%s\n", label_w, label, client_w,
                  mp_str (m, "client_id", client, sizeof client, "?"), decision,
-                 adult ? "" : "  (minor)");
+                 !adult ? "  (minor)" : unknown ? "  (age unknown)" : "");
         if (strcmp (decision, "exiting") == 0)
             render_steps (out, m, mp_str (m, "next_step", next, sizeof next, NULL));
     }
