@@ -7,7 +7,8 @@
  * subscriber's gapless, in-order delivery when messages are lost (tiny
  * receive HWM, a SUB reconnect, messages dropped on purpose). The
  * protocol's error table is read too, to hold the library's error kinds
- * to it. */
+ * to it, and its HUD tables, to build typed assessments and to hold
+ * hud.codes to them. */
 #define _GNU_SOURCE     /* nftw */
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +34,8 @@
 #include <zmq.h>
 
 #include "exitflow.h"
+#include "protocol/hud.h"
+#include "protocol/hud_fields.h"
 #include "protocol/names.h"
 
 /* ---- the daemon ---- */
@@ -193,44 +196,74 @@ utc_date (int offset_days, char out[11])
     strftime (out, 11, "%Y-%m-%d", &tm);
 }
 
-/* {exit_date: today, destination} */
+/* {exit_date: yesterday, destination}: yesterday is never in the future
+ * of the daemon's calendar, whatever its time zone. */
 static void
 exit_form (buf_t *b, int destination)
 {
-    char today[11];
-    utc_date (0, today);
+    char yesterday[11];
+    utc_date (-1, yesterday);
     buf_init (b);
     msgpack_pack_map (&b->pk, 2);
     pk_str (&b->pk, "exit_date");
-    pk_str (&b->pk, today);
+    pk_str (&b->pk, yesterday);
     pk_str (&b->pk, "destination");
     msgpack_pack_int (&b->pk, destination);
 }
 
+/* Whether `f` is a question a form answers "no" (code 0) to: the follow-up
+ * of a yes (indefinite and impairs) is left out. */
+static bool
+answered_no (const hud_field_t *f)
+{
+    return f->type == FIELD_CODE && f->role != ROLE_IMPAIRS
+           && hud_list_find (f->list, 0);
+}
+
+/* Typed data of the assessment `step` (from the protocol's field table:
+ * every question answered no) with `n` in the CoC's own field local_n,
+ * so that bodies differ. */
 static void
-assessment (buf_t *b, int answer)
+pack_assessment (msgpack_packer *pk, const char *step, int n)
+{
+    const hud_step_fields_t *t
+        = &hud_step_fields[hud_step_by_name (step, (unsigned) strlen (step))];
+    size_t count = 1;
+    for (int i = 0; i < t->n; i++)
+        count += answered_no (&t->fields[i]);
+    msgpack_pack_map (pk, count);
+    for (int i = 0; i < t->n; i++)
+        if (answered_no (&t->fields[i])) {
+            pk_str (pk, t->fields[i].name);
+            msgpack_pack_int (pk, 0);
+        }
+    pk_str (pk, HUD_LOCAL_PREFIX "n");
+    msgpack_pack_int (pk, n);
+}
+
+static void
+assessment (buf_t *b, const char *step, int n)
 {
     buf_init (b);
-    msgpack_pack_map (&b->pk, 1);
-    pk_str (&b->pk, "answer");
-    msgpack_pack_int (&b->pk, answer);
+    pack_assessment (&b->pk, step, n);
 }
 
 /* Prior values for every assessment (income only for adults). */
 static void
 last_values (buf_t *b, bool adult)
 {
-    static const char *steps[] = { "universal_data", "health_insurance",
-                                   "disabilities", "income_benefits" };
     buf_init (b);
-    int n = adult ? 4 : 3;
+    int n = 0;
+    for (int s = 0; s < STEP_COUNT; s++)
+        n += hud_steps[s].allows_default_last
+             && (adult || !hud_steps[s].adults_and_hoh_only);
     msgpack_pack_map (&b->pk, (size_t) n);
-    for (int i = 0; i < n; i++) {
-        pk_str (&b->pk, steps[i]);
-        msgpack_pack_map (&b->pk, 1);
-        pk_str (&b->pk, "prior");
-        msgpack_pack_int (&b->pk, i);
-    }
+    for (int s = 0; s < STEP_COUNT; s++)
+        if (hud_steps[s].allows_default_last
+            && (adult || !hud_steps[s].adults_and_hoh_only)) {
+            pk_str (&b->pk, hud_steps[s].name);
+            pack_assessment (&b->pk, hud_steps[s].name, s);
+        }
 }
 
 /* ---- a household ---- */
@@ -265,9 +298,15 @@ hh_start (exitflow_client_t *c, hh_t *h, exitflow_error_t *err)
     last_values (&adult, true);
     last_values (&child, false);
     exitflow_member_t m[] = {
-        { h->hoh, h->e_hoh, 1, h->entry, 1, adult.sb.data, adult.sb.size },
-        { h->spouse, h->e_spouse, 3, h->entry, -1, adult.sb.data, adult.sb.size },
-        { h->child, h->e_child, 2, h->entry, 0, child.sb.data, child.sb.size },
+        { .client_id = h->hoh, .enrollment_id = h->e_hoh, .relationship = 1,
+          .entry_date = h->entry, .adult = 1, .last = adult.sb.data,
+          .last_len = adult.sb.size },
+        { .client_id = h->spouse, .enrollment_id = h->e_spouse,
+          .relationship = 3, .entry_date = h->entry, .adult = -1,
+          .last = adult.sb.data, .last_len = adult.sb.size },
+        { .client_id = h->child, .enrollment_id = h->e_child,
+          .relationship = 2, .entry_date = h->entry, .adult = 0,
+          .last = child.sb.data, .last_len = child.sb.size },
     };
     exitflow_household_t hh = {
         .enrollment_id = h->e_hoh, .household_id = h->household,
@@ -301,7 +340,7 @@ save_ok (exitflow_client_t *c, const char *wf, const char *who, const char *step
     if (strcmp (step, "exit") == 0)
         exit_form (&b, 410);
     else
-        assessment (&b, 1);
+        assessment (&b, step, 1);
     exitflow_reply_t *r = exitflow_save (c, wf, who, step, b.sb.data, b.sb.size,
                                          EXITFLOW_ANY_VERSION, &err);
     msgpack_sbuffer_destroy (&b.sb);
@@ -558,6 +597,139 @@ test_start_and_get_typed (void **state)
     size_t len = 0;
     assert_non_null (exitflow_reply_body (r, &len));
     assert_true (len > 0);
+    exitflow_reply_destroy (&r);
+    exitflow_client_destroy (&c);
+}
+
+/* A member's `key` in the view, as a string ("" when absent). */
+static const char *
+member_str (const msgpack_object *view, int i, const char *key, char *buf,
+            size_t cap)
+{
+    const msgpack_object *members = exitflow_obj_get (view, "members");
+    if (!exitflow_obj_str (&members->via.array.ptr[i], key, buf, cap))
+        buf[0] = '\0';
+    return buf;
+}
+
+/* birth_date and move_in_date reach the daemon: it works out who is an
+ * adult from the dates of birth (the flag wins when given) and keeps the
+ * move-in date of a permanent housing project. */
+static void
+test_start_with_dates_of_birth_and_move_in (void **state)
+{
+    (void) state;
+    exitflow_client_t *c = client_new (2000, 1);
+    hh_t h;
+    hh_init (&h);
+    char adult_born[11], child_born[11], move_in[11];
+    utc_date (-40 * 366, adult_born);
+    utc_date (-9 * 366, child_born);
+    utc_date (-30, move_in);
+    exitflow_member_t m[] = {
+        { .client_id = h.hoh, .enrollment_id = h.e_hoh, .relationship = 1,
+          .entry_date = h.entry, .adult = -1, .birth_date = adult_born },
+        { .client_id = h.child, .enrollment_id = h.e_child, .relationship = 2,
+          .entry_date = h.entry, .adult = -1, .birth_date = child_born },
+        { .client_id = h.spouse, .enrollment_id = h.e_spouse,
+          .relationship = 3, .entry_date = h.entry, .adult = 1,
+          .birth_date = child_born },
+    };
+    exitflow_household_t hh = {
+        .enrollment_id = h.e_hoh, .household_id = h.household,
+        .project_id = "P-test", .project_type = HUD_PROJECT_RRH,
+        .move_in_date = move_in, .members = m, .member_count = 3,
+    };
+    exitflow_error_t err;
+    exitflow_reply_t *r = exitflow_start (c, &hh, &err);
+    if (!r)
+        fail_msg ("start: %s %s (field %s)", err.code, err.message, err.field);
+    snprintf (h.wf, sizeof h.wf, "%s", exitflow_reply_workflow_id (r));
+    exitflow_reply_destroy (&r);
+
+    r = exitflow_get (c, h.wf, &err);
+    assert_non_null (r);
+    const msgpack_object *view = exitflow_reply_result (r);
+    char text[32];
+    assert_true (exitflow_obj_str (view, "move_in_date", text, sizeof text));
+    assert_string_equal (text, move_in);
+    const char *basis[] = { "birth_date", "birth_date", "adult_flag" };
+    const bool adult[] = { true, false, true };
+    const msgpack_object *members = exitflow_obj_get (view, "members");
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal (member_str (view, i, "age_basis", text,
+                                         sizeof text), basis[i]);
+        bool a = !adult[i];
+        assert_true (exitflow_obj_bool (&members->via.array.ptr[i], "adult", &a));
+        assert_int_equal (a, adult[i]);
+        /* never in the view (nor in events or logs) */
+        assert_null (exitflow_obj_get (&members->via.array.ptr[i], "birth_date"));
+    }
+    exitflow_reply_destroy (&r);
+
+    /* A move-in date outside permanent housing is refused, by name. */
+    hh_t other;
+    hh_init (&other);
+    m[0].enrollment_id = other.e_hoh;
+    m[0].client_id = other.hoh;
+    hh = (exitflow_household_t) {
+        .enrollment_id = other.e_hoh, .household_id = other.household,
+        .project_id = "P-test", .project_type = 1, .move_in_date = move_in,
+        .members = m, .member_count = 1,
+    };
+    assert_null (exitflow_start (c, &hh, &err));
+    assert_string_equal (err.code, "VALIDATION");
+    assert_string_equal (err.field, "move_in_date");
+    exitflow_client_destroy (&c);
+}
+
+/* hud.codes is the protocol's tables, every label HUD's. */
+static void
+test_hud_codes_are_the_protocol_tables (void **state)
+{
+    (void) state;
+    exitflow_client_t *c = client_new (2000, 1);
+    exitflow_error_t err;
+    exitflow_reply_t *r = exitflow_hud_codes (c, &err);
+    if (!r)
+        fail_msg ("hud.codes: %s %s", err.code, err.message);
+    const msgpack_object *codes = exitflow_reply_result (r);
+    const msgpack_object *dest = exitflow_obj_get (codes, "destinations");
+    assert_non_null (dest);
+    assert_int_equal (dest->via.array.size, hud_destination_count);
+    for (int i = 0; i < hud_destination_count; i++) {
+        const msgpack_object *d = &dest->via.array.ptr[i];
+        char label[256], category[32];
+        int64_t code;
+        assert_true (exitflow_obj_int (d, "code", &code));
+        assert_int_equal (code, hud_destinations[i].code);
+        assert_true (exitflow_obj_str (d, "label", label, sizeof label));
+        assert_string_equal (label, hud_destinations[i].label);
+        assert_true (exitflow_obj_str (d, "category", category, sizeof category));
+        assert_string_equal (category,
+                             hud_dest_category_names[hud_destinations[i].category]);
+    }
+    const msgpack_object *lists = exitflow_obj_get (codes, "lists");
+    for (int l = 0; l < HUD_LIST_COUNT; l++) {
+        const msgpack_object *list = exitflow_obj_get (lists, hud_lists[l].name);
+        assert_non_null (list);
+        const msgpack_object *items = exitflow_obj_get (list, "codes");
+        assert_int_equal (items->via.array.size, hud_lists[l].n);
+        char label[256];
+        assert_true (exitflow_obj_str (&items->via.array.ptr[0], "label", label,
+                                       sizeof label));
+        assert_string_equal (label, hud_lists[l].codes[0].label);
+    }
+    const msgpack_object *steps = exitflow_obj_get (codes, "steps");
+    assert_int_equal (steps->via.array.size, STEP_COUNT);
+    for (int s = 0; s < STEP_COUNT; s++) {
+        const msgpack_object *fields
+            = exitflow_obj_get (&steps->via.array.ptr[s], "fields");
+        assert_int_equal (fields->via.array.size, hud_step_fields[s].n);
+    }
+    char prefix[16];
+    assert_true (exitflow_obj_str (codes, "local_prefix", prefix, sizeof prefix));
+    assert_string_equal (prefix, HUD_LOCAL_PREFIX);
     exitflow_reply_destroy (&r);
     exitflow_client_destroy (&c);
 }
@@ -883,7 +1055,7 @@ test_retry_after_stall_is_applied_once (void **state)
     pthread_t t;
     pthread_create (&t, NULL, resume_later, &stall_ms);
     buf_t b;
-    assessment (&b, 7);
+    assessment (&b, "universal_data", 7);
     exitflow_error_t err;
     int64_t t0 = mono_ms ();
     exitflow_reply_t *r = exitflow_save (c, h.wf, h.hoh, "universal_data",
@@ -1174,6 +1346,8 @@ main (void)
         cmocka_unit_test (test_ping_and_stats),
         cmocka_unit_test (test_request_ids_are_fresh_ulids),
         cmocka_unit_test (test_start_and_get_typed),
+        cmocka_unit_test (test_start_with_dates_of_birth_and_move_in),
+        cmocka_unit_test (test_hud_codes_are_the_protocol_tables),
         cmocka_unit_test (test_full_exit),
         cmocka_unit_test (test_cancel_dq_consumers_events),
         cmocka_unit_test (test_refusals_are_error_values),
