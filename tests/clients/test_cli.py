@@ -34,7 +34,8 @@ from support.setup_errors import BAD_ENDPOINTS
 
 CLI = cli_binary()
 
-COMMANDS = ["start", "show", "save", "decide", "finish", "cancel", "list",
+COMMANDS = ["start", "show", "codes", "save", "decide", "finish", "cancel",
+            "list",
             "history", "events tail", "consumers", "ack", "dq", "dq-report",
             "stats", "ping", "demo", "keygen"]
 
@@ -83,13 +84,16 @@ def uniq(prefix):
 
 
 def member_flags(h):
-    """--member specs for a support.Household."""
+    """--member specs for a support.Household: its date of birth and its
+    adult flag when the member has them."""
     flags = []
     for m in h.members:
         spec = "%s:%s:%d:%s" % (m["client_id"], m["enrollment_id"],
                                 m["relationship"], m["entry_date"])
-        if not m.get("adult", True):
-            spec += ":child"
+        if "birth_date" in m:
+            spec += ":" + m["birth_date"]
+        if "adult" in m:
+            spec += ":adult" if m["adult"] else ":child"
         flags += ["--member", spec]
     return flags
 
@@ -97,7 +101,9 @@ def member_flags(h):
 def start_by_flags(daemon, h, project=None):
     args = ["start", "--enrollment", h.enrollment[h.hoh], "--household",
             h.household_id, "--project", project or h.project_id,
-            "--project-type", "1"] + member_flags(h)
+            "--project-type", str(h.args["project_type"])] + member_flags(h)
+    if "move_in_date" in h.args:
+        args += ["--move-in-date", h.args["move_in_date"]]
     return ok_json(args, daemon)["workflow_id"]
 
 
@@ -200,6 +206,17 @@ def test_overview_and_version():
     ["start", "--file", "x.json", "--household", "H"],
     ["start", "--enrollment", "E", "--household", "H", "--project", "P",
      "--member", "c1:e1:1"],
+    ["start", "--enrollment", "E", "--household", "H", "--project", "P",
+     "--member", "c1:e1:1:2024-01-01:grown-up"],
+    ["start", "--enrollment", "E", "--household", "H", "--project", "P",
+     "--member", "c1:e1:1:2024-01-01:1990-01-01:1991-01-01"],
+    ["start", "--enrollment", "E", "--household", "H", "--project", "P",
+     "--member", "c1:e1:1:2024-01-01:adult:child"],
+    ["start", "--enrollment", "E", "--household", "H", "--project", "P",
+     "--member", "c1:e1:1:2024-01-01:1990-02-30"],
+    ["start", "--enrollment", "E", "--household", "H", "--project", "P",
+     "--member", "c1:e1:1:2024-01-01:1990-01-01:adult:x"],
+    ["codes", "a", "b"],
     ["events", "tail", "--from", "-3"],
     ["ack", "w1", "many"],
     ["--timeout", "soon", "stats"],
@@ -216,7 +233,7 @@ def test_usage_errors_exit_2(args):
 
 @pytest.mark.parametrize("args", [
     ["stats"], ["ping"], ["list", "--state", "open", "--idle", "1s"],
-    ["show", support.UNKNOWN_WF], ["history", support.UNKNOWN_WF],
+    ["show", support.UNKNOWN_WF], ["history", support.UNKNOWN_WF], ["codes"],
     ["save", support.UNKNOWN_WF, "C", "exit", "--default-last"],
     ["consumers"], ["events", "tail"], ["events", "tail", "--from", "0"],
     ["demo"],
@@ -334,8 +351,10 @@ def test_caseworker_flow_by_flags(daemon, tmp_path):
     assert lines[0].startswith("Workflow %s (open, v1)" % wf)
     assert "household %s" % h.household_id in lines[0]
     assert lines[1].startswith("Progress 0/7")
-    assert re.search(r"\[head of household\] +%s +exiting" % h.hoh, view)
-    assert re.search(r"\[child\] +%s +undecided" % h.child, view)
+    assert re.search(r"\[Self \(head of household\)\] +%s +exiting" % h.hoh,
+                     view)
+    assert re.search(r"\[Head of household's child\] +%s +undecided  \(minor\)"
+                     % h.child, view)
     assert "\u25b8 exit" in view and "\u2190 next" in view
     assert "Next: exit for %s" % h.hoh in view
 
@@ -382,6 +401,143 @@ def test_caseworker_flow_by_flags(daemon, tmp_path):
     got = ok_json(["show", wf], daemon)
     assert got["state"] == "finished"
     assert got["new_head_of_household"] == h.spouse
+
+
+def labels(daemon, name):
+    """{code: label} of a code list, as hud.codes serves it."""
+    codes = daemon.client().hud_codes()["lists"][name]["codes"]
+    return {c["code"]: c["label"] for c in codes}
+
+
+def test_start_by_flags_with_dates_of_birth_and_move_in(daemon):
+    """--member carries a date of birth (the daemon works out who is an
+    adult) and, after it, an adult flag that wins; --move-in-date for a
+    permanent housing project."""
+    h = support.Household(ages="birth_date", project_type=13,
+                          move_in_days_ago=30)
+    h.members[1]["adult"] = False           # a flag beside the date wins
+    h.members[2].pop("birth_date")          # neither: the age is unknown
+    wf = start_by_flags(daemon, h)
+    view = ok_json(["show", wf], daemon)
+    assert view["move_in_date"] == h.args["move_in_date"]
+    got = {m["client_id"]: (m["age_basis"], m["adult"])
+           for m in view["members"]}
+    assert got == {h.hoh: ("birth_date", True),
+                   h.spouse: ("adult_flag", False),
+                   h.child: ("unknown", True)}
+    assert "birth_date" not in json.dumps(view)
+    text = ok(["show", wf], daemon).stdout
+    head = text.splitlines()[0]
+    assert "project %s (type 13 \"%s\")" % (
+        h.project_id, labels(daemon, "project_type")[13]) in head
+    assert "moved in %s" % h.args["move_in_date"] in head
+    assert re.search(r"%s +undecided  \(minor\)" % h.spouse, text)
+    assert re.search(r"%s +undecided  \(age unknown\)" % h.child, text)
+    assert re.search(r"%s +exiting\n" % h.hoh, text)
+    # a child by date of birth: not asked income and benefits
+    kid = support.Household(ages="birth_date")
+    kid.members[0]["birth_date"] = support.born(17, -300)
+    wf = start_by_flags(daemon, kid)
+    hoh = ok_json(["show", wf], daemon)["members"][0]
+    assert (hoh["age_basis"], hoh["adult"]) == ("birth_date", False)
+
+
+def test_start_by_flags_refusals_name_the_field(daemon):
+    h = support.Household(ages="birth_date", move_in_days_ago=30)
+    base = ["start", "--enrollment", h.enrollment[h.hoh], "--household",
+            h.household_id, "--project", h.project_id]
+    # a move-in date outside permanent housing (project type 1)
+    r = run(base + ["--project-type", "1", "--move-in-date",
+                    h.args["move_in_date"], "--json"] + member_flags(h), daemon)
+    assert r.returncode == 1, r.stderr
+    err = json.loads(r.stderr)["error"]
+    assert (err["code"], err["field"]) == ("VALIDATION", "move_in_date")
+    # a date of birth in the future
+    h.members[0]["birth_date"] = day(5)
+    r = run(base + ["--json"] + member_flags(h), daemon)
+    assert r.returncode == 1, r.stderr
+    err = json.loads(r.stderr)["error"]
+    assert (err["code"], err["field"]) == ("VALIDATION",
+                                           "members.0.birth_date")
+
+
+def test_show_prints_hud_labels(daemon):
+    """Destination with its category, rental subsidy type, relationship:
+    HUD's labels (the protocol's tables, as hud.codes serves them)."""
+    h = Household()
+    c = daemon.client()
+    wf = h.start(c)
+    c.save(wf, h.hoh, "exit", data=exit_form(
+        destination=435, destination_subsidy_type=431))
+    c.decide(wf, h.child, True)
+    c.save(wf, h.child, "exit", data=exit_form(destination=17,
+                                               other_destination="couch"))
+    text = ok(["show", wf], daemon).stdout
+    dest = {d["code"]: d for d in c.hud_codes()["destinations"]}
+    subsidy = labels(daemon, "subsidy_type")
+    assert ('exit date %s, destination 435 "%s" (permanent), subsidy 431 "%s"'
+            % (day(-1), dest[435]["label"], subsidy[431])) in text
+    assert dest[435]["category"] == "permanent"
+    assert ('destination 17 "%s" (other), specified "couch"'
+            % dest[17]["label"]) in text
+    relationship = labels(daemon, "relationship")
+    for cid, code in ((h.hoh, 1), (h.spouse, 3), (h.child, 2)):
+        assert re.search(r"\[%s\] +%s " % (re.escape(relationship[code]), cid),
+                         text), (code, text)
+    # the saved codes stay codes in --json
+    exit_data = [s for s in ok_json(["show", wf], daemon)["members"][0]["steps"]
+                 if s["name"] == "exit"][0]["data"]
+    assert exit_data["destination"] == 435
+
+
+def test_codes(daemon):
+    codes = daemon.client().hud_codes()
+    assert ok_json(["codes"], daemon) == codes
+    text = ok(["codes"], daemon).stdout
+    lines = text.splitlines()
+    for d in codes["destinations"]:
+        row = [l for l in lines if re.match(r"  %d +%s +" % (d["code"],
+                                                           d["category"]), l)]
+        assert len(row) == 1 and d["label"] in row[0], d
+    assert "[needs a rental subsidy type, 3.12.A]" in \
+        [l for l in lines if l.startswith("  435 ")][0]
+    for name, lst in codes["lists"].items():
+        assert "%s (HUD %s)" % (name, lst["element"]) in lines
+        for code in lst["codes"]:
+            assert re.search(r"^  %d +%s$" % (code["code"],
+                                               re.escape(code["label"])),
+                             text, re.M), (name, code)
+    for step in codes["steps"]:
+        assert any(l.startswith("step %s (HUD %s" % (step["name"],
+                                                     step["elements"]))
+                   for l in lines)
+        for f in step["fields"]:
+            row = [l for l in lines if l.startswith("  %s " % f["name"])]
+            assert row, f
+            assert f["element"] in row[0]
+            if f["column"]:
+                assert f["column"] in row[0]
+            if f["list"]:
+                assert "code: %s" % f["list"] in row[0]
+            if f["pair"]:
+                assert row[0].rstrip().endswith(f["pair"])
+    assert "step income_benefits (HUD 4.02, 4.03; adults and heads of " \
+        "household only; default last allowed)" in lines
+    assert codes["local_prefix"] in lines[-1]
+    # one section by name, as text and as JSON
+    only = ok(["codes", "relationship"], daemon).stdout.splitlines()
+    assert only[0] == "relationship (HUD 3.15)"
+    assert len(only) == 1 + len(codes["lists"]["relationship"]["codes"])
+    assert ok_json(["codes", "destinations"], daemon) == codes["destinations"]
+    assert ok_json(["codes", "subsidy_type"], daemon) == \
+        codes["lists"]["subsidy_type"]
+    step = ok(["codes", "health_insurance"], daemon).stdout.splitlines()
+    assert step[0].startswith("step health_insurance (HUD 4.04")
+    assert len(step) == 2 + len([s for s in codes["steps"] if s["name"] ==
+                                 "health_insurance"][0]["fields"])
+    r = run(["codes", "bogus"], daemon)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("exitflow codes: no section 'bogus'")
 
 
 def test_show_columns_line_up(daemon):
