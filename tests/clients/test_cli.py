@@ -550,7 +550,9 @@ def test_show_columns_line_up(daemon):
     c.save(wf, h.hoh, "universal_data", mode="default_last")
     c.decide(wf, h.child, True)
     view = ok(["show", wf], daemon).stdout.splitlines()
-    steps = [l for l in view if l.startswith("    ")]
+    steps = [l for l in view if l.startswith("    ") and l[4] != " "]
+    # the saved exit form, in words, under its step
+    assert view[view.index(steps[0]) + 1].startswith("        exit date ")
     marks = [l[4] for l in steps]
     assert marks.count("\u2714") == 2 and marks.count("\u25b8") == 2
     # the annotations of done and next steps start in one column
