@@ -63,11 +63,13 @@ _AUTO = object()
 
 
 def today():
-    return datetime.datetime.now(datetime.timezone.utc).date()
+    """Today in the system's time zone: the daemon's calendar when it is
+    started without --timezone (issue 9: "today" is the CoC's day)."""
+    return datetime.date.today()
 
 
 def day(offset):
-    """The UTC date ``offset`` days from today, as YYYY-MM-DD."""
+    """The date ``offset`` days from today(), as YYYY-MM-DD."""
     return (today() + datetime.timedelta(days=offset)).isoformat()
 
 
