@@ -204,18 +204,16 @@ def test_overview_and_version():
     ["cancel", "W"],
     ["start", "--household", "H"],
     ["start", "--file", "x.json", "--household", "H"],
+] + [
     ["start", "--enrollment", "E", "--household", "H", "--project", "P",
-     "--member", "c1:e1:1"],
-    ["start", "--enrollment", "E", "--household", "H", "--project", "P",
-     "--member", "c1:e1:1:2024-01-01:grown-up"],
-    ["start", "--enrollment", "E", "--household", "H", "--project", "P",
-     "--member", "c1:e1:1:2024-01-01:1990-01-01:1991-01-01"],
-    ["start", "--enrollment", "E", "--household", "H", "--project", "P",
-     "--member", "c1:e1:1:2024-01-01:adult:child"],
-    ["start", "--enrollment", "E", "--household", "H", "--project", "P",
-     "--member", "c1:e1:1:2024-01-01:1990-02-30"],
-    ["start", "--enrollment", "E", "--household", "H", "--project", "P",
-     "--member", "c1:e1:1:2024-01-01:1990-01-01:adult:x"],
+     "--member", spec] for spec in (
+         "c1:e1:1",
+         "c1:e1:1:2024-01-01:grown-up",
+         "c1:e1:1:2024-01-01:1990-01-01:1991-01-01",    # two dates of birth
+         "c1:e1:1:2024-01-01:adult:child",
+         "c1:e1:1:2024-01-01:1990-02-30",               # not a date
+         "c1:e1:1:2024-01-01:1990-01-01:adult:x")
+] + [
     ["codes", "a", "b"],
     ["events", "tail", "--from", "-3"],
     ["ack", "w1", "many"],
