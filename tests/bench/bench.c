@@ -646,7 +646,7 @@ static const char *const member_tag[3] = {"h", "s", "c"};
 static const int member_rel[3] = {1, 3, 2};
 static const bool member_adult[3] = {true, true, false};
 
-static char g_today[16];     /* UTC YYYY-MM-DD */
+static char g_today[16];     /* the system zone's YYYY-MM-DD: the daemon's day */
 static char g_run_token[32]; /* pid + start time, makes ids unique per run */
 
 typedef struct {
@@ -697,16 +697,16 @@ static void pack_last(msgpack_packer *pk)
     msgpack_pack_map(pk, 4);
     codec_pack_cstr(pk, "universal_data");
     msgpack_pack_map(pk, 2);
-    pk_kv_int(pk, "living_situation", 101);
-    pk_kv_int(pk, "veteran_status", 0);
+    pk_kv_int(pk, "disabling_condition", 0);
+    pk_kv_int(pk, "local_veteran_status", 0);
     codec_pack_cstr(pk, "health_insurance");
     msgpack_pack_map(pk, 2);
     pk_kv_int(pk, "insurance_from_any_source", 1);
     pk_kv_int(pk, "medicaid", 1);
     codec_pack_cstr(pk, "disabilities");
     msgpack_pack_map(pk, 2);
-    pk_kv_int(pk, "disabling_condition", 0);
-    pk_kv_int(pk, "physical_disability", 0);
+    pk_kv_int(pk, "physical", 0);
+    pk_kv_int(pk, "developmental", 0);
     codec_pack_cstr(pk, "income_benefits");
     msgpack_pack_map(pk, 2);
     pk_kv_int(pk, "income_from_any_source", 0);
@@ -773,9 +773,12 @@ static void build_request(client_t *c, msgpack_sbuffer *sb)
                 pk_kv_str(&pk, "exit_reason", "bench");
             } else {
                 msgpack_pack_map(&pk, 3);
-                pk_kv_int(&pk, "living_situation", 410);
-                pk_kv_int(&pk, "veteran_status", 0);
-                pk_kv_str(&pk, "note", "bench");
+                /* the same data goes to every assessment step and no
+                   HUD field belongs to all of them: the CoC's own
+                   (local_) fields do (step data is typed, issue 9) */
+                pk_kv_int(&pk, "local_answer", 410);
+                pk_kv_int(&pk, "local_veteran_status", 0);
+                pk_kv_str(&pk, "local_note", "bench");
             }
         }
         break;
@@ -1459,7 +1462,7 @@ int main(int argc, char **argv)
 
     time_t wall = time(NULL);
     struct tm tm;
-    gmtime_r(&wall, &tm);
+    localtime_r(&wall, &tm);
     strftime(g_today, sizeof g_today, "%Y-%m-%d", &tm);
     snprintf(g_run_token, sizeof g_run_token, "%d-%lx", (int)getpid(), (unsigned long)wall);
 
