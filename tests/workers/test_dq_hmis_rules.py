@@ -78,7 +78,7 @@ def test_income_arithmetic(daemon, workers):
               "ssi": 1, "total_monthly_income": 1001.5,
               "benefits_from_any_source": 0}
     wf = exit_household(c, h, {"exit_date": day(-1), "destination": 410},
-                        assessments={"income_benefits": income})
+                        assessments={"income_benefits": income}, finish=False)
     view = findings(c, wf, [("income_amount_missing", h.hoh),
                             ("income_total_mismatch", h.hoh)])
     for f in view["dq"]:

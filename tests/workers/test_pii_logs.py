@@ -19,7 +19,7 @@ ASSESSMENT = MARK + "-assessment-value"
 
 # A member's real date of birth (workflow.start's birth_date): never in a
 # log, the view or an event.
-MEMBER_BIRTH_DATE = "1911-11-11"
+MEMBER_BIRTH_DATE = "1957-03-14"
 
 
 def marked(step, data):
