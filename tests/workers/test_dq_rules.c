@@ -1018,6 +1018,14 @@ test_snapshot_from_view (void **state)
     assert_int_equal (dq_snapshot_head (&s), 0);
     assert_ptr_equal (dq_snapshot_member (&s, "C-2"), b);
     assert_null (dq_snapshot_member (&s, "C-3"));
+    /* every code and amount field of a step fits in a dq_step_t */
+    for (int step = 0; step < STEP_COUNT; step++) {
+        int kept = 0;
+        for (int i = 0; i < hud_step_fields[step].n; i++)
+            kept += hud_step_fields[step].fields[i].type == FIELD_CODE
+                    || hud_step_fields[step].fields[i].type == FIELD_AMOUNT;
+        assert_true (kept <= DQ_MAX_ANSWERS);
+    }
     /* the setter knows the table: a text, an unknown field, a wrong step */
     dq_step_t scratch = { 0 };
     assert_false (dq_step_set (&scratch, STEP_INCOME_BENEFITS,
