@@ -6,7 +6,8 @@
 # The daemon gets the flags; the workers find it at the same endpoints:
 # EXITFLOW_COMMANDS and EXITFLOW_EVENTS (default tcp://127.0.0.1:5570 and
 # :5571) are passed to all three, and EXITFLOW_CONFIG (a ZPL file such as
-# deploy/exitflow.cfg) too when set. BIN is where the programs are (bin).
+# deploy/exitflow.cfg) too when set; the daemon's --timezone goes to
+# exitflow-dq as well. BIN is where the programs are (bin).
 # Ctrl-C or SIGTERM stops the workers, then the daemon; if the daemon
 # exits by itself, the workers are stopped and its status is returned.
 #
@@ -40,6 +41,16 @@ for role in admin frontend worker ops; do
 done
 [ -n "$made" ] && echo "run.sh: made keys in $KEYS:$made" >&2
 
+# The CoC's time zone: the daemon's --timezone is exitflow-dq's too (with
+# EXITFLOW_CONFIG, the dq worker also reads exitflowd/timezone).
+zone=
+prev=
+for arg in "$@"; do
+    case $arg in --timezone=*) zone=${arg#--timezone=} ;; esac
+    [ "$prev" = --timezone ] && zone=$arg
+    prev=$arg
+done
+
 set -- --commands "$COMMANDS" --events "$EVENTS" \
     --server-cert "$KEYS/server_secret" --certs "$KEYS/certs" "$@"
 common="--commands $COMMANDS --events $EVENTS"
@@ -51,7 +62,7 @@ fi
 "$BIN/exitflowd" "$@" &
 daemon=$!
 # shellcheck disable=SC2086  # $common is words by design
-"$BIN/exitflow-dq" $common &
+"$BIN/exitflow-dq" $common ${zone:+--timezone "$zone"} &
 dq=$!
 # shellcheck disable=SC2086
 "$BIN/exitflow-notify" $common &

@@ -1,9 +1,11 @@
 """`exitflow-dq report` and `exitflow dq-report` (which runs it): the
 APR-Q6-style summary from what is stored."""
 
+import datetime
 import json
 import os
 import subprocess
+import zoneinfo
 
 import pytest
 
@@ -55,6 +57,7 @@ def test_dq_report_summary(daemon, workers, programs):
                    {"exit_date": day(-15), "destination": 99},
                    assessments={"income_benefits": {
                        "income_from_any_source": 0, "ssi": 1,
+                       "ssi_amount": 943, "total_monthly_income": 943,
                        "benefits_from_any_source": 0}})
     exit_household(c, Household(project_id="P-A"),
                    {"exit_date": day(0), "destination": 410})
@@ -71,6 +74,8 @@ def test_dq_report_summary(daemon, workers, programs):
         assert "destination errors                           2  66.67%" in out
         assert "Open exits: 1 (0 stalled)" in out
         assert "income_inconsistent" in out and "exit_timeliness" in out
+        assert "not an APR Q6e row" in out and "<0" not in out
+        assert "Outcomes: leavers by destination category" in out
 
         r = run(prog, daemon, "--json", "--project", "P-A")
         assert r.returncode == 0, r.stderr
@@ -80,8 +85,18 @@ def test_dq_report_summary(daemon, workers, programs):
                                     "error_rate": pytest.approx(2 / 3, 1e-3)}
         assert s["income"] == {"leavers": 3, "missing": 0, "inconsistent": 1}
         # recorded today: exit dated today 0 days, 2 days ago 1-3, 15 11+
-        assert s["timeliness"] == {"<0": 0, "0": 1, "1-3": 1, "4-6": 0,
-                                   "7-10": 0, "11+": 1, "unknown": 0}
+        assert s["timeliness"] == {"0": 1, "1-3": 1, "4-6": 0, "7-10": 0,
+                                   "11+": 1}
+        assert s["timeliness_not_hud"] == {"recorded_before_exit_date": 0,
+                                           "unknown": 0}
+        # 410 is permanent; 8 and 99 are "other"
+        none = {"count": 0, "percent": 0}
+        assert s["outcomes"] == {
+            "leavers": 3, "other_destination_17": 0,
+            "categories": {"permanent": {"count": 1, "percent": 33.33},
+                           "temporary": none, "institutional": none,
+                           "homeless": none,
+                           "other": {"count": 2, "percent": 66.67}}}
         assert s["open"] == {"total": 1, "stalled": 0}
         rules = {f["rule"]: f for f in s["findings"]}
         assert rules["income_inconsistent"]["errors"] == 1
@@ -99,6 +114,51 @@ def test_dq_report_summary(daemon, workers, programs):
         assert r.returncode == 2
         r = run(prog, daemon, "--from", day(0), "--to", day(-1))
         assert r.returncode == 2
+        r = run(prog, daemon, "--timezone", "Mars/Olympus_Mons")
+        assert r.returncode == 2 and "Mars/Olympus_Mons" in r.stderr
+
+
+def local_day(ts, zone):
+    """The date of the wire time `ts` (UTC) in `zone`, computed here with
+    Python's tz database, not by the code under test."""
+    t = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc)
+    return t.astimezone(zoneinfo.ZoneInfo(zone)).date()
+
+
+def test_dq_report_counts_days_on_the_cocs_calendar(daemon, workers,
+                                                    programs):
+    """APR Q6e's days late are counted on --timezone's calendar: an exit
+    dated today (UTC) and recorded now is 0 or 1 day late at UTC+14 and 0
+    days or recorded before its date at UTC-11, depending on the hour."""
+    c = daemon.client()
+    workers.dq(daemon)
+    exit_date = day(0)
+    wf = exit_household(c, Household(project_id="P-TZ"),
+                        {"exit_date": exit_date, "destination": 410},
+                        others="exit")
+    caught_up(c, "dq")
+    recorded = [e["data"]["exit_recorded_at"] for e in c.history(wf)["events"]
+                if e["type"] == "member.exited"]
+    assert len(recorded) == 3
+    for prog in programs:
+        for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC"):
+            r = run(prog, daemon, "--json", "--project", "P-TZ",
+                    "--timezone", zone)
+            assert r.returncode == 0, r.stderr
+            s = json.loads(r.stdout)
+            rows = {"0": 0, "1-3": 0, "4-6": 0, "7-10": 0, "11+": 0}
+            before = 0
+            for ts in recorded:
+                late = (local_day(ts, zone)
+                        - datetime.date.fromisoformat(exit_date)).days
+                if late < 0:
+                    before += 1
+                else:
+                    rows["0" if late == 0 else "1-3"] += 1
+            assert s["timeliness"] == rows, (zone, recorded)
+            assert s["timeliness_not_hud"] == {
+                "recorded_before_exit_date": before, "unknown": 0}, zone
 
 
 def test_dq_report_unreachable(programs):

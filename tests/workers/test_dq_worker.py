@@ -5,17 +5,7 @@ twice, survive a kill at any moment, and the worker's lag is visible."""
 import time
 
 from support import Household, day, read_all_events, wait_for
-from worker_support import (GOOD, caught_up, dq_rules, exit_household,
-                            lag_of)
-
-
-def findings(c, wf, want, timeout=20.0):
-    """Waits until the workflow's dq findings (rule, client) equal `want`."""
-    want = sorted(want)
-    return wait_for(lambda: dq_rules(c.get(wf)) == want and c.get(wf),
-                    timeout=timeout,
-                    what="findings %r on %s (have %r)" % (
-                        want, wf, dq_rules(c.get(wf))))
+from worker_support import caught_up, exit_household, findings, lag_of
 
 
 def reports(c, wf=None):
@@ -115,6 +105,8 @@ def test_killed_mid_stream_misses_nothing(daemon, workers):
             c, h, {"exit_date": day(-1), "destination": 9 if i % 2 else 410},
             assessments={} if i % 3 else {
                 "income_benefits": {"income_from_any_source": 0, "ssi": 1,
+                                    "ssi_amount": 943,
+                                    "total_monthly_income": 943,
                                     "benefits_from_any_source": 0}}))
         if i in (3, 7):
             w.kill9()               # at whatever point it was

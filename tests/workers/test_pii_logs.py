@@ -17,11 +17,17 @@ BIRTH_DATE = MARK + "-1911-11-11"
 ASSESSMENT = MARK + "-assessment-value"
 
 
+# A member's real date of birth (workflow.start's birth_date): never in a
+# log, the view or an event.
+MEMBER_BIRTH_DATE = "1957-03-14"
+
+
 def marked(step, data):
-    """An assessment with a date of birth and a free-text value beside the
-    values the DQ rules read."""
-    return dict(data, birth_date=BIRTH_DATE, notes=ASSESSMENT,
-                **{step + "_text": MARK + "-" + step})
+    """An assessment with the CoC's own questions (`local_` fields, kept
+    and shown, never read by a rule) holding a date of birth and free text
+    beside the values the DQ rules read."""
+    return dict(data, local_birth_date=BIRTH_DATE, local_notes=ASSESSMENT,
+                **{"local_" + step + "_text": MARK + "-" + step})
 
 
 def test_logs_carry_no_client_data(make_daemon, workers, tmp_path):
@@ -34,6 +40,10 @@ def test_logs_carry_no_client_data(make_daemon, workers, tmp_path):
 
     # the whole household exits: the head to "other" (17) with a reason
     h = Household()
+    h.args = dict(h.args, members=[
+        dict({k: v for k, v in m.items() if k != "adult"},
+             birth_date=MEMBER_BIRTH_DATE) if m["client_id"] == h.hoh
+        else m for m in h.args["members"]])
     wf = h.start(c, actor="cw-pii")
     forms = {
         h.hoh: {"exit_date": day(-1), "destination": 17,
@@ -79,6 +89,11 @@ def test_logs_carry_no_client_data(make_daemon, workers, tmp_path):
     view = admin.get(wf)
     assert OTHER_DESTINATION in str(view) and BIRTH_DATE in str(view)
     assert CANCEL_REASON in str(admin.history(wf2))
+    # the member's date of birth is stored, and shows only as its effect
+    assert MEMBER_BIRTH_DATE not in str(view)
+    assert MEMBER_BIRTH_DATE not in str(admin.history(wf))
+    assert [m["age_basis"] for m in view["members"]
+            if m["client_id"] == h.hoh] == ["birth_date"]
     for w in workers.made:
         w.stop()
     d.stop()
@@ -91,6 +106,7 @@ def test_logs_carry_no_client_data(make_daemon, workers, tmp_path):
     assert any(wf in text for name, text in logs.items()
                if name != "exitflowd"), logs
     for name, text in logs.items():
-        leaks = [line for line in text.splitlines() if MARK in line]
+        leaks = [line for line in text.splitlines()
+                 if MARK in line or MEMBER_BIRTH_DATE in line]
         assert not leaks, "%s logged client data:\n%s" % (
             name, "\n".join(leaks))

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "protocol/calendar.h"
 #include "workers/common/config.h"
 #include "workers/common/consumer.h"
 #include "workers/common/stop.h"
@@ -238,6 +239,56 @@ test_config_defaults_file_flags (void **state)
     assert_int_equal (load (&cfg, WORKER_DQ, "--name", "", NULL), 2);
 }
 
+/* The CoC's time zone: --timezone, else dq/timezone, else
+ * exitflowd/timezone (the daemon's), else the system's; set as it is read
+ * and refused (exit 2, one line naming where it came from) when the
+ * system does not know it. */
+static void
+test_config_timezone (void **state)
+{
+    (void) state;
+    static worker_config_t cfg;
+    unsetenv ("EXITFLOW_CERT");
+    unsetenv ("EXITFLOW_SERVER_KEY");
+    assert_int_equal (load (&cfg, WORKER_DQ, NULL), 0);
+    assert_string_equal (cfg.timezone, "");
+    assert_int_equal (load (&cfg, WORKER_DQ, "--timezone",
+                            "America/Los_Angeles", NULL), 0);
+    assert_string_equal (cfg.timezone, "America/Los_Angeles");
+    assert_string_equal (calendar_zone (), "America/Los_Angeles");
+    /* 2026-11-25T07:30:00Z is still the 24th in Los Angeles */
+    assert_int_equal (calendar_day_of_ms (1795591800000LL), 20781);
+
+    write_config ("exitflowd\n"
+                  "    timezone = America/Chicago\n");
+    char config_arg[400];
+    snprintf (config_arg, sizeof config_arg, "--config=%s", config_path);
+    assert_int_equal (load (&cfg, WORKER_DQ, config_arg, NULL), 0);
+    assert_string_equal (cfg.timezone, "America/Chicago");    /* exitflowd's */
+    unlink (config_path);
+    write_config ("exitflowd\n"
+                  "    timezone = America/Chicago\n"
+                  "dq\n"
+                  "    timezone = UTC\n");
+    snprintf (config_arg, sizeof config_arg, "--config=%s", config_path);
+    assert_int_equal (load (&cfg, WORKER_DQ, config_arg, NULL), 0);
+    assert_string_equal (cfg.timezone, "UTC");                /* dq wins */
+    assert_int_equal (load (&cfg, WORKER_DQ, config_arg, "--timezone",
+                            "Europe/Paris", NULL), 0);
+    assert_string_equal (cfg.timezone, "Europe/Paris");       /* the flag */
+    unlink (config_path);
+
+    assert_int_equal (load (&cfg, WORKER_DQ, "--timezone", "Mars/Base", NULL), 2);
+    assert_non_null (strstr (load_errors, "exitflow-dq: --timezone: time zone "
+                             "\"Mars/Base\" is not in"));
+    assert_int_equal (load (&cfg, WORKER_DQ, "--timezone", "../etc/passwd",
+                            NULL), 2);
+    assert_int_equal (load (&cfg, WORKER_NOTIFY, "--timezone", "UTC", NULL), 2);
+    assert_string_equal (calendar_zone (), "Europe/Paris");   /* kept */
+    char why[256];
+    assert_true (calendar_set_zone ("UTC", why, sizeof why));
+}
+
 /* ---- keys ---- */
 
 static char keys_dir[64];
@@ -355,6 +406,7 @@ main (void)
         cmocka_unit_test (test_stop_on_signals),
         cmocka_unit_test (test_stop_watch_ends_a_call_in_flight),
         cmocka_unit_test (test_config_defaults_file_flags),
+        cmocka_unit_test (test_config_timezone),
         cmocka_unit_test (test_config_keys),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

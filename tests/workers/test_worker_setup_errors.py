@@ -74,6 +74,38 @@ def test_each_worker_judges_only_its_own_section(tmp_path):
             w.stop()
 
 
+# -- the CoC's time zone -------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["flag", "dq", "exitflowd"])
+def test_an_unknown_time_zone_stops_the_dq_worker(tmp_path, where):
+    """--timezone, else dq/timezone, else exitflowd/timezone: a zone the
+    system does not know is exit 2 with one line, never days counted in
+    UTC instead."""
+    args = nowhere()
+    if where == "flag":
+        args += ["--timezone", "Mars/Olympus_Mons"]
+    else:
+        cfg = tmp_path / "exitflow.cfg"
+        cfg.write_text("%s\n    timezone = Mars/Olympus_Mons\n" % where)
+        args += ["--config", str(cfg)]
+    r = run_worker("exitflow-dq", tmp_path, *args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stderr.splitlines() == [r.stderr.rstrip("\n")], r.stderr
+    assert "Mars/Olympus_Mons" in r.stderr
+    assert r.stderr.startswith("exitflow-dq: %s" % (
+        "--timezone" if where == "flag" else "config %s/timezone" % where))
+
+
+def test_a_known_time_zone_is_logged(tmp_path):
+    w = Worker([program("exitflow-dq"), "--timezone", "America/Los_Angeles"]
+               + nowhere(), tmp_path / "dq.log", tmp_path).start()
+    try:
+        wait_for(lambda: "time zone America/Los_Angeles" in w.log(),
+                 what="exitflow-dq to start in America/Los_Angeles")
+    finally:
+        w.stop()
+
+
 # -- endpoints ---------------------------------------------------------------
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))

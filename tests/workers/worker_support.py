@@ -29,14 +29,18 @@ def caught_up(client, name, timeout=20.0):
                     what="consumer %s to catch up" % name)
 
 
-# -- households with assessments that follow workers/README.md ------------
+# -- households with assessments of the typed fields (hud.codes) -------------
 
+# What a clean exit saves: every answer given, "any source" agreeing with
+# the sources, each income source with its amount and the total their sum.
 GOOD = {
-    "universal_data": {"living_situation": 116},
+    "universal_data": {"disabling_condition": 0},
     "health_insurance": {"insurance_from_any_source": 1, "medicaid": 1},
     "disabilities": {"physical": 0, "developmental": 0, "chronic_health": 0,
                      "hiv_aids": 0, "mental_health": 0, "substance_use": 0},
     "income_benefits": {"income_from_any_source": 1, "earned": 1,
+                        "earned_amount": 1250.5,
+                        "total_monthly_income": 1250.5,
                         "benefits_from_any_source": 0},
 }
 
@@ -71,8 +75,20 @@ def exit_household(c, h, exit_form, assessments=None, others="stay",
 
 
 def dq_rules(view, source="dq"):
-    return sorted((f["rule"], f["client_id"]) for f in view["dq"]
+    """The view's findings of `source` as sorted (rule, client_id) pairs
+    (client_id "" for the household's)."""
+    return sorted((f["rule"], f["client_id"] or "") for f in view["dq"]
                   if f["source"] == source)
+
+
+def findings(c, wf, want, timeout=20.0):
+    """Waits until the workflow's dq findings (rule, client) equal `want`
+    (client "" or None for the household); returns the view."""
+    want = sorted((rule, client or "") for rule, client in want)
+    return wait_for(lambda: dq_rules(c.get(wf)) == want and c.get(wf),
+                    timeout=timeout,
+                    what="findings %r on %s (have %r)" % (
+                        want, wf, dq_rules(c.get(wf))))
 
 
 # -- notifications ---------------------------------------------------------

@@ -2,6 +2,7 @@
  * See config.h. */
 #include "workers/common/config.h"
 
+#include "protocol/calendar.h"
 #include "protocol/setup.h"
 
 #include "clients/exitflow.h"
@@ -21,10 +22,14 @@
 #define ENDPOINT(field) OPT_ENDPOINT, offsetof (worker_config_t, field), \
                         sizeof ((worker_config_t *) 0)->field
 #define INT(field) OPT_INT, offsetof (worker_config_t, field), 0
+#define ZONE(field) OPT_ZONE, offsetof (worker_config_t, field), \
+                    sizeof ((worker_config_t *) 0)->field
 
 /* An endpoint is a string the library must accept before anything
- * connects: a port out of range would reach some other one. */
-typedef enum { OPT_STR, OPT_ENDPOINT, OPT_INT } opt_kind_t;
+ * connects: a port out of range would reach some other one. A time zone
+ * is set as it is read (calendar_set_zone): one the system does not know
+ * would silently count days in UTC. */
+typedef enum { OPT_STR, OPT_ENDPOINT, OPT_INT, OPT_ZONE } opt_kind_t;
 
 typedef struct {
     const char *flag;               /* --flag VALUE, and `key` in the section */
@@ -52,6 +57,10 @@ static const setting_t settings[] = {
       "11", "exit_timeliness: warn when recorded this many days late" },
     { "disable", NULL, NULL, NULL, WORKER_DQ, STR (disable), 0, "",
       "rule ids not to evaluate, comma-separated" },
+    { "timezone", NULL, "exitflowd/timezone", NULL, WORKER_DQ, ZONE (timezone),
+      0, "", "the CoC's time zone, an IANA name: the days of\n"
+      "                          APR Q6e and \"today\" (exitflowd/timezone, else\n"
+      "                          the system's)" },
     { "ops", NULL, NULL, NULL, WORKER_NOTIFY, STR (ops), 0, "",
       "the ops address every notification also goes to" },
     { "actor-domain", NULL, NULL, NULL, WORKER_NOTIFY, STR (actor_domain), 0, "",
@@ -99,7 +108,8 @@ worker_config_usage (unsigned program, FILE *out)
             continue;
         char left[64];
         snprintf (left, sizeof left, "--%s %s", s->flag,
-                  s->kind == OPT_INT ? "N" : "VALUE");
+                  s->kind == OPT_INT ? "N" : s->kind == OPT_ZONE ? "ZONE"
+                                                                  : "VALUE");
         const char *def = s->def ? s->def : (dq ? "dq" : "notify");
         fprintf (out, "  %-23s %s%s%s%s\n", left, s->help,
                  def[0] ? " (" : "", def, def[0] ? ")" : "");
@@ -131,6 +141,11 @@ apply (worker_config_t *cfg, const setting_t *s, const char *value,
             return false;
         }
         memcpy (dst, value, strlen (value) + 1);
+        char why[256];
+        if (s->kind == OPT_ZONE && !calendar_set_zone (value, why, sizeof why)) {
+            fprintf (err, "%s: %s: %s\n", cfg->program_name, from, why);
+            return false;
+        }
         return true;
     }
     int64_t v;

@@ -4,7 +4,8 @@
  * key in the ZPL file, which program, default), and reading them. The file
  * is the daemon's (deploy/exitflow.cfg, czmq ZPL): the endpoints come from
  * the worker's section, else from `exitflowd`; the rest from `dq` or
- * `notify`. Flags override the file, the file overrides the defaults. The
+ * `notify` (exitflow-dq's `timezone`: `dq`, else `exitflowd`, as the
+ * endpoints). Flags override the file, the file overrides the defaults. The
  * CURVE keys (--cert, --server-key; keys `cert`, `server_key`) follow the
  * rule of every exitflow program: flag, environment (EXITFLOW_CERT,
  * EXITFLOW_SERVER_KEY), file, then ./var/keys/worker_secret and
@@ -44,6 +45,8 @@ typedef struct {
     char source[65];                /* the findings' source ("dq") */
     int timeliness_days;            /* exit_timeliness threshold (11) */
     char disable[512];              /* rule ids to skip, comma-separated */
+    char timezone[64];              /* the CoC's zone, "" the system's; set
+                                       (calendar_set_zone) when loaded */
     /* exitflow-notify */
     int n_sinks;
     char sinks[WORKER_MAX_SINKS][WORKER_SINK_SPEC_MAX];

@@ -10,11 +10,12 @@
 #include <string.h>
 
 #include "clients/exitflow.h"
+#include "protocol/calendar.h"
 #include "workers/common/config.h"
 #include "workers/dq/dq_summary.h"
 
 #define NAME "exitflow-dq " DQ_REPORT_MODE
-#define SYNOPSIS "[--project P] [--from YYYY-MM-DD --to YYYY-MM-DD]"
+#define SYNOPSIS "[--project P] [--from YYYY-MM-DD --to YYYY-MM-DD] [--timezone ZONE]"
 #define DEFAULT_TIMEOUT_MS 2000
 #define DEFAULT_RETRIES 2
 
@@ -145,7 +146,7 @@ typedef struct {
 enum {
     OPT_ENDPOINT = 0x1000, OPT_EVENTS, OPT_JSON, OPT_TIMEOUT, OPT_RETRIES,
     OPT_ACTOR, OPT_CERT, OPT_SERVER_KEY, OPT_HELP, OPT_PROJECT, OPT_FROM,
-    OPT_TO,
+    OPT_TO, OPT_TIMEZONE,
 };
 
 static const struct option options[] = {
@@ -161,6 +162,7 @@ static const struct option options[] = {
     { "project", required_argument, NULL, OPT_PROJECT },
     { "from", required_argument, NULL, OPT_FROM },
     { "to", required_argument, NULL, OPT_TO },
+    { "timezone", required_argument, NULL, OPT_TIMEZONE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -173,6 +175,9 @@ print_help (FILE *out)
         "  --project P           only this project\n"
         "  --from DATE           exits dated on or after DATE (YYYY-MM-DD)\n"
         "  --to DATE             exits dated on or before DATE\n"
+        "  --timezone ZONE       the CoC's time zone (IANA name), exitflowd's:\n"
+        "                        APR Q6e counts days late in it (default: the\n"
+        "                        system's)\n"
         "\ncommon options:\n"
         "  --endpoint ENDPOINT   command socket (EXITFLOW_ENDPOINT, "
         WORKER_DEFAULT_COMMANDS ")\n"
@@ -271,6 +276,12 @@ apply_option (report_args_t *a, int c, const char *arg, const char *word)
             status = usage_error ("--%s takes a date YYYY-MM-DD",
                                   c == OPT_FROM ? "from" : "to");
         break;
+    case OPT_TIMEZONE: {
+        char why[256];
+        if (!calendar_set_zone (arg, why, sizeof why))
+            status = usage_error ("--timezone: %s", why);
+        break;
+    }
     case 'h':
     case OPT_HELP:
         print_help (stdout);

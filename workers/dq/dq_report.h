@@ -2,7 +2,8 @@
  * exits, a mode of the DQ worker's program.
  *
  * Owns: the report's command line — the options `exitflow dq-report` has
- * always taken (--project, --from, --to, and the CLI's common --endpoint,
+ * always taken (--project, --from, --to; --timezone, the CoC's calendar the
+ * days late are counted in; and the CLI's common --endpoint,
  * --events, --json, --timeout, --retries, --actor, --help with their
  * EXITFLOW_* environment variables), its --help, usage errors and exit
  * statuses (0 ok, 1 refused, 2 usage, 3 unreachable) — and reading every

@@ -3,10 +3,11 @@
  * Owns: the rule table (id, severity, the workflow states it applies in,
  * its HUD source, a parameter, the check) and evaluating a table over one
  * snapshot into an ordered list of findings. A check reads only the
- * snapshot (and `now_ms` in it, the triggering event's ts), so evaluating
- * the same snapshot again gives the same findings, byte for byte.
- * workers/README.md lists the rules with their HUD and APR sources; a new
- * rule is a check function and a row of dq_rules[] (dq_rules.c). */
+ * snapshot (and `today` in it, the CoC's day of the triggering event), so
+ * evaluating the same snapshot again gives the same findings, byte for
+ * byte. workers/README.md lists the rules with their HUD, APR and Eva
+ * sources; a new rule is a check function and a row of dq_rules[]
+ * (dq_rules.c). */
 #ifndef EXF_DQ_RULES_H
 #define EXF_DQ_RULES_H
 
@@ -46,8 +47,9 @@ struct dq_rule {
     const char *id;
     dq_severity_t severity;
     unsigned applies;               /* DQ_ON_* */
-    const char *source;             /* where HUD or the field checks it */
-    int param;                      /* a rule's number (timeliness days) */
+    const char *source;             /* where HUD, Eva or vendors check it */
+    int param;                      /* a rule's number: timeliness days, or
+                                       the hud_group_id_t it reads */
     dq_check_fn *check;
 };
 
@@ -76,24 +78,23 @@ void dq_findings_pack (msgpack_packer *pk, const dq_findings_t *f);
 bool dq_findings_equal_view (const dq_findings_t *f, const char *source,
                              const msgpack_object *view_dq);
 
-/* ---- income, benefits, insurance ---- */
-
-/* How many of group `g`'s sources the step marks yes (1), with their keys,
- * comma-separated, in `listed` (may be NULL): what the "any source" answer
- * must agree with. */
-int dq_group_yes_sources (const dq_step_t *st, const dq_group_t *g,
-                          char *listed, size_t cap);
-
 /* ---- timeliness (APR Q6e) ---- */
 
-typedef enum { DQ_LATE_NEGATIVE, DQ_LATE_0, DQ_LATE_1_3, DQ_LATE_4_6,
-               DQ_LATE_7_10, DQ_LATE_11_PLUS, DQ_LATE_BUCKETS } dq_late_bucket_t;
+/* HUD's rows of APR Q6e. An exit recorded before its exit date is in none
+ * of them (dq_late_row says -1): reports show it apart, labelled. */
+typedef enum { DQ_LATE_0, DQ_LATE_1_3, DQ_LATE_4_6, DQ_LATE_7_10,
+               DQ_LATE_11_PLUS, DQ_LATE_ROWS } dq_late_row_t;
 
-extern const char *const dq_late_bucket_names[DQ_LATE_BUCKETS];
-dq_late_bucket_t dq_late_bucket (int64_t days);
-/* Days from the exit date to the day (UTC) the exit was recorded: the
- * record time from the history, else the exit form's last save (an
- * approximation), else `now_ms`. False when the exit has no date. */
-bool dq_exit_days_late (const dq_member_t *m, int64_t now_ms, int64_t *days);
+extern const char *const dq_late_row_names[DQ_LATE_ROWS];
+/* The row of `days` late, or -1 when negative. */
+int dq_late_row (int64_t days);
+/* Days from the exit date to the CoC's day the exit was recorded: the
+ * record day from the history, else the exit form's last save (an
+ * approximation), else `today`. False when the exit has no date. */
+bool dq_exit_days_late (const dq_member_t *m, int64_t today, int64_t *days);
+
+/* The tolerance of income_total_mismatch, in cents: a total within one
+ * dollar of the sum of the amounts is a rounding, not a mistake. */
+#define DQ_TOTAL_TOLERANCE_CENTS 100
 
 #endif

@@ -1,9 +1,11 @@
 /* dq_snapshot — a workflow view as a plain value. See dq_snapshot.h. */
 #include "workers/dq/dq_snapshot.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "protocol/calendar.h"
 #include "workers/dq/dq_fields.h"
 
 /* ---- small readers over msgpack ---- */
@@ -21,7 +23,7 @@ obj_str (const msgpack_object *map, const char *key, char *out, size_t cap)
     return true;
 }
 
-/* An integer, or a bool as 1/0. */
+/* An integer (the daemon's typed fields are never booleans). */
 static bool
 obj_int (const msgpack_object *o, int64_t *out)
 {
@@ -36,12 +38,29 @@ obj_int (const msgpack_object *o, int64_t *out)
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
         *out = o->via.i64;
         return true;
-    case MSGPACK_OBJECT_BOOLEAN:
-        *out = o->via.boolean ? 1 : 0;
-        return true;
     default:
         return false;
     }
+}
+
+/* A number of dollars (int or float) as whole cents, rounded. The daemon
+ * bounds amounts to HUD_AMOUNT_MAX; anything else is not an amount. */
+static bool
+obj_cents (const msgpack_object *o, int64_t *cents)
+{
+    double dollars;
+    int64_t whole;
+    if (obj_int (o, &whole))
+        dollars = (double) whole;
+    else if (o->type == MSGPACK_OBJECT_FLOAT32
+             || o->type == MSGPACK_OBJECT_FLOAT64)
+        dollars = o->via.f64;
+    else
+        return false;
+    if (!isfinite (dollars) || dollars < 0 || dollars > HUD_AMOUNT_MAX)
+        return false;
+    *cents = (int64_t) (dollars * 100.0 + 0.5);   /* >= 0: rounds */
+    return true;
 }
 
 static bool
@@ -58,14 +77,21 @@ key_time (const msgpack_object *map, const char *key, int64_t *ms)
            && codec_parse_time (codec_str_of (o), ms);
 }
 
+static bool
+key_date (const msgpack_object *map, const char *key, int64_t *day)
+{
+    const msgpack_object *o = codec_map_get (map, key);
+    return o && o->type == MSGPACK_OBJECT_STR
+           && codec_parse_date (codec_str_of (o), day);
+}
 
 /* ---- answers ---- */
 
 bool
-dq_step_answer (const dq_step_t *st, const char *key, int64_t *value)
+dq_step_answer (const dq_step_t *st, const char *name, int64_t *value)
 {
     for (int i = 0; i < st->n; i++)
-        if (strcmp (st->answers[i].key, key) == 0) {
+        if (strcmp (st->answers[i].field->name, name) == 0) {
             if (value)
                 *value = st->answers[i].value;
             return true;
@@ -73,39 +99,33 @@ dq_step_answer (const dq_step_t *st, const char *key, int64_t *value)
     return false;
 }
 
-bool
-dq_step_set (dq_step_t *st, const char *key, int64_t value)
+/* Keeps `value` as the answer of `f`. */
+static bool
+step_keep (dq_step_t *st, const hud_field_t *f, int64_t value)
 {
     for (int i = 0; i < st->n; i++)
-        if (strcmp (st->answers[i].key, key) == 0) {
+        if (st->answers[i].field == f) {
             st->answers[i].value = value;
             return true;
         }
-    if (st->n == DQ_MAX_ANSWERS || strlen (key) > DQ_KEY_MAX)
+    if (st->n == DQ_MAX_ANSWERS)
         return false;
-    snprintf (st->answers[st->n].key, sizeof st->answers[st->n].key, "%s", key);
-    st->answers[st->n++].value = value;
+    st->answers[st->n++] = (dq_answer_t) { f, value };
     return true;
 }
 
-/* True when `key` is one the conventions table names for `step`. */
+/* The rules read codes and amounts; texts and dates are not kept. */
 static bool
-known_key (int step, exf_str_t key)
+kept_type (const hud_field_t *f)
 {
-    for (int g = 0; g < DQ_GROUP_COUNT; g++) {
-        if (dq_groups[g].step != step)
-            continue;
-        if (codec_str_eq (key, dq_groups[g].any_source))
-            return true;
-        for (const char *const *s = dq_groups[g].sources; *s; s++)
-            if (codec_str_eq (key, *s))
-                return true;
-    }
-    if (step == STEP_DISABILITIES)
-        for (const char *const *s = dq_disability_fields; *s; s++)
-            if (codec_str_eq (key, *s))
-                return true;
-    return false;
+    return f->type == FIELD_CODE || f->type == FIELD_AMOUNT;
+}
+
+bool
+dq_step_set (dq_step_t *st, int step, const char *name, int64_t value)
+{
+    const hud_field_t *f = hud_field_find (step, name, strlen (name));
+    return f && kept_type (f) && step_keep (st, f, value);
 }
 
 static void
@@ -113,19 +133,21 @@ read_answers (dq_step_t *st, int step, const msgpack_object *data)
 {
     if (!data || data->type != MSGPACK_OBJECT_MAP)
         return;
-    st->n_keys = (int) data->via.map.size;
     for (uint32_t i = 0; i < data->via.map.size; i++) {
         const msgpack_object_kv *kv = &data->via.map.ptr[i];
-        if (kv->key.type != MSGPACK_OBJECT_STR)
+        if (kv->key.type != MSGPACK_OBJECT_STR
+            || kv->val.type == MSGPACK_OBJECT_NIL)
             continue;
         exf_str_t key = codec_str_of (&kv->key);
+        const hud_field_t *f = hud_field_find (step, key.ptr, key.len);
+        if (!f)
+            continue;               /* a `local_` question: never read */
+        st->n_fields++;
         int64_t v;
-        if (key.len > DQ_KEY_MAX || !known_key (step, key)
-            || !obj_int (&kv->val, &v))
-            continue;
-        char name[DQ_KEY_MAX + 1];
-        codec_str_copy (name, sizeof name, key);
-        dq_step_set (st, name, v);
+        if (f->type == FIELD_CODE && obj_int (&kv->val, &v))
+            step_keep (st, f, v);
+        else if (f->type == FIELD_AMOUNT && obj_cents (&kv->val, &v))
+            step_keep (st, f, v);
     }
 }
 
@@ -134,19 +156,53 @@ read_exit_form (dq_exit_t *ex, const msgpack_object *form)
 {
     if (!form || form->type != MSGPACK_OBJECT_MAP)
         return;
-    const msgpack_object *o = codec_map_get (form, "exit_date");
-    ex->has_exit_date = o && o->type == MSGPACK_OBJECT_STR
-                        && codec_parse_date (codec_str_of (o), &ex->exit_day);
+    ex->has_exit_date = key_date (form, "exit_date", &ex->exit_day);
     int64_t v;
     if ((ex->has_destination = key_int (form, "destination", &v)))
         ex->destination = (int) v;
     if ((ex->has_subsidy = key_int (form, "destination_subsidy_type", &v)))
         ex->subsidy = (int) v;
-    o = codec_map_get (form, "other_destination");
-    if (o && o->type == MSGPACK_OBJECT_STR) {
-        ex->other_chars = codec_utf8_length (codec_str_of (o));
-        ex->has_other = ex->other_chars > 0;
+}
+
+static dq_age_basis_t
+read_age_basis (const msgpack_object *mo)
+{
+    char basis[16];
+    obj_str (mo, "age_basis", basis, sizeof basis);
+    return strcmp (basis, "adult_flag") == 0 ? DQ_AGE_ADULT_FLAG
+           : strcmp (basis, "birth_date") == 0 ? DQ_AGE_BIRTH_DATE
+           : DQ_AGE_UNKNOWN;
+}
+
+static void
+read_step (dq_member_t *m, const msgpack_object *so)
+{
+    if (so->type != MSGPACK_OBJECT_MAP)
+        return;
+    const msgpack_object *name = codec_map_get (so, "name");
+    if (!name || name->type != MSGPACK_OBJECT_STR)
+        return;
+    int step = hud_step_by_name (name->via.str.ptr, name->via.str.size);
+    if (step < 0)
+        return;
+    char status[16];
+    obj_str (so, "status", status, sizeof status);
+    bool done = strcmp (status, "done") == 0;
+    const msgpack_object *data = codec_map_get (so, "data");
+    if (step == STEP_EXIT) {
+        m->exit.done = done;
+        int64_t ms;
+        if (done) {
+            read_exit_form (&m->exit, data);
+            if ((m->exit.has_saved = key_time (so, "completed_at", &ms)))
+                m->exit.saved_day = calendar_day_of_ms (ms);
+        }
+        return;
     }
+    m->steps[step].applies = true;
+    m->steps[step].done = done;
+    if (done)
+        read_answers (&m->steps[step], step, data);
 }
 
 static bool
@@ -157,46 +213,21 @@ read_member (dq_member_t *m, const msgpack_object *mo)
         return false;
     int64_t v;
     m->relationship = key_int (mo, "relationship", &v) ? (int) v : -1;
+    /* the effective value; a member with neither flag nor date of birth
+     * is treated as an adult (and age_unknown says so) */
     const msgpack_object *o = codec_map_get (mo, "adult");
     m->adult = !(o && o->type == MSGPACK_OBJECT_BOOLEAN && !o->via.boolean);
-    o = codec_map_get (mo, "entry_date");
-    m->has_entry = o && o->type == MSGPACK_OBJECT_STR
-                   && codec_parse_date (codec_str_of (o), &m->entry_day);
+    m->age_basis = read_age_basis (mo);
+    m->has_entry = key_date (mo, "entry_date", &m->entry_day);
     char decision[16];
     obj_str (mo, "decision", decision, sizeof decision);
     m->decision = strcmp (decision, "exiting") == 0 ? DQ_EXITING
                   : strcmp (decision, "staying") == 0 ? DQ_STAYING
                   : DQ_UNDECIDED;
     const msgpack_object *steps = codec_map_get (mo, "steps");
-    if (!steps || steps->type != MSGPACK_OBJECT_ARRAY)
-        return true;
-    for (uint32_t i = 0; i < steps->via.array.size; i++) {
-        const msgpack_object *so = &steps->via.array.ptr[i];
-        if (so->type != MSGPACK_OBJECT_MAP)
-            continue;
-        const msgpack_object *name = codec_map_get (so, "name");
-        if (!name || name->type != MSGPACK_OBJECT_STR)
-            continue;
-        int step = hud_step_by_name (name->via.str.ptr, name->via.str.size);
-        if (step < 0)
-            continue;
-        char status[16];
-        obj_str (so, "status", status, sizeof status);
-        bool done = strcmp (status, "done") == 0;
-        const msgpack_object *data = codec_map_get (so, "data");
-        if (step == STEP_EXIT) {
-            m->exit.done = done;
-            if (done) {
-                read_exit_form (&m->exit, data);
-                key_time (so, "completed_at", &m->exit.saved_ms);
-            }
-        } else {
-            m->steps[step].applies = true;
-            m->steps[step].done = done;
-            if (done)
-                read_answers (&m->steps[step], step, data);
-        }
-    }
+    if (steps && steps->type == MSGPACK_OBJECT_ARRAY)
+        for (uint32_t i = 0; i < steps->via.array.size; i++)
+            read_step (m, &steps->via.array.ptr[i]);
     return true;
 }
 
@@ -218,6 +249,7 @@ dq_snapshot_from_view (dq_snapshot_t *s, const msgpack_object *view,
     int64_t v;
     if (key_int (view, "project_type", &v))
         s->project_type = (int) v;
+    s->has_move_in = key_date (view, "move_in_date", &s->move_in_day);
     s->version = key_int (view, "version", &v) ? v : -1;
     char state[16];
     obj_str (view, "state", state, sizeof state);
@@ -237,16 +269,26 @@ dq_snapshot_from_view (dq_snapshot_t *s, const msgpack_object *view,
     return true;
 }
 
+void
+dq_snapshot_set_now (dq_snapshot_t *s, int64_t ms)
+{
+    s->today = calendar_day_of_ms (ms);
+}
+
 static dq_member_t *
 find_member (dq_snapshot_t *s, const msgpack_object *event)
 {
     char cid[EXF_ID_MAX + 1];
     if (!obj_str (event, "client_id", cid, sizeof cid))
         return NULL;
-    for (int i = 0; i < s->n_members; i++)
-        if (strcmp (s->members[i].client_id, cid) == 0)
-            return &s->members[i];
-    return NULL;
+    return (dq_member_t *) dq_snapshot_member (s, cid);
+}
+
+static void
+set_recorded (dq_member_t *m, int64_t ms)
+{
+    m->exit.has_recorded = true;
+    m->exit.recorded_day = calendar_day_of_ms (ms);
 }
 
 void
@@ -274,17 +316,17 @@ dq_snapshot_apply_history (dq_snapshot_t *s, const msgpack_object *events)
         size_t k = (size_t) (m - s->members);
         if (t == EXF_EV_MEMBER_EXITED) {
             if (key_time (data, "exit_recorded_at", &ms)) {
-                m->exit.recorded_ms = ms;
+                set_recorded (m, ms);
                 from_exited[k] = true;
             }
         } else if (t == EXF_EV_STEP_COMPLETED && !from_exited[k]
-                   && !m->exit.recorded_ms) {
+                   && !m->exit.has_recorded) {
             const msgpack_object *step = codec_map_get (data, "step");
             if (step && step->type == MSGPACK_OBJECT_STR
                 && hud_step_by_name (step->via.str.ptr, step->via.str.size)
                    == STEP_EXIT
                 && key_time (e, "ts", &ms))
-                m->exit.recorded_ms = ms;
+                set_recorded (m, ms);
         }
     }
 }
@@ -301,6 +343,15 @@ bool
 dq_member_answers_step (const dq_member_t *m, int step)
 {
     return hud_member_answers_step (step, m->adult, m->relationship);
+}
+
+const dq_member_t *
+dq_snapshot_member (const dq_snapshot_t *s, const char *client_id)
+{
+    for (int i = 0; i < s->n_members; i++)
+        if (strcmp (s->members[i].client_id, client_id) == 0)
+            return &s->members[i];
+    return NULL;
 }
 
 dq_dest_quality_t

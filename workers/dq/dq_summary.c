@@ -64,10 +64,11 @@ count_rule (dq_summary_t *sum, exf_str_t rule, bool error)
         sum->rules[i].warnings++;
 }
 
+/* APR Q6c's income at exit: adult (effective) and head leavers. */
 static void
 count_income (dq_summary_t *sum, const dq_member_t *m)
 {
-    const dq_group_t *g = &dq_groups[DQ_GROUP_INCOME];
+    const hud_group_t *g = &hud_groups[GROUP_INCOME];
     if (!dq_member_answers_step (m, g->step))
         return;
     sum->income_leavers++;
@@ -78,8 +79,38 @@ count_income (dq_summary_t *sum, const dq_member_t *m)
         sum->income_missing++;
         return;
     }
-    if ((any == DQ_YES) != (dq_group_yes_sources (st, g, NULL, 0) > 0))
+    if ((any == DQ_YES)
+        != (dq_group_yes_sources (st, GROUP_INCOME, NULL, 0) > 0))
         sum->income_inconsistent++;
+}
+
+/* APR Q6e: HUD's rows, and apart what is in none of them. */
+static void
+count_timeliness (dq_summary_t *sum, const dq_snapshot_t *s,
+                  const dq_member_t *m)
+{
+    int64_t days;
+    if (!m->exit.has_recorded || !dq_exit_days_late (m, s->today, &days)) {
+        sum->late_unknown++;
+        return;
+    }
+    int row = dq_late_row (days);
+    if (row < 0)
+        sum->late_before_exit++;
+    else
+        sum->late[row]++;
+}
+
+/* Outcomes: the destination's category; a leaver with none counts as
+ * "other", as HUD's "no exit interview / data not collected" does. */
+static void
+count_outcome (dq_summary_t *sum, const dq_member_t *m)
+{
+    const hud_destination_t *d = m->exit.has_destination
+                                 ? hud_destination (m->exit.destination)
+                                 : NULL;
+    sum->outcome[d ? d->category : DEST_OTHER]++;
+    sum->other_destination += d && d->code == HUD_DEST_OTHER;
 }
 
 void
@@ -101,11 +132,8 @@ dq_summary_add_finished (dq_summary_t *sum, const dq_summary_filter_t *f,
         sum->dest_missing += q == DQ_DEST_MISSING;
         sum->dest_dk_pnta += q == DQ_DEST_DK_PNTA;
         count_income (sum, m);
-        int64_t days;
-        if (m->exit.recorded_ms && dq_exit_days_late (m, s->now_ms, &days))
-            sum->late[dq_late_bucket (days)]++;
-        else
-            sum->late_unknown++;
+        count_timeliness (sum, s, m);
+        count_outcome (sum, m);
     }
     if (!counted)
         return;
@@ -144,6 +172,53 @@ rate (int64_t part, int64_t whole)
     return whole ? 100.0 * (double) part / (double) whole : 0.0;
 }
 
+double
+dq_summary_outcome_percent (const dq_summary_t *sum,
+                            hud_dest_category_t category)
+{
+    /* rounded half up to 2 decimals (the rate is >= 0) */
+    return (double) (int64_t) (rate (sum->outcome[category], sum->leavers)
+                               * 100.0 + 0.5) / 100.0;
+}
+
+/* The categories in the order reports list them: the outcome HUD wants
+ * first. */
+static const hud_dest_category_t outcome_order[DEST_CATEGORY_COUNT] = {
+    DEST_PERMANENT, DEST_TEMPORARY, DEST_INSTITUTIONAL, DEST_HOMELESS,
+    DEST_OTHER };
+
+static void
+print_timeliness (const dq_summary_t *sum, FILE *out)
+{
+    fprintf (out, "Timeliness: days from exit date to record (APR Q6e)\n");
+    for (int r = 0; r < DQ_LATE_ROWS; r++)
+        fprintf (out, "  %-6s %5lld\n", dq_late_row_names[r],
+                 (long long) sum->late[r]);
+    fprintf (out, "  not an APR Q6e row:\n");
+    fprintf (out, "    recorded before the exit date  %5lld\n",
+             (long long) sum->late_before_exit);
+    fprintf (out, "    record time unknown            %5lld\n\n",
+             (long long) sum->late_unknown);
+}
+
+static void
+print_outcomes (const dq_summary_t *sum, FILE *out)
+{
+    fprintf (out, "Outcomes: leavers by destination category   count  share\n");
+    for (int i = 0; i < DEST_CATEGORY_COUNT; i++) {
+        hud_dest_category_t c = outcome_order[i];
+        fprintf (out, "  %-40s %5lld %6.2f%%\n", hud_dest_category_names[c],
+                 (long long) sum->outcome[c],
+                 dq_summary_outcome_percent (sum, c));
+    }
+    /* 17 "Other": HUD discourages it, so the report counts it */
+    const hud_destination_t *other = hud_destination (HUD_DEST_OTHER);
+    char label[64];
+    snprintf (label, sizeof label, "destination %d (%s)", other->code,
+              other->label);
+    fprintf (out, "  %-40s %5lld\n", label, (long long) sum->other_destination);
+}
+
 void
 dq_summary_print (const dq_summary_t *sum, const dq_summary_filter_t *f,
                   FILE *out)
@@ -156,7 +231,7 @@ dq_summary_print (const dq_summary_t *sum, const dq_summary_filter_t *f,
     fprintf (out, "  finished exits %lld, leavers %lld\n\n",
              (long long) sum->workflows, (long long) sum->leavers);
 
-    fprintf (out, "Destination (Q6c)                          count   rate\n");
+    fprintf (out, "Destination (APR Q6c)                      count   rate\n");
     fprintf (out, "  client doesn't know / prefers not (8, 9) %5lld %6.2f%%\n",
              (long long) sum->dest_dk_pnta, rate (sum->dest_dk_pnta, sum->leavers));
     fprintf (out, "  information missing (30, 99, none)       %5lld %6.2f%%\n",
@@ -165,7 +240,7 @@ dq_summary_print (const dq_summary_t *sum, const dq_summary_filter_t *f,
              (long long) (sum->dest_dk_pnta + sum->dest_missing),
              dq_summary_destination_rate (sum));
 
-    fprintf (out, "Income at exit, adult and head leavers (Q6c): %lld\n",
+    fprintf (out, "Income at exit, adult and head leavers (APR Q6c): %lld\n",
              (long long) sum->income_leavers);
     fprintf (out, "  missing or doesn't know / prefers not    %5lld %6.2f%%\n",
              (long long) sum->income_missing,
@@ -174,12 +249,8 @@ dq_summary_print (const dq_summary_t *sum, const dq_summary_filter_t *f,
              (long long) sum->income_inconsistent,
              rate (sum->income_inconsistent, sum->income_leavers));
 
-    fprintf (out, "Timeliness: days from exit date to record (Q6e)\n");
-    for (int b = 0; b < DQ_LATE_BUCKETS; b++)
-        fprintf (out, "  %-6s %5lld\n", dq_late_bucket_names[b],
-                 (long long) sum->late[b]);
-    if (sum->late_unknown)
-        fprintf (out, "  %-6s %5lld\n", "?", (long long) sum->late_unknown);
+    print_timeliness (sum, out);
+    print_outcomes (sum, out);
 
     fprintf (out, "\nOpen exits: %lld (%lld stalled)\n", (long long) sum->open,
              (long long) sum->stalled);
@@ -201,10 +272,16 @@ dq_summary_print_json (const dq_summary_t *sum, const dq_summary_filter_t *f,
     double error_rate = (double) (long long) (dq_summary_destination_rate (sum)
                                               * 100.0 + 0.5) / 10000.0;
     json_t *timeliness = json_object ();
-    for (int i = 0; i < DQ_LATE_BUCKETS; i++)
-        json_object_set_new (timeliness, dq_late_bucket_names[i],
+    for (int i = 0; i < DQ_LATE_ROWS; i++)
+        json_object_set_new (timeliness, dq_late_row_names[i],
                              json_integer (sum->late[i]));
-    json_object_set_new (timeliness, "unknown", json_integer (sum->late_unknown));
+    json_t *categories = json_object ();
+    for (int i = 0; i < DEST_CATEGORY_COUNT; i++) {
+        hud_dest_category_t c = outcome_order[i];
+        json_object_set_new (categories, hud_dest_category_names[c], json_pack (
+            "{s:I, s:f}", "count", (json_int_t) sum->outcome[c],
+            "percent", dq_summary_outcome_percent (sum, c)));
+    }
     json_t *findings = json_array ();
     for (int i = 0; i < sum->n_rules; i++)
         json_array_append_new (findings, json_pack (
@@ -215,7 +292,9 @@ dq_summary_print_json (const dq_summary_t *sum, const dq_summary_filter_t *f,
         "{s:o, s:o, s:o, s:I, s:I,"
         " s:{s:I, s:I, s:I, s:f},"
         " s:{s:I, s:I, s:I},"
-        " s:o, s:{s:I, s:I}, s:o}",
+        " s:o, s:{s:I, s:I},"
+        " s:{s:I, s:o, s:I},"
+        " s:{s:I, s:I}, s:o}",
         "project_id", wjson_text_or_null (f->project_id),
         "from", wjson_text_or_null (f->has_from ? f->from : ""),
         "to", wjson_text_or_null (f->has_to ? f->to : ""),
@@ -231,11 +310,19 @@ dq_summary_print_json (const dq_summary_t *sum, const dq_summary_filter_t *f,
             "missing", (json_int_t) sum->income_missing,
             "inconsistent", (json_int_t) sum->income_inconsistent,
         "timeliness", timeliness,
+        "timeliness_not_hud",
+            "recorded_before_exit_date", (json_int_t) sum->late_before_exit,
+            "unknown", (json_int_t) sum->late_unknown,
+        "outcomes",
+            "leavers", (json_int_t) sum->leavers,
+            "categories", categories,
+            "other_destination_17", (json_int_t) sum->other_destination,
         "open",
             "total", (json_int_t) sum->open,
             "stalled", (json_int_t) sum->stalled,
         "findings", findings);
-    /* %.15g of a value rounded to 4 decimals prints those decimals only */
+    /* %.15g of a value rounded to 2 or 4 decimals prints those decimals
+     * only */
     json_dumpf (j, out, JSON_COMPACT | JSON_REAL_PRECISION (15));
     fputc ('\n', out);
     json_decref (j);

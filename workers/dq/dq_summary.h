@@ -5,9 +5,12 @@
  * workflow whose exit date is in the period): destination "client doesn't
  * know / prefers not to answer" and "information missing" (APR Q6c) with
  * their error rate, income at exit for adult and head leavers (missing,
- * inconsistent), timeliness in the APR Q6e buckets (days from the exit
- * date to the exit's record time); open exits (and how many stand
- * stalled); and the DQ findings stored on the counted workflows, by rule.
+ * inconsistent), timeliness in HUD's APR Q6e rows (days from the exit
+ * date to the CoC's day the exit was recorded; an exit recorded before
+ * its date, or at an unknown time, is counted apart: not a HUD row), the
+ * outcomes (leavers by destination category, and how many went to 17,
+ * "Other"); open exits (and how many stand stalled); and the DQ findings
+ * stored on the counted workflows, by rule.
  * dq_report.c fetches the workflows (workflow.list, workflow.get,
  * workflow.history) and feeds them in. */
 #ifndef EXF_DQ_SUMMARY_H
@@ -39,8 +42,11 @@ typedef struct {
     int64_t income_leavers;             /* adult and head leavers */
     int64_t income_missing;             /* none, 8, 9, 99 */
     int64_t income_inconsistent;
-    int64_t late[DQ_LATE_BUCKETS];
+    int64_t late[DQ_LATE_ROWS];         /* APR Q6e */
+    int64_t late_before_exit;           /* recorded before the exit date */
     int64_t late_unknown;               /* no record time known */
+    int64_t outcome[DEST_CATEGORY_COUNT];   /* leavers by category */
+    int64_t other_destination;          /* leavers to 17 */
     int64_t open, stalled;
     int n_rules;
     dq_rule_count_t rules[DQ_SUMMARY_RULES];
@@ -61,6 +67,10 @@ void dq_summary_add_open (dq_summary_t *sum, bool stalled);
 
 /* Destination errors over leavers, in percent (0 when no leavers). */
 double dq_summary_destination_rate (const dq_summary_t *sum);
+/* The leavers to `category` in percent of all leavers, rounded to 2
+ * decimals (0 when no leavers). */
+double dq_summary_outcome_percent (const dq_summary_t *sum,
+                                   hud_dest_category_t category);
 
 void dq_summary_print (const dq_summary_t *sum, const dq_summary_filter_t *f,
                        FILE *out);

@@ -5,8 +5,9 @@
  * (workflow.get, and workflow.history for the exits' record times),
  * evaluates every rule of dq_rules.c over that snapshot, and files the
  * findings with ONE dq.report under its source, which replaces the
- * source's findings. Idempotent twice over: the same snapshot gives the
- * same findings (the rules' "now" is the event's ts), and a report equal to
+ * source's findings. Days are the CoC's (--timezone, checked at start).
+ * Idempotent twice over: the same snapshot gives the same findings (the
+ * rules' "today" is the CoC's day of the event's ts), and a report equal to
  * what the view already holds is not sent at all. An event older than the
  * workflow's version is skipped: the later event re-evaluates. A cancelled
  * exit is not an exit: its findings are cleared.
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/calendar.h"
 #include "protocol/names.h"
 #include "workers/common/config.h"
 #include "workers/common/consumer.h"
@@ -142,9 +144,11 @@ handle_event (void *arg, exitflow_client_t *client, const exitflow_event_t *ev)
                   wf, (long long) s->version);
         goto done;
     }
+    int64_t now_ms = 0;
     codec_parse_time ((exf_str_t) { exitflow_event_ts (ev),
-                                 (uint32_t) strlen (exitflow_event_ts (ev)) },
-                   &s->now_ms);
+                                    (uint32_t) strlen (exitflow_event_ts (ev)) },
+                      &now_ms);
+    dq_snapshot_set_now (s, now_ms);
     if (s->state != DQ_STATE_CANCELLED && any_exit_saved (s)) {
         if (!apply_history (client, wf, s, &err)) {
             status = failed (ev, EXF_CMD_NAME (WORKFLOW_HISTORY), &err);
@@ -243,8 +247,9 @@ main (int argc, char **argv)
     }
     static volatile sig_atomic_t stop;
     stop_on_signals (&stop);
-    wlog ("starting: consumer %s, commands %s, events %s, %zu rules",
-          cfg.name, cfg.commands, cfg.events, w.n_rules);
+    wlog ("starting: consumer %s, commands %s, events %s, %zu rules, "
+          "time zone %s", cfg.name, cfg.commands, cfg.events, w.n_rules,
+          calendar_zone ());
     rc = consumer_run_worker (&cfg, handle_event, NULL, &w, &stop);
     wlog ("stopped: %llu report(s) filed", (unsigned long long) w.reports);
     free (w.rules);
