@@ -555,7 +555,7 @@ exitflow_start (exitflow_client_t *self, const exitflow_household_t *hh,
             ARG_M ("last", mb->last, mb->last_len),
         };
         if (!pack_args (&pk, member, ARG_COUNT (member), err)) {
-            char path[96];
+            char path[sizeof err->field + 32];
             snprintf (path, sizeof path, "members.%zu.%s", m, err->field);
             codec_str_copy (err->field, sizeof err->field,
                             (exf_str_t) { path, (uint32_t) strlen (path) });

@@ -42,7 +42,7 @@ extern "C" {
 typedef struct {
     char code[32];
     char message[192];
-    char field[64];
+    char field[192];        /* a path: members.N.last.STEP.FIELD */
     char workflow_id[32];   /* CONFLICT on start: the household's open exit */
     int64_t version;        /* CONFLICT on expected_version: the current one */
 } exitflow_error_t;

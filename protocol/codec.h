@@ -33,7 +33,7 @@ typedef struct {
 typedef struct {
     const char *code;               /* NULL when there is no error */
     char message[192];
-    char field[128];                /* a path: members.N.last.STEP.FIELD */
+    char field[192];                /* a path: members.N.last.STEP.FIELD */
     char workflow_id[32];           /* CONFLICT on start: the open one */
     int64_t version;                /* CONFLICT on version: current; else -1 */
 } exf_error_t;
