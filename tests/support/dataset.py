@@ -102,6 +102,7 @@ class Person:
     exits: bool = False
     exit_date: datetime.date = None
     destination: int = None
+    subsidy: int = None             # 3.12.A, with destination 435
     income_kind: str = None         # what was answered, see _income
     income: dict = None             # the income_benefits data, when asked
     default_last: tuple = ()        # steps taken by Default Last
@@ -135,8 +136,7 @@ class Person:
                 "destination": self.destination,
                 "exit_reason": "synthetic"}
         if self.destination == 435:
-            form["destination_subsidy_type"] = SUBSIDY_TYPES[
-                len(self.client_id) % len(SUBSIDY_TYPES)]
+            form["destination_subsidy_type"] = self.subsidy
         if self.destination == 17:
             form["other_destination"] = "Boat on the river"
         return form
@@ -257,7 +257,10 @@ INCOME_KINDS = ("yes", "yes", "yes", "other_source", "no", "no",
 def _household(rng, seed, i, today):
     size = rng.choice((1, 1, 2, 2, 3, 3, 4, 5))
     rels = _relationships(rng, size)
-    project_type = rng.choice(PROJECT_TYPES)
+    # now and then an exit to the project's own kind of subsidy (the local
+    # own_housing_exit warning): 435 with RRH's from RRH, PSH's from PSH
+    own = {0: (13, 431), 12: (3, 439)}.get(i % 25)
+    project_type = own[0] if own else rng.choice(PROJECT_TYPES)
     tag = "%d-%03d" % (seed, i)
     members = []
     for k, rel in enumerate(rels):
@@ -273,6 +276,11 @@ def _household(rng, seed, i, today):
             p.exits = True
             p.exit_date = exit_day
             p.destination = rng.choice(DESTINATIONS)
+            if own and k == 0:
+                p.destination = 435
+            if p.destination == 435:
+                p.subsidy = own[1] if own and k == 0 else rng.choice(
+                    SUBSIDY_TYPES)
             p.default_last = tuple(s for s in ASSESSMENTS
                                    if rng.random() < 0.3)
             if p.answers_income(today):
