@@ -663,6 +663,12 @@ def test_timezone_decides_today_and_timeliness(make_daemon, workers):  # noqa: F
         assert s["timeliness_not_hud"]["recorded_before_exit_date"] == 1
     else:                                  # dated UTC's yesterday
         assert s["timeliness"]["1-3"] == 1
+    # the text report shows HUD's rows, and apart what is in none of them
+    text = dq_report(d, "UTC", text=True)
+    q6e = text[text.index("Q6e"):]
+    for row in ("0", "1-3", "4-6", "7-10", "11+"):
+        assert "\n  %-6s" % row in q6e, row
+    assert "not an APR Q6e row" in q6e and "<0" not in text
 
 
 def test_unknown_timezone_is_refused(tmp_path):

@@ -347,12 +347,14 @@ def dq_findings(view, source="dq"):
                   if f["source"] == source)
 
 
-def dq_report(daemon, zone, *args):
+def dq_report(daemon, zone, *args, text=False):
     """`exitflow-dq report --json` on the CoC calendar of ``zone``, run with
-    the worker's certificate; the decoded summary."""
+    the worker's certificate: the decoded summary (with ``text``, the
+    report as printed for people)."""
     argv = [binary("exitflow-dq", "EXITFLOW_DQ"), "report", "--endpoint",
-            daemon.commands, "--timezone", zone, "--json"] + list(args)
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+            daemon.commands, "--timezone", zone] + list(args)
+    r = subprocess.run(argv + ([] if text else ["--json"]),
+                       capture_output=True, text=True, timeout=60,
                        env=dict(os.environ, **daemon.cli_env("worker")))
     assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
+    return r.stdout if text else json.loads(r.stdout)
