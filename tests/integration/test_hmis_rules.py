@@ -178,6 +178,23 @@ def test_malformed_assessment_refused_with_its_field(hmis):
     c.cancel(wf, "test over")
 
 
+def test_malformed_prior_values_refused_with_their_path(hmis):
+    """A member's prior values (`last`, for Default Last) are typed as
+    entered data is: the path names the member, the step and the field."""
+    c = hmis.c
+    started = c.stats()["workflows"]
+    for step, data, field in MALFORMED:
+        if step == "exit":
+            continue                    # no prior values for the exit form
+        plan = household(person(), person(3))
+        args = plan.start_args()
+        args["members"][1]["last"] = dict(ASSESSMENTS, **{step: data})
+        e = error_of(c.call, "workflow.start", args)
+        assert (e.code, e.field) == (
+            "VALIDATION", "members.1.last.%s.%s" % (step, field)), e
+    assert c.stats()["workflows"] == started
+
+
 def test_incomplete_assessment_accepted_then_flagged(hmis):
     c = hmis.c
     # income with only the benefits answer; insurance with nothing at all
