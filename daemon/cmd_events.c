@@ -1,6 +1,6 @@
 /* cmd_events — the event log and its consumers: events.read,
  * workflow.history (one workflow's events, a page at a time),
- * consumer.ack, consumer.list. */
+ * consumer.ack, consumer.list, consumer.delete. */
 #include "handlers.h"
 
 /* ---- events.read, workflow.history ---- */
@@ -123,19 +123,21 @@ cmd_consumer_ack (call_t *c)
         return exf_fail (&c->err, EXF_VALIDATION, "seq",
                          "seq must be between 0 and the last seq (%llu)",
                          (unsigned long long) last), STORE_OK;
-    uint64_t stored = 0;
+    store_consumer_t stored = { 0, 0 };
     store_status_t rc = store_consumer_get (txn, name, &stored);
     if (rc && rc != STORE_NOT_FOUND)
         return rc;
-    if (rc == STORE_NOT_FOUND || (uint64_t) seq > stored) {
-        stored = (uint64_t) seq;
-        if ((rc = store_consumer_put (txn, name, stored)))
-            return rc;
-    }
+    /* every ack, forward or not, says the consumer is alive: its time is
+     * what consumer.delete's idle rule reads */
+    if (rc == STORE_NOT_FOUND || (uint64_t) seq > stored.seq)
+        stored.seq = (uint64_t) seq;
+    stored.acked_at = c->env->change.now_ms;
+    if ((rc = store_consumer_put (txn, name, &stored)))
+        return rc;
     msgpack_pack_map (c->pk, 3);
     pack_kv_str (c->pk, "consumer", name);
-    pack_kv_int (c->pk, "seq", (int64_t) stored);
-    pack_kv_int (c->pk, "lag", (int64_t) (last - stored));
+    pack_kv_int (c->pk, "seq", (int64_t) stored.seq);
+    pack_kv_int (c->pk, "lag", (int64_t) (last - stored.seq));
     return STORE_OK;
 }
 
@@ -146,13 +148,19 @@ typedef struct {
 } consumer_list_t;
 
 static bool
-collect_consumer (void *arg, const char *name, uint64_t seq)
+collect_consumer (void *arg, const char *name, const store_consumer_t *cs)
 {
     consumer_list_t *l = arg;
-    msgpack_pack_map (&l->pk, 3);
+    uint64_t seq = cs->seq;
+    msgpack_pack_map (&l->pk, 4);
     pack_kv_str (&l->pk, "consumer", name);
     pack_kv_int (&l->pk, "seq", (int64_t) seq);
     pack_kv_int (&l->pk, "lag", (int64_t) (l->last > seq ? l->last - seq : 0));
+    codec_pack_cstr (&l->pk, "acked_at");
+    if (cs->acked_at)
+        codec_pack_time (&l->pk, cs->acked_at);
+    else
+        msgpack_pack_nil (&l->pk);      /* acked before the time was kept */
     l->count++;
     return true;
 }
@@ -175,4 +183,43 @@ cmd_consumer_list (call_t *c)
     }
     msgpack_sbuffer_destroy (&sb);
     return rc;
+}
+
+/* consumer.delete: a consumer that is gone (a worker tried once, one
+ * renamed) stops showing a growing lag. An admin may delete any; ops only
+ * one idle past --consumer-retire-after, so that a running worker is not
+ * retired by mistake. A consumer whose ack time predates the field is
+ * taken for idle long enough. If it acks again, it is simply back. */
+store_status_t
+cmd_consumer_delete (call_t *c)
+{
+    char name[EXF_ID_MAX + 1];
+    if (!codec_read_id (c->args, "consumer", true, name, EXF_BAD_REQUEST,
+                        &c->err))
+        return STORE_OK;
+    store_txn_t *txn = c->env->change.txn;
+    store_consumer_t stored;
+    store_status_t rc = store_consumer_get (txn, name, &stored);
+    if (rc == STORE_NOT_FOUND)
+        return exf_fail (&c->err, EXF_NOT_FOUND, "consumer",
+                         "no consumer %s (consumer.list names them)", name),
+               STORE_OK;
+    if (rc)
+        return rc;
+    int64_t now = c->env->change.now_ms, limit = c->env->consumer_retire_ms;
+    int64_t idle = stored.acked_at ? now - stored.acked_at : INT64_MAX;
+    if (!(c->caller->role & EXF_ROLE_ADMIN) && idle <= limit)
+        return exf_fail (&c->err, EXF_FORBIDDEN, "consumer",
+                         "consumer %s last acked %llds ago; ops may delete "
+                         "only a consumer idle for more than %llds "
+                         "(--consumer-retire-after), admin any", name,
+                         (long long) (idle / 1000),
+                         (long long) (limit / 1000)), STORE_OK;
+    if ((rc = store_consumer_delete (txn, name)))
+        return rc;
+    msgpack_pack_map (c->pk, 2);
+    pack_kv_str (c->pk, "consumer", name);
+    codec_pack_cstr (c->pk, "deleted");
+    msgpack_pack_true (c->pk);
+    return STORE_OK;
 }

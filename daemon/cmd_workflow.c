@@ -62,36 +62,43 @@ read_date (const msgpack_object *map, const char *key, char out[11],
 /* A member's prior values: a map from an assessment step that allows
  * Default Last to that step's data, each checked against the field table
  * as step.save checks entered data (a fault names
- * members.N.last.STEP.FIELD). */
+ * members[client_id=C].last.STEP.FIELD). */
 static bool
-parse_last (call_t *c, const msgpack_object *last, int i, wf_member_t *m)
+parse_last (call_t *c, const msgpack_object *last, wf_member_t *m)
 {
-    char field[64];
+    char path[64];
     for (uint32_t k = 0; last && k < last->via.map.size; k++) {
         const msgpack_object *key = &last->via.map.ptr[k].key;
         const msgpack_object *val = &last->via.map.ptr[k].val;
         int step = key->type == MSGPACK_OBJECT_STR
                    ? hud_step_by_name (key->via.str.ptr, key->via.str.size) : -1;
-        snprintf (field, sizeof field, "members.%d.last", i);
         if (step < 0 || !hud_steps[step].allows_default_last
-            || val->type != MSGPACK_OBJECT_MAP)
-            return exf_fail (&c->err, EXF_BAD_REQUEST, field,
-                             "last maps assessment step names to maps");
+            || val->type != MSGPACK_OBJECT_MAP) {
+            exf_fail (&c->err, EXF_BAD_REQUEST, NULL,
+                      "last maps assessment step names (universal_data, "
+                      "health_insurance, disabilities, income_benefits) to "
+                      "maps");
+            workflow_error_about_member (&c->err, m->client_id, "last");
+            return false;
+        }
+        snprintf (path, sizeof path, "last.%s", hud_steps[step].name);
         if (!hud_fields_check (step, val, &c->err)) {
-            snprintf (field, sizeof field, "members.%d.last.%s", i,
-                      hud_steps[step].name);
-            exf_error_nest_field (&c->err, field);
+            workflow_error_about_member (&c->err, m->client_id, path);
             return false;
         }
         blob_set_object (&m->last[step], val);
-        if (m->last[step].len > WF_STEP_DATA_MAX)
-            return exf_fail (&c->err, EXF_BAD_REQUEST, field,
-                             "a last value is larger than %d bytes",
-                             WF_STEP_DATA_MAX);
+        if (m->last[step].len > WF_STEP_DATA_MAX) {
+            exf_fail (&c->err, EXF_BAD_REQUEST, NULL, "a last %s is larger "
+                      "than %d bytes", hud_steps[step].name, WF_STEP_DATA_MAX);
+            workflow_error_about_member (&c->err, m->client_id, path);
+            return false;
+        }
     }
     return true;
 }
 
+/* A member's fields; a fault names the member by its client_id once that
+ * is read (members[client_id=C].FIELD), by its position before. */
 static bool
 parse_member (call_t *c, const msgpack_object *o, int i, wf_member_t *m)
 {
@@ -103,9 +110,12 @@ parse_member (call_t *c, const msgpack_object *o, int i, wf_member_t *m)
     int64_t relationship;
     const msgpack_object *last;
     if (!codec_read_id (o, "client_id", true, m->client_id, EXF_BAD_REQUEST,
-                        &c->err)
-        || !codec_read_id (o, "enrollment_id", true, m->enrollment_id,
-                           EXF_BAD_REQUEST, &c->err)
+                        &c->err)) {
+        exf_error_nest_field (&c->err, field);
+        return false;
+    }
+    if (!codec_read_id (o, "enrollment_id", true, m->enrollment_id,
+                        EXF_BAD_REQUEST, &c->err)
         || !codec_read_int (o, "relationship", true, &relationship, NULL,
                             EXF_BAD_REQUEST, &c->err)
         || !codec_read_str (o, "entry_date", true, 10, &date, NULL,
@@ -114,13 +124,13 @@ parse_member (call_t *c, const msgpack_object *o, int i, wf_member_t *m)
         || !codec_read_bool (o, "adult", false, &m->adult, &m->has_adult,
                              EXF_BAD_REQUEST, &c->err)
         || !codec_read_map (o, "last", false, &last, EXF_BAD_REQUEST, &c->err)) {
-        exf_error_nest_field (&c->err, field);
+        workflow_error_about_member (&c->err, m->client_id, NULL);
         return false;
     }
     m->relationship = relationship >= 0 && relationship < 1000
                       ? (int) relationship : -1;
     codec_str_copy (m->entry_date, sizeof m->entry_date, date);
-    return parse_last (c, last, i, m);
+    return parse_last (c, last, m);
 }
 
 static bool
@@ -210,9 +220,20 @@ cmd_workflow_get (call_t *c)
  * must not make one request walk every workflow ever closed. */
 #define LIST_SCAN_ROWS 5000
 
+/* What workflow.list asks for. A key (client, enrollment, household,
+ * actor) picks an index; everything else given is checked on each
+ * workflow the index yields. */
+typedef struct {
+    int state;                          /* -1: every state */
+    char project_id[EXF_ID_MAX + 1];    /* "" for any */
+    char keys[STORE_KEY_COUNT][EXF_ID_MAX + 1];     /* "" when not given */
+    bool has_stalled, stalled;
+    int64_t max_at;                     /* updated_at at most (idle_for_s) */
+} list_filter_t;
+
 typedef struct {
     call_t *c;
-    const char *project_id;             /* "" for any */
+    const list_filter_t *filter;
     int64_t limit, count, scanned;
     bool more;
     store_status_t rc;
@@ -230,6 +251,36 @@ remember_row (list_walk_t *w, const void *key, size_t key_len)
 }
 
 static bool
+has_member_with (const workflow_t *wf, const char *client,
+                 const char *enrollment)
+{
+    for (int i = 0; i < wf->n_members; i++)
+        if ((!client[0] || !strcmp (wf->members[i].client_id, client))
+            && (!enrollment[0]
+                || !strcmp (wf->members[i].enrollment_id, enrollment)))
+            return true;
+    return false;
+}
+
+/* Whether a workflow an index yielded passes the other filters. */
+static bool
+list_matches (const list_filter_t *f, const workflow_t *wf)
+{
+    const char *actor = f->keys[STORE_KEY_ACTOR];
+    const char *household = f->keys[STORE_KEY_HOUSEHOLD];
+    return (f->state < 0 || (int) wf->state == f->state)
+           && (!f->project_id[0] || !strcmp (wf->project_id, f->project_id))
+           && wf->updated_at <= f->max_at
+           && (!f->has_stalled
+               || (wf->state == WF_OPEN && wf->stalled == f->stalled))
+           && (!household[0] || !strcmp (wf->household_id, household))
+           && (!actor[0] || !strcmp (wf->started_by, actor)
+               || !strcmp (wf->last_actor, actor))
+           && has_member_with (wf, f->keys[STORE_KEY_CLIENT],
+                               f->keys[STORE_KEY_ENROLLMENT]);
+}
+
+static bool
 list_item (void *arg, const char *workflow_id, const void *key, size_t key_len)
 {
     list_walk_t *w = arg;
@@ -240,7 +291,7 @@ list_item (void *arg, const char *workflow_id, const void *key, size_t key_len)
     w->rc = store_workflow_get (w->c->env->change.txn, workflow_id, w->row);
     if (w->rc)
         return false;
-    if (w->project_id[0] && strcmp (w->row->wf->project_id, w->project_id)) {
+    if (!list_matches (w->filter, w->row->wf)) {
         remember_row (w, key, key_len);
         return true;
     }
@@ -273,52 +324,114 @@ parse_cursor (exf_str_t s, uint8_t *out, size_t cap, size_t *len)
     return true;
 }
 
-store_status_t
-cmd_workflow_list (call_t *c)
+/* The keys in the order an index is picked by: the one that names the
+ * fewest workflows first. */
+static const struct {
+    store_key_t key;
+    const char *arg;
+} list_keys[STORE_KEY_COUNT] = {
+    { STORE_KEY_ENROLLMENT, "enrollment_id" },
+    { STORE_KEY_CLIENT, "client_id" },
+    { STORE_KEY_HOUSEHOLD, "household_id" },
+    { STORE_KEY_ACTOR, "actor" },
+};
+
+/* Reads the arguments into `f`; `*key` is the index to walk, -1 for none
+ * (then `state` was required). */
+static bool
+parse_list (call_t *c, list_filter_t *f, int *key)
 {
-    exf_str_t state_name, after;
-    char project[EXF_ID_MAX + 1];
-    int64_t idle = 0, limit;
-    bool has_idle;
-    if (!codec_read_str (c->args, "state", true, 16, &state_name, NULL,
-                         EXF_BAD_REQUEST, &c->err)
-        || !codec_read_id (c->args, "project_id", false, project,
+    exf_str_t state_name;
+    bool has_state, has_idle;
+    int64_t idle = 0;
+    *key = -1;
+    for (int i = 0; i < STORE_KEY_COUNT; i++) {
+        if (!codec_read_id (c->args, list_keys[i].arg, false,
+                            f->keys[list_keys[i].key], EXF_BAD_REQUEST,
+                            &c->err))
+            return false;
+        if (*key < 0 && f->keys[list_keys[i].key][0])
+            *key = (int) list_keys[i].key;
+    }
+    if (!codec_read_str (c->args, "state", false, 16, &state_name,
+                         &has_state, EXF_BAD_REQUEST, &c->err)
+        || !codec_read_id (c->args, "project_id", false, f->project_id,
                            EXF_BAD_REQUEST, &c->err)
         || !codec_read_int (c->args, "idle_for_s", false, &idle, &has_idle,
                             EXF_BAD_REQUEST, &c->err)
+        || !codec_read_bool (c->args, "stalled", false, &f->stalled,
+                             &f->has_stalled, EXF_BAD_REQUEST, &c->err))
+        return false;
+    if (*key < 0 && !has_state)
+        return exf_fail (&c->err, EXF_BAD_REQUEST, "state",
+                         "state is required unless client_id, "
+                         "enrollment_id, household_id or actor is given");
+    f->state = has_state ? workflow_state_by_name (state_name) : -1;
+    if (has_state && f->state < 0)
+        return exf_fail (&c->err, EXF_BAD_REQUEST, "state",
+                         "state is open, finished or cancelled");
+    if (idle < 0 || idle > MAX_SECONDS)
+        return exf_fail (&c->err, EXF_BAD_REQUEST, "idle_for_s",
+                         "idle_for_s is 0 to %lld", (long long) MAX_SECONDS);
+    f->max_at = has_idle ? c->env->change.now_ms - idle * 1000 : INT64_MAX;
+    return true;
+}
+
+/* Walks the index the filter picks: a key's entries (by state, then
+ * creation), the stalled ones, or a state's (oldest idle first). */
+static store_status_t
+list_walk (call_t *c, const list_filter_t *f, int key, const uint8_t *after,
+           size_t after_len, list_walk_t *w)
+{
+    store_txn_t *txn = c->env->change.txn;
+    if (key >= 0)
+        return store_workflow_find (txn, (store_key_t) key, f->keys[key],
+                                    f->state, after, after_len, list_item,
+                                    w);
+    if (f->has_stalled && f->stalled)
+        return store_workflow_list_stalled (txn, after, after_len, f->max_at,
+                                            list_item, w);
+    return store_workflow_list (txn, (wf_state_t) f->state, after, after_len,
+                                f->max_at, list_item, w);
+}
+
+store_status_t
+cmd_workflow_list (call_t *c)
+{
+    list_filter_t f = { 0 };
+    int key;
+    exf_str_t after;
+    int64_t limit;
+    if (!parse_list (c, &f, &key)
         || !codec_read_str (c->args, "after", false, 256, &after, NULL,
                             EXF_BAD_REQUEST, &c->err)
         || !call_read_limit (c, &limit))
         return STORE_OK;
-    int state = workflow_state_by_name (state_name);
-    if (state < 0)
-        return exf_fail (&c->err, EXF_BAD_REQUEST, "state",
-                         "state is open, finished or cancelled"), STORE_OK;
-    if (idle < 0 || idle > MAX_SECONDS)
-        return exf_fail (&c->err, EXF_BAD_REQUEST, "idle_for_s",
-                         "idle_for_s is 0 to %lld",
-                         (long long) MAX_SECONDS), STORE_OK;
     uint8_t cursor[128];
     size_t cursor_len = 0;
     if (after.len && !parse_cursor (after, cursor, sizeof cursor, &cursor_len))
         return exf_fail (&c->err, EXF_BAD_REQUEST, "after",
                          "after is a cursor from a previous page"), STORE_OK;
+    /* stalled is a mark of open workflows only */
+    bool none = f.has_stalled && f.state >= 0 && f.state != WF_OPEN;
+    if (f.has_stalled)
+        f.state = WF_OPEN;
 
     msgpack_sbuffer items;
     msgpack_sbuffer_init (&items);
     store_wf_t *row = store_wf_new ();
-    list_walk_t w = { .c = c, .project_id = project, .limit = limit,
-                      .row = row };
+    list_walk_t w = { .c = c, .filter = &f, .limit = limit, .row = row };
     msgpack_packer_init (&w.items, &items, msgpack_sbuffer_write);
-    int64_t max_at = has_idle ? c->env->change.now_ms - idle * 1000
-                              : INT64_MAX;
-    store_status_t rc = store_workflow_list (c->env->change.txn,
-                                             (wf_state_t) state, cursor,
-                                             cursor_len, max_at, list_item,
-                                             &w);
-    if (!rc)
+    store_status_t rc = none ? STORE_OK
+                             : list_walk (c, &f, key, cursor, cursor_len, &w);
+    if (rc == STORE_NOT_FOUND) {
+        exf_fail (&c->err, EXF_BAD_REQUEST, "after",
+                  "after is a cursor from a previous page of the same "
+                  "listing");
+        rc = STORE_OK;
+    } else if (!rc)
         rc = w.rc;
-    if (!rc) {
+    if (!rc && !c->err.code) {
         msgpack_pack_map (c->pk, 2);
         codec_pack_cstr (c->pk, "workflows");
         msgpack_pack_array (c->pk, (size_t) w.count);

@@ -42,6 +42,8 @@ static const command_t command_table[EXF_CMD_COUNT] = {
     [EXF_CMD_EVENTS_READ]      = { cmd_events_read,      false, false, LOG_READERS },
     [EXF_CMD_CONSUMER_ACK]     = { cmd_consumer_ack,     true,  false, WORKER },
     [EXF_CMD_CONSUMER_LIST]    = { cmd_consumer_list,    false, false, LOG_READERS },
+    /* ops only for a consumer idle past the limit: the handler checks */
+    [EXF_CMD_CONSUMER_DELETE]  = { cmd_consumer_delete,  true,  false, OPS },
     [EXF_CMD_DQ_REPORT]        = { cmd_dq_report,        true,  true,  WORKER },
     [EXF_CMD_HUD_CODES]        = { cmd_hud_codes,        false, false, EXF_ROLE_ANY },
 };

@@ -24,6 +24,8 @@ bool command_allows (const command_t *cmd, unsigned role);
 typedef struct {
     change_env_t change;                /* the transaction, clock and queue */
     int64_t started_ms;                 /* daemon start, for uptime */
+    int64_t consumer_retire_ms;         /* ops may delete a consumer idle
+                                           longer (--consumer-retire-after) */
 } command_env_t;
 
 /* Runs one parsed request from `caller` and writes the reply body into

@@ -22,7 +22,7 @@ usage (FILE *out)
         "                 [--reply-retention SECONDS]\n"
         "                 [--server-cert FILE --certs DIR]\n"
         "                 [--max-connections N] [--peer-grace SECONDS]\n"
-        "                 [--timezone ZONE]\n"
+        "                 [--timezone ZONE] [--consumer-retire-after SECONDS]\n"
         "                 [--config FILE] [--verbose]\n"
         "       exitflowd --verify DIR\n"
         "\n"
@@ -43,10 +43,15 @@ usage (FILE *out)
         "  --timezone ZONE       the CoC's IANA time zone (America/Chicago):\n"
         "                        which day is today for the date rules\n"
         "                        (default: the system's); times stay UTC\n"
+        "  --consumer-retire-after SECONDS\n"
+        "                        ops may delete (consumer.delete) a consumer\n"
+        "                        that has not acked for longer (604800, 7 days);\n"
+        "                        admin may delete any\n"
         "  --config FILE         ZPL config; keys under `exitflowd`: data,\n"
         "                        commands, events, stall-after, map-size,\n"
         "                        reply-retention, server-cert, certs,\n"
-        "                        max-connections, peer-grace, timezone\n"
+        "                        max-connections, peer-grace, timezone,\n"
+        "                        consumer-retire-after\n"
         "  --verbose             log every request (ids and codes only)\n"
         "  --verify DIR          check every page and record of the store in\n"
         "                        DIR (a running daemon's too), print what is\n"
@@ -132,10 +137,11 @@ main (int argc, char **argv)
         .reply_retention_s = 86400,
         .max_connections = 256,
         .peer_grace_s = 30,
+        .consumer_retire_after_s = 7 * 86400,
     };
     enum { F_DATA, F_COMMANDS, F_EVENTS, F_STALL, F_MAP, F_RETENTION,
            F_SERVER_CERT, F_CERTS, F_MAX_CONNECTIONS, F_PEER_GRACE,
-           F_TIMEZONE, F_CONFIG, F_COUNT };
+           F_TIMEZONE, F_RETIRE, F_CONFIG, F_COUNT };
     const char *flag[F_COUNT] = { 0 };
     static const struct option options[] = {
         { "data", required_argument, NULL, F_DATA },
@@ -149,6 +155,7 @@ main (int argc, char **argv)
         { "max-connections", required_argument, NULL, F_MAX_CONNECTIONS },
         { "peer-grace", required_argument, NULL, F_PEER_GRACE },
         { "timezone", required_argument, NULL, F_TIMEZONE },
+        { "consumer-retire-after", required_argument, NULL, F_RETIRE },
         { "config", required_argument, NULL, F_CONFIG },
         { "verbose", no_argument, NULL, 'v' },
         { "verify", required_argument, NULL, 'V' },
@@ -187,7 +194,8 @@ main (int argc, char **argv)
             "exitflowd/stall-after", "exitflowd/map-size",
             "exitflowd/reply-retention", "exitflowd/server-cert",
             "exitflowd/certs", "exitflowd/max-connections",
-            "exitflowd/peer-grace", "exitflowd/timezone" };
+            "exitflowd/peer-grace", "exitflowd/timezone",
+            "exitflowd/consumer-retire-after" };
         char why[256];
         file = load_config (flag[F_CONFIG], keys, F_CONFIG, why, sizeof why);
         if (!file) {
@@ -230,7 +238,9 @@ main (int argc, char **argv)
           "--reply-retention takes 1 to 3162240000 seconds" },
         { F_MAX_CONNECTIONS, 1, 100000,
           "--max-connections takes 1 to 100000" },
-        { F_PEER_GRACE, 1, 86400, "--peer-grace takes 1 to 86400 seconds" } };
+        { F_PEER_GRACE, 1, 86400, "--peer-grace takes 1 to 86400 seconds" },
+        { F_RETIRE, 0, CENTURY_S,
+          "--consumer-retire-after takes 0 to 3162240000 seconds" } };
     for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++) {
         const char *text = flag[numbers[i].flag];
         if (!text)
@@ -247,6 +257,8 @@ main (int argc, char **argv)
             config.max_connections = (size_t) n;
         else if (numbers[i].flag == F_PEER_GRACE)
             config.peer_grace_s = n;
+        else if (numbers[i].flag == F_RETIRE)
+            config.consumer_retire_after_s = n;
         else
             config.reply_retention_s = n;
     }

@@ -47,6 +47,7 @@ store_status_t cmd_events_read (call_t *c);
 store_status_t cmd_workflow_history (call_t *c);
 store_status_t cmd_consumer_ack (call_t *c);
 store_status_t cmd_consumer_list (call_t *c);
+store_status_t cmd_consumer_delete (call_t *c);
 
 /* ---- shared steps (handlers.c) ---- */
 

@@ -87,20 +87,24 @@ record_ledger_drop_oldest (record_ledger_t *l, uint32_t events,
  *               project_type|nil, created_at, updated_at, started_by|nil,
  *               new_hoh|nil, cancel_reason|nil, stalled, [member…], [dq…],
  *               [event seq…], [[id_hash, reply_seq, at]…],
- *               move_in_date|nil]   (ledger: RECORD_RECENT of each at most,
- *               oldest first)
+ *               move_in_date|nil, last_actor|nil]
+ *               (ledger: RECORD_RECENT of each at most, oldest first)
  *   member   = [client, enrollment, relationship, entry_date, adult|nil,
  *               decision, [done_step…], birth_date|nil]
  *   done_step= [step, mode, completed_at, first_completed_at, actor|nil, data]
  *   dq       = [source, count, findings]      (bytes are msgpack bin)
  *
  * Format 2 (still read: stores written before it keep working) has no
- * move_in_date and no birth_date, and its member's adult is always a bool:
- * it was given or defaulted to true, so it is read as an explicit
- * override. */
+ * move_in_date, no last_actor and no birth_date, and its member's adult is
+ * always a bool: it was given or defaulted to true, so it is read as an
+ * explicit override. Its last_actor is unknown (""): such a workflow is
+ * found by its starter until its next change names one.
+ *
+ * The index entries a workflow has (store.c) follow from this record:
+ * state, updated_at, stalled, household, members, started_by, last_actor. */
 
 /* 3: birth dates, the adult flag optional (nil: not given), move-in
- * dates. 2: the ledger holds the newest RECORD_RECENT entries of each kind,
+ * dates, who made the last change. 2: the ledger holds the newest RECORD_RECENT entries of each kind,
  * the older ones are index entries (format 1 held every one). */
 #define STORED_FORMAT 3
 #define FORMAT_NO_AGE 2
@@ -141,7 +145,7 @@ void
 record_pack (msgpack_packer *pk, const workflow_t *wf,
              const record_ledger_t *l)
 {
-    msgpack_pack_array (pk, 19);
+    msgpack_pack_array (pk, 20);
     msgpack_pack_int (pk, STORED_FORMAT);
     codec_pack_cstr (pk, wf->workflow_id);
     msgpack_pack_int64 (pk, wf->version);
@@ -177,6 +181,7 @@ record_pack (msgpack_packer *pk, const workflow_t *wf,
         msgpack_pack_int64 (pk, l->replies[i].at_ms);
     }
     codec_pack_cstr_or_nil (pk, wf->move_in_date);
+    codec_pack_cstr_or_nil (pk, wf->last_actor);
 }
 
 bool
@@ -374,8 +379,10 @@ unpack_stored (workflow_t *wf, record_ledger_t *ledger, reader_t r)
     reader_t dq = read_array (&r);
     reader_t history = read_array (&r);
     reader_t replies = read_array (&r);
-    if (format != FORMAT_NO_AGE)
+    if (format != FORMAT_NO_AGE) {
         read_text (&r, wf->move_in_date, sizeof wf->move_in_date);
+        read_text (&r, wf->last_actor, sizeof wf->last_actor);
+    }
     if (!r.ok || r.i != r.n || state < 0 || state >= WF_STATE_COUNT
         || members.n > WF_MAX_MEMBERS || dq.n > WF_MAX_DQ_SOURCES
         || history.n > RECORD_RECENT || replies.n > RECORD_RECENT)

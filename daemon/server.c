@@ -306,7 +306,8 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now,
     store_status_t rc = store_begin (self->store, any_write, &txn);
     if (rc)
         return rc;
-    command_env_t env = { change_env (self, txn, now), self->started_ms };
+    command_env_t env = { change_env (self, txn, now), self->started_ms,
+                          self->config->consumer_retire_after_s * 1000 };
     for (int i = 0; i < n && !rc; i++) {
         request_t *r = &self->batch[i];
         if (!r->cmd || (writes_refused && command_writes (r->cmd)))

@@ -23,6 +23,7 @@ typedef struct {
     const char *certs_dir;          /* clients' public certificates */
     size_t max_connections;         /* per socket */
     int64_t peer_grace_s;           /* replies left unread this long: cut */
+    int64_t consumer_retire_after_s; /* ops may delete a consumer idle longer */
     bool verbose;                   /* log every request (ids and codes only) */
 } server_config_t;
 

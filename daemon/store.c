@@ -15,6 +15,13 @@
  * records it changes plus the tail pages of the log, the reply log and the
  * state index.
  *
+ * workflow.list finds workflows by key (a member's client or enrollment,
+ * the household, a caseworker) through index entries that hold the state
+ * in their key: they move only when what they index changes — every one at
+ * a change of state (start, finish, cancel), an actor's when the last
+ * actor changes, the stalled entry when the stall is marked or ended — so
+ * the command that changes none of it, nearly every one, writes none.
+ *
  *   W id h seq            → ""  (an event of the workflow's history,
  *                                 older than its ledger's)
  *   W id p                → the members' prior values (Default Last)
@@ -22,12 +29,24 @@
  *                                 older than its ledger's)
  *   W id w                → the stored workflow and its ledger
  *   S state at id         → ""  (workflow.list, stall scan; at = updated_at)
+ *   T at id               → ""  (open workflows marked stalled; at =
+ *                                 updated_at, which a stall does not change
+ *                                 and any change, ending the stall, does)
+ *   F key len value state id → ""  (workflow.list by key: key c a member's
+ *                                 client_id, e its enrollment_id, h the
+ *                                 household, a started_by and last_actor,
+ *                                 one entry per distinct actor; len is the
+ *                                 value's length, so one value's entries
+ *                                 are one range, by state then id)
  *   H household           → id of its open workflow
  *   L seq                 → event, as published
  *   R rseq                → reply record of a command naming a workflow
  *   U day request-id      → reply record of a command naming none
  *   C name                → consumer offset
- *   M name                → meta: "counts" (per state), "format"
+ *   M name                → meta: "counts" (per state), "format",
+ *                           "indexes" (which of the indexes above the store
+ *                           holds: a store written before the F and T
+ *                           entries gets them when it is opened)
  *
  * Numbers are big-endian so byte order is numeric order. A reply record is
  * at(8) · body-hash(8) · id-length(1) · id · scope-length(1) · scope ·
@@ -56,6 +75,10 @@
 #include "verify.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
+/* The indexes a store holds ("M indexes"): 1, the F and T entries. */
+#define INDEXES 1
+/* Workflows indexed per transaction when an older store gets them. */
+#define INDEX_BATCH 2000
 #define KEY_MAX 160
 /* lock.mdb's blocks, allocated before LMDB maps the file for writing: its
  * reader table fits (LMDB sizes it from the file, about 1,000 readers) */
@@ -252,6 +275,45 @@ state_key (wf_state_t state, int64_t at, const char *id)
     key_byte (&k, 'S');
     key_byte (&k, (uint8_t) state);
     key_u64 (&k, (uint64_t) at);
+    key_bytes (&k, id, WF_ID_LEN);
+    return k;
+}
+
+/* T at id */
+static dbkey_t
+stalled_key (int64_t at, const char *id)
+{
+    dbkey_t k = { .n = 0 };
+    key_byte (&k, 'T');
+    key_u64 (&k, (uint64_t) at);
+    key_bytes (&k, id, WF_ID_LEN);
+    return k;
+}
+
+static const char find_kinds[STORE_KEY_COUNT] = {
+    [STORE_KEY_CLIENT] = 'c', [STORE_KEY_ENROLLMENT] = 'e',
+    [STORE_KEY_HOUSEHOLD] = 'h', [STORE_KEY_ACTOR] = 'a' };
+
+/* F key len value: the range of one value's entries. */
+static dbkey_t
+find_prefix (store_key_t key, const char *value)
+{
+    dbkey_t k = { .n = 0 };
+    size_t n = strlen (value);
+    key_byte (&k, 'F');
+    key_byte (&k, (uint8_t) find_kinds[key]);
+    key_byte (&k, (uint8_t) (n < EXF_ID_MAX ? n : EXF_ID_MAX));
+    key_bytes (&k, value, n < EXF_ID_MAX ? n : EXF_ID_MAX);
+    return k;
+}
+
+/* F key len value state id */
+static dbkey_t
+find_key (store_key_t key, const char *value, wf_state_t state,
+          const char *id)
+{
+    dbkey_t k = find_prefix (key, value);
+    key_byte (&k, (uint8_t) state);
     key_bytes (&k, id, WF_ID_LEN);
     return k;
 }
@@ -527,16 +589,22 @@ open_tree (store_t *self)
     self->committed_reply_seq = read_last_number (txn, self->dbi, 'R');
     if (st.ms_entries == 0) {
         store_txn_t t = { .store = self, .txn = txn, .write = true };
-        uint8_t format[8];
+        uint8_t format[8], indexes[8];
         put_be64 (format, STORE_FORMAT);
+        put_be64 (indexes, INDEXES);
         dbkey_t k = prefixed_key ('M', "format");
-        if ((rc = db_put (&t, &k, val_of (format, 8), 0))) {
+        dbkey_t ki = prefixed_key ('M', "indexes");
+        if ((rc = db_put (&t, &k, val_of (format, 8), 0))
+            || (rc = db_put (&t, &ki, val_of (indexes, 8), 0))) {
             mdb_txn_abort (txn);
             return rc;
         }
     }
     return mdb_txn_commit (txn);
 }
+
+/* Defined with the workflows: an older store gets its indexes. */
+static int build_indexes (store_t *self);
 
 store_t *
 store_new (const char *dir, size_t map_size, int64_t reply_keep_ms,
@@ -568,6 +636,8 @@ store_new (const char *dir, size_t map_size, int64_t reply_keep_ms,
         int dead = 0;
         mdb_reader_check (self->env, &dead);    /* readers of crashed processes */
         rc = open_tree (self);
+        if (!rc)
+            rc = build_indexes (self);
     }
     if (rc) {
         *status = status_of (self, rc);
@@ -673,7 +743,9 @@ store_wf_destroy (store_wf_t **self_p)
 static store_wf_place_t
 place_of (const workflow_t *wf)
 {
-    store_wf_place_t p = { wf->state, wf->updated_at, true };
+    store_wf_place_t p = { .state = wf->state, .updated_at = wf->updated_at,
+                           .stalled = wf->stalled, .exists = true };
+    memcpy (p.last_actor, wf->last_actor, sizeof p.last_actor);
     return p;
 }
 
@@ -763,6 +835,97 @@ counts_move (store_txn_t *t, int from, int to)
     return db_put (t, &k, val_of (buf, sizeof buf), 0);
 }
 
+static int
+put_or_del (store_txn_t *t, const dbkey_t *k, bool put)
+{
+    return put ? db_put (t, k, val_of ("", 0), 0) : db_del (t, k);
+}
+
+/* The entries of the keys a workflow never changes, in `state`: its
+ * household's and each member's client and enrollment. */
+static int
+fixed_entries (store_txn_t *t, const workflow_t *wf, wf_state_t state,
+               bool put)
+{
+    const char *id = wf->workflow_id;
+    dbkey_t k = find_key (STORE_KEY_HOUSEHOLD, wf->household_id, state, id);
+    int rc = put_or_del (t, &k, put);
+    for (int i = 0; !rc && i < wf->n_members; i++) {
+        const wf_member_t *m = &wf->members[i];
+        k = find_key (STORE_KEY_CLIENT, m->client_id, state, id);
+        if (!(rc = put_or_del (t, &k, put))) {
+            k = find_key (STORE_KEY_ENROLLMENT, m->enrollment_id, state, id);
+            rc = put_or_del (t, &k, put);
+        }
+    }
+    return rc;
+}
+
+/* The actors a workflow is found by, given its last actor: its starter
+ * and that one, each once, none empty. */
+static int
+actors_of (const workflow_t *wf, const char *last_actor, const char *out[2])
+{
+    int n = 0;
+    if (wf->started_by[0])
+        out[n++] = wf->started_by;
+    if (last_actor[0] && strcmp (last_actor, wf->started_by))
+        out[n++] = last_actor;
+    return n;
+}
+
+static bool
+among (const char *const *names, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp (names[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Moves the workflow's F and T entries from where `before` says they were
+ * to where they are: only those whose indexed value changed. */
+static int
+reindex_find (store_txn_t *t, const store_wf_place_t *before,
+              const workflow_t *wf)
+{
+    bool moved = !before->exists || before->state != wf->state;
+    const char *was[2], *now[2];
+    int n_was = before->exists ? actors_of (wf, before->last_actor, was) : 0;
+    int n_now = actors_of (wf, wf->last_actor, now);
+    int rc = 0;
+    if (moved && before->exists)
+        rc = fixed_entries (t, wf, before->state, false);
+    if (!rc && moved)
+        rc = fixed_entries (t, wf, wf->state, true);
+    for (int i = 0; !rc && i < n_was; i++)
+        if (moved || !among (now, n_now, was[i])) {
+            dbkey_t k = find_key (STORE_KEY_ACTOR, was[i], before->state,
+                                  wf->workflow_id);
+            rc = db_del (t, &k);
+        }
+    for (int i = 0; !rc && i < n_now; i++)
+        if (moved || !among (was, n_was, now[i])) {
+            dbkey_t k = find_key (STORE_KEY_ACTOR, now[i], wf->state,
+                                  wf->workflow_id);
+            rc = db_put (t, &k, val_of ("", 0), 0);
+        }
+    bool was_stalled = before->exists && before->state == WF_OPEN
+                       && before->stalled;
+    bool is_stalled = wf->state == WF_OPEN && wf->stalled;
+    bool same = was_stalled && is_stalled
+                && before->updated_at == wf->updated_at;
+    if (!rc && was_stalled && !same) {
+        dbkey_t k = stalled_key (before->updated_at, wf->workflow_id);
+        rc = db_del (t, &k);
+    }
+    if (!rc && is_stalled && !same) {
+        dbkey_t k = stalled_key (wf->updated_at, wf->workflow_id);
+        rc = db_put (t, &k, val_of ("", 0), 0);
+    }
+    return rc;
+}
+
 /* Moves the workflow's index entries from where it was to where it is. */
 static int
 reindex (store_txn_t *t, const store_wf_place_t *before, const workflow_t *wf)
@@ -788,7 +951,7 @@ reindex (store_txn_t *t, const store_wf_place_t *before, const workflow_t *wf)
     if (!rc && (!before->exists || before->state != wf->state))
         rc = counts_move (t, before->exists ? (int) before->state : -1,
                           wf->state);
-    return rc;
+    return rc ? rc : reindex_find (t, before, wf);
 }
 
 /* W id h seq: one event of the workflow's history. */
@@ -879,13 +1042,15 @@ store_household_open (store_txn_t *t, const char *household_id,
     return STORE_OK;
 }
 
+/* A walk over one listing: index entries of one length whose key ends
+ * with the workflow id, with updated_at at `at_offset` (-1: none). */
 typedef struct {
     store_list_fn fn;
     void *arg;
+    size_t key_len;
+    int at_offset;
     int64_t max_at;
 } list_walk_t;
-
-#define STATE_KEY_LEN (2 + 8 + WF_ID_LEN)
 
 static bool
 list_each (void *arg, MDB_val *k, MDB_val *v)
@@ -893,14 +1058,31 @@ list_each (void *arg, MDB_val *k, MDB_val *v)
     (void) v;
     list_walk_t *w = arg;
     const uint8_t *key = k->mv_data;
-    if (k->mv_size != STATE_KEY_LEN)
+    if (k->mv_size != w->key_len)
         return true;
-    if ((int64_t) get_be64 (key + 2) > w->max_at)
+    if (w->at_offset >= 0 && (int64_t) get_be64 (key + w->at_offset) > w->max_at)
         return false;
     char id[WF_ID_LEN + 1];
-    memcpy (id, key + 10, WF_ID_LEN);
+    memcpy (id, key + k->mv_size - WF_ID_LEN, WF_ID_LEN);
     id[WF_ID_LEN] = '\0';
     return w->fn (w->arg, id, key, k->mv_size);
+}
+
+/* Walks the listing under `prefix`, from just after the cursor `after`
+ * or from its start; a cursor of another listing is MDB_NOTFOUND. */
+static store_status_t
+list_from (store_txn_t *t, const dbkey_t *prefix, const void *after,
+           size_t after_len, list_walk_t *w)
+{
+    dbkey_t start = *prefix;
+    if (after_len) {
+        if (after_len != w->key_len || memcmp (after, prefix->b, prefix->n))
+            return STORE_NOT_FOUND;
+        start.n = 0;
+        key_bytes (&start, after, after_len);
+    }
+    return status_of (t->store,
+                      scan (t, &start, after_len > 0, prefix, list_each, w));
 }
 
 store_status_t
@@ -910,16 +1092,129 @@ store_workflow_list (store_txn_t *t, wf_state_t state, const void *after,
 {
     dbkey_t prefix = { .n = 0 };
     key_byte (key_byte (&prefix, 'S'), (uint8_t) state);
-    list_walk_t w = { fn, arg, max_updated_at };
-    dbkey_t start = prefix;
-    bool exclusive = false;
-    if (after_len) {
-        start.n = 0;
-        key_bytes (&start, after, after_len);
-        exclusive = true;
+    list_walk_t w = { fn, arg, 2 + 8 + WF_ID_LEN, 2, max_updated_at };
+    return list_from (t, &prefix, after, after_len, &w);
+}
+
+store_status_t
+store_workflow_list_stalled (store_txn_t *t, const void *after,
+                             size_t after_len, int64_t max_updated_at,
+                             store_list_fn fn, void *arg)
+{
+    dbkey_t prefix = { .n = 0 };
+    key_byte (&prefix, 'T');
+    list_walk_t w = { fn, arg, 1 + 8 + WF_ID_LEN, 1, max_updated_at };
+    return list_from (t, &prefix, after, after_len, &w);
+}
+
+store_status_t
+store_workflow_find (store_txn_t *t, store_key_t key, const char *value,
+                     int state, const void *after, size_t after_len,
+                     store_list_fn fn, void *arg)
+{
+    dbkey_t prefix = find_prefix (key, value);
+    size_t key_len = prefix.n + 1 + WF_ID_LEN;
+    if (state >= 0)
+        key_byte (&prefix, (uint8_t) state);
+    list_walk_t w = { fn, arg, key_len, -1, INT64_MAX };
+    return list_from (t, &prefix, after, after_len, &w);
+}
+
+/* ---- indexing an older store ---- */
+
+/* Up to INDEX_BATCH workflow ids, read before any is written. */
+typedef struct {
+    char ids[INDEX_BATCH][WF_ID_LEN + 1];
+    int n;
+} id_batch_t;
+
+static bool
+collect_id (void *arg, MDB_val *k, MDB_val *v)
+{
+    (void) v;
+    id_batch_t *b = arg;
+    const uint8_t *key = k->mv_data;
+    if (k->mv_size == 2 + WF_ID_LEN && key[1 + WF_ID_LEN] == 'w') {
+        memcpy (b->ids[b->n], key + 1, WF_ID_LEN);
+        b->ids[b->n++][WF_ID_LEN] = '\0';
     }
-    return status_of (t->store,
-                      scan (t, &start, exclusive, &prefix, list_each, &w));
+    return b->n < INDEX_BATCH;
+}
+
+/* Indexes the workflows after `after` ("" from the first), a batch in
+ * one transaction; on the last batch also marks the store indexed. */
+static int
+index_batch (store_t *self, id_batch_t *b, char after[WF_ID_LEN + 1],
+             store_wf_t *swf, bool *done)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+    if (rc)
+        return rc;
+    store_txn_t t = { .store = self, .txn = txn, .write = true };
+    dbkey_t prefix = { .n = 0 };
+    key_byte (&prefix, 'W');
+    dbkey_t start = after[0] ? workflow_key (after, 'w') : prefix;
+    b->n = 0;
+    rc = scan (&t, &start, after[0] != 0, &prefix, collect_id, b);
+    store_wf_place_t nowhere = { .exists = false };
+    for (int i = 0; !rc && i < b->n; i++) {
+        MDB_val v;
+        workflow_reset (swf->wf);
+        record_ledger_fini (&swf->ledger);
+        rc = get_workflow_value (&t, b->ids[i], 'w', &v);
+        if (!rc && !record_unpack (swf->wf, &swf->ledger, v.mv_data,
+                                   v.mv_size))
+            rc = undecodable (&t, b->ids[i], 'w');
+        if (!rc)
+            rc = reindex_find (&t, &nowhere, swf->wf);
+    }
+    *done = b->n < INDEX_BATCH;
+    if (!rc && b->n)
+        memcpy (after, b->ids[b->n - 1], WF_ID_LEN + 1);
+    if (!rc && *done) {
+        uint8_t indexes[8];
+        put_be64 (indexes, INDEXES);
+        dbkey_t k = prefixed_key ('M', "indexes");
+        rc = db_put (&t, &k, val_of (indexes, 8), 0);
+    }
+    if (rc) {
+        mdb_txn_abort (txn);
+        return rc;
+    }
+    return mdb_txn_commit (txn);
+}
+
+/* A store written before the F and T indexes gets them, every workflow's,
+ * before it is served. Putting an entry twice is harmless, so a build cut
+ * short is simply done again at the next start. */
+static int
+build_indexes (store_t *self)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    store_txn_t t = { .store = self, .txn = txn };
+    MDB_val v;
+    dbkey_t k = prefixed_key ('M', "indexes");
+    rc = db_get (&t, &k, &v);
+    bool built = !rc && v.mv_size == 8 && get_be64 (v.mv_data) >= INDEXES;
+    mdb_txn_abort (txn);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    if (built)
+        return 0;
+    id_batch_t *batch = malloc (sizeof *batch);
+    store_wf_t *swf = store_wf_new ();
+    char after[WF_ID_LEN + 1] = "";
+    bool done = false;
+    rc = batch ? 0 : ENOMEM;
+    while (!rc && !done)
+        rc = index_batch (self, batch, after, swf, &done);
+    store_wf_destroy (&swf);
+    free (batch);
+    return rc;
 }
 
 /* ---- events ---- */
@@ -1340,24 +1635,47 @@ store_replies_sweep (store_txn_t *t, int64_t now_ms, int budget, int *deleted)
 
 /* ---- consumers ---- */
 
+/* C name → seq(8) · acked_at(8); a record written before the ack time
+ * was kept holds the seq alone. */
+static store_consumer_t
+consumer_of (const MDB_val *v)
+{
+    store_consumer_t c = { 0, 0 };
+    if (v->mv_size >= 8)
+        c.seq = get_be64 (v->mv_data);
+    if (v->mv_size >= 16)
+        c.acked_at = (int64_t) get_be64 ((uint8_t *) v->mv_data + 8);
+    return c;
+}
+
 store_status_t
-store_consumer_get (store_txn_t *t, const char *name, uint64_t *seq)
+store_consumer_get (store_txn_t *t, const char *name, store_consumer_t *out)
 {
     MDB_val v;
     dbkey_t k = prefixed_key ('C', name);
     int rc = db_get (t, &k, &v);
     if (!rc)
-        *seq = v.mv_size == 8 ? get_be64 (v.mv_data) : 0;
+        *out = consumer_of (&v);
     return status_of (t->store, rc);
 }
 
 store_status_t
-store_consumer_put (store_txn_t *t, const char *name, uint64_t seq)
+store_consumer_put (store_txn_t *t, const char *name,
+                    const store_consumer_t *c)
 {
-    uint8_t buf[8];
-    put_be64 (buf, seq);
+    uint8_t buf[16];
+    put_be64 (buf, c->seq);
+    put_be64 (buf + 8, (uint64_t) c->acked_at);
     dbkey_t k = prefixed_key ('C', name);
-    return status_of (t->store, db_put (t, &k, val_of (buf, 8), 0));
+    return status_of (t->store, db_put (t, &k, val_of (buf, 16), 0));
+}
+
+store_status_t
+store_consumer_delete (store_txn_t *t, const char *name)
+{
+    dbkey_t k = prefixed_key ('C', name);
+    MDB_val key = val_of_key (&k);
+    return status_of (t->store, mdb_del (t->txn, t->store->dbi, &key, NULL));
 }
 
 typedef struct {
@@ -1373,7 +1691,8 @@ consumer_each (void *arg, MDB_val *k, MDB_val *v)
     size_t n = k->mv_size - 1 < EXF_ID_MAX ? k->mv_size - 1 : EXF_ID_MAX;
     memcpy (name, (uint8_t *) k->mv_data + 1, n);
     name[n] = '\0';
-    return w->fn (w->arg, name, v->mv_size == 8 ? get_be64 (v->mv_data) : 0);
+    store_consumer_t c = consumer_of (v);
+    return w->fn (w->arg, name, &c);
 }
 
 store_status_t

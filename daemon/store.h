@@ -77,10 +77,13 @@ void store_abort (store_txn_t **txn_p);
 
 /* ---- workflows ---- */
 
-/* Where a workflow sits in the indexes. */
+/* Where a workflow sits in the indexes: what of it they index that can
+ * change (its household, members and starter never do). */
 typedef struct {
     wf_state_t state;
     int64_t updated_at;
+    bool stalled;
+    char last_actor[EXF_ID_MAX + 1];
     bool exists;
 } store_wf_place_t;
 
@@ -113,13 +116,40 @@ store_status_t store_household_open (store_txn_t *txn,
                                      char workflow_id[WF_ID_LEN + 1]);
 /* Workflows in `state`, ascending last change, after the cursor `after`
  * (an opaque key, may be empty), with updated_at <= max_updated_at. The
- * callback returns false to stop; `key` is the cursor of that item. */
+ * callback returns false to stop; `key` is the cursor of that item.
+ * STORE_NOT_FOUND when `after` is not a cursor of this listing. */
 typedef bool (*store_list_fn) (void *arg, const char *workflow_id,
                                const void *key, size_t key_len);
 store_status_t store_workflow_list (store_txn_t *txn, wf_state_t state,
                                     const void *after, size_t after_len,
                                     int64_t max_updated_at, store_list_fn fn,
                                     void *arg);
+/* The keys workflow.list finds workflows by, each an index of its own. */
+typedef enum {
+    STORE_KEY_CLIENT,               /* a member's client_id */
+    STORE_KEY_ENROLLMENT,           /* a member's enrollment_id */
+    STORE_KEY_HOUSEHOLD,            /* household_id */
+    STORE_KEY_ACTOR,                /* started_by, and last_actor */
+    STORE_KEY_COUNT
+} store_key_t;
+
+/* Workflows whose `key` is `value`, in `state` (every state when it is
+ * -1), by state (open, finished, cancelled) then workflow id, after the
+ * cursor `after` (opaque, may be empty). STORE_NOT_FOUND when `after` is
+ * not a cursor of this listing. The callback as for store_workflow_list.
+ * One index lookup, then one step per item: the cost does not depend on
+ * how many workflows the store holds. */
+store_status_t store_workflow_find (store_txn_t *txn, store_key_t key,
+                                    const char *value, int state,
+                                    const void *after, size_t after_len,
+                                    store_list_fn fn, void *arg);
+/* Open workflows marked stalled, as store_workflow_list orders and
+ * bounds them (oldest last change first). */
+store_status_t store_workflow_list_stalled (store_txn_t *txn,
+                                            const void *after,
+                                            size_t after_len,
+                                            int64_t max_updated_at,
+                                            store_list_fn fn, void *arg);
 /* Counts by state. */
 store_status_t store_workflow_counts (store_txn_t *txn,
                                       uint64_t counts[WF_STATE_COUNT]);
@@ -164,12 +194,23 @@ store_status_t store_replies_sweep (store_txn_t *txn, int64_t now_ms,
 
 /* ---- consumers ---- */
 
-/* STORE_NOT_FOUND for a consumer that never acknowledged. */
+/* A consumer's offset and when it last acknowledged (ms; 0 when its
+ * record predates the ack time: unknown). */
+typedef struct {
+    uint64_t seq;
+    int64_t acked_at;
+} store_consumer_t;
+
+/* STORE_NOT_FOUND for a consumer that never acknowledged (or was
+ * deleted since). */
 store_status_t store_consumer_get (store_txn_t *txn, const char *name,
-                                   uint64_t *seq);
+                                   store_consumer_t *out);
 store_status_t store_consumer_put (store_txn_t *txn, const char *name,
-                                   uint64_t seq);
-typedef bool (*store_consumer_fn) (void *arg, const char *name, uint64_t seq);
+                                   const store_consumer_t *c);
+/* STORE_NOT_FOUND when there is no such consumer. */
+store_status_t store_consumer_delete (store_txn_t *txn, const char *name);
+typedef bool (*store_consumer_fn) (void *arg, const char *name,
+                                   const store_consumer_t *c);
 store_status_t store_consumers_scan (store_txn_t *txn, store_consumer_fn fn,
                                      void *arg);
 

@@ -75,7 +75,7 @@ pack_member_view (msgpack_packer *pk, const wf_member_t *m, int64_t today)
 }
 
 /* The keys the view and the list item share. */
-#define IDENTITY_KEYS 7
+#define IDENTITY_KEYS 9
 
 static void
 pack_identity (msgpack_packer *pk, const workflow_t *wf)
@@ -94,12 +94,16 @@ pack_identity (msgpack_packer *pk, const workflow_t *wf)
     codec_pack_time (pk, wf->updated_at);
     pack_key (pk, "started_by");
     codec_pack_cstr_or_nil (pk, wf->started_by);
+    pack_key (pk, "last_actor");
+    codec_pack_cstr_or_nil (pk, wf->last_actor);
+    pack_key (pk, "stalled");
+    pack_bool (pk, wf->stalled);
 }
 
 void
 view_pack_workflow (msgpack_packer *pk, const workflow_t *wf, int64_t today)
 {
-    msgpack_pack_map (pk, IDENTITY_KEYS + 10);
+    msgpack_pack_map (pk, IDENTITY_KEYS + 9);
     pack_identity (pk, wf);
     pack_key (pk, "version");
     msgpack_pack_int64 (pk, wf->version);
@@ -113,8 +117,6 @@ view_pack_workflow (msgpack_packer *pk, const workflow_t *wf, int64_t today)
     codec_pack_cstr_or_nil (pk, wf->new_head_of_household);
     pack_key (pk, "cancel_reason");
     blob_pack_text_or_nil (pk, &wf->cancel_reason);
-    pack_key (pk, "stalled");
-    pack_bool (pk, wf->stalled);
     pack_progress (pk, wf, today);
     pack_key (pk, "members");
     msgpack_pack_array (pk, (size_t) wf->n_members);

@@ -2,6 +2,7 @@
  * functions over a workflow_t. See workflow.h and PROTOCOL.md §4. */
 #include "workflow.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,13 +278,68 @@ require_open (const workflow_t *wf, exf_error_t *err)
     return true;
 }
 
-/* Every accepted change: a new version, a new idle period. */
+/* Every accepted change: a new version, a new idle period, and who made
+ * it when the request named a caseworker (workflow.list finds a
+ * caseworker's exits by it). */
 static void
 touch (workflow_t *wf, const wf_ctx_t *ctx)
 {
     wf->version++;
     wf->updated_at = ctx->now_ms;
     wf->stalled = false;
+    if (ctx->actor[0])
+        snprintf (wf->last_actor, sizeof wf->last_actor, "%s", ctx->actor);
+}
+
+void
+workflow_error_about_member (exf_error_t *err, const char *client_id,
+                             const char *path)
+{
+    char at[sizeof err->field];
+    snprintf (at, sizeof at, "members[client_id=%s]%s%s", client_id,
+              path && path[0] ? "." : "", path ? path : "");
+    if (err->field[0])
+        exf_error_nest_field (err, at);
+    else
+        codec_str_copy (err->field, sizeof err->field,
+                        (exf_str_t) { at, (uint32_t) strlen (at) });
+    char message[sizeof err->message + EXF_ID_MAX + 16];
+    snprintf (message, sizeof message, "client %s: %s", client_id,
+              err->message);
+    codec_str_copy (err->message, sizeof err->message,
+                    (exf_str_t) { message, (uint32_t) strlen (message) });
+}
+
+/* A refusal about member `m`: the field is members[client_id=C].PATH and
+ * the message "client C" followed by `fmt`. */
+static bool
+member_fail (exf_error_t *err, const char *code, const wf_member_t *m,
+             const char *path, const char *fmt, ...)
+    __attribute__ ((format (printf, 5, 6)));
+
+static bool
+member_fail (exf_error_t *err, const char *code, const wf_member_t *m,
+             const char *path, const char *fmt, ...)
+{
+    char text[sizeof err->message];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (text, sizeof text, fmt, ap);
+    va_end (ap);
+    exf_fail (err, code, NULL, "client %s%s", m->client_id, text);
+    char at[sizeof err->field];
+    snprintf (at, sizeof at, "members[client_id=%s].%s", m->client_id, path);
+    codec_str_copy (err->field, sizeof err->field,
+                    (exf_str_t) { at, (uint32_t) strlen (at) });
+    return false;
+}
+
+/* "steps.STEP", the path of a member's step. */
+static const char *
+step_path (int step, char out[64])
+{
+    snprintf (out, 64, "steps.%s", hud_steps[step].name);
+    return out;
 }
 
 static wf_member_t *
@@ -292,7 +348,7 @@ member_or_fail (workflow_t *wf, const char *client_id, exf_error_t *err)
     int i = workflow_find_member (wf, client_id);
     if (i < 0) {
         exf_fail (err, EXF_NOT_FOUND, "client_id",
-                  "client_id is not a member of this workflow");
+                  "client %s is not a member of this workflow", client_id);
         return NULL;
     }
     return &wf->members[i];
@@ -318,14 +374,25 @@ static bool
 check_date (const char *date, int64_t latest, const char *field,
             const char *after_what, exf_error_t *err, int64_t *days)
 {
-    const char *name = strrchr (field, '.') ? strrchr (field, '.') + 1 : field;
     if (!parse_date (date, days))
         return exf_fail (err, EXF_VALIDATION, field,
-                         "%s must be a date YYYY-MM-DD", name);
+                         "%s must be a date YYYY-MM-DD", field);
     if (*days > latest)
-        return exf_fail (err, EXF_VALIDATION, field, "%s is %s", name,
+        return exf_fail (err, EXF_VALIDATION, field, "%s is %s", field,
                          after_what);
     return true;
+}
+
+/* check_date for a member's date: the refusal names the member. */
+static bool
+check_member_date (const wf_member_t *m, const char *date, int64_t latest,
+                   const char *field, const char *after_what,
+                   exf_error_t *err, int64_t *days)
+{
+    if (check_date (date, latest, field, after_what, err, days))
+        return true;
+    workflow_error_about_member (err, m->client_id, NULL);
+    return false;
 }
 
 /* Refuses only what cannot be represented or what HMIS software must
@@ -341,37 +408,38 @@ check_members (const workflow_t *wf, const wf_ctx_t *ctx, exf_error_t *err)
                          "a household has 1 to %d members", WF_MAX_MEMBERS);
     for (int i = 0; i < wf->n_members; i++) {
         const wf_member_t *m = &wf->members[i];
-        char field[64];
-        if (!hud_is_relationship (m->relationship)) {
-            snprintf (field, sizeof field, "members.%d.relationship", i);
-            return exf_fail (err, EXF_VALIDATION, field,
-                             "relationship %d is not a HUD 3.15 code",
-                             m->relationship);
-        }
-        int64_t entry, birth;
-        snprintf (field, sizeof field, "members.%d.entry_date", i);
-        if (!check_date (m->entry_date, ctx->today, field, "in the future",
-                         err, &entry))
-            return false;
-        snprintf (field, sizeof field, "members.%d.birth_date", i);
-        if (m->birth_date[0]
-            && (!check_date (m->birth_date, ctx->today, field,
-                             "in the future", err, &birth)
-                || !check_date (m->birth_date, entry, field,
-                                "after the member's entry_date", err, &birth)))
-            return false;
-        for (int j = 0; j < i; j++) {
+        /* a client named twice: members[client_id=C] would name both, so
+         * the position says which */
+        for (int j = 0; j < i; j++)
             if (strcmp (wf->members[j].client_id, m->client_id) == 0) {
+                char field[64];
                 snprintf (field, sizeof field, "members.%d.client_id", i);
                 return exf_fail (err, EXF_VALIDATION, field,
-                                 "client_id appears twice in the household");
+                                 "client %s appears twice in the household "
+                                 "(members %d and %d)", m->client_id, j, i);
             }
-            if (strcmp (wf->members[j].enrollment_id, m->enrollment_id) == 0) {
-                snprintf (field, sizeof field, "members.%d.enrollment_id", i);
-                return exf_fail (err, EXF_VALIDATION, field,
-                                 "enrollment_id appears twice in the household");
-            }
-        }
+        if (!hud_is_relationship (m->relationship))
+            return member_fail (err, EXF_VALIDATION, m, "relationship",
+                                "'s relationship %d is not a HUD 3.15 code "
+                                "(hud.codes, \"relationship\")",
+                                m->relationship);
+        int64_t entry, birth;
+        if (!check_member_date (m, m->entry_date, ctx->today, "entry_date",
+                                "in the future", err, &entry))
+            return false;
+        if (m->birth_date[0]
+            && (!check_member_date (m, m->birth_date, ctx->today,
+                                    "birth_date", "in the future", err,
+                                    &birth)
+                || !check_member_date (m, m->birth_date, entry, "birth_date",
+                                       "after the member's entry_date", err,
+                                       &birth)))
+            return false;
+        for (int j = 0; j < i; j++)
+            if (strcmp (wf->members[j].enrollment_id, m->enrollment_id) == 0)
+                return member_fail (err, EXF_VALIDATION, m, "enrollment_id",
+                                    "'s enrollment_id is also client %s's",
+                                    wf->members[j].client_id);
     }
     return true;
 }
@@ -418,6 +486,7 @@ workflow_start (workflow_t *wf, const wf_ctx_t *ctx, wf_events_t *ev,
     wf->version = 1;
     wf->created_at = wf->updated_at = ctx->now_ms;
     snprintf (wf->started_by, sizeof wf->started_by, "%s", ctx->actor);
+    snprintf (wf->last_actor, sizeof wf->last_actor, "%s", ctx->actor);
 
     msgpack_packer pk = event_begin (ev, EXF_EV_NAME (WORKFLOW_STARTED),
                                      wf->members[primary].client_id, 5);
@@ -522,47 +591,60 @@ workflow_save_step (workflow_t *wf, const char *client_id, int step,
         return false;
     if (step < 0 || step >= STEP_COUNT)
         return exf_fail (err, EXF_VALIDATION, "step", "no such step");
+    const char *name = hud_steps[step].name;
+    char path[64], sub[96];
+    step_path (step, path);
     if (m->decision != DECISION_EXITING)
-        return exf_fail (err, EXF_INVALID_STATE, "client_id",
-                         "the member is %s, not exiting: decide first",
-                         workflow_decision_names[m->decision]);
+        return member_fail (err, EXF_INVALID_STATE, m, "decision",
+                            " is %s, not exiting: decide first "
+                            "(member.decide)",
+                            workflow_decision_names[m->decision]);
     if (!workflow_step_applies (m, step, ctx->today))
-        return exf_fail (err, EXF_VALIDATION, "step",
-                         "%s is collected only for adults and the head of "
-                         "household", hud_steps[step].name);
+        return member_fail (err, EXF_VALIDATION, m, path,
+                            " does not answer %s: it is collected only for "
+                            "adults and the head of household", name);
     if (step != STEP_EXIT && !m->steps[STEP_EXIT].done)
-        return exf_fail (err, EXF_INVALID_STATE, "step",
-                         "the exit form comes first");
+        return member_fail (err, EXF_INVALID_STATE, m,
+                            step_path (STEP_EXIT, sub),
+                            ": the %s step comes before %s",
+                            hud_steps[STEP_EXIT].name, name);
 
     const blob_t *source = NULL;
     blob_t entered = { 0 };
     if (mode == MODE_DEFAULT_LAST) {
+        snprintf (sub, sizeof sub, "%s.mode", path);
         if (!hud_steps[step].allows_default_last)
-            return exf_fail (err, EXF_VALIDATION, "mode",
-                             "the exit form cannot be defaulted from the "
-                             "last assessment");
+            return member_fail (err, EXF_VALIDATION, m, sub,
+                                ": the %s step cannot be default_last "
+                                "(it is never copied from a last "
+                                "assessment)", name);
+        snprintf (sub, sizeof sub, "%s.data", path);
         if (data)
-            return exf_fail (err, EXF_VALIDATION, "data",
-                             "default_last takes no data");
+            return member_fail (err, EXF_VALIDATION, m, sub,
+                                ": default_last takes no data");
+        snprintf (sub, sizeof sub, "last.%s", name);
         if (!m->last[step].len)
-            return exf_fail (err, EXF_VALIDATION, "mode",
-                             "there is no last %s to default from",
-                             hud_steps[step].name);
+            return member_fail (err, EXF_VALIDATION, m, sub,
+                                " has no last %s to default from (none was "
+                                "given at workflow.start)", name);
         source = &m->last[step];
     } else {
+        snprintf (sub, sizeof sub, "%s.data", path);
         if (!data || data->type != MSGPACK_OBJECT_MAP)
-            return exf_fail (err, EXF_VALIDATION, "data",
-                             "entered steps need data, a map");
+            return member_fail (err, EXF_VALIDATION, m, sub,
+                                ": an entered %s needs data, a map", name);
         if (!hud_fields_check (step, data, err)
             || (step == STEP_EXIT
-                && !check_exit_form (m, data, ctx->today, err)))
+                && !check_exit_form (m, data, ctx->today, err))) {
+            workflow_error_about_member (err, m->client_id, path);
             return false;
+        }
         blob_set_object (&entered, data);
         if (entered.len > WF_STEP_DATA_MAX) {
             blob_fini (&entered);
-            return exf_fail (err, EXF_VALIDATION, "data",
-                             "step data is larger than %d bytes",
-                             WF_STEP_DATA_MAX);
+            return member_fail (err, EXF_VALIDATION, m, sub,
+                                ": %s data is larger than %d bytes", name,
+                                WF_STEP_DATA_MAX);
         }
         source = &entered;
     }
@@ -604,8 +686,9 @@ workflow_decide (workflow_t *wf, const char *client_id, bool exit,
     if (!m)
         return false;
     if (m - wf->members == workflow_primary_member (wf))
-        return exf_fail (err, EXF_VALIDATION, "client_id",
-                         "the workflow was started to exit this member");
+        return member_fail (err, EXF_VALIDATION, m, "decision",
+                            " is the member this workflow was started to "
+                            "exit: their decision stays exiting");
     m->decision = exit ? DECISION_EXITING : DECISION_STAYING;
     touch (wf, ctx);
     msgpack_packer pk = event_begin (ev, EXF_EV_NAME (MEMBER_DECIDED),
@@ -672,30 +755,45 @@ workflow_finish (workflow_t *wf, const char *new_hoh, const wf_ctx_t *ctx,
 {
     if (!require_open (wf, err))
         return false;
-    bool head_exits = false, someone_stays = false;
+    const wf_member_t *exiting_head = NULL;
+    bool someone_stays = false;
     for (int i = 0; i < wf->n_members; i++) {
         const wf_member_t *m = &wf->members[i];
+        char path[64];
         if (m->decision == DECISION_UNDECIDED)
-            return exf_fail (err, EXF_INVALID_STATE, "client_id",
-                             "member %d has no exit decision yet", i);
+            return member_fail (err, EXF_INVALID_STATE, m, "decision",
+                                " has no exit decision yet (member.decide)");
         int next = workflow_next_step (m, ctx->today);
         if (next >= 0)
-            return exf_fail (err, EXF_INVALID_STATE, "step",
-                             "member %d still has %s pending", i,
-                             hud_steps[next].name);
-        head_exits |= is_head (m) && m->decision == DECISION_EXITING;
+            return member_fail (err, EXF_INVALID_STATE, m,
+                                step_path (next, path),
+                                " still has %s pending (step.save)",
+                                hud_steps[next].name);
+        if (is_head (m) && m->decision == DECISION_EXITING && !exiting_head)
+            exiting_head = m;
         someone_stays |= m->decision == DECISION_STAYING;
     }
-    if (head_exits && someone_stays) {
+    if (exiting_head && someone_stays) {
         int h = new_hoh[0] ? workflow_find_member (wf, new_hoh) : -1;
-        if (h < 0 || wf->members[h].decision != DECISION_STAYING)
+        if (!new_hoh[0])
             return exf_fail (err, EXF_VALIDATION, "new_head_of_household",
-                             "the head of household exits while others stay: "
-                             "new_head_of_household must name a staying member");
+                             "the head of household (client %s) exits while "
+                             "others stay: new_head_of_household must name a "
+                             "staying member", exiting_head->client_id);
+        if (h < 0)
+            return exf_fail (err, EXF_VALIDATION, "new_head_of_household",
+                             "new_head_of_household: client %s is not a "
+                             "member of this workflow", new_hoh);
+        if (wf->members[h].decision != DECISION_STAYING)
+            return exf_fail (err, EXF_VALIDATION, "new_head_of_household",
+                             "new_head_of_household: client %s is %s; the "
+                             "new head must be a staying member", new_hoh,
+                             workflow_decision_names[wf->members[h].decision]);
     } else if (new_hoh[0])
         return exf_fail (err, EXF_VALIDATION, "new_head_of_household",
-                         "the head of household is not leaving a staying "
-                         "household");
+                         "new_head_of_household is only for a head of "
+                         "household leaving members who stay; here no head "
+                         "exits while others stay");
 
     snprintf (wf->new_head_of_household, sizeof wf->new_head_of_household,
               "%s", new_hoh);
@@ -766,8 +864,8 @@ check_finding (const workflow_t *wf, const msgpack_object *f, uint32_t i,
         codec_str_copy (id, sizeof id, client);
         if (strlen (id) != client.len || workflow_find_member (wf, id) < 0)
             ok = exf_fail (err, EXF_VALIDATION, "client_id",
-                           "finding %u names a client outside the household",
-                           i);
+                           "finding %u names client %s, who is not in the "
+                           "household", i, id);
     }
     if (!ok)
         exf_error_nest_field (err, path);

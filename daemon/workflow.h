@@ -94,6 +94,8 @@ typedef struct {
     char move_in_date[11];          /* 3.20, "" when not given */
     int64_t created_at, updated_at; /* ms */
     char started_by[EXF_ID_MAX + 1];
+    char last_actor[EXF_ID_MAX + 1]; /* who made the last change that named
+                                        an actor ("" when none did) */
     char new_head_of_household[EXF_ID_MAX + 1];
     blob_t cancel_reason;           /* text bytes */
     bool stalled;                   /* a stalled event went out this idle period */
@@ -163,6 +165,13 @@ bool workflow_report_dq (workflow_t *wf, const char *source,
 /* Emits workflow.stalled once per idle period; false when not due. */
 bool workflow_mark_stalled (workflow_t *wf, const wf_ctx_t *ctx,
                             wf_events_t *ev);
+
+/* Makes a refusal about the member `client_id` name it (PROTOCOL.md
+ * §2.3): the field at fault, FIELD, becomes
+ * members[client_id=C].PATH.FIELD (members[client_id=C].PATH when there
+ * was none; PATH may be NULL) and the message starts "client C: ". */
+void workflow_error_about_member (exf_error_t *err, const char *client_id,
+                                  const char *path);
 
 /* ---- questions ---- */
 

@@ -7,12 +7,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "codec.h"
 
 #define ZONEINFO "/usr/share/zoneinfo/"
 
-static char zone_name[64] = "system";
+static char zone_name[64] = "UTC";
 
 static bool
 zone_name_ok (const char *zone)
@@ -26,22 +27,55 @@ zone_name_ok (const char *zone)
     return true;
 }
 
+/* Whether `zone` is a zone file of the system's tz database. */
+static bool
+zone_exists (const char *zone)
+{
+    char path[sizeof ZONEINFO + sizeof zone_name];
+    struct stat st;
+    if (!zone_name_ok (zone))
+        return false;
+    snprintf (path, sizeof path, ZONEINFO "%s", zone);
+    return stat (path, &st) == 0 && S_ISREG (st.st_mode);
+}
+
+/* The system's zone by its IANA name, so that clients can name the zone
+ * times are shown in: TZ when set (":Zone" too; a POSIX rule such as
+ * "CET-1CEST" is shown as it is), else the zone /etc/localtime links to
+ * under zoneinfo, else UTC (what glibc counts in without either). */
+static void
+name_system_zone (void)
+{
+    const char *tz = getenv ("TZ");
+    if (tz && tz[0] == ':')
+        tz++;
+    char link[256];
+    ssize_t n = readlink ("/etc/localtime", link, sizeof link - 1);
+    const char *linked = NULL;
+    if (n > 0) {
+        link[n] = '\0';
+        linked = strstr (link, "zoneinfo/");
+        linked = linked ? linked + strlen ("zoneinfo/") : NULL;
+    }
+    const char *name = tz && tz[0] ? tz
+                       : linked && zone_exists (linked) ? linked : "UTC";
+    snprintf (zone_name, sizeof zone_name, "%s", name);
+}
+
 bool
 calendar_set_zone (const char *zone, char *why, size_t cap)
 {
     if (!zone || !zone[0]) {
         tzset ();
+        name_system_zone ();
         return true;
     }
-    char path[sizeof ZONEINFO + sizeof zone_name];
-    struct stat st;
     if (!zone_name_ok (zone)) {
         snprintf (why, cap, "\"%s\" is not an IANA time zone name "
                   "(e.g. America/Chicago)", zone);
         return false;
     }
-    snprintf (path, sizeof path, ZONEINFO "%s", zone);
-    if (stat (path, &st) != 0 || !S_ISREG (st.st_mode)) {
+    if (!zone_exists (zone)) {
         snprintf (why, cap, "time zone \"%s\" is not in %s (is tzdata "
                   "installed?)", zone, ZONEINFO);
         return false;

@@ -16,7 +16,9 @@
  * False, with `why`, when it is not a zone of the system's tz database:
  * glibc would silently count in UTC instead. */
 bool calendar_set_zone (const char *zone, char *why, size_t cap);
-/* The zone in use, for logs and stats: the name given, else "system". */
+/* The zone in use, for logs and stats: the name given, else the
+ * system's by its IANA name (TZ, else /etc/localtime's link under
+ * zoneinfo, else "UTC"). */
 const char *calendar_zone (void);
 /* The local day (days since 1970-01-01) of `ms` since the epoch. */
 int64_t calendar_day_of_ms (int64_t ms);

@@ -27,6 +27,7 @@
     X (EVENTS_READ,      "events.read")            \
     X (CONSUMER_ACK,     "consumer.ack")           \
     X (CONSUMER_LIST,    "consumer.list")          \
+    X (CONSUMER_DELETE,  "consumer.delete")        \
     X (DQ_REPORT,        "dq.report")              \
     X (HUD_CODES,        "hud.codes")
 

@@ -19,6 +19,7 @@
 static int64_t clock_ms;                /* the time of the next request */
 static caller_t caller;                 /* who sends the next request */
 static const char *actor;               /* the actor it names, or NULL */
+static int64_t retire_ms;               /* --consumer-retire-after */
 
 /* The events the write path queued, as the server's outbox would hold
  * them: dropped when a transaction is aborted. */
@@ -51,6 +52,7 @@ setup (void **state)
     queued.n = 0;
     caller = (caller_t) { "test-admin", EXF_ROLE_ADMIN };
     actor = NULL;
+    retire_ms = 7 * DAY_MS;
     return store_setup (state);
 }
 
@@ -89,7 +91,7 @@ run_body (held_t *body)
     const command_t *cmd = commands_find (req.cmd);
     assert_non_null (cmd);
     store_txn_t *txn = begin (command_writes (cmd));
-    command_env_t env = { change_env (txn), NOW - 5000 };
+    command_env_t env = { change_env (txn), NOW - 5000, retire_ms };
     int queued_before = queued.n;
     msgpack_sbuffer reply;
     msgpack_sbuffer_init (&reply);
@@ -429,7 +431,7 @@ test_event_log_gapless (void **state)
     refused (decide ("d2", a, "c1", true), EXF_VALIDATION);
     /* a batch that is aborted leaves no hole */
     store_txn_t *t = begin (true);
-    command_env_t env = { change_env (t), NOW };
+    command_env_t env = { change_env (t), NOW, retire_ms };
     held_t *body = request ("d3", "member.decide",
                             build ("m{s:s, s:s, s:b}", 3, "workflow_id", b,
                                    "client_id", "c2", "exit", 1));
@@ -585,6 +587,7 @@ static const struct {
     { "events.read", W | O | A },
     { "consumer.ack", W | A },
     { "consumer.list", W | O | A },
+    { "consumer.delete", O | A },       /* ops: idle consumers only */
     { "dq.report", W | A },
     { "hud.codes", F | W | O | A },
 };
@@ -740,7 +743,7 @@ test_today_is_the_cocs_calendar (void **state)
              "workflow_id", wf, "client_id", "c1", "step", "exit",
              "mode", "entered", "data", 2, "exit_date", "2026-11-26",
              "destination", 410), EXF_VALIDATION);
-    assert_str (e, "field", "exit_date");
+    assert_str (e, "field", "members[client_id=c1].steps.exit.exit_date");
     assert_str (ok (RUN ("st", "stats", "m{}", 0)), "timezone",
                 "America/Chicago");
     ok (RUN ("x2", "step.save", "m{s:s, s:s, s:s, s:s, s:m{s:s, s:i}}", 5,
@@ -879,13 +882,13 @@ test_start_argument_refusals (void **state)
 {
     (void) state;
     refused_at (start_one ("a", "s:s", "birth_date", ""),
-                EXF_VALIDATION, "members.0.birth_date");
+                EXF_VALIDATION, "members[client_id=c1].birth_date");
     refused_at (start_one ("b", "s:s", "birth_date", "2026-01-11"),
-                EXF_VALIDATION, "members.0.birth_date");
+                EXF_VALIDATION, "members[client_id=c1].birth_date");
     refused_at (start_one ("c", "s:i", "birth_date", 19800405),
-                EXF_VALIDATION, "members.0.birth_date");
+                EXF_VALIDATION, "members[client_id=c1].birth_date");
     refused_at (start_one ("d", "s:s", "adult", "yes"),
-                EXF_BAD_REQUEST, "members.0.adult");
+                EXF_BAD_REQUEST, "members[client_id=c1].adult");
     static const struct { int type; const char *date; } move_in[] = {
         { 1, "2026-02-01" }, { 2, "2026-02-01" }, { 13, "" },
         { 13, "2026-11-26" } };
@@ -912,13 +915,14 @@ test_start_argument_refusals (void **state)
         ran_t r = start_one (id, "s:m{s:m{s:i}}", "last", 1, last[i].step,
                              1, last[i].field, last[i].code);
         char path[128];
-        snprintf (path, sizeof path, "members.0.last.%s.%s", last[i].step,
+        snprintf (path, sizeof path, "members[client_id=c1].last.%s.%s",
+                  last[i].step,
                   last[i].field);
         refused_at (r, EXF_VALIDATION, path);
     }
     refused_at (start_one ("g", "s:m{s:m{s:s}}", "last", 1, "exit", 1,
                            "exit_date", "2026-11-01"),
-                EXF_BAD_REQUEST, "members.0.last");
+                EXF_BAD_REQUEST, "members[client_id=c1].last");
     assert_int_equal (last_seq (), 0);
     /* typed prior values are kept for Default Last */
     const char *wf = str_of (ok (start_one ("s", "s:m{s:m{s:i, s:s}}",

@@ -169,7 +169,8 @@ test_priors (void **state)
     assert_false (record_has_priors (copy));
     save_exit (copy, "c1");
     REFUSED (copy, op_save (copy, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
-                            NULL), EXF_VALIDATION, "mode");
+                            NULL), EXF_VALIDATION,
+             "members[client_id=c1].last.universal_data");
     assert_true (record_unpack_priors (copy, p.data, p.size));
     assert_true (record_has_priors (copy));
     ACCEPTED (op_save (copy, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,

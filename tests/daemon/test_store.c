@@ -898,43 +898,70 @@ test_old_format_refused (void **state)
 
 typedef struct {
     char names[4][16];
-    uint64_t seqs[4];
+    store_consumer_t c[4];
     int n;
 } consumers_t;
 
 static bool
-see_consumer (void *arg, const char *name, uint64_t seq)
+see_consumer (void *arg, const char *name, const store_consumer_t *c)
 {
-    consumers_t *c = arg;
-    assert_true (c->n < 4);
-    snprintf (c->names[c->n], sizeof c->names[c->n], "%s", name);
-    c->seqs[c->n++] = seq;
+    consumers_t *all = arg;
+    assert_true (all->n < 4);
+    snprintf (all->names[all->n], sizeof all->names[all->n], "%s", name);
+    all->c[all->n++] = *c;
     return true;
 }
 
+/* Offsets with the time of the last ack; a deleted consumer is gone and
+ * comes back when it is put again. */
 static void
 test_consumer_offsets (void **state)
 {
     (void) state;
-    uint64_t seq = 99;
+    store_consumer_t got = { 99, 99 };
     store_txn_t *t = begin (true);
-    assert_int_equal (store_consumer_get (t, "notify", &seq),
+    assert_int_equal (store_consumer_get (t, "notify", &got),
                       STORE_NOT_FOUND);
-    assert_int_equal (store_consumer_put (t, "notify", 3), STORE_OK);
-    assert_int_equal (store_consumer_put (t, "dq", 5), STORE_OK);
-    assert_int_equal (store_consumer_put (t, "dq", 6), STORE_OK);
+    assert_int_equal (store_consumer_put (t, "notify",
+                                          &(store_consumer_t) { 3, NOW }),
+                      STORE_OK);
+    assert_int_equal (store_consumer_put (t, "dq",
+                                          &(store_consumer_t) { 5, NOW }),
+                      STORE_OK);
+    assert_int_equal (store_consumer_put (t, "dq",
+                                          &(store_consumer_t) { 6, NOW + 9 }),
+                      STORE_OK);
     commit (&t);
     consumers_t all = { .n = 0 };
     t = begin (false);
-    assert_int_equal (store_consumer_get (t, "dq", &seq), STORE_OK);
-    assert_int_equal (seq, 6);
+    assert_int_equal (store_consumer_get (t, "dq", &got), STORE_OK);
+    assert_int_equal (got.seq, 6);
+    assert_int_equal (got.acked_at, NOW + 9);
     assert_int_equal (store_consumers_scan (t, see_consumer, &all), STORE_OK);
     store_abort (&t);
     assert_int_equal (all.n, 2);
     assert_string_equal (all.names[0], "dq");
-    assert_int_equal (all.seqs[0], 6);
+    assert_int_equal (all.c[0].seq, 6);
+    assert_int_equal (all.c[0].acked_at, NOW + 9);
     assert_string_equal (all.names[1], "notify");
-    assert_int_equal (all.seqs[1], 3);
+    assert_int_equal (all.c[1].seq, 3);
+
+    t = begin (true);
+    assert_int_equal (store_consumer_delete (t, "dq"), STORE_OK);
+    assert_int_equal (store_consumer_delete (t, "dq"), STORE_NOT_FOUND);
+    assert_int_equal (store_consumer_delete (t, "never"), STORE_NOT_FOUND);
+    commit (&t);
+    t = begin (true);
+    assert_int_equal (store_consumer_get (t, "dq", &got), STORE_NOT_FOUND);
+    all.n = 0;
+    assert_int_equal (store_consumers_scan (t, see_consumer, &all), STORE_OK);
+    assert_int_equal (all.n, 1);
+    assert_int_equal (store_consumer_put (t, "dq",
+                                          &(store_consumer_t) { 1, NOW + 20 }),
+                      STORE_OK);
+    assert_int_equal (store_consumer_get (t, "dq", &got), STORE_OK);
+    assert_int_equal (got.seq, 1);
+    commit (&t);
 }
 
 /* ---- a full map ---- */
@@ -977,7 +1004,9 @@ test_map_full (void **state)
     assert_int_equal (none.n, 0);
 
     t = begin (true);
-    assert_int_equal (store_consumer_put (t, "dq", 0), STORE_OK);
+    assert_int_equal (store_consumer_put (t, "dq",
+                                          &(store_consumer_t) { 0, NOW }),
+                      STORE_OK);
     commit (&t);
     store_wf_destroy (&a);
     store_wf_destroy (&b);

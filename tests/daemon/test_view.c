@@ -22,8 +22,8 @@ test_view (void **state)
     static const char *const documented[] = {
         "workflow_id", "version", "state", "enrollment_id", "household_id",
         "project_id", "project_type", "move_in_date", "created_at",
-        "updated_at", "started_by", "new_head_of_household", "cancel_reason",
-        "stalled", "progress", "members", "dq" };
+        "updated_at", "started_by", "last_actor", "new_head_of_household",
+        "cancel_reason", "stalled", "progress", "members", "dq" };
     assert_keys_exactly (v, documented,
                          sizeof documented / sizeof *documented);
 
@@ -38,6 +38,8 @@ test_view (void **state)
     assert_str (v, "created_at", "2026-11-25T12:00:00.000Z");
     assert_str (v, "updated_at", "2026-11-25T12:00:00.000Z");
     assert_str (v, "started_by", "cw1");
+    assert_str (v, "last_actor", "cw1");
+    assert_bool_key (v, "stalled", false);
     assert_nil (v, "new_head_of_household");
     assert_nil (v, "cancel_reason");
     const msgpack_object *p = get (v, "progress");
@@ -182,14 +184,29 @@ test_summary (void **state)
     static const char *const documented[] = { "workflow_id", "state",
                                               "project_id", "household_id",
                                               "created_at", "updated_at",
-                                              "progress" };
-    for (size_t i = 0; i < sizeof documented / sizeof *documented; i++)
-        get (s, documented[i]);
+                                              "started_by", "last_actor",
+                                              "stalled", "progress" };
+    assert_keys_exactly (s, documented,
+                         sizeof documented / sizeof *documented);
     assert_str (s, "workflow_id", WFID);
+    assert_str (s, "started_by", "cw1");
+    assert_str (s, "last_actor", "cw1");
+    assert_bool_key (s, "stalled", false);
     assert_str (s, "state", "open");
     assert_str (s, "updated_at", "2026-11-25T12:00:00.000Z");
     assert_int_key (get (s, "progress"), "done", 1);
     assert_int_key (get (s, "progress"), "total", 7);
+    /* another caseworker's change, then a stall */
+    ctx_actor = "cw2";
+    ACCEPTED (op_decide (wf, "c3", true));
+    assert_true (op_stalled_at (wf, NOW + 2 * DAY_MS));
+    h = hold ();
+    msgpack_packer_init (&pk, &h->sb, msgpack_sbuffer_write);
+    view_pack_summary (&pk, wf, TODAY_DAYS);
+    s = decode_held (h);
+    assert_str (s, "started_by", "cw1");
+    assert_str (s, "last_actor", "cw2");
+    assert_bool_key (s, "stalled", true);
 }
 
 int

@@ -147,7 +147,7 @@ test_start_relationship_codes (void **state)
         workflow_t *wf = household3 ("e1");
         wf->members[2].relationship = bad[i];
         assert_false (op_start (wf));
-        check_err (EXF_VALIDATION, "members.2.relationship");
+        check_err (EXF_VALIDATION, "members[client_id=c3].relationship");
         assert_int_equal (EV.n, 0);
         workflow_reset (wf);
     }
@@ -177,12 +177,12 @@ test_start_entry_dates (void **state)
     workflow_t *wf = household3 ("e1");
     snprintf (wf->members[2].entry_date, 11, "%s", TOMORROW);
     assert_false (op_start (wf));
-    check_err (EXF_VALIDATION, "members.2.entry_date");
+    check_err (EXF_VALIDATION, "members[client_id=c3].entry_date");
 
     wf = household3 ("e1");
     snprintf (wf->members[1].entry_date, 11, "%s", "2030-01-01");
     assert_false (op_start (wf));
-    check_err (EXF_VALIDATION, "members.1.entry_date");
+    check_err (EXF_VALIDATION, "members[client_id=c2].entry_date");
 
     static const char *const malformed[] = { "2026-13-01", "2026-1-01",
                                              "2023-02-29", "abcd-ef-gh", "" };
@@ -190,7 +190,7 @@ test_start_entry_dates (void **state)
         wf = household3 ("e1");
         snprintf (wf->members[0].entry_date, 11, "%s", malformed[i]);
         assert_false (op_start (wf));
-        check_err (EXF_VALIDATION, "members.0.entry_date");
+        check_err (EXF_VALIDATION, "members[client_id=c1].entry_date");
         workflow_reset (wf);
     }
 
@@ -212,7 +212,7 @@ test_start_duplicates (void **state)
     wf = household3 ("e1");
     snprintf (wf->members[1].enrollment_id, EXF_ID_MAX + 1, "%s", "e1");
     assert_false (op_start (wf));
-    check_err (EXF_VALIDATION, "members.1.enrollment_id");
+    check_err (EXF_VALIDATION, "members[client_id=c2].enrollment_id");
     assert_int_equal (EV.n, 0);
 }
 
@@ -251,17 +251,17 @@ test_start_birth_date_3_03 (void **state)
     for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
         workflow_t *wf = household3 ("e1");
         snprintf (wf->members[2].birth_date, 11, "%s", malformed[i]);
-        REFUSED (wf, op_start (wf), EXF_VALIDATION, "members.2.birth_date");
+        REFUSED (wf, op_start (wf), EXF_VALIDATION, "members[client_id=c3].birth_date");
         workflow_reset (wf);
     }
     /* in the future */
     workflow_t *wf = household3 ("e1");
     snprintf (wf->members[1].birth_date, 11, "%s", TOMORROW);
-    REFUSED (wf, op_start (wf), EXF_VALIDATION, "members.1.birth_date");
+    REFUSED (wf, op_start (wf), EXF_VALIDATION, "members[client_id=c2].birth_date");
     /* after the entry date (c3 entered 2026-02-01) */
     wf = household3 ("e1");
     snprintf (wf->members[2].birth_date, 11, "%s", "2026-02-02");
-    REFUSED (wf, op_start (wf), EXF_VALIDATION, "members.2.birth_date");
+    REFUSED (wf, op_start (wf), EXF_VALIDATION, "members[client_id=c3].birth_date");
     /* born on the entry date, or long before */
     wf = household3 ("e1");
     snprintf (wf->members[2].birth_date, 11, "%s", "2026-02-01");
@@ -346,7 +346,7 @@ test_effective_adult_on_the_exit_date_3_03 (void **state)
     assert_false (workflow_member_adult (teen, TODAY_DAYS));
     REFUSED (wf, op_save (wf, "c2", STEP_INCOME_BENEFITS, MODE_ENTERED,
                           assessment (STEP_INCOME_BENEFITS)),
-             EXF_VALIDATION, "step");
+             EXF_VALIDATION, "members[client_id=c2].steps.income_benefits");
     complete (wf, "c2");
     assert_int_equal (workflow_next_step (teen, TODAY_DAYS), -1);
     const msgpack_object *m = &get (view_of (wf), "members")->via.array.ptr[1];
@@ -385,7 +385,7 @@ test_today_comes_from_the_context (void **state)
     workflow_t *wf = started3 ();
     REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
                           exit_form (TOMORROW, 410)),
-             EXF_VALIDATION, "exit_date");
+             EXF_VALIDATION, "members[client_id=c1].steps.exit.exit_date");
     today_override = TODAY_DAYS + 1;
     ACCEPTED (op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
                        exit_form (TOMORROW, 410)));
@@ -393,7 +393,7 @@ test_today_comes_from_the_context (void **state)
     today_override = TODAY_DAYS - 1;
     REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
                           exit_form (TODAY, 410)),
-             EXF_VALIDATION, "exit_date");
+             EXF_VALIDATION, "members[client_id=c1].steps.exit.exit_date");
 
     today_override = TODAY_DAYS + 1;
     wf = household3 ("e1");
@@ -405,7 +405,7 @@ test_today_comes_from_the_context (void **state)
     today_override = 0;
     wf = household3 ("e1");
     snprintf (wf->members[2].entry_date, 11, "%s", TOMORROW);
-    REFUSED (wf, op_start (wf), EXF_VALIDATION, "members.2.entry_date");
+    REFUSED (wf, op_start (wf), EXF_VALIDATION, "members[client_id=c3].entry_date");
 }
 
 /* Every step's data is typed by the field table (hud_fields_check): a
@@ -420,20 +420,20 @@ test_assessments_are_typed (void **state)
     /* 4.04: 2 is no 1.8 code */
     REFUSED (wf, op_save (wf, "c1", STEP_HEALTH_INSURANCE, MODE_ENTERED,
                           build ("m{s:i}", 1, "insurance_from_any_source", 2)),
-             EXF_VALIDATION, "insurance_from_any_source");
+             EXF_VALIDATION, "members[client_id=c1].steps.health_insurance.insurance_from_any_source");
     /* 4.02A: an amount is a number */
     REFUSED (wf, op_save (wf, "c1", STEP_INCOME_BENEFITS, MODE_ENTERED,
                           build ("m{s:i, s:s}", 2, "earned", 1,
                                  "earned_amount", "1200")),
-             EXF_VALIDATION, "earned_amount");
+             EXF_VALIDATION, "members[client_id=c1].steps.income_benefits.earned_amount");
     /* 4.10: an unknown field, the old free-form kind */
     REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
                           build ("m{s:s}", 1, "notes", "x")),
-             EXF_VALIDATION, "notes");
+             EXF_VALIDATION, "members[client_id=c1].steps.disabilities.notes");
     /* 3.08 in the wrong step */
     REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
                           build ("m{s:i}", 1, "disabling_condition", 1)),
-             EXF_VALIDATION, "disabling_condition");
+             EXF_VALIDATION, "members[client_id=c1].steps.disabilities.disabling_condition");
     assert_false (member (wf, "c1")->steps[STEP_DISABILITIES].done);
     /* incomplete: accepted as given */
     ACCEPTED (op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
@@ -451,7 +451,7 @@ test_assessments_are_typed (void **state)
     REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
                           build ("m{s:s, s:s}", 2, "exit_date", "2026-11-01",
                                  "destination", "410")),
-             EXF_VALIDATION, "destination");
+             EXF_VALIDATION, "members[client_id=c1].steps.exit.destination");
     ACCEPTED (op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
                        build ("m{s:s, s:i, s:s}", 3, "exit_date",
                               "2026-11-01", "destination", 410,
@@ -516,12 +516,15 @@ test_exit_form_accepted (void **state)
     }
 }
 
+/* The exit form of c1 refused, naming `field` of it. */
 static void
 expect_form_refused (const msgpack_object *form, const char *field)
 {
     workflow_t *wf = started3 ();
+    char path[128];
+    snprintf (path, sizeof path, "members[client_id=c1].steps.exit.%s", field);
     REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED, form),
-             EXF_VALIDATION, field);
+             EXF_VALIDATION, path);
     assert_false (member (wf, "c1")->steps[STEP_EXIT].done);
 }
 
@@ -559,7 +562,7 @@ test_exit_form_exit_date_per_member (void **state)
     ACCEPTED (op_decide (wf, "c3", true));
     REFUSED (wf, op_save (wf, "c3", STEP_EXIT, MODE_ENTERED,
                           exit_form ("2026-01-15", 410)),
-             EXF_VALIDATION, "exit_date");
+             EXF_VALIDATION, "members[client_id=c3].steps.exit.exit_date");
     ACCEPTED (op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
                        exit_form ("2026-01-15", 410)));
     ACCEPTED (op_save (wf, "c3", STEP_EXIT, MODE_ENTERED,
@@ -567,7 +570,7 @@ test_exit_form_exit_date_per_member (void **state)
     /* "today" follows the clock: tomorrow's date is fine a day later */
     REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
                           exit_form (TOMORROW, 410)),
-             EXF_VALIDATION, "exit_date");
+             EXF_VALIDATION, "members[client_id=c1].steps.exit.exit_date");
     ACCEPTED (op_save_at (wf, "c1", STEP_EXIT, MODE_ENTERED,
                           exit_form (TOMORROW, 410), NOW + DAY_MS));
 }
@@ -753,16 +756,16 @@ test_save_needs_map_data (void **state)
     (void) state;
     workflow_t *wf = started3 ();
     REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED, NULL),
-             EXF_VALIDATION, "data");
+             EXF_VALIDATION, "members[client_id=c1].steps.exit.data");
     REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
-                          build ("a[s]", 1, "x")), EXF_VALIDATION, "data");
+                          build ("a[s]", 1, "x")), EXF_VALIDATION, "members[client_id=c1].steps.exit.data");
     REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED, build ("n")),
-             EXF_VALIDATION, "data");
+             EXF_VALIDATION, "members[client_id=c1].steps.exit.data");
     save_exit (wf, "c1");
     REFUSED (wf, op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_ENTERED, NULL),
-             EXF_VALIDATION, "data");
+             EXF_VALIDATION, "members[client_id=c1].steps.universal_data.data");
     REFUSED (wf, op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_ENTERED,
-                          build ("s", "yes")), EXF_VALIDATION, "data");
+                          build ("s", "yes")), EXF_VALIDATION, "members[client_id=c1].steps.universal_data.data");
 }
 
 static void
@@ -779,11 +782,11 @@ test_save_data_size_limit (void **state)
     memset (big, 'z', WF_STEP_DATA_MAX + 16);
     REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
                           build ("m{s:S}", 1, "local_notes", big, fits + 1)),
-             EXF_VALIDATION, "data");
+             EXF_VALIDATION, "members[client_id=c1].steps.disabilities.data");
     REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
                           build ("m{s:S}", 1, "local_notes", big,
                                  (size_t) WF_STEP_DATA_MAX + 16)),
-             EXF_VALIDATION, "data");
+             EXF_VALIDATION, "members[client_id=c1].steps.disabilities.data");
     ACCEPTED (op_save (wf, "c1", STEP_DISABILITIES, MODE_ENTERED,
                        build ("m{s:S}", 1, "local_notes", big, fits)));
     assert_int_equal (member (wf, "c1")->steps[STEP_DISABILITIES].data.len,
@@ -802,10 +805,10 @@ test_save_exit_first (void **state)
     workflow_t *wf = started3 ();
     for (int s = STEP_UNIVERSAL_DATA; s < STEP_COUNT; s++)
         REFUSED (wf, op_save (wf, "c1", s, MODE_ENTERED, some_data ()),
-                 EXF_INVALID_STATE, "step");
+                 EXF_INVALID_STATE, "members[client_id=c1].steps.exit");
     /* default_last before the exit form: the order still comes first */
     REFUSED (wf, op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
-                          NULL), EXF_INVALID_STATE, "step");
+                          NULL), EXF_INVALID_STATE, "members[client_id=c1].steps.exit");
     save_exit (wf, "c1");
     /* then the assessments in any order */
     ACCEPTED (op_save (wf, "c1", STEP_INCOME_BENEFITS, MODE_ENTERED,
@@ -895,13 +898,13 @@ test_default_last (void **state)
 
     /* no last value for disabilities */
     REFUSED (wf, op_save (wf, "c1", STEP_DISABILITIES, MODE_DEFAULT_LAST,
-                          NULL), EXF_VALIDATION, "mode");
+                          NULL), EXF_VALIDATION, "members[client_id=c1].last.disabilities");
     /* never for the exit form */
     REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_DEFAULT_LAST, NULL),
-             EXF_VALIDATION, "mode");
+             EXF_VALIDATION, "members[client_id=c1].steps.exit.mode");
     /* data must be absent */
     REFUSED (wf, op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
-                          some_data ()), EXF_VALIDATION, "data");
+                          some_data ()), EXF_VALIDATION, "members[client_id=c1].steps.universal_data.data");
     /* an entered value can replace a defaulted one, and vice versa */
     ACCEPTED (op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_ENTERED,
                        some_data ()));
@@ -914,7 +917,7 @@ test_default_last (void **state)
     ACCEPTED (op_decide (wf, "c2", true));
     save_exit (wf, "c2");
     REFUSED (wf, op_save (wf, "c2", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
-                          NULL), EXF_VALIDATION, "mode");
+                          NULL), EXF_VALIDATION, "members[client_id=c2].last.universal_data");
 }
 
 static void
@@ -927,7 +930,7 @@ test_default_last_exit_even_with_a_last_value (void **state)
                      exit_form ("2026-11-01", 410));
     ACCEPTED (op_start (wf));
     REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_DEFAULT_LAST, NULL),
-             EXF_VALIDATION, "mode");
+             EXF_VALIDATION, "members[client_id=c1].steps.exit.mode");
 }
 
 static void
@@ -946,9 +949,9 @@ test_income_benefits_applicability (void **state)
     ACCEPTED (op_decide (wf, "c3", true));
     save_exit (wf, "c3");
     REFUSED (wf, op_save (wf, "c3", STEP_INCOME_BENEFITS, MODE_ENTERED,
-                          some_data ()), EXF_VALIDATION, "step");
+                          some_data ()), EXF_VALIDATION, "members[client_id=c3].steps.income_benefits");
     REFUSED (wf, op_save (wf, "c3", STEP_INCOME_BENEFITS, MODE_DEFAULT_LAST,
-                          NULL), EXF_VALIDATION, "step");
+                          NULL), EXF_VALIDATION, "members[client_id=c3].steps.income_benefits");
     complete (wf, "c3");
     assert_int_equal (workflow_next_step (child, TODAY_DAYS), -1);
 
@@ -1013,8 +1016,8 @@ test_decide (void **state)
 {
     (void) state;
     workflow_t *wf = started3 ();
-    REFUSED (wf, op_decide (wf, "c1", true), EXF_VALIDATION, "client_id");
-    REFUSED (wf, op_decide (wf, "c1", false), EXF_VALIDATION, "client_id");
+    REFUSED (wf, op_decide (wf, "c1", true), EXF_VALIDATION, "members[client_id=c1].decision");
+    REFUSED (wf, op_decide (wf, "c1", false), EXF_VALIDATION, "members[client_id=c1].decision");
     REFUSED (wf, op_decide (wf, "nobody", true), EXF_NOT_FOUND, "client_id");
 
     ACCEPTED (op_decide (wf, "c3", true));
@@ -1069,7 +1072,7 @@ test_finish_needs_decisions_and_steps (void **state)
     ACCEPTED (op_save (wf, "c3", STEP_HEALTH_INSURANCE, MODE_ENTERED,
                        some_data ()));
     /* one step (disabilities) still pending */
-    REFUSED (wf, op_finish (wf, ""), EXF_INVALID_STATE, "step");
+    REFUSED (wf, op_finish (wf, ""), EXF_INVALID_STATE, "members[client_id=c3].steps.disabilities");
     ACCEPTED (op_save (wf, "c3", STEP_DISABILITIES, MODE_ENTERED,
                        some_data ()));
     /* everyone exits, the head among them: no new head */
@@ -1087,9 +1090,9 @@ test_finish_pending_primary (void **state)
     workflow_t *wf = started3 ();
     ACCEPTED (op_decide (wf, "c2", false));
     ACCEPTED (op_decide (wf, "c3", false));
-    REFUSED (wf, op_finish (wf, "c2"), EXF_INVALID_STATE, "step");
+    REFUSED (wf, op_finish (wf, "c2"), EXF_INVALID_STATE, "members[client_id=c1].steps.exit");
     save_exit (wf, "c1");
-    REFUSED (wf, op_finish (wf, "c2"), EXF_INVALID_STATE, "step");
+    REFUSED (wf, op_finish (wf, "c2"), EXF_INVALID_STATE, "members[client_id=c1].steps.universal_data");
 }
 
 static void
@@ -1224,7 +1227,7 @@ test_finish_single_member (void **state)
     set_ids (wf, "e9");
     add_member (wf, "c9", "e9", 1, true, "2025-05-05");
     ACCEPTED (op_start (wf));
-    REFUSED (wf, op_finish (wf, ""), EXF_INVALID_STATE, "step");
+    REFUSED (wf, op_finish (wf, ""), EXF_INVALID_STATE, "members[client_id=c9].steps.exit");
     complete (wf, "c9");
     REFUSED (wf, op_finish (wf, "c9"), EXF_VALIDATION,
              "new_head_of_household");
@@ -1372,7 +1375,7 @@ test_versions (void **state)
     assert_int_equal (wf->version, ++v);
     REFUSED (wf, op_save (wf, "c1", STEP_EXIT, MODE_ENTERED,
                           exit_form ("2026-11-01", 37)), EXF_VALIDATION,
-             "destination");
+             "members[client_id=c1].steps.exit.destination");
     assert_int_equal (wf->version, v);
     ACCEPTED (op_save (wf, "c1", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
                        NULL));
@@ -1418,13 +1421,13 @@ test_refusals_change_nothing (void **state)
     REFUSED (wf, op_save (wf, "c3", STEP_EXIT, MODE_ENTERED,
                           build ("m{s:s, s:i, s:i}", 3, "exit_date",
                                  "2026-11-01", "destination", 410, "x", 1)),
-             EXF_VALIDATION, "x");
+             EXF_VALIDATION, "members[client_id=c3].steps.exit.x");
     REFUSED (wf, op_save (wf, "c3", STEP_DISABILITIES, MODE_DEFAULT_LAST,
-                          NULL), EXF_VALIDATION, "mode");
+                          NULL), EXF_VALIDATION, "members[client_id=c3].last.disabilities");
     REFUSED (wf, op_save (wf, "c2", STEP_EXIT, MODE_ENTERED,
                           exit_form ("2026-11-01", 410)),
              EXF_INVALID_STATE, NULL);
-    REFUSED (wf, op_decide (wf, "c1", false), EXF_VALIDATION, "client_id");
+    REFUSED (wf, op_decide (wf, "c1", false), EXF_VALIDATION, "members[client_id=c1].decision");
     REFUSED (wf, op_finish (wf, ""), EXF_INVALID_STATE, NULL);
     REFUSED (wf, op_cancel (wf, ""), EXF_VALIDATION, "reason");
     REFUSED (wf, op_dq (wf, "a", build ("a[m{s:s, s:s, s:s}]", 1, 3, "rule",
@@ -1525,7 +1528,7 @@ test_mark_stalled (void **state)
     ACCEPTED (op_dq (wf, "s", build ("a", 0)));
     assert_false (op_stalled_at (wf, NOW + 41 * DAY_MS));
     /* a refused write is not a change either */
-    REFUSED (wf, op_decide (wf, "c1", true), EXF_VALIDATION, "client_id");
+    REFUSED (wf, op_decide (wf, "c1", true), EXF_VALIDATION, "members[client_id=c1].decision");
     assert_false (op_stalled_at (wf, NOW + 41 * DAY_MS));
     /* a change starts a new period */
     ACCEPTED (op_decide (wf, "c2", true));

@@ -45,6 +45,8 @@ static exf_error_t ERR;
 /* The CoC's day for the next operations: tests of "today" in another zone
  * set it; 0 means "as ctx_at counts it" (UTC). */
 static int64_t today_override;
+/* The caseworker the next operations name ("cw1"; "" for none). */
+static const char *ctx_actor = "cw1";
 
 HELPER int
 setup (void **state)
@@ -61,6 +63,7 @@ teardown (void **state)
     (void) state;
     workflow_events_fini (&EV);
     today_override = 0;
+    ctx_actor = "cw1";
     for (int i = 0; i < n_wfs; i++)
         workflow_destroy (&wfs[i]);
     n_wfs = 0;
@@ -146,7 +149,7 @@ household3 (const char *primary_enrollment)
 HELPER wf_ctx_t
 ctx_at (int64_t now_ms)
 {
-    wf_ctx_t c = { now_ms, "cw1", now_ms / DAY_MS };
+    wf_ctx_t c = { now_ms, ctx_actor, now_ms / DAY_MS };
     return c;
 }
 
