@@ -562,6 +562,286 @@ test_stall_scan (void **state)
     assert_int_equal (scan (3600, &again), 0);
 }
 
+/* ---- finding workflows ---- */
+
+/* The workflows of a test, by letter. */
+static char named[6][WF_ID_LEN + 1];
+
+/* Starts household `household` as `who` at `at` (ms after NOW) and
+ * names its workflow `letter`. */
+static void
+start_named (char letter, const char *household, const char *who,
+             int64_t at)
+{
+    char id[16];
+    snprintf (id, sizeof id, "start-%c", letter);
+    actor = who;
+    clock_ms = NOW + at;
+    snprintf (named[letter - 'A'], WF_ID_LEN + 1, "%s", start (id, household));
+    actor = NULL;
+}
+
+/* The letters of the workflows a workflow.list result holds, in order
+ * ("A C"); `?` for one the test did not start. */
+static const char *
+letters (const msgpack_object *result)
+{
+    static char out[64];
+    const msgpack_object *items = get (result, "workflows");
+    out[0] = '\0';
+    for (uint32_t i = 0; i < items->via.array.size; i++) {
+        const char *id = str_of (&items->via.array.ptr[i], "workflow_id");
+        char c = '?';
+        for (int k = 0; k < 6; k++)
+            if (strcmp (named[k], id) == 0)
+                c = (char) ('A' + k);
+        snprintf (out + strlen (out), sizeof out - strlen (out), "%s%c",
+                  i ? " " : "", c);
+    }
+    return out;
+}
+
+#define LIST(...) letters (ok (RUN ("l", "workflow.list", __VA_ARGS__)))
+
+/* The one item of workflow `letter` in a list result. */
+static const msgpack_object *
+item_of (const msgpack_object *result, char letter)
+{
+    const msgpack_object *items = get (result, "workflows");
+    for (uint32_t i = 0; i < items->via.array.size; i++)
+        if (!strcmp (str_of (&items->via.array.ptr[i], "workflow_id"),
+                     named[letter - 'A']))
+            return &items->via.array.ptr[i];
+    fail_msg ("%c is not listed", letter);
+    return NULL;
+}
+
+/* workflow.list by client, enrollment, household and actor (who started
+ * or last changed it), each alone or with the other filters; by state
+ * then creation; a changed actor finds the workflow, the one before no
+ * longer does unless it started it. */
+static void
+test_list_by_key (void **state)
+{
+    (void) state;
+    start_named ('A', "h1", "cw1", 0);
+    start_named ('B', "h2", "cw1", 1000);
+    start_named ('C', "h3", "cw2", 2000);
+    clock_ms = NOW + 3000;
+    assert_string_equal (LIST ("m{s:s}", 1, "client_id", "c1"), "A B C");
+    assert_string_equal (LIST ("m{s:s}", 1, "enrollment_id", "e2"), "A B C");
+    assert_string_equal (LIST ("m{s:s}", 1, "household_id", "h2"), "B");
+    assert_string_equal (LIST ("m{s:s}", 1, "actor", "cw1"), "A B");
+    assert_string_equal (LIST ("m{s:s}", 1, "actor", "cw2"), "C");
+    assert_string_equal (LIST ("m{s:s}", 1, "actor", "cw3"), "");
+    assert_string_equal (LIST ("m{s:s}", 1, "client_id", "c9"), "");
+    /* keys together: one index, the others checked */
+    assert_string_equal (LIST ("m{s:s, s:s}", 2, "actor", "cw1",
+                               "household_id", "h1"), "A");
+    assert_string_equal (LIST ("m{s:s, s:s}", 2, "client_id", "c1",
+                               "project_id", "p2"), "");
+    assert_string_equal (LIST ("m{s:s, s:s}", 2, "client_id", "c1",
+                               "state", "open"), "A B C");
+    assert_string_equal (LIST ("m{s:s, s:s}", 2, "client_id", "c1",
+                               "state", "finished"), "");
+
+    /* cw3 changes A, then cw4: cw3 no longer finds it, cw1 (its starter)
+     * still does */
+    actor = "cw3";
+    ok (decide ("d1", named[0], "c2", true));
+    assert_string_equal (LIST ("m{s:s}", 1, "actor", "cw3"), "A");
+    actor = "cw4";
+    ok (decide ("d2", named[0], "c2", false));
+    actor = NULL;
+    assert_string_equal (LIST ("m{s:s}", 1, "actor", "cw3"), "");
+    assert_string_equal (LIST ("m{s:s}", 1, "actor", "cw4"), "A");
+    assert_string_equal (LIST ("m{s:s}", 1, "actor", "cw1"), "A B");
+    const msgpack_object *r = ok (RUN ("l", "workflow.list", "m{s:s}", 1,
+                                       "actor", "cw1"));
+    assert_str (item_of (r, 'A'), "started_by", "cw1");
+    assert_str (item_of (r, 'A'), "last_actor", "cw4");
+    assert_str (item_of (r, 'B'), "last_actor", "cw1");
+    assert_bool_key (item_of (r, 'B'), "stalled", false);
+
+    /* cancelled B comes after the open ones */
+    ok (RUN ("c", "workflow.cancel", "m{s:s, s:s}", 2, "workflow_id",
+             named[1], "reason", "moved"));
+    assert_string_equal (LIST ("m{s:s}", 1, "client_id", "c1"), "A C B");
+    assert_string_equal (LIST ("m{s:s, s:s}", 2, "client_id", "c1",
+                               "state", "cancelled"), "B");
+    assert_string_equal (LIST ("m{s:s, s:s}", 2, "household_id", "h2",
+                               "state", "open"), "");
+    /* idle_for_s: A changed at NOW + 3000, C not since NOW + 2000 */
+    clock_ms = NOW + 3000 + 60 * 1000;
+    assert_string_equal (LIST ("m{s:s, s:i}", 2, "client_id", "c1",
+                               "idle_for_s", 61), "C");
+
+    /* pages: a page of one at a time gives the same order */
+    char seen[64] = "", after[256] = "";
+    for (int pages = 0; pages < 5; pages++) {
+        const msgpack_object *page = after[0]
+            ? ok (RUN ("p", "workflow.list", "m{s:s, s:i, s:s}", 3,
+                       "client_id", "c1", "limit", 1, "after", after))
+            : ok (RUN ("p", "workflow.list", "m{s:s, s:i}", 2, "client_id",
+                       "c1", "limit", 1));
+        snprintf (seen + strlen (seen), sizeof seen - strlen (seen), "%s%s",
+                  seen[0] ? " " : "", letters (page));
+        if (get (page, "next")->type == MSGPACK_OBJECT_NIL)
+            break;
+        snprintf (after, sizeof after, "%s", str_of (page, "next"));
+    }
+    assert_string_equal (seen, "A C B");
+    /* another listing's cursor is refused */
+    const msgpack_object *first = ok (RUN ("p", "workflow.list",
+                                           "m{s:s, s:i}", 2, "client_id",
+                                           "c1", "limit", 1));
+    snprintf (after, sizeof after, "%s", str_of (first, "next"));
+    const msgpack_object *e = refused (RUN ("p", "workflow.list",
+                                            "m{s:s, s:s}", 2, "actor", "cw1",
+                                            "after", after),
+                                       EXF_BAD_REQUEST);
+    assert_str (e, "field", "after");
+    e = refused (RUN ("p", "workflow.list", "m{s:s, s:s}", 2, "state", "open",
+                      "after", after), EXF_BAD_REQUEST);
+    assert_str (e, "field", "after");
+
+    /* state is required without a key, and must be a state */
+    assert_str (refused (RUN ("l", "workflow.list", "m{}", 0),
+                         EXF_BAD_REQUEST), "field", "state");
+    assert_str (refused (RUN ("l", "workflow.list", "m{s:s}", 1,
+                              "project_id", "p1"), EXF_BAD_REQUEST),
+                "field", "state");
+    assert_str (refused (RUN ("l", "workflow.list", "m{s:s, s:s}", 2,
+                              "client_id", "c1", "state", "gone"),
+                         EXF_BAD_REQUEST), "field", "state");
+    assert_str (refused (RUN ("l", "workflow.list", "m{s:s, s:i}", 2,
+                              "client_id", "c1", "stalled", 1),
+                         EXF_BAD_REQUEST), "field", "stalled");
+}
+
+/* stalled: true lists the open workflows marked stalled, oldest idle
+ * first; false the open ones that are not; with a key, among its
+ * workflows. A change ends the stall. */
+static void
+test_list_stalled (void **state)
+{
+    (void) state;
+    start_named ('A', "h1", "cw1", 0);
+    start_named ('B', "h2", "cw1", 1000);
+    start_named ('C', "h3", "cw2", 2000);
+    ok (RUN ("c", "workflow.cancel", "m{s:s, s:s}", 2, "workflow_id",
+             named[1], "reason", "moved"));
+    assert_string_equal (LIST ("m{s:s, s:b}", 2, "state", "open", "stalled",
+                               1), "");
+    assert_string_equal (LIST ("m{s:s, s:b}", 2, "state", "open", "stalled",
+                               0), "A C");
+    stall_cursor_t cursor = { .len = 0 };
+    clock_ms = NOW + 2 * 3600 * 1000LL;
+    assert_int_equal (scan (3600, &cursor), 2);
+    assert_string_equal (LIST ("m{s:s, s:b}", 2, "state", "open", "stalled",
+                               1), "A C");
+    assert_string_equal (LIST ("m{s:s, s:b}", 2, "state", "open", "stalled",
+                               0), "");
+    assert_string_equal (LIST ("m{s:s, s:b}", 2, "actor", "cw2", "stalled",
+                               1), "C");
+    assert_string_equal (LIST ("m{s:s, s:b}", 2, "client_id", "c1",
+                               "stalled", 1), "A C");
+    assert_string_equal (LIST ("m{s:s, s:b}", 2, "state", "cancelled",
+                               "stalled", 1), "");
+    /* idle_for_s with stalled: A idle since NOW, C since NOW + 2000 */
+    assert_string_equal (LIST ("m{s:s, s:b, s:i}", 3, "state", "open",
+                               "stalled", 1, "idle_for_s", 7199), "A");
+    const msgpack_object *r = ok (RUN ("l", "workflow.list", "m{s:s}", 1,
+                                       "state", "open"));
+    assert_bool_key (item_of (r, 'A'), "stalled", true);
+    /* a change ends C's stall */
+    ok (decide ("d", named[2], "c2", true));
+    assert_string_equal (LIST ("m{s:s, s:b}", 2, "state", "open", "stalled",
+                               1), "A");
+    assert_string_equal (LIST ("m{s:s, s:b}", 2, "state", "open", "stalled",
+                               0), "C");
+    assert_string_equal (LIST ("m{s:s, s:b}", 2, "client_id", "c1",
+                               "stalled", 0), "C");
+}
+
+/* ---- consumer.delete ---- */
+
+static ran_t
+delete_consumer (const char *id, const char *name)
+{
+    return RUN (id, "consumer.delete", "m{s:s}", 1, "consumer", name);
+}
+
+static ran_t
+ack (const char *id, const char *name, int64_t seq)
+{
+    return RUN (id, "consumer.ack", "m{s:s, s:i}", 2, "consumer", name, "seq",
+                seq);
+}
+
+/* Admin deletes any consumer; ops only one that has not acked for longer
+ * than --consumer-retire-after, else FORBIDDEN saying for how long; the
+ * other roles never. consumer.list shows each one's last ack. A deleted
+ * consumer that acks again is back. */
+static void
+test_consumer_delete (void **state)
+{
+    (void) state;
+    start ("s1", "h1");
+    caller = (caller_t) { "dq", EXF_ROLE_WORKER };
+    ok (ack ("a1", "dq", 1));
+    clock_ms = NOW + 5000;
+    ok (ack ("a2", "dq", 1));                /* no progress: still an ack */
+    ok (ack ("a3", "notify", 1));
+    caller = (caller_t) { "ops-1", EXF_ROLE_OPS };
+    const msgpack_object *cs = get (ok (RUN ("l", "consumer.list", "m{}", 0)),
+                                    "consumers");
+    assert_int_equal (cs->via.array.size, 2);
+    assert_str (&cs->via.array.ptr[0], "consumer", "dq");
+    assert_str (&cs->via.array.ptr[0], "acked_at", "2026-11-25T12:00:05.000Z");
+
+    /* ops, too early: FORBIDDEN, saying how long and the limit */
+    clock_ms = NOW + 5000 + 7 * DAY_MS;
+    const msgpack_object *e = refused (delete_consumer ("x1", "dq"),
+                                       EXF_FORBIDDEN);
+    assert_str (e, "field", "consumer");
+    const char *why = str_of (e, "message");
+    if (!strstr (why, "604800s") || !strstr (why, "consumer-retire-after"))
+        fail_msg ("%s", why);
+    /* past the limit */
+    clock_ms += 1;
+    const msgpack_object *r = ok (delete_consumer ("x2", "dq"));
+    assert_str (r, "consumer", "dq");
+    assert_bool_key (r, "deleted", true);
+    cs = get (ok (RUN ("l", "consumer.list", "m{}", 0)), "consumers");
+    assert_int_equal (cs->via.array.size, 1);
+    assert_str (&cs->via.array.ptr[0], "consumer", "notify");
+    assert_str (refused (delete_consumer ("x3", "dq"), EXF_NOT_FOUND),
+                "field", "consumer");
+    /* a retried request gets its stored reply */
+    assert_bool_key (ok (delete_consumer ("x2", "dq")), "deleted", true);
+
+    /* other roles may not, however idle */
+    caller = (caller_t) { "notify", EXF_ROLE_WORKER };
+    refused (delete_consumer ("y1", "notify"), EXF_FORBIDDEN);
+    caller = (caller_t) { "web", EXF_ROLE_FRONTEND };
+    refused (delete_consumer ("y2", "notify"), EXF_FORBIDDEN);
+    /* admin may, at once */
+    caller = (caller_t) { "dq", EXF_ROLE_WORKER };
+    ok (ack ("a4", "dq", 1));
+    caller = (caller_t) { "test-admin", EXF_ROLE_ADMIN };
+    ok (delete_consumer ("z1", "dq"));
+    /* back when it acks again, and a limit of 0 lets ops delete it once
+     * any time has passed */
+    caller = (caller_t) { "dq", EXF_ROLE_WORKER };
+    ok (ack ("a5", "dq", 1));
+    retire_ms = 0;
+    caller = (caller_t) { "ops-1", EXF_ROLE_OPS };
+    refused (delete_consumer ("z2", "dq"), EXF_FORBIDDEN);
+    clock_ms += 1;
+    ok (delete_consumer ("z3", "dq"));
+}
+
 /* ---- who may call what ---- */
 
 /* PROTOCOL.md §6 written out as the issue states it, not read from the
@@ -959,6 +1239,9 @@ main (void)
         T (test_event_log_gapless),
         T (test_consumer_offsets),
         T (test_stall_scan),
+        T (test_list_by_key),
+        T (test_list_stalled),
+        T (test_consumer_delete),
         T (test_hud_codes),
         T (test_today_is_the_cocs_calendar),
         T (test_start_age_and_move_in),

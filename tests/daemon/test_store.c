@@ -172,7 +172,7 @@ assert_counts (store_txn_t *t, uint64_t open, uint64_t finished,
 
 typedef struct {
     char ids[16][WF_ID_LEN + 1];
-    uint8_t last_key[64];
+    uint8_t last_key[128];
     size_t last_key_len;
     int n, stop_at;
 } listed_t;
@@ -296,6 +296,308 @@ test_workflow_list_order_and_cursor (void **state)
     assert_int_equal (page.n, 2);
     assert_int_equal (rest.n, 3);
     assert_string_equal (rest.ids[0], wf_id (2));
+}
+
+/* ---- finding workflows by key ---- */
+
+/* The ids `key` = `value` finds in `state` (-1: any), as one string of
+ * their numbers ("3 1"), in the listing's order. */
+static const char *
+found (store_key_t key, const char *value, int state)
+{
+    static char out[128];
+    listed_t l = { .n = 0 };
+    store_txn_t *t = begin (false);
+    assert_int_equal (store_workflow_find (t, key, value, state, NULL, 0,
+                                           see_listed, &l), STORE_OK);
+    store_abort (&t);
+    out[0] = '\0';
+    for (int i = 0; i < l.n; i++)
+        snprintf (out + strlen (out), sizeof out - strlen (out), "%s%d",
+                  i ? " " : "", atoi (l.ids[i] + WF_ID_LEN - 4));
+    return out;
+}
+
+/* The ids of the stalled listing, likewise. */
+static const char *
+stalled_ids (void)
+{
+    static char out[128];
+    listed_t l = { .n = 0 };
+    store_txn_t *t = begin (false);
+    assert_int_equal (store_workflow_list_stalled (t, NULL, 0, INT64_MAX,
+                                                   see_listed, &l),
+                      STORE_OK);
+    store_abort (&t);
+    out[0] = '\0';
+    for (int i = 0; i < l.n; i++)
+        snprintf (out + strlen (out), sizeof out - strlen (out), "%s%d",
+                  i ? " " : "", atoi (l.ids[i] + WF_ID_LEN - 4));
+    return out;
+}
+
+/* Reads workflow `n`, lets `change` change it as `actor` at `at`, stores
+ * it: the write path of a command, without the command. */
+typedef void (*change_wf_fn) (workflow_t *wf, const wf_ctx_t *ctx);
+
+static void
+change_wf (int n, const char *actor, int64_t at, change_wf_fn change)
+{
+    store_wf_t *swf = store_wf_new ();
+    store_txn_t *t = begin (true);
+    assert_int_equal (store_workflow_get (t, wf_id (n), swf), STORE_OK);
+    wf_ctx_t ctx = { at, actor, at / DAY_MS };
+    change (swf->wf, &ctx);
+    assert_int_equal (store_workflow_put (t, swf), STORE_OK);
+    commit (&t);
+    store_wf_destroy (&swf);
+}
+
+/* A caseworker's change that moves nothing but the state index: a
+ * decision on the second member. */
+static void
+decide_c2 (workflow_t *wf, const wf_ctx_t *ctx)
+{
+    wf_events_t ev;
+    workflow_events_init (&ev);
+    exf_error_t err;
+    exf_error_clear (&err);
+    assert_true (workflow_decide (wf, "c2", true, ctx, &ev, &err));
+    workflow_events_fini (&ev);
+}
+
+static void
+cancel (workflow_t *wf, const wf_ctx_t *ctx)
+{
+    wf_events_t ev;
+    workflow_events_init (&ev);
+    exf_error_t err;
+    exf_error_clear (&err);
+    assert_true (workflow_cancel (wf, (exf_str_t) { "moved", 5 }, ctx, &ev,
+                                  &err));
+    workflow_events_fini (&ev);
+}
+
+static void
+stall (workflow_t *wf, const wf_ctx_t *ctx)
+{
+    wf_events_t ev;
+    workflow_events_init (&ev);
+    assert_true (workflow_mark_stalled (wf, ctx, &ev));
+    workflow_events_fini (&ev);
+}
+
+/* Workflow `n` of household `household`, started by `actor` at `at`, with
+ * a second member c2 (enrollment e2-HOUSEHOLD), stored. */
+static void
+start_two (int n, const char *household, const char *actor, int64_t at)
+{
+    store_wf_t *swf = started_workflow (wf_id (n), household, at);
+    workflow_t *wf = swf->wf;
+    snprintf (wf->started_by, sizeof wf->started_by, "%s", actor);
+    snprintf (wf->last_actor, sizeof wf->last_actor, "%s", actor);
+    wf_member_t *m = &wf->members[wf->n_members++];
+    snprintf (m->client_id, sizeof m->client_id, "c2");
+    snprintf (m->enrollment_id, sizeof m->enrollment_id, "e2-%s", household);
+    snprintf (m->entry_date, sizeof m->entry_date, "2026-01-10");
+    m->relationship = 3;
+    m->decision = DECISION_UNDECIDED;
+    put_new (swf);
+    store_wf_destroy (&swf);
+}
+
+/* Every key finds its workflows by state then id; the entries follow the
+ * state, the last actor (found by the new one, not by the old unless it
+ * started the workflow) and nothing else. */
+static void
+test_find_by_key_follows_changes (void **state)
+{
+    (void) state;
+    start_two (1, "h1", "cw1", NOW);
+    start_two (2, "h2", "cw5", NOW + 1000);
+    assert_string_equal (found (STORE_KEY_CLIENT, "c-h1", -1), "1");
+    assert_string_equal (found (STORE_KEY_CLIENT, "c2", -1), "1 2");
+    assert_string_equal (found (STORE_KEY_CLIENT, "c2", WF_OPEN), "1 2");
+    assert_string_equal (found (STORE_KEY_CLIENT, "c2", WF_FINISHED), "");
+    assert_string_equal (found (STORE_KEY_ENROLLMENT, "e2-h2", -1), "2");
+    assert_string_equal (found (STORE_KEY_ENROLLMENT, "e-h1", -1), "1");
+    assert_string_equal (found (STORE_KEY_HOUSEHOLD, "h1", -1), "1");
+    assert_string_equal (found (STORE_KEY_HOUSEHOLD, "h", -1), "");
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw1", -1), "1");
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw5", -1), "2");
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw", -1), "");
+    /* a key is not found under another key's name */
+    assert_string_equal (found (STORE_KEY_CLIENT, "h1", -1), "");
+
+    /* cw2 changes workflow 1, then cw3 does: cw2 no longer finds it, cw1
+     * still does (it started it) */
+    change_wf (1, "cw2", NOW + 2000, decide_c2);
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw2", -1), "1");
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw1", -1), "1");
+    change_wf (1, "cw3", NOW + 3000, decide_c2);
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw2", -1), "");
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw3", -1), "1");
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw1", -1), "1");
+    /* a change that names no actor leaves the last one */
+    change_wf (1, "", NOW + 3500, decide_c2);
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw3", -1), "1");
+    /* the starter changing it again: one entry, found once */
+    change_wf (2, "cw6", NOW + 4000, decide_c2);
+    change_wf (2, "cw5", NOW + 5000, decide_c2);
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw6", -1), "");
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw5", -1), "2");
+
+    /* a state change moves every entry: open first, then the others */
+    change_wf (1, "cw4", NOW + 6000, cancel);
+    assert_string_equal (found (STORE_KEY_CLIENT, "c2", WF_OPEN), "2");
+    assert_string_equal (found (STORE_KEY_CLIENT, "c2", WF_CANCELLED), "1");
+    assert_string_equal (found (STORE_KEY_CLIENT, "c2", -1), "2 1");
+    assert_string_equal (found (STORE_KEY_HOUSEHOLD, "h1", WF_OPEN), "");
+    assert_string_equal (found (STORE_KEY_HOUSEHOLD, "h1", WF_CANCELLED), "1");
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw3", -1), "");
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw4", WF_CANCELLED), "1");
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw1", WF_CANCELLED), "1");
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw1", WF_OPEN), "");
+    /* the household starts again: both its workflows, the open one first */
+    start_two (3, "h1", "cw1", NOW + 7000);
+    assert_string_equal (found (STORE_KEY_HOUSEHOLD, "h1", -1), "3 1");
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw1", -1), "3 1");
+    assert_string_equal (found (STORE_KEY_CLIENT, "c2", -1), "2 3 1");
+
+    /* a page, then the rest from its cursor; another listing's cursor is
+     * refused */
+    listed_t page = { .stop_at = 1 }, rest = { .n = 0 }, other = { .n = 0 };
+    store_txn_t *t = begin (false);
+    assert_int_equal (store_workflow_find (t, STORE_KEY_CLIENT, "c2", -1,
+                                           NULL, 0, see_listed, &page),
+                      STORE_OK);
+    assert_int_equal (store_workflow_find (t, STORE_KEY_CLIENT, "c2", -1,
+                                           page.last_key, page.last_key_len,
+                                           see_listed, &rest), STORE_OK);
+    assert_int_equal (store_workflow_find (t, STORE_KEY_ACTOR, "cw1", -1,
+                                           page.last_key, page.last_key_len,
+                                           see_listed, &other),
+                      STORE_NOT_FOUND);
+    assert_int_equal (store_workflow_find (t, STORE_KEY_CLIENT, "c2",
+                                           WF_CANCELLED, page.last_key,
+                                           page.last_key_len, see_listed,
+                                           &other), STORE_NOT_FOUND);
+    assert_int_equal (store_workflow_list (t, WF_OPEN, page.last_key,
+                                           page.last_key_len, INT64_MAX,
+                                           see_listed, &other),
+                      STORE_NOT_FOUND);
+    store_abort (&t);
+    assert_int_equal (page.n, 1);
+    assert_int_equal (rest.n, 2);
+    assert_string_equal (rest.ids[0], wf_id (3));
+    assert_int_equal (other.n, 0);
+}
+
+/* The stalled index holds the open workflows marked stalled: a stall puts
+ * the entry, the next change or the end of the workflow takes it out. */
+static void
+test_stalled_index (void **state)
+{
+    (void) state;
+    start_two (1, "h1", "cw1", NOW);
+    start_two (2, "h2", "cw1", NOW + 1000);
+    start_two (3, "h3", "cw1", NOW + 2000);
+    assert_string_equal (stalled_ids (), "");
+    change_wf (2, "", NOW + 3 * DAY_MS, stall);
+    change_wf (1, "", NOW + 3 * DAY_MS, stall);
+    change_wf (3, "", NOW + 3 * DAY_MS, stall);
+    /* oldest last change first */
+    assert_string_equal (stalled_ids (), "1 2 3");
+    /* a change ends the stall */
+    change_wf (2, "cw2", NOW + 4 * DAY_MS, decide_c2);
+    assert_string_equal (stalled_ids (), "1 3");
+    /* ... and so does the end of the workflow */
+    change_wf (3, "cw2", NOW + 4 * DAY_MS, cancel);
+    assert_string_equal (stalled_ids (), "1");
+    /* stalled again after its new idle period */
+    change_wf (2, "", NOW + 8 * DAY_MS, stall);
+    assert_string_equal (stalled_ids (), "1 2");
+    /* up to a time, as the state index is */
+    listed_t due = { .n = 0 };
+    store_txn_t *t = begin (false);
+    assert_int_equal (store_workflow_list_stalled (t, NULL, 0, NOW + DAY_MS,
+                                                   see_listed, &due),
+                      STORE_OK);
+    store_abort (&t);
+    assert_int_equal (due.n, 1);
+    assert_string_equal (due.ids[0], wf_id (1));
+}
+
+/* Deletes every key starting with one of `prefixes` and the key `also`
+ * from the closed store, with LMDB itself: a store as an older exitflowd
+ * left it. */
+static void
+strip_keys (const char *prefixes, const char *also)
+{
+    store_destroy (&store);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    assert_int_equal (mdb_env_create (&env), 0);
+    assert_int_equal (mdb_env_set_mapsize (env, LARGE_MAP), 0);
+    assert_int_equal (mdb_env_open (env, store_dir, 0, 0640), 0);
+    assert_int_equal (mdb_txn_begin (env, NULL, 0, &txn), 0);
+    assert_int_equal (mdb_dbi_open (txn, NULL, 0, &dbi), 0);
+    assert_int_equal (mdb_cursor_open (txn, dbi, &cur), 0);
+    int rc = mdb_cursor_get (cur, &k, &v, MDB_FIRST);
+    while (rc == 0) {
+        const char *key = k.mv_data;
+        if (strchr (prefixes, key[0])
+            || (k.mv_size == strlen (also) && !memcmp (key, also, k.mv_size)))
+            assert_int_equal (mdb_cursor_del (cur, 0), 0);
+        rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close (cur);
+    assert_int_equal (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
+}
+
+/* A store written before the key and stalled indexes gets them when it is
+ * opened, every workflow's, over more than one batch; a store that has
+ * them is not indexed again. */
+static void
+test_older_store_gets_its_indexes (void **state)
+{
+    (void) state;
+    enum { N = 2100 };                  /* past one batch of the build */
+    store_txn_t *t = begin (true);
+    for (int i = 0; i < N; i++) {
+        char household[16];
+        snprintf (household, sizeof household, "h%d", i);
+        store_wf_t *swf = started_workflow (wf_id (0), household,
+                                            NOW + i);
+        snprintf (swf->wf->workflow_id, WF_ID_LEN + 1,
+                  "01JDKZ3V8QABCDEFGHJK%06d", i);
+        swf->wf->started_by[0] = swf->wf->last_actor[0] = '\0';
+        assert_int_equal (store_workflow_put (t, swf), STORE_OK);
+        store_wf_destroy (&swf);
+    }
+    commit (&t);
+    start_two (1, "hx", "cw1", NOW + DAY_MS);
+    change_wf (1, "cw2", NOW + 2 * DAY_MS, decide_c2);
+    change_wf (1, "", NOW + 5 * DAY_MS, stall);
+    strip_keys ("FT", "Mindexes");
+    reopen_store (LARGE_MAP, DAY_MS);
+    assert_string_equal (found (STORE_KEY_CLIENT, "c2", -1), "1");
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw2", -1), "1");
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw1", WF_OPEN), "1");
+    assert_string_equal (stalled_ids (), "1");
+    assert_string_equal (found (STORE_KEY_HOUSEHOLD, "h0", -1), "0");
+    assert_string_equal (found (STORE_KEY_HOUSEHOLD, "h2099", -1), "2099");
+    assert_string_equal (found (STORE_KEY_CLIENT, "c-h2050", -1), "2050");
+    /* indexed and marked: the next open leaves the entries be (one
+     * stripped now stays missing) */
+    strip_keys ("T", "");
+    reopen_store (LARGE_MAP, DAY_MS);
+    assert_string_equal (stalled_ids (), "");
+    assert_string_equal (found (STORE_KEY_CLIENT, "c2", -1), "1");
 }
 
 /* Prior values are written once, apart from the record, and read only
@@ -1023,6 +1325,9 @@ main (void)
         T (test_event_log_gapless),
         T (test_workflow_round_trip_and_indexes),
         T (test_workflow_list_order_and_cursor),
+        T (test_find_by_key_follows_changes),
+        T (test_stalled_index),
+        T (test_older_store_gets_its_indexes),
         T (test_priors_are_stored_apart),
         T (test_history_spills_to_the_index),
         T (test_replies_by_scope),

@@ -408,6 +408,102 @@ test_today_comes_from_the_context (void **state)
     REFUSED (wf, op_start (wf), EXF_VALIDATION, "members[client_id=c3].entry_date");
 }
 
+/* The refusal just made is about member `client`: its field is
+ * members[client_id=CLIENT].PATH and its message names the client. */
+static void
+names_member (const char *client, const char *path)
+{
+    char field[128], said[64];
+    snprintf (field, sizeof field, "members[client_id=%s].%s", client, path);
+    snprintf (said, sizeof said, "client %s", client);
+    if (strcmp (ERR.field, field) || !strstr (ERR.message, said))
+        fail_msg ("want %s and \"%s\" in the message, got %s: %s", field,
+                  said, ERR.field, ERR.message);
+}
+
+/* Every refusal about a member names it by client_id, in the field path
+ * and in the message, with the wire's names (PROTOCOL.md §2.3). */
+static void
+test_member_refusals_name_the_client (void **state)
+{
+    (void) state;
+    /* a client id that is not a position: the path cannot be confused */
+    workflow_t *wf = wf_new ();
+    set_ids (wf, "e1");
+    add_member (wf, "C-77", "e1", 1, true, "2026-01-10");
+    add_member (wf, "C-78", "e2", 3, true, "2026-01-10");
+    add_member (wf, "C-79", "e3", 2, false, "2026-02-01");
+    wf->members[1].relationship = 6;
+    assert_false (op_start (wf));
+    names_member ("C-78", "relationship");
+    wf->members[1].relationship = 3;
+    snprintf (wf->members[2].entry_date, 11, "%s", TOMORROW);
+    assert_false (op_start (wf));
+    names_member ("C-79", "entry_date");
+    snprintf (wf->members[2].entry_date, 11, "%s", "2026-02-01");
+    snprintf (wf->members[2].birth_date, 11, "%s", "2026-02-02");
+    assert_false (op_start (wf));
+    names_member ("C-79", "birth_date");
+    wf->members[2].birth_date[0] = '\0';
+    snprintf (wf->members[2].enrollment_id, 11, "%s", "e2");
+    assert_false (op_start (wf));
+    names_member ("C-79", "enrollment_id");
+    snprintf (wf->members[2].enrollment_id, 11, "%s", "e3");
+    ACCEPTED (op_start (wf));
+
+    /* step.save */
+    assert_false (op_save (wf, "C-78", STEP_EXIT, MODE_ENTERED,
+                           exit_form ("2026-11-01", 410)));
+    names_member ("C-78", "decision");
+    assert_false (op_save (wf, "C-77", STEP_UNIVERSAL_DATA, MODE_ENTERED,
+                           some_data ()));
+    names_member ("C-77", "steps.exit");
+    assert_false (op_save (wf, "C-77", STEP_EXIT, MODE_ENTERED,
+                           exit_form ("2026-11-01", 999)));
+    names_member ("C-77", "steps.exit.destination");
+    assert_non_null (strstr (ERR.message, "hud.codes"));
+    assert_false (op_save (wf, "C-77", STEP_EXIT, MODE_DEFAULT_LAST, NULL));
+    names_member ("C-77", "steps.exit.mode");
+    save_exit (wf, "C-77");
+    assert_false (op_save (wf, "C-77", STEP_UNIVERSAL_DATA, MODE_DEFAULT_LAST,
+                           NULL));
+    names_member ("C-77", "last.universal_data");
+    assert_false (op_save (wf, "C-77", STEP_DISABILITIES, MODE_ENTERED,
+                           build ("m{s:i}", 1, "physical", 7)));
+    names_member ("C-77", "steps.disabilities.physical");
+    assert_false (op_save (wf, "C-77", STEP_UNIVERSAL_DATA, MODE_ENTERED,
+                           NULL));
+    names_member ("C-77", "steps.universal_data.data");
+    ACCEPTED (op_decide (wf, "C-79", true));
+    save_exit (wf, "C-79");
+    assert_false (op_save (wf, "C-79", STEP_INCOME_BENEFITS, MODE_ENTERED,
+                           some_data ()));
+    names_member ("C-79", "steps.income_benefits");
+    /* member.decide */
+    assert_false (op_decide (wf, "C-77", false));
+    names_member ("C-77", "decision");
+    assert_false (op_decide (wf, "C-99", false));
+    assert_string_equal (ERR.field, "client_id");
+    assert_non_null (strstr (ERR.message, "client C-99"));
+    /* workflow.finish: a pending step, then the undecided member */
+    assert_false (op_finish (wf, ""));
+    names_member ("C-77", "steps.universal_data");
+    assert_non_null (strstr (ERR.message, "universal_data"));
+    complete (wf, "C-77");
+    assert_false (op_finish (wf, ""));
+    names_member ("C-78", "decision");
+    ACCEPTED (op_decide (wf, "C-78", false));
+    complete (wf, "C-79");
+    /* the head leaves a staying member: the wire's name, and who */
+    assert_false (op_finish (wf, ""));
+    assert_string_equal (ERR.field, "new_head_of_household");
+    assert_non_null (strstr (ERR.message, "new_head_of_household"));
+    assert_non_null (strstr (ERR.message, "client C-77"));
+    assert_false (op_finish (wf, "C-79"));
+    assert_non_null (strstr (ERR.message, "client C-79"));
+    ACCEPTED (op_finish (wf, "C-78"));
+}
+
 /* Every step's data is typed by the field table (hud_fields_check): a
  * malformed assessment is refused naming its field and changes nothing;
  * an incomplete one is accepted (the DQ worker flags it). */
@@ -1762,6 +1858,7 @@ main (void)
         T (test_start_unknown_enrollment),
         T (test_start_entry_dates),
         T (test_start_duplicates),
+        T (test_member_refusals_name_the_client),
         T (test_start_project_type),
         T (test_start_birth_date_3_03),
         T (test_start_move_in_date_3_20),
