@@ -42,13 +42,15 @@ def test_restart_keeps_everything(daemon):
                             "message": "m"}])
     view, evs = c.get(wf), check_log(c)
     listing = c.list(state="open")
+    consumers = c.consumer_list()["consumers"]
     daemon.restart()
     c2 = daemon.client()
     assert c2.get(wf) == view
     assert check_log(c2) == evs
     assert c2.list(state="open") == listing
-    assert c2.consumer_list()["consumers"] == [
-        {"consumer": "exporter", "seq": 2, "lag": len(evs) - 2}]
+    assert c2.consumer_list()["consumers"] == consumers == [
+        {"consumer": "exporter", "seq": 2, "lag": len(evs) - 2,
+         "acked_at": consumers[0]["acked_at"]}]
     # the idempotency store survives too
     assert c2.request_raw(body) == first
     assert c2.stats()["workflows"] == {"open": 1, "finished": 0,

@@ -160,7 +160,10 @@ def test_malformed_assessment_refused_with_its_field(hmis):
         if step == "exit":
             data = dict(data, exit_date=hoh.exit_date.isoformat())
         e = error_of(c.save, wf, hoh.client_id, step, data=data)
-        assert (e.code, e.field) == ("VALIDATION", field), (step, data, e)
+        assert (e.code, e.field) == (
+            "VALIDATION", "members[client_id=%s].steps.%s.%s"
+            % (hoh.client_id, step, field)), (step, data, e)
+        assert "client %s" % hoh.client_id in e.message, e
     after = c.get(wf)
     # nothing changed: the version, the saved steps, the pending ones
     assert after["version"] == before["version"]
@@ -190,8 +193,11 @@ def test_malformed_prior_values_refused_with_their_path(hmis):
         args = plan.start_args()
         args["members"][1]["last"] = dict(ASSESSMENTS, **{step: data})
         e = error_of(c.call, "workflow.start", args)
+        who = args["members"][1]["client_id"]
         assert (e.code, e.field) == (
-            "VALIDATION", "members.1.last.%s.%s" % (step, field)), e
+            "VALIDATION", "members[client_id=%s].last.%s.%s"
+            % (who, step, field)), e
+        assert "client %s" % who in e.message, e
     assert c.stats()["workflows"] == started
 
 
@@ -257,7 +263,9 @@ def test_relationship_99_and_head_counts_start_and_are_flagged(hmis):
     # still refused: a relationship that is not a 3.15 code
     bad = household(person(), person(rel=7))
     e = error_of(c.call, "workflow.start", bad.start_args())
-    assert (e.code, e.field) == ("VALIDATION", "members.1.relationship")
+    assert (e.code, e.field) == (
+        "VALIDATION", "members[client_id=%s].relationship"
+        % bad.members[1].client_id)
 
 
 # -- age from the date of birth -----------------------------------------------
@@ -320,7 +328,9 @@ def test_birth_date_decides_who_answers_income(hmis):
     ten = people["ten"][0]
     e = error_of(c.save, wf, ten.client_id, "income_benefits",
                  data=GOOD_INCOME)
-    assert (e.code, e.field) == ("VALIDATION", "step")
+    assert (e.code, e.field) == (
+        "VALIDATION",
+        "members[client_id=%s].steps.income_benefits" % ten.client_id)
 
     for p in plan.members:
         for step, data in ASSESSMENTS.items():
@@ -659,7 +669,9 @@ def test_timezone_decides_today_and_timeliness(make_daemon, workers):  # noqa: F
     version = c.get(wf)["version"]
     e = error_of(c.save, wf, hoh.client_id, "exit",
                  data=dict(hoh.exit_form(), exit_date=tomorrow.isoformat()))
-    assert (e.code, e.field) == ("VALIDATION", "exit_date")
+    assert (e.code, e.field) == (
+        "VALIDATION", "members[client_id=%s].steps.exit.exit_date"
+        % hoh.client_id)
     assert c.get(wf)["version"] == version
     # the local today is accepted, whatever UTC's date is
     save_all(c, wf, hoh)

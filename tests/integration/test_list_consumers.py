@@ -157,6 +157,9 @@ def test_consumers(daemon):
     assert has(c.consumer_ack("exporter", 5), consumer="exporter", seq=5)
     res = c.consumer_list()
     assert res["last_seq"] == 5
+    # each with the time of its last ack (consumer.delete's idle rule)
+    for x in res["consumers"]:
+        assert RFC3339_MS.match(x.pop("acked_at")), x
     assert sorted(res["consumers"], key=lambda x: x["consumer"]) == [
         {"consumer": "dq-worker", "seq": 3, "lag": 2},
         {"consumer": "exporter", "seq": 5, "lag": 0}]
@@ -170,6 +173,7 @@ def test_consumers(daemon):
     Household().start(c)
     res = {x["consumer"]: x for x in c.consumer_list()["consumers"]}
     assert set(res) == {"dq-worker", "exporter"}
+    res["dq-worker"].pop("acked_at")
     assert res["dq-worker"] == {"consumer": "dq-worker", "seq": 3, "lag": 3}
     assert res["exporter"]["lag"] == 1
     assert c.consumer_ack("dq-worker", 6)["seq"] == 6

@@ -13,8 +13,14 @@ def c(module_daemon):
     return module_daemon.client()
 
 
+def about(client_id, path):
+    """The field of a refusal about a member (PROTOCOL.md section 2.3)."""
+    return "members[client_id=%s].%s" % (client_id, path)
+
+
 def refused(c, wf, code, field, fn, *a, **kw):
-    """``fn`` must fail with ``code``/``field`` and leave ``wf`` unchanged."""
+    """``fn`` must fail with ``code``/``field`` and leave ``wf`` unchanged;
+    a refusal about a member names its client in the message too."""
     before = c.get(wf)
     seq = c.stats()["last_seq"]
     e = error_of(fn, *a, **kw)
@@ -22,6 +28,9 @@ def refused(c, wf, code, field, fn, *a, **kw):
     assert e.code in codes, (e.code, e.message, e.field)
     if field is not None:
         assert e.field == field, (e.code, e.message, e.field)
+    if e.field and e.field.startswith("members[client_id="):
+        client = e.field[len("members[client_id="):].split("]")[0]
+        assert "client %s" % client in e.message, (e.message, e.field)
     assert isinstance(e.message, str) and e.message
     assert e.reply["ok"] is False and e.reply["v"] == 1
     assert c.get(wf) == before
@@ -70,7 +79,8 @@ def started(c, **kw):
 ])
 def test_exit_form_refused(c, form, field):
     h, wf = started(c)
-    refused(c, wf, "VALIDATION", field, c.save, wf, h.hoh, "exit", data=form)
+    refused(c, wf, "VALIDATION", about(h.hoh, "steps.exit." + field), c.save,
+            wf, h.hoh, "exit", data=form)
 
 
 @pytest.mark.parametrize("form", [
@@ -112,8 +122,8 @@ def test_default_last_without_last(c):
     h = Household(with_last=False)
     wf = h.start(c)
     c.save(wf, h.hoh, "exit", data=exit_form())
-    refused(c, wf, "VALIDATION", "mode", c.save, wf, h.hoh, "universal_data",
-            mode="default_last")
+    refused(c, wf, "VALIDATION", about(h.hoh, "last.universal_data"), c.save,
+            wf, h.hoh, "universal_data", mode="default_last")
 
 
 def test_default_last_missing_for_that_step(c):
@@ -123,22 +133,23 @@ def test_default_last_missing_for_that_step(c):
     wf = h.start(c)
     c.save(wf, h.hoh, "exit", data=exit_form())
     c.save(wf, h.hoh, "universal_data", mode="default_last")
-    refused(c, wf, "VALIDATION", "mode", c.save, wf, h.hoh,
-            "disabilities", mode="default_last")
+    refused(c, wf, "VALIDATION", about(h.hoh, "last.disabilities"), c.save,
+            wf, h.hoh, "disabilities", mode="default_last")
 
 
 def test_default_last_never_for_exit(c):
     h, wf = started(c)
-    refused(c, wf, "VALIDATION", "mode", c.save, wf, h.hoh, "exit",
-            mode="default_last")
+    refused(c, wf, "VALIDATION", about(h.hoh, "steps.exit.mode"), c.save, wf,
+            h.hoh, "exit", mode="default_last")
 
 
 def test_income_benefits_not_for_child(c):
     h, wf = started(c)
     c.decide(wf, h.child, True)
     c.save(wf, h.child, "exit", data=exit_form())
-    refused(c, wf, "VALIDATION", "step", c.save, wf, h.child,
-            "income_benefits", data=assessment("income_benefits"))
+    refused(c, wf, "VALIDATION", about(h.child, "steps.income_benefits"),
+            c.save, wf, h.child, "income_benefits",
+            data=assessment("income_benefits"))
 
 
 def test_income_benefits_for_child_head_of_household(c):
@@ -160,10 +171,11 @@ def test_step_save_arguments(c):
             mode="guess", data={})
     refused(c, wf, "VALIDATION", "step", c.save, wf, h.hoh, "bogus",
             data={})
-    refused(c, wf, either, "data", c.save, wf, h.hoh, "universal_data",
+    data = about(h.hoh, "steps.universal_data.data")
+    refused(c, wf, either, data, c.save, wf, h.hoh, "universal_data",
             mode="default_last", data=universal())
-    refused(c, wf, either, "data", c.save, wf, h.hoh, "universal_data")
-    refused(c, wf, either, "data", c.save, wf, h.hoh, "universal_data",
+    refused(c, wf, either, data, c.save, wf, h.hoh, "universal_data")
+    refused(c, wf, either, data, c.save, wf, h.hoh, "universal_data",
             data=universal(local_notes="x" * 70000))     # over 64 KiB
     c.save(wf, h.hoh, "universal_data", data=universal(local_notes="x" * 60000))
 
@@ -186,7 +198,8 @@ def test_unknown_client(c):
 
 def test_decide_for_the_starting_member(c):
     h, wf = started(c)
-    refused(c, wf, "VALIDATION", "client_id", c.decide, wf, h.hoh, False)
+    refused(c, wf, "VALIDATION", about(h.hoh, "decision"), c.decide, wf,
+            h.hoh, False)
 
 
 # -- finish ---------------------------------------------------------------
@@ -355,7 +368,7 @@ def test_start_member_rules(c):
     h = Household()
     h.args["members"][2]["entry_date"] = day(3)
     e = error_of(c.start, **h.args)
-    assert e.code == "VALIDATION" and e.field == "members.2.entry_date"
+    assert e.code == "VALIDATION" and e.field == about(h.child, "entry_date")
     h = Household()
     h.args["enrollment_id"] = "E-not-in-household"
     e = error_of(c.start, **h.args)
@@ -375,11 +388,12 @@ def test_start_member_fields(c):
     h = Household()
     h.args["members"][1]["relationship"] = 6
     e = error_of(c.start, **h.args)
-    assert (e.code, e.field) == ("VALIDATION", "members.1.relationship")
+    assert (e.code, e.field) == ("VALIDATION", about(h.spouse, "relationship"))
+    assert "client %s" % h.spouse in e.message
     h = Household()
     h.args["members"][1]["entry_date"] = "2025-02-30"
     e = error_of(c.start, **h.args)
-    assert (e.code, e.field) == ("VALIDATION", "members.1.entry_date")
+    assert (e.code, e.field) == ("VALIDATION", about(h.spouse, "entry_date"))
     h = Household()
     h.args["members"][1]["relationship"] = 99          # data not collected
     h.start(c)
