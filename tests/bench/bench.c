@@ -41,6 +41,14 @@
  *       client times workflow.get, dq.report and step.save (Default Last)
  *       one at a time -> the median of each and the ratio last/first,
  *       which should stay near 1. --flat-only runs this part alone.
+ *   5.  finding exits: --find-workflows N (100,000; --quick: 2,000) more
+ *       workflows are started (3 members each, N/10 caseworkers with 10
+ *       each), then one client alone times, one at a time and in turn,
+ *       ping, workflow.list {client_id} (1 item) and workflow.list {actor}
+ *       (10 items) for random keys -> p50/p99 of each, and each list's p50
+ *       over ping's: the daemon's time for a filtered list, which indexes
+ *       keep well under a millisecond however many workflows are stored.
+ *       --find-only runs this part alone.
  *   Then a report with ratios and one machine-readable line `BENCH {json}`.
  *
  * Every reply is checked (v, id, ok:true, result shape, version increasing);
@@ -167,7 +175,9 @@ static struct {
     bool raw_only;
     int timeout_ms;
     bool flat_only;
-} opt = {NULL, 32, 10.0, false, "./var/bench-raw", false, false, false, 10000, false};
+    bool find_only;
+    long find_workflows;    /* 0: 100,000, or 2,000 with --quick */
+} opt = {NULL, 32, 10.0, false, "./var/bench-raw", false, false, false, 10000, false, false, 0};
 
 static void usage(FILE *f)
 {
@@ -175,6 +185,8 @@ static void usage(FILE *f)
             "usage: exitflow-bench --commands ENDPOINT [--clients 32] [--seconds 10]\n"
             "                      [--raw-dir DIR] [--quick] [--timeout-ms 10000]\n"
             "       exitflow-bench --commands ENDPOINT --flat-only [--quick]\n"
+            "       exitflow-bench --commands ENDPOINT --find-only [--quick]\n"
+            "                      [--find-workflows N]\n"
             "       exitflow-bench --commands ENDPOINT --ping [--timeout-ms N]\n"
             "       exitflow-bench --raw-only [--clients 32] [--raw-dir DIR] [--quick]\n");
 }
@@ -1152,23 +1164,31 @@ static void flat_build(flat_t *f, int kind, msgpack_sbuffer *sb, char *id, size_
     }
 }
 
-/* Receives one reply within the timeout and checks it answers `id` with
- * ok:true; dies otherwise (the figures would mean nothing). */
+/* Receives one reply on `sock` within the timeout into `r` and checks it
+ * answers `id` with ok:true; dies otherwise (the figures would mean
+ * nothing). r->result points into `body`: the caller reads it, then calls
+ * reply_fini and zmq_msg_close. */
+static void expect_ok(void *sock, const char *phase, const char *what, const char *id,
+                      reply_t *r, zmq_msg_t *body)
+{
+    zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, opt.timeout_ms) <= 0)
+        die("%s: no reply to %s within %d ms", phase, what, opt.timeout_ms);
+    zmq_msg_init(body);
+    if (recv_body(sock, body) != 0)
+        die("%s: recv: %s", phase, zmq_strerror(errno));
+    char why[256];
+    if (!reply_read(r, zmq_msg_data(body), zmq_msg_size(body), id, why, sizeof why))
+        die("%s: %s: %s", phase, what, why);
+    if (!r->ok)
+        die("%s: %s: %s: %s (field %s)", phase, what, r->code, r->message, r->field);
+}
+
 static void flat_expect_ok(flat_t *f, const char *what, const char *id)
 {
-    zmq_pollitem_t it = {f->sock, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&it, 1, opt.timeout_ms) <= 0)
-        die("flat cost: no reply to %s within %d ms", what, opt.timeout_ms);
-    zmq_msg_t body;
-    zmq_msg_init(&body);
-    if (recv_body(f->sock, &body) != 0)
-        die("flat cost: recv: %s", zmq_strerror(errno));
     reply_t r;
-    char why[256];
-    if (!reply_read(&r, zmq_msg_data(&body), zmq_msg_size(&body), id, why, sizeof why))
-        die("flat cost: %s: %s", what, why);
-    if (!r.ok)
-        die("flat cost: %s: %s: %s (field %s)", what, r.code, r.message, r.field);
+    zmq_msg_t body;
+    expect_ok(f->sock, "flat cost", what, id, &r, &body);
     exf_error_t err;
     exf_str_t w;
     if (f->wf_id[0] == 0 &&    /* the reply to workflow.start names it */
@@ -1314,6 +1334,233 @@ static void flat_json(const flat_result_t *r)
 }
 
 /* ------------------------------------------------------------------ */
+/* 5. finding exits: a filtered list over many stored workflows        */
+/*
+ * N more workflows are started (pipelined, FIND_WINDOW in flight): three
+ * members each, every client and household its own, N / 10 caseworkers
+ * starting 10 each. Then one client alone sends, in turn, ping,
+ * workflow.list {client_id} and workflow.list {actor} for random keys, one
+ * at a time. A ping is a round trip through the daemon that reads
+ * nothing: a list's p50 over ping's is the daemon's time to find and pack
+ * it, which the store's indexes keep independent of N.
+ */
+
+#define FIND_WINDOW 64
+#define FIND_PER_ACTOR 10
+
+enum { FIND_PING, FIND_CLIENT, FIND_ACTOR, FIND_KINDS };
+static const char *const find_kind_name[FIND_KINDS] = {"ping", "workflow.list {client_id}",
+                                                       "workflow.list {actor}"};
+static const char *const find_kind_key[FIND_KINDS] = {"ping", "client", "actor"};
+
+typedef struct {
+    long n;
+    double fill_s;
+    int samples;
+    double p50_us[FIND_KINDS], p99_us[FIND_KINDS];
+    int items[FIND_KINDS];      /* items the last list of each kind held */
+} find_result_t;
+
+static void find_client_id(long i, char *out, size_t cap)
+{
+    snprintf(out, cap, "find-%s-%ld-h", g_run_token, i);
+}
+
+static void find_actor(long i, long actors, char *out, size_t cap)
+{
+    snprintf(out, cap, "find-cw-%ld", i % actors);
+}
+
+/* workflow.start of household i, as caseworker i % actors. */
+static void find_build_start(long i, long actors, msgpack_sbuffer *sb, char *id, size_t idcap)
+{
+    msgpack_packer pk;
+    msgpack_sbuffer_clear(sb);
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    char actor[64], hh[96], cid[112], eid[112];
+    find_actor(i, actors, actor, sizeof actor);
+    snprintf(id, idcap, "find-start-%s-%ld", g_run_token, i);
+    snprintf(hh, sizeof hh, "find-%s-%ld", g_run_token, i);
+    codec_pack_request_head(&pk, id, EXF_CMD_NAME(WORKFLOW_START), actor, true);
+    msgpack_pack_map(&pk, 4);
+    snprintf(eid, sizeof eid, "%s-eh", hh);
+    pk_kv_str(&pk, "enrollment_id", eid);
+    pk_kv_str(&pk, "household_id", hh);
+    pk_kv_str(&pk, "project_id", "bench-find");
+    codec_pack_cstr(&pk, "members");
+    msgpack_pack_array(&pk, 3);
+    for (int m = 0; m < 3; m++) {
+        snprintf(cid, sizeof cid, "%s-%s", hh, member_tag[m]);
+        snprintf(eid, sizeof eid, "%s-e%s", hh, member_tag[m]);
+        msgpack_pack_map(&pk, 5);
+        pk_kv_str(&pk, "client_id", cid);
+        pk_kv_str(&pk, "enrollment_id", eid);
+        pk_kv_int(&pk, "relationship", member_rel[m]);
+        pk_kv_str(&pk, "entry_date", "2024-01-15");
+        codec_pack_cstr(&pk, "adult");
+        if (member_adult[m])
+            msgpack_pack_true(&pk);
+        else
+            msgpack_pack_false(&pk);
+    }
+}
+
+/* Starts the n workflows, FIND_WINDOW in flight; replies come back in the
+ * order sent, which the ids check. */
+static void find_fill(void *sock, long n, long actors, msgpack_sbuffer *sb)
+{
+    static char ids[FIND_WINDOW][96];
+    long head = 0, tail = 0;
+    while (tail < n) {
+        while (head < n && head - tail < FIND_WINDOW) {
+            find_build_start(head, actors, sb, ids[head % FIND_WINDOW], sizeof ids[0]);
+            if (zmq_send(sock, sb->data, sb->size, 0) != (int)sb->size)
+                die("finding exits: send: %s", zmq_strerror(errno));
+            head++;
+        }
+        reply_t r;
+        zmq_msg_t body;
+        expect_ok(sock, "finding exits", "workflow.start", ids[tail % FIND_WINDOW], &r, &body);
+        reply_fini(&r);
+        zmq_msg_close(&body);
+        tail++;
+    }
+}
+
+/* One request of `kind` for key number `i`, timed; the items it held. */
+static int find_one(void *sock, int kind, long i, long actors, msgpack_sbuffer *sb,
+                    int64_t *took)
+{
+    static uint64_t seq;
+    msgpack_packer pk;
+    msgpack_sbuffer_clear(sb);
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    char id[96], key[128];
+    snprintf(id, sizeof id, "find-%s-%" PRIu64, g_run_token, ++seq);
+    if (kind == FIND_PING) {
+        codec_pack_request_head(&pk, id, EXF_CMD_NAME(PING), NULL, false);
+    } else {
+        codec_pack_request_head(&pk, id, EXF_CMD_NAME(WORKFLOW_LIST), NULL, true);
+        msgpack_pack_map(&pk, 1);
+        if (kind == FIND_CLIENT) {
+            find_client_id(i, key, sizeof key);
+            pk_kv_str(&pk, "client_id", key);
+        } else {
+            find_actor(i, actors, key, sizeof key);
+            pk_kv_str(&pk, "actor", key);
+        }
+    }
+    int64_t t0 = now_ns();
+    if (zmq_send(sock, sb->data, sb->size, 0) != (int)sb->size)
+        die("finding exits: send: %s", zmq_strerror(errno));
+    reply_t r;
+    zmq_msg_t body;
+    expect_ok(sock, "finding exits", find_kind_name[kind], id, &r, &body);
+    *took = now_ns() - t0;
+    int items = 0;
+    if (kind != FIND_PING) {
+        const msgpack_object *wfs = codec_map_get(r.result, "workflows");
+        if (!wfs || wfs->type != MSGPACK_OBJECT_ARRAY)
+            die("finding exits: %s: no workflows array", find_kind_name[kind]);
+        items = (int)wfs->via.array.size;
+        int want = kind == FIND_CLIENT ? 1 : FIND_PER_ACTOR;
+        if (items != want)
+            die("finding exits: %s for %s found %d workflows, not %d", find_kind_name[kind],
+                key, items, want);
+    }
+    reply_fini(&r);
+    zmq_msg_close(&body);
+    return items;
+}
+
+static find_result_t find_cost(void *ctx, bool quick)
+{
+    find_result_t res = {.n = opt.find_workflows ? opt.find_workflows : quick ? 2000 : 100000,
+                         .samples = quick ? 200 : 2000};
+    long actors = res.n / FIND_PER_ACTOR;
+    res.n = actors * FIND_PER_ACTOR;
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(sock, opt.commands) != 0)
+        die("connect %s: %s", opt.commands, zmq_strerror(errno));
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    int64_t t0 = now_ns();
+    find_fill(sock, res.n, actors, &sb);
+    res.fill_s = (double)(now_ns() - t0) / 1e9;
+
+    lat_t lat[FIND_KINDS] = {{0}};
+    uint64_t rnd = (uint64_t)t0 | 1;
+    int64_t took;
+    for (int s = -res.samples / 4; s < res.samples; s++) {   /* a quarter unmeasured */
+        for (int k = 0; k < FIND_KINDS; k++) {
+            rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+            long i = (long)((rnd >> 33) % (uint64_t)res.n);
+            res.items[k] = find_one(sock, k, i, actors, &sb, &took);
+            if (s >= 0)
+                lat_add(&lat[k], took);
+        }
+    }
+    for (int k = 0; k < FIND_KINDS; k++) {
+        lat_sort(&lat[k]);
+        res.p50_us[k] = lat_pct_us(&lat[k], 50);
+        res.p99_us[k] = lat_pct_us(&lat[k], 99);
+        lat_free(&lat[k]);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    zmq_close(sock);
+    return res;
+}
+
+/* The daemon's time for a filtered list, by p50 over ping's: the target
+ * is well under a millisecond. */
+#define FIND_TARGET_US 1000.0
+
+static bool find_met(const find_result_t *r)
+{
+    for (int k = 1; k < FIND_KINDS; k++)
+        if (r->p50_us[k] - r->p50_us[FIND_PING] >= FIND_TARGET_US)
+            return false;
+    return true;
+}
+
+static void find_print(const find_result_t *r)
+{
+    printf("finding exits over %ld more stored workflows (one at a time, %d each; "
+           "filled in %.1f s):\n",
+           r->n, r->samples, r->fill_s);
+    for (int k = 0; k < FIND_KINDS; k++) {
+        printf("  %-28s p50 %6.0f us  p99 %6.0f us", find_kind_name[k], r->p50_us[k],
+               r->p99_us[k]);
+        if (k != FIND_PING) {
+            double over = r->p50_us[k] - r->p50_us[FIND_PING];
+            printf("   %+6.0f us over ping (%.2fx), %d item%s", over,
+                   r->p50_us[FIND_PING] > 0 ? r->p50_us[k] / r->p50_us[FIND_PING] : 0,
+                   r->items[k], r->items[k] == 1 ? "" : "s");
+        }
+        printf("\n");
+    }
+    printf("  target: a filtered list < %.0f us of daemon time (p50 over ping): %s\n",
+           FIND_TARGET_US, find_met(r) ? "MET" : "NOT MET");
+}
+
+static void find_json(const find_result_t *r)
+{
+    printf("\"find\":{\"workflows\":%ld,\"samples\":%d,\"fill_s\":%.2f", r->n, r->samples,
+           r->fill_s);
+    for (int k = 0; k < FIND_KINDS; k++) {
+        printf(",\"%s_p50_us\":%.1f,\"%s_p99_us\":%.1f", find_kind_key[k], r->p50_us[k],
+               find_kind_key[k], r->p99_us[k]);
+        if (k != FIND_PING)
+            printf(",\"%s_over_ping_us\":%.1f,\"%s_ratio\":%.3f", find_kind_key[k],
+                   r->p50_us[k] - r->p50_us[FIND_PING], find_kind_key[k],
+                   r->p50_us[FIND_PING] > 0 ? r->p50_us[k] / r->p50_us[FIND_PING] : 0);
+    }
+    printf(",\"target_met\":%s}", find_met(r) ? "true" : "false");
+}
+
+/* ------------------------------------------------------------------ */
 /* report                                                              */
 
 static void json_str(FILE *f, const char *s)
@@ -1432,6 +1679,15 @@ int main(int argc, char **argv)
             opt.raw_only = true;
         } else if (!strcmp(a, "--flat-only")) {
             opt.flat_only = true;
+        } else if (!strcmp(a, "--find-only")) {
+            opt.find_only = true;
+        } else if (!strcmp(a, "--find-workflows")) {
+            NEEDVAL;
+            opt.find_workflows = atol(val);
+            if (opt.find_workflows < FIND_PER_ACTOR || opt.find_workflows > 10000000) {
+                fprintf(stderr, "exitflow-bench: --find-workflows must be 10..10000000\n");
+                return 2;
+            }
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
@@ -1516,6 +1772,15 @@ int main(int argc, char **argv)
         printf("}\n");
         return 0;
     }
+    if (opt.find_only) {
+        find_result_t fi = find_cost(ctx, opt.quick);
+        zmq_ctx_term(ctx);
+        find_print(&fi);
+        printf("BENCH {");
+        find_json(&fi);
+        printf("}\n");
+        return 0;
+    }
 
     double busy = machine_busy_pct(opt.quick ? 250 : 1000);
     printf("exitflow-bench: %d clients, %.1f s measurement%s, daemon %s, today %s\n",
@@ -1548,6 +1813,8 @@ int main(int argc, char **argv)
 
     /* 4. one workflow's cost as its commands pile up */
     flat_result_t fr = flat_cost(ctx, opt.quick);
+    /* 5. a filtered list over many stored workflows */
+    find_result_t fi = find_cost(ctx, opt.quick);
 
     zmq_ctx_term(ctx);
 
@@ -1582,6 +1849,7 @@ int main(int argc, char **argv)
            errors ? invalid : tput_met ? "MET" : "NOT MET",
            opt.clients == 32 ? "" : " (note: this run used a different client count)");
     flat_print(&fr);
+    find_print(&fi);
     if (busy > 10.0)
         printf("WARNING: the machine was %.0f%% busy before the run (other processes); "
                "figures are skewed\n",
@@ -1609,6 +1877,8 @@ int main(int argc, char **argv)
            tput_met ? "true" : "false",
            lat_met ? "true" : "false", errors);
     flat_json(&fr);
+    printf(",");
+    find_json(&fi);
     printf(",\"first_error\":");
     if (errors)
         json_str(stdout, pn.errors ? pn.first_error : p1.first_error);
