@@ -732,6 +732,31 @@ static void member_ids(const client_t *c, int m, char *cid, size_t cidcap, char 
     snprintf(eid, eidcap, "%s-e%s", c->hh, member_tag[m]);
 }
 
+/* `members: [...]` of household `hh`: head, spouse, child, their ids made
+ * from hh; with prior values for Default Last when asked. */
+static void pack_members(msgpack_packer *pk, const char *hh, bool with_last)
+{
+    char cid[112], eid[112];
+    codec_pack_cstr(pk, "members");
+    msgpack_pack_array(pk, 3);
+    for (int m = 0; m < 3; m++) {
+        snprintf(cid, sizeof cid, "%s-%s", hh, member_tag[m]);
+        snprintf(eid, sizeof eid, "%s-e%s", hh, member_tag[m]);
+        msgpack_pack_map(pk, with_last ? 6 : 5);
+        pk_kv_str(pk, "client_id", cid);
+        pk_kv_str(pk, "enrollment_id", eid);
+        pk_kv_int(pk, "relationship", member_rel[m]);
+        pk_kv_str(pk, "entry_date", "2024-01-15");
+        codec_pack_cstr(pk, "adult");
+        if (member_adult[m])
+            msgpack_pack_true(pk);
+        else
+            msgpack_pack_false(pk);
+        if (with_last)
+            pack_last(pk);
+    }
+}
+
 /* builds the request for c's current op into sb */
 static void build_request(client_t *c, msgpack_sbuffer *sb)
 {
@@ -752,22 +777,7 @@ static void build_request(client_t *c, msgpack_sbuffer *sb)
         pk_kv_str(&pk, "household_id", c->hh);
         pk_kv_str(&pk, "project_id", "bench-project");
         pk_kv_int(&pk, "project_type", 1);
-        codec_pack_cstr(&pk, "members");
-        msgpack_pack_array(&pk, 3);
-        for (int m = 0; m < 3; m++) {
-            member_ids(c, m, cid, sizeof cid, eid, sizeof eid);
-            msgpack_pack_map(&pk, 6);
-            pk_kv_str(&pk, "client_id", cid);
-            pk_kv_str(&pk, "enrollment_id", eid);
-            pk_kv_int(&pk, "relationship", member_rel[m]);
-            pk_kv_str(&pk, "entry_date", "2024-01-15");
-            codec_pack_cstr(&pk, "adult");
-            if (member_adult[m])
-                msgpack_pack_true(&pk);
-            else
-                msgpack_pack_false(&pk);
-            pack_last(&pk);
-        }
+        pack_members(&pk, c->hh, true);
         break;
     case OP_SAVE:
         member_ids(c, op->member, cid, sizeof cid, eid, sizeof eid);
@@ -1377,7 +1387,7 @@ static void find_build_start(long i, long actors, msgpack_sbuffer *sb, char *id,
     msgpack_packer pk;
     msgpack_sbuffer_clear(sb);
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    char actor[64], hh[96], cid[112], eid[112];
+    char actor[64], hh[96], eid[112];
     find_actor(i, actors, actor, sizeof actor);
     snprintf(id, idcap, "find-start-%s-%ld", g_run_token, i);
     snprintf(hh, sizeof hh, "find-%s-%ld", g_run_token, i);
@@ -1387,22 +1397,7 @@ static void find_build_start(long i, long actors, msgpack_sbuffer *sb, char *id,
     pk_kv_str(&pk, "enrollment_id", eid);
     pk_kv_str(&pk, "household_id", hh);
     pk_kv_str(&pk, "project_id", "bench-find");
-    codec_pack_cstr(&pk, "members");
-    msgpack_pack_array(&pk, 3);
-    for (int m = 0; m < 3; m++) {
-        snprintf(cid, sizeof cid, "%s-%s", hh, member_tag[m]);
-        snprintf(eid, sizeof eid, "%s-e%s", hh, member_tag[m]);
-        msgpack_pack_map(&pk, 5);
-        pk_kv_str(&pk, "client_id", cid);
-        pk_kv_str(&pk, "enrollment_id", eid);
-        pk_kv_int(&pk, "relationship", member_rel[m]);
-        pk_kv_str(&pk, "entry_date", "2024-01-15");
-        codec_pack_cstr(&pk, "adult");
-        if (member_adult[m])
-            msgpack_pack_true(&pk);
-        else
-            msgpack_pack_false(&pk);
-    }
+    pack_members(&pk, hh, false);
 }
 
 /* Starts the n workflows, FIND_WINDOW in flight; replies come back in the

@@ -603,6 +603,16 @@ letters (const msgpack_object *result)
 
 #define LIST(...) letters (ok (RUN ("l", "workflow.list", __VA_ARGS__)))
 
+/* A and B started by cw1, C by cw2, a second apart; every one has the
+ * clients c1 and c2. */
+static void
+start_abc (void)
+{
+    start_named ('A', "h1", "cw1", 0);
+    start_named ('B', "h2", "cw1", 1000);
+    start_named ('C', "h3", "cw2", 2000);
+}
+
 /* The one item of workflow `letter` in a list result. */
 static const msgpack_object *
 item_of (const msgpack_object *result, char letter)
@@ -624,9 +634,7 @@ static void
 test_list_by_key (void **state)
 {
     (void) state;
-    start_named ('A', "h1", "cw1", 0);
-    start_named ('B', "h2", "cw1", 1000);
-    start_named ('C', "h3", "cw2", 2000);
+    start_abc ();
     clock_ms = NOW + 3000;
     assert_string_equal (LIST ("m{s:s}", 1, "client_id", "c1"), "A B C");
     assert_string_equal (LIST ("m{s:s}", 1, "enrollment_id", "e2"), "A B C");
@@ -726,9 +734,7 @@ static void
 test_list_stalled (void **state)
 {
     (void) state;
-    start_named ('A', "h1", "cw1", 0);
-    start_named ('B', "h2", "cw1", 1000);
-    start_named ('C', "h3", "cw2", 2000);
+    start_abc ();
     ok (RUN ("c", "workflow.cancel", "m{s:s, s:s}", 2, "workflow_id",
              named[1], "reason", "moved"));
     assert_string_equal (LIST ("m{s:s, s:b}", 2, "state", "open", "stalled",

@@ -300,40 +300,41 @@ test_workflow_list_order_and_cursor (void **state)
 
 /* ---- finding workflows by key ---- */
 
-/* The ids `key` = `value` finds in `state` (-1: any), as one string of
- * their numbers ("3 1"), in the listing's order. */
+/* The listed ids as one string of their numbers ("3 1"), in order. */
+static const char *
+numbers_of (const listed_t *l)
+{
+    static char out[128];
+    out[0] = '\0';
+    for (int i = 0; i < l->n; i++)
+        snprintf (out + strlen (out), sizeof out - strlen (out), "%s%d",
+                  i ? " " : "", atoi (l->ids[i] + WF_ID_LEN - 4));
+    return out;
+}
+
+/* What `key` = `value` finds in `state` (-1: any). */
 static const char *
 found (store_key_t key, const char *value, int state)
 {
-    static char out[128];
     listed_t l = { .n = 0 };
     store_txn_t *t = begin (false);
     assert_int_equal (store_workflow_find (t, key, value, state, NULL, 0,
                                            see_listed, &l), STORE_OK);
     store_abort (&t);
-    out[0] = '\0';
-    for (int i = 0; i < l.n; i++)
-        snprintf (out + strlen (out), sizeof out - strlen (out), "%s%d",
-                  i ? " " : "", atoi (l.ids[i] + WF_ID_LEN - 4));
-    return out;
+    return numbers_of (&l);
 }
 
-/* The ids of the stalled listing, likewise. */
+/* The stalled listing. */
 static const char *
 stalled_ids (void)
 {
-    static char out[128];
     listed_t l = { .n = 0 };
     store_txn_t *t = begin (false);
     assert_int_equal (store_workflow_list_stalled (t, NULL, 0, INT64_MAX,
                                                    see_listed, &l),
                       STORE_OK);
     store_abort (&t);
-    out[0] = '\0';
-    for (int i = 0; i < l.n; i++)
-        snprintf (out + strlen (out), sizeof out - strlen (out), "%s%d",
-                  i ? " " : "", atoi (l.ids[i] + WF_ID_LEN - 4));
-    return out;
+    return numbers_of (&l);
 }
 
 /* Reads workflow `n`, lets `change` change it as `actor` at `at`, stores
