@@ -250,16 +250,17 @@ remember_row (list_walk_t *w, const void *key, size_t key_len)
     memcpy (w->last_key, key, w->last_key_len);
 }
 
+/* Whether a member has `client` ("" for any) and one has `enrollment`
+ * ("" for any): each key alone, as each filters alone. */
 static bool
-has_member_with (const workflow_t *wf, const char *client,
-                 const char *enrollment)
+has_members (const workflow_t *wf, const char *client, const char *enrollment)
 {
-    for (int i = 0; i < wf->n_members; i++)
-        if ((!client[0] || !strcmp (wf->members[i].client_id, client))
-            && (!enrollment[0]
-                || !strcmp (wf->members[i].enrollment_id, enrollment)))
-            return true;
-    return false;
+    bool client_in = !client[0], enrollment_in = !enrollment[0];
+    for (int i = 0; i < wf->n_members; i++) {
+        client_in |= !strcmp (wf->members[i].client_id, client);
+        enrollment_in |= !strcmp (wf->members[i].enrollment_id, enrollment);
+    }
+    return client_in && enrollment_in;
 }
 
 /* Whether a workflow an index yielded passes the other filters. */
@@ -276,8 +277,8 @@ list_matches (const list_filter_t *f, const workflow_t *wf)
            && (!household[0] || !strcmp (wf->household_id, household))
            && (!actor[0] || !strcmp (wf->started_by, actor)
                || !strcmp (wf->last_actor, actor))
-           && has_member_with (wf, f->keys[STORE_KEY_CLIENT],
-                               f->keys[STORE_KEY_ENROLLMENT]);
+           && has_members (wf, f->keys[STORE_KEY_CLIENT],
+                           f->keys[STORE_KEY_ENROLLMENT]);
 }
 
 static bool
