@@ -438,18 +438,32 @@ class Client:
             workflow_id=workflow_id, reason=reason,
             expected_version=expected_version), **kw)
 
-    def list(self, state, project_id=None, idle_for_s=None, limit=None,
-             after=None, **kw):
-        """One page of workflow.list: ``{workflows: [...], next}``."""
+    def list(self, state=None, project_id=None, idle_for_s=None, limit=None,
+             after=None, stalled=None, client_id=None, enrollment_id=None,
+             household_id=None, actor=None, **kw):
+        """One page of workflow.list: ``{workflows: [...], next}``.
+
+        ``state`` may be None only with a key filter -- ``client_id``,
+        ``enrollment_id``, ``household_id`` or ``actor`` (who started the
+        workflow or made its last change) -- and then means every state.
+        ``stalled`` (True/False) keeps open workflows that are (not)
+        stalled.  Each item carries ``started_by``, ``last_actor`` and
+        ``stalled``.
+        """
         return self.call(Command.WORKFLOW_LIST, _args(
             state=state, project_id=project_id, idle_for_s=idle_for_s,
-            limit=limit, after=after), **kw)
+            stalled=stalled, client_id=client_id,
+            enrollment_id=enrollment_id, household_id=household_id,
+            actor=actor, limit=limit, after=after), **kw)
 
-    def list_all(self, state, project_id=None, idle_for_s=None, limit=None):
-        """Every workflow.list item, following ``next`` page by page."""
+    def list_all(self, state=None, project_id=None, idle_for_s=None,
+                 limit=None, **filters):
+        """Every workflow.list item, following ``next`` page by page;
+        ``filters`` are list()'s other keyword arguments."""
         after = None
         while True:
-            page = self.list(state, project_id, idle_for_s, limit, after)
+            page = self.list(state, project_id, idle_for_s, limit, after,
+                             **filters)
             for item in page["workflows"]:
                 yield item
             after = page.get("next")
@@ -469,6 +483,8 @@ class Client:
                          {"consumer": consumer, "seq": seq}, **kw)
 
     def consumer_list(self, **kw):
+        """consumer.list: ``{consumers: [{consumer, seq, lag, acked_at}],
+        last_seq}``."""
         return self.call(Command.CONSUMER_LIST, **kw)
 
     def hud_codes(self, **kw):
