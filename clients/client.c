@@ -722,6 +722,14 @@ exitflow_consumer_list (exitflow_client_t *self, exitflow_error_t *err)
 }
 
 exitflow_reply_t *
+exitflow_consumer_delete (exitflow_client_t *self, const char *consumer,
+                          exitflow_error_t *err)
+{
+    arg_t a[] = { ARG_S ("consumer", consumer) };
+    return call_args (self, EXF_CMD_CONSUMER_DELETE, a, ARG_COUNT (a), err);
+}
+
+exitflow_reply_t *
 exitflow_hud_codes (exitflow_client_t *self, exitflow_error_t *err)
 {
     return exitflow_call (self, EXF_CMD_NAME (HUD_CODES), NULL, 0, err);

@@ -317,6 +317,14 @@ EXITFLOW_EXPORT exitflow_reply_t *
  * (`acked_at`, RFC 3339 UTC, since 3.0). */
 EXITFLOW_EXPORT exitflow_reply_t *
     exitflow_consumer_list (exitflow_client_t *self, exitflow_error_t *err);
+/* consumer.delete: forgets a consumer's stored offset (`{consumer,
+ * deleted:true}`; NOT_FOUND when there is none). admin may always; ops
+ * only once the consumer has not acked for the daemon's
+ * --consumer-retire-after, else FORBIDDEN saying how long it has been
+ * idle (3.0). A deleted consumer that acks again is made anew. */
+EXITFLOW_EXPORT exitflow_reply_t *
+    exitflow_consumer_delete (exitflow_client_t *self, const char *consumer,
+                              exitflow_error_t *err);
 /* hud.codes: the HUD code lists with their labels, the destinations with
  * their categories and every step's typed fields (PROTOCOL.md), as the
  * result: what a front end shows and checks (3.0). */

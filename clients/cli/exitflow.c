@@ -33,11 +33,15 @@ static const cli_field_flag_t start_flags[] = {
 };
 
 static const cli_field_flag_t save_flags[] = {
+    { "members*.steps.*.mode", "--default-last" },
+    { "members*.steps.*.data", "--data" },
     { "members*.steps.*.*", "\"%s\" in --data" },
     { "members*.steps.*", "STEP" },
-    { "members*.client_id", "CLIENT" },
     { "members*.last*", "--default-last (the member has no prior values "
-                        "for it)" },
+                        "for it: give them at start, a file's \"last\" or "
+                        "--last FILE)" },
+    { "members*.decision", "CLIENT (exitflow decide first)" },
+    { "members*.client_id", "CLIENT" },
     { "mode", "--default-last" },
     { "data", "--data" },
     { "step", "STEP" },
@@ -47,15 +51,17 @@ static const cli_field_flag_t save_flags[] = {
 
 static const cli_field_flag_t decide_flags[] = {
     { "members*.client_id", "CLIENT" },
-    { "members*.decision", "yes|no" },
+    { "members*.decision", "CLIENT" },
     { "client_id", "CLIENT" },
     { "exit", "yes|no" },
     { NULL, NULL },
 };
 
+/* finish has no flag for a member: the path says who, this what to do. */
 static const cli_field_flag_t finish_flags[] = {
     { "new_head_of_household", "--new-hoh" },
-    { "members*.new_head_of_household", "--new-hoh" },
+    { "members*.decision", "exitflow decide it first" },
+    { "members*.steps.*", "exitflow save it first" },
     { NULL, NULL },
 };
 
@@ -86,6 +92,11 @@ static const cli_field_flag_t dq_flags[] = {
 static const cli_field_flag_t ack_flags[] = {
     { "consumer", "CONSUMER" },
     { "seq", "SEQ" },
+    { NULL, NULL },
+};
+
+static const cli_field_flag_t consumers_flags[] = {
+    { "consumer", "--delete NAME" },
     { NULL, NULL },
 };
 
@@ -299,15 +310,22 @@ static const cli_command_t commands[] = {
       "  exitflow events tail --from 0 --no-follow\n"
       "  exitflow events tail --type member. --json\n",
       tail_flags },
-    { "consumers", cmd_consumers, "",
-      "event consumers: their offsets and lag",
-      "",
+    { "consumers", cmd_consumers, "[--delete NAME]",
+      "event consumers: their offsets, lag and last ack; retire one",
+      "  --delete NAME         forget consumer NAME and its offset (a worker\n"
+      "                        tried once, renamed or gone): admin always; ops\n"
+      "                        only once it has not acked for the daemon's\n"
+      "                        --consumer-retire-after (7 days by default).\n"
+      "                        A deleted consumer that acks again is new\n",
       "  CONSUMER              the name a worker acks under (dq, notify)\n"
       "  SEQ, LAG              the last event it processed, and how many are\n"
       "                        left\n"
-      "  LAST ACK, IDLE        when it last acked (the CoC's zone), and since\n",
-      "  exitflow consumers\n",
-      NULL },
+      "  LAST ACK, IDLE        when it last acked (the CoC's zone), and since\n"
+      "  --json                {consumers: [{consumer, seq, lag, acked_at}],\n"
+      "                        last_seq}; with --delete {consumer, deleted}\n",
+      "  exitflow consumers\n"
+      "  exitflow consumers --delete dq-test\n",
+      consumers_flags },
     { "ack", cmd_ack, "CONSUMER SEQ",
       "record that CONSUMER has processed every event up to SEQ",
       "",

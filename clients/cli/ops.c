@@ -1,5 +1,5 @@
 /* ops — the subcommands for operations: list, history, events tail,
- * consumers, ack, dq, stats, ping.
+ * consumers (and retiring one), ack, dq, stats, ping.
  *
  * Owns: paging through workflow.list into one aligned table, following the
  * event stream through the gapless subscriber until Ctrl-C, and the
@@ -13,7 +13,7 @@
 enum { OPT_STATE = 1, OPT_IDLE, OPT_PROJECT, OPT_LIMIT, OPT_PAGE, OPT_CLIENT,
        OPT_ENROLLMENT, OPT_HOUSEHOLD, OPT_MINE, OPT_CASEWORKER, OPT_STALLED,
        OPT_INCLUDE_DEMO, OPT_FROM, OPT_TYPE, OPT_COUNT, OPT_NO_FOLLOW,
-       OPT_SOURCE, OPT_FINDINGS };
+       OPT_SOURCE, OPT_FINDINGS, OPT_DELETE };
 
 /* ---- list ---- */
 
@@ -416,13 +416,36 @@ consumers_text (cli_t *cli, const msgpack_object *res, const void *arg)
     printf ("last seq %lld\n", (long long) mp_int (res, "last_seq", 0));
 }
 
+static void
+deleted_text (cli_t *cli, const msgpack_object *res, const void *name)
+{
+    (void) cli;
+    (void) res;
+    printf ("Deleted consumer %s.\n", (const char *) name);
+}
+
+/* The table, or with --delete NAME its retirement (consumer.delete: the
+ * daemon says who may, and when). */
 int
 cmd_consumers (cli_t *cli, int argc, char **argv)
 {
-    exitflow_client_t *client = cli_simple_start (cli, argc, argv, 0, 0);
+    static const struct option own[] = {
+        { "delete", required_argument, NULL, OPT_DELETE },
+        { 0 },
+    };
+    const char *name = NULL;
+    int c;
+    while ((c = cli_getopt (cli, argc, argv, own)) > 0)
+        name = optarg;
+    if (c == CLI_STOP || !cli_positionals (cli, argc, argv, 0, 0))
+        return cli->status;
+    exitflow_client_t *client = cli_client (cli);
     if (!client)
         return cli->status;
     exitflow_error_t err;
+    if (name)
+        return cli_reply (cli, exitflow_consumer_delete (client, name, &err),
+                          &err, deleted_text, name);
     return cli_reply (cli, exitflow_consumer_list (client, &err), &err,
                       consumers_text, NULL);
 }

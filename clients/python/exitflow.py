@@ -65,6 +65,7 @@ class Command:
     EVENTS_READ = "events.read"
     CONSUMER_ACK = "consumer.ack"
     CONSUMER_LIST = "consumer.list"
+    CONSUMER_DELETE = "consumer.delete"
     DQ_REPORT = "dq.report"
     HUD_CODES = "hud.codes"
 
@@ -486,6 +487,13 @@ class Client:
         """consumer.list: ``{consumers: [{consumer, seq, lag, acked_at}],
         last_seq}``."""
         return self.call(Command.CONSUMER_LIST, **kw)
+
+    def consumer_delete(self, consumer, **kw):
+        """consumer.delete: ``{consumer, deleted: True}``.  admin may
+        always; ops only once the consumer has not acked for the daemon's
+        --consumer-retire-after (else FORBIDDEN)."""
+        return self.call(Command.CONSUMER_DELETE, {"consumer": consumer},
+                         **kw)
 
     def hud_codes(self, **kw):
         """hud.codes: the HUD code lists with their labels, the

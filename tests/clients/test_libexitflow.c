@@ -995,6 +995,60 @@ test_list_filtered_finds_exits (void **state)
     exitflow_client_destroy (&c);
 }
 
+/* consumer.delete (3.0): gone from consumer.list, NOT_FOUND the second
+ * time, made anew by its next ack; consumer.list says when each acked. */
+static void
+test_consumer_delete (void **state)
+{
+    (void) state;
+    exitflow_client_t *c = client_new (2000, 1);
+    exitflow_error_t err;
+    exitflow_reply_t *r = exitflow_consumer_ack (c, "libtest-retire", 0, &err);
+    assert_non_null (r);
+    exitflow_reply_destroy (&r);
+    r = exitflow_consumer_list (c, &err);
+    assert_non_null (r);
+    const msgpack_object *list = exitflow_obj_get (exitflow_reply_result (r),
+                                                   "consumers");
+    int found = 0;
+    for (uint32_t i = 0; i < list->via.array.size; i++) {
+        char name[64], at[40];
+        exitflow_obj_str (&list->via.array.ptr[i], "consumer", name, sizeof name);
+        if (strcmp (name, "libtest-retire") != 0)
+            continue;
+        found++;
+        assert_true (exitflow_obj_str (&list->via.array.ptr[i], "acked_at", at,
+                                       sizeof at));
+        assert_int_equal (strlen (at), 24);         /* RFC 3339, ms, Z */
+        assert_int_equal (at[23], 'Z');
+    }
+    assert_int_equal (found, 1);
+    exitflow_reply_destroy (&r);
+
+    r = exitflow_consumer_delete (c, "libtest-retire", &err);
+    assert_non_null (r);
+    bool deleted = false;
+    char name[64];
+    assert_true (exitflow_obj_bool (exitflow_reply_result (r), "deleted",
+                                    &deleted));
+    assert_true (deleted);
+    assert_true (exitflow_obj_str (exitflow_reply_result (r), "consumer", name,
+                                   sizeof name));
+    assert_string_equal (name, "libtest-retire");
+    exitflow_reply_destroy (&r);
+    r = exitflow_consumer_delete (c, "libtest-retire", &err);
+    assert_null (r);
+    assert_string_equal (err.code, "NOT_FOUND");
+    assert_true (exitflow_error_is_refusal (&err));
+    r = exitflow_consumer_ack (c, "libtest-retire", 0, &err);
+    assert_non_null (r);
+    exitflow_reply_destroy (&r);
+    r = exitflow_consumer_delete (c, "libtest-retire", &err);
+    assert_non_null (r);
+    exitflow_reply_destroy (&r);
+    exitflow_client_destroy (&c);
+}
+
 static void
 test_refusals_are_error_values (void **state)
 {
@@ -1012,8 +1066,13 @@ test_refusals_are_error_values (void **state)
     msgpack_sbuffer_destroy (&b.sb);
     assert_null (r);
     assert_string_equal (err.code, "VALIDATION");
-    assert_string_equal (err.field, "destination");
-    assert_true (strlen (err.message) > 0);
+    /* a member's refusal names the client, in the path and the message,
+     * and the whole path fits the error value */
+    char path[sizeof err.field];
+    snprintf (path, sizeof path, "members[client_id=%s].steps.exit.destination",
+              h.hoh);
+    assert_string_equal (err.field, path);
+    assert_non_null (strstr (err.message, h.hoh));
     assert_true (exitflow_error_is_refusal (&err));
 
     /* A second start for the household names the open workflow. */
@@ -1443,6 +1502,7 @@ main (void)
         cmocka_unit_test (test_full_exit),
         cmocka_unit_test (test_cancel_dq_consumers_events),
         cmocka_unit_test (test_list_filtered_finds_exits),
+        cmocka_unit_test (test_consumer_delete),
         cmocka_unit_test (test_refusals_are_error_values),
         cmocka_unit_test (test_error_kinds_follow_the_protocol_table),
         cmocka_unit_test (test_unreachable_within_timeout),

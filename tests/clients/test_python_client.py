@@ -186,3 +186,17 @@ def test_list_filters(daemon):
         ("cw-py-1", "cw-py-2", False)
     # the state stays the first positional argument
     assert wf2 in [w["workflow_id"] for w in c.list_all("open")]
+
+
+def test_consumer_delete(daemon):
+    c = daemon.client()
+    c.consumer_ack("py-retire", 0)
+    listed = [e for e in c.consumer_list()["consumers"]
+              if e["consumer"] == "py-retire"]
+    assert len(listed) == 1 and support.RFC3339_MS.match(listed[0]["acked_at"])
+    assert c.consumer_delete("py-retire") == {"consumer": "py-retire",
+                                              "deleted": True}
+    assert "py-retire" not in [e["consumer"] for e in
+                               c.consumer_list()["consumers"]]
+    e = support.error_of(c.consumer_delete, "py-retire")
+    assert e.code == "NOT_FOUND"
