@@ -657,10 +657,31 @@ exitflow_list (exitflow_client_t *self, const char *state,
                const char *project_id, int64_t idle_for_s, int limit,
                const char *after, exitflow_error_t *err)
 {
+    exitflow_list_filter_t f = {
+        .state = state, .project_id = project_id,
+        .idle_for_s = idle_for_s, .limit = limit, .after = after,
+    };
+    return exitflow_list_filtered (self, &f, err);
+}
+
+exitflow_reply_t *
+exitflow_list_filtered (exitflow_client_t *self,
+                        const exitflow_list_filter_t *f, exitflow_error_t *err)
+{
+    if (!f) {
+        error_clear (err);
+        return error_set (err, EXITFLOW_BAD_REQUEST, "state",
+                          "no filter given (state at least)");
+    }
     arg_t a[] = {
-        ARG_S ("state", state), ARG_S ("project_id", project_id),
-        ARG_I ("idle_for_s", idle_for_s, idle_for_s >= 0),
-        ARG_I ("limit", limit, limit > 0), ARG_S ("after", after),
+        ARG_S ("state", f->state), ARG_S ("project_id", f->project_id),
+        ARG_I ("idle_for_s", f->idle_for_s, f->idle_for_s > 0),
+        ARG_BP ("stalled", f->stalled == EXITFLOW_STALLED_ONLY,
+                f->stalled != EXITFLOW_STALLED_ANY),
+        ARG_S ("client_id", f->client_id),
+        ARG_S ("enrollment_id", f->enrollment_id),
+        ARG_S ("household_id", f->household_id), ARG_S ("actor", f->actor),
+        ARG_I ("limit", f->limit, f->limit > 0), ARG_S ("after", f->after),
     };
     return call_args (self, EXF_CMD_WORKFLOW_LIST, a, ARG_COUNT (a), err);
 }
@@ -698,6 +719,14 @@ exitflow_reply_t *
 exitflow_consumer_list (exitflow_client_t *self, exitflow_error_t *err)
 {
     return exitflow_call (self, EXF_CMD_NAME (CONSUMER_LIST), NULL, 0, err);
+}
+
+exitflow_reply_t *
+exitflow_consumer_delete (exitflow_client_t *self, const char *consumer,
+                          exitflow_error_t *err)
+{
+    arg_t a[] = { ARG_S ("consumer", consumer) };
+    return call_args (self, EXF_CMD_CONSUMER_DELETE, a, ARG_COUNT (a), err);
 }
 
 exitflow_reply_t *

@@ -5,7 +5,8 @@
 #   make clients         bin/exitflow, bin/libexitflow.{a,so,pc}
 #   make test-clients    the symbol check (only exitflow_* exported), the C
 #                        library tests and the CLI tests (each against a
-#                        real exitflowd on free ports), the CURVE tests
+#                        real exitflowd on free ports, the CLI's with the DQ
+#                        worker beside it), the CURVE tests
 #                        (against a CURVE server made in the test), the
 #                        pkg-config build
 #   make install-clients header, libraries, pkg-config file and CLI under
@@ -44,7 +45,8 @@ LIBEXITFLOW_SRC := clients/client.c clients/reply.c clients/event.c \
 CLI_SRC := clients/cli/exitflow.c clients/cli/args.c clients/cli/json.c \
            clients/cli/format.c clients/cli/show.c clients/cli/codes.c \
            clients/cli/caseworker.c clients/cli/ops.c clients/cli/demo.c \
-           clients/cli/dq_report.c clients/cli/keygen.c
+           clients/cli/dq_report.c clients/cli/keygen.c clients/cli/event_text.c \
+           clients/cli/sample.c
 LIB_HDRS := clients/exitflow.h clients/internal.h
 CLI_HDRS := clients/exitflow.h clients/cli/cli.h
 
@@ -125,7 +127,10 @@ $(BIN)/test_curve: tests/clients/test_curve.c $(BIN)/libexitflow.so clients/exit
 	$(CC) $(CFLAGS) -Iclients $< -o $@ -L$(BIN) -lexitflow -Wl,-rpath,'$$ORIGIN' \
 	  $(PROTOCOL_LIB) $(CLIENT_LDLIBS) -lcmocka
 
-CLIENT_TEST_ENV = EXITFLOWD=$(abspath $(BIN))/exitflowd EXITFLOW_CLI=$(abspath $(BIN))/exitflow
+# The CLI tests run the DQ worker too (the demo waits for its findings;
+# `dq-report` is its report mode), from the same build.
+CLIENT_TEST_ENV = EXITFLOWD=$(abspath $(BIN))/exitflowd EXITFLOW_CLI=$(abspath $(BIN))/exitflow \
+    EXITFLOW_DQ=$(abspath $(BIN))/exitflow-dq
 
 test-libexitflow: $(BIN)/test_libexitflow $(BIN)/exitflowd
 	$(CLIENT_TEST_ENV) $(BIN)/test_libexitflow
@@ -133,7 +138,7 @@ test-libexitflow: $(BIN)/test_libexitflow $(BIN)/exitflowd
 test-curve: $(BIN)/test_curve
 	$(BIN)/test_curve
 
-test-cli: $(BIN)/exitflow $(BIN)/exitflowd
+test-cli: $(BIN)/exitflow $(BIN)/exitflowd $(BIN)/exitflow-dq
 	$(CLIENT_TEST_ENV) $(PYTHON) -m pytest -q tests/clients
 
 # The installed header and pkg-config file are enough to build a program:
@@ -158,7 +163,7 @@ test-pkgconfig: clients
 test-symbols: $(BIN)/libexitflow.a $(BIN)/libexitflow.so
 	tests/clients/check_symbols.sh $^
 
-test-clients: clients $(BIN)/exitflowd
+test-clients: clients $(BIN)/exitflowd $(BIN)/exitflow-dq
 	@$(MAKE) --no-print-directory test-symbols test-libexitflow test-curve test-cli \
 	  test-pkgconfig
 

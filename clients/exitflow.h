@@ -42,7 +42,9 @@ extern "C" {
 typedef struct {
     char code[32];
     char message[192];
-    char field[192];        /* a path: members.N.last.STEP.FIELD */
+    char field[192];        /* the argument at fault: a name, or a path
+                               such as members[client_id=C7].steps.exit.
+                               destination or members.N.last.STEP.FIELD */
     char workflow_id[32];   /* CONFLICT on start: the household's open exit */
     int64_t version;        /* CONFLICT on expected_version: the current one */
 } exitflow_error_t;
@@ -267,6 +269,40 @@ EXITFLOW_EXPORT exitflow_reply_t *
     exitflow_list (exitflow_client_t *self, const char *state,
                    const char *project_id, int64_t idle_for_s, int limit,
                    const char *after, exitflow_error_t *err);
+
+/* The `stalled` filter of workflow.list. */
+typedef enum {
+    EXITFLOW_STALLED_ANY = 0,   /* no filter */
+    EXITFLOW_STALLED_ONLY,      /* stalled: true (open workflows only) */
+    EXITFLOW_STALLED_NOT,       /* stalled: false */
+} exitflow_stalled_t;
+
+/* Every filter of workflow.list (PROTOCOL.md §3). A zeroed struct (or a
+ * designated initializer) leaves every one out: NULL strings, `idle_for_s`
+ * 0 (every workflow has been idle 0 s), `limit` 0 (the daemon's default).
+ * `state` may be NULL only when a key filter is given — `client_id`,
+ * `enrollment_id`, `household_id` or `actor` (who started the workflow or
+ * made its last change) — and then means every state. Fields may be added
+ * at the end in this major version: zero-initialize (3.0). */
+typedef struct {
+    const char *state;
+    const char *project_id;
+    int64_t idle_for_s;
+    exitflow_stalled_t stalled;
+    const char *client_id;
+    const char *enrollment_id;
+    const char *household_id;
+    const char *actor;
+    int limit;
+    const char *after;          /* the previous page's `next` */
+} exitflow_list_filter_t;
+
+/* workflow.list with any of its filters, one page: `{workflows, next}`,
+ * each item with `started_by`, `last_actor` and `stalled` (3.0). */
+EXITFLOW_EXPORT exitflow_reply_t *
+    exitflow_list_filtered (exitflow_client_t *self,
+                            const exitflow_list_filter_t *filter,
+                            exitflow_error_t *err);
 EXITFLOW_EXPORT exitflow_reply_t *
     exitflow_history (exitflow_client_t *self, const char *workflow_id,
                       exitflow_error_t *err);
@@ -277,8 +313,18 @@ EXITFLOW_EXPORT exitflow_reply_t *
 EXITFLOW_EXPORT exitflow_reply_t *
     exitflow_consumer_ack (exitflow_client_t *self, const char *consumer,
                            uint64_t seq, exitflow_error_t *err);
+/* consumer.list: `{consumers:[{consumer, seq, lag, acked_at}], last_seq}`
+ * (`acked_at`, RFC 3339 UTC, since 3.0). */
 EXITFLOW_EXPORT exitflow_reply_t *
     exitflow_consumer_list (exitflow_client_t *self, exitflow_error_t *err);
+/* consumer.delete: forgets a consumer's stored offset (`{consumer,
+ * deleted:true}`; NOT_FOUND when there is none). admin may always; ops
+ * only once the consumer has not acked for the daemon's
+ * --consumer-retire-after, else FORBIDDEN saying how long it has been
+ * idle (3.0). A deleted consumer that acks again is made anew. */
+EXITFLOW_EXPORT exitflow_reply_t *
+    exitflow_consumer_delete (exitflow_client_t *self, const char *consumer,
+                              exitflow_error_t *err);
 /* hud.codes: the HUD code lists with their labels, the destinations with
  * their categories and every step's typed fields (PROTOCOL.md), as the
  * result: what a front end shows and checks (3.0). */

@@ -2,12 +2,15 @@
  *
  * Owns: the options every command accepts (and their environment
  * variables; the keys through the library's one rule), getopt over common + own options, usage errors, the command
- * client's creation, and the mapping of an error value to an exit status. */
+ * client's creation, the mapping of an error value to an exit status, and
+ * of the field a refusal names to the flag of this command it came from
+ * (new_head_of_household → --new-hoh), through the command table. */
 #include "cli.h"
 
 #include "protocol/codec.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,8 +74,12 @@ cli_print_help (const cli_t *cli, const cli_command_t *cmd, FILE *out)
     (void) cli;
     fprintf (out, "usage: exitflow %s%s%s\n\n%s.\n", cmd->name,
              *cmd->synopsis ? " " : "", cmd->synopsis, cmd->summary);
-    if (*cmd->help)
+    if (cmd->help && *cmd->help)
         fprintf (out, "\noptions:\n%s", cmd->help);
+    if (cmd->fields && *cmd->fields)
+        fprintf (out, "\nfields:\n%s", cmd->fields);
+    if (cmd->example && *cmd->example)
+        fprintf (out, "\nexample:\n%s", cmd->example);
     fprintf (out,
         "\ncommon options:\n"
         "  --endpoint ENDPOINT   command socket (EXITFLOW_ENDPOINT, "
@@ -325,6 +332,51 @@ cli_reply (cli_t *cli, exitflow_reply_t *reply, const exitflow_error_t *err,
     return EXIT_OK;
 }
 
+/* The fields every command may be refused on. */
+static const cli_field_flag_t common_flags[] = {
+    { "expected_version", "--expected-version" },
+    { "actor", "--actor (EXITFLOW_ACTOR)" },
+    { "workflow_id", "WORKFLOW_ID" },
+    { NULL, NULL },
+};
+
+/* `flag` with its "%s" (if any) replaced by the last name of `field`. */
+static void
+flag_text (const char *flag, const char *field, char *buf, size_t cap)
+{
+    const char *hole = strstr (flag, "%s");
+    if (!hole) {
+        snprintf (buf, cap, "%s", flag);
+        return;
+    }
+    const char *last = strrchr (field, '.');
+    last = last ? last + 1 : field;
+    snprintf (buf, cap, "%.*s%s%s", (int) (hole - flag), flag, last, hole + 2);
+}
+
+static bool
+match_flag (const cli_field_flag_t *map, const char *field, char *buf,
+            size_t cap)
+{
+    for (size_t i = 0; map && map[i].field; i++)
+        if (fnmatch (map[i].field, field, 0) == 0) {
+            flag_text (map[i].flag, field, buf, cap);
+            return true;
+        }
+    return false;
+}
+
+bool
+cli_field_flag (const cli_t *cli, const char *field, char *buf, size_t cap)
+{
+    /* A JSON file's fields are the wire's own names: nothing to map. */
+    if (!field[0] || cli->args_from_file)
+        return false;
+    return match_flag (cli->command ? cli->command->flags : NULL, field, buf,
+                       cap)
+           || match_flag (common_flags, field, buf, cap);
+}
+
 int
 cli_fail (cli_t *cli, const exitflow_error_t *err)
 {
@@ -347,7 +399,10 @@ cli_fail (cli_t *cli, const exitflow_error_t *err)
     } else {
         fprintf (stderr, "exitflow %s: %s: %s", cli->command->name, err->code,
                  err->message);
-        if (err->field[0])
+        char flag[256];
+        if (err->field[0] && cli_field_flag (cli, err->field, flag, sizeof flag))
+            fprintf (stderr, " (field %s: %s)", err->field, flag);
+        else if (err->field[0])
             fprintf (stderr, " (field %s)", err->field);
         if (err->workflow_id[0])
             fprintf (stderr, " (open workflow %s)", err->workflow_id);

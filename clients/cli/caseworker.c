@@ -2,7 +2,10 @@
  * decide, finish, cancel.
  *
  * Owns: turning their command lines into library calls (household from a
- * JSON file or from flags, step data from JSON) and their human output. */
+ * JSON file or from flags — the two agree: a member's birth_date= and
+ * adult= are the file's keys, and --last FILE gives flags the prior values
+ * a file carries — step data from JSON) and their human output; `start
+ * --example` prints the sample household as a file to start from. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -12,9 +15,9 @@
 
 #define MAX_MEMBERS 32
 
-enum { OPT_FILE = 1, OPT_ENROLLMENT, OPT_HOUSEHOLD, OPT_PROJECT,
-       OPT_PROJECT_TYPE, OPT_MOVE_IN, OPT_MEMBER, OPT_DATA, OPT_DEFAULT_LAST,
-       OPT_EXPECTED_VERSION, OPT_NEW_HOH, OPT_REASON };
+enum { OPT_FILE = 1, OPT_EXAMPLE, OPT_ENROLLMENT, OPT_HOUSEHOLD, OPT_PROJECT,
+       OPT_PROJECT_TYPE, OPT_MOVE_IN, OPT_MEMBER, OPT_LAST, OPT_DATA,
+       OPT_DEFAULT_LAST, OPT_EXPECTED_VERSION, OPT_NEW_HOH, OPT_REASON };
 
 #define VERSION_OPTION \
     { "expected-version", required_argument, NULL, OPT_EXPECTED_VERSION }
@@ -62,32 +65,45 @@ is_date (const char *text)
                              &days);
 }
 
-/* The optional fields after entry_date: a date of birth (HUD 3.03) and
- * the adult flag (child or minor / adult), at most one of each, in
- * either order. */
+/* `text` is `name=` followed by the value: the value, else NULL. */
+static const char *
+value_of (const char *text, const char *name)
+{
+    size_t n = strlen (name);
+    return strncmp (text, name, n) == 0 && text[n] == '=' ? text + n + 1
+                                                          : NULL;
+}
+
+/* The optional fields after entry_date, in the file's words —
+ * birth_date=YYYY-MM-DD (HUD 3.03) and adult=true|false — or short: a
+ * bare date, child (minor) or adult. At most one of each, either order. */
 static bool
 member_extra (cli_t *cli, const char *field, exitflow_member_t *m)
 {
-    if (is_date (field) && !m->birth_date) {
-        m->birth_date = field;
+    const char *born = value_of (field, "birth_date");
+    const char *adult = value_of (field, "adult");
+    if (!born && is_date (field))
+        born = field;
+    if (born && !m->birth_date && is_date (born)) {
+        m->birth_date = born;
         return true;
     }
-    if (m->adult < 0 && (strcmp (field, "child") == 0
-                         || strcmp (field, "minor") == 0)) {
-        m->adult = 0;
+    if (!adult && (strcmp (field, "child") == 0 || strcmp (field, "minor") == 0))
+        adult = "false";
+    if (!adult && strcmp (field, "adult") == 0)
+        adult = "true";
+    if (adult && m->adult < 0 && (strcmp (adult, "true") == 0
+                                  || strcmp (adult, "false") == 0)) {
+        m->adult = strcmp (adult, "true") == 0;
         return true;
     }
-    if (m->adult < 0 && strcmp (field, "adult") == 0) {
-        m->adult = 1;
-        return true;
-    }
-    cli_usage_error (cli, "--member: after entry_date come a birth date "
-                     "YYYY-MM-DD and child or adult, at most one of each, "
-                     "not '%s'", field);
+    cli_usage_error (cli, "--member: after entry_date come birth_date="
+                     "YYYY-MM-DD and adult=true|false (or a bare date, child, "
+                     "adult), at most one of each, not '%s'", field);
     return false;
 }
 
-/* client:enrollment:relationship:entry_date[:birth_date][:child|adult]
+/* client:enrollment:relationship:entry_date[:birth_date=D][:adult=B]
  * — fields are split in place, so `spec` must be writable (it is argv). */
 static bool
 parse_member (cli_t *cli, char *spec, exitflow_member_t *m)
@@ -106,8 +122,9 @@ parse_member (cli_t *cli, char *spec, exitflow_member_t *m)
     }
     int64_t rel;
     if (n < 4 || n > 6) {
-        cli_usage_error (cli, "--member takes client:enrollment:relationship:"
-                         "entry_date[:birth_date][:child|adult]");
+        cli_usage_error (cli, "--member takes client_id:enrollment_id:"
+                         "relationship:entry_date[:birth_date=YYYY-MM-DD]"
+                         "[:adult=true|false]");
         return false;
     }
     if (!cli_int_arg (cli, "--member relationship", field[2], 1, 99, &rel))
@@ -122,93 +139,231 @@ parse_member (cli_t *cli, char *spec, exitflow_member_t *m)
     return true;
 }
 
-int
-cmd_start (cli_t *cli, int argc, char **argv)
+/* The household of the flags, with what start reads from files. */
+typedef struct {
+    exitflow_household_t hh;
+    exitflow_member_t members[MAX_MEMBERS];
+    char *last[MAX_MEMBERS];        /* msgpack of each member's --last */
+    const char *file;               /* --file */
+    const char *last_file;          /* --last */
+    bool example, flags;
+} start_t;
+
+/* The prior values of --last FILE: {CLIENT_ID: {STEP: values}}, or a
+ * household file (what --file takes, what --example prints) whose
+ * members carry `last`. As a map of client id to prior values. */
+static json_t *
+read_last (cli_t *cli, const char *path)
+{
+    char arg[4096];
+    snprintf (arg, sizeof arg, "@%s", path);
+    json_t *j = cli_json_arg (cli, "--last", arg);
+    if (!j)
+        return NULL;
+    json_t *members = json_object_get (j, "members");
+    if (json_is_array (members)) {
+        json_t *by_client = json_object ();
+        size_t i;
+        json_t *m;
+        json_array_foreach (members, i, m) {
+            json_t *id = json_object_get (m, "client_id");
+            json_t *last = json_object_get (m, "last");
+            if (json_is_string (id) && last)
+                json_object_set (by_client, json_string_value (id), last);
+        }
+        json_decref (j);
+        j = by_client;
+    }
+    if (!json_is_object (j)) {
+        json_decref (j);
+        cli_usage_error (cli, "--last takes a JSON object: {\"CLIENT_ID\": "
+                         "{\"STEP\": {prior values}}}, or a household file "
+                         "whose members carry \"last\"");
+        return NULL;
+    }
+    return j;
+}
+
+/* Gives each --member its prior values from --last; every client the file
+ * names must be one of them. */
+static bool
+attach_last (cli_t *cli, start_t *st)
+{
+    json_t *by_client = read_last (cli, st->last_file);
+    if (!by_client)
+        return false;
+    const char *client;
+    json_t *last;
+    json_object_foreach (by_client, client, last) {
+        size_t m = 0;
+        while (m < st->hh.member_count
+               && strcmp (st->members[m].client_id, client) != 0)
+            m++;
+        if (m == st->hh.member_count || !json_is_object (last)) {
+            cli_usage_error (cli, m == st->hh.member_count
+                             ? "--last: client %s is not a --member"
+                             : "--last: the prior values of client %s are "
+                               "not a JSON object {\"STEP\": {...}}", client);
+            json_decref (by_client);
+            return false;
+        }
+        free (st->last[m]);
+        st->last[m] = cli_msgpack_from_json (last, &st->members[m].last_len);
+        st->members[m].last = st->last[m];
+    }
+    json_decref (by_client);
+    return true;
+}
+
+static void
+start_free (start_t *st)
+{
+    for (size_t m = 0; m < MAX_MEMBERS; m++)
+        free (st->last[m]);
+}
+
+/* Reads the options into `st`; false when the run ends here. */
+static bool
+start_options (cli_t *cli, int argc, char **argv, start_t *st)
 {
     static const struct option own[] = {
         { "file", required_argument, NULL, OPT_FILE },
+        { "example", no_argument, NULL, OPT_EXAMPLE },
         { "enrollment", required_argument, NULL, OPT_ENROLLMENT },
         { "household", required_argument, NULL, OPT_HOUSEHOLD },
         { "project", required_argument, NULL, OPT_PROJECT },
         { "project-type", required_argument, NULL, OPT_PROJECT_TYPE },
         { "move-in-date", required_argument, NULL, OPT_MOVE_IN },
         { "member", required_argument, NULL, OPT_MEMBER },
+        { "last", required_argument, NULL, OPT_LAST },
         { 0 },
     };
-    exitflow_household_t hh = { .project_type = -1 };
-    exitflow_member_t members[MAX_MEMBERS];
-    const char *file = NULL;
-    bool flags = false;
+    exitflow_household_t *hh = &st->hh;
     int64_t v;
     int c;
     while ((c = cli_getopt (cli, argc, argv, own)) > 0) {
-        flags |= c != OPT_FILE;
+        st->flags |= c != OPT_FILE && c != OPT_EXAMPLE;
         switch (c) {
-        case OPT_FILE: file = optarg; break;
-        case OPT_ENROLLMENT: hh.enrollment_id = optarg; break;
-        case OPT_HOUSEHOLD: hh.household_id = optarg; break;
-        case OPT_PROJECT: hh.project_id = optarg; break;
+        case OPT_FILE: st->file = optarg; break;
+        case OPT_EXAMPLE: st->example = true; break;
+        case OPT_ENROLLMENT: hh->enrollment_id = optarg; break;
+        case OPT_HOUSEHOLD: hh->household_id = optarg; break;
+        case OPT_PROJECT: hh->project_id = optarg; break;
         case OPT_PROJECT_TYPE:
             if (!cli_int_arg (cli, "--project-type", optarg, 0, 99, &v))
-                return EXIT_USAGE;
-            hh.project_type = (int) v;
+                return false;
+            hh->project_type = (int) v;
             break;
-        case OPT_MOVE_IN: hh.move_in_date = optarg; break;
+        case OPT_MOVE_IN: hh->move_in_date = optarg; break;
+        case OPT_LAST: st->last_file = optarg; break;
         case OPT_MEMBER:
-            if (hh.member_count == MAX_MEMBERS)
-                return cli_usage_error (cli, "at most %d members", MAX_MEMBERS);
-            if (!parse_member (cli, optarg, &members[hh.member_count]))
-                return EXIT_USAGE;
-            hh.member_count++;
+            if (hh->member_count == MAX_MEMBERS) {
+                cli_usage_error (cli, "at most %d members", MAX_MEMBERS);
+                return false;
+            }
+            if (!parse_member (cli, optarg, &st->members[hh->member_count]))
+                return false;
+            hh->member_count++;
             break;
         }
     }
-    if (c == CLI_STOP)
-        return cli->status;
-    if (!cli_positionals (cli, argc, argv, 0, 0))
-        return EXIT_USAGE;
-    if (file && flags)
-        return cli_usage_error (cli, "give --file or the flags, not both");
-    if (!file && (!hh.enrollment_id || !hh.household_id || !hh.project_id
-                  || hh.member_count == 0))
-        return cli_usage_error (cli, "give --file, or --enrollment, --household, "
-                                "--project and at least one --member");
-    exitflow_client_t *client = cli_client (cli);
-    if (!client)
-        return cli->status;
+    if (c == CLI_STOP || !cli_positionals (cli, argc, argv, 0, 0))
+        return false;
+    if (st->example && (st->file || st->flags)) {
+        cli_usage_error (cli, "--example prints a household file and takes "
+                         "no other option");
+        return false;
+    }
+    if (st->file && st->flags) {
+        cli_usage_error (cli, "give --file or the flags, not both (the file "
+                         "carries prior values itself, as members' \"last\")");
+        return false;
+    }
+    if (!st->example && !st->file
+        && (!hh->enrollment_id || !hh->household_id || !hh->project_id
+            || hh->member_count == 0)) {
+        cli_usage_error (cli, "give --file, or --enrollment, --household, "
+                         "--project and at least one --member (exitflow "
+                         "start --example prints a file to start from)");
+        return false;
+    }
+    return !st->last_file || attach_last (cli, st);
+}
 
+/* --file: the workflow.start arguments as they are in the file. */
+static exitflow_reply_t *
+start_from_file (cli_t *cli, exitflow_client_t *client, const char *file,
+                 exitflow_error_t *err)
+{
+    char arg[4096];
+    snprintf (arg, sizeof arg, "@%s", file);
+    json_t *j = cli_json_arg (cli, "--file", arg);
+    if (!j)
+        return NULL;
+    if (!json_is_object (j)) {
+        json_decref (j);
+        cli_usage_error (cli, "--file must hold a JSON object (the "
+                         "workflow.start arguments; exitflow start --example "
+                         "prints one)");
+        return NULL;
+    }
+    size_t len;
+    char *args = cli_msgpack_from_json (j, &len);
+    json_decref (j);
+    cli->args_from_file = true;
+    exitflow_reply_t *reply = exitflow_call (client,
+                                             EXF_CMD_NAME (WORKFLOW_START),
+                                             args, len, err);
+    free (args);
+    return reply;
+}
+
+int
+cmd_start (cli_t *cli, int argc, char **argv)
+{
+    start_t st = { .hh = { .project_type = -1 } };
+    int rc = EXIT_USAGE;
+    if (!start_options (cli, argc, argv, &st)) {
+        rc = cli->status;
+        goto done;
+    }
+    if (st.example) {
+        sample_t h;
+        sample_new (&h);
+        cli_print_json_doc (sample_start_args (&h));
+        rc = EXIT_OK;
+        goto done;
+    }
+    exitflow_client_t *client = cli_client (cli);
+    if (!client) {
+        rc = cli->status;
+        goto done;
+    }
     exitflow_error_t err;
     exitflow_reply_t *reply;
-    if (file) {
-        char arg[4096];
-        snprintf (arg, sizeof arg, "@%s", file);
-        json_t *j = cli_json_arg (cli, "--file", arg);
-        if (!j)
-            return EXIT_USAGE;
-        if (!json_is_object (j)) {
-            json_decref (j);
-            return cli_usage_error (cli, "--file must hold a JSON object (the "
-                                    "workflow.start arguments)");
-        }
-        size_t len;
-        char *args = cli_msgpack_from_json (j, &len);
-        json_decref (j);
-        reply = exitflow_call (client, EXF_CMD_NAME (WORKFLOW_START), args,
-                               len, &err);
-        free (args);
+    if (st.file) {
+        cli->status = EXIT_OK;
+        reply = start_from_file (cli, client, st.file, &err);
+        if (!reply && cli->status == EXIT_USAGE)
+            goto done;
     } else {
-        hh.members = members;
-        reply = exitflow_start (client, &hh, &err);
+        st.hh.members = st.members;
+        reply = exitflow_start (client, &st.hh, &err);
     }
-    if (!reply)
-        return cli_fail (cli, &err);
+    if (!reply) {
+        rc = cli_fail (cli, &err);
+        goto done;
+    }
     char text[256];
     snprintf (text, sizeof text, "Started workflow %s (v%lld)\n"
               "See it with: exitflow show %s",
               exitflow_reply_workflow_id (reply),
               (long long) exitflow_reply_version (reply),
               exitflow_reply_workflow_id (reply));
-    return done (cli, reply, text);
+    rc = done (cli, reply, text);
+done:
+    start_free (&st);
+    return rc;
 }
 
 /* ---- show ---- */
@@ -216,9 +371,8 @@ cmd_start (cli_t *cli, int argc, char **argv)
 static void
 show_text (cli_t *cli, const msgpack_object *view, const void *arg)
 {
-    (void) cli;
     (void) arg;
-    show_render (stdout, view);
+    show_render (stdout, view, cli_coc_zone (cli));
 }
 
 int

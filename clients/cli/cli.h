@@ -42,8 +42,22 @@ enum {
     "                        ./var/keys/server when it exists); with neither\n" \
     "                        key, no CURVE (a daemon in local mode)\n"
 
+/* The project of `exitflow demo` and `start --example`: a sandbox that
+ * `list` (and `exitflow-dq report`) leave out unless asked. */
+#define CLI_DEMO_PROJECT "demo"
+
 typedef struct cli_s cli_t;
 typedef int (cli_handler_fn) (cli_t *cli, int argc, char **argv);
+
+/* Where a field the daemon names in a refusal came from on this command's
+ * line: `field` is an fnmatch(3) pattern over the wire's path
+ * (`members*.entry_date` matches members.0.entry_date and
+ * members[client_id=C7].entry_date), `flag` what the user typed; a "%s"
+ * in it is replaced by the path's last name. */
+typedef struct {
+    const char *field;
+    const char *flag;
+} cli_field_flag_t;
 
 /* One row of the subcommand table. */
 typedef struct {
@@ -52,6 +66,9 @@ typedef struct {
     const char *synopsis;       /* what follows the name in a usage line */
     const char *summary;        /* one line for `exitflow --help` */
     const char *help;           /* the command's own options, one per line */
+    const char *fields;         /* what it reads or prints, one per line */
+    const char *example;        /* command lines to copy, one per line */
+    const cli_field_flag_t *flags;  /* wire field → flag; NULL-terminated */
 } cli_command_t;
 
 struct cli_s {
@@ -64,6 +81,8 @@ struct cli_s {
     int retries;                /* --retries, EXITFLOW_RETRIES */
     int rcvhwm;                 /* EXITFLOW_RCVHWM: SUB tuning (tests) */
     bool json;                  /* --json */
+    bool args_from_file;        /* the request came from a JSON file: its
+                                   fields are the wire's, no flag to name */
     const cli_command_t *command;
     exitflow_client_t *client;  /* made on first use */
     int status;                 /* set when option parsing stops the run */
@@ -135,6 +154,11 @@ bool cli_endpoint_ok (cli_t *cli, const char *endpoint, const char *option,
  * TOO_LARGE (refused before sending), else 1. */
 int cli_fail (cli_t *cli, const exitflow_error_t *err);
 
+/* The flag of this command that `field` (a refusal's, the wire's path)
+ * came from, written into `buf`; false when none maps to it. */
+bool cli_field_flag (const cli_t *cli, const char *field, char *buf,
+                     size_t cap);
+
 /* Prints a call's result for people; `arg` is the command's own. */
 typedef void (cli_text_fn) (cli_t *cli, const msgpack_object *result,
                             const void *arg);
@@ -163,7 +187,8 @@ char *cli_msgpack_from_json (const json_t *j, size_t *len);
 
 /* ---- formatting (format.c) ---- */
 
-/* A str field, or `dflt` when absent or not a string. */
+/* A str field, or `dflt` when absent or not a string; either way copied
+ * into `buf` (NULL, and `buf` untouched, when absent and `dflt` is NULL). */
 const char *mp_str (const msgpack_object *map, const char *key, char *buf,
                     size_t cap, const char *dflt);
 int64_t mp_int (const msgpack_object *map, const char *key, int64_t dflt);
@@ -172,6 +197,11 @@ int64_t mp_int (const msgpack_object *map, const char *key, int64_t dflt);
 const msgpack_object *mp_array (const msgpack_object *map, const char *key,
                                 uint32_t *n);
 bool mp_is_str (const msgpack_object *o, const char *s);
+
+/* Prints times in the CoC's zone from now on: the daemon's (stats
+ * `timezone`) when it can be asked and names a zone of this system, else
+ * this system's own. Returns the zone's name, for saying which. */
+const char *cli_coc_zone (cli_t *cli);
 
 /* RFC 3339 UTC with milliseconds → ms since the epoch. */
 bool fmt_parse_time (const char *text, int64_t *ms);
@@ -186,7 +216,10 @@ bool fmt_parse_duration (const char *text, int64_t *seconds);
 int64_t fmt_now_ms (void);
 /* Today's UTC date "YYYY-MM-DD", `offset_days` from now. */
 void fmt_utc_date (int offset_days, char out[11]);
-/* One line per event: seq, ts, type, workflow, client, short data. */
+/* ---- events for people (event_text.c) ---- */
+
+/* One line per event: seq, ts, type, workflow, client, then what the
+ * event says, every value in words (codes with their HUD labels). */
 void fmt_event_line (FILE *out, const msgpack_object *event);
 
 /* An aligned table of text cells. */
@@ -197,8 +230,34 @@ void table_row (table_t *self, ...);
 void table_print (const table_t *self, FILE *out);
 void table_destroy (table_t **self_p);
 
+/* ---- the sample household (sample.c) ---- */
+
+typedef struct {
+    char household[40];
+    char hoh[40], spouse[40], child[40];
+    char e_hoh[40], e_spouse[40], e_child[40];
+    char entry[11], entry_child[11], move_in[11];
+    char born_hoh[11], born_spouse[11], born_child[11];
+} sample_t;
+
+/* Fresh ids and dates relative to today. */
+void sample_new (sample_t *h);
+/* Its workflow.start arguments (a new JSON object), with every member's
+ * prior values for Default Last: what `start --example` prints. */
+json_t *sample_start_args (const sample_t *h);
+/* `step` (a hud_step_id_t) with every coded question answered no. */
+json_t *sample_form_all_no (int step);
+/* `form` with the source `name` yes, its group's "from any source" yes
+ * and, for income, its monthly `amount` added to the total. */
+json_t *sample_with_source (json_t *form, int step, const char *name,
+                            double amount);
+/* The exit form: yesterday, to 410, for `reason`. */
+json_t *sample_exit_form (const char *reason);
+
 /* ---- the workflow view (show.c) ---- */
 
-void show_render (FILE *out, const msgpack_object *view);
+/* `zone`: the zone times are printed in (cli_coc_zone), named in the
+ * view. */
+void show_render (FILE *out, const msgpack_object *view, const char *zone);
 
 #endif

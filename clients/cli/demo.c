@@ -1,27 +1,27 @@
 /* demo — a sample household exit, end to end, for newcomers.
  *
- * Owns: a made-up three-member household (head, spouse, child, with dates
- * of birth; ids fresh for every run so it works against any daemon) in a
- * rapid re-housing project, taken through every command of the guided
- * exit with typed assessments as a front end fills them, printing each
- * step; then the finished workflow's view and its event count, and a
- * second household left open half-way so that `list` and `show` have
- * something to show. */
+ * Owns: taking the sample household (sample.c: project `demo`, the very
+ * file `exitflow start --example` prints) through every command of the
+ * guided exit with typed assessments as a front end fills them, printing
+ * each step; then what the real DQ worker made of it — the demo files no
+ * findings itself: it waits a few seconds for the worker (consumer `dq`)
+ * to process the exit, or says the worker is not running — the finished
+ * workflow's view and its event count; and a second household left open
+ * half-way so that `list --include-demo` and `show` have something to
+ * show. Everything stays in project `demo`, which `list` and `dq-report`
+ * leave out unless asked. */
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "protocol/hud.h"
-#include "protocol/hud_fields.h"
 
-#define DEMO_PROJECT "DEMO-RRH"
-#define DEMO_PROJECT_TYPE HUD_PROJECT_RRH
-/* The answers of HUD's yes/no lists (1.7, 1.8). */
-#define ANSWER_NO 0
-#define ANSWER_YES 1
+/* The DQ worker's consumer name (workers/: its section, `dq`). */
+#define DQ_CONSUMER "dq"
+#define DQ_WAIT_S 5                 /* the default of --dq-wait */
+#define DQ_POLL_MS 100
 
 typedef struct {
     cli_t *cli;
@@ -33,14 +33,6 @@ typedef struct {
     exitflow_error_t err;
 } demo_t;
 
-typedef struct {
-    char household[40];
-    char hoh[40], spouse[40], child[40];
-    char e_hoh[40], e_spouse[40], e_child[40];
-    char entry[11], entry_child[11], move_in[11];
-    char born_hoh[11], born_spouse[11], born_child[11];
-} household_ids_t;
-
 static void
 pause_ms (int ms)
 {
@@ -48,32 +40,6 @@ pause_ms (int ms)
         return;
     struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
     nanosleep (&ts, NULL);
-}
-
-static void
-make_ids (household_ids_t *h)
-{
-    uint8_t r[4] = { 0 };
-    if (getrandom (r, sizeof r, 0) != (ssize_t) sizeof r) {
-        uint32_t t = (uint32_t) time (NULL);
-        memcpy (r, &t, sizeof r);
-    }
-    char tag[9];
-    snprintf (tag, sizeof tag, "%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
-    snprintf (h->household, sizeof h->household, "HH-DEMO-%s", tag);
-    snprintf (h->hoh, sizeof h->hoh, "C-%s-1", tag);
-    snprintf (h->spouse, sizeof h->spouse, "C-%s-2", tag);
-    snprintf (h->child, sizeof h->child, "C-%s-3", tag);
-    snprintf (h->e_hoh, sizeof h->e_hoh, "E-%s-1", tag);
-    snprintf (h->e_spouse, sizeof h->e_spouse, "E-%s-2", tag);
-    snprintf (h->e_child, sizeof h->e_child, "E-%s-3", tag);
-    fmt_utc_date (-120, h->entry);
-    fmt_utc_date (-90, h->entry_child);
-    fmt_utc_date (-100, h->move_in);
-    /* 41, 39 and 9 years old: the daemon works out who is an adult. */
-    fmt_utc_date (-(41 * 365 + 45), h->born_hoh);
-    fmt_utc_date (-(39 * 365 + 7), h->born_spouse);
-    fmt_utc_date (-(9 * 365 + 120), h->born_child);
 }
 
 /* Prints one numbered line for a call that succeeded, or the error. */
@@ -100,93 +66,17 @@ report (demo_t *d, exitflow_reply_t *reply, const char *what)
     return true;
 }
 
-/* An assessment as a front end that shows every question sends it: each
- * question of `step` answered no (in the step's field table, every coded
- * question whose list has a "no"); the follow-ups of a yes ("indefinite
- * and impairs", amounts, "specify" texts) are left out. */
-static json_t *
-form_all_no (hud_step_id_t step)
-{
-    json_t *form = json_object ();
-    const hud_step_fields_t *t = &hud_step_fields[step];
-    for (int i = 0; i < t->n; i++) {
-        const hud_field_t *f = &t->fields[i];
-        if (f->type == FIELD_CODE && f->role != ROLE_IMPAIRS
-            && hud_list_find (f->list, ANSWER_NO))
-            json_object_set_new (form, f->name, json_integer (ANSWER_NO));
-    }
-    return form;
-}
-
-/* `form` with the source `name` answered yes, its group's "from any
- * source" yes, and, for an income source, its monthly `amount` added to
- * the total, as the front end computes it. */
-static json_t *
-with_source (json_t *form, hud_step_id_t step, const char *name, double amount)
-{
-    const hud_field_t *f = hud_field_find (step, name, strlen (name));
-    if (!f || f->role != ROLE_SOURCE)
-        return form;
-    const hud_group_t *g = &hud_groups[f->group];
-    json_object_set_new (form, f->name, json_integer (ANSWER_YES));
-    json_object_set_new (form, g->any_source, json_integer (ANSWER_YES));
-    if (f->pair)
-        json_object_set_new (form, f->pair, json_real (amount));
-    if (g->total)
-        json_object_set_new (form, g->total, json_real (
-            json_number_value (json_object_get (form, g->total)) + amount));
-    return form;
-}
-
-/* Prior assessment values, as a front end would carry them from the
- * entry assessment, for default_last. */
-static char *
-last_values (bool adult, size_t *len)
-{
-    json_t *j = json_object ();
-    json_object_set_new (j, hud_steps[STEP_UNIVERSAL_DATA].name,
-                         form_all_no (STEP_UNIVERSAL_DATA));
-    json_object_set_new (j, hud_steps[STEP_HEALTH_INSURANCE].name,
-                         with_source (form_all_no (STEP_HEALTH_INSURANCE),
-                                      STEP_HEALTH_INSURANCE, "medicaid", 0));
-    json_object_set_new (j, hud_steps[STEP_DISABILITIES].name,
-                         form_all_no (STEP_DISABILITIES));
-    if (adult)
-        json_object_set_new (j, hud_steps[STEP_INCOME_BENEFITS].name,
-                             with_source (form_all_no (STEP_INCOME_BENEFITS),
-                                          STEP_INCOME_BENEFITS, "earned",
-                                          1250.50));
-    char *bytes = cli_msgpack_from_json (j, len);
-    json_decref (j);
-    return bytes;
-}
-
 static exitflow_reply_t *
-start (demo_t *d, const household_ids_t *h, char *wf, size_t cap)
+start (demo_t *d, const sample_t *h, char *wf, size_t cap)
 {
-    size_t la, lc;
-    char *adult = last_values (true, &la), *child = last_values (false, &lc);
-    /* HUD 3.15: head of household, spouse or partner, child; no adult
-     * flags: the dates of birth say it. */
-    exitflow_member_t members[] = {
-        { .client_id = h->hoh, .enrollment_id = h->e_hoh,
-          .relationship = HUD_HEAD_OF_HOUSEHOLD, .entry_date = h->entry,
-          .birth_date = h->born_hoh, .adult = -1, .last = adult, .last_len = la },
-        { .client_id = h->spouse, .enrollment_id = h->e_spouse,
-          .relationship = 3, .entry_date = h->entry,
-          .birth_date = h->born_spouse, .adult = -1, .last = adult, .last_len = la },
-        { .client_id = h->child, .enrollment_id = h->e_child,
-          .relationship = HUD_CHILD, .entry_date = h->entry_child,
-          .birth_date = h->born_child, .adult = -1, .last = child, .last_len = lc },
-    };
-    exitflow_household_t hh = {
-        .enrollment_id = h->e_hoh, .household_id = h->household,
-        .project_id = DEMO_PROJECT, .project_type = DEMO_PROJECT_TYPE,
-        .move_in_date = h->move_in, .members = members, .member_count = 3,
-    };
-    exitflow_reply_t *reply = exitflow_start (d->client, &hh, &d->err);
-    free (adult);
-    free (child);
+    json_t *j = sample_start_args (h);
+    size_t len;
+    char *args = cli_msgpack_from_json (j, &len);
+    json_decref (j);
+    exitflow_reply_t *reply = exitflow_call (d->client,
+                                             EXF_CMD_NAME (WORKFLOW_START),
+                                             args, len, &d->err);
+    free (args);
     if (reply)
         snprintf (wf, cap, "%s", exitflow_reply_workflow_id (reply));
     return reply;
@@ -203,17 +93,6 @@ save_json (demo_t *d, const char *wf, const char *client, const char *step,
                                              len, d->version, &d->err);
     free (bytes);
     return reply;
-}
-
-static json_t *
-exit_form (const char *reason)
-{
-    /* Yesterday: whatever the CoC's time zone, never in its future. */
-    char yesterday[11];
-    fmt_utc_date (-1, yesterday);
-    /* 410: rental by client, no ongoing housing subsidy (HUD 3.12). */
-    return json_pack ("{s:s, s:i, s:s}", "exit_date", yesterday,
-                      "destination", 410, "exit_reason", reason);
 }
 
 /* One step of a member: `data` entered (taken), or NULL for default_last. */
@@ -239,21 +118,107 @@ static bool
 run_member_steps (demo_t *d, const char *wf, const char *client)
 {
     return save_step (d, wf, client, STEP_EXIT,
-                      exit_form ("Moved into an apartment"), "destination 410")
+                      sample_exit_form ("Moved into an apartment"),
+                      "destination 410")
            && save_step (d, wf, client, STEP_UNIVERSAL_DATA, NULL,
                          "default last")
            && save_step (d, wf, client, STEP_HEALTH_INSURANCE,
-                         with_source (form_all_no (STEP_HEALTH_INSURANCE),
-                                      STEP_HEALTH_INSURANCE,
-                                      "employer_provided", 0),
+                         sample_with_source (sample_form_all_no (STEP_HEALTH_INSURANCE),
+                                             STEP_HEALTH_INSURANCE,
+                                             "employer_provided", 0),
                          "entered")
            && save_step (d, wf, client, STEP_DISABILITIES, NULL, "default last")
            && (strcmp (d->next_step, hud_steps[STEP_INCOME_BENEFITS].name) != 0
                || save_step (d, wf, client, STEP_INCOME_BENEFITS,
-                             with_source (form_all_no (STEP_INCOME_BENEFITS),
-                                          STEP_INCOME_BENEFITS, "earned",
-                                          2100.0),
+                             sample_with_source (sample_form_all_no (STEP_INCOME_BENEFITS),
+                                                 STEP_INCOME_BENEFITS, "earned",
+                                                 2100.0),
                              "entered"));
+}
+
+/* The consumer `name`'s offset from consumer.list: 1 found, 0 not
+ * there, -1 when the list could not be read (d->err). */
+static int
+consumer_seq (demo_t *d, const char *name, int64_t *seq)
+{
+    exitflow_reply_t *r = exitflow_consumer_list (d->client, &d->err);
+    if (!r)
+        return -1;
+    uint32_t n;
+    const msgpack_object *list = mp_array (exitflow_reply_result (r),
+                                           "consumers", &n);
+    int found = 0;
+    for (uint32_t i = 0; i < n && !found; i++)
+        if (mp_is_str (exitflow_obj_get (&list[i], "consumer"), name)) {
+            *seq = mp_int (&list[i], "seq", 0);
+            found = 1;
+        }
+    exitflow_reply_destroy (&r);
+    return found;
+}
+
+/* Waits up to `wait_s` for the DQ worker to have processed every event up
+ * to `seq` (its offset reaches it: it acks after filing findings, and
+ * when idle). True when it has; else `why` says what was seen. No `dq`
+ * consumer at all means no DQ worker ever ran against this daemon: that
+ * is said at once. */
+static bool
+wait_for_dq (demo_t *d, int64_t seq, int wait_s, char *why, size_t cap)
+{
+    int64_t deadline = fmt_now_ms () + (int64_t) wait_s * 1000, at = 0;
+    for (;;) {
+        int found = consumer_seq (d, DQ_CONSUMER, &at);
+        if (found < 0) {
+            snprintf (why, cap, "cannot tell whether the DQ worker is "
+                      "running: consumer.list answered %s: %s", d->err.code,
+                      d->err.message);
+            return false;
+        }
+        if (!found) {
+            snprintf (why, cap, "the DQ worker is not running: there is no "
+                      "consumer " DQ_CONSUMER " (exitflow consumers); start "
+                      "exitflow-dq (make run does) to see its findings");
+            return false;
+        }
+        if (at >= seq)
+            return true;
+        if (fmt_now_ms () >= deadline)
+            break;
+        pause_ms (DQ_POLL_MS);
+    }
+    snprintf (why, cap, "the DQ worker is not running, or is behind: its "
+              "consumer " DQ_CONSUMER " is at seq %lld, the exit ended at seq "
+              "%lld, and %d s passed", (long long) at, (long long) seq,
+              wait_s);
+    return false;
+}
+
+/* The seq of the workflow's last event (its history, a page at a time). */
+static bool
+last_event_seq (demo_t *d, const char *wf, int64_t *seq, int64_t *count)
+{
+    exitflow_reply_t *h = exitflow_history (d->client, wf, &d->err);
+    if (!h)
+        return false;
+    uint32_t n;
+    const msgpack_object *events = mp_array (exitflow_reply_result (h),
+                                             "events", &n);
+    *count = n;
+    *seq = n ? mp_int (&events[n - 1], "seq", 0) : 0;
+    exitflow_reply_destroy (&h);
+    return true;
+}
+
+/* The findings the DQ worker filed (source `dq`) in the view. */
+static int
+dq_findings (const msgpack_object *view)
+{
+    uint32_t n;
+    const msgpack_object *dq = mp_array (view, "dq", &n);
+    int count = 0;
+    for (uint32_t i = 0; i < n; i++)
+        count += mp_is_str (exitflow_obj_get (&dq[i], "source"), DQ_CONSUMER);
+    return count;
 }
 
 static int
@@ -268,13 +233,15 @@ cmd_demo (cli_t *cli, int argc, char **argv)
 {
     static const struct option own[] = {
         { "pace", required_argument, NULL, 1 },
+        { "dq-wait", required_argument, NULL, 2 },
         { 0 },
     };
     demo_t d = { .cli = cli, .version = EXITFLOW_ANY_VERSION };
-    int64_t pace = 0;
+    int64_t pace = 0, dq_wait = DQ_WAIT_S;
     int c;
     while ((c = cli_getopt (cli, argc, argv, own)) > 0)
-        if (!cli_int_arg (cli, "--pace", optarg, 0, 60000, &pace))
+        if (!(c == 1 ? cli_int_arg (cli, "--pace", optarg, 0, 60000, &pace)
+                     : cli_int_arg (cli, "--dq-wait", optarg, 0, 600, &dq_wait)))
             return EXIT_USAGE;
     if (c == CLI_STOP)
         return cli->status;
@@ -287,14 +254,17 @@ cmd_demo (cli_t *cli, int argc, char **argv)
     if (!d.client)
         return cli->status;
 
-    household_ids_t h;
-    make_ids (&h);
+    sample_t h;
+    sample_new (&h);
     char wf[40] = "";
     char what[128];
     if (!cli->json)
         printf ("exitflow demo: household %s exits project %s (daemon %s)\n"
-                "  head of household %s and child %s leave; spouse %s stays\n\n",
-                h.household, DEMO_PROJECT, cli->endpoint, h.hoh, h.child,
+                "  head of household %s and child %s leave; spouse %s stays\n"
+                "  (the household is `exitflow start --example`'s; project "
+                CLI_DEMO_PROJECT " is left out of list and dq-report unless "
+                "asked)\n\n",
+                h.household, CLI_DEMO_PROJECT, cli->endpoint, h.hoh, h.child,
                 h.spouse);
 
     snprintf (what, sizeof what, "start the exit for the head of household");
@@ -315,40 +285,32 @@ cmd_demo (cli_t *cli, int argc, char **argv)
         return fail (&d);
     if (!run_member_steps (&d, wf, h.child))
         return fail (&d);
-
-    /* A DQ worker's annotation: findings never change the version. */
-    json_t *findings = json_pack (
-        "[{s:s, s:s, s:s, s:s}]", "rule", "income-change-at-exit", "severity",
-        "warning", "client_id", h.hoh, "message",
-        "earned income at exit differs from entry; confirm the amount");
-    size_t flen;
-    char *fbytes = cli_msgpack_from_json (findings, &flen);
-    json_decref (findings);
-    reply = exitflow_dq_report (d.client, wf, "demo-dq", fbytes, flen,
-                                EXITFLOW_ANY_VERSION, &d.err);
-    free (fbytes);
-    if (!report (&d, reply, "a DQ worker reports one warning"))
-        return fail (&d);
     snprintf (what, sizeof what, "finish; %s becomes head of household", h.spouse);
     if (!report (&d, exitflow_finish (d.client, wf, h.spouse, d.version, &d.err),
                  what))
         return fail (&d);
 
+    /* What the real DQ worker made of it: the demo invents nothing. */
+    int64_t last_seq, n_events;
+    if (!last_event_seq (&d, wf, &last_seq, &n_events))
+        return fail (&d);
+    char why[320] = "";
+    bool dq_ran = dq_wait > 0 && wait_for_dq (&d, last_seq, (int) dq_wait, why,
+                                              sizeof why);
+    if (dq_wait == 0)
+        snprintf (why, sizeof why, "not waited for (--dq-wait 0)");
+
     /* The result, as `show` and `history` see it. */
     exitflow_reply_t *view = exitflow_get (d.client, wf, &d.err);
     if (!view)
         return fail (&d);
-    exitflow_reply_t *history = exitflow_history (d.client, wf, &d.err);
-    if (!history) {
-        exitflow_reply_destroy (&view);
-        return fail (&d);
-    }
-    uint32_t n_events;
-    mp_array (exitflow_reply_result (history), "events", &n_events);
+    const msgpack_object *v = exitflow_reply_result (view);
+    if (dq_ran)                 /* its findings count: the history grew */
+        last_event_seq (&d, wf, &last_seq, &n_events);
 
     /* A second household, left open half-way, for list and show. */
-    household_ids_t h2;
-    make_ids (&h2);
+    sample_t h2;
+    sample_new (&h2);
     char wf2[40] = "";
     demo_t d2 = d;
     d2.version = EXITFLOW_ANY_VERSION;
@@ -357,30 +319,43 @@ cmd_demo (cli_t *cli, int argc, char **argv)
     cli->json = true;                   /* no numbered lines for this one */
     bool ok2 = report (&d2, start (&d2, &h2, wf2, sizeof wf2), "start")
                && save_step (&d2, wf2, h2.hoh, STEP_EXIT,
-                             exit_form ("Moving in with family"), "entered")
+                             sample_exit_form ("Moving in with family"),
+                             "entered")
                && save_step (&d2, wf2, h2.hoh, STEP_UNIVERSAL_DATA, NULL,
                              "default last");
     cli->json = quiet;
 
     if (cli->json) {
-        json_t *doc = json_pack ("{s:s, s:o, s:i, s:s?}", "workflow_id", wf,
-                                 "view", cli_json_from_msgpack (exitflow_reply_result (view)),
+        json_t *doc = json_pack ("{s:s, s:o, s:i, s:{s:b, s:i, s:s?}, s:s?}",
+                                 "workflow_id", wf,
+                                 "view", cli_json_from_msgpack (v),
                                  "events", (json_int_t) n_events,
+                                 "dq_worker", "ran", dq_ran,
+                                 "findings", dq_findings (v),
+                                 "why", dq_ran ? NULL : why,
                                  "open_workflow_id", ok2 ? wf2 : NULL);
         cli_print_json_doc (doc);
     } else {
+        int found = dq_findings (v);
         printf ("\n");
-        show_render (stdout, exitflow_reply_result (view));
-        printf ("\n%u events recorded for workflow %s "
-                "(see: exitflow history %s)\n", n_events, wf, wf);
+        if (dq_ran && found)
+            printf ("The DQ worker filed %d finding%s on this exit (the DQ "
+                    "lines below).\n\n", found, found == 1 ? "" : "s");
+        else if (dq_ran)
+            printf ("The DQ worker checked this exit and found nothing to "
+                    "flag.\n\n");
+        else
+            printf ("No data-quality findings: %s.\n\n", why);
+        show_render (stdout, v, cli_coc_zone (cli));
+        printf ("\n%lld events recorded for workflow %s "
+                "(see: exitflow history %s)\n", (long long) n_events, wf, wf);
         if (ok2)
             printf ("\nLeft open for you to explore: workflow %s (household %s)\n"
-                    "  exitflow list --state open --idle 1s\n"
+                    "  exitflow list --include-demo --idle 1s\n"
                     "  exitflow show %s\n"
                     "  exitflow events tail --from 0     (in another terminal)\n",
                     wf2, h2.household, wf2);
     }
-    exitflow_reply_destroy (&history);
     exitflow_reply_destroy (&view);
     if (!ok2)
         return fail (&d2);

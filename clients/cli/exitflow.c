@@ -1,6 +1,8 @@
 /* exitflow — the command-line client of exitflowd.
  *
- * Owns: the subcommand table (name, handler, usage, help) and dispatch.
+ * Owns: the subcommand table (name, handler, usage, help: options, fields
+ * and an example; and which flag each field a refusal names came from)
+ * and dispatch.
  * Everything a subcommand does lives in its module: caseworker.c (the
  * guided workflow), codes.c (the HUD code tables), ops.c (lists,
  * history, events, consumers, stats), demo.c, dq_report.c (hands over to
@@ -11,69 +13,289 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- where a refused field came from, command by command ---- */
+
+static const cli_field_flag_t start_flags[] = {
+    { "members*.last*", "--last FILE" },
+    { "members*.birth_date", "--member ...:birth_date=YYYY-MM-DD" },
+    { "members*.adult", "--member ...:adult=true|false" },
+    { "members*.entry_date", "--member's 4th field, ENTRY_DATE" },
+    { "members*.relationship", "--member's 3rd field, RELATIONSHIP" },
+    { "members*.enrollment_id", "--member's 2nd field, ENROLLMENT_ID" },
+    { "members*.client_id", "--member's 1st field, CLIENT_ID" },
+    { "members*", "--member" },
+    { "enrollment_id", "--enrollment" },
+    { "household_id", "--household" },
+    { "project_id", "--project" },
+    { "project_type", "--project-type" },
+    { "move_in_date", "--move-in-date" },
+    { NULL, NULL },
+};
+
+static const cli_field_flag_t save_flags[] = {
+    { "members*.steps.*.mode", "--default-last" },
+    { "members*.steps.*.data", "--data" },
+    { "members*.steps.*.*", "\"%s\" in --data" },
+    { "members*.steps.*", "STEP" },
+    { "members*.last*", "--default-last (the member has no prior values "
+                        "for it: give them at start, a file's \"last\" or "
+                        "--last FILE)" },
+    { "members*.decision", "CLIENT (exitflow decide first)" },
+    { "members*.client_id", "CLIENT" },
+    { "mode", "--default-last" },
+    { "data", "--data" },
+    { "step", "STEP" },
+    { "client_id", "CLIENT" },
+    { NULL, NULL },
+};
+
+static const cli_field_flag_t decide_flags[] = {
+    { "members*.client_id", "CLIENT" },
+    { "members*.decision", "CLIENT" },
+    { "client_id", "CLIENT" },
+    { "exit", "yes|no" },
+    { NULL, NULL },
+};
+
+/* finish has no flag for a member: the path says who, this what to do. */
+static const cli_field_flag_t finish_flags[] = {
+    { "new_head_of_household", "--new-hoh" },
+    { "members*.decision", "exitflow decide it first" },
+    { "members*.steps.*", "exitflow save it first" },
+    { NULL, NULL },
+};
+
+static const cli_field_flag_t cancel_flags[] = {
+    { "reason", "--reason" },
+    { NULL, NULL },
+};
+
+static const cli_field_flag_t list_flags[] = {
+    { "state", "--state" },
+    { "idle_for_s", "--idle" },
+    { "project_id", "--project" },
+    { "client_id", "--client" },
+    { "enrollment_id", "--enrollment" },
+    { "household_id", "--household" },
+    { "actor", "--mine (your --actor) or --caseworker" },
+    { "stalled", "--stalled" },
+    { "limit", "--limit or --page-size" },
+    { NULL, NULL },
+};
+
+static const cli_field_flag_t dq_flags[] = {
+    { "source", "--source" },
+    { "findings*", "--findings" },
+    { NULL, NULL },
+};
+
+static const cli_field_flag_t ack_flags[] = {
+    { "consumer", "CONSUMER" },
+    { "seq", "SEQ" },
+    { NULL, NULL },
+};
+
+static const cli_field_flag_t consumers_flags[] = {
+    { "consumer", "--delete NAME" },
+    { NULL, NULL },
+};
+
+static const cli_field_flag_t tail_flags[] = {
+    { "after", "--from" },
+    { NULL, NULL },
+};
+
+/* The columns of a workflow list, as `list` prints them. */
+#define LIST_COLUMNS \
+    "  ID                    the workflow id (exitflow show ID)\n" \
+    "  STATE                 open, finished or cancelled\n" \
+    "  PROJECT, HOUSEHOLD    project_id, household_id\n" \
+    "  CASEWORKER            who started it (started_by), then /who changed\n" \
+    "                        it last (last_actor) when that is someone else\n" \
+    "  STARTED, LAST ACTIVITY  created_at, updated_at in the CoC's time zone\n" \
+    "                        (named under the table)\n" \
+    "  PROGRESS              steps and decisions done/total\n" \
+    "  IDLE                  since the last change\n" \
+    "  STALLED               yes when a workflow.stalled event stands (open)\n"
+
+#define EVENT_LINE_FIELDS \
+    "  one line per event: SEQ, TS (UTC), TYPE, WORKFLOW_ID, CLIENT_ID, then\n" \
+    "  what it says, `key value` with codes and their HUD labels:\n" \
+    "    member.exited ... destination 410 (Rental by client, no ongoing\n" \
+    "    housing subsidy) exit_date 2026-11-28 ...\n" \
+    "  --json prints the events as they are (one JSON object per line for\n" \
+    "  events tail): seq, type, ts, workflow_id, client_id, actor,\n" \
+    "  principal, data\n"
+
 static const cli_command_t commands[] = {
     /* caseworker flow */
     { "start", cmd_start,
-      "(--file HOUSEHOLD.json | --enrollment E --household H --project P"
-      " --member SPEC...)",
+      "(--file HOUSEHOLD.json | --example | --enrollment E --household H"
+      " --project P --member SPEC... [--last FILE])",
       "start the exit of a household",
-      "  --file FILE           workflow.start arguments as JSON (\"-\": stdin)\n"
-      "  --enrollment E        the enrollment the exit starts for\n"
-      "  --household H         household id\n"
-      "  --project P           project id\n"
-      "  --project-type N      HUD 2.02.6 project type\n"
-      "  --move-in-date DATE   HUD 3.20 housing move-in date (YYYY-MM-DD), for\n"
+      "  --file FILE           the household as JSON (\"-\": stdin): the fields\n"
+      "                        below, as --example prints them\n"
+      "  --example             print a valid household file to start from\n"
+      "                        (fresh ids, project " CLI_DEMO_PROJECT "); nothing is sent\n"
+      "  --enrollment E        enrollment_id: the enrollment the exit starts for\n"
+      "  --household H         household_id\n"
+      "  --project P           project_id\n"
+      "  --project-type N      project_type, HUD 2.02.6 (exitflow codes\n"
+      "                        project_type)\n"
+      "  --move-in-date DATE   move_in_date, HUD 3.20 (YYYY-MM-DD), for\n"
       "                        permanent housing project types 3, 9, 10, 13\n"
-      "  --member SPEC         once per member:\n"
-      "                        client:enrollment:relationship:entry_date\n"
-      "                        [:birth_date][:child|adult]\n"
-      "                        relationship is HUD 3.15 (exitflow codes\n"
-      "                        relationship); birth_date YYYY-MM-DD (HUD 3.03)\n"
-      "                        makes the daemon work out who is an adult on\n"
-      "                        the exit date; child or adult says it outright\n"
-      "                        (and wins). With neither the member counts as\n"
-      "                        an adult and the DQ worker flags the age as\n"
-      "                        unknown. e.g. C-7:E-7:2:2024-03-01:2015-06-30\n" },
+      "  --member SPEC         once per member, the file's member fields:\n"
+      "                        client_id:enrollment_id:relationship:entry_date\n"
+      "                        [:birth_date=YYYY-MM-DD][:adult=true|false]\n"
+      "                        (a bare date, child and adult are short for\n"
+      "                        the last two)\n"
+      "  --last FILE           the members' prior values (their \"last\"), for\n"
+      "                        save --default-last: {\"CLIENT_ID\": {\"STEP\":\n"
+      "                        {...}}}, or a household file (--example's) whose\n"
+      "                        members carry \"last\"\n",
+      "  enrollment_id         str: the member it names exits from the start\n"
+      "  household_id          str: one open exit per household\n"
+      "  project_id            str (\"" CLI_DEMO_PROJECT "\" is the sandbox, left out of list)\n"
+      "  project_type          int, HUD 2.02.6\n"
+      "  move_in_date          \"YYYY-MM-DD\", HUD 3.20 (permanent housing only)\n"
+      "  members               1 to 32 of:\n"
+      "    client_id, enrollment_id   str\n"
+      "    relationship        int, HUD 3.15: 1 head of household, 2 child,\n"
+      "                        3 spouse or partner, ... (exitflow codes\n"
+      "                        relationship)\n"
+      "    entry_date          \"YYYY-MM-DD\"\n"
+      "    birth_date          \"YYYY-MM-DD\", HUD 3.03 (optional): the daemon\n"
+      "                        works out who is an adult on the exit date\n"
+      "    adult               true|false (optional; wins over birth_date;\n"
+      "                        with neither the member counts as an adult and\n"
+      "                        the DQ worker flags the age as unknown)\n"
+      "    last                {\"STEP\": {prior values}} (optional), for\n"
+      "                        --default-last (fields: exitflow codes STEP)\n",
+      "  exitflow start --example > household.json\n"
+      "  exitflow start --file household.json\n"
+      "  exitflow start --enrollment E-1 --household HH-1 --project P-1 \\\n"
+      "      --project-type 13 --move-in-date 2026-08-20 \\\n"
+      "      --member C-1:E-1:1:2026-08-01:birth_date=1985-03-02 \\\n"
+      "      --member C-2:E-2:2:2026-08-01:adult=false \\\n"
+      "      --last household-last.json\n",
+      start_flags },
     { "show", cmd_show, "WORKFLOW_ID",
       "the guided workflow: members, decisions, steps, next step, DQ",
-      "" },
+      "",
+      "  the header              state, version, project (with its HUD type),\n"
+      "                          household, when and by whom it started\n"
+      "  Progress                done/total, the last activity, and the time\n"
+      "                          zone of every time shown (the CoC's: the\n"
+      "                          daemon's stats timezone)\n"
+      "  one block per member    relationship (HUD 3.15 label), client_id,\n"
+      "                          decision; for an exiting member each step:\n"
+      "                          \xe2\x9c\x94 done (entered or default last, when, by\n"
+      "                          whom), \xe2\x96\xb8 next, \xc2\xb7 pending; the saved exit form\n"
+      "                          in words under its step\n"
+      "  Next                    the command for what comes next (open only)\n"
+      "  DQ                      the data-quality findings\n"
+      "  --json                  the workflow view as the daemon sends it\n",
+      "  exitflow show 01JD3R8W6Z7Q4V1M2N5K8P0A9B\n"
+      "  exitflow show 01JD3R8W6Z7Q4V1M2N5K8P0A9B --json\n",
+      NULL },
     { "codes", cmd_codes, "[destinations|LIST|STEP]",
       "the HUD code lists with labels and every step's typed fields",
       "  destinations          only the 3.12 destinations and their categories\n"
       "  LIST                  only that code list (relationship, subsidy_type, ...)\n"
-      "  STEP                  only that step's fields (income_benefits, ...)\n" },
+      "  STEP                  only that step's fields (income_benefits, ...)\n",
+      "  destinations          CODE, CATEGORY, LABEL\n"
+      "  a list                CODE, LABEL\n"
+      "  a step                FIELD, TYPE, ELEMENT (HUD), CSV COLUMN, GOES WITH\n",
+      "  exitflow codes exit\n"
+      "  exitflow codes relationship\n",
+      NULL },
     { "save", cmd_save,
       "WORKFLOW_ID CLIENT STEP (--data JSON | --data @FILE | --default-last)",
       "save a step of a member (exit, universal_data, health_insurance, ...)",
       "  --data JSON           the step's values; @FILE reads a file, @- stdin\n"
-      "                        (the typed fields of each step: exitflow codes\n"
-      "                        STEP; the CoC's own questions start with local_)\n"
       "  --default-last        copy the member's prior values for the step\n"
-      "  --expected-version N  refuse (CONFLICT) unless the workflow is at N\n" },
+      "                        (every step but exit; the prior values come\n"
+      "                        with the start: a file's \"last\", or --last)\n"
+      "  --expected-version N  refuse (CONFLICT) unless the workflow is at N\n",
+      "  STEP                  exit, universal_data, health_insurance,\n"
+      "                        disabilities, income_benefits (adults and the\n"
+      "                        head of household), in that order\n"
+      "  --data                the step's typed fields: exitflow codes STEP\n"
+      "                        lists them; the exit form is exit_date\n"
+      "                        (YYYY-MM-DD), destination (HUD 3.12: exitflow\n"
+      "                        codes destinations), destination_subsidy_type\n"
+      "                        (435 only), other_destination (17 only),\n"
+      "                        exit_reason; fields starting local_ are the\n"
+      "                        CoC's own questions\n",
+      "  exitflow save WF C-1 exit --data '{\"exit_date\": \"2026-11-28\",\n"
+      "      \"destination\": 410, \"exit_reason\": \"Moved in with a lease\"}'\n"
+      "  exitflow save WF C-1 universal_data --default-last\n"
+      "  exitflow save WF C-1 disabilities --data @disabilities.json\n",
+      save_flags },
     { "decide", cmd_decide, "WORKFLOW_ID CLIENT yes|no",
       "decide whether another member exits too (yes) or stays (no)",
-      "  --expected-version N  refuse (CONFLICT) unless the workflow is at N\n" },
+      "  --expected-version N  refuse (CONFLICT) unless the workflow is at N\n",
+      "  CLIENT                a member other than the one the exit started for\n"
+      "  yes|no                exits too (their steps follow) or stays\n",
+      "  exitflow decide WF C-2 no\n"
+      "  exitflow decide WF C-3 yes\n",
+      decide_flags },
     { "finish", cmd_finish, "WORKFLOW_ID [--new-hoh CLIENT]",
       "finish the exit (every member decided, every step done)",
-      "  --new-hoh CLIENT      the staying member who becomes head of household\n"
-      "                        (needed when the head exits and someone stays)\n"
-      "  --expected-version N  refuse (CONFLICT) unless the workflow is at N\n" },
+      "  --new-hoh CLIENT      new_head_of_household: the staying member who\n"
+      "                        becomes head of household (needed when the head\n"
+      "                        exits and someone stays, refused otherwise)\n"
+      "  --expected-version N  refuse (CONFLICT) unless the workflow is at N\n",
+      "  prints                the finished workflow's id and version; the\n"
+      "                        daemon emits member.exited for each exiting\n"
+      "                        member, then workflow.finished\n",
+      "  exitflow finish WF --new-hoh C-2\n",
+      finish_flags },
     { "cancel", cmd_cancel, "WORKFLOW_ID --reason TEXT",
       "cancel the exit",
       "  --reason TEXT         why (required)\n"
-      "  --expected-version N  refuse (CONFLICT) unless the workflow is at N\n" },
+      "  --expected-version N  refuse (CONFLICT) unless the workflow is at N\n",
+      "  reason                kept with the workflow (show prints it)\n",
+      "  exitflow cancel WF --reason \"started for the wrong household\"\n",
+      cancel_flags },
     /* operations */
     { "list", cmd_list,
-      "[--state open|finished|cancelled] [--idle DURATION] [--project P]",
-      "workflows as a table, oldest-idle first",
-      "  --state STATE         open (default), finished or cancelled\n"
+      "[--client C | --enrollment E | --household H | --mine | --caseworker ID]"
+      " [--state S] [--stalled] [--idle DURATION] [--project P]",
+      "find exits: a client's, a household's, yours; the stalled; oldest-idle first",
+      "  --client C            exits with client C among their members\n"
+      "  --enrollment E        exits with enrollment E among their members\n"
+      "  --household H         the exits of household H\n"
+      "  --mine                the exits you (--actor, EXITFLOW_ACTOR) started\n"
+      "                        or changed last\n"
+      "  --caseworker ID       the exits ID started or changed last\n"
+      "  --state STATE         open, finished or cancelled; default open, or\n"
+      "                        every state with one of the five above\n"
+      "  --stalled             only open exits that stalled\n"
       "  --idle DURATION       only those idle at least this long: 45s, 12m,\n"
       "                        24h, 3d, 1h30m (a bare number is seconds)\n"
       "  --project P           only this project\n"
+      "  --include-demo        also project " CLI_DEMO_PROJECT " (left out unless named\n"
+      "                        by --project)\n"
       "  --limit N             at most N workflows (default: all)\n"
-      "  --page-size N         workflows per request, 1..1000 (1000)\n" },
+      "  --page-size N         workflows per request, 1..1000 (1000)\n",
+      LIST_COLUMNS
+      "  --json                {workflows: [...]}: workflow_id, state,\n"
+      "                        project_id, household_id, created_at,\n"
+      "                        updated_at, started_by, last_actor, stalled,\n"
+      "                        progress {done, total}\n",
+      "  exitflow list --household HH-1         # the household's exits\n"
+      "  exitflow list --client C-7 --state open\n"
+      "  exitflow --actor cw-17 list --mine\n"
+      "  exitflow list --stalled --idle 3d\n",
+      list_flags },
     { "history", cmd_history, "WORKFLOW_ID",
-      "every event of a workflow, in order", "" },
+      "every event of a workflow, in order",
+      "",
+      EVENT_LINE_FIELDS,
+      "  exitflow history WF\n"
+      "  exitflow history WF --json\n",
+      NULL },
     { "events tail", cmd_events_tail,
       "[--from SEQ] [--type PREFIX] [--count N] [--no-follow]",
       "follow the events, gapless and in order, until Ctrl-C",
@@ -83,28 +305,86 @@ static const cli_command_t commands[] = {
       "  --count N             stop after N events\n"
       "  --no-follow           stop when caught up with the log\n"
       "  --events ENDPOINT     the daemon's event socket (EXITFLOW_EVENTS,\n"
-      "                        " CLI_DEFAULT_EVENTS ")\n" },
-    { "consumers", cmd_consumers, "",
-      "event consumers: their offsets and lag", "" },
+      "                        " CLI_DEFAULT_EVENTS ")\n",
+      EVENT_LINE_FIELDS,
+      "  exitflow events tail --from 0 --no-follow\n"
+      "  exitflow events tail --type member. --json\n",
+      tail_flags },
+    { "consumers", cmd_consumers, "[--delete NAME]",
+      "event consumers: their offsets, lag and last ack; retire one",
+      "  --delete NAME         forget consumer NAME and its offset (a worker\n"
+      "                        tried once, renamed or gone): admin always; ops\n"
+      "                        only once it has not acked for the daemon's\n"
+      "                        --consumer-retire-after (7 days by default).\n"
+      "                        A deleted consumer that acks again is new\n",
+      "  CONSUMER              the name a worker acks under (dq, notify)\n"
+      "  SEQ, LAG              the last event it processed, and how many are\n"
+      "                        left\n"
+      "  LAST ACK, IDLE        when it last acked (the CoC's zone), and since\n"
+      "  --json                {consumers: [{consumer, seq, lag, acked_at}],\n"
+      "                        last_seq}; with --delete {consumer, deleted}\n",
+      "  exitflow consumers\n"
+      "  exitflow consumers --delete dq-test\n",
+      consumers_flags },
     { "ack", cmd_ack, "CONSUMER SEQ",
-      "record that CONSUMER has processed every event up to SEQ", "" },
+      "record that CONSUMER has processed every event up to SEQ",
+      "",
+      "  CONSUMER              the consumer's name (1..64 bytes)\n"
+      "  SEQ                   at most the last seq; lower than the stored\n"
+      "                        offset leaves it unchanged\n"
+      "  prints                the stored seq and the lag\n",
+      "  exitflow ack my-consumer 1200\n",
+      ack_flags },
     { "dq", cmd_dq, "WORKFLOW_ID --source S --findings JSON",
       "report data-quality findings (replaces that source's findings)",
       "  --source S            the reporting source\n"
-      "  --findings JSON       an array of {rule, severity, client_id?, message};\n"
-      "                        @FILE reads a file; [] clears\n" },
+      "  --findings JSON       an array of findings; @FILE reads a file; []\n"
+      "                        clears\n",
+      "  a finding             {rule: str, severity: \"error\"|\"warning\",\n"
+      "                        client_id: str (optional), message: str}\n",
+      "  exitflow dq WF --source manual --findings '[{\"rule\": \"check-dates\",\n"
+      "      \"severity\": \"warning\", \"message\": \"entry date looks late\"}]'\n",
+      dq_flags },
     { "dq-report", cmd_dq_report,
-      "[--project P] [--from YYYY-MM-DD --to YYYY-MM-DD]",
+      "[--project P] [--from YYYY-MM-DD --to YYYY-MM-DD] [--include-demo]",
       "the APR-Q6-style data-quality summary of stored exits",
       "  --project P           only this project\n"
       "  --from DATE           exits dated on or after DATE (YYYY-MM-DD)\n"
-      "  --to DATE             exits dated on or before DATE\n" },
-    { "stats", cmd_stats, "", "workflow counts, last seq, uptime", "" },
-    { "ping", cmd_ping, "", "check that the daemon answers", "" },
+      "  --to DATE             exits dated on or before DATE\n"
+      "  --include-demo        also project " CLI_DEMO_PROJECT " (left out unless named\n"
+      "                        by --project)\n",
+      "  the report            made by exitflow-dq report (exitflow-dq report\n"
+      "                        --help describes its rows)\n",
+      "  exitflow dq-report --from 2026-10-01 --to 2026-12-31\n",
+      NULL },
+    { "stats", cmd_stats, "", "workflow counts, last seq, uptime",
+      "",
+      "  workflows             open, finished, cancelled\n"
+      "  last seq              the newest event\n"
+      "  uptime                of the daemon\n"
+      "  timezone              the CoC's zone, \"today\" and the times shown\n",
+      "  exitflow stats --json\n",
+      NULL },
+    { "ping", cmd_ping, "", "check that the daemon answers",
+      "",
+      "  pong, version         the daemon's answer and protocol version\n",
+      "  exitflow ping\n",
+      NULL },
     /* newcomers */
-    { "demo", cmd_demo, "[--pace MS]",
+    { "demo", cmd_demo, "[--pace MS] [--dq-wait SECONDS]",
       "run a sample three-member household exit end to end",
-      "  --pace MS             pause between steps (watch with events tail)\n" },
+      "  --pace MS             pause between steps (watch with events tail)\n"
+      "  --dq-wait SECONDS     how long to wait for the DQ worker's findings\n"
+      "                        (5; 0: do not wait)\n",
+      "  the household         start --example's, in project " CLI_DEMO_PROJECT " (left out\n"
+      "                        of list and dq-report unless asked)\n"
+      "  prints                each command and the version it reached, what\n"
+      "                        the DQ worker made of the exit (the demo files\n"
+      "                        no findings itself), the finished view, and a\n"
+      "                        second household left open half-way\n",
+      "  exitflow demo\n"
+      "  exitflow demo --pace 500     # with exitflow events tail in another terminal\n",
+      NULL },
     /* security */
     { "keygen", cmd_keygen, "NAME --role ROLE --out DIR",
       "make a CURVE certificate pair for a client of the daemon",
@@ -112,7 +392,12 @@ static const cli_command_t commands[] = {
       "  --out DIR             writes DIR/NAME (public: the daemon's --certs\n"
       "                        directory holds it) and DIR/NAME_secret (mode\n"
       "                        0600: the client's --cert); refuses to\n"
-      "                        overwrite either; prints the public key\n" },
+      "                        overwrite either; prints the public key\n",
+      "  NAME                  1 to 64 letters, digits, '.', '_', '-': the\n"
+      "                        principal recorded in events\n"
+      "  the files             czmq certificates with metadata name and role\n",
+      "  exitflow keygen cw-desk --role frontend --out ./var/keys\n",
+      NULL },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -1,11 +1,12 @@
-/* format — text for people: times, durations, aligned tables, event lines.
+/* format — text for people: times, durations, aligned tables.
  *
- * Owns: reading the protocol's RFC 3339 times, printing them in local
- * time, idle durations ("3d4h"), the duration syntax of --idle, one-line
- * summaries of maps, and tables whose columns line up (by code points, so
- * UTF-8 text does not skew them). */
+ * Owns: reading the protocol's RFC 3339 times, printing them in the CoC's
+ * zone (the daemon's, asked once) and saying which, idle durations
+ * ("3d4h"), the duration syntax of --idle, and tables whose columns line
+ * up (by code points, so UTF-8 text does not skew them). */
 #include "cli.h"
 
+#include "protocol/calendar.h"
 #include "protocol/codec.h"
 
 #include <stdarg.h>
@@ -19,7 +20,12 @@ const char *
 mp_str (const msgpack_object *map, const char *key, char *buf, size_t cap,
         const char *dflt)
 {
-    return exitflow_obj_str (map, key, buf, cap) ? buf : dflt;
+    if (exitflow_obj_str (map, key, buf, cap))
+        return buf;
+    if (!dflt)
+        return NULL;
+    snprintf (buf, cap, "%s", dflt);    /* `buf` holds what is returned */
+    return buf;
 }
 
 int64_t
@@ -57,6 +63,29 @@ fmt_now_ms (void)
     struct timespec ts;
     clock_gettime (CLOCK_REALTIME, &ts);
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The daemon's zone when it can say (stats needs the ops or admin role:
+ * a frontend certificate is refused, and a daemon may be older) and this
+ * system knows it; else the zone this program runs in. Asked once. */
+const char *
+cli_coc_zone (cli_t *cli)
+{
+    static bool asked;
+    if (asked)
+        return calendar_zone ();
+    asked = true;
+    char zone[64] = "", why[160];
+    exitflow_error_t err;
+    exitflow_reply_t *stats = cli->client ? exitflow_stats (cli->client, &err)
+                                          : NULL;
+    if (stats)
+        mp_str (exitflow_reply_result (stats), "timezone", zone, sizeof zone,
+                "");
+    exitflow_reply_destroy (&stats);
+    if (!zone[0] || !calendar_set_zone (zone, why, sizeof why))
+        calendar_set_zone (NULL, why, sizeof why);
+    return calendar_zone ();
 }
 
 bool
@@ -135,109 +164,11 @@ fmt_parse_duration (const char *text, int64_t *seconds)
     return true;
 }
 
-/* ---- summaries ---- */
-
 /* Text width in columns (UTF-8 code points). */
 static size_t
 text_width (const char *s)
 {
     return codec_utf8_length ((exf_str_t) { s, (uint32_t) strlen (s) });
-}
-
-/* Appends to a bounded buffer, cutting at a code point boundary and
- * marking the cut with an ellipsis. Returns false once full. */
-static bool
-append (char *buf, size_t cap, size_t *len, const char *fmt, ...)
-{
-    char piece[256];
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (piece, sizeof piece, fmt, ap);
-    va_end (ap);
-    size_t n = strlen (piece);
-    if (*len + n + 4 < cap) {
-        memcpy (buf + *len, piece, n + 1);
-        *len += n;
-        return true;
-    }
-    size_t room = cap > *len + 4 ? cap - *len - 4 : 0;
-    while (room > 0 && ((unsigned char) piece[room] & 0xc0) == 0x80)
-        room--;
-    memcpy (buf + *len, piece, room);
-    *len += room;
-    memcpy (buf + *len, "\xe2\x80\xa6", 4);     /* … and the NUL */
-    *len += 3;
-    return false;
-}
-
-/* A one-line summary of a map: scalars as k=v, containers as [n] / {…}. */
-static void
-short_data (const msgpack_object *data, char *buf, size_t cap)
-{
-    size_t len = 0;
-    buf[0] = '\0';
-    if (!data || data->type != MSGPACK_OBJECT_MAP)
-        return;
-    for (uint32_t i = 0; i < data->via.map.size; i++) {
-        const msgpack_object *k = &data->via.map.ptr[i].key;
-        const msgpack_object *v = &data->via.map.ptr[i].val;
-        if (k->type != MSGPACK_OBJECT_STR)
-            continue;
-        const char *sep = len ? " " : "";
-        int kl = (int) k->via.str.size;
-        const char *kp = k->via.str.ptr;
-        bool ok = true;
-        switch (v->type) {
-        case MSGPACK_OBJECT_NIL:
-            continue;               /* absent is the same as nil */
-        case MSGPACK_OBJECT_BOOLEAN:
-            ok = append (buf, cap, &len, "%s%.*s=%s", sep, kl, kp,
-                         v->via.boolean ? "true" : "false");
-            break;
-        case MSGPACK_OBJECT_POSITIVE_INTEGER:
-            ok = append (buf, cap, &len, "%s%.*s=%llu", sep, kl, kp,
-                         (unsigned long long) v->via.u64);
-            break;
-        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-            ok = append (buf, cap, &len, "%s%.*s=%lld", sep, kl, kp,
-                         (long long) v->via.i64);
-            break;
-        case MSGPACK_OBJECT_FLOAT32:
-        case MSGPACK_OBJECT_FLOAT64:
-            ok = append (buf, cap, &len, "%s%.*s=%g", sep, kl, kp, v->via.f64);
-            break;
-        case MSGPACK_OBJECT_STR:
-            ok = append (buf, cap, &len, "%s%.*s=%.*s", sep, kl, kp,
-                         (int) (v->via.str.size > 120 ? 120 : v->via.str.size),
-                         v->via.str.ptr);
-            break;
-        case MSGPACK_OBJECT_ARRAY:
-            ok = append (buf, cap, &len, "%s%.*s=[%u]", sep, kl, kp,
-                         v->via.array.size);
-            break;
-        case MSGPACK_OBJECT_MAP:
-            ok = append (buf, cap, &len, "%s%.*s={%u}", sep, kl, kp,
-                         v->via.map.size);
-            break;
-        default:
-            break;
-        }
-        if (!ok)
-            return;
-    }
-}
-
-void
-fmt_event_line (FILE *out, const msgpack_object *ev)
-{
-    char type[72], ts[40], wf[72], client[72], data[160];
-    short_data (exitflow_obj_get (ev, "data"), data, sizeof data);
-    fprintf (out, "%6lld  %s  %-18s  %-26s  %-20s  %s\n",
-             (long long) mp_int (ev, "seq", 0),
-             mp_str (ev, "ts", ts, sizeof ts, "-"),
-             mp_str (ev, "type", type, sizeof type, "-"),
-             mp_str (ev, "workflow_id", wf, sizeof wf, "-"),
-             mp_str (ev, "client_id", client, sizeof client, "-"), data);
 }
 
 /* ---- tables ---- */

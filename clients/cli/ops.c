@@ -1,5 +1,5 @@
 /* ops — the subcommands for operations: list, history, events tail,
- * consumers, ack, dq, stats, ping.
+ * consumers (and retiring one), ack, dq, stats, ping.
  *
  * Owns: paging through workflow.list into one aligned table, following the
  * event stream through the gapless subscriber until Ctrl-C, and the
@@ -10,13 +10,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_STATE = 1, OPT_IDLE, OPT_PROJECT, OPT_LIMIT, OPT_PAGE, OPT_FROM, OPT_TYPE,
-       OPT_COUNT, OPT_NO_FOLLOW, OPT_SOURCE, OPT_FINDINGS };
+enum { OPT_STATE = 1, OPT_IDLE, OPT_PROJECT, OPT_LIMIT, OPT_PAGE, OPT_CLIENT,
+       OPT_ENROLLMENT, OPT_HOUSEHOLD, OPT_MINE, OPT_CASEWORKER, OPT_STALLED,
+       OPT_INCLUDE_DEMO, OPT_FROM, OPT_TYPE, OPT_COUNT, OPT_NO_FOLLOW,
+       OPT_SOURCE, OPT_FINDINGS, OPT_DELETE };
 
 /* ---- list ---- */
 
-int
-cmd_list (cli_t *cli, int argc, char **argv)
+typedef struct {
+    exitflow_list_filter_t f;
+    bool include_demo, mine;
+    const char *caseworker;         /* --caseworker */
+    int64_t idle, limit, page_size;
+} list_t;
+
+static bool
+list_options (cli_t *cli, int argc, char **argv, list_t *l)
 {
     static const struct option own[] = {
         { "state", required_argument, NULL, OPT_STATE },
@@ -24,101 +33,207 @@ cmd_list (cli_t *cli, int argc, char **argv)
         { "project", required_argument, NULL, OPT_PROJECT },
         { "limit", required_argument, NULL, OPT_LIMIT },
         { "page-size", required_argument, NULL, OPT_PAGE },
+        { "client", required_argument, NULL, OPT_CLIENT },
+        { "enrollment", required_argument, NULL, OPT_ENROLLMENT },
+        { "household", required_argument, NULL, OPT_HOUSEHOLD },
+        { "mine", no_argument, NULL, OPT_MINE },
+        { "caseworker", required_argument, NULL, OPT_CASEWORKER },
+        { "stalled", no_argument, NULL, OPT_STALLED },
+        { "include-demo", no_argument, NULL, OPT_INCLUDE_DEMO },
         { 0 },
     };
-    const char *state = "open", *project = NULL;
-    int64_t idle = -1, limit = -1, page_size = 1000;
+    exitflow_list_filter_t *f = &l->f;
     int c;
     while ((c = cli_getopt (cli, argc, argv, own)) > 0) {
         switch (c) {
-        case OPT_STATE: state = optarg; break;
-        case OPT_PROJECT: project = optarg; break;
+        case OPT_STATE: f->state = optarg; break;
+        case OPT_PROJECT: f->project_id = optarg; break;
+        case OPT_CLIENT: f->client_id = optarg; break;
+        case OPT_ENROLLMENT: f->enrollment_id = optarg; break;
+        case OPT_HOUSEHOLD: f->household_id = optarg; break;
+        case OPT_MINE: l->mine = true; break;
+        case OPT_CASEWORKER: l->caseworker = optarg; break;
+        case OPT_STALLED: f->stalled = EXITFLOW_STALLED_ONLY; break;
+        case OPT_INCLUDE_DEMO: l->include_demo = true; break;
         case OPT_IDLE:
-            if (!fmt_parse_duration (optarg, &idle))
-                return cli_usage_error (cli, "--idle takes a duration like 45s, "
-                                        "12m, 24h, 3d or 1h30m, not '%s'", optarg);
+            if (!fmt_parse_duration (optarg, &l->idle)) {
+                cli_usage_error (cli, "--idle takes a duration like 45s, 12m, "
+                                 "24h, 3d or 1h30m, not '%s'", optarg);
+                return false;
+            }
             break;
         case OPT_LIMIT:
-            if (!cli_int_arg (cli, "--limit", optarg, 1, 1000000, &limit))
-                return EXIT_USAGE;
+            if (!cli_int_arg (cli, "--limit", optarg, 1, 1000000, &l->limit))
+                return false;
             break;
         case OPT_PAGE:
-            if (!cli_int_arg (cli, "--page-size", optarg, 1, 1000, &page_size))
-                return EXIT_USAGE;
+            if (!cli_int_arg (cli, "--page-size", optarg, 1, 1000,
+                              &l->page_size))
+                return false;
             break;
         }
     }
-    if (c == CLI_STOP)
+    if (c == CLI_STOP || !cli_positionals (cli, argc, argv, 0, 0))
+        return false;
+    if (f->state && strcmp (f->state, "open") != 0
+        && strcmp (f->state, "finished") != 0
+        && strcmp (f->state, "cancelled") != 0) {
+        cli_usage_error (cli, "--state is open, finished or cancelled");
+        return false;
+    }
+    if (l->mine && l->caseworker) {
+        cli_usage_error (cli, "give --mine or --caseworker, not both");
+        return false;
+    }
+    if (l->mine && !cli->actor) {
+        cli_usage_error (cli, "--mine lists the exits you started or changed "
+                         "last, and this command does not know who you are: "
+                         "give --actor ID or set EXITFLOW_ACTOR");
+        return false;
+    }
+    f->actor = l->mine ? cli->actor : l->caseworker;
+    f->idle_for_s = l->idle;
+    /* A key filter finds exits in every state; without one, the open. */
+    if (!f->state && !f->client_id && !f->enrollment_id && !f->household_id
+        && !f->actor)
+        f->state = "open";
+    /* The sandbox only when asked (by name or --include-demo). */
+    l->include_demo |= f->project_id != NULL;
+    return true;
+}
+
+/* "started_by" or "started_by/last_actor" when someone else changed it
+ * last; "-" for nobody named. */
+static void
+caseworker_cell (const msgpack_object *w, char *buf, size_t cap)
+{
+    char by_buf[72], last[72];
+    const char *by = mp_str (w, "started_by", by_buf, sizeof by_buf, "-");
+    if (mp_str (w, "last_actor", last, sizeof last, NULL)
+        && strcmp (last, by) != 0)
+        snprintf (buf, cap, "%s/%s", by, last);
+    else
+        snprintf (buf, cap, "%s", by);
+}
+
+static void
+list_row (table_t *table, const msgpack_object *w, int64_t now)
+{
+    char id[72], state[24], proj[72], hh[72], who[150], created[40],
+        updated[40], started[32], last[32], progress[48], idle_text[32];
+    const msgpack_object *p = exitflow_obj_get (w, "progress");
+    int64_t updated_ms = now;
+    bool stalled = false;
+    exitflow_obj_bool (w, "stalled", &stalled);
+    mp_str (w, "state", state, sizeof state, "?");
+    fmt_parse_time (mp_str (w, "updated_at", updated, sizeof updated, ""),
+                    &updated_ms);
+    fmt_local_time (mp_str (w, "created_at", created, sizeof created, ""),
+                    "%Y-%m-%d %H:%M", started, sizeof started);
+    fmt_local_time (updated, "%Y-%m-%d %H:%M", last, sizeof last);
+    snprintf (progress, sizeof progress, "%lld/%lld",
+              (long long) mp_int (p, "done", 0),
+              (long long) mp_int (p, "total", 0));
+    fmt_duration ((now - updated_ms) / 1000, idle_text, sizeof idle_text);
+    caseworker_cell (w, who, sizeof who);
+    table_row (table, mp_str (w, "workflow_id", id, sizeof id, "?"), state,
+               mp_str (w, "project_id", proj, sizeof proj, "-"),
+               mp_str (w, "household_id", hh, sizeof hh, "-"), who, started,
+               last, progress, idle_text,
+               strcmp (state, "open") != 0 ? "-" : stalled ? "yes" : "no");
+}
+
+/* "No open workflows of household H idle for at least 1h." */
+static void
+print_none (const list_t *l, int64_t demo_skipped)
+{
+    const exitflow_list_filter_t *f = &l->f;
+    char idle_text[32] = "";
+    if (l->idle > 0)
+        fmt_duration (l->idle, idle_text, sizeof idle_text);
+    printf ("No %s%s%sworkflows", f->stalled ? "stalled " : "",
+            f->state ? f->state : "", f->state ? " " : "");
+    if (f->project_id)
+        printf (" in project %s", f->project_id);
+    if (f->client_id)
+        printf (" with client %s", f->client_id);
+    if (f->enrollment_id)
+        printf (" with enrollment %s", f->enrollment_id);
+    if (f->household_id)
+        printf (" of household %s", f->household_id);
+    if (f->actor)
+        printf (" started or last changed by %s", f->actor);
+    if (l->idle > 0)
+        printf (" idle for at least %s", idle_text);
+    printf (".\n");
+    if (demo_skipped)
+        printf ("(%lld in project " CLI_DEMO_PROJECT " left out: "
+                "--include-demo shows them)\n", (long long) demo_skipped);
+}
+
+int
+cmd_list (cli_t *cli, int argc, char **argv)
+{
+    list_t l = { .idle = -1, .limit = -1, .page_size = 1000 };
+    if (!list_options (cli, argc, argv, &l))
         return cli->status;
-    if (!cli_positionals (cli, argc, argv, 0, 0))
-        return EXIT_USAGE;
-    if (strcmp (state, "open") != 0 && strcmp (state, "finished") != 0
-        && strcmp (state, "cancelled") != 0)
-        return cli_usage_error (cli, "--state is open, finished or cancelled");
     exitflow_client_t *client = cli_client (cli);
     if (!client)
         return cli->status;
 
-    table_t *table = table_new (7);
-    table_row (table, "ID", "PROJECT", "HOUSEHOLD", "STARTED", "LAST ACTIVITY",
-               "PROGRESS", "IDLE");
+    table_t *table = table_new (10);
+    table_row (table, "ID", "STATE", "PROJECT", "HOUSEHOLD", "CASEWORKER",
+               "STARTED", "LAST ACTIVITY", "PROGRESS", "IDLE", "STALLED");
     json_t *all = json_array ();
-    int64_t now = fmt_now_ms (), count = 0;
+    int64_t now = fmt_now_ms (), count = 0, demo_skipped = 0;
     char after[256] = "";
     int rc = EXIT_OK;
+    bool zoned = false;
     for (;;) {
-        int page = limit > 0 && limit - count < page_size ? (int) (limit - count)
-                                                          : (int) page_size;
+        l.f.limit = l.limit > 0 && l.limit - count < l.page_size
+                        ? (int) (l.limit - count) : (int) l.page_size;
+        l.f.after = after[0] ? after : NULL;
         exitflow_error_t err;
-        exitflow_reply_t *reply = exitflow_list (client, state, project, idle,
-                                                 page, after[0] ? after : NULL,
-                                                 &err);
+        exitflow_reply_t *reply = exitflow_list_filtered (client, &l.f, &err);
         if (!reply) {
             rc = cli_fail (cli, &err);
             break;
         }
+        if (!zoned && !cli->json)
+            cli_coc_zone (cli);     /* the table's times in the CoC's zone */
+        zoned = true;
         const msgpack_object *res = exitflow_reply_result (reply);
         uint32_t n;
         const msgpack_object *items = mp_array (res, "workflows", &n);
-        for (uint32_t i = 0; i < n; i++) {
-            const msgpack_object *w = &items[i];
-            json_array_append_new (all, cli_json_from_msgpack (w));
-            char id[72], proj[72], hh[72], created[40], updated[40], started[32],
-                last[32], progress[48], idle_text[32];
-            const msgpack_object *p = exitflow_obj_get (w, "progress");
-            int64_t updated_ms = now;
-            fmt_parse_time (mp_str (w, "updated_at", updated, sizeof updated, ""),
-                            &updated_ms);
-            fmt_local_time (mp_str (w, "created_at", created, sizeof created, ""),
-                            "%Y-%m-%d %H:%M", started, sizeof started);
-            fmt_local_time (updated, "%Y-%m-%d %H:%M", last, sizeof last);
-            snprintf (progress, sizeof progress, "%lld/%lld",
-                      (long long) mp_int (p, "done", 0),
-                      (long long) mp_int (p, "total", 0));
-            fmt_duration ((now - updated_ms) / 1000, idle_text, sizeof idle_text);
-            table_row (table, mp_str (w, "workflow_id", id, sizeof id, "?"),
-                       mp_str (w, "project_id", proj, sizeof proj, "-"),
-                       mp_str (w, "household_id", hh, sizeof hh, "-"), started,
-                       last, progress, idle_text);
+        for (uint32_t i = 0; i < n && (l.limit < 0 || count < l.limit); i++) {
+            if (!l.include_demo
+                && mp_is_str (exitflow_obj_get (&items[i], "project_id"),
+                              CLI_DEMO_PROJECT)) {
+                demo_skipped++;
+                continue;
+            }
+            json_array_append_new (all, cli_json_from_msgpack (&items[i]));
+            list_row (table, &items[i], now);
             count++;
         }
         bool more = exitflow_obj_str (res, "next", after, sizeof after);
         exitflow_reply_destroy (&reply);
-        if (!more || n == 0 || (limit > 0 && count >= limit))
+        if (!more || (l.limit > 0 && count >= l.limit))
             break;
     }
     if (rc == EXIT_OK) {
-        if (cli->json) {
+        if (cli->json)
             cli_print_json_doc (json_pack ("{s:O}", "workflows", all));
-        } else if (count == 0) {
-            char idle_text[32] = "";
-            if (idle >= 0)
-                fmt_duration (idle, idle_text, sizeof idle_text);
-            printf ("No %s workflows%s%s%s%s.\n", state,
-                    project ? " in project " : "", project ? project : "",
-                    idle >= 0 ? " idle for at least " : "", idle_text);
-        } else
+        else if (count == 0)
+            print_none (&l, demo_skipped);
+        else {
             table_print (table, stdout);
+            printf ("times in %s", cli_coc_zone (cli));
+            if (demo_skipped)
+                printf ("; %lld in project " CLI_DEMO_PROJECT " left out "
+                        "(--include-demo)", (long long) demo_skipped);
+            printf ("\n");
+        }
     }
     json_decref (all);
     table_destroy (&table);
@@ -271,36 +386,66 @@ cmd_events_tail (cli_t *cli, int argc, char **argv)
 static void
 consumers_text (cli_t *cli, const msgpack_object *res, const void *arg)
 {
-    (void) cli;
     (void) arg;
     uint32_t n;
     const msgpack_object *list = mp_array (res, "consumers", &n);
+    int64_t now = fmt_now_ms ();
     if (n == 0)
         printf ("No consumers have acknowledged events yet.\n");
     else {
-        table_t *t = table_new (3);
-        table_row (t, "CONSUMER", "SEQ", "LAG");
+        const char *zone = cli_coc_zone (cli);
+        table_t *t = table_new (5);
+        table_row (t, "CONSUMER", "SEQ", "LAG", "LAST ACK", "IDLE");
         for (uint32_t i = 0; i < n; i++) {
             const msgpack_object *e = &list[i];
-            char name[72], seq[24], lag[24];
+            char name[72], seq[24], lag[24], at[40], when[40], idle[32] = "-";
+            int64_t at_ms;
             snprintf (seq, sizeof seq, "%lld", (long long) mp_int (e, "seq", 0));
             snprintf (lag, sizeof lag, "%lld", (long long) mp_int (e, "lag", 0));
+            fmt_local_time (mp_str (e, "acked_at", at, sizeof at, ""),
+                            "%Y-%m-%d %H:%M", when, sizeof when);
+            if (fmt_parse_time (at, &at_ms))
+                fmt_duration ((now - at_ms) / 1000, idle, sizeof idle);
             table_row (t, mp_str (e, "consumer", name, sizeof name, "?"), seq,
-                       lag);
+                       lag, when, idle);
         }
         table_print (t, stdout);
         table_destroy (&t);
+        printf ("times in %s\n", zone);
     }
     printf ("last seq %lld\n", (long long) mp_int (res, "last_seq", 0));
 }
 
+static void
+deleted_text (cli_t *cli, const msgpack_object *res, const void *name)
+{
+    (void) cli;
+    (void) res;
+    printf ("Deleted consumer %s.\n", (const char *) name);
+}
+
+/* The table, or with --delete NAME its retirement (consumer.delete: the
+ * daemon says who may, and when). */
 int
 cmd_consumers (cli_t *cli, int argc, char **argv)
 {
-    exitflow_client_t *client = cli_simple_start (cli, argc, argv, 0, 0);
+    static const struct option own[] = {
+        { "delete", required_argument, NULL, OPT_DELETE },
+        { 0 },
+    };
+    const char *name = NULL;
+    int c;
+    while ((c = cli_getopt (cli, argc, argv, own)) > 0)
+        name = optarg;
+    if (c == CLI_STOP || !cli_positionals (cli, argc, argv, 0, 0))
+        return cli->status;
+    exitflow_client_t *client = cli_client (cli);
     if (!client)
         return cli->status;
     exitflow_error_t err;
+    if (name)
+        return cli_reply (cli, exitflow_consumer_delete (client, name, &err),
+                          &err, deleted_text, name);
     return cli_reply (cli, exitflow_consumer_list (client, &err), &err,
                       consumers_text, NULL);
 }

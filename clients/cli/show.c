@@ -3,7 +3,11 @@
  * Owns: the layout of `exitflow show`, modelled on the ClientTrack
  * workflow menu: one block per member with their decision, each step with
  * a mark (✔ done, ▸ next, · pending), the household's next action, and the
- * data-quality findings. Columns are padded so the blocks line up. Codes
+ * data-quality findings. Nothing is next on a finished or cancelled
+ * workflow; the hint for the next step offers only what the step takes
+ * (the exit form has no Default Last). Times are in the zone the caller
+ * names (the CoC's), and the view says which. Columns are padded so the
+ * blocks line up. Codes
  * are shown with HUD's labels from protocol/hud.h: relationship (3.15),
  * project type (2.02.6), destination (3.12) with its category, rental
  * subsidy type (3.12.A). */
@@ -78,6 +82,8 @@ short_time (const char *rfc3339, char *buf, size_t cap)
                     buf, cap);
 }
 
+/* `next_step` is NULL on a finished or cancelled workflow: nothing is
+ * next there, whatever the member's steps say. */
 static void
 render_steps (FILE *out, const msgpack_object *member, const char *next_step)
 {
@@ -127,10 +133,13 @@ render_next (FILE *out, const msgpack_object *view, const char *wf)
     char client[72], step[72];
     for (uint32_t i = 0; i < n; i++)
         if (mp_str (&members[i], "next_step", step, sizeof step, NULL)) {
-            fprintf (out, "Next: %s for %s  (exitflow save %s %s %s --data JSON"
-                     " | --default-last)\n", step,
+            /* Only what the step takes: the exit form is always entered. */
+            int kind = hud_step_by_name (step, (unsigned) strlen (step));
+            bool last = kind >= 0 && hud_steps[kind].allows_default_last;
+            fprintf (out, "Next: %s for %s  (exitflow save %s %s %s --data "
+                     "JSON%s; fields: exitflow codes %s)\n", step,
                      mp_str (&members[i], "client_id", client, sizeof client, "?"),
-                     wf, client, step);
+                     wf, client, step, last ? " | --default-last" : "", step);
             return;
         }
     for (uint32_t i = 0; i < n; i++)
@@ -158,7 +167,7 @@ render_next (FILE *out, const msgpack_object *view, const char *wf)
 }
 
 void
-show_render (FILE *out, const msgpack_object *view)
+show_render (FILE *out, const msgpack_object *view, const char *zone)
 {
     char wf[72], state[32], project[72], household[72], created[40],
         updated[40], by[72], when[40], last[40], text[600];
@@ -195,9 +204,9 @@ show_render (FILE *out, const msgpack_object *view)
     char idle[32];
     fmt_duration ((fmt_now_ms () - updated_ms) / 1000, idle, sizeof idle);
     short_time (updated, last, sizeof last);
-    fprintf (out, "Progress %lld/%lld  last activity %s (%s ago)\n",
+    fprintf (out, "Progress %lld/%lld  last activity %s (%s ago)  times in %s\n",
              (long long) mp_int (progress, "done", 0),
-             (long long) mp_int (progress, "total", 0), last, idle);
+             (long long) mp_int (progress, "total", 0), last, idle, zone);
 
     uint32_t n;
     const msgpack_object *members = mp_array (view, "members", &n);
@@ -226,7 +235,9 @@ show_render (FILE *out, const msgpack_object *view)
                  mp_str (m, "client_id", client, sizeof client, "?"), decision,
                  !adult ? "  (minor)" : unknown ? "  (age unknown)" : "");
         if (strcmp (decision, "exiting") == 0)
-            render_steps (out, m, mp_str (m, "next_step", next, sizeof next, NULL));
+            render_steps (out, m, open ? mp_str (m, "next_step", next,
+                                                 sizeof next, NULL)
+                                       : NULL);
     }
 
     if (open)

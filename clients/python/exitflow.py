@@ -65,6 +65,7 @@ class Command:
     EVENTS_READ = "events.read"
     CONSUMER_ACK = "consumer.ack"
     CONSUMER_LIST = "consumer.list"
+    CONSUMER_DELETE = "consumer.delete"
     DQ_REPORT = "dq.report"
     HUD_CODES = "hud.codes"
 
@@ -438,18 +439,32 @@ class Client:
             workflow_id=workflow_id, reason=reason,
             expected_version=expected_version), **kw)
 
-    def list(self, state, project_id=None, idle_for_s=None, limit=None,
-             after=None, **kw):
-        """One page of workflow.list: ``{workflows: [...], next}``."""
+    def list(self, state=None, project_id=None, idle_for_s=None, limit=None,
+             after=None, stalled=None, client_id=None, enrollment_id=None,
+             household_id=None, actor=None, **kw):
+        """One page of workflow.list: ``{workflows: [...], next}``.
+
+        ``state`` may be None only with a key filter -- ``client_id``,
+        ``enrollment_id``, ``household_id`` or ``actor`` (who started the
+        workflow or made its last change) -- and then means every state.
+        ``stalled`` (True/False) keeps open workflows that are (not)
+        stalled.  Each item carries ``started_by``, ``last_actor`` and
+        ``stalled``.
+        """
         return self.call(Command.WORKFLOW_LIST, _args(
             state=state, project_id=project_id, idle_for_s=idle_for_s,
-            limit=limit, after=after), **kw)
+            stalled=stalled, client_id=client_id,
+            enrollment_id=enrollment_id, household_id=household_id,
+            actor=actor, limit=limit, after=after), **kw)
 
-    def list_all(self, state, project_id=None, idle_for_s=None, limit=None):
-        """Every workflow.list item, following ``next`` page by page."""
+    def list_all(self, state=None, project_id=None, idle_for_s=None,
+                 limit=None, **filters):
+        """Every workflow.list item, following ``next`` page by page;
+        ``filters`` are list()'s other keyword arguments."""
         after = None
         while True:
-            page = self.list(state, project_id, idle_for_s, limit, after)
+            page = self.list(state, project_id, idle_for_s, limit, after,
+                             **filters)
             for item in page["workflows"]:
                 yield item
             after = page.get("next")
@@ -469,7 +484,16 @@ class Client:
                          {"consumer": consumer, "seq": seq}, **kw)
 
     def consumer_list(self, **kw):
+        """consumer.list: ``{consumers: [{consumer, seq, lag, acked_at}],
+        last_seq}``."""
         return self.call(Command.CONSUMER_LIST, **kw)
+
+    def consumer_delete(self, consumer, **kw):
+        """consumer.delete: ``{consumer, deleted: True}``.  admin may
+        always; ops only once the consumer has not acked for the daemon's
+        --consumer-retire-after (else FORBIDDEN)."""
+        return self.call(Command.CONSUMER_DELETE, {"consumer": consumer},
+                         **kw)
 
     def hud_codes(self, **kw):
         """hud.codes: the HUD code lists with their labels, the

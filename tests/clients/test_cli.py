@@ -10,6 +10,7 @@ The daemon is the ``daemon`` fixture of conftest.py (support.Daemon: free
 ports, own LMDB); the CLI is ``$EXITFLOW_CLI`` or bin/exitflow.
 """
 
+import datetime
 import json
 import os
 import queue
@@ -164,16 +165,48 @@ class Tail:
 
 # -- help and usage ------------------------------------------------------------
 
+def help_section(text, title):
+    """The lines of a --help section ("fields:", "example:") up to the
+    next blank line."""
+    lines = text.splitlines()
+    start = lines.index(title) + 1
+    end = lines.index("", start) if "" in lines[start:] else len(lines)
+    return lines[start:end]
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_help_on_every_subcommand(command):
+    """Every subcommand's --help: its usage, its fields (what it reads or
+    prints) and an example to copy, then the common options."""
     r = run(command.split() + ["--help"])
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("usage: exitflow %s" % command)
     for common in ("--endpoint", "--json", "--timeout", "exit status"):
         assert common in r.stdout
     assert r.stderr == ""
+    assert help_section(r.stdout, "fields:"), r.stdout
+    example = help_section(r.stdout, "example:")
+    assert example and all(l.startswith("  ") for l in example)
+    assert example[0].strip().startswith("exitflow ")
+    assert [l for l in example if l.strip().startswith("exitflow %s" % command)
+            or l.strip().startswith("exitflow --actor")], example
     h = run(["help"] + command.split())
     assert h.returncode == 0 and h.stdout == r.stdout
+
+
+def test_start_help_lists_every_field_of_the_file():
+    """start --help names every key of the household file --example
+    prints (a newcomer need not read PROTOCOL.md), and every flag's."""
+    text = run(["start", "--help"]).stdout
+    fields = "\n".join(help_section(text, "fields:"))
+    doc = json.loads(run(["start", "--example"]).stdout)
+    keys = set(doc) | {k for m in doc["members"] for k in m} | {"adult"}
+    for key in keys:
+        assert re.search(r"\b%s\b" % key, fields), key
+    for flag in ("--file", "--example", "--enrollment", "--household",
+                 "--project", "--project-type", "--move-in-date", "--member",
+                 "--last", "birth_date=", "adult=true|false"):
+        assert flag in text, flag
 
 
 def test_overview_and_version():
@@ -214,6 +247,15 @@ def test_overview_and_version():
          "c1:e1:1:2024-01-01:1990-02-30",               # not a date
          "c1:e1:1:2024-01-01:1990-01-01:adult:x")
 ] + [
+    ["list", "--mine"],                         # no --actor: who is "me"?
+    ["list", "--mine", "--caseworker", "cw-1", "--actor", "cw-1"],
+    ["list", "--client"],
+    ["start", "--example", "--file", "x.json"],
+    ["start", "--enrollment", "E", "--household", "H", "--project", "P",
+     "--member", "c1:e1:1:2024-01-01:adult=maybe"],
+    ["start", "--enrollment", "E", "--household", "H", "--project", "P",
+     "--member", "c1:e1:1:2024-01-01:birth_date=1990-13-01"],
+    ["demo", "--dq-wait", "-1"],
     ["codes", "a", "b"],
     ["events", "tail", "--from", "-3"],
     ["ack", "w1", "many"],
@@ -361,7 +403,10 @@ def test_caseworker_flow_by_flags(daemon, tmp_path):
     assert "v2" in r.stdout and "next: universal_data" in r.stdout
     # started from flags: no prior values, so default_last is refused
     r = run(["save", wf, h.hoh, "universal_data", "--default-last"], daemon)
-    assert r.returncode == 1 and "field mode" in r.stderr
+    assert r.returncode == 1
+    assert "(field members[client_id=%s].last.universal_data: --default-last " \
+        "(the member has no prior values for it: give them at start, a " \
+        "file's \"last\" or --last FILE))" % h.hoh in r.stderr, r.stderr
     res = ok_json(["save", wf, h.hoh, "universal_data", "--data",
                    '{"disabling_condition": 0}', "--expected-version", "2"],
                   daemon)
@@ -457,8 +502,8 @@ def test_start_by_flags_refusals_name_the_field(daemon):
     r = run(base + ["--json"] + member_flags(h), daemon)
     assert r.returncode == 1, r.stderr
     err = json.loads(r.stderr)["error"]
-    assert (err["code"], err["field"]) == ("VALIDATION",
-                                           "members.0.birth_date")
+    assert (err["code"], err["field"]) == (
+        "VALIDATION", "members[client_id=%s].birth_date" % h.hoh)
 
 
 def test_show_prints_hud_labels(daemon):
@@ -594,11 +639,14 @@ def test_refusals_exit_1(daemon):
     assert r.returncode == 1
     err = json.loads(r.stderr)
     assert err["error"]["code"] == "VALIDATION"
-    assert err["error"]["field"] == "exit_date"
+    assert err["error"]["field"] == \
+        "members[client_id=%s].steps.exit.exit_date" % h.hoh
     r = run(["show", support.UNKNOWN_WF], daemon)
     assert r.returncode == 1 and "NOT_FOUND" in r.stderr
     r = run(["save", wf, h.hoh, "exit", "--default-last"], daemon)
-    assert r.returncode == 1 and "mode" in r.stderr
+    assert r.returncode == 1
+    assert "(field members[client_id=%s].steps.exit.mode: --default-last)" \
+        % h.hoh in r.stderr, r.stderr
     r = run(["cancel", wf, "--reason", "x", "--expected-version", "5"], daemon)
     assert r.returncode == 1 and "CONFLICT" in r.stderr
     assert "current version 1" in r.stderr
@@ -621,15 +669,19 @@ def test_list_table_idle_and_json(daemon):
     r = ok(["list", "--state", "open", "--idle", "1s", "--project", project],
            daemon)
     lines = r.stdout.splitlines()
-    assert lines[0].split() == ["ID", "PROJECT", "HOUSEHOLD", "STARTED",
-                                "LAST", "ACTIVITY", "PROGRESS", "IDLE"]
-    assert len(lines) == 3
-    assert [l.split()[0] for l in lines[1:]] == wfs   # oldest-idle first
+    assert lines[0].split() == ["ID", "STATE", "PROJECT", "HOUSEHOLD",
+                                "CASEWORKER", "STARTED", "LAST", "ACTIVITY",
+                                "PROGRESS", "IDLE", "STALLED"]
+    assert len(lines) == 4
+    assert lines[3].startswith("times in ")
+    rows = lines[1:3]
+    assert [l.split()[0] for l in rows] == wfs   # oldest-idle first
     head = columns(lines[0])
-    for line in lines[1:]:
+    for line in rows:
         assert columns(line) == head, (lines[0], line)
-        assert re.search(r"\d+s$", line)
-    assert " 0/7 " in lines[1] and " 1/7 " in lines[2]
+        assert re.search(r" \d+s +no$", line)
+        assert line.split()[1] == "open"
+    assert " 0/7 " in rows[0] and " 1/7 " in rows[1]
 
     items = ok_json(["list", "--project", project], daemon)["workflows"]
     assert [w["workflow_id"] for w in items] == wfs
@@ -656,7 +708,7 @@ def test_list_pages_through_everything(daemon):
     assert [w["workflow_id"] for w in got] == expected
     table = ok(["list", "--project", project, "--page-size", "2"],
                daemon).stdout.splitlines()
-    assert [l.split()[0] for l in table[1:]] == expected
+    assert [l.split()[0] for l in table[1:-1]] == expected
     got = ok_json(["list", "--project", project, "--page-size", "2",
                    "--limit", "3"], daemon)["workflows"]
     assert [w["workflow_id"] for w in got] == expected[:3]
@@ -670,7 +722,8 @@ def test_history_consumers_stats_ping(daemon):
     lines = ok(["history", wf], daemon).stdout.splitlines()
     assert len(lines) == 2
     assert "workflow.started" in lines[0] and "step.completed" in lines[1]
-    assert "step=exit" in lines[1]
+    assert " step exit mode entered version 2 data {exit_date %s " % day(-1) \
+        in lines[1]
     events = ok_json(["history", wf], daemon)["events"]
     assert [e["type"] for e in events] == ["workflow.started",
                                           "step.completed"]
@@ -680,12 +733,18 @@ def test_history_consumers_stats_ping(daemon):
     name = uniq("cli-consumer")
     assert "lag 1" in ok(["ack", name, str(last - 1)], daemon).stdout
     table = ok(["consumers"], daemon).stdout.splitlines()
-    assert table[0].split() == ["CONSUMER", "SEQ", "LAG"]
+    assert table[0].split() == ["CONSUMER", "SEQ", "LAG", "LAST", "ACK",
+                                "IDLE"]
     row = [l for l in table if l.startswith(name)]
-    assert row and row[0].split()[1:] == [str(last - 1), "1"]
+    assert row and row[0].split()[1:3] == [str(last - 1), "1"]
+    assert re.search(r" \d{4}-\d\d-\d\d \d\d:\d\d +\d+s$", row[0]), row
     assert columns(row[0]) == columns(table[0])
-    listed = ok_json(["consumers"], daemon)
-    assert {"consumer": name, "seq": last - 1, "lag": 1} in listed["consumers"]
+    assert table[-2].startswith("times in ") and table[-1].startswith("last seq")
+    listed = [e for e in ok_json(["consumers"], daemon)["consumers"]
+              if e["consumer"] == name]
+    assert len(listed) == 1 and support.RFC3339_MS.match(listed[0]["acked_at"])
+    assert {k: listed[0][k] for k in ("consumer", "seq", "lag")} == \
+        {"consumer": name, "seq": last - 1, "lag": 1}
     r = run(["ack", name, str(last + 100)], daemon)
     assert r.returncode == 1 and "VALIDATION" in r.stderr
 
@@ -724,6 +783,413 @@ def test_actor_is_recorded(daemon):
     ok(["save", wf, h.hoh, "universal_data", "--data", "{}"], daemon,
        env=dict(env_for(daemon), EXITFLOW_ACTOR="cw-18"))
     assert daemon.client().history(wf)["events"][2]["actor"] == "cw-18"
+
+
+# -- a CLI that teaches (issue 10, item 3) -------------------------------------
+
+def example_file():
+    r = run(["start", "--example"])        # nothing is sent: no daemon
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    return r.stdout, json.loads(r.stdout)
+
+
+def test_start_example_starts_a_workflow_unchanged(daemon):
+    text, doc = example_file()
+    assert doc["project_id"] == "demo"
+    assert json.loads(example_file()[0])["household_id"] != doc["household_id"]
+    r = ok(["start", "--file", "-"], daemon, input=text)
+    wf = re.search(r"Started workflow (\S+) \(v1\)", r.stdout).group(1)
+    c = daemon.client()
+    view = c.get(wf)
+    for key in ("enrollment_id", "household_id", "project_id", "project_type",
+                "move_in_date"):
+        assert view[key] == doc[key], key
+    assert [(m["client_id"], m["enrollment_id"], m["relationship"],
+             m["entry_date"]) for m in view["members"]] == \
+        [(m["client_id"], m["enrollment_id"], m["relationship"],
+          m["entry_date"]) for m in doc["members"]]
+    assert [(m["age_basis"], m["adult"]) for m in view["members"]] == [
+        ("birth_date", True), ("birth_date", True), ("birth_date", False)]
+    # its prior values are there for Default Last
+    hoh = doc["members"][0]
+    ok(["save", wf, hoh["client_id"], "exit", "--data",
+        json.dumps(exit_form())], daemon)
+    for step in ("universal_data", "health_insurance", "disabilities",
+                 "income_benefits"):
+        ok(["save", wf, hoh["client_id"], step, "--default-last"], daemon)
+        assert support.step_of(c.get(wf), hoh["client_id"], step)["data"] \
+            == hoh["last"][step], step
+    # the same file from a path, once the first exit is closed
+    c.cancel(wf, "tried the example")
+    f = Path(daemon.base_dir) / "example.json"
+    f.write_text(text)
+    ok(["start", "--file", str(f)], daemon)
+    # --example goes alone
+    r = run(["start", "--example", "--household", "H"])
+    assert r.returncode == 2 and "--example" in r.stderr
+
+
+def flags_of(doc, ages):
+    """start's flags for the household file `doc`; `ages` says, per member,
+    how its age is given: "birth_date", "adult=true" or "adult=false"."""
+    args = ["start", "--enrollment", doc["enrollment_id"], "--household",
+            doc["household_id"], "--project", doc["project_id"],
+            "--project-type", str(doc["project_type"]), "--move-in-date",
+            doc["move_in_date"]]
+    for m, age in zip(doc["members"], ages):
+        spec = "%s:%s:%d:%s:" % (m["client_id"], m["enrollment_id"],
+                                 m["relationship"], m["entry_date"])
+        spec += "birth_date=" + m["birth_date"] if age == "birth_date" else age
+        args += ["--member", spec]
+    return args
+
+
+@pytest.mark.parametrize("last_form", ["household file", "by client"])
+def test_start_flags_agree_with_the_file(daemon, tmp_path, last_form):
+    """--member says birth_date= and adult= as the file does, and --last
+    FILE gives a household started from flags its prior values."""
+    text, doc = example_file()
+    last = tmp_path / "last.json"
+    if last_form == "household file":
+        last.write_text(text)
+    else:
+        last.write_text(json.dumps({m["client_id"]: m["last"]
+                                    for m in doc["members"]}))
+    args = flags_of(doc, ["birth_date", "adult=true", "adult=false"])
+    wf = ok_json(args + ["--last", str(last)], daemon)["workflow_id"]
+    c = daemon.client()
+    view = c.get(wf)
+    assert [(m["age_basis"], m["adult"]) for m in view["members"]] == [
+        ("birth_date", True), ("adult_flag", True), ("adult_flag", False)]
+    hoh = doc["members"][0]
+    ok(["save", wf, hoh["client_id"], "exit", "--data",
+        json.dumps(exit_form())], daemon)
+    ok(["save", wf, hoh["client_id"], "disabilities", "--default-last"],
+       daemon)
+    assert support.step_of(c.get(wf), hoh["client_id"], "disabilities")[
+        "data"] == hoh["last"]["disabilities"]
+
+
+def test_start_flags_without_last_and_bad_last_files(daemon, tmp_path):
+    text, doc = example_file()
+    args = flags_of(doc, ["birth_date"] * 3)
+    # without --last: Default Last has nothing to copy, and says which flag
+    wf = ok_json(args, daemon)["workflow_id"]
+    hoh = doc["members"][0]["client_id"]
+    ok(["save", wf, hoh, "exit", "--data", json.dumps(exit_form())], daemon)
+    r = run(["save", wf, hoh, "universal_data", "--default-last"], daemon)
+    assert r.returncode == 1 and "--default-last" in r.stderr, r.stderr
+    daemon.client().cancel(wf, "no prior values")
+    # a --last naming someone else, or not prior values: usage, nothing sent
+    stranger = tmp_path / "stranger.json"
+    stranger.write_text(json.dumps({"C-nobody": {"universal_data": {}}}))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({hoh: [1, 2]}))
+    for path, why in ((stranger, "client C-nobody is not a --member"),
+                      (bad, "not a JSON object"),
+                      (tmp_path / "missing.json", "cannot read")):
+        r = run(args + ["--last", str(path)], daemon)
+        assert r.returncode == 2 and why in r.stderr, (path, r.stderr)
+    assert daemon.client().list(household_id=doc["household_id"],
+                                state="open")["workflows"] == []
+
+
+def test_refusals_name_the_flag_and_the_client(daemon):
+    """A refusal printed for people names the field's path (by client id)
+    and the flag it came from; --json keeps the daemon's error as it is."""
+    h = Household(ages="birth_date")
+    h.members[1]["birth_date"] = day(3)          # in the future
+    r = run(["start", "--enrollment", h.enrollment[h.hoh], "--household",
+             h.household_id, "--project", h.project_id] + member_flags(h),
+            daemon)
+    assert r.returncode == 1
+    assert "(field members[client_id=%s].birth_date: --member " \
+        "...:birth_date=YYYY-MM-DD)" % h.spouse in r.stderr, r.stderr
+    assert "client %s" % h.spouse in r.stderr
+    # from a file the fields are the file's own: no flag to name
+    f = Path(daemon.base_dir) / ("future-%s.json" % h.household_id)
+    f.write_text(json.dumps(h.args))
+    r = run(["start", "--file", str(f)], daemon)
+    assert r.returncode == 1
+    assert "(field members[client_id=%s].birth_date)" % h.spouse in r.stderr
+
+    h = Household()
+    c = daemon.client()
+    wf = h.start(c)
+    r = run(["save", wf, h.hoh, "exit", "--data",
+             json.dumps(exit_form(destination=999))], daemon)
+    assert r.returncode == 1
+    assert "(field members[client_id=%s].steps.exit.destination: " \
+        "\"destination\" in --data)" % h.hoh in r.stderr, r.stderr
+    assert "hud.codes" in r.stderr
+    support.complete_member(c, wf, h.hoh)
+    c.decide(wf, h.spouse, False)
+    c.decide(wf, h.child, False)
+    r = run(["finish", wf], daemon)
+    assert r.returncode == 1
+    assert "(field new_head_of_household: --new-hoh)" in r.stderr, r.stderr
+    err = json.loads(run(["finish", wf, "--json"], daemon).stderr)["error"]
+    assert err["field"] == "new_head_of_household" and "--new-hoh" not in \
+        json.dumps(err)
+
+
+def test_show_on_closed_exits_offers_nothing_next(daemon):
+    c = daemon.client()
+    h = Household()
+    wf = h.start(c)
+    c.save(wf, h.hoh, "exit", data=exit_form())
+    c.cancel(wf, "entered twice")
+    text = ok(["show", wf], daemon).stdout
+    assert "(cancelled, v3)" in text and "Cancelled: entered twice" in text
+    for nothing in ("\u25b8", "\u2190 next", "Next:", "exitflow save"):
+        assert nothing not in text, nothing
+    assert "\u00b7 universal_data" in text
+
+    h = Household()
+    wf = h.start(c)
+    support.complete_member(c, wf, h.hoh)
+    c.decide(wf, h.spouse, False)
+    c.decide(wf, h.child, True)
+    support.complete_member(c, wf, h.child, steps=support.CHILD_STEPS)
+    c.finish(wf, new_head_of_household=h.spouse)
+    text = ok(["show", wf], daemon).stdout
+    assert "(finished, " in text
+    for nothing in ("\u25b8", "\u2190 next", "Next:", "\u00b7 "):
+        assert nothing not in text, nothing
+
+
+def test_show_offers_only_what_the_step_allows(daemon):
+    c = daemon.client()
+    h = Household()
+    wf = h.start(c)
+    nxt = [l for l in ok(["show", wf], daemon).stdout.splitlines()
+           if l.startswith("Next:")]
+    assert nxt == ["Next: exit for %s  (exitflow save %s %s exit --data JSON;"
+                   " fields: exitflow codes exit)" % (h.hoh, wf, h.hoh)]
+    c.save(wf, h.hoh, "exit", data=exit_form())
+    nxt = [l for l in ok(["show", wf], daemon).stdout.splitlines()
+           if l.startswith("Next:")]
+    assert nxt == ["Next: universal_data for %s  (exitflow save %s %s "
+                   "universal_data --data JSON | --default-last; fields: "
+                   "exitflow codes universal_data)" % (h.hoh, wf, h.hoh)]
+
+
+def local_minute(rfc3339, zone):
+    """`rfc3339` as "YYYY-MM-DD HH:MM" in `zone`."""
+    import zoneinfo
+    t = datetime.datetime.fromisoformat(rfc3339.replace("Z", "+00:00"))
+    return t.astimezone(zoneinfo.ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def test_times_are_the_cocs_and_say_so(make_daemon):
+    """show and list print times in the daemon's zone (stats timezone),
+    named, whatever the CLI's own; where stats is refused (a frontend
+    certificate) in the CLI's own zone, named too."""
+    zone = "America/Chicago"
+    d = make_daemon(extra_args=["--timezone", zone])
+    c = d.client()
+    h = Household(project_id=uniq("P-zone"))
+    wf = h.start(c)
+    created = c.get(wf)["created_at"]
+    text = ok(["show", wf], d).stdout           # the CLI runs with TZ=UTC
+    assert "times in %s" % zone in text
+    assert "started %s" % local_minute(created, zone) in text.splitlines()[0]
+    table = ok(["list", "--project", h.project_id], d).stdout.splitlines()
+    assert table[-1] == "times in %s" % zone
+    assert local_minute(created, zone) in table[1]
+    fe = env_for(d)
+    fe.update(d.cli_env("frontend"))
+    text = run(["show", wf], d, env=fe).stdout
+    assert "times in UTC" in text
+    assert "started %s" % local_minute(created, "UTC") in text.splitlines()[0]
+
+
+def event_lines(text, wf):
+    return [l for l in text.splitlines() if wf in l]
+
+
+def test_events_tail_and_history_say_what_happened(daemon):
+    """One readable line per event, codes with their HUD labels (as
+    hud.codes serves them), never sizes; --json the raw events."""
+    c = daemon.client()
+    codes = c.hud_codes()
+    dest = {d["code"]: d["label"] for d in codes["destinations"]}
+    rel = labels(daemon, "relationship")
+    yes_no = labels(daemon, "no_yes_reasons")
+    h = Household()
+    first = c.stats()["last_seq"]
+    wf = h.start(c)
+    c.save(wf, h.hoh, "exit", data=exit_form(destination=435,
+                                             destination_subsidy_type=431))
+    c.save(wf, h.hoh, "universal_data", data=support.universal(1))
+    for step in ("health_insurance", "disabilities", "income_benefits"):
+        c.save(wf, h.hoh, step, mode="default_last")
+    c.decide(wf, h.spouse, False)
+    c.decide(wf, h.child, False)
+    c.finish(wf, new_head_of_household=h.spouse)
+    hist = ok(["history", wf], daemon).stdout
+    tail = ok(["events", "tail", "--from", str(first), "--no-follow"],
+              daemon).stdout
+    assert event_lines(tail, wf) == hist.splitlines()
+    lines = {l.split()[2] + ("" if l.split()[2] != "step.completed"
+                             else ":" + l.split()[6]): l
+             for l in hist.splitlines()}
+    started = lines["workflow.started"]
+    assert "household_id %s project_id %s project_type 1 (%s)" % (
+        h.household_id, h.project_id, labels(daemon, "project_type")[1]) \
+        in started
+    assert "{client_id %s relationship 1 (%s) decision exiting}" % (
+        h.hoh, rel[1]) in started
+    assert "{client_id %s relationship 2 (%s) decision undecided}" % (
+        h.child, rel[2]) in started
+    saved = lines["step.completed:exit"]
+    assert "step exit mode entered version 2 data {exit_date %s destination " \
+        "435 (%s) " % (day(-1), dest[435]) in saved
+    assert "destination_subsidy_type 431 (%s)" % labels(
+        daemon, "subsidy_type")[431] in saved
+    assert "data {disabling_condition 1 (%s)}" % yes_no[1] in \
+        lines["step.completed:universal_data"]
+    assert "mode default_last" in lines["step.completed:disabilities"]
+    exited = lines["member.exited"]
+    assert exited.split()[4] == h.hoh
+    assert "relationship 1 (%s) exit_date %s destination 435 (%s) " \
+        "destination_subsidy_type 431 (" % (rel[1], day(-1), dest[435]) \
+        in exited
+    assert 'exit_reason "Moved in with a lease"' in exited
+    assert [l.split(None, 5)[4:] for l in hist.splitlines()
+            if " member.decided " in l] == [
+        [h.spouse, "decision staying version 7"],
+        [h.child, "decision staying version 8"]]
+    assert "exited %s staying %s,%s new_head_of_household %s" % (
+        h.hoh, h.spouse, h.child, h.spouse) in lines["workflow.finished"]
+    for line in hist.splitlines():
+        assert not re.search(r"=[\[{]|[\[{]\d+[\]}]", line), line
+    # --json: the events as they are
+    raw = [json.loads(l) for l in ok(
+        ["events", "tail", "--from", str(first), "--no-follow", "--json"],
+        daemon).stdout.splitlines()]
+    assert [e for e in raw if e["workflow_id"] == wf] == \
+        ok_json(["history", wf], daemon)["events"]
+
+
+# -- finding exits (issue 10, item 1) -------------------------------------------
+
+def table_rows(text):
+    """{workflow id: cells} of a list table (cells split on 2+ blanks)."""
+    rows = {}
+    for line in text.splitlines()[1:]:
+        cells = re.split(r"  +", line.strip())
+        if support.ULID.match(cells[0]):
+            rows[cells[0]] = cells
+    return rows
+
+
+def test_list_finds_a_households_and_a_clients_exits(daemon):
+    c = daemon.client()
+    h = Household(project_id=uniq("P-find"))
+    wf_cancelled = h.start(c)
+    c.cancel(wf_cancelled, "started twice")
+    wf_done = h.start(c)
+    support.complete_member(c, wf_done, h.hoh)
+    c.decide(wf_done, h.spouse, False)
+    c.decide(wf_done, h.child, False)
+    c.finish(wf_done, new_head_of_household=h.spouse)
+    wf_open = h.start(c)
+    want = [wf_open, wf_done, wf_cancelled]
+    for flag, value in (("--household", h.household_id),
+                        ("--client", h.child),
+                        ("--enrollment", h.enrollment[h.spouse])):
+        text = ok(["list", flag, value], daemon).stdout
+        rows = table_rows(text)
+        assert list(rows) == want, (flag, text)
+        assert [rows[w][1] for w in want] == ["open", "finished", "cancelled"]
+        assert ok_json(["list", flag, value, "--state", "open"],
+                       daemon)["workflows"][0]["workflow_id"] == wf_open
+        assert [w["workflow_id"] for w in ok_json(
+            ["list", flag, value], daemon)["workflows"]] == want
+    assert ok(["list", "--client", uniq("C-nobody")], daemon).stdout \
+        .startswith("No workflows with client C-nobody-")
+    # the sandbox: left out, and said so, unless asked
+    sandbox = Household(project_id="demo")
+    wf_demo = sandbox.start(c)
+    text = ok(["list", "--client", sandbox.hoh], daemon).stdout
+    assert text == "No workflows with client %s.\n(1 in project demo left " \
+        "out: --include-demo shows them)\n" % sandbox.hoh
+    for asked in (["--include-demo"], ["--project", "demo"]):
+        assert list(table_rows(ok(["list", "--client", sandbox.hoh] + asked,
+                                  daemon).stdout)) == [wf_demo]
+
+
+def test_list_mine_and_the_caseworker_column(daemon):
+    c = daemon.client()
+    h = Household()
+    wf = h.start(c, actor="cw-mine-1")
+    me = uniq("cw-me")
+    c.save(wf, h.hoh, "exit", data=exit_form(), actor=me)
+    mine = table_rows(ok(["--actor", me, "list", "--mine"], daemon).stdout)
+    assert list(mine) == [wf]
+    assert mine[wf][4] == "cw-mine-1/%s" % me
+    env = env_for(daemon, EXITFLOW_ACTOR=me)
+    assert list(table_rows(ok(["list", "--mine"], daemon, env=env).stdout)) \
+        == [wf]
+    assert wf in table_rows(ok(["list", "--caseworker", "cw-mine-1"],
+                               daemon).stdout)
+    # someone else changes it last: still the starter's, no longer mine
+    c.save(wf, h.hoh, "universal_data", data=support.universal(),
+           actor="cw-mine-1")
+    assert ok(["list", "--mine"], daemon, env=env).stdout == \
+        "No workflows started or last changed by %s.\n" % me
+    assert table_rows(ok(["list", "--caseworker", "cw-mine-1"],
+                         daemon).stdout)[wf][4] == "cw-mine-1"
+    # without an actor --mine cannot know who "me" is
+    r = run(["list", "--mine"], daemon)
+    assert r.returncode == 2 and r.stdout == ""
+    assert "--actor ID" in r.stderr and "EXITFLOW_ACTOR" in r.stderr
+
+
+def test_list_stalled(make_daemon):
+    d = make_daemon(stall_after=2)
+    c = d.client()
+    h = Household(project_id=uniq("P-stall"))
+    wf = h.start(c)
+    support.wait_for(lambda: c.get(wf)["stalled"], timeout=15,
+                     what="the stall")
+    fresh = Household(project_id=h.project_id).start(c)     # 2 s to stall
+    rows = table_rows(ok(["list", "--stalled", "--project", h.project_id],
+                         d).stdout)
+    assert list(rows) == [wf] and rows[wf][-1] == "yes"
+    rows = table_rows(ok(["list", "--project", h.project_id], d).stdout)
+    assert rows[wf][-1] == "yes" and rows[fresh][-1] == "no"
+
+
+# -- consumers can be retired (issue 10, item 5) ---------------------------------
+
+def test_consumers_delete(make_daemon):
+    """admin deletes any consumer; ops only one idle past the daemon's
+    limit, and before it the refusal says how long and the limit."""
+    d = make_daemon(extra_args=["--consumer-retire-after", "2"])
+    c = d.client()
+    Household().start(c)
+    for name in ("spare-1", "old-1"):
+        c.consumer_ack(name, 1)
+    ops = env_for(d)
+    ops.update(d.cli_env("ops"))
+    r = run(["consumers", "--delete", "spare-1"], d, env=ops)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith("exitflow consumers: FORBIDDEN: ")
+    assert re.search(r"consumer spare-1 last acked \d+s ago; ops may delete "
+                     r"only a consumer idle for more than 2s", r.stderr)
+    assert r.stderr.rstrip().endswith("(field consumer: --delete NAME)")
+    assert "spare-1" in ok(["consumers"], d).stdout
+    assert ok(["consumers", "--delete", "spare-1"], d).stdout == \
+        "Deleted consumer spare-1.\n"
+    assert "spare-1" not in ok(["consumers"], d).stdout
+    r = run(["consumers", "--delete", "spare-1"], d)
+    assert r.returncode == 1 and "NOT_FOUND" in r.stderr
+    time.sleep(2.5)
+    assert ok_json(["consumers", "--delete", "old-1"], d, env=ops) == \
+        {"consumer": "old-1", "deleted": True}
+    assert "old-1" not in ok(["consumers"], d).stdout
 
 
 # -- dq-report: the DQ worker's report mode ------------------------------------
@@ -823,28 +1289,108 @@ def test_dq_report_without_exitflow_dq_says_where_it_looked(tmp_path):
 
 # -- the demo ------------------------------------------------------------------
 
+def demo_events(out):
+    """(count, workflow id) of the demo's finished exit, from its text."""
+    m = re.search(r"(\d+) events recorded for workflow (\S+)", out)
+    assert m, out
+    return int(m.group(1)), m.group(2)
+
+
 def test_demo_end_to_end(daemon):
+    """Without a DQ worker (no consumer dq): the demo says so and files no
+    finding itself; everything is in project demo, which list leaves out
+    unless asked."""
+    assert "dq" not in [e["consumer"] for e in
+                        daemon.client().consumer_list()["consumers"]]
     before = daemon.client().stats()["last_seq"]
+    t0 = time.monotonic()
     r = ok(["demo"], daemon)
+    assert time.monotonic() - t0 < 4.0      # not waiting for a missing worker
     out = r.stdout
     assert re.search(r"^ +1\. start the exit", out, re.M)
     assert "(finished, v13)" in out
     assert out.count("\u2714") == 9
     assert "Finished; new head of household" in out
-    assert "DQ: warning income-change-at-exit" in out
-    m = re.search(r"(\d+) events recorded for workflow (\S+)", out)
-    assert m and int(m.group(1)) == 16
+    assert "No data-quality findings: the DQ worker is not running: there " \
+        "is no consumer dq" in out
+    assert "DQ: no findings" in out and "demo-dq" not in out
+    assert "project demo " in out and "times in " in out
+    n, wf = demo_events(out)
+    assert n == 15
     left = re.search(r"Left open for you to explore: workflow (\S+)", out)
     assert left
-    open_ids = [w["workflow_id"] for w in
-                ok_json(["list", "--state", "open"], daemon)["workflows"]]
-    assert left.group(1) in open_ids
-    assert daemon.client().get(m.group(2))["state"] == "finished"
-    assert daemon.client().stats()["last_seq"] == before + 16 + 3
+    assert "exitflow list --include-demo" in out
+    c = daemon.client()
+    view = c.get(wf)
+    assert view["state"] == "finished" and view["project_id"] == "demo"
+    assert view["dq"] == []
+    assert c.get(left.group(1))["project_id"] == "demo"
+    assert c.stats()["last_seq"] == before + 15 + 3
+    assert [e["type"] for e in c.history(wf)["events"]].count(
+        "dq.reported") == 0
+    # list leaves the sandbox out unless asked
+    listed = [w["workflow_id"] for w in
+              ok_json(["list", "--state", "open"], daemon)["workflows"]]
+    assert left.group(1) not in listed
+    for asked in (["--include-demo"], ["--project", "demo"]):
+        listed = [w["workflow_id"] for w in ok_json(
+            ["list", "--state", "open"] + asked, daemon)["workflows"]]
+        assert left.group(1) in listed, asked
     # a second run works against the same daemon (fresh ids)
-    doc = ok_json(["demo"], daemon)
-    assert doc["events"] == 16 and doc["view"]["state"] == "finished"
+    doc = ok_json(["demo", "--dq-wait", "0"], daemon)
+    assert doc["events"] == 15 and doc["view"]["state"] == "finished"
     assert doc["open_workflow_id"] != left.group(1)
+    assert doc["dq_worker"]["ran"] is False
+
+
+def caught_up(c, consumer, timeout=20):
+    """Waits until `consumer` has processed every event of the log."""
+    def done():
+        last = c.stats()["last_seq"]
+        return any(e["consumer"] == consumer and e["seq"] >= last
+                   for e in c.consumer_list()["consumers"])
+    support.wait_for(done, timeout=timeout, what="%s caught up" % consumer)
+
+
+def test_demo_with_the_dq_worker_leaves_dq_report_unchanged(make_daemon,
+                                                             workers):
+    """With the real DQ worker running, the demo prints what it made of the
+    exit (the demo invents nothing), and `exitflow dq-report` reads the
+    same before and after: the demo's project is left out of it."""
+    d = make_daemon()
+    c = d.client()
+    # a real exit with a finding (destination 8: client doesn't know), so
+    # the report has something in it
+    h = Household()
+    wf = h.start(c)
+    support.complete_member(c, wf, h.hoh)
+    c.save(wf, h.hoh, "exit", data=exit_form(destination=8))
+    c.decide(wf, h.spouse, False)
+    c.decide(wf, h.child, False)
+    c.finish(wf, new_head_of_household=h.spouse)
+    workers.dq(d)
+    caught_up(c, "dq")
+    assert [f for f in c.get(wf)["dq"] if f["source"] == "dq"]
+    before = ok(["dq-report"], d).stdout
+    before_json = ok_json(["dq-report"], d)
+    with_demo_before = ok_json(["dq-report", "--include-demo"], d)
+
+    out = ok(["demo"], d).stdout
+    n, demo_wf = demo_events(out)
+    assert "not running" not in out
+    filed = [f for f in c.get(demo_wf)["dq"] if f["source"] == "dq"]
+    if filed:
+        assert "The DQ worker filed %d finding" % len(filed) in out
+        for f in filed:
+            assert "DQ: %s %s" % (f["severity"], f["rule"]) in out
+    else:
+        assert "The DQ worker checked this exit and found nothing to " \
+            "flag." in out
+    caught_up(c, "dq")
+    assert ok(["dq-report"], d).stdout == before
+    assert ok_json(["dq-report"], d) == before_json
+    # the demo's exit is in the store all the same, when asked for
+    assert ok_json(["dq-report", "--include-demo"], d) != with_demo_before
 
 
 # -- events tail ---------------------------------------------------------------

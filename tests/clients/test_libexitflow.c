@@ -893,6 +893,162 @@ test_cancel_dq_consumers_events (void **state)
     exitflow_client_destroy (&c);
 }
 
+/* The ids exitflow_list_filtered finds, every page, with the item of
+ * `want` (if found) checked for started_by, last_actor and stalled. */
+static int
+list_ids (exitflow_client_t *c, exitflow_list_filter_t f, const char *want,
+          const char *started_by, const char *last_actor)
+{
+    int found = 0, n = 0;
+    char after[128] = "";
+    exitflow_error_t err;
+    for (;;) {
+        f.limit = 2;
+        f.after = after[0] ? after : NULL;
+        exitflow_reply_t *r = exitflow_list_filtered (c, &f, &err);
+        if (!r)
+            fail_msg ("list: %s %s (field %s)", err.code, err.message, err.field);
+        const msgpack_object *items = exitflow_obj_get (exitflow_reply_result (r),
+                                                        "workflows");
+        for (uint32_t i = 0; i < items->via.array.size; i++, n++) {
+            const msgpack_object *w = &items->via.array.ptr[i];
+            char id[32], by[64], last[64];
+            exitflow_obj_str (w, "workflow_id", id, sizeof id);
+            if (strcmp (id, want) != 0)
+                continue;
+            found++;
+            bool stalled = true;
+            assert_true (exitflow_obj_str (w, "started_by", by, sizeof by));
+            assert_string_equal (by, started_by);
+            assert_true (exitflow_obj_str (w, "last_actor", last, sizeof last));
+            assert_string_equal (last, last_actor);
+            assert_true (exitflow_obj_bool (w, "stalled", &stalled));
+            assert_false (stalled);
+        }
+        bool more = exitflow_obj_str (exitflow_reply_result (r), "next", after,
+                                      sizeof after);
+        exitflow_reply_destroy (&r);
+        if (!more)
+            break;
+    }
+    assert_true (n >= found);
+    return found;
+}
+
+/* Finding exits (3.0): by a member's client or enrollment, by household,
+ * by who started or last changed it, in every state when no state is
+ * given; the other filters narrow. */
+static void
+test_list_filtered_finds_exits (void **state)
+{
+    (void) state;
+    exitflow_client_t *c = client_new (2000, 1);
+    hh_t h;
+    hh_init (&h);
+    hh_start_ok (c, &h);
+    exitflow_options_t o = exitflow_options_default ();
+    o.actor = "cw-other";
+    exitflow_client_t *other = exitflow_client_new (daemon_.commands, &o);
+    save_ok (other, h.wf, h.hoh, "exit");
+    exitflow_client_destroy (&other);
+
+    const char *by = "cw-test", *last = "cw-other";
+    assert_int_equal (list_ids (c, (exitflow_list_filter_t) {
+                          .client_id = h.spouse }, h.wf, by, last), 1);
+    assert_int_equal (list_ids (c, (exitflow_list_filter_t) {
+                          .enrollment_id = h.e_child }, h.wf, by, last), 1);
+    assert_int_equal (list_ids (c, (exitflow_list_filter_t) {
+                          .household_id = h.household, .state = "open",
+                          .project_id = "P-test" }, h.wf, by, last), 1);
+    assert_int_equal (list_ids (c, (exitflow_list_filter_t) {
+                          .actor = "cw-other" }, h.wf, by, last), 1);
+    assert_int_equal (list_ids (c, (exitflow_list_filter_t) {
+                          .actor = "cw-test" }, h.wf, by, last), 1);
+    /* narrowed away: another state, stalled, idle for an hour */
+    assert_int_equal (list_ids (c, (exitflow_list_filter_t) {
+                          .household_id = h.household, .state = "finished" },
+                          h.wf, by, last), 0);
+    assert_int_equal (list_ids (c, (exitflow_list_filter_t) {
+                          .client_id = h.hoh, .stalled = EXITFLOW_STALLED_ONLY },
+                          h.wf, by, last), 0);
+    assert_int_equal (list_ids (c, (exitflow_list_filter_t) {
+                          .client_id = h.hoh, .stalled = EXITFLOW_STALLED_NOT },
+                          h.wf, by, last), 1);
+    assert_int_equal (list_ids (c, (exitflow_list_filter_t) {
+                          .household_id = h.household, .idle_for_s = 3600 },
+                          h.wf, by, last), 0);
+    /* a cancelled exit is still the household's */
+    exitflow_error_t err;
+    exitflow_reply_t *r = exitflow_cancel (c, h.wf, "entered twice",
+                                           EXITFLOW_ANY_VERSION, &err);
+    assert_non_null (r);
+    exitflow_reply_destroy (&r);
+    assert_int_equal (list_ids (c, (exitflow_list_filter_t) {
+                          .household_id = h.household }, h.wf, by, "cw-test"),
+                      1);
+    /* no state and no key filter: the daemon's refusal, as a value */
+    r = exitflow_list_filtered (c, &(exitflow_list_filter_t) { .limit = 1 },
+                                &err);
+    assert_null (r);
+    assert_string_equal (err.code, "BAD_REQUEST");
+    assert_string_equal (err.field, "state");
+    exitflow_client_destroy (&c);
+}
+
+/* consumer.delete (3.0): gone from consumer.list, NOT_FOUND the second
+ * time, made anew by its next ack; consumer.list says when each acked. */
+static void
+test_consumer_delete (void **state)
+{
+    (void) state;
+    exitflow_client_t *c = client_new (2000, 1);
+    exitflow_error_t err;
+    exitflow_reply_t *r = exitflow_consumer_ack (c, "libtest-retire", 0, &err);
+    assert_non_null (r);
+    exitflow_reply_destroy (&r);
+    r = exitflow_consumer_list (c, &err);
+    assert_non_null (r);
+    const msgpack_object *list = exitflow_obj_get (exitflow_reply_result (r),
+                                                   "consumers");
+    int found = 0;
+    for (uint32_t i = 0; i < list->via.array.size; i++) {
+        char name[64], at[40];
+        exitflow_obj_str (&list->via.array.ptr[i], "consumer", name, sizeof name);
+        if (strcmp (name, "libtest-retire") != 0)
+            continue;
+        found++;
+        assert_true (exitflow_obj_str (&list->via.array.ptr[i], "acked_at", at,
+                                       sizeof at));
+        assert_int_equal (strlen (at), 24);         /* RFC 3339, ms, Z */
+        assert_int_equal (at[23], 'Z');
+    }
+    assert_int_equal (found, 1);
+    exitflow_reply_destroy (&r);
+
+    r = exitflow_consumer_delete (c, "libtest-retire", &err);
+    assert_non_null (r);
+    bool deleted = false;
+    char name[64];
+    assert_true (exitflow_obj_bool (exitflow_reply_result (r), "deleted",
+                                    &deleted));
+    assert_true (deleted);
+    assert_true (exitflow_obj_str (exitflow_reply_result (r), "consumer", name,
+                                   sizeof name));
+    assert_string_equal (name, "libtest-retire");
+    exitflow_reply_destroy (&r);
+    r = exitflow_consumer_delete (c, "libtest-retire", &err);
+    assert_null (r);
+    assert_string_equal (err.code, "NOT_FOUND");
+    assert_true (exitflow_error_is_refusal (&err));
+    r = exitflow_consumer_ack (c, "libtest-retire", 0, &err);
+    assert_non_null (r);
+    exitflow_reply_destroy (&r);
+    r = exitflow_consumer_delete (c, "libtest-retire", &err);
+    assert_non_null (r);
+    exitflow_reply_destroy (&r);
+    exitflow_client_destroy (&c);
+}
+
 static void
 test_refusals_are_error_values (void **state)
 {
@@ -910,8 +1066,13 @@ test_refusals_are_error_values (void **state)
     msgpack_sbuffer_destroy (&b.sb);
     assert_null (r);
     assert_string_equal (err.code, "VALIDATION");
-    assert_string_equal (err.field, "destination");
-    assert_true (strlen (err.message) > 0);
+    /* a member's refusal names the client, in the path and the message,
+     * and the whole path fits the error value */
+    char path[sizeof err.field];
+    snprintf (path, sizeof path, "members[client_id=%s].steps.exit.destination",
+              h.hoh);
+    assert_string_equal (err.field, path);
+    assert_non_null (strstr (err.message, h.hoh));
     assert_true (exitflow_error_is_refusal (&err));
 
     /* A second start for the household names the open workflow. */
@@ -1340,6 +1501,8 @@ main (void)
         cmocka_unit_test (test_hud_codes_are_the_protocol_tables),
         cmocka_unit_test (test_full_exit),
         cmocka_unit_test (test_cancel_dq_consumers_events),
+        cmocka_unit_test (test_list_filtered_finds_exits),
+        cmocka_unit_test (test_consumer_delete),
         cmocka_unit_test (test_refusals_are_error_values),
         cmocka_unit_test (test_error_kinds_follow_the_protocol_table),
         cmocka_unit_test (test_unreachable_within_timeout),

@@ -1,6 +1,7 @@
-"""The Python client's issue-9 calls against a real exitflowd, and the
-typed data the test helpers (tests/support/households.py) send, held to
-the daemon's own field table as hud.codes serves it.
+"""The Python client's issue-9 and issue-10 calls against a real exitflowd
+(hud.codes, move_in_date; workflow.list's filters, consumer.delete), and
+the typed data the test helpers (tests/support/households.py) send, held
+to the daemon's own field table as hud.codes serves it.
 
 The daemon is the ``daemon`` fixture of conftest.py (one per module).
 """
@@ -152,3 +153,50 @@ def test_distinct_bodies_for_many_n():
     for step, n in itertools.product(support.STEPS[1:], range(300)):
         seen.add((step, repr(sorted(support.assessment(step, n).items()))))
     assert len(seen) == 4 * 300
+
+
+def test_list_filters(daemon):
+    """list() and list_all() pass every filter of workflow.list: a key
+    filter without a state finds every state; the items say who started
+    the exit, who changed it last and whether it stalled."""
+    c = daemon.client()
+    h = support.Household()
+    wf = h.start(c, actor="cw-py-1")
+    c.save(wf, h.hoh, "exit", data=support.exit_form(), actor="cw-py-2")
+    done = support.Household()
+    done.household_id = h.household_id
+    done.args["household_id"] = h.household_id
+    c.cancel(wf, "started twice", actor="cw-py-2")
+    wf2 = done.start(c, actor="cw-py-1")
+
+    def ids(**filters):
+        return [w["workflow_id"] for w in c.list_all(limit=1, **filters)]
+
+    assert ids(household_id=h.household_id) == [wf2, wf]   # open first
+    assert ids(client_id=h.spouse) == [wf]
+    assert ids(enrollment_id=done.enrollment[done.child]) == [wf2]
+    assert ids(household_id=h.household_id, state="cancelled") == [wf]
+    assert wf in ids(actor="cw-py-2") and wf2 not in ids(actor="cw-py-2")
+    assert {wf, wf2} <= set(ids(actor="cw-py-1"))
+    assert ids(household_id=h.household_id, stalled=True) == []
+    assert ids(household_id=h.household_id, project_id="P-none") == []
+    item = c.list(household_id=h.household_id, state="cancelled")[
+        "workflows"][0]
+    assert (item["started_by"], item["last_actor"], item["stalled"]) == \
+        ("cw-py-1", "cw-py-2", False)
+    # the state stays the first positional argument
+    assert wf2 in [w["workflow_id"] for w in c.list_all("open")]
+
+
+def test_consumer_delete(daemon):
+    c = daemon.client()
+    c.consumer_ack("py-retire", 0)
+    listed = [e for e in c.consumer_list()["consumers"]
+              if e["consumer"] == "py-retire"]
+    assert len(listed) == 1 and support.RFC3339_MS.match(listed[0]["acked_at"])
+    assert c.consumer_delete("py-retire") == {"consumer": "py-retire",
+                                              "deleted": True}
+    assert "py-retire" not in [e["consumer"] for e in
+                               c.consumer_list()["consumers"]]
+    e = support.error_of(c.consumer_delete, "py-retire")
+    assert e.code == "NOT_FOUND"
