@@ -71,7 +71,7 @@ def test_ops_only_once_the_consumer_is_idle(d):
     e = error_of(delete, ops, "spare-dq")
     assert e.code == "FORBIDDEN", e
     # it says how long the consumer has been idle and the limit
-    assert re.search(r"\b%d\b" % RETIRE_S, e.message), e
+    assert str(RETIRE_S) in re.findall(r"\d+", e.message), e
     assert "spare-dq" in listed(admin)
     time.sleep(RETIRE_S + 0.5)
     assert delete(ops, "spare-dq") == {"consumer": "spare-dq",

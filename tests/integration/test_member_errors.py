@@ -257,9 +257,14 @@ def test_start_member_problems(c, i, member, code, rest):
 
 
 def test_start_member_twice(c):
-    """A client or an enrollment twice: the second member is named."""
+    """A client or an enrollment twice: the second member is named.  A
+    client_id twice cannot be a path by client_id (it would name two
+    members): its position, members.2.client_id, or a path by it."""
     h = Household(project_id="P-twice")
-    names(start_refused(c, h, 2, client_id=h.spouse), h.spouse, "VALIDATION")
+    e = start_refused(c, h, 2, client_id=h.spouse)
+    assert e.code == "VALIDATION" and "client %s" % h.spouse in e.message, e
+    assert e.field == "members.2.client_id" \
+        or e.field.startswith(path(h.spouse)), e
     h = Household(project_id="P-twice")
     names(start_refused(c, h, 2, enrollment_id=h.enrollment[h.spouse]),
           h.child, "VALIDATION", ".enrollment_id")
