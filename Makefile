@@ -1,7 +1,9 @@
 # exitflow — build, run, test.
 #   make          build everything into bin/
-#   make run      install what is missing, build, start the daemon on ./var/
-#                 with CURVE keys in ./var/keys (made once, kept)
+#   make run      install what is missing, build, start the daemon and both
+#                 workers on ./var/: configuration ./var/exitflow.cfg
+#                 (written from deploy/exitflow.cfg once, kept), CURVE keys
+#                 in ./var/keys (made once, kept)
 #   make test     install what tests need, build, run every test
 #   make bench    the benchmark (not a test)
 #   make asan     build with AddressSanitizer/UBSan into bin-asan/ and run the tests on it
@@ -57,8 +59,11 @@ deps-test:
 run: deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p var
-	@echo "exitflowd: commands tcp://127.0.0.1:5570, events tcp://127.0.0.1:5571, data ./var/exitflow"
-	@echo "workers:   exitflow-dq, exitflow-notify (notifications in ./var/notifications.jsonl)"
+	@echo "config:    ./var/exitflow.cfg, read by all three (written from deploy/exitflow.cfg on the"
+	@echo "           first run, then yours: never overwritten; its comments say what each key does)"
+	@echo "exitflowd: as configured: commands tcp://127.0.0.1:5570, events tcp://127.0.0.1:5571, data ./var/exitflow"
+	@echo "workers:   exitflow-dq, exitflow-notify (as configured: notifications in ./var/notifications.jsonl,"
+	@echo "           addressed to the caseworker and notify/ops)"
 	@echo "keys:      ./var/keys (made on the first run, kept; CURVE is on: the CLI here uses admin_secret)"
 	@echo "try, in another terminal:"
 	@echo "    bin/exitflow demo                          # a three-member household exits end to end"
@@ -67,7 +72,7 @@ run: deps
 	@echo "    bin/exitflow events tail                   # every event, live (Ctrl-C to stop)"
 	@echo "    bin/exitflow consumers                     # the workers' offsets and lag"
 	@echo "stop with Ctrl-C"
-	exec workers/run.sh --data ./var/exitflow
+	exec workers/run.sh
 
 # ---- tests ----
 unit: unit-protocol unit-daemon

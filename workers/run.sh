@@ -3,11 +3,16 @@
 #
 #   workers/run.sh [exitflowd flags...]
 #
-# The daemon gets the flags; the workers find it at the same endpoints:
-# EXITFLOW_COMMANDS and EXITFLOW_EVENTS (default tcp://127.0.0.1:5570 and
-# :5571) are passed to all three, and EXITFLOW_CONFIG (a ZPL file such as
-# deploy/exitflow.cfg) too when set; the daemon's --timezone goes to
-# exitflow-dq as well. BIN is where the programs are (bin).
+# The daemon gets the flags; all three read one configuration (ZPL,
+# --config): EXITFLOW_CONFIG when set, else ./var/exitflow.cfg, which the
+# first run writes from deploy/exitflow.cfg (the file beside this script's
+# folder) and later runs keep as it is: edit it, it is never overwritten.
+# Its `exitflowd` section gives the daemon its data directory and
+# endpoints, and the workers find the daemon there; its `dq` and `notify`
+# sections are the workers' (notify/ops: who hears of DQ errors and stalled
+# exits). EXITFLOW_COMMANDS and EXITFLOW_EVENTS, when set, override the
+# endpoints for all three; the daemon's --timezone goes to exitflow-dq as
+# well. BIN is where the programs are (bin).
 # Ctrl-C or SIGTERM stops the workers, then the daemon; if the daemon
 # exits by itself, the workers are stopped and its status is returned.
 #
@@ -20,9 +25,8 @@
 # (worker_secret, admin_secret and server) by the default rule.
 set -u
 BIN=${BIN:-bin}
-COMMANDS=${EXITFLOW_COMMANDS:-tcp://127.0.0.1:5570}
-EVENTS=${EXITFLOW_EVENTS:-tcp://127.0.0.1:5571}
 KEYS=./var/keys
+TEMPLATE=$(dirname "$0")/../deploy/exitflow.cfg
 
 # One certificate, unless it exists; a new client certificate's public half
 # goes into the daemon's directory.
@@ -41,8 +45,22 @@ for role in admin frontend worker ops; do
 done
 [ -n "$made" ] && echo "run.sh: made keys in $KEYS:$made" >&2
 
-# The CoC's time zone: the daemon's --timezone is exitflow-dq's too (with
-# EXITFLOW_CONFIG, the dq worker also reads exitflowd/timezone).
+# The configuration: written once (through a temporary file, so that an
+# interrupted first run leaves none rather than half of one), then kept.
+if [ -z "${EXITFLOW_CONFIG:-}" ]; then
+    EXITFLOW_CONFIG=./var/exitflow.cfg
+    if [ ! -e "$EXITFLOW_CONFIG" ]; then
+        { echo "#   Written by make run (workers/run.sh) from deploy/exitflow.cfg;"
+          echo "#   yours to edit: later runs read it and never rewrite it."
+          cat "$TEMPLATE"
+        } >"$EXITFLOW_CONFIG.new" && mv "$EXITFLOW_CONFIG.new" "$EXITFLOW_CONFIG" \
+            || exit 1
+        echo "run.sh: wrote $EXITFLOW_CONFIG from deploy/exitflow.cfg" >&2
+    fi
+fi
+
+# The CoC's time zone: a --timezone given to the daemon is exitflow-dq's
+# too (the file's exitflowd/timezone both read by themselves).
 zone=
 prev=
 for arg in "$@"; do
@@ -51,21 +69,21 @@ for arg in "$@"; do
     prev=$arg
 done
 
-set -- --commands "$COMMANDS" --events "$EVENTS" \
-    --server-cert "$KEYS/server_secret" --certs "$KEYS/certs" "$@"
-common="--commands $COMMANDS --events $EVENTS"
-if [ -n "${EXITFLOW_CONFIG:-}" ]; then
-    set -- --config "$EXITFLOW_CONFIG" "$@"
-    common="--config $EXITFLOW_CONFIG $common"
-fi
+# A program with the file, and the endpoints of the environment when set
+# (flags override the file).
+start() {
+    prog=$1
+    shift
+    "$BIN/$prog" --config "$EXITFLOW_CONFIG" \
+        ${EXITFLOW_COMMANDS:+--commands "$EXITFLOW_COMMANDS"} \
+        ${EXITFLOW_EVENTS:+--events "$EXITFLOW_EVENTS"} "$@" &
+}
 
-"$BIN/exitflowd" "$@" &
+start exitflowd --server-cert "$KEYS/server_secret" --certs "$KEYS/certs" "$@"
 daemon=$!
-# shellcheck disable=SC2086  # $common is words by design
-"$BIN/exitflow-dq" $common ${zone:+--timezone "$zone"} &
+start exitflow-dq ${zone:+--timezone "$zone"}
 dq=$!
-# shellcheck disable=SC2086
-"$BIN/exitflow-notify" $common &
+start exitflow-notify
 notify=$!
 echo "run.sh: exitflowd $daemon, exitflow-dq $dq, exitflow-notify $notify" >&2
 

@@ -118,6 +118,33 @@ def test_dq_report_summary(daemon, workers, programs):
         assert r.returncode == 2 and "Mars/Olympus_Mons" in r.stderr
 
 
+def test_dq_report_leaves_the_demo_project_out(daemon, workers, programs):
+    """Project `demo` (where `exitflow demo` runs) is not in the report
+    unless asked for: --project demo, or --include-demo."""
+    c = daemon.client()
+    workers.dq(daemon)
+    exit_household(c, Household(project_id="P-REAL"),
+                   {"exit_date": day(-1), "destination": 410})
+    exit_household(c, Household(project_id="demo"),
+                   {"exit_date": day(-1), "destination": 8}, others="exit")
+    Household(project_id="demo").start(c)
+    caught_up(c, "dq")
+    for prog in programs:
+        s = json.loads(run(prog, daemon, "--json").stdout)
+        assert (s["workflows"], s["leavers"], s["open"]["total"]) == (1, 1, 0)
+        assert s["destination"]["dk_pnta"] == 0
+        assert "destination_dk_pnta" not in {f["rule"] for f in s["findings"]}
+        r = run(prog, daemon)
+        assert r.returncode == 0, r.stderr
+        assert "all projects but demo (--include-demo)" in r.stdout
+        s = json.loads(run(prog, daemon, "--json", "--include-demo").stdout)
+        assert (s["workflows"], s["leavers"], s["open"]["total"]) == (2, 4, 1)
+        assert "all projects\n" in run(prog, daemon, "--include-demo").stdout
+        s = json.loads(run(prog, daemon, "--json", "--project", "demo").stdout)
+        assert (s["workflows"], s["leavers"], s["open"]["total"]) == (1, 3, 1)
+        assert s["project_id"] == "demo" and s["destination"]["dk_pnta"] == 1
+
+
 def local_day(ts, zone):
     """The date of the wire time `ts` (UTC) in `zone`, computed here with
     Python's tz database, not by the code under test."""

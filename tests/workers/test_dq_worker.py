@@ -4,7 +4,7 @@ twice, survive a kill at any moment, and the worker's lag is visible."""
 
 import time
 
-from support import Household, day, read_all_events, wait_for
+from support import RFC3339_MS, Household, day, read_all_events, wait_for
 from worker_support import caught_up, exit_household, findings, lag_of
 
 
@@ -140,6 +140,8 @@ def test_lag_and_clean_stop(daemon, workers):
     last = c.stats()["last_seq"]
     entry = [x for x in c.consumer_list()["consumers"]
              if x["consumer"] == "dq-lag"][0]
+    # the worker's last ack (issue 10: consumer.list's acked_at)
+    assert RFC3339_MS.match(entry.pop("acked_at")), entry
     assert entry == {"consumer": "dq-lag", "seq": last, "lag": 0}
     t0 = time.monotonic()
     w.stop()

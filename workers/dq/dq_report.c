@@ -15,7 +15,7 @@
 #include "workers/dq/dq_summary.h"
 
 #define NAME "exitflow-dq " DQ_REPORT_MODE
-#define SYNOPSIS "[--project P] [--from YYYY-MM-DD --to YYYY-MM-DD] [--timezone ZONE]"
+#define SYNOPSIS "[--project P | --include-demo] [--from YYYY-MM-DD --to YYYY-MM-DD] [--timezone ZONE]"
 #define DEFAULT_TIMEOUT_MS 2000
 #define DEFAULT_RETRIES 2
 
@@ -25,17 +25,21 @@ enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 /* ---- reading the stored exits ---- */
 
 /* Calls `fn` with the view (workflow.get) of every workflow of the list
- * in `state`. */
+ * in `state` whose project the report counts (not the demo's, unless
+ * asked: the list item's project_id spares fetching its view). */
 typedef bool (each_fn) (exitflow_client_t *client, const char *wf,
                         const msgpack_object *view, void *arg,
                         exitflow_error_t *err);
 
 static bool
-each_view (exitflow_client_t *client, const msgpack_object *item, each_fn *fn,
-           void *arg, exitflow_error_t *err)
+each_view (exitflow_client_t *client, const dq_summary_filter_t *f,
+           const msgpack_object *item, each_fn *fn, void *arg,
+           exitflow_error_t *err)
 {
-    char wf[64];
-    if (!exitflow_obj_str (item, "workflow_id", wf, sizeof wf))
+    char wf[64], project[EXF_ID_MAX + 1];
+    if (!exitflow_obj_str (item, "workflow_id", wf, sizeof wf)
+        || !exitflow_obj_str (item, "project_id", project, sizeof project)
+        || !dq_summary_counts_project (f, project))
         return true;
     exitflow_reply_t *view = exitflow_get (client, wf, err);
     if (!view)
@@ -47,13 +51,14 @@ each_view (exitflow_client_t *client, const msgpack_object *item, each_fn *fn,
 
 static bool
 each_workflow (exitflow_client_t *client, const char *state,
-               const char *project, each_fn *fn, void *arg,
+               const dq_summary_filter_t *f, each_fn *fn, void *arg,
                exitflow_error_t *err)
 {
     char after[256] = "";
     for (;;) {
         exitflow_reply_t *page = exitflow_list (client, state,
-                                                project[0] ? project : NULL,
+                                                f->project_id[0]
+                                                    ? f->project_id : NULL,
                                                 -1, 1000,
                                                 after[0] ? after : NULL, err);
         if (!page)
@@ -63,7 +68,8 @@ each_workflow (exitflow_client_t *client, const char *state,
         bool ok = true;
         if (items && items->type == MSGPACK_OBJECT_ARRAY)
             for (uint32_t i = 0; i < items->via.array.size && ok; i++)
-                ok = each_view (client, &items->via.array.ptr[i], fn, arg, err);
+                ok = each_view (client, f, &items->via.array.ptr[i], fn, arg,
+                                err);
         bool more = exitflow_obj_str (res, "next", after, sizeof after);
         exitflow_reply_destroy (&page);
         if (!ok)
@@ -121,10 +127,8 @@ collect (exitflow_client_t *client, const dq_summary_filter_t *f,
     collect_t c = { f, sum, calloc (1, sizeof (dq_snapshot_t)) };
     if (!c.snapshot)
         abort ();
-    bool ok = each_workflow (client, "finished", f->project_id, add_finished,
-                             &c, err)
-              && each_workflow (client, "open", f->project_id, add_open, &c,
-                                err);
+    bool ok = each_workflow (client, "finished", f, add_finished, &c, err)
+              && each_workflow (client, "open", f, add_open, &c, err);
     free (c.snapshot);
     return ok;
 }
@@ -146,7 +150,7 @@ typedef struct {
 enum {
     OPT_ENDPOINT = 0x1000, OPT_EVENTS, OPT_JSON, OPT_TIMEOUT, OPT_RETRIES,
     OPT_ACTOR, OPT_CERT, OPT_SERVER_KEY, OPT_HELP, OPT_PROJECT, OPT_FROM,
-    OPT_TO, OPT_TIMEZONE,
+    OPT_TO, OPT_TIMEZONE, OPT_INCLUDE_DEMO,
 };
 
 static const struct option options[] = {
@@ -163,6 +167,7 @@ static const struct option options[] = {
     { "from", required_argument, NULL, OPT_FROM },
     { "to", required_argument, NULL, OPT_TO },
     { "timezone", required_argument, NULL, OPT_TIMEZONE },
+    { "include-demo", no_argument, NULL, OPT_INCLUDE_DEMO },
     { NULL, 0, NULL, 0 },
 };
 
@@ -172,7 +177,11 @@ print_help (FILE *out)
     fprintf (out, "usage: " NAME " " SYNOPSIS "\n\n"
         "the APR-Q6-style data-quality summary of stored exits.\n"
         "\noptions:\n"
-        "  --project P           only this project\n"
+        "  --project P           only this project (--project " DQ_DEMO_PROJECT ": the\n"
+        "                        exits of `exitflow demo`)\n"
+        "  --include-demo        every project, " DQ_DEMO_PROJECT " included (by default\n"
+        "                        the report leaves out project " DQ_DEMO_PROJECT ", where\n"
+        "                        `exitflow demo` runs)\n"
         "  --from DATE           exits dated on or after DATE (YYYY-MM-DD)\n"
         "  --to DATE             exits dated on or before DATE\n"
         "  --timezone ZONE       the CoC's time zone (IANA name), exitflowd's:\n"
@@ -270,6 +279,7 @@ apply_option (report_args_t *a, int c, const char *arg, const char *word)
             status = usage_error ("--project takes an id of 1 to %d bytes",
                                   EXF_ID_MAX);
         break;
+    case OPT_INCLUDE_DEMO: f->include_demo = true; break;
     case OPT_FROM:
     case OPT_TO:
         if (!(c == OPT_FROM ? dq_summary_set_from : dq_summary_set_to) (f, arg))

@@ -6,6 +6,15 @@
 #include "workers/dq/dq_fields.h"
 #include "workers/common/wjson.h"
 
+bool
+dq_summary_counts_project (const dq_summary_filter_t *f,
+                           const char *project_id)
+{
+    if (f->project_id[0])
+        return strcmp (f->project_id, project_id) == 0;
+    return f->include_demo || strcmp (project_id, DQ_DEMO_PROJECT) != 0;
+}
+
 static bool
 set_day (const char *date, int64_t *day, char out[11])
 {
@@ -119,7 +128,7 @@ dq_summary_add_finished (dq_summary_t *sum, const dq_summary_filter_t *f,
 {
     if (s->state != DQ_STATE_FINISHED)
         return;
-    if (f->project_id[0] && strcmp (f->project_id, s->project_id) != 0)
+    if (!dq_summary_counts_project (f, s->project_id))
         return;
     int counted = 0;
     for (int i = 0; i < s->n_members; i++) {
@@ -224,8 +233,10 @@ dq_summary_print (const dq_summary_t *sum, const dq_summary_filter_t *f,
                   FILE *out)
 {
     fprintf (out, "Data quality of exits (APR Q6 style)\n");
-    fprintf (out, "  project       %s\n", f->project_id[0] ? f->project_id
-                                                           : "all projects");
+    fprintf (out, "  project       %s\n",
+             f->project_id[0] ? f->project_id
+             : f->include_demo ? "all projects"
+             : "all projects but " DQ_DEMO_PROJECT " (--include-demo)");
     fprintf (out, "  exit dates    %s to %s\n", f->has_from ? f->from : "any",
              f->has_to ? f->to : "any");
     fprintf (out, "  finished exits %lld, leavers %lld\n\n",
