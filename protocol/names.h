@@ -127,4 +127,10 @@ extern const size_t exf_error_code_count;
 /* The row of `code`, or NULL when the protocol has no such code. */
 const exf_error_code_t *exf_error_code (const char *code);
 
+/* ---- projects ---- */
+
+/* The sandbox project `exitflow demo` runs in: lists and reports leave it
+ * out unless asked for by name. */
+#define EXF_DEMO_PROJECT "demo"
+
 #endif

@@ -42,10 +42,6 @@ enum {
     "                        ./var/keys/server when it exists); with neither\n" \
     "                        key, no CURVE (a daemon in local mode)\n"
 
-/* The project of `exitflow demo` and `start --example`: a sandbox that
- * `list` (and `exitflow-dq report`) leave out unless asked. */
-#define CLI_DEMO_PROJECT "demo"
-
 typedef struct cli_s cli_t;
 typedef int (cli_handler_fn) (cli_t *cli, int argc, char **argv);
 

@@ -262,9 +262,9 @@ cmd_demo (cli_t *cli, int argc, char **argv)
         printf ("exitflow demo: household %s exits project %s (daemon %s)\n"
                 "  head of household %s and child %s leave; spouse %s stays\n"
                 "  (the household is `exitflow start --example`'s; project "
-                CLI_DEMO_PROJECT " is left out of list and dq-report unless "
+                EXF_DEMO_PROJECT " is left out of list and dq-report unless "
                 "asked)\n\n",
-                h.household, CLI_DEMO_PROJECT, cli->endpoint, h.hoh, h.child,
+                h.household, EXF_DEMO_PROJECT, cli->endpoint, h.hoh, h.child,
                 h.spouse);
 
     snprintf (what, sizeof what, "start the exit for the head of household");

@@ -136,7 +136,7 @@ static const cli_command_t commands[] = {
       "  --file FILE           the household as JSON (\"-\": stdin): the fields\n"
       "                        below, as --example prints them\n"
       "  --example             print a valid household file to start from\n"
-      "                        (fresh ids, project " CLI_DEMO_PROJECT "); nothing is sent\n"
+      "                        (fresh ids, project " EXF_DEMO_PROJECT "); nothing is sent\n"
       "  --enrollment E        enrollment_id: the enrollment the exit starts for\n"
       "  --household H         household_id\n"
       "  --project P           project_id\n"
@@ -155,7 +155,7 @@ static const cli_command_t commands[] = {
       "                        members carry \"last\"\n",
       "  enrollment_id         str: the member it names exits from the start\n"
       "  household_id          str: one open exit per household\n"
-      "  project_id            str (\"" CLI_DEMO_PROJECT "\" is the sandbox, left out of list)\n"
+      "  project_id            str (\"" EXF_DEMO_PROJECT "\" is the sandbox, left out of list)\n"
       "  project_type          int, HUD 2.02.6\n"
       "  move_in_date          \"YYYY-MM-DD\", HUD 3.20 (permanent housing only)\n"
       "  members               1 to 32 of:\n"
@@ -275,7 +275,7 @@ static const cli_command_t commands[] = {
       "  --idle DURATION       only those idle at least this long: 45s, 12m,\n"
       "                        24h, 3d, 1h30m (a bare number is seconds)\n"
       "  --project P           only this project\n"
-      "  --include-demo        also project " CLI_DEMO_PROJECT " (left out unless named\n"
+      "  --include-demo        also project " EXF_DEMO_PROJECT " (left out unless named\n"
       "                        by --project)\n"
       "  --limit N             at most N workflows (default: all)\n"
       "  --page-size N         workflows per request, 1..1000 (1000)\n",
@@ -351,7 +351,7 @@ static const cli_command_t commands[] = {
       "  --project P           only this project\n"
       "  --from DATE           exits dated on or after DATE (YYYY-MM-DD)\n"
       "  --to DATE             exits dated on or before DATE\n"
-      "  --include-demo        also project " CLI_DEMO_PROJECT " (left out unless named\n"
+      "  --include-demo        also project " EXF_DEMO_PROJECT " (left out unless named\n"
       "                        by --project)\n",
       "  the report            made by exitflow-dq report (exitflow-dq report\n"
       "                        --help describes its rows)\n",
@@ -376,7 +376,7 @@ static const cli_command_t commands[] = {
       "  --pace MS             pause between steps (watch with events tail)\n"
       "  --dq-wait SECONDS     how long to wait for the DQ worker's findings\n"
       "                        (5; 0: do not wait)\n",
-      "  the household         start --example's, in project " CLI_DEMO_PROJECT " (left out\n"
+      "  the household         start --example's, in project " EXF_DEMO_PROJECT " (left out\n"
       "                        of list and dq-report unless asked)\n"
       "  prints                each command and the version it reached, what\n"
       "                        the DQ worker made of the exit (the demo files\n"

@@ -167,7 +167,7 @@ print_none (const list_t *l, int64_t demo_skipped)
         printf (" idle for at least %s", idle_text);
     printf (".\n");
     if (demo_skipped)
-        printf ("(%lld in project " CLI_DEMO_PROJECT " left out: "
+        printf ("(%lld in project " EXF_DEMO_PROJECT " left out: "
                 "--include-demo shows them)\n", (long long) demo_skipped);
 }
 
@@ -208,7 +208,7 @@ cmd_list (cli_t *cli, int argc, char **argv)
         for (uint32_t i = 0; i < n && (l.limit < 0 || count < l.limit); i++) {
             if (!l.include_demo
                 && mp_is_str (exitflow_obj_get (&items[i], "project_id"),
-                              CLI_DEMO_PROJECT)) {
+                              EXF_DEMO_PROJECT)) {
                 demo_skipped++;
                 continue;
             }
@@ -230,7 +230,7 @@ cmd_list (cli_t *cli, int argc, char **argv)
             table_print (table, stdout);
             printf ("times in %s", cli_coc_zone (cli));
             if (demo_skipped)
-                printf ("; %lld in project " CLI_DEMO_PROJECT " left out "
+                printf ("; %lld in project " EXF_DEMO_PROJECT " left out "
                         "(--include-demo)", (long long) demo_skipped);
             printf ("\n");
         }

@@ -138,6 +138,6 @@ sample_start_args (const sample_t *h)
                 false));
     return json_pack ("{s:s, s:s, s:s, s:i, s:s, s:o}", "enrollment_id",
                       h->e_hoh, "household_id", h->household, "project_id",
-                      CLI_DEMO_PROJECT, "project_type", SAMPLE_PROJECT_TYPE,
+                      EXF_DEMO_PROJECT, "project_type", SAMPLE_PROJECT_TYPE,
                       "move_in_date", h->move_in, "members", members);
 }

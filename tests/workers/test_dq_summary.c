@@ -159,16 +159,16 @@ test_filters (void **state)
 
     /* the demo project: out unless asked for by name or --include-demo */
     empty (&sum, &f);
-    workflow (DQ_DEMO_PROJECT, 1, 4, 8, 0);
+    workflow (EXF_DEMO_PROJECT, 1, 4, 8, 0);
     dq_summary_add_finished (&sum, &f, &S, NULL);
     assert_int_equal (sum.workflows, 0);
-    assert_false (dq_summary_counts_project (&f, DQ_DEMO_PROJECT));
+    assert_false (dq_summary_counts_project (&f, EXF_DEMO_PROJECT));
     assert_true (dq_summary_counts_project (&f, "P-1"));
     f.include_demo = true;
     dq_summary_add_finished (&sum, &f, &S, NULL);
     assert_int_equal (sum.workflows, 1);
     empty (&sum, &f);
-    assert_true (dq_summary_set_project (&f, DQ_DEMO_PROJECT));
+    assert_true (dq_summary_set_project (&f, EXF_DEMO_PROJECT));
     dq_summary_add_finished (&sum, &f, &S, NULL);
     assert_int_equal (sum.workflows, 1);
     assert_false (dq_summary_counts_project (&f, "P-1"));

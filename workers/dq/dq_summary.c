@@ -12,7 +12,7 @@ dq_summary_counts_project (const dq_summary_filter_t *f,
 {
     if (f->project_id[0])
         return strcmp (f->project_id, project_id) == 0;
-    return f->include_demo || strcmp (project_id, DQ_DEMO_PROJECT) != 0;
+    return f->include_demo || strcmp (project_id, EXF_DEMO_PROJECT) != 0;
 }
 
 static bool
@@ -236,7 +236,7 @@ dq_summary_print (const dq_summary_t *sum, const dq_summary_filter_t *f,
     fprintf (out, "  project       %s\n",
              f->project_id[0] ? f->project_id
              : f->include_demo ? "all projects"
-             : "all projects but " DQ_DEMO_PROJECT " (--include-demo)");
+             : "all projects but " EXF_DEMO_PROJECT " (--include-demo)");
     fprintf (out, "  exit dates    %s to %s\n", f->has_from ? f->from : "any",
              f->has_to ? f->to : "any");
     fprintf (out, "  finished exits %lld, leavers %lld\n\n",

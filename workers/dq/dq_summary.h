@@ -23,7 +23,6 @@
 #define DQ_SUMMARY_RULES 48
 /* The project `exitflow demo` runs its households in (issue 10): left out
  * of the report unless it is the one asked for or --include-demo. */
-#define DQ_DEMO_PROJECT "demo"
 
 typedef struct {
     char project_id[EXF_ID_MAX + 1];    /* "" all (but the demo's) */
@@ -61,7 +60,7 @@ bool dq_summary_set_project (dq_summary_filter_t *f, const char *id);
 bool dq_summary_set_from (dq_summary_filter_t *f, const char *date);
 bool dq_summary_set_to (dq_summary_filter_t *f, const char *date);
 /* Whether the workflows of `project_id` are counted: the one project
- * asked for, else every project but DQ_DEMO_PROJECT (unless
+ * asked for, else every project but EXF_DEMO_PROJECT (unless
  * `include_demo`). */
 bool dq_summary_counts_project (const dq_summary_filter_t *f,
                                 const char *project_id);
