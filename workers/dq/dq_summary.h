@@ -21,9 +21,6 @@
 #include "workers/dq/dq_rules.h"
 
 #define DQ_SUMMARY_RULES 48
-/* The project `exitflow demo` runs its households in (issue 10): left out
- * of the report unless it is the one asked for or --include-demo. */
-
 typedef struct {
     char project_id[EXF_ID_MAX + 1];    /* "" all (but the demo's) */
     bool include_demo;                  /* with "": the demo project too */
