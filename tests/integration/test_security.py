@@ -42,6 +42,9 @@ ALLOWED = {
     Command.CONSUMER_LIST: {"worker", "ops"},
     Command.DQ_REPORT: {"worker"},
     Command.HUD_CODES: set(ROLES),
+    # ops only for a consumer idle past --consumer-retire-after (7 days
+    # here, so never in this matrix): test_consumer_delete.py has that rule
+    Command.CONSUMER_DELETE: set(),
 }
 ALL_COMMANDS = sorted(v for k, v in vars(Command).items() if k.isupper())
 WRITES = {Command.WORKFLOW_START, Command.STEP_SAVE, Command.MEMBER_DECIDE,
@@ -245,6 +248,10 @@ def prepare(admin, cmd):
     if cmd == Command.CONSUMER_ACK:
         return {"consumer": "matrix-" + uuid.uuid4().hex[:8],
                 "seq": admin.stats()["last_seq"]}, None
+    if cmd == Command.CONSUMER_DELETE:
+        name = "matrix-" + uuid.uuid4().hex[:8]
+        admin.consumer_ack(name, admin.stats()["last_seq"])
+        return {"consumer": name}, None
     h = Household()
     wf = h.start(admin)
     args = {"workflow_id": wf}
