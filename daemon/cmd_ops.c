@@ -24,7 +24,7 @@ cmd_stats (call_t *c)
     store_status_t rc = store_workflow_counts (env->txn, counts);
     if (rc)
         return rc;
-    msgpack_pack_map (c->pk, 4);
+    msgpack_pack_map (c->pk, 5);
     codec_pack_cstr (c->pk, "workflows");
     msgpack_pack_map (c->pk, WF_STATE_COUNT);
     for (int i = 0; i < WF_STATE_COUNT; i++)
@@ -34,6 +34,7 @@ cmd_stats (call_t *c)
                  (env->now_ms - c->env->started_ms) / 1000);
     /* the zone every "today" is counted in (--timezone) */
     pack_kv_str (c->pk, "timezone", calendar_zone ());
+    pack_kv_int (c->pk, "requests", (int64_t) c->env->requests_before);
     return STORE_OK;
 }
 

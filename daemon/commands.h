@@ -26,6 +26,9 @@ typedef struct {
     int64_t started_ms;                 /* daemon start, for uptime */
     int64_t consumer_retire_ms;         /* ops may delete a consumer idle
                                            longer (--consumer-retire-after) */
+    uint64_t requests_before;           /* requests run since start before
+                                           this one (stats: a count, not a
+                                           clock, shows how long one waited) */
 } command_env_t;
 
 /* Runs one parsed request from `caller` and writes the reply body into

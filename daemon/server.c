@@ -81,6 +81,7 @@ typedef struct {
     request_t *batch;
     outbox_t outbox;
     int64_t started_ms;
+    uint64_t requests_run;          /* since start, refused ones too */
     int64_t last_now;               /* wall clock, never going back */
     int64_t next_maintenance;       /* monotonic clock */
     stall_cursor_t stall_cursor;
@@ -307,13 +308,14 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now,
     if (rc)
         return rc;
     command_env_t env = { change_env (self, txn, now), self->started_ms,
-                          self->config->consumer_retire_after_s * 1000 };
+                          self->config->consumer_retire_after_s * 1000, 0 };
     for (int i = 0; i < n && !rc; i++) {
         request_t *r = &self->batch[i];
         if (!r->cmd || (writes_refused && command_writes (r->cmd)))
             continue;
         msgpack_sbuffer_clear (&r->reply);
         zmq_msg_t *body = &r->frames[r->n_frames - 1];
+        env.requests_before = self->requests_run++;
         rc = commands_execute (&env, r->cmd, &r->req, &r->caller,
                                zmq_msg_data (body), zmq_msg_size (body),
                                &r->reply);

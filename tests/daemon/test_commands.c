@@ -91,7 +91,7 @@ run_body (held_t *body)
     const command_t *cmd = commands_find (req.cmd);
     assert_non_null (cmd);
     store_txn_t *txn = begin (command_writes (cmd));
-    command_env_t env = { change_env (txn), NOW - 5000, retire_ms };
+    command_env_t env = { change_env (txn), NOW - 5000, retire_ms, 0 };
     int queued_before = queued.n;
     msgpack_sbuffer reply;
     msgpack_sbuffer_init (&reply);
@@ -431,7 +431,7 @@ test_event_log_gapless (void **state)
     refused (decide ("d2", a, "c1", true), EXF_VALIDATION);
     /* a batch that is aborted leaves no hole */
     store_txn_t *t = begin (true);
-    command_env_t env = { change_env (t), NOW, retire_ms };
+    command_env_t env = { change_env (t), NOW, retire_ms, 0 };
     held_t *body = request ("d3", "member.decide",
                             build ("m{s:s, s:s, s:b}", 3, "workflow_id", b,
                                    "client_id", "c2", "exit", 1));
