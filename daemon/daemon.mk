@@ -10,14 +10,31 @@ DAEMON_CORE_SRC  := daemon/blob.c daemon/workflow.c
 DAEMON_CODEC_SRC := daemon/pack.c daemon/view.c daemon/record.c
 # The shell: the log, who is calling and what a peer may cost, the store
 # (its seals and its verifier), the write path, the command table and its
-# handlers, the stall scan; then sockets and the loop.
+# handlers, the stall scan, the metrics; then sockets, the loop and the
+# HTTP server of the metrics.
 DAEMON_SHELL_SRC := daemon/log.c daemon/auth.c daemon/peers.c daemon/backlog.c \
                     daemon/seal.c daemon/verify.c daemon/store.c \
                     daemon/change.c daemon/commands.c \
                     daemon/handlers.c daemon/cmd_ops.c daemon/cmd_workflow.c \
-                    daemon/cmd_member.c daemon/cmd_events.c daemon/stall.c
+                    daemon/cmd_member.c daemon/cmd_events.c daemon/stall.c \
+                    daemon/metrics.c
 DAEMON_SRC       := $(DAEMON_CORE_SRC) $(DAEMON_CODEC_SRC) $(DAEMON_SHELL_SRC) \
-                    daemon/server.c daemon/exitflowd.c
+                    daemon/http.c daemon/server.c daemon/exitflowd.c
+
+# libmicrohttpd serves /metrics and /health: only http.c includes it, only
+# exitflowd links it.
+HTTP_PKG := libmicrohttpd
+$(OBJ)/daemon/http.o: CFLAGS += $(shell pkg-config --cflags $(HTTP_PKG) 2>/dev/null)
+
+# exitflow_build_info's version label: `git describe` at build time. The
+# stamp changes only when the version does, and metrics.o is rebuilt then.
+DAEMON_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+$(OBJ)/daemon/metrics.o: CFLAGS += -DEXF_BUILD_VERSION='"$(DAEMON_VERSION)"'
+$(OBJ)/daemon/metrics.o: $(OBJ)/daemon/version.stamp
+$(OBJ)/daemon/version.stamp: daemon-version-check
+	@mkdir -p $(dir $@)
+	@echo '$(DAEMON_VERSION)' | cmp -s - $@ || echo '$(DAEMON_VERSION)' >$@
+daemon-version-check:
 
 .PHONY: daemon unit-daemon
 
@@ -25,13 +42,14 @@ daemon: $(BIN)/exitflowd
 
 $(BIN)/exitflowd: $(call objs,$(DAEMON_SRC)) $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) \
+	  $(shell pkg-config --libs $(HTTP_PKG) 2>/dev/null) -lpthread
 
 # A test file per module (tests/daemon/). The core's tests link the core and
 # its encodings; the shell's run on a real LMDB in a temp dir, no sockets.
 DAEMON_UNIT_TESTS := $(BIN)/test_workflow $(BIN)/test_view $(BIN)/test_record \
                      $(BIN)/test_store $(BIN)/test_commands $(BIN)/test_auth \
-                     $(BIN)/test_log
+                     $(BIN)/test_log $(BIN)/test_metrics
 
 DAEMON_TEST_CORE  := $(call objs,$(DAEMON_CORE_SRC) $(DAEMON_CODEC_SRC))
 DAEMON_TEST_SHELL := $(DAEMON_TEST_CORE) $(call objs,$(DAEMON_SHELL_SRC))
@@ -45,7 +63,8 @@ $(BIN)/test_workflow $(BIN)/test_view $(BIN)/test_record: \
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $(filter-out %.h,$^) -o $@ $(LDLIBS) -lcmocka
 
-$(BIN)/test_store $(BIN)/test_commands $(BIN)/test_auth $(BIN)/test_log: \
+$(BIN)/test_store $(BIN)/test_commands $(BIN)/test_auth $(BIN)/test_log \
+$(BIN)/test_metrics: \
     $(BIN)/test_%: tests/daemon/test_%.c $(DAEMON_TEST_HDRS) \
     $(DAEMON_TEST_SHELL) $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)

@@ -9,6 +9,7 @@
 #include "protocol/calendar.h"
 #include "protocol/codec.h"
 #include "protocol/setup.h"
+#include "http.h"
 #include "server.h"
 #include "store.h"
 #include "verify.h"
@@ -23,7 +24,7 @@ usage (FILE *out)
         "                 [--server-cert FILE --certs DIR]\n"
         "                 [--max-connections N] [--peer-grace SECONDS]\n"
         "                 [--timezone ZONE] [--consumer-retire-after SECONDS]\n"
-        "                 [--config FILE] [--verbose]\n"
+        "                 [--http ADDR:PORT] [--config FILE] [--verbose]\n"
         "       exitflowd --verify DIR\n"
         "\n"
         "  --data DIR            LMDB environment directory (./var/exitflow)\n"
@@ -47,11 +48,15 @@ usage (FILE *out)
         "                        ops may delete (consumer.delete) a consumer\n"
         "                        that has not acked for longer (604800, 7 days);\n"
         "                        admin may delete any\n"
+        "  --http ADDR:PORT      serve /metrics (Prometheus) and /health over\n"
+        "                        HTTP on this address only (127.0.0.1:5572,\n"
+        "                        [::1]:5572); off unless given. No client data,\n"
+        "                        no authentication: loopback or a private network\n"
         "  --config FILE         ZPL config; keys under `exitflowd`: data,\n"
         "                        commands, events, stall-after, map-size,\n"
         "                        reply-retention, server-cert, certs,\n"
         "                        max-connections, peer-grace, timezone,\n"
-        "                        consumer-retire-after\n"
+        "                        consumer-retire-after, http\n"
         "  --verbose             log every request (ids and codes only)\n"
         "  --verify DIR          check every page and record of the store in\n"
         "                        DIR (a running daemon's too), print what is\n"
@@ -125,6 +130,22 @@ load_config (const char *path, const char *const *keys, int n_keys,
     return config;
 }
 
+/* --http ADDR:PORT (or the config's `http`), checked before anything
+ * starts; false after saying why. */
+static bool
+http_flag (const char *text, server_config_t *config)
+{
+    struct sockaddr_storage addr;
+    socklen_t len;
+    char why[256];
+    if (text && !http_parse_address (text, &addr, &len, why, sizeof why)) {
+        fprintf (stderr, "exitflowd: %s\n", why);
+        return false;
+    }
+    config->http = text;
+    return true;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -141,7 +162,7 @@ main (int argc, char **argv)
     };
     enum { F_DATA, F_COMMANDS, F_EVENTS, F_STALL, F_MAP, F_RETENTION,
            F_SERVER_CERT, F_CERTS, F_MAX_CONNECTIONS, F_PEER_GRACE,
-           F_TIMEZONE, F_RETIRE, F_CONFIG, F_COUNT };
+           F_TIMEZONE, F_RETIRE, F_HTTP, F_CONFIG, F_COUNT };
     const char *flag[F_COUNT] = { 0 };
     static const struct option options[] = {
         { "data", required_argument, NULL, F_DATA },
@@ -156,6 +177,7 @@ main (int argc, char **argv)
         { "peer-grace", required_argument, NULL, F_PEER_GRACE },
         { "timezone", required_argument, NULL, F_TIMEZONE },
         { "consumer-retire-after", required_argument, NULL, F_RETIRE },
+        { "http", required_argument, NULL, F_HTTP },
         { "config", required_argument, NULL, F_CONFIG },
         { "verbose", no_argument, NULL, 'v' },
         { "verify", required_argument, NULL, 'V' },
@@ -195,7 +217,7 @@ main (int argc, char **argv)
             "exitflowd/reply-retention", "exitflowd/server-cert",
             "exitflowd/certs", "exitflowd/max-connections",
             "exitflowd/peer-grace", "exitflowd/timezone",
-            "exitflowd/consumer-retire-after" };
+            "exitflowd/consumer-retire-after", "exitflowd/http" };
         char why[256];
         file = load_config (flag[F_CONFIG], keys, F_CONFIG, why, sizeof why);
         if (!file) {
@@ -261,6 +283,10 @@ main (int argc, char **argv)
             config.consumer_retire_after_s = n;
         else
             config.reply_retention_s = n;
+    }
+    if (!http_flag (flag[F_HTTP], &config)) {
+        zconfig_destroy (&file);
+        return 2;
     }
     /* before any thread starts: the zone is process-wide (TZ) */
     char why[256];

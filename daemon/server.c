@@ -19,6 +19,8 @@
 #include "commands.h"
 #include "log.h"
 #include "backlog.h"
+#include "http.h"
+#include "metrics.h"
 #include "peers.h"
 #include "stall.h"
 
@@ -55,6 +57,7 @@ typedef struct {
     int fd;                                 /* its connection */
     const command_t *cmd;                   /* NULL: answered before the txn */
     msgpack_sbuffer reply;
+    int64_t received_us;                    /* monotonic: read off the socket */
 } request_t;
 
 /* Events appended by the transaction in progress, published once it has
@@ -85,6 +88,8 @@ typedef struct {
     int64_t last_now;               /* wall clock, never going back */
     int64_t next_maintenance;       /* monotonic clock */
     stall_cursor_t stall_cursor;
+    metrics_t *metrics;             /* what /metrics and /health read */
+    http_t *http;                   /* --http; NULL when not given */
 } server_t;
 
 /* Storage faults can repeat for every batch while the disk is full: one
@@ -306,7 +311,7 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now,
     store_txn_t *txn;
     store_status_t rc = store_begin (self->store, any_write, &txn);
     if (rc)
-        return rc;
+        return metrics_writes (self->metrics, any_write, rc);
     command_env_t env = { change_env (self, txn, now), self->started_ms,
                           self->config->consumer_retire_after_s * 1000, 0 };
     for (int i = 0; i < n && !rc; i++) {
@@ -325,12 +330,15 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now,
     if (rc) {
         store_abort (&txn);
         outbox_clear (&self->outbox);
-        return rc;
+        return metrics_writes (self->metrics, any_write, rc);
     }
+    int64_t began = zclock_usecs ();
     rc = store_commit (&txn);
+    if (any_write)
+        metrics_commit (self->metrics, zclock_usecs () - began);
     if (rc)
         outbox_clear (&self->outbox);
-    return rc;
+    return metrics_writes (self->metrics, any_write, rc);
 }
 
 static void
@@ -425,6 +433,7 @@ handle_batch (server_t *self)
             continue;
         }
         request_t *r = &self->batch[n];
+        r->received_us = zclock_usecs ();
         bytes += zmq_msg_size (&r->frames[r->n_frames - 1]);
         parse_request (r);
         int same = 0;
@@ -441,9 +450,13 @@ handle_batch (server_t *self)
         if (self->config->verbose)
             log_request (r);
         send_reply (self, r, zclock_mono ());
+        metrics_command (self->metrics, r->req.cmd, r->reply.data,
+                         r->reply.size, zclock_usecs () - r->received_us);
         request_fini (r);
     }
     publish_outbox (self);
+    metrics_batch_done (self->metrics, n, store_committed_seq (self->store),
+                        zclock_mono ());
 }
 
 /* A certificate was revoked: zauth refuses its key from now on, but a
@@ -488,6 +501,8 @@ run_maintenance (server_t *self)
     if (zclock_mono () < self->next_maintenance)
         return;
     self->next_maintenance = zclock_mono () + MAINTENANCE_EVERY_MS;
+    if (self->http)                 /* the store's figures: only if served */
+        metrics_tick (self->metrics, self->store, zclock_mono ());
     if (auth_keys_revoked (self->auth))
         rebind_events (self);
     log_flush (zclock_mono ());
@@ -577,6 +592,26 @@ bind_socket (server_t *self, int type, const char *endpoint, peers_t **peers)
     return sock;
 }
 
+/* The metrics, and with --http the thread that serves them. */
+static bool
+start_http (server_t *self)
+{
+    char why[256];
+    self->metrics = metrics_new (self->started_ms, zclock_mono ());
+    if (!self->metrics)
+        return false;
+    if (!self->config->http)
+        return true;
+    self->http = http_start (self->config->http, self->metrics, why,
+                             sizeof why);
+    if (!self->http)
+        log_line ("error", "%s", why);
+    else
+        log_line ("info", "serving /metrics and /health on http://%s",
+                  self->config->http);
+    return self->http != NULL;
+}
+
 int
 server_run (const server_config_t *config)
 {
@@ -628,6 +663,8 @@ server_run (const server_config_t *config)
     self.events_socket = zsock_resolve (self.events);
     self.backlog = backlog_new (self.commands_socket, self.command_peers);
     self.started_ms = batch_time (&self);
+    if (!start_http (&self))
+        goto done;
     log_line ("info",
               "ready: data %s, commands %s, events %s, stall after %llds, "
               "time zone %s, last seq %llu",
@@ -666,6 +703,8 @@ server_run (const server_config_t *config)
     log_line ("info", "stopping");
     status = 0;
 done:
+    http_stop (&self.http);         /* its thread reads the metrics */
+    metrics_destroy (&self.metrics);
     outbox_fini (&self.outbox);
     backlog_destroy (&self.backlog);
     peers_destroy (&self.event_peers);

@@ -4,7 +4,8 @@
  * request waiting on the socket into one batch, running the batch in one
  * store transaction, committing once, then replying and publishing; the
  * outbox of events waiting for their commit; what a storage fault does to
- * a batch; the maintenance timer (reply sweep, stall scan). */
+ * a batch; the maintenance timer (reply sweep, stall scan); feeding the
+ * metrics (metrics.h) and starting their HTTP server (http.h). */
 #ifndef EXF_SERVER_H
 #define EXF_SERVER_H
 
@@ -25,6 +26,7 @@ typedef struct {
     int64_t peer_grace_s;           /* replies left unread this long: cut */
     int64_t consumer_retire_after_s; /* ops may delete a consumer idle longer */
     bool verbose;                   /* log every request (ids and codes only) */
+    const char *http;               /* ADDR:PORT for /metrics, /health; NULL: off */
 } server_config_t;
 
 /* Runs until SIGINT/SIGTERM. Returns the process exit status. */

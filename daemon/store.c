@@ -1704,3 +1704,108 @@ store_consumers_scan (store_txn_t *t, store_consumer_fn fn, void *arg)
     return status_of (t->store,
                       scan (t, &prefix, false, &prefix, consumer_each, &w));
 }
+
+/* ---- figures for monitoring ---- */
+
+_Static_assert (KEY_MAX <= STORE_TALLY_KEY_MAX, "a tally holds any key");
+
+store_status_t
+store_space (store_txn_t *t, uint64_t *map_size, uint64_t *used)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    MDB_cursor *cur;
+    uint64_t free_pages = 0;
+    int rc = mdb_env_info (t->store->env, &info);
+    if (!rc)
+        rc = mdb_env_stat (t->store->env, &st);
+    /* LMDB's free list is its database 0: each value an ID list whose
+     * first word is its length (as mdb_stat -f reads it) */
+    if (!rc && !(rc = mdb_cursor_open (t->txn, 0, &cur))) {
+        MDB_val k, v;
+        while (!(rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT))) {
+            size_t n = 0;
+            if (v.mv_size >= sizeof n)
+                memcpy (&n, v.mv_data, sizeof n);
+            free_pages += n;
+        }
+        mdb_cursor_close (cur);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    if (rc)
+        return status_of (t->store, rc);
+    uint64_t pages = (uint64_t) info.me_last_pgno + 1;
+    *map_size = info.me_mapsize;
+    *used = (pages > free_pages ? pages - free_pages : 0) * st.ms_psize;
+    return STORE_OK;
+}
+
+store_status_t
+store_oldest_open (store_txn_t *t, int64_t *updated_at)
+{
+    /* S open at id: the first is the open workflow changed longest ago */
+    dbkey_t prefix = { .n = 0 };
+    key_byte (key_byte (&prefix, 'S'), (uint8_t) WF_OPEN);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open (t->txn, t->store->dbi, &cur);
+    if (rc)
+        return status_of (t->store, rc);
+    MDB_val k = val_of_key (&prefix), v;
+    rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+    *updated_at = 0;
+    if (!rc && k.mv_size >= prefix.n + 8
+        && memcmp (k.mv_data, prefix.b, prefix.n) == 0)
+        *updated_at = (int64_t) get_be64 ((uint8_t *) k.mv_data + prefix.n);
+    mdb_cursor_close (cur);
+    return status_of (t->store, rc == MDB_NOTFOUND ? 0 : rc);
+}
+
+/* The prefixes each tally walks, in key order. */
+static const char *const tally_prefixes[STORE_TALLY_COUNT] = {
+    [STORE_TALLY_STALLED] = "T",            /* T at id */
+    [STORE_TALLY_REPLIES] = "RU",           /* R rseq, U day request-id */
+};
+
+store_status_t
+store_tally (store_txn_t *t, store_tally_kind_t kind, store_tally_t *walk,
+             int budget, uint64_t *total, bool *done)
+{
+    const char *prefix = tally_prefixes[kind];
+    if (walk->from_len && strchr (prefix, walk->from[0]))
+        prefix = strchr (prefix, walk->from[0]);
+    else
+        walk->from_len = 0;
+    *done = false;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open (t->txn, t->store->dbi, &cur);
+    if (rc)
+        return status_of (t->store, rc);
+    MDB_val k = walk->from_len ? val_of (walk->from, walk->from_len)
+                               : val_of (prefix, 1), v;
+    rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+    for (int steps = 0; rc == 0 || rc == MDB_NOTFOUND; steps++) {
+        if (rc == MDB_NOTFOUND || ((uint8_t *) k.mv_data)[0] != *prefix) {
+            if (!*++prefix) {               /* the walk is over */
+                *total = walk->counted;
+                *done = true;
+                walk->counted = 0;
+                walk->from_len = 0;
+                rc = 0;
+                break;
+            }
+            k = val_of (prefix, 1);
+            rc = mdb_cursor_get (cur, &k, &v, MDB_SET_RANGE);
+            continue;
+        }
+        if (steps >= budget) {              /* go on from here next time */
+            walk->from_len = k.mv_size <= sizeof walk->from ? k.mv_size : 0;
+            memcpy (walk->from, k.mv_data, walk->from_len);
+            rc = 0;
+            break;
+        }
+        walk->counted++;
+        rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close (cur);
+    return status_of (t->store, rc);
+}

@@ -214,4 +214,38 @@ typedef bool (*store_consumer_fn) (void *arg, const char *name,
 store_status_t store_consumers_scan (store_txn_t *txn, store_consumer_fn fn,
                                      void *arg);
 
+
+/* ---- figures for monitoring (metrics.c reads them once a second) ---- */
+
+/* The map's size, and the bytes its pages hold: the pages up to the
+ * highest LMDB has used, less those on its free list (reused before the
+ * map grows). */
+store_status_t store_space (store_txn_t *txn, uint64_t *map_size,
+                            uint64_t *used);
+/* The last change (ms) of the open workflow idle longest; 0 when none is
+ * open. One lookup. */
+store_status_t store_oldest_open (store_txn_t *txn, int64_t *updated_at);
+
+/* Entries counted by a walk: open workflows marked stalled, and stored
+ * replies (the reply log). No counter of them is stored, so the walk
+ * takes at most `budget` steps a call and goes on where the last call
+ * stopped (in a later transaction): on a store that small every call is
+ * a whole count; on a larger one `*total` is set each time a walk ends. */
+typedef enum {
+    STORE_TALLY_STALLED,
+    STORE_TALLY_REPLIES,
+    STORE_TALLY_COUNT
+} store_tally_kind_t;
+#define STORE_TALLY_KEY_MAX 192
+typedef struct {
+    uint64_t counted;               /* so far in this walk */
+    uint8_t from[STORE_TALLY_KEY_MAX];  /* where it goes on; empty: the start */
+    size_t from_len;
+} store_tally_t;
+/* Sets `*done` and `*total` when the walk reached the end (and starts the
+ * next one from the beginning). */
+store_status_t store_tally (store_txn_t *txn, store_tally_kind_t kind,
+                            store_tally_t *walk, int budget, uint64_t *total,
+                            bool *done);
+
 #endif
