@@ -326,6 +326,9 @@ read_store (metrics_t *self, store_txn_t *txn, metrics_store_t *s)
     if ((rc = store_consumers_scan (txn, note_consumer, s)))
         return rc;
     uint64_t last = store_last_seq (txn);
+    /* the maintenance commits events too (workflow.stalled) */
+    if (last > self->live.loop.last_seq)
+        self->live.loop.last_seq = last;
     for (size_t i = 0; i < s->n_consumers; i++)
         s->consumers[i].lag = last > s->consumers[i].lag
                                   ? last - s->consumers[i].lag : 0;
