@@ -20,10 +20,14 @@ OBJ     ?= build
 PYTHON  := /usr/bin/python3
 
 # Debian packages: what building, running and testing need. tzdata: the
-# CoC's time zone (--timezone) is looked up in its zoneinfo.
-DEB_BUILD := gcc make pkg-config libzmq3-dev libczmq-dev liblmdb-dev libmsgpack-dev
+# CoC's time zone (--timezone) is looked up in its zoneinfo. prometheus:
+# its promtool checks deploy/prometheus/ (the package's own service is
+# not needed; where a service manager runs, it starts on :9090).
+DEB_BUILD := gcc make pkg-config libzmq3-dev libczmq-dev liblmdb-dev libmsgpack-dev \
+             libmicrohttpd-dev
 DEB_RUN   := tzdata
-DEB_TEST  := libcmocka-dev python3-zmq python3-msgpack python3-pytest lmdb-utils
+DEB_TEST  := libcmocka-dev python3-zmq python3-msgpack python3-pytest lmdb-utils \
+             python3-prometheus-client prometheus
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 # Position-independent objects for shared libraries, every symbol hidden
@@ -62,6 +66,7 @@ run: deps
 	@echo "config:    ./var/exitflow.cfg, read by all three (written from deploy/exitflow.cfg on the"
 	@echo "           first run, then yours: never overwritten; its comments say what each key does)"
 	@echo "exitflowd: as configured: commands tcp://127.0.0.1:5570, events tcp://127.0.0.1:5571, data ./var/exitflow"
+	@echo "metrics:   http://127.0.0.1:5572/metrics and /health (loopback; EXITFLOW_HTTP=ADDR:PORT to move)"
 	@echo "workers:   exitflow-dq, exitflow-notify (as configured: notifications in ./var/notifications.jsonl,"
 	@echo "           addressed to the caseworker and notify/ops)"
 	@echo "keys:      ./var/keys (made on the first run, kept; CURVE is on: the CLI here uses admin_secret)"

@@ -12,7 +12,9 @@
 # sections are the workers' (notify/ops: who hears of DQ errors and stalled
 # exits). EXITFLOW_COMMANDS and EXITFLOW_EVENTS, when set, override the
 # endpoints for all three; the daemon's --timezone goes to exitflow-dq as
-# well. BIN is where the programs are (bin).
+# well. The daemon serves /metrics and /health on http://127.0.0.1:5572
+# (EXITFLOW_HTTP=ADDR:PORT for another address, EXITFLOW_HTTP= for none).
+# BIN is where the programs are (bin).
 # Ctrl-C or SIGTERM stops the workers, then the daemon; if the daemon
 # exits by itself, the workers are stopped and its status is returned.
 #
@@ -69,6 +71,15 @@ for arg in "$@"; do
     prev=$arg
 done
 
+# /metrics and /health (exitflowd --http): 127.0.0.1:5572, loopback only,
+# unless EXITFLOW_HTTP names another ADDR:PORT (set and empty: off) or the
+# configuration gives exitflowd an `http` key of its own.
+http=${EXITFLOW_HTTP-127.0.0.1:5572}
+if [ -z "${EXITFLOW_HTTP+set}" ] \
+   && grep -q '^[[:space:]]*http[[:space:]]*=' "$EXITFLOW_CONFIG"; then
+    http=
+fi
+
 # A program with the file, and the endpoints of the environment when set
 # (flags override the file).
 start() {
@@ -79,7 +90,8 @@ start() {
         ${EXITFLOW_EVENTS:+--events "$EXITFLOW_EVENTS"} "$@" &
 }
 
-start exitflowd --server-cert "$KEYS/server_secret" --certs "$KEYS/certs" "$@"
+start exitflowd --server-cert "$KEYS/server_secret" --certs "$KEYS/certs" \
+    ${http:+--http "$http"} "$@"
 daemon=$!
 start exitflow-dq ${zone:+--timezone "$zone"}
 dq=$!

@@ -33,7 +33,9 @@ def programs(tmp_path):
 def run_sh(cwd, bindir, **env_extra):
     """workers/run.sh started in ``cwd`` with no daemon flag, as `make run`
     starts it; no key and no config come from the test's environment."""
-    env = dict(os.environ, BIN=str(bindir), **env_extra)
+    # /metrics and /health on a free port rather than make run's 5572
+    env = dict(os.environ, BIN=str(bindir),
+               EXITFLOW_HTTP="127.0.0.1:%d" % free_port(), **env_extra)
     for name in ("EXITFLOW_CERT", "EXITFLOW_SERVER_KEY", "EXITFLOW_CONFIG"):
         env.pop(name, None)
     with open(cwd / "run.log", "ab") as log:

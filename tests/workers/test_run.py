@@ -9,6 +9,7 @@ import signal
 import stat
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -23,8 +24,10 @@ def run_sh(tmp_path, *daemon_args):
     """workers/run.sh started in ``tmp_path``; (process, commands, log)."""
     commands = "tcp://127.0.0.1:%d" % free_port()
     events = "tcp://127.0.0.1:%d" % free_port()
+    # /metrics and /health on a free port rather than make run's 5572
     env = dict(os.environ, BIN=str(REPO / "bin"), EXITFLOW_COMMANDS=commands,
-               EXITFLOW_EVENTS=events)
+               EXITFLOW_EVENTS=events,
+               EXITFLOW_HTTP="127.0.0.1:%d" % free_port())
     for name in ("EXITFLOW_CERT", "EXITFLOW_SERVER_KEY", "EXITFLOW_CONFIG"):
         env.pop(name, None)
     if os.environ.get("EXITFLOWD"):
@@ -58,6 +61,10 @@ def test_run_sh_starts_daemon_and_workers(tmp_path):
         wait_for(lambda: lag_of(c, "dq") is not None
                  and lag_of(c, "notify") is not None, timeout=20,
                  what="both workers in consumer.list")
+        # the daemon serves /health where EXITFLOW_HTTP says
+        health = urllib.request.urlopen(
+            "http://%s/health" % env["EXITFLOW_HTTP"], timeout=10)
+        assert health.status == 200
         wf = exit_household(c, Household(), {"exit_date": day(-1),
                                              "destination": 8})
         caught_up(c, "dq")
