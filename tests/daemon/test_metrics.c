@@ -289,15 +289,6 @@ test_health_fails_when_writes_fail_or_the_loop_stops (void **state)
 
 /* ---- the store's figures ---- */
 
-static const char *
-wf_id (int n)
-{
-    static char ids[8][WF_ID_LEN + 1];
-    char *id = ids[n % 8];
-    snprintf (id, WF_ID_LEN + 1, "01JDKZ3V8QABCDEFGHJKMN%04d", n);
-    return id;
-}
-
 /* Stores `n` workflows started a minute apart from NOW, every other one
  * stalled, each with a stored reply, and one unscoped reply. */
 static void
@@ -305,10 +296,10 @@ store_some (int n)
 {
     store_txn_t *t = begin (true);
     for (int i = 0; i < n; i++) {
-        char household[16];
+        char id[WF_ID_LEN + 1], household[16];
+        snprintf (id, sizeof id, "01JDKZ3V8QMETRICSWF0000%03d", i);
         snprintf (household, sizeof household, "h%d", i);
-        store_wf_t *swf = started_workflow (wf_id (i), household,
-                                            NOW + i * 60000);
+        store_wf_t *swf = started_workflow (id, household, NOW + i * 60000);
         swf->wf->stalled = i % 2 == 0;
         assert_int_equal (store_reply_put (t, swf, str (household), NOW, 1,
                                            "reply", 5), STORE_OK);
