@@ -297,7 +297,8 @@ store_some (int n)
     store_txn_t *t = begin (true);
     for (int i = 0; i < n; i++) {
         char id[WF_ID_LEN + 1], household[16];
-        snprintf (id, sizeof id, "01JDKZ3V8QMETRICSWF0000%03d", i);
+        snprintf (id, sizeof id, "01JDKZ3V8QMETRICSWF0000%03u",
+                  (unsigned) i % 1000u);
         snprintf (household, sizeof household, "h%d", i);
         store_wf_t *swf = started_workflow (id, household, NOW + i * 60000);
         swf->wf->stalled = i % 2 == 0;
