@@ -181,7 +181,8 @@ listen_on (const char *address, char *why, size_t cap)
     if (!http_parse_address (address, &addr, &len, why, cap))
         return -1;
     int on = 1;
-    int fd = socket (addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket (addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                     0);
     if (fd < 0
         || setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on)
         || (addr.ss_family == AF_INET6
