@@ -27,7 +27,8 @@ DEB_BUILD := gcc make pkg-config libzmq3-dev libczmq-dev liblmdb-dev libmsgpack-
              libmicrohttpd-dev
 DEB_RUN   := tzdata
 DEB_TEST  := libcmocka-dev python3-zmq python3-msgpack python3-pytest lmdb-utils \
-             python3-prometheus-client prometheus
+             python3-prometheus-client prometheus \
+             python3-lmdb
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 # Position-independent objects for shared libraries, every symbol hidden

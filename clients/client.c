@@ -730,6 +730,14 @@ exitflow_consumer_delete (exitflow_client_t *self, const char *consumer,
 }
 
 exitflow_reply_t *
+exitflow_backup (exitflow_client_t *self, const char *dir,
+                 exitflow_error_t *err)
+{
+    arg_t a[] = { ARG_S ("dir", dir) };
+    return call_args (self, EXF_CMD_STORE_BACKUP, a, ARG_COUNT (a), err);
+}
+
+exitflow_reply_t *
 exitflow_hud_codes (exitflow_client_t *self, exitflow_error_t *err)
 {
     return exitflow_call (self, EXF_CMD_NAME (HUD_CODES), NULL, 0, err);

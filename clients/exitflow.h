@@ -330,6 +330,17 @@ EXITFLOW_EXPORT exitflow_reply_t *
  * result: what a front end shows and checks (3.0). */
 EXITFLOW_EXPORT exitflow_reply_t *exitflow_hud_codes (exitflow_client_t *self,
                                                       exitflow_error_t *err);
+/* store.backup (admin): a compacted copy of the store into `dir` on the
+ * daemon's machine (a new or empty directory; a relative one is taken
+ * from the daemon's working directory), written while the daemon serves:
+ * `{dir, bytes, last_seq}` — the directory made absolute, the copy's size
+ * and the last event seq in it. The reply comes when the copy is done, so
+ * give this call a client whose timeout_ms covers the copy; a retry (the
+ * same request id) waits for the same copy. Restore is starting exitflowd
+ * with --data on the copy (3.0). */
+EXITFLOW_EXPORT exitflow_reply_t *
+    exitflow_backup (exitflow_client_t *self, const char *dir,
+                     exitflow_error_t *err);
 /* dq.report: `findings` is a msgpack array of finding maps. */
 EXITFLOW_EXPORT exitflow_reply_t *
     exitflow_dq_report (exitflow_client_t *self, const char *workflow_id,

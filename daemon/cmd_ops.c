@@ -1,9 +1,12 @@
 /* cmd_ops — the commands that read no workflow: ping and stats (for
- * operators and monitors) and hud.codes (the HUD vocabulary, for front
- * ends). */
+ * operators and monitors), store.backup (for admins), and hud.codes (the
+ * HUD vocabulary, for front ends). */
+#include <string.h>
+
 #include "protocol/calendar.h"
 #include "protocol/hud_fields.h"
 
+#include "backup.h"
 #include "handlers.h"
 
 store_status_t
@@ -24,7 +27,7 @@ cmd_stats (call_t *c)
     store_status_t rc = store_workflow_counts (env->txn, counts);
     if (rc)
         return rc;
-    msgpack_pack_map (c->pk, 5);
+    msgpack_pack_map (c->pk, 6);
     codec_pack_cstr (c->pk, "workflows");
     msgpack_pack_map (c->pk, WF_STATE_COUNT);
     for (int i = 0; i < WF_STATE_COUNT; i++)
@@ -35,6 +38,41 @@ cmd_stats (call_t *c)
     /* the zone every "today" is counted in (--timezone) */
     pack_kv_str (c->pk, "timezone", calendar_zone ());
     pack_kv_int (c->pk, "requests", (int64_t) c->env->requests_before);
+    /* the store's schema, its map and how far it may grow */
+    store_map_t map;
+    store_map (store_txn_store (env->txn), &map);
+    codec_pack_cstr (c->pk, "store");
+    msgpack_pack_map (c->pk, 4);
+    pack_kv_int (c->pk, "schema", STORE_FORMAT);
+    pack_kv_int (c->pk, "map_size", (int64_t) map.map_size);
+    pack_kv_int (c->pk, "max_map_size", (int64_t) map.max_map_size);
+    codec_pack_cstr (c->pk, "full");
+    pack_bool (c->pk, map.full);
+    return STORE_OK;
+}
+
+/* A compacted copy of the store into `dir`, written while the daemon
+ * serves; the request is answered when the copy is done (backup.h). */
+store_status_t
+cmd_store_backup (call_t *c)
+{
+    exf_str_t dir;
+    if (!codec_read_str (c->args, "dir", true, BACKUP_DIR_MAX, &dir, NULL,
+                         EXF_BAD_REQUEST, &c->err))
+        return STORE_OK;
+    if (memchr (dir.ptr, '\0', dir.len)) {
+        exf_fail (&c->err, EXF_BAD_REQUEST, "dir", "dir must not hold a NUL "
+                  "byte");
+        return STORE_OK;
+    }
+    if (!c->env->backup) {
+        exf_fail (&c->err, EXF_UNAVAILABLE, NULL, "backups are not "
+                  "available here");
+        return STORE_OK;
+    }
+    char path[BACKUP_DIR_MAX + 1];
+    codec_str_copy (path, sizeof path, dir);
+    c->deferred = backup_start (c->env->backup, c->req->id, path, &c->err);
     return STORE_OK;
 }
 

@@ -46,6 +46,8 @@ static const command_t command_table[EXF_CMD_COUNT] = {
     [EXF_CMD_CONSUMER_DELETE]  = { cmd_consumer_delete,  true,  false, OPS },
     [EXF_CMD_DQ_REPORT]        = { cmd_dq_report,        true,  true,  WORKER },
     [EXF_CMD_HUD_CODES]        = { cmd_hud_codes,        false, false, EXF_ROLE_ANY },
+    /* a copy of every workflow: admin only */
+    [EXF_CMD_STORE_BACKUP]     = { cmd_store_backup,     false, false, EXF_ROLE_ADMIN },
 };
 
 /* A command the protocol names but this table has no row for (a name
@@ -182,6 +184,8 @@ commands_execute (const command_env_t *env, const command_t *cmd,
     }
     if (!c.err.code && (rc = cmd->handler (&c)))
         goto done;
+    if (!c.err.code && c.deferred)
+        goto done;                      /* answered later: no reply now */
 answer:
     if (c.err.code)
         codec_pack_reply_error (&out, req->id, &c.err);

@@ -13,6 +13,7 @@
 #include "change.h"
 
 typedef struct command_t command_t;
+typedef struct backup_t backup_t;       /* backup.h */
 
 /* The command called `name`, or NULL. */
 const command_t *commands_find (exf_str_t name);
@@ -29,6 +30,7 @@ typedef struct {
     uint64_t requests_before;           /* requests run since start before
                                            this one (stats: a count, not a
                                            clock, shows how long one waited) */
+    backup_t *backup;                   /* store.backup's; NULL: none here */
 } command_env_t;
 
 /* Runs one parsed request from `caller` and writes the reply body into
@@ -36,7 +38,9 @@ typedef struct {
  * actor it may not speak for, gets FORBIDDEN and nothing is read or
  * changed. Returns STORE_OK, or the storage fault that makes the
  * transaction unusable: then the whole batch must be aborted. `body` is
- * the raw request frame (idempotency). */
+ * the raw request frame (idempotency). A command answered later leaves
+ * `reply` empty: store.backup, whose request then waits in backup.h's
+ * backup_wait for the copy it started. */
 store_status_t commands_execute (const command_env_t *env,
                                  const command_t *cmd,
                                  const codec_request_t *req,

@@ -17,7 +17,7 @@ DAEMON_SHELL_SRC := daemon/log.c daemon/auth.c daemon/peers.c daemon/backlog.c \
                     daemon/change.c daemon/commands.c \
                     daemon/handlers.c daemon/cmd_ops.c daemon/cmd_workflow.c \
                     daemon/cmd_member.c daemon/cmd_events.c daemon/stall.c \
-                    daemon/metrics.c
+                    daemon/metrics.c daemon/backup.c
 DAEMON_SRC       := $(DAEMON_CORE_SRC) $(DAEMON_CODEC_SRC) $(DAEMON_SHELL_SRC) \
                     daemon/http.c daemon/server.c daemon/exitflowd.c
 
@@ -55,7 +55,7 @@ DAEMON_TEST_CORE  := $(call objs,$(DAEMON_CORE_SRC) $(DAEMON_CODEC_SRC))
 DAEMON_TEST_SHELL := $(DAEMON_TEST_CORE) $(call objs,$(DAEMON_SHELL_SRC))
 DAEMON_TEST_HDRS  := tests/support/msgpack_builder.h \
                      tests/daemon/map_reader.h tests/daemon/workflow_fixture.h \
-                     tests/daemon/store_fixture.h
+                     tests/daemon/store_fixture.h tests/daemon/format2_record.h
 
 $(BIN)/test_workflow $(BIN)/test_view $(BIN)/test_record: \
     $(BIN)/test_%: tests/daemon/test_%.c $(DAEMON_TEST_HDRS) \

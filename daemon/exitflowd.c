@@ -20,6 +20,7 @@ usage (FILE *out)
     fprintf (out,
         "usage: exitflowd [--data DIR] [--commands ENDPOINT] [--events ENDPOINT]\n"
         "                 [--stall-after SECONDS] [--map-size BYTES]\n"
+        "                 [--max-map-size BYTES]\n"
         "                 [--reply-retention SECONDS]\n"
         "                 [--server-cert FILE --certs DIR]\n"
         "                 [--max-connections N] [--peer-grace SECONDS]\n"
@@ -31,7 +32,10 @@ usage (FILE *out)
         "  --commands ENDPOINT   ROUTER for commands (" EXF_DEFAULT_COMMANDS ")\n"
         "  --events ENDPOINT     PUB for events (" EXF_DEFAULT_EVENTS ")\n"
         "  --stall-after SECONDS idle time before workflow.stalled (86400)\n"
-        "  --map-size BYTES      LMDB map size, the storage limit (8 GiB)\n"
+        "  --map-size BYTES      LMDB map size to start with (8 GiB)\n"
+        "  --max-map-size BYTES  the storage limit: a full map doubles, up to\n"
+        "                        this (default --map-size: no growth); at it,\n"
+        "                        writes get UNAVAILABLE and reads go on\n"
         "  --reply-retention SECONDS\n"
         "                        how long replies are kept for retried requests\n"
         "                        (86400, the protocol's promise; lower only in tests)\n"
@@ -54,8 +58,8 @@ usage (FILE *out)
         "                        no authentication: loopback or a private network\n"
         "  --config FILE         ZPL config; keys under `exitflowd`: data,\n"
         "                        commands, events, stall-after, map-size,\n"
-        "                        reply-retention, server-cert, certs,\n"
-        "                        max-connections, peer-grace, timezone,\n"
+        "                        max-map-size, reply-retention, server-cert,\n"
+        "                        certs, max-connections, peer-grace, timezone,\n"
         "                        consumer-retire-after, http\n"
         "  --verbose             log every request (ids and codes only)\n"
         "  --verify DIR          check every page and record of the store in\n"
@@ -66,7 +70,10 @@ usage (FILE *out)
         "clean), 1 a fault, 2 a bad flag or set-up, and for the store:\n"
         "  10 no space: the filesystem is full\n"
         "  11 the data directory is read-only\n"
-        "  12 the store is damaged (restore it from a backup: README)\n");
+        "  12 the store is damaged (restore it from a backup: README)\n"
+        "  13 the store is of a schema this exitflowd does not serve: written\n"
+        "     by a newer exitflowd (left untouched), or the first, unsealed\n"
+        "     one; an older schema is upgraded when the store is opened\n");
 }
 
 static void
@@ -92,6 +99,11 @@ verify (const char *dir)
         fprintf (stderr, "exitflowd: %s holds a store of an older format; "
                  "its seals cannot be checked\n", dir);
         return 1;
+    case VERIFY_NEWER_FORMAT:
+        fprintf (stderr, "exitflowd: %s holds a store of a newer schema than "
+                 "this exitflowd's (%d): a newer exitflowd serves it\n", dir,
+                 STORE_FORMAT);
+        return STORE_EXIT_VERSION;
     default:
         return 1;
     }
@@ -160,9 +172,9 @@ main (int argc, char **argv)
         .peer_grace_s = 30,
         .consumer_retire_after_s = 7 * 86400,
     };
-    enum { F_DATA, F_COMMANDS, F_EVENTS, F_STALL, F_MAP, F_RETENTION,
-           F_SERVER_CERT, F_CERTS, F_MAX_CONNECTIONS, F_PEER_GRACE,
-           F_TIMEZONE, F_RETIRE, F_HTTP, F_CONFIG, F_COUNT };
+    enum { F_DATA, F_COMMANDS, F_EVENTS, F_STALL, F_MAP, F_MAX_MAP,
+           F_RETENTION, F_SERVER_CERT, F_CERTS, F_MAX_CONNECTIONS,
+           F_PEER_GRACE, F_TIMEZONE, F_RETIRE, F_HTTP, F_CONFIG, F_COUNT };
     const char *flag[F_COUNT] = { 0 };
     static const struct option options[] = {
         { "data", required_argument, NULL, F_DATA },
@@ -170,6 +182,7 @@ main (int argc, char **argv)
         { "events", required_argument, NULL, F_EVENTS },
         { "stall-after", required_argument, NULL, F_STALL },
         { "map-size", required_argument, NULL, F_MAP },
+        { "max-map-size", required_argument, NULL, F_MAX_MAP },
         { "reply-retention", required_argument, NULL, F_RETENTION },
         { "server-cert", required_argument, NULL, F_SERVER_CERT },
         { "certs", required_argument, NULL, F_CERTS },
@@ -214,8 +227,8 @@ main (int argc, char **argv)
         static const char *const keys[F_CONFIG] = {
             "exitflowd/data", "exitflowd/commands", "exitflowd/events",
             "exitflowd/stall-after", "exitflowd/map-size",
-            "exitflowd/reply-retention", "exitflowd/server-cert",
-            "exitflowd/certs", "exitflowd/max-connections",
+            "exitflowd/max-map-size", "exitflowd/reply-retention",
+            "exitflowd/server-cert", "exitflowd/certs", "exitflowd/max-connections",
             "exitflowd/peer-grace", "exitflowd/timezone",
             "exitflowd/consumer-retire-after", "exitflowd/http" };
         char why[256];
@@ -256,6 +269,8 @@ main (int argc, char **argv)
     } numbers[] = {
         { F_STALL, 1, CENTURY_S, "--stall-after takes 1 to 3162240000 seconds" },
         { F_MAP, 1 << 16, 1LL << 50, "--map-size takes 65536 bytes to 1 PiB" },
+        { F_MAX_MAP, 1 << 16, 1LL << 50,
+          "--max-map-size takes 65536 bytes to 1 PiB" },
         { F_RETENTION, 1, CENTURY_S,
           "--reply-retention takes 1 to 3162240000 seconds" },
         { F_MAX_CONNECTIONS, 1, 100000,
@@ -275,6 +290,8 @@ main (int argc, char **argv)
             config.stall_after_s = n;
         else if (numbers[i].flag == F_MAP)
             config.map_size = (size_t) n;
+        else if (numbers[i].flag == F_MAX_MAP)
+            config.max_map_size = (size_t) n;
         else if (numbers[i].flag == F_MAX_CONNECTIONS)
             config.max_connections = (size_t) n;
         else if (numbers[i].flag == F_PEER_GRACE)
@@ -283,6 +300,14 @@ main (int argc, char **argv)
             config.consumer_retire_after_s = n;
         else
             config.reply_retention_s = n;
+    }
+    if (!config.max_map_size)
+        config.max_map_size = config.map_size;      /* no growth */
+    if (config.max_map_size < config.map_size) {
+        fprintf (stderr, "exitflowd: --max-map-size (%zu) must be at least "
+                 "--map-size (%zu)\n", config.max_map_size, config.map_size);
+        zconfig_destroy (&file);
+        return 2;
     }
     if (!http_flag (flag[F_HTTP], &config)) {
         zconfig_destroy (&file);

@@ -22,6 +22,7 @@ typedef struct {
     exf_error_t err;
     store_wf_t *target;                 /* what a scoped command names, or NULL */
     bool changed;                       /* store `target` when done */
+    bool deferred;                      /* answered later (store.backup) */
 } call_t;
 
 typedef store_status_t (*handler_fn) (call_t *c);
@@ -32,6 +33,7 @@ typedef store_status_t (*handler_fn) (call_t *c);
 store_status_t cmd_ping (call_t *c);
 store_status_t cmd_stats (call_t *c);
 store_status_t cmd_hud_codes (call_t *c);
+store_status_t cmd_store_backup (call_t *c);
 /* cmd_workflow.c: a workflow's life and how to find it */
 store_status_t cmd_workflow_start (call_t *c);
 store_status_t cmd_workflow_get (call_t *c);

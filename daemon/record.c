@@ -94,11 +94,12 @@ record_ledger_drop_oldest (record_ledger_t *l, uint32_t events,
  *   done_step= [step, mode, completed_at, first_completed_at, actor|nil, data]
  *   dq       = [source, count, findings]      (bytes are msgpack bin)
  *
- * Format 2 (still read: stores written before it keep working) has no
- * move_in_date, no last_actor and no birth_date, and its member's adult is
- * always a bool: it was given or defaulted to true, so it is read as an
- * explicit override. Its last_actor is unknown (""): such a workflow is
- * found by its starter until its next change names one.
+ * Format 2 (read for the store's upgrade from schema 2, store.h: the
+ * upgrade writes every record again in format 3) has no move_in_date, no
+ * last_actor and no birth_date, and its member's adult is always a bool:
+ * it was given or defaulted to true, so it is read as an explicit
+ * override. Its last_actor is unknown (""): such a workflow is found by
+ * its starter until its next change names one.
  *
  * The index entries a workflow has (store.c) follow from this record:
  * state, updated_at, stalled, household, members, started_by, last_actor. */

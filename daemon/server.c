@@ -16,6 +16,7 @@
 #include "protocol/calendar.h"
 
 #include "auth.h"
+#include "backup.h"
 #include "commands.h"
 #include "log.h"
 #include "backlog.h"
@@ -80,6 +81,7 @@ typedef struct {
     bool backlog_was_used;          /* at the last maintenance */
     size_t connections;             /* at the last maintenance */
     store_t *store;
+    backup_t *backup;               /* store.backup's copy and its waiters */
     auth_t *auth;
     request_t *batch;
     outbox_t outbox;
@@ -312,8 +314,11 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now,
     store_status_t rc = store_begin (self->store, any_write, &txn);
     if (rc)
         return metrics_writes (self->metrics, any_write, rc);
-    command_env_t env = { change_env (self, txn, now), self->started_ms,
-                          self->config->consumer_retire_after_s * 1000, 0 };
+    command_env_t env = {
+        .change = change_env (self, txn, now),
+        .started_ms = self->started_ms,
+        .consumer_retire_ms = self->config->consumer_retire_after_s * 1000,
+        .backup = self->backup };
     for (int i = 0; i < n && !rc; i++) {
         request_t *r = &self->batch[i];
         if (!r->cmd || (writes_refused && command_writes (r->cmd)))
@@ -352,17 +357,46 @@ refuse_for_fault (request_t *r, store_status_t rc)
     r->cmd = NULL;                  /* answered: not run again */
 }
 
-/* Commits the batch. A storage fault aborts the whole transaction, so the
- * batch is run again without the write that met it (that one is refused),
- * a few times; past that, or when the commit itself failed, every write is
- * refused and the reads are still served. */
+/* After a write met a full store: grows the map when it can (no
+ * transaction is open between batches, as LMDB needs), and says so. */
+static bool
+grow_store (server_t *self)
+{
+    uint64_t from, to;
+    store_status_t rc = store_grow (self->store, &from, &to);
+    if (rc == STORE_OK)
+        log_line ("info", "the store's map grew from %llu to %llu bytes "
+                  "(--max-map-size %zu)", (unsigned long long) from,
+                  (unsigned long long) to, self->config->max_map_size);
+    else if (rc == STORE_BUSY)
+        log_limited (LOG_STORAGE, zclock_mono (), "warn", "the store's map "
+                     "is full; it grows once the backup running ends");
+    else if (rc == STORE_FULL && from >= self->config->max_map_size)
+        log_limited (LOG_STORAGE, zclock_mono (), "error", "the store's map "
+                     "is full at its maximum (%llu bytes): writes are "
+                     "refused until exitflowd restarts with a larger "
+                     "--max-map-size", (unsigned long long) from);
+    else if (rc != STORE_FULL)
+        log_storage_fault (self, "growing the map", rc);
+    return rc == STORE_OK;
+}
+
+/* Commits the batch. A full map is grown and the whole batch run again
+ * from the start (its commands' effects are only in the aborted
+ * transaction and the outbox, both dropped). Any other storage fault
+ * aborts the whole transaction too, so the batch is run again without the
+ * write that met it (that one is refused), a few times; past that, or when
+ * the commit itself failed, every write is refused and the reads are
+ * still served. */
 static void
 commit_batch (server_t *self, int n, int64_t now)
 {
     int failed_at;
     store_status_t rc = STORE_OK;
     for (int attempt = 0; attempt <= FAULT_RETRIES; attempt++) {
-        rc = run_batch (self, n, false, now, &failed_at);
+        while ((rc = run_batch (self, n, false, now, &failed_at)) == STORE_FULL
+               && grow_store (self))
+            ;
         if (!rc)
             return;
         log_storage_fault (self, "batch aborted", rc);
@@ -378,6 +412,27 @@ commit_batch (server_t *self, int n, int64_t now)
             if (self->batch[i].cmd)
                 reply_with_error (&self->batch[i], EXF_INTERNAL,
                                   "storage could not be read");
+}
+
+/* The store's schema and map, once at start-up. */
+static void
+log_store_opened (server_t *self)
+{
+    store_map_t map;
+    store_map (self->store, &map);
+    int was = store_opened_format (self->store);
+    if (was != STORE_FORMAT)
+        log_line ("info", "the store was upgraded from schema %d to %d", was,
+                  STORE_FORMAT);
+    log_line ("info", "store: schema %d, a data file of %llu bytes, a "
+              "%llu-byte map that may grow to %llu", STORE_FORMAT,
+              (unsigned long long) map.file_bytes,
+              (unsigned long long) map.map_size,
+              (unsigned long long) map.max_map_size);
+    if (map.file_bytes >= map.max_map_size)
+        log_line ("warn", "the data file fills --max-map-size: the map "
+                  "cannot grow, and a write that needs more room than its "
+                  "free pages is refused until a restart with a larger one");
 }
 
 /* Request ids and command names are the client's bytes: log them only as
@@ -409,6 +464,30 @@ same_peer (request_t *a, request_t *b)
     return n == zmq_msg_size (&b->frames[0])
            && memcmp (zmq_msg_data (&a->frames[0]), zmq_msg_data (&b->frames[0]),
                       n) == 0;
+}
+
+/* A command answered later (an empty reply: store.backup) waits in its
+ * module, its envelope taken, unless the answer is already known. */
+static bool
+answered_later (server_t *self, request_t *r)
+{
+    return r->cmd && !r->reply.size
+           && backup_wait (self->backup, r->req.id, r->frames,
+                           r->n_frames - 1, r->fd, r->received_us,
+                           &r->reply);
+}
+
+/* backup_send_fn: a later answer goes out, and is counted, like any. */
+static void
+send_later (void *arg, zmq_msg_t *envelope, int n, const void *reply,
+            size_t len, int fd, int64_t received_us)
+{
+    server_t *self = arg;
+    backlog_send (self->backlog, envelope, n, reply, len, fd, zclock_mono ());
+    const char *name = EXF_CMD_NAME (STORE_BACKUP);
+    metrics_command (self->metrics,
+                     (exf_str_t) { name, (uint32_t) strlen (name) }, reply,
+                     len, zclock_usecs () - received_us);
 }
 
 static void
@@ -449,9 +528,11 @@ handle_batch (server_t *self)
         request_t *r = &self->batch[i];
         if (self->config->verbose)
             log_request (r);
-        send_reply (self, r, zclock_mono ());
-        metrics_command (self->metrics, r->req.cmd, r->reply.data,
-                         r->reply.size, zclock_usecs () - r->received_us);
+        if (!answered_later (self, r)) {
+            send_reply (self, r, zclock_mono ());
+            metrics_command (self->metrics, r->req.cmd, r->reply.data,
+                             r->reply.size, zclock_usecs () - r->received_us);
+        }
         request_fini (r);
     }
     publish_outbox (self);
@@ -544,6 +625,8 @@ run_maintenance (server_t *self)
     if (rc) {
         outbox_clear (&self->outbox);
         log_storage_fault (self, "stall scan", rc);
+        if (rc == STORE_FULL)
+            grow_store (self);      /* the next scan has room */
         return;
     }
     self->stall_cursor = cursor;
@@ -635,14 +718,18 @@ server_run (const server_config_t *config)
                   "loopback endpoints only, and every caller is principal "
                   "'local' with role admin");
     store_status_t opened;
-    self.store = store_new (config->data_dir, config->map_size,
-                            config->reply_retention_s * 1000, &opened, why,
-                            sizeof why);
+    store_options_t store_options = {
+        .dir = config->data_dir, .map_size = config->map_size,
+        .max_map_size = config->max_map_size,
+        .reply_keep_ms = config->reply_retention_s * 1000 };
+    self.store = store_open (&store_options, &opened, why, sizeof why);
     if (!self.store) {
         log_line ("error", "%s", why);
         auth_destroy (&self.auth);
         return store_exit_status (opened);
     }
+    log_store_opened (&self);
+    self.backup = backup_new (self.store);
     self.batch = calloc (BATCH_MAX, sizeof *self.batch);
     const char *endpoints[2] = { config->commands_endpoint,
                                  config->events_endpoint };
@@ -657,7 +744,7 @@ server_run (const server_config_t *config)
             goto done;
         }
     }
-    if (!self.batch || !self.commands || !self.events)
+    if (!self.batch || !self.commands || !self.events || !self.backup)
         goto done;
     self.commands_socket = zsock_resolve (self.commands);
     self.events_socket = zsock_resolve (self.events);
@@ -675,14 +762,15 @@ server_run (const server_config_t *config)
 
     while (!zsys_interrupted) {
         /* the monitors first: a connection is counted before its requests */
-        zmq_pollitem_t items[3] = {
+        zmq_pollitem_t items[4] = {
             { peers_monitor (self.command_peers), 0, ZMQ_POLLIN, 0 },
             { peers_monitor (self.event_peers), 0, ZMQ_POLLIN, 0 },
-            { self.commands_socket, 0, ZMQ_POLLIN, 0 } };
+            { self.commands_socket, 0, ZMQ_POLLIN, 0 },
+            { NULL, backup_signal_fd (self.backup), ZMQ_POLLIN, 0 } };
         int64_t wait = self.next_maintenance - zclock_mono ();
         if (backlog_bytes (self.backlog) && wait > 1)
             wait = 1;               /* replies wait: look again soon */
-        int rc = zmq_poll (items, 3,
+        int rc = zmq_poll (items, 4,
                            wait < 0 ? 0 : wait > 1000 ? 1000 : (long) wait);
         if (rc < 0) {
             if (zmq_errno () == EINTR)
@@ -698,11 +786,14 @@ server_run (const server_config_t *config)
             backlog_flush (self.backlog, zclock_mono ());
         if (items[2].revents & ZMQ_POLLIN)
             handle_batch (&self);
+        if (items[3].revents & ZMQ_POLLIN)
+            backup_finish (self.backup, send_later, &self);
         run_maintenance (&self);
     }
     log_line ("info", "stopping");
     status = 0;
 done:
+    backup_destroy (&self.backup);  /* waits for a copy in progress */
     http_stop (&self.http);         /* its thread reads the metrics */
     metrics_destroy (&self.metrics);
     outbox_fini (&self.outbox);

@@ -20,6 +20,7 @@ typedef struct {
     int64_t stall_after_s;
     int64_t reply_retention_s;      /* stored replies kept at least this long */
     size_t map_size;
+    size_t max_map_size;            /* the map grows up to it (>= map_size) */
     const char *server_cert;        /* secret certificate; NULL: local mode */
     const char *certs_dir;          /* clients' public certificates */
     size_t max_connections;         /* per socket */

@@ -43,10 +43,11 @@
  *   R rseq                → reply record of a command naming a workflow
  *   U day request-id      → reply record of a command naming none
  *   C name                → consumer offset
- *   M name                → meta: "counts" (per state), "format",
- *                           "indexes" (which of the indexes above the store
- *                           holds: a store written before the F and T
- *                           entries gets them when it is opened)
+ *   M name                → meta: "counts" (per state), "format" (the
+ *                           schema version, store.h: a store of an older
+ *                           schema is upgraded when it is opened), and in
+ *                           a schema-2 store "indexes" (whether it holds
+ *                           the F and T entries yet)
  *
  * Numbers are big-endian so byte order is numeric order. A reply record is
  * at(8) · body-hash(8) · id-length(1) · id · scope-length(1) · scope ·
@@ -75,10 +76,8 @@
 #include "verify.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
-/* The indexes a store holds ("M indexes"): 1, the F and T entries. */
-#define INDEXES 1
-/* Workflows indexed per transaction when an older store gets them. */
-#define INDEX_BATCH 2000
+/* Workflows read per pass of the upgrade (all in its one transaction). */
+#define UPGRADE_BATCH 2000
 #define KEY_MAX 160
 /* lock.mdb's blocks, allocated before LMDB maps the file for writing: its
  * reader table fits (LMDB sizes it from the file, about 1,000 readers) */
@@ -92,6 +91,12 @@ struct store_t {
     uint64_t committed_seq;
     uint64_t committed_reply_seq;
     int64_t reply_keep_ms;
+    size_t max_map_size;            /* store_grow's limit */
+    int opened_format;              /* the schema found at open */
+    bool map_full;                  /* the last fault was LMDB's MAP_FULL */
+    bool full;                      /* a write met full storage that could
+                                       not grow; no write committed since */
+    int copies;                     /* copies reading the map (no growth) */
     char detail[256];               /* what the storage said of the last fault */
     bool detail_set;                /* … when the store said it itself */
 };
@@ -116,6 +121,8 @@ store_strerror (store_status_t status)
     case STORE_READ_ONLY: return "storage is read-only";
     case STORE_CORRUPT: return "a stored record is damaged";
     case STORE_BUSY: return "storage is in use by another process";
+    case STORE_VERSION:
+        return "the store's schema is not one this exitflowd serves";
     case STORE_FAULT: break;
     }
     return "storage fault";
@@ -128,6 +135,7 @@ store_exit_status (store_status_t status)
     case STORE_FULL: return STORE_EXIT_FULL;
     case STORE_READ_ONLY: return STORE_EXIT_READ_ONLY;
     case STORE_CORRUPT: return STORE_EXIT_DAMAGED;
+    case STORE_VERSION: return STORE_EXIT_VERSION;
     default: return 1;
     }
 }
@@ -178,6 +186,8 @@ status_of (store_t *self, int rc)
     default:
         status = STORE_FAULT;
     }
+    /* store_grow answers this one by growing the map */
+    self->map_full = rc == MDB_MAP_FULL;
     if (!said)
         snprintf (self->detail, sizeof self->detail, "%s", mdb_strerror (rc));
     return status;
@@ -551,9 +561,13 @@ verify_existing (store_t *self, store_status_t *status, char *why, size_t cap)
                        "damaged (%s): see exitflowd --verify %s, and restore "
                        "from a backup", self->dir, first, self->dir);
     case VERIFY_OLD_FORMAT:
-        return refuse (status, STORE_FAULT, why, cap, "the store in %s was "
-                       "written by an older exitflowd (format 1); this one "
-                       "reads format %d", self->dir, STORE_FORMAT);
+        return refuse (status, STORE_VERSION, why, cap, "the store in %s "
+                       "was written by an older exitflowd (schema 1, "
+                       "without seals), which this one cannot upgrade: it "
+                       "upgrades schema %d and later", self->dir,
+                       STORE_FORMAT_OLDEST);
+    case VERIFY_NEWER_FORMAT:       /* clean as far as this one can tell: */
+        return true;                /* the schema check says what it is */
     default:
         return refuse (status, STORE_FAULT, why, cap, "cannot verify the "
                        "store in %s: %s", self->dir, first);
@@ -570,55 +584,120 @@ on_lmdb_assert (MDB_env *env, const char *msg)
              "see exitflowd --verify %s\n", msg, dir, dir);
 }
 
-/* Reads the seqs back and marks a new store with its format; an existing
- * store was verified, format included. */
+/* Reads the seqs back and the schema mark: `*format` is 0 for a store
+ * without one, which can only be a new, empty store (the verifier refuses
+ * any other). Reads only: a store that is refused stays as it was. */
 static int
-open_tree (store_t *self)
+open_tree (store_t *self, uint64_t *format)
 {
     MDB_txn *txn;
-    MDB_stat st;
+    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    *format = 0;
+    if (!(rc = mdb_dbi_open (txn, NULL, 0, &self->dbi))) {
+        self->committed_seq = read_last_number (txn, self->dbi, 'L');
+        self->committed_reply_seq = read_last_number (txn, self->dbi, 'R');
+        store_txn_t t = { .store = self, .txn = txn };
+        dbkey_t k = prefixed_key ('M', "format");
+        MDB_val v;
+        rc = db_get (&t, &k, &v);
+        if (!rc && v.mv_size == 8)
+            *format = get_be64 (v.mv_data);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    mdb_txn_abort (txn);
+    return rc;
+}
+
+/* Puts the schema mark in `t`. */
+static int
+put_format (store_txn_t *t)
+{
+    uint8_t format[8];
+    put_be64 (format, STORE_FORMAT);
+    dbkey_t k = prefixed_key ('M', "format");
+    return db_put (t, &k, val_of (format, 8), 0);
+}
+
+/* A new store gets its mark. */
+static int
+mark_new (store_t *self)
+{
+    MDB_txn *txn;
     int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
     if (rc)
         return rc;
-    if ((rc = mdb_dbi_open (txn, NULL, 0, &self->dbi))
-        || (rc = mdb_stat (txn, self->dbi, &st))) {
+    store_txn_t t = { .store = self, .txn = txn, .write = true };
+    if ((rc = put_format (&t))) {
         mdb_txn_abort (txn);
         return rc;
-    }
-    self->committed_seq = read_last_number (txn, self->dbi, 'L');
-    self->committed_reply_seq = read_last_number (txn, self->dbi, 'R');
-    if (st.ms_entries == 0) {
-        store_txn_t t = { .store = self, .txn = txn, .write = true };
-        uint8_t format[8], indexes[8];
-        put_be64 (format, STORE_FORMAT);
-        put_be64 (indexes, INDEXES);
-        dbkey_t k = prefixed_key ('M', "format");
-        dbkey_t ki = prefixed_key ('M', "indexes");
-        if ((rc = db_put (&t, &k, val_of (format, 8), 0))
-            || (rc = db_put (&t, &ki, val_of (indexes, 8), 0))) {
-            mdb_txn_abort (txn);
-            return rc;
-        }
     }
     return mdb_txn_commit (txn);
 }
 
-/* Defined with the workflows: an older store gets its indexes. */
-static int build_indexes (store_t *self);
+/* Defined with the workflows: an older store brought to STORE_FORMAT. */
+static int upgrade (store_t *self);
+
+/* The map doubled, up to the maximum; false when it cannot grow. */
+static bool
+grow_map (store_t *self)
+{
+    uint64_t from, to;
+    return store_grow (self, &from, &to) == STORE_OK;
+}
+
+/* The store in the schema this exitflowd writes: a new one marked, an
+ * older one upgraded in one transaction (the map grown when it must), a
+ * newer one refused before anything is written. */
+static bool
+settle_schema (store_t *self, store_status_t *status, char *why, size_t cap)
+{
+    uint64_t format = 0;
+    int rc = open_tree (self, &format);
+    self->opened_format = (int) (format ? format : STORE_FORMAT);
+    if (!rc && format > STORE_FORMAT)
+        return refuse (status, STORE_VERSION, why, cap, "the store in %s is "
+                       "of schema %llu, written by a newer exitflowd; this "
+                       "one serves schemas %d to %d: run a newer exitflowd "
+                       "(the store is left as it is)", self->dir,
+                       (unsigned long long) format, STORE_FORMAT_OLDEST,
+                       STORE_FORMAT);
+    if (!rc && format && format < STORE_FORMAT_OLDEST)
+        return refuse (status, STORE_VERSION, why, cap, "the store in %s is "
+                       "of schema %llu, which this exitflowd cannot upgrade "
+                       "(it upgrades schema %d and later)", self->dir,
+                       (unsigned long long) format, STORE_FORMAT_OLDEST);
+    if (!rc && !format)
+        rc = mark_new (self);
+    else if (!rc && format < STORE_FORMAT)
+        while ((rc = upgrade (self)) == MDB_MAP_FULL && grow_map (self))
+            ;
+    if (rc) {
+        *status = status_of (self, rc);
+        return refuse (status, *status, why, cap, "LMDB at %s: %s%s",
+                       self->dir, self->detail,
+                       rc == MDB_MAP_FULL ? " (upgrading the store needs a "
+                       "larger --map-size or --max-map-size)" : "");
+    }
+    return true;
+}
 
 store_t *
-store_new (const char *dir, size_t map_size, int64_t reply_keep_ms,
-           store_status_t *status, char *why, size_t cap)
+store_open (const store_options_t *options, store_status_t *status,
+            char *why, size_t cap)
 {
     store_t *self = calloc (1, sizeof *self);
     *status = STORE_FAULT;
-    if (!self || !(self->dir = strdup (dir))) {
+    if (!self || !(self->dir = strdup (options->dir))) {
         free (self);
         snprintf (why, cap, "out of memory");
         return NULL;
     }
     self->lock_fd = -1;
-    self->reply_keep_ms = reply_keep_ms;
+    self->reply_keep_ms = options->reply_keep_ms;
+    self->max_map_size = options->max_map_size > options->map_size
+                         ? options->max_map_size : options->map_size;
     if (!take_directory (self, status, why, cap)
         || !reserve_space (self, status, why, cap)
         || !verify_existing (self, status, why, cap)) {
@@ -627,26 +706,40 @@ store_new (const char *dir, size_t map_size, int64_t reply_keep_ms,
     }
     int rc;
     if ((rc = mdb_env_create (&self->env))
-        || (rc = mdb_env_set_mapsize (self->env, map_size))
+        || (rc = mdb_env_set_mapsize (self->env, options->map_size))
         || (rc = mdb_env_set_assert (self->env, on_lmdb_assert))
-        || (rc = mdb_env_open (self->env, dir, MDB_NOTLS, 0640))) {
+        || (rc = mdb_env_open (self->env, self->dir, MDB_NOTLS, 0640))) {
         mdb_env_close (self->env);  /* closes a half-open one too */
         self->env = NULL;
-    } else {
-        int dead = 0;
-        mdb_reader_check (self->env, &dead);    /* readers of crashed processes */
-        rc = open_tree (self);
-        if (!rc)
-            rc = build_indexes (self);
-    }
-    if (rc) {
         *status = status_of (self, rc);
-        snprintf (why, cap, "LMDB at %s: %s", dir, self->detail);
+        snprintf (why, cap, "LMDB at %s: %s", self->dir, self->detail);
+        store_destroy (&self);
+        return NULL;
+    }
+    int dead = 0;
+    mdb_reader_check (self->env, &dead);    /* readers of crashed processes */
+    if (!settle_schema (self, status, why, cap)) {
         store_destroy (&self);
         return NULL;
     }
     *status = STORE_OK;
     return self;
+}
+
+store_t *
+store_new (const char *dir, size_t map_size, int64_t reply_keep_ms,
+           store_status_t *status, char *why, size_t cap)
+{
+    store_options_t options = { .dir = dir, .map_size = map_size,
+                                .max_map_size = map_size,
+                                .reply_keep_ms = reply_keep_ms };
+    return store_open (&options, status, why, cap);
+}
+
+int
+store_opened_format (const store_t *self)
+{
+    return self->opened_format;
 }
 
 void
@@ -698,6 +791,7 @@ store_commit (store_txn_t **txn_p)
     if (rc == 0 && t->write) {
         self->committed_seq = t->seq;
         self->committed_reply_seq = t->reply_seq;
+        self->full = false;
     }
     free (t);
     *txn_p = NULL;
@@ -713,6 +807,135 @@ store_abort (store_txn_t **txn_p)
     mdb_txn_abort (t->txn);
     free (t);
     *txn_p = NULL;
+}
+
+/* ---- the map ---- */
+
+store_t *
+store_txn_store (store_txn_t *t)
+{
+    return t->store;
+}
+
+void
+store_map (store_t *self, store_map_t *out)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    mdb_env_info (self->env, &info);
+    mdb_env_stat (self->env, &st);
+    out->map_size = info.me_mapsize;
+    out->max_map_size = self->max_map_size > info.me_mapsize
+                        ? self->max_map_size : info.me_mapsize;
+    out->file_bytes = (uint64_t) (info.me_last_pgno + 1) * st.ms_psize;
+    out->full = self->full;
+}
+
+/* LMDB lets the map change only while this process has no transaction:
+ * it unmaps the file and maps it again, larger. A write that met the end
+ * of the map was aborted whole, so running it again in the larger map
+ * changes nothing but where it ends. */
+store_status_t
+store_grow (store_t *self, uint64_t *from, uint64_t *to)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    mdb_env_info (self->env, &info);
+    mdb_env_stat (self->env, &st);
+    *from = *to = info.me_mapsize;
+    if (!self->map_full || info.me_mapsize >= self->max_map_size) {
+        self->full = true;
+        return STORE_FULL;
+    }
+    if (self->copies)
+        return STORE_BUSY;
+    uint64_t want = info.me_mapsize > self->max_map_size / 2
+                    ? self->max_map_size : info.me_mapsize * 2;
+    want -= want % st.ms_psize;
+    int rc = mdb_env_set_mapsize (self->env, want);
+    if (rc) {
+        store_status_t status = status_of (self, rc);
+        /* the old size mapped again: it was mapped a moment ago */
+        mdb_env_set_mapsize (self->env, info.me_mapsize);
+        return status == STORE_FULL ? STORE_FAULT : status;
+    }
+    self->map_full = false;
+    *to = want;
+    return STORE_OK;
+}
+
+/* ---- online copies ---- */
+
+void
+store_copy_hold (store_t *self)
+{
+    self->copies++;
+}
+
+void
+store_copy_release (store_t *self)
+{
+    self->copies--;
+}
+
+/* A copy's fault, in the copy's words (not the store's fault detail,
+ * which belongs to the loop's thread). */
+static store_status_t
+copy_fault (int rc, const char *what, char *why, size_t cap)
+{
+    snprintf (why, cap, "%s: %s", what, mdb_strerror (rc));
+    return rc == ENOSPC || rc == EDQUOT ? STORE_FULL
+           : rc == EROFS || rc == EACCES ? STORE_READ_ONLY : STORE_FAULT;
+}
+
+/* The last event seq of the copy at `path`, read with LMDB (read-only,
+ * no lock file: nothing else opens the copy yet), and its schema mark,
+ * which must be this store's. */
+static store_status_t
+read_copy (const char *path, size_t size, uint64_t *last_seq, char *why,
+           size_t cap)
+{
+    MDB_env *env;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    MDB_val v;
+    dbkey_t k = prefixed_key ('M', "format");
+    MDB_val key = val_of_key (&k);
+    int rc = mdb_env_create (&env);
+    if (rc)
+        return copy_fault (rc, "cannot read the copy back", why, cap);
+    if (!(rc = mdb_env_set_mapsize (env, size))
+        && !(rc = mdb_env_open (env, path, MDB_NOSUBDIR | MDB_RDONLY
+                                | MDB_NOLOCK, 0600))
+        && !(rc = mdb_txn_begin (env, NULL, MDB_RDONLY, &txn))
+        && !(rc = mdb_dbi_open (txn, NULL, 0, &dbi))
+        && !(rc = mdb_get (txn, dbi, &key, &v))) {
+        *last_seq = read_last_number (txn, dbi, 'L');
+        if (!seal_check (k.b, k.n, v.mv_data, v.mv_size)
+            || v.mv_size != 8 + SEAL_LEN
+            || get_be64 (v.mv_data) != STORE_FORMAT)
+            rc = MDB_CORRUPTED;
+    }
+    if (txn)
+        mdb_txn_abort (txn);
+    mdb_env_close (env);
+    return rc ? copy_fault (rc, "the copy does not read back", why, cap)
+              : STORE_OK;
+}
+
+store_status_t
+store_copy (store_t *self, int fd, const char *path, uint64_t *last_seq,
+            char *why, size_t cap)
+{
+    int rc = mdb_env_copyfd2 (self->env, fd, MDB_CP_COMPACT);
+    if (!rc && fsync (fd))
+        rc = errno;
+    if (rc)
+        return copy_fault (rc, "cannot write the copy", why, cap);
+    struct stat st;
+    if (fstat (fd, &st))
+        return copy_fault (errno, "cannot read the copy back", why, cap);
+    return read_copy (path, (size_t) st.st_size, last_seq, why, cap);
 }
 
 /* ---- workflows ---- */
@@ -1120,11 +1343,11 @@ store_workflow_find (store_txn_t *t, store_key_t key, const char *value,
     return list_from (t, &prefix, after, after_len, &w);
 }
 
-/* ---- indexing an older store ---- */
+/* ---- upgrading an older store ---- */
 
-/* Up to INDEX_BATCH workflow ids, read before any is written. */
+/* Up to UPGRADE_BATCH workflow ids, read before any is written. */
 typedef struct {
-    char ids[INDEX_BATCH][WF_ID_LEN + 1];
+    char ids[UPGRADE_BATCH][WF_ID_LEN + 1];
     int n;
 } id_batch_t;
 
@@ -1138,83 +1361,87 @@ collect_id (void *arg, MDB_val *k, MDB_val *v)
         memcpy (b->ids[b->n], key + 1, WF_ID_LEN);
         b->ids[b->n++][WF_ID_LEN] = '\0';
     }
-    return b->n < INDEX_BATCH;
+    return b->n < UPGRADE_BATCH;
 }
 
-/* Indexes the workflows after `after` ("" from the first), a batch in
- * one transaction; on the last batch also marks the store indexed. */
+/* Brings the workflows after `after` ("" from the first), a batch of
+ * them, to the current schema in `t`: each record in the current layout
+ * (written again only when that changes its bytes) and, when the store
+ * did not have them, the workflow's F and T entries. */
 static int
-index_batch (store_t *self, id_batch_t *b, char after[WF_ID_LEN + 1],
-             store_wf_t *swf, bool *done)
+upgrade_batch (store_txn_t *t, id_batch_t *b, char after[WF_ID_LEN + 1],
+               bool indexed, store_wf_t *swf, bool *done)
+{
+    dbkey_t prefix = { .n = 0 };
+    key_byte (&prefix, 'W');
+    dbkey_t start = after[0] ? workflow_key (after, 'w') : prefix;
+    b->n = 0;
+    int rc = scan (t, &start, after[0] != 0, &prefix, collect_id, b);
+    store_wf_place_t nowhere = { .exists = false };
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    for (int i = 0; !rc && i < b->n; i++) {
+        MDB_val v;
+        workflow_reset (swf->wf);
+        record_ledger_fini (&swf->ledger);
+        rc = get_workflow_value (t, b->ids[i], 'w', &v);
+        if (!rc && !record_unpack (swf->wf, &swf->ledger, v.mv_data,
+                                   v.mv_size))
+            rc = undecodable (t, b->ids[i], 'w');
+        if (rc)
+            break;
+        msgpack_sbuffer_clear (&sb);
+        record_pack (&pk, swf->wf, &swf->ledger);
+        if (sb.size != v.mv_size || memcmp (sb.data, v.mv_data, sb.size)) {
+            dbkey_t k = workflow_key (b->ids[i], 'w');
+            rc = db_put (t, &k, val_of (sb.data, sb.size), 0);
+        }
+        if (!rc && !indexed)
+            rc = reindex_find (t, &nowhere, swf->wf);
+    }
+    msgpack_sbuffer_destroy (&sb);
+    *done = b->n < UPGRADE_BATCH;
+    if (!rc && b->n)
+        memcpy (after, b->ids[b->n - 1], WF_ID_LEN + 1);
+    return rc;
+}
+
+/* Schema 2 to 3, in one transaction, so that a store is of one schema or
+ * the other, never between: every workflow record in layout 3, the F and
+ * T entries when the store did not have them ("M indexes"), the mark. A
+ * store upgraded halfway never exists; an upgrade cut short (a crash, a
+ * full map) is simply done again at the next start. */
+static int
+upgrade (store_t *self)
 {
     MDB_txn *txn;
     int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
     if (rc)
         return rc;
     store_txn_t t = { .store = self, .txn = txn, .write = true };
-    dbkey_t prefix = { .n = 0 };
-    key_byte (&prefix, 'W');
-    dbkey_t start = after[0] ? workflow_key (after, 'w') : prefix;
-    b->n = 0;
-    rc = scan (&t, &start, after[0] != 0, &prefix, collect_id, b);
-    store_wf_place_t nowhere = { .exists = false };
-    for (int i = 0; !rc && i < b->n; i++) {
-        MDB_val v;
-        workflow_reset (swf->wf);
-        record_ledger_fini (&swf->ledger);
-        rc = get_workflow_value (&t, b->ids[i], 'w', &v);
-        if (!rc && !record_unpack (swf->wf, &swf->ledger, v.mv_data,
-                                   v.mv_size))
-            rc = undecodable (&t, b->ids[i], 'w');
-        if (!rc)
-            rc = reindex_find (&t, &nowhere, swf->wf);
-    }
-    *done = b->n < INDEX_BATCH;
-    if (!rc && b->n)
-        memcpy (after, b->ids[b->n - 1], WF_ID_LEN + 1);
-    if (!rc && *done) {
-        uint8_t indexes[8];
-        put_be64 (indexes, INDEXES);
-        dbkey_t k = prefixed_key ('M', "indexes");
-        rc = db_put (&t, &k, val_of (indexes, 8), 0);
-    }
+    MDB_val v;
+    dbkey_t indexes = prefixed_key ('M', "indexes");
+    rc = db_get (&t, &indexes, &v);
+    bool indexed = !rc && v.mv_size == 8 && get_be64 (v.mv_data) >= 1;
+    rc = rc == MDB_NOTFOUND ? 0 : rc;
+    id_batch_t *batch = malloc (sizeof *batch);
+    store_wf_t *swf = store_wf_new ();
+    char after[WF_ID_LEN + 1] = "";
+    bool done = false;
+    rc = rc ? rc : batch ? 0 : ENOMEM;
+    while (!rc && !done)
+        rc = upgrade_batch (&t, batch, after, indexed, swf, &done);
+    store_wf_destroy (&swf);
+    free (batch);
+    if (!rc && !(rc = db_del (&t, &indexes)))
+        rc = put_format (&t);
     if (rc) {
         mdb_txn_abort (txn);
         return rc;
     }
     return mdb_txn_commit (txn);
-}
-
-/* A store written before the F and T indexes gets them, every workflow's,
- * before it is served. Putting an entry twice is harmless, so a build cut
- * short is simply done again at the next start. */
-static int
-build_indexes (store_t *self)
-{
-    MDB_txn *txn;
-    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn);
-    if (rc)
-        return rc;
-    store_txn_t t = { .store = self, .txn = txn };
-    MDB_val v;
-    dbkey_t k = prefixed_key ('M', "indexes");
-    rc = db_get (&t, &k, &v);
-    bool built = !rc && v.mv_size == 8 && get_be64 (v.mv_data) >= INDEXES;
-    mdb_txn_abort (txn);
-    if (rc && rc != MDB_NOTFOUND)
-        return rc;
-    if (built)
-        return 0;
-    id_batch_t *batch = malloc (sizeof *batch);
-    store_wf_t *swf = store_wf_new ();
-    char after[WF_ID_LEN + 1] = "";
-    bool done = false;
-    rc = batch ? 0 : ENOMEM;
-    while (!rc && !done)
-        rc = index_batch (self, batch, after, swf, &done);
-    store_wf_destroy (&swf);
-    free (batch);
-    return rc;
 }
 
 /* ---- events ---- */

@@ -20,7 +20,10 @@ typedef enum {
     STORE_READ_ONLY,        /* the storage refuses writes */
     STORE_CORRUPT,          /* a stored record is damaged: its seal fails,
                                or it does not decode */
-    STORE_BUSY,             /* another exitflowd has the data directory */
+    STORE_BUSY,             /* another exitflowd has the data directory;
+                               store_grow: a copy holds the map */
+    STORE_VERSION,          /* the store's schema is not one this exitflowd
+                               serves: newer, or the first (unsealed) one */
     STORE_FAULT,            /* anything else */
 } store_status_t;
 
@@ -29,11 +32,13 @@ const char *store_strerror (store_status_t status);
 
 /* exitflowd's exit status when the store cannot be opened for `status`
  * (README, "Running"; exitflowd --help): 10 full, 11 read-only, 12
- * damaged, 1 anything else (another daemon has the directory, say).
- * `exitflowd --verify` exits 12 too for a damaged store. */
+ * damaged, 13 a schema this exitflowd does not serve, 1 anything else
+ * (another daemon has the directory, say). `exitflowd --verify` exits 12
+ * too for a damaged store, 13 for a newer one. */
 #define STORE_EXIT_FULL 10
 #define STORE_EXIT_READ_ONLY 11
 #define STORE_EXIT_DAMAGED 12
+#define STORE_EXIT_VERSION 13
 int store_exit_status (store_status_t status);
 
 /* Free space the filesystem must have for the daemon to start (below it
@@ -42,31 +47,105 @@ int store_exit_status (store_status_t status);
 #define STORE_START_FREE ((uint64_t) 1 << 20)
 #define STORE_SHORT_WRITE_FREE ((uint64_t) 64 << 20)
 
-/* The mark every store carries: its key, and the one format this daemon
- * reads (2: every value sealed, histories and reply references out of the
- * workflow records). verify.c checks it. */
+/* The store's schema version: one number, in the meta record under
+ * STORE_FORMAT_KEY, that says everything about the layout — the keys
+ * (store.c), the form of the workflow records (record.c) and which
+ * indexes exist. This exitflowd writes STORE_FORMAT; a store of an older
+ * schema, from STORE_FORMAT_OLDEST, it upgrades in one transaction when it
+ * opens it; a newer one it refuses (STORE_VERSION) and leaves untouched.
+ *   1  no seals and no mark: refused, there is no upgrade from it
+ *   2  every value sealed; histories and reply references out of the
+ *      workflow records; workflow records of layout 2 or 3; the key and
+ *      stalled indexes (F, T) only when the meta record "indexes" says so
+ *   3  every workflow record of layout 3 (record.c); the F and T
+ *      indexes always (no "indexes" record)
+ * verify.c checks the mark. */
 #define STORE_FORMAT_KEY "Mformat"
-#define STORE_FORMAT 2
+#define STORE_FORMAT 3
+#define STORE_FORMAT_OLDEST 2
 
 typedef struct store_t store_t;
 typedef struct store_txn_t store_txn_t;
 
-/* Opens (creating) the environment in `dir`; stored replies are kept at
- * least `reply_keep_ms`. Before LMDB maps anything it checks that the
- * directory is writable and has STORE_START_FREE bytes, and allocates the
- * lock file's blocks, so a full disk is an answer and not a SIGBUS; then
- * it verifies an existing store in a child process (verify.h) and refuses
- * a damaged one. On failure returns NULL with the kind of fault in
- * `*status` and a one-line reason in `why`. */
+/* How a store is opened: stored replies are kept at least
+ * `reply_keep_ms`; the map starts at `map_size` bytes (or what the store
+ * already uses, when that is more) and may grow to `max_map_size`
+ * (store_grow; 0 or less than map_size: no growth). */
+typedef struct {
+    const char *dir;
+    size_t map_size;
+    size_t max_map_size;
+    int64_t reply_keep_ms;
+} store_options_t;
+
+/* Opens (creating) the environment in `options->dir`. Before LMDB maps
+ * anything it checks that the directory is writable and has
+ * STORE_START_FREE bytes, and allocates the lock file's blocks, so a full
+ * disk is an answer and not a SIGBUS; then it verifies an existing store
+ * in a child process (verify.h) and refuses a damaged one; then it
+ * refuses a newer schema and upgrades an older one (STORE_FORMAT), in one
+ * transaction, growing the map for it when it must. On failure returns
+ * NULL with the kind of fault in `*status` and a one-line reason in
+ * `why`. */
+store_t *store_open (const store_options_t *options, store_status_t *status,
+                     char *why, size_t cap);
+/* store_open without growth. */
 store_t *store_new (const char *dir, size_t map_size, int64_t reply_keep_ms,
                     store_status_t *status, char *why, size_t cap);
 void store_destroy (store_t **self_p);
+/* The schema the store had when it was opened: STORE_FORMAT, or the older
+ * one it was upgraded from (for the start-up log). */
+int store_opened_format (const store_t *self);
 /* The newest committed event seq. */
 uint64_t store_committed_seq (store_t *self);
 /* What the storage said about the last status other than STORE_OK and
  * STORE_NOT_FOUND (LMDB's or the system's words; for a damaged record,
  * its key in printable form), for logs. */
 const char *store_fault_detail (const store_t *self);
+
+/* ---- the map ---- */
+
+/* The store's map. `full`: a write met a full map that could not grow
+ * (at its maximum, or the disk is full) and no write has committed
+ * since: writes are refused, reads go on. */
+typedef struct {
+    uint64_t map_size;              /* the map now */
+    uint64_t max_map_size;          /* what it may grow to */
+    uint64_t file_bytes;            /* its pages up to the last LMDB used:
+                                       what the data file holds (freed
+                                       pages among them are reused first) */
+    bool full;
+} store_map_t;
+
+void store_map (store_t *self, store_map_t *out);
+/* The store a transaction is of. */
+store_t *store_txn_store (store_txn_t *txn);
+/* After a write failed with STORE_FULL: when the map was full (not the
+ * disk), doubles it, up to the maximum. Call it with no transaction open
+ * (LMDB remaps the file). STORE_OK when it grew, `from` and `to` saying by
+ * how much: run the write again. STORE_FULL when it cannot (at the
+ * maximum, or the disk was full); STORE_BUSY while a copy reads the map
+ * (store_copy_hold): the map cannot move under it; STORE_FAULT when the
+ * system refused the larger map (the old one is kept). */
+store_status_t store_grow (store_t *self, uint64_t *from, uint64_t *to);
+
+/* ---- online copies ---- */
+
+/* A copy (store_copy) reads the map from another thread, from a read
+ * transaction of its own: between store_copy_hold and store_copy_release,
+ * both called on the thread that runs the transactions, the map does not
+ * grow. */
+void store_copy_hold (store_t *self);
+void store_copy_release (store_t *self);
+/* Writes a compacted copy of the newest committed snapshot (LMDB's
+ * MDB_CP_COMPACT: free pages left out) into `fd`, a new empty file, and
+ * syncs it; then opens the copy at `path` (the same file) read-only and
+ * reads back its last event seq, so that `*last_seq` is exactly the
+ * copy's. Safe on another thread while the store writes; touches nothing
+ * of the store's but the environment. On failure the reason is in `why`:
+ * STORE_FULL when the copy's disk is full. */
+store_status_t store_copy (store_t *self, int fd, const char *path,
+                           uint64_t *last_seq, char *why, size_t cap);
 
 /* Any status other than STORE_OK and STORE_NOT_FOUND leaves a write
  * transaction unusable: abort it. */

@@ -53,7 +53,7 @@
 
 /* The child's exit codes, one per verdict. */
 enum { CHILD_CLEAN, CHILD_DAMAGED, CHILD_OLD_FORMAT, CHILD_NO_STORE,
-       CHILD_FAILED };
+       CHILD_FAILED, CHILD_NEWER_FORMAT };
 
 typedef struct {
     uint32_t psize;
@@ -78,6 +78,7 @@ typedef struct {
     uint64_t entries;               /* of the data tree, by its record */
     uint64_t records, bad_seals;
     bool format_seen;
+    uint64_t format;                /* the schema mark's */
 } walk_t;
 
 /* What one tree's walk counted, to hold against its db record. */
@@ -258,10 +259,12 @@ check_record (walk_t *w, tree_t *t, bytes_t key, bytes_t data)
         uint64_t format = 0;
         for (size_t i = 0; i + SEAL_LEN < data.n && i < 8; i++)
             format = format << 8 | data.p[i];
-        if (data.n != 8 + SEAL_LEN || format != STORE_FORMAT)
-            problem (w, "the store's format is %llu, not %d",
-                     (unsigned long long) format, STORE_FORMAT);
+        /* a newer schema is no damage: the daemon refuses it, and says */
+        if (data.n != 8 + SEAL_LEN || format < STORE_FORMAT_OLDEST)
+            problem (w, "the store's schema mark says %llu, which no "
+                     "exitflowd wrote", (unsigned long long) format);
         w->format_seen = true;
+        w->format = format;
     }
 }
 
@@ -613,14 +616,23 @@ report_verdict (walk_t *w, const char *dir, uint64_t txnid)
     if (w->problems > VERIFY_MAX_PROBLEMS)
         fprintf (w->out, "!... %llu problems in all\n",
                  (unsigned long long) w->problems);
+    bool newer = !w->problems && w->format > STORE_FORMAT;
+    char schema[160] = "";
+    if (w->format_seen)
+        snprintf (schema, sizeof schema, ", schema %llu%s",
+                  (unsigned long long) w->format,
+                  newer ? " (newer than this exitflowd's: run a newer one)"
+                  : w->format < STORE_FORMAT ? " (exitflowd upgrades it "
+                  "when it opens it)" : "");
     fprintf (w->out, "=%s: %llu records on %llu pages of %zu bytes, "
-             "transaction %llu: %s\n", dir, (unsigned long long) w->records,
+             "transaction %llu%s: %s\n", dir, (unsigned long long) w->records,
              (unsigned long long) (w->last_pg + 1), w->psize,
-             (unsigned long long) txnid,
+             (unsigned long long) txnid, schema,
              old_format ? "written by an older exitflowd (no seals)"
              : w->problems ? "DAMAGED" : "clean");
     return old_format ? CHILD_OLD_FORMAT
-           : w->problems ? CHILD_DAMAGED : CHILD_CLEAN;
+           : w->problems ? CHILD_DAMAGED
+           : newer ? CHILD_NEWER_FORMAT : CHILD_CLEAN;
 }
 
 static int
@@ -732,6 +744,7 @@ verify_store (const char *dir, verify_report_fn report, void *arg)
     case CHILD_CLEAN: return VERIFY_CLEAN;
     case CHILD_DAMAGED: return VERIFY_DAMAGED;
     case CHILD_OLD_FORMAT: return VERIFY_OLD_FORMAT;
+    case CHILD_NEWER_FORMAT: return VERIFY_NEWER_FORMAT;
     case CHILD_NO_STORE: return VERIFY_NO_STORE;
     default: return VERIFY_FAILED;
     }

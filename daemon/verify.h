@@ -5,7 +5,7 @@
  * and checked for its number, kind, bounds, key order and the separators
  * above it; every record's seal (seal.h); the page accounting LMDB
  * promises (each page up to the last is in use once or free once); the
- * store's format mark; then one pass through LMDB itself. It all runs in a
+ * store's schema mark (a schema this exitflowd serves, or newer); then one pass through LMDB itself. It all runs in a
  * child process that opens its own environment read-only (an environment
  * never crosses a fork): damage that makes LMDB assert or fault kills the
  * child, not the caller, and is reported as damage.
@@ -23,6 +23,8 @@ typedef enum {
     VERIFY_CLEAN,
     VERIFY_DAMAGED,
     VERIFY_OLD_FORMAT,          /* written by an exitflowd without seals */
+    VERIFY_NEWER_FORMAT,        /* clean, as far as this exitflowd can tell,
+                                   but of a newer schema (store.h) */
     VERIFY_NO_STORE,            /* no data.mdb, or an empty one */
     VERIFY_FAILED,              /* could not be checked; the report says why */
 } verify_verdict_t;

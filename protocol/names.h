@@ -29,7 +29,8 @@
     X (CONSUMER_LIST,    "consumer.list")          \
     X (CONSUMER_DELETE,  "consumer.delete")        \
     X (DQ_REPORT,        "dq.report")              \
-    X (HUD_CODES,        "hud.codes")
+    X (HUD_CODES,        "hud.codes")              \
+    X (STORE_BACKUP,     "store.backup")
 
 typedef enum {
 #define EXF_X(id, name) EXF_CMD_##id,

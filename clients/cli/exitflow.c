@@ -5,7 +5,7 @@
  * and dispatch.
  * Everything a subcommand does lives in its module: caseworker.c (the
  * guided workflow), codes.c (the HUD code tables), ops.c (lists,
- * history, events, consumers, stats), demo.c, dq_report.c (hands over to
+ * history, events, consumers, stats, backup), demo.c, dq_report.c (hands over to
  * `exitflow-dq report`), keygen.c (the CURVE certificates); args.c parses
  * options and maps errors to exit statuses. */
 #include "cli.h"
@@ -97,6 +97,11 @@ static const cli_field_flag_t ack_flags[] = {
 
 static const cli_field_flag_t consumers_flags[] = {
     { "consumer", "--delete NAME" },
+    { NULL, NULL },
+};
+
+static const cli_field_flag_t backup_flags[] = {
+    { "dir", "DIR" },
     { NULL, NULL },
 };
 
@@ -357,14 +362,31 @@ static const cli_command_t commands[] = {
       "                        --help describes its rows)\n",
       "  exitflow dq-report --from 2026-10-01 --to 2026-12-31\n",
       NULL },
-    { "stats", cmd_stats, "", "workflow counts, last seq, uptime",
+    { "stats", cmd_stats, "", "workflow counts, last seq, uptime, the store's map",
       "",
       "  workflows             open, finished, cancelled\n"
       "  last seq              the newest event\n"
       "  uptime                of the daemon\n"
-      "  timezone              the CoC's zone, \"today\" and the times shown\n",
+      "  timezone              the CoC's zone, \"today\" and the times shown\n"
+      "  store                 its schema; map_size, which grows up to\n"
+      "                        max_map_size (exitflowd --max-map-size); full\n"
+      "                        when it cannot grow: writes are refused\n",
       "  exitflow stats --json\n",
       NULL },
+    { "backup", cmd_backup, "DIR [--wait SECONDS]",
+      "copy the store into DIR while the daemon serves (admin)",
+      "  --wait SECONDS        how long to wait for the copy (3600)\n",
+      "  DIR                   on the daemon's machine, new or empty; a\n"
+      "                        relative DIR is taken from the daemon's working\n"
+      "                        directory. Made 0700, the copy 0600: it holds\n"
+      "                        client data\n"
+      "  prints                the directory, the copy's size and the last\n"
+      "                        event seq in it; --json {dir, bytes, last_seq}\n"
+      "  restore               start exitflowd --data DIR (check it first with\n"
+      "                        exitflowd --verify DIR)\n",
+      "  exitflow backup /var/backups/exitflow/2026-11-30\n"
+      "  exitflow backup /var/backups/exitflow/nightly --json\n",
+      backup_flags },
     { "ping", cmd_ping, "", "check that the daemon answers",
       "",
       "  pong, version         the daemon's answer and protocol version\n",

@@ -1,5 +1,5 @@
 /* ops — the subcommands for operations: list, history, events tail,
- * consumers (and retiring one), ack, dq, stats, ping.
+ * consumers (and retiring one), ack, dq, stats, ping, backup.
  *
  * Owns: paging through workflow.list into one aligned table, following the
  * event stream through the gapless subscriber until Ctrl-C, and the
@@ -13,7 +13,7 @@
 enum { OPT_STATE = 1, OPT_IDLE, OPT_PROJECT, OPT_LIMIT, OPT_PAGE, OPT_CLIENT,
        OPT_ENROLLMENT, OPT_HOUSEHOLD, OPT_MINE, OPT_CASEWORKER, OPT_STALLED,
        OPT_INCLUDE_DEMO, OPT_FROM, OPT_TYPE, OPT_COUNT, OPT_NO_FOLLOW,
-       OPT_SOURCE, OPT_FINDINGS, OPT_DELETE };
+       OPT_SOURCE, OPT_FINDINGS, OPT_DELETE, OPT_WAIT };
 
 /* ---- list ---- */
 
@@ -549,6 +549,17 @@ stats_text (cli_t *cli, const msgpack_object *res, const void *arg)
             (long long) mp_int (w, "finished", 0),
             (long long) mp_int (w, "cancelled", 0),
             (long long) mp_int (res, "last_seq", 0), uptime);
+    const msgpack_object *store = exitflow_obj_get (res, "store");
+    if (store) {
+        const msgpack_object *full = exitflow_obj_get (store, "full");
+        printf ("store      schema %lld, a %.1f MiB map (grows to "
+                "%.1f MiB)%s\n", (long long) mp_int (store, "schema", 0),
+                (double) mp_int (store, "map_size", 0) / (1 << 20),
+                (double) mp_int (store, "max_map_size", 0) / (1 << 20),
+                full && full->type == MSGPACK_OBJECT_BOOLEAN
+                    && full->via.boolean
+                    ? ": FULL, writes are refused (--max-map-size)" : "");
+    }
 }
 
 int
@@ -560,6 +571,67 @@ cmd_stats (cli_t *cli, int argc, char **argv)
     exitflow_error_t err;
     return cli_reply (cli, exitflow_stats (client, &err), &err, stats_text,
                       NULL);
+}
+
+/* ---- backup ---- */
+
+/* How long `backup` waits for the copy by default, in seconds. */
+#define BACKUP_WAIT_S 3600
+
+static void
+backup_text (cli_t *cli, const msgpack_object *res, const void *arg)
+{
+    (void) cli;
+    (void) arg;
+    char dir[1100];
+    mp_str (res, "dir", dir, sizeof dir, "?");
+    printf ("backup    %s\n"
+            "size      %lld bytes (%.1f MiB)\n"
+            "last seq  %lld\n"
+            "restore:  exitflowd --verify %s, then exitflowd --data %s\n",
+            dir, (long long) mp_int (res, "bytes", 0),
+            (double) mp_int (res, "bytes", 0) / (1 << 20),
+            (long long) mp_int (res, "last_seq", 0), dir, dir);
+}
+
+/* store.backup: the daemon's answer comes when the copy is done. A ping
+ * first, with the usual timeout, so that a daemon that does not answer is
+ * told at once; then the one request, waiting --wait seconds. */
+int
+cmd_backup (cli_t *cli, int argc, char **argv)
+{
+    static const struct option own[] = {
+        { "wait", required_argument, NULL, OPT_WAIT },
+        { 0 },
+    };
+    int64_t wait = BACKUP_WAIT_S;
+    int c;
+    while ((c = cli_getopt (cli, argc, argv, own)) > 0)
+        if (!cli_int_arg (cli, "--wait", optarg, 1, 86400, &wait))
+            return EXIT_USAGE;
+    if (c == CLI_STOP || !cli_positionals (cli, argc, argv, 1, 1))
+        return cli->status;
+    exitflow_client_t *client = cli_client (cli);
+    if (!client)
+        return cli->status;
+    exitflow_error_t err;
+    exitflow_reply_t *pong = exitflow_ping (client, &err);
+    if (!pong)
+        return cli_fail (cli, &err);
+    exitflow_reply_destroy (&pong);
+    exitflow_options_t o = cli_options (cli);
+    o.timeout_ms = (int) wait * 1000;
+    o.retries = 0;
+    exitflow_client_t *waiting = exitflow_client_new (cli->endpoint, &o);
+    if (!waiting) {
+        fprintf (stderr, "exitflow backup: cannot connect to %s\n",
+                 cli->endpoint);
+        return EXIT_UNREACHABLE;
+    }
+    int rc = cli_reply (cli, exitflow_backup (waiting, argv[optind], &err),
+                        &err, backup_text, NULL);
+    exitflow_client_destroy (&waiting);
+    return rc;
 }
 
 static void

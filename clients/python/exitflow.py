@@ -68,6 +68,7 @@ class Command:
     CONSUMER_DELETE = "consumer.delete"
     DQ_REPORT = "dq.report"
     HUD_CODES = "hud.codes"
+    STORE_BACKUP = "store.backup"
 
 
 class Event:
@@ -500,6 +501,22 @@ class Client:
         destinations with their categories, and every step's typed fields
         (PROTOCOL.md): what a front end shows and checks."""
         return self.call(Command.HUD_CODES, **kw)
+
+    def backup(self, dir, wait=None, **kw):
+        """store.backup (admin): a compacted copy of the store into ``dir``
+        on the daemon's machine (new or empty; relative to the daemon's
+        working directory), written while the daemon serves.  The reply
+        comes when the copy is done: ``{dir, bytes, last_seq}``.  ``wait``
+        (seconds) replaces the client's timeout for this call; a retry
+        after a timeout waits for the same copy.  Restore: start exitflowd
+        with --data on the copy."""
+        saved = self.timeout
+        if wait is not None:
+            self.timeout = wait
+        try:
+            return self.call(Command.STORE_BACKUP, {"dir": str(dir)}, **kw)
+        finally:
+            self.timeout = saved
 
     def dq_report(self, workflow_id, source, findings, **kw):
         return self.call(Command.DQ_REPORT, {"workflow_id": workflow_id,

@@ -1049,6 +1049,44 @@ test_consumer_delete (void **state)
     exitflow_client_destroy (&c);
 }
 
+/* store.backup (3.0): the answer when the copy is done, the directory
+ * absolute and private; a directory that is not empty is refused. */
+static void
+test_backup (void **state)
+{
+    (void) state;
+    exitflow_client_t *c = client_new (30000, 0);
+    char parent[] = "/tmp/libexitflow-backup-XXXXXX", dir[64], file[80];
+    assert_non_null (mkdtemp (parent));
+    snprintf (dir, sizeof dir, "%s/copy", parent);
+    snprintf (file, sizeof file, "%s/data.mdb", dir);
+    exitflow_error_t err;
+    exitflow_reply_t *r = exitflow_backup (c, dir, &err);
+    assert_non_null (r);
+    const msgpack_object *res = exitflow_reply_result (r);
+    char got[64];
+    int64_t bytes, last_seq;
+    assert_true (exitflow_obj_str (res, "dir", got, sizeof got));
+    assert_string_equal (got, dir);
+    assert_true (exitflow_obj_int (res, "bytes", &bytes));
+    assert_true (exitflow_obj_int (res, "last_seq", &last_seq));
+    assert_true (last_seq >= 0);
+    struct stat st;
+    assert_int_equal (stat (file, &st), 0);
+    assert_int_equal (bytes, st.st_size);
+    assert_int_equal (st.st_mode & 0777, 0600);
+    exitflow_reply_destroy (&r);
+    assert_null (exitflow_backup (c, dir, &err));
+    assert_string_equal (err.code, "VALIDATION");
+    assert_string_equal (err.field, "dir");
+    assert_null (exitflow_backup (c, NULL, &err));
+    assert_string_equal (err.code, "BAD_REQUEST");
+    exitflow_client_destroy (&c);
+    unlink (file);
+    rmdir (dir);
+    rmdir (parent);
+}
+
 static void
 test_refusals_are_error_values (void **state)
 {
@@ -1503,6 +1541,7 @@ main (void)
         cmocka_unit_test (test_cancel_dq_consumers_events),
         cmocka_unit_test (test_list_filtered_finds_exits),
         cmocka_unit_test (test_consumer_delete),
+        cmocka_unit_test (test_backup),
         cmocka_unit_test (test_refusals_are_error_values),
         cmocka_unit_test (test_error_kinds_follow_the_protocol_table),
         cmocka_unit_test (test_unreachable_within_timeout),

@@ -29,19 +29,29 @@
 static char store_dir[64];
 static store_t *store;
 
-/* Opens a store in a fresh temp dir. */
+/* Opens a store in a fresh temp dir, its map growing up to
+ * `max_map_size`. */
 HELPER store_t *
-open_temp_store (size_t map_size, int64_t reply_keep_ms)
+open_temp_store_growing (size_t map_size, size_t max_map_size,
+                         int64_t reply_keep_ms)
 {
     snprintf (store_dir, sizeof store_dir, "/tmp/exf-test-XXXXXX");
     assert_non_null (mkdtemp (store_dir));
     char why[512] = "";
     store_status_t status;
-    store = store_new (store_dir, map_size, reply_keep_ms, &status, why,
-                       sizeof why);
+    store_options_t options = { store_dir, map_size, max_map_size,
+                                reply_keep_ms };
+    store = store_open (&options, &status, why, sizeof why);
     if (!store)
-        fail_msg ("store_new: %s", why);
+        fail_msg ("store_open: %s", why);
     return store;
+}
+
+/* Opens a store in a fresh temp dir. */
+HELPER store_t *
+open_temp_store (size_t map_size, int64_t reply_keep_ms)
+{
+    return open_temp_store_growing (map_size, map_size, reply_keep_ms);
 }
 
 /* Closes the store and opens it again, as a restart does. */

@@ -9,6 +9,11 @@
 #include "protocol/calendar.h"
 #include "protocol/hud_fields.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+
+#include "daemon/backup.h"
 #include "daemon/commands.h"
 #include "daemon/pack.h"
 #include "daemon/stall.h"
@@ -20,6 +25,7 @@ static int64_t clock_ms;                /* the time of the next request */
 static caller_t caller;                 /* who sends the next request */
 static const char *actor;               /* the actor it names, or NULL */
 static int64_t retire_ms;               /* --consumer-retire-after */
+static backup_t *backup;                /* store.backup's, when a test has one */
 
 /* The events the write path queued, as the server's outbox would hold
  * them: dropped when a transaction is aborted. */
@@ -91,13 +97,15 @@ run_body (held_t *body)
     const command_t *cmd = commands_find (req.cmd);
     assert_non_null (cmd);
     store_txn_t *txn = begin (command_writes (cmd));
-    command_env_t env = { change_env (txn), NOW - 5000, retire_ms, 0 };
+    command_env_t env = { change_env (txn), NOW - 5000, retire_ms, 0, backup };
     int queued_before = queued.n;
     msgpack_sbuffer reply;
     msgpack_sbuffer_init (&reply);
     ran_t r = { commands_execute (&env, cmd, &req, &caller, body->sb.data,
                                   body->sb.size, &reply), NULL, NULL, 0 };
-    if (r.status == STORE_OK) {
+    if (r.status == STORE_OK && !reply.size)
+        commit (&txn);                  /* answered later: no reply yet */
+    else if (r.status == STORE_OK) {
         commit (&txn);
         held_t *h = hold ();
         msgpack_sbuffer_write (&h->sb, reply.data, reply.size);
@@ -431,7 +439,7 @@ test_event_log_gapless (void **state)
     refused (decide ("d2", a, "c1", true), EXF_VALIDATION);
     /* a batch that is aborted leaves no hole */
     store_txn_t *t = begin (true);
-    command_env_t env = { change_env (t), NOW, retire_ms, 0 };
+    command_env_t env = { change_env (t), NOW, retire_ms, 0, NULL };
     held_t *body = request ("d3", "member.decide",
                             build ("m{s:s, s:s, s:b}", 3, "workflow_id", b,
                                    "client_id", "c2", "exit", 1));
@@ -876,6 +884,7 @@ static const struct {
     { "consumer.delete", O | A },       /* ops: idle consumers only */
     { "dq.report", W | A },
     { "hud.codes", F | W | O | A },
+    { "store.backup", A },
 };
 #undef F
 #undef W
@@ -1225,6 +1234,149 @@ test_start_argument_refusals (void **state)
              "default_last"));
 }
 
+/* ---- store.backup ---- */
+
+/* What backup_finish sent. */
+static struct {
+    held_t *reply;
+    int sent;
+} answer;
+
+static void
+keep_answer (void *arg, zmq_msg_t *envelope, int n, const void *reply,
+             size_t len, int fd, int64_t received_us)
+{
+    (void) arg;
+    (void) fd;
+    assert_int_equal (received_us, 42);
+    assert_int_equal (n, 1);
+    assert_int_equal (zmq_msg_size (&envelope[0]), 4);
+    answer.reply = hold ();
+    msgpack_sbuffer_write (&answer.reply->sb, reply, len);
+    answer.sent++;
+}
+
+/* A request the command answered later waits, as the server makes it
+ * wait after the batch, with an envelope of one frame. */
+static void
+wait_for_answer (const char *id)
+{
+    zmq_msg_t frame;
+    zmq_msg_init_size (&frame, 4);
+    memcpy (zmq_msg_data (&frame), "peer", 4);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    exf_str_t sid = { id, (uint32_t) strlen (id) };
+    assert_true (backup_wait (backup, sid, &frame, 1, 7, 42, &sb));
+    assert_int_equal (sb.size, 0);
+    msgpack_sbuffer_destroy (&sb);
+    zmq_msg_close (&frame);             /* moved out: empty */
+}
+
+/* Waits for the copy's thread, then lets the module answer. */
+static const msgpack_object *
+finish_backup (void)
+{
+    struct pollfd p = { backup_signal_fd (backup), POLLIN, 0 };
+    assert_int_equal (poll (&p, 1, 30000), 1);
+    answer.sent = 0;
+    backup_finish (backup, keep_answer, NULL);
+    assert_int_equal (answer.sent, 1);
+    return decode_held (answer.reply);
+}
+
+static mode_t
+mode_of (const char *path)
+{
+    struct stat st;
+    assert_int_equal (stat (path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+/* store.backup: admin only; a copy into a new directory (0700, its file
+ * 0600, whatever the umask), answered when the copy is done with the
+ * copy's size and last seq; one at a time; a retry of the request gets
+ * the same answer; a directory that is not empty is refused. */
+static void
+test_store_backup (void **state)
+{
+    (void) state;
+    refused (RUN ("b0", "store.backup", "m{s:s}", 1, "dir", "/tmp/x"),
+             EXF_UNAVAILABLE);              /* no backup module here */
+    backup = backup_new (store);
+    start ("s1", "h1");
+    char parent[] = "/tmp/exf-backup-XXXXXX", dir[64], file[80];
+    assert_non_null (mkdtemp (parent));
+    snprintf (dir, sizeof dir, "%s/copy", parent);
+    snprintf (file, sizeof file, "%s/data.mdb", dir);
+
+    caller.role = EXF_ROLE_OPS;
+    refused (RUN ("b1", "store.backup", "m{s:s}", 1, "dir", dir),
+             EXF_FORBIDDEN);
+    caller.role = EXF_ROLE_ADMIN;
+    refused (RUN ("b1", "store.backup", "m{}", 0), EXF_BAD_REQUEST);
+
+    mode_t umask_was = umask (0);           /* the files are private anyway */
+    ran_t r = RUN ("b1", "store.backup", "m{s:s}", 1, "dir", dir);
+    umask (umask_was);
+    assert_int_equal (r.status, STORE_OK);
+    assert_null (r.reply);                  /* answered later */
+    wait_for_answer ("b1");
+    /* one at a time, until the loop has taken the answer */
+    refused (RUN ("b2", "store.backup", "m{s:s}", 1, "dir", parent),
+             EXF_CONFLICT);
+    const msgpack_object *done = get (finish_backup (), "result");
+    assert_string_equal (str_of (done, "dir"), dir);
+    assert_int_equal (int_of (done, "last_seq"), last_seq ());
+    struct stat st;
+    assert_int_equal (stat (file, &st), 0);
+    assert_int_equal (int_of (done, "bytes"), st.st_size);
+    assert_int_equal (mode_of (dir), 0700);
+    assert_int_equal (mode_of (file), 0600);
+
+    /* a retry of that request: the same answer, at once */
+    r = RUN ("b1", "store.backup", "m{s:s}", 1, "dir", dir);
+    assert_null (r.reply);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    assert_false (backup_wait (backup, (exf_str_t) { "b1", 2 }, NULL, 0, 7,
+                               42, &sb));
+    assert_memory_equal (sb.data, answer.reply->sb.data, sb.size);
+    msgpack_sbuffer_destroy (&sb);
+    /* another request into it: not empty */
+    refused_at (RUN ("b3", "store.backup", "m{s:s}", 1, "dir", dir),
+                EXF_VALIDATION, "dir");
+
+    /* relative to the daemon's working directory; an empty one is used */
+    char cwd[256];
+    assert_non_null (getcwd (cwd, sizeof cwd));
+    assert_int_equal (chdir (parent), 0);
+    assert_int_equal (mkdir ("rel", 0755), 0);
+    r = RUN ("b4", "store.backup", "m{s:s}", 1, "dir", "rel/");
+    assert_int_equal (chdir (cwd), 0);
+    assert_null (r.reply);
+    wait_for_answer ("b4");
+    done = get (finish_backup (), "result");
+    char rel[80];
+    snprintf (rel, sizeof rel, "%s/rel", parent);
+    assert_string_equal (str_of (done, "dir"), rel);
+    assert_int_equal (mode_of (rel), 0700);
+
+    /* the copy opens as a store, with the workflow in it */
+    char why[512];
+    store_status_t status;
+    store_t *copy = store_new (dir, LARGE_MAP, DAY_MS, &status, why,
+                               sizeof why);
+    if (!copy)
+        fail_msg ("the copy does not open: %s", why);
+    assert_int_equal (store_committed_seq (copy), last_seq ());
+    store_destroy (&copy);
+    backup_destroy (&backup);
+    char cmd[160];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", parent);
+    assert_int_equal (system (cmd), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown (f, setup, store_teardown)
 
 int
@@ -1252,6 +1404,7 @@ main (void)
         T (test_today_is_the_cocs_calendar),
         T (test_start_age_and_move_in),
         T (test_start_argument_refusals),
+        T (test_store_backup),
     };
     /* the CoC's calendar of these tests: UTC, whatever the machine's */
     char why[128];

@@ -11,6 +11,7 @@
 
 #include "daemon/seal.h"
 #include "daemon/verify.h"
+#include "format2_record.h"
 
 /* A 26-character workflow id (the store keys workflows by ULID length). */
 static const char *
@@ -529,45 +530,127 @@ test_stalled_index (void **state)
     assert_string_equal (due.ids[0], wf_id (1));
 }
 
-/* Deletes every key starting with one of `prefixes` and the key `also`
- * from the closed store, with LMDB itself: a store as an older exitflowd
- * left it. */
-static void
-strip_keys (const char *prefixes, const char *also)
-{
-    store_destroy (&store);
+/* The closed store, written with LMDB itself: a store as another
+ * exitflowd left it. */
+typedef struct {
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi dbi;
+} raw_t;
+
+static raw_t
+raw_open (void)
+{
+    store_destroy (&store);
+    raw_t r;
+    assert_int_equal (mdb_env_create (&r.env), 0);
+    assert_int_equal (mdb_env_set_mapsize (r.env, LARGE_MAP), 0);
+    assert_int_equal (mdb_env_open (r.env, store_dir, 0, 0640), 0);
+    assert_int_equal (mdb_txn_begin (r.env, NULL, 0, &r.txn), 0);
+    assert_int_equal (mdb_dbi_open (r.txn, NULL, 0, &r.dbi), 0);
+    return r;
+}
+
+static void
+raw_close (raw_t *r)
+{
+    assert_int_equal (mdb_txn_commit (r->txn), 0);
+    mdb_env_close (r->env);
+}
+
+/* Puts `len` bytes under `key`, sealed as the store seals them. */
+static void
+raw_put (raw_t *r, const char *key, size_t key_len, const void *value,
+         size_t len)
+{
+    MDB_val k = { key_len, (void *) key }, v = { len + SEAL_LEN, NULL };
+    assert_int_equal (mdb_put (r->txn, r->dbi, &k, &v, MDB_RESERVE), 0);
+    memcpy (v.mv_data, value, len);
+    seal_write (key, key_len, v.mv_data, len);
+}
+
+/* The meta record `name` set to a be64 number, or deleted (< 0). */
+static void
+raw_meta (raw_t *r, const char *name, int64_t value)
+{
+    char key[32];
+    size_t n = (size_t) snprintf (key, sizeof key, "M%s", name);
+    MDB_val k = { n, key };
+    if (value < 0) {
+        int rc = mdb_del (r->txn, r->dbi, &k, NULL);
+        assert_true (rc == 0 || rc == MDB_NOTFOUND);
+        return;
+    }
+    uint8_t be[8];
+    for (int i = 0; i < 8; i++)
+        be[i] = (uint8_t) ((uint64_t) value >> (56 - 8 * i));
+    raw_put (r, key, n, be, 8);
+}
+
+/* Deletes every key starting with one of `prefixes`. */
+static void
+raw_strip (raw_t *r, const char *prefixes)
+{
     MDB_cursor *cur;
     MDB_val k, v;
-    assert_int_equal (mdb_env_create (&env), 0);
-    assert_int_equal (mdb_env_set_mapsize (env, LARGE_MAP), 0);
-    assert_int_equal (mdb_env_open (env, store_dir, 0, 0640), 0);
-    assert_int_equal (mdb_txn_begin (env, NULL, 0, &txn), 0);
-    assert_int_equal (mdb_dbi_open (txn, NULL, 0, &dbi), 0);
-    assert_int_equal (mdb_cursor_open (txn, dbi, &cur), 0);
+    assert_int_equal (mdb_cursor_open (r->txn, r->dbi, &cur), 0);
     int rc = mdb_cursor_get (cur, &k, &v, MDB_FIRST);
     while (rc == 0) {
-        const char *key = k.mv_data;
-        if (strchr (prefixes, key[0])
-            || (k.mv_size == strlen (also) && !memcmp (key, also, k.mv_size)))
+        if (strchr (prefixes, ((const char *) k.mv_data)[0]))
             assert_int_equal (mdb_cursor_del (cur, 0), 0);
         rc = mdb_cursor_get (cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close (cur);
-    assert_int_equal (mdb_txn_commit (txn), 0);
-    mdb_env_close (env);
 }
 
-/* A store written before the key and stalled indexes gets them when it is
- * opened, every workflow's, over more than one batch; a store that has
- * them is not indexed again. */
+/* The bytes under `key` (seal included), or NULL. */
+static const uint8_t *
+raw_get (raw_t *r, const char *key, size_t key_len, size_t *len)
+{
+    MDB_val k = { key_len, (void *) key }, v;
+    if (mdb_get (r->txn, r->dbi, &k, &v))
+        return NULL;
+    *len = v.mv_size;
+    return v.mv_data;
+}
+
+/* The first number of a workflow's stored record: its layout. */
+static int
+raw_record_layout (raw_t *r, const char *id)
+{
+    char key[2 + WF_ID_LEN];
+    key[0] = 'W';
+    memcpy (key + 1, id, WF_ID_LEN);
+    key[1 + WF_ID_LEN] = 'w';
+    size_t len;
+    const uint8_t *p = raw_get (r, key, sizeof key, &len);
+    assert_non_null (p);
+    return p[0] == 0xdc ? p[3] : p[1];  /* array16, or fixarray */
+}
+
+/* A meta record's number, or -1 when there is none. */
+static int64_t
+raw_meta_number (raw_t *r, const char *name)
+{
+    char key[32];
+    size_t n = (size_t) snprintf (key, sizeof key, "M%s", name), len;
+    const uint8_t *p = raw_get (r, key, n, &len);
+    int64_t v = -1;
+    if (p && len == 8 + SEAL_LEN)
+        for (int i = v = 0; i < 8; i++)
+            v = v << 8 | p[i];
+    return v;
+}
+
+/* A schema-2 store (the layout before issue 12) is upgraded when it is
+ * opened, in one transaction: its workflows get the key and stalled
+ * indexes when it had none ("M indexes" absent), a record of layout 2 is
+ * written again in layout 3, the mark says 3 and "M indexes" is gone. */
 static void
-test_older_store_gets_its_indexes (void **state)
+test_older_schema_upgraded (void **state)
 {
     (void) state;
-    enum { N = 2100 };                  /* past one batch of the build */
+    enum { N = 2100 };                  /* past one pass of the upgrade */
     store_txn_t *t = begin (true);
     for (int i = 0; i < N; i++) {
         char household[16];
@@ -575,7 +658,7 @@ test_older_store_gets_its_indexes (void **state)
         store_wf_t *swf = started_workflow (wf_id (0), household,
                                             NOW + i);
         snprintf (swf->wf->workflow_id, WF_ID_LEN + 1,
-                  "01JDKZ3V8QABCDEFGHJK%06d", i);
+                  "01JDKZ3V8QABCDEFGHJK%06u", (unsigned) i % 1000000u);
         swf->wf->started_by[0] = swf->wf->last_actor[0] = '\0';
         assert_int_equal (store_workflow_put (t, swf), STORE_OK);
         store_wf_destroy (&swf);
@@ -584,21 +667,76 @@ test_older_store_gets_its_indexes (void **state)
     start_two (1, "hx", "cw1", NOW + DAY_MS);
     change_wf (1, "cw2", NOW + 2 * DAY_MS, decide_c2);
     change_wf (1, "", NOW + 5 * DAY_MS, stall);
-    strip_keys ("FT", "Mindexes");
+
+    /* schema 2 without the indexes, and a record of layout 2 */
+    raw_t r = raw_open ();
+    assert_int_equal (raw_meta_number (&r, "format"), STORE_FORMAT);
+    assert_int_equal (raw_meta_number (&r, "indexes"), -1);
+    raw_strip (&r, "FT");
+    raw_meta (&r, "format", 2);
+    char key[2 + WF_ID_LEN] = "W" FORMAT2_RECORD_ID "w";
+    raw_put (&r, key, sizeof key, FORMAT2_RECORD, sizeof FORMAT2_RECORD - 1);
+    raw_close (&r);
     reopen_store (LARGE_MAP, DAY_MS);
-    assert_string_equal (found (STORE_KEY_CLIENT, "c2", -1), "1");
+    assert_int_equal (store_opened_format (store), 2);
+    /* (the layout-2 record, numbered 0 here, has a member c2 too) */
+    assert_string_equal (found (STORE_KEY_CLIENT, "c2", -1), "1 0");
     assert_string_equal (found (STORE_KEY_ACTOR, "cw2", -1), "1");
-    assert_string_equal (found (STORE_KEY_ACTOR, "cw1", WF_OPEN), "1");
+    assert_string_equal (found (STORE_KEY_ACTOR, "cw1", WF_OPEN), "1 0");
     assert_string_equal (stalled_ids (), "1");
     assert_string_equal (found (STORE_KEY_HOUSEHOLD, "h0", -1), "0");
     assert_string_equal (found (STORE_KEY_HOUSEHOLD, "h2099", -1), "2099");
     assert_string_equal (found (STORE_KEY_CLIENT, "c-h2050", -1), "2050");
-    /* indexed and marked: the next open leaves the entries be (one
-     * stripped now stays missing) */
-    strip_keys ("T", "");
+    /* the old record: the same workflow, found by key, in layout 3 */
+    store_wf_t *old = store_wf_new ();
+    t = begin (false);
+    assert_int_equal (store_workflow_get (t, FORMAT2_RECORD_ID, old),
+                      STORE_OK);
+    store_abort (&t);
+    assert_int_equal (old->wf->version, 3);
+    assert_int_equal (old->wf->n_members, 3);
+    assert_int_equal (old->ledger.n_history, 1);
+    store_wf_destroy (&old);
+    assert_string_equal (found (STORE_KEY_CLIENT, "c3", -1), "0");
+
+    /* upgraded: the next open changes nothing (an entry stripped now
+     * stays missing) */
+    r = raw_open ();
+    assert_int_equal (raw_meta_number (&r, "format"), STORE_FORMAT);
+    assert_int_equal (raw_meta_number (&r, "indexes"), -1);
+    assert_int_equal (raw_record_layout (&r, FORMAT2_RECORD_ID), 3);
+    assert_int_equal (raw_record_layout (&r, wf_id (1)), 3);
+    raw_strip (&r, "T");
+    raw_close (&r);
     reopen_store (LARGE_MAP, DAY_MS);
+    assert_int_equal (store_opened_format (store), STORE_FORMAT);
     assert_string_equal (stalled_ids (), "");
-    assert_string_equal (found (STORE_KEY_CLIENT, "c2", -1), "1");
+    assert_string_equal (found (STORE_KEY_CLIENT, "c2", -1), "1 0");
+}
+
+/* The store exitflowd wrote before issue 12: schema 2 with the indexes
+ * ("M indexes" 1) and records of layout 3. Its upgrade trusts the mark
+ * (an entry stripped here is not put back: nothing is indexed again) and
+ * changes the marks alone. */
+static void
+test_schema2_with_indexes_upgraded (void **state)
+{
+    (void) state;
+    start_two (1, "hx", "cw1", NOW);
+    raw_t r = raw_open ();
+    raw_strip (&r, "F");
+    raw_meta (&r, "format", 2);
+    raw_meta (&r, "indexes", 1);
+    raw_close (&r);
+    reopen_store (LARGE_MAP, DAY_MS);
+    assert_int_equal (store_opened_format (store), 2);
+    assert_string_equal (found (STORE_KEY_CLIENT, "c2", -1), "");
+    r = raw_open ();
+    assert_int_equal (raw_meta_number (&r, "format"), STORE_FORMAT);
+    assert_int_equal (raw_meta_number (&r, "indexes"), -1);
+    raw_close (&r);
+    reopen_store (LARGE_MAP, DAY_MS);
+    assert_int_equal (store_opened_format (store), STORE_FORMAT);
 }
 
 /* Prior values are written once, apart from the record, and read only
@@ -1068,6 +1206,18 @@ report_has (const report_t *r, const char *what)
     return false;
 }
 
+/* Verifies the store: the verdict must be `verdict` with `problems`
+ * problems, and the report must say `says`. */
+static void
+assert_verified (verify_verdict_t verdict, int problems, const char *says)
+{
+    report_t r = { .n = 0 };
+    assert_int_equal (verify_store (store_dir, keep_report, &r), verdict);
+    assert_int_equal (r.problems, problems);
+    if (!report_has (&r, says))
+        fail_msg ("the report does not say \"%s\"", says);
+}
+
 /* A damaged record is STORE_CORRUPT naming its key, never its bytes; the
  * verifier finds it; a restart refuses the store. */
 static void
@@ -1078,11 +1228,7 @@ test_damage_is_an_error_not_data (void **state)
     store_wf_t *b = started_workflow (wf_id (2), "h2", NOW);
     put_new (a);
     put_new (b);
-    report_t clean = { .n = 0 };
-    assert_int_equal (verify_store (store_dir, keep_report, &clean),
-                      VERIFY_CLEAN);
-    assert_int_equal (clean.problems, 0);
-    assert_true (report_has (&clean, "clean"));
+    assert_verified (VERIFY_CLEAN, 0, "clean");
 
     damage_after (wf_key (1, 'w'), WF_ID_LEN + 2, 5);
     store_wf_t *read = store_wf_new ();
@@ -1193,8 +1339,63 @@ test_old_format_refused (void **state)
     store_status_t status;
     assert_null (store_new (store_dir, LARGE_MAP, DAY_MS, &status, why,
                             sizeof why));
-    assert_int_equal (status, STORE_FAULT);
+    assert_int_equal (status, STORE_VERSION);
+    assert_int_equal (store_exit_status (status), STORE_EXIT_VERSION);
     assert_non_null (strstr (why, "older exitflowd"));
+}
+
+/* The whole data file, to compare a store before and after. */
+static char *
+data_file (size_t *len)
+{
+    char path[128];
+    snprintf (path, sizeof path, "%s/data.mdb", store_dir);
+    FILE *f = fopen (path, "rb");
+    assert_non_null (f);
+    fseek (f, 0, SEEK_END);
+    *len = (size_t) ftell (f);
+    rewind (f);
+    char *bytes = malloc (*len);
+    assert_int_equal (fread (bytes, 1, *len, f), *len);
+    fclose (f);
+    return bytes;
+}
+
+/* A store of a newer schema is refused, with its number and exit 13, and
+ * left as it was, byte for byte; --verify says so too. */
+static void
+test_newer_schema_refused (void **state)
+{
+    (void) state;
+    start_two (1, "hx", "cw1", NOW);
+    raw_t r = raw_open ();
+    raw_meta (&r, "format", STORE_FORMAT + 1);
+    raw_close (&r);
+    size_t before_len, after_len;
+    char *before = data_file (&before_len);
+    char why[512] = "";
+    store_status_t status;
+    store_options_t grows = { store_dir, SMALL_MAP, LARGE_MAP, DAY_MS };
+    assert_null (store_open (&grows, &status, why, sizeof why));
+    assert_int_equal (status, STORE_VERSION);
+    assert_int_equal (store_exit_status (status), STORE_EXIT_VERSION);
+    assert_int_equal (STORE_EXIT_VERSION, 13);
+    char schema[32];
+    snprintf (schema, sizeof schema, "schema %d", STORE_FORMAT + 1);
+    assert_non_null (strstr (why, schema));
+    assert_non_null (strstr (why, "newer exitflowd"));
+    char *after = data_file (&after_len);
+    assert_int_equal (before_len, after_len);
+    assert_memory_equal (before, after, before_len);
+    free (before);
+    free (after);
+    assert_verified (VERIFY_NEWER_FORMAT, 0, "newer");
+    /* back to this schema, it is served again */
+    r = raw_open ();
+    raw_meta (&r, "format", STORE_FORMAT);
+    raw_close (&r);
+    reopen_store (LARGE_MAP, DAY_MS);
+    assert_string_equal (found (STORE_KEY_CLIENT, "c2", -1), "1");
 }
 
 /* ---- consumers ---- */
@@ -1306,11 +1507,166 @@ test_map_full (void **state)
     store_abort (&t);
     assert_int_equal (none.n, 0);
 
+    /* a map that may not grow: full, until a write commits again */
+    uint64_t from, to;
+    store_map_t space;
+    assert_int_equal (store_grow (store, &from, &to), STORE_FULL);
+    assert_int_equal (from, SMALL_MAP);
+    assert_int_equal (to, SMALL_MAP);
+    store_map (store, &space);
+    assert_true (space.full);
     t = begin (true);
     assert_int_equal (store_consumer_put (t, "dq",
                                           &(store_consumer_t) { 0, NOW }),
                       STORE_OK);
     commit (&t);
+    store_map (store, &space);
+    assert_false (space.full);
+    store_wf_destroy (&a);
+    store_wf_destroy (&b);
+}
+
+static bool
+count_event (void *arg, uint64_t seq, const void *event, size_t len)
+{
+    (void) seq;
+    (void) event;
+    (void) len;
+    ++*(int *) arg;
+    return true;
+}
+
+/* Appends `n` events of 16 KiB in one transaction, committed when they
+ * fit and aborted whole when they do not. */
+static store_status_t
+append_big (int n)
+{
+    static char big[16 * 1024];
+    memset (big, 'y', sizeof big);
+    store_txn_t *t = begin (true);
+    store_status_t rc = STORE_OK;
+    for (int i = 0; i < n && !rc; i++)
+        rc = store_event_append (t, store_next_seq (t), big, sizeof big);
+    if (rc)
+        store_abort (&t);
+    else
+        commit (&t);
+    return rc;
+}
+
+/* A map that may grow: the write that meets its end is aborted whole,
+ * store_grow doubles it (not while a copy holds it) and the same write
+ * then goes through; at the maximum it cannot grow, the store says it is
+ * full, committed data still reads; opened again with a larger maximum it
+ * takes writes again. */
+static void
+test_map_grows (void **state)
+{
+    (void) state;
+    remove_temp_store ();
+    open_temp_store_growing (SMALL_MAP, 4 * SMALL_MAP, DAY_MS);
+    store_map_t space;
+    store_map (store, &space);
+    assert_int_equal (space.map_size, SMALL_MAP);
+    assert_int_equal (space.max_map_size, 4 * SMALL_MAP);
+    assert_true (space.file_bytes > 0 && space.file_bytes < SMALL_MAP);
+    assert_false (space.full);
+
+    uint64_t from, to;
+    int grown = 0;
+    store_status_t rc;
+    while ((rc = append_big (20)) == STORE_FULL) {
+        store_copy_hold (store);
+        assert_int_equal (store_grow (store, &from, &to), STORE_BUSY);
+        store_copy_release (store);
+        assert_int_equal (store_grow (store, &from, &to), STORE_OK);
+        assert_int_equal (to, 2 * from);
+        grown++;
+    }
+    assert_int_equal (rc, STORE_OK);
+    assert_true (grown >= 1);
+    assert_int_equal (store_committed_seq (store), 20);
+    store_map (store, &space);
+    assert_true (space.map_size > SMALL_MAP);
+    assert_true (space.file_bytes > SMALL_MAP);
+
+    /* to the maximum, and no further */
+    uint64_t acked = store_committed_seq (store);
+    for (int i = 0; i < 20; i++) {
+        if ((rc = append_big (4)) == STORE_OK)
+            acked += 4;
+        else if (store_grow (store, &from, &to) != STORE_OK)
+            break;
+    }
+    assert_int_equal (rc, STORE_FULL);
+    assert_int_equal (from, 4 * SMALL_MAP);
+    store_map (store, &space);
+    assert_int_equal (space.map_size, 4 * SMALL_MAP);
+    assert_true (space.full);
+    int tail = 0;
+    store_txn_t *t = begin (false);
+    assert_int_equal (store_last_seq (t), acked);
+    assert_int_equal (store_events_scan (t, acked - 2, count_event, &tail),
+                      STORE_OK);
+    store_abort (&t);
+    assert_int_equal (tail, 2);
+
+    /* a restart with a larger maximum: it grows again */
+    char why[512] = "";
+    store_status_t status;
+    store_destroy (&store);
+    store_options_t larger = { store_dir, SMALL_MAP, 16 * SMALL_MAP, DAY_MS };
+    store = store_open (&larger, &status, why, sizeof why);
+    assert_non_null (store);
+    assert_int_equal (store_committed_seq (store), acked);
+    while ((rc = append_big (4)) == STORE_FULL)
+        assert_int_equal (store_grow (store, &from, &to), STORE_OK);
+    assert_int_equal (store_committed_seq (store), acked + 4);
+}
+
+/* A copy is the newest committed snapshot, compacted, with its last seq
+ * read back from the copy itself; it opens as a store of its own. */
+static void
+test_copy_is_a_snapshot (void **state)
+{
+    (void) state;
+    store_wf_t *a = started_workflow (wf_id (1), "h1", NOW);
+    put_new (a);
+    assert_int_equal (append_big (3), STORE_OK);
+    store_txn_t *t = begin (true);      /* not committed: not in the copy */
+    assert_int_equal (store_event_append (t, store_next_seq (t), "x", 1),
+                      STORE_OK);
+    char dir[] = "/tmp/exf-copy-XXXXXX", path[64], why[512] = "";
+    assert_non_null (mkdtemp (dir));
+    snprintf (path, sizeof path, "%s/data.mdb", dir);
+    int fd = open (path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true (fd >= 0);
+    uint64_t last = 0;
+    store_copy_hold (store);
+    assert_int_equal (store_copy (store, fd, path, &last, why, sizeof why),
+                      STORE_OK);
+    store_copy_release (store);
+    close (fd);
+    store_abort (&t);
+    assert_int_equal (last, 3);
+
+    store_status_t status;
+    store_t *copy = store_new (dir, LARGE_MAP, DAY_MS, &status, why,
+                               sizeof why);
+    if (!copy)
+        fail_msg ("the copy does not open: %s", why);
+    assert_int_equal (store_committed_seq (copy), 3);
+    store_wf_t *b = store_wf_new ();
+    assert_int_equal (store_begin (copy, false, &t), STORE_OK);
+    assert_int_equal (store_workflow_get (t, wf_id (1), b), STORE_OK);
+    store_abort (&t);
+    store_destroy (&copy);
+    const char *files[] = { "data.mdb", "lock.mdb", "exitflowd.lock" };
+    for (int i = 0; i < 3; i++) {
+        snprintf (path, sizeof path, "%s/%s", dir, files[i]);
+        unlink (path);
+    }
+    rmdir (dir);
     store_wf_destroy (&a);
     store_wf_destroy (&b);
 }
@@ -1328,7 +1684,9 @@ main (void)
         T (test_workflow_list_order_and_cursor),
         T (test_find_by_key_follows_changes),
         T (test_stalled_index),
-        T (test_older_store_gets_its_indexes),
+        T (test_older_schema_upgraded),
+        T (test_schema2_with_indexes_upgraded),
+        T (test_newer_schema_refused),
         T (test_priors_are_stored_apart),
         T (test_history_spills_to_the_index),
         T (test_replies_by_scope),
@@ -1340,6 +1698,8 @@ main (void)
         T (test_old_format_refused),
         T (test_consumer_offsets),
         T (test_map_full),
+        T (test_map_grows),
+        T (test_copy_is_a_snapshot),
     };
     return cmocka_run_group_tests_name ("store", tests, NULL, NULL);
 }

@@ -10,8 +10,10 @@ principal beside its actor; local mode binds loopback only.  The Python
 client's rule for finding its keys is tested here too, against a daemon.
 """
 
+import atexit
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 
@@ -45,6 +47,7 @@ ALLOWED = {
     # ops only for a consumer idle past --consumer-retire-after (7 days
     # here, so never in this matrix): test_consumer_delete.py has that rule
     Command.CONSUMER_DELETE: set(),
+    Command.STORE_BACKUP: set(),        # admin only
 }
 ALL_COMMANDS = sorted(v for k, v in vars(Command).items() if k.isupper())
 WRITES = {Command.WORKFLOW_START, Command.STEP_SAVE, Command.MEMBER_DECIDE,
@@ -245,6 +248,8 @@ def prepare(admin, cmd):
         return {"state": "open"}, None
     if cmd == Command.EVENTS_READ:
         return {"after": 0, "limit": 5}, None
+    if cmd == Command.STORE_BACKUP:
+        return {"dir": backup_dir()}, None
     if cmd == Command.CONSUMER_ACK:
         return {"consumer": "matrix-" + uuid.uuid4().hex[:8],
                 "seq": admin.stats()["last_seq"]}, None
@@ -271,6 +276,15 @@ def prepare(admin, cmd):
         admin.decide(wf, h.child, False)
         args.update(new_head_of_household=h.spouse)
     return args, wf
+
+
+BACKUPS = tempfile.mkdtemp(prefix="exitflow-matrix-")
+atexit.register(shutil.rmtree, BACKUPS, True)
+
+
+def backup_dir():
+    """A directory store.backup may make, new each time."""
+    return "%s/%s" % (BACKUPS, uuid.uuid4().hex[:8])
 
 
 def snapshot(admin, wf):
