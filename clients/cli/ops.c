@@ -552,10 +552,15 @@ stats_text (cli_t *cli, const msgpack_object *res, const void *arg)
     const msgpack_object *store = exitflow_obj_get (res, "store");
     if (store) {
         const msgpack_object *full = exitflow_obj_get (store, "full");
-        printf ("store      schema %lld, a %.1f MiB map (grows to "
-                "%.1f MiB)%s\n", (long long) mp_int (store, "schema", 0),
-                (double) mp_int (store, "map_size", 0) / (1 << 20),
-                (double) mp_int (store, "max_map_size", 0) / (1 << 20),
+        int64_t map = mp_int (store, "map_size", 0);
+        int64_t max = mp_int (store, "max_map_size", 0);
+        char grows[48] = " (its limit)";
+        if (max > map)
+            snprintf (grows, sizeof grows, " (grows to %.1f MiB)",
+                      (double) max / (1 << 20));
+        printf ("store      schema %lld, a %.1f MiB map%s%s\n",
+                (long long) mp_int (store, "schema", 0),
+                (double) map / (1 << 20), grows,
                 full && full->type == MSGPACK_OBJECT_BOOLEAN
                     && full->via.boolean
                     ? ": FULL, writes are refused (--max-map-size)" : "");
