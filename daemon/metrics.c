@@ -355,6 +355,9 @@ metrics_tick (metrics_t *self, store_t *store, int64_t now_mono_ms)
         metrics_store_t s = self->live.store;
         rc = read_store (self, txn, &s);
         store_abort (&txn);
+        store_map_t map;
+        store_map (store, &map);
+        s.max_map_size = map.max_map_size;
         if (!rc)
             self->live.store = s;
     }
@@ -554,8 +557,10 @@ render_store (FILE *out, const metrics_store_t *s, int64_t now_ms)
     }
     gauge (out, "exitflow_consumers_unlisted", "1 when there are more "
            "consumers than the lag lists (256), else 0.", s->consumers_cut);
-    gauge (out, "exitflow_lmdb_map_size_bytes", "The LMDB map size: the "
-           "most the store may hold.", (double) s->map_size);
+    gauge (out, "exitflow_lmdb_map_size_bytes", "The LMDB map size now "
+           "(it grows up to --max-map-size).", (double) s->map_size);
+    gauge (out, "exitflow_lmdb_max_map_size_bytes", "The most the store may "
+           "hold: --max-map-size.", (double) s->max_map_size);
     gauge (out, "exitflow_lmdb_used_bytes", "Bytes of the map in use: "
            "LMDB's pages less its free list.", (double) s->map_used);
     gauge (out, "exitflow_reply_log_entries", "Stored replies kept for "

@@ -69,6 +69,7 @@ typedef struct {
     uint64_t stalled, replies;      /* counted by walks (store_tally) */
     int64_t oldest_open_at;         /* wall ms; 0: none open */
     uint64_t map_size, map_used;
+    uint64_t max_map_size;          /* what the map may grow to */
     size_t n_consumers;             /* those listed below, by name */
     bool consumers_cut;             /* more than METRICS_CONSUMERS_MAX */
     struct metrics_consumer {

@@ -153,6 +153,8 @@ def test_metrics_count_what_was_done(make_daemon):
                  consumer="metrics-test") == \
         value(s, "exitflow_last_event_seq") - 1
     assert value(s, "exitflow_lmdb_map_size_bytes") == MAP
+    # no --max-map-size: the map cannot grow past what it is
+    assert value(s, "exitflow_lmdb_max_map_size_bytes") == MAP
     assert 0 < value(s, "exitflow_lmdb_used_bytes") < MAP
     assert value(s, "exitflow_reply_log_entries") >= 3
     assert value(s, "exitflow_health_ok") == 1
