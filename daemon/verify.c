@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -699,6 +700,7 @@ verify_store (const char *dir, verify_report_fn report, void *arg)
         return VERIFY_FAILED;
     }
     fflush (NULL);                  /* nothing buffered is written twice */
+    pid_t parent = getpid ();
     pid_t pid = fork ();
     if (pid < 0) {
         close (fds[0]);
@@ -707,6 +709,11 @@ verify_store (const char *dir, verify_report_fn report, void *arg)
         return VERIFY_FAILED;
     }
     if (pid == 0) {
+        /* A check that outlived a killed daemon would hold the data
+         * directory's lock (inherited) and refuse the restart until it
+         * ends: it dies with its parent. */
+        if (prctl (PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid () != parent)
+            _exit (CHILD_FAILED);
         close (fds[0]);
         FILE *out = fdopen (fds[1], "w");
         int code = out ? check_in_child (dir, out) : CHILD_FAILED;
