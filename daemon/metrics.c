@@ -266,15 +266,22 @@ metrics_commit (metrics_t *self, int64_t us)
              us);
 }
 
+static void publish (metrics_t *self, bool with_store);
+
 store_status_t
 metrics_writes (metrics_t *self, bool wrote, store_status_t status)
 {
     if (!wrote)
         return status;
+    store_status_t was = self->live.loop.writes_failing;
     if (status == STORE_OK)
         self->live.loop.writes_failing = STORE_OK;
     else if (status == STORE_FULL || status == STORE_READ_ONLY)
         self->live.loop.writes_failing = status;
+    /* /health must say it no later than the replies that show it: they go
+     * out after this, the batch's snapshot only after them */
+    if (self->live.loop.writes_failing != was)
+        publish (self, false);
     return status;
 }
 
