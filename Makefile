@@ -23,7 +23,8 @@ PYTHON  := /usr/bin/python3
 # CoC's time zone (--timezone) is looked up in its zoneinfo.
 DEB_BUILD := gcc make pkg-config libzmq3-dev libczmq-dev liblmdb-dev libmsgpack-dev
 DEB_RUN   := tzdata
-DEB_TEST  := libcmocka-dev python3-zmq python3-msgpack python3-pytest lmdb-utils
+DEB_TEST  := libcmocka-dev python3-zmq python3-msgpack python3-pytest lmdb-utils \
+             clang libclang-rt-14-dev
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 # Position-independent objects for shared libraries, every symbol hidden
@@ -85,6 +86,7 @@ test: deps-test
 	@$(MAKE) --no-print-directory all unit bench-quick
 	$(PYTHON) -m pytest -q tests/integration
 	@$(MAKE) --no-print-directory test-clients test-workers
+	@$(MAKE) --no-print-directory fuzz-quick crash-quick
 
 bench-quick: all
 	tests/bench/run.sh --quick

@@ -1,5 +1,5 @@
-# tests.mk — what belongs to no one part: the benchmark and the layering
-# check. Included by the top Makefile.
+# tests.mk — what belongs to no one part: the benchmark, the layering
+# check, the fuzz targets and the crash loop. Included by the top Makefile.
 
 # The bench speaks EXITFLOW/1 through the protocol library, like every other
 # program.
@@ -56,7 +56,25 @@ fuzz: deps-test fuzz-build
 fuzz-quick: fuzz-build
 	tests/fuzz/run.sh --quick
 
+.PHONY: clean-fuzz
+clean: clean-fuzz
+clean-fuzz:
+	rm -rf bin-fuzz build-fuzz
+
 # The seed corpus and base_script.inc, from the requests the Python suites
 # send (support.households); the generated files are committed.
 fuzz-corpus:
 	$(PYTHON) tests/fuzz/gen_corpus.py
+
+# ---- the crash loop (tests/crash/README.md) ----
+# Household exits from concurrent clients while exitflowd is SIGKILLed at
+# random moments and restarted on its data; then every acknowledged command
+# is looked for, and nothing else. make test runs the short form (20 kills).
+CRASH_KILLS ?= 500
+CRASH_ARGS ?=
+.PHONY: crash crash-quick
+crash: deps-test all
+	nice $(PYTHON) tests/crash/crash_loop.py --kills $(CRASH_KILLS) $(CRASH_ARGS)
+
+crash-quick: all
+	$(PYTHON) tests/crash/crash_loop.py --quick $(CRASH_ARGS)
