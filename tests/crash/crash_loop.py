@@ -9,8 +9,8 @@ directory, then everything checked.
 The daemon is tests/support's launcher's (CURVE on, the session's keys;
 $EXITFLOWD names another build).  Each client is a thread with its own
 DEALER sockets (a ``frontend`` certificate for the workflow commands, a
-``worker`` one for dq.report, events.read and consumer.ack) and keeps
---pipeline households under way at once, one command of each in flight.
+``worker`` one for dq.report) and keeps --pipeline households under way at
+once, one command of each in flight.
 A household's script is what a caseworker does (tests/support's
 households): workflow.start, the exit form and the typed assessments of
 the head of household (``assessment()``, some as default_last), the
@@ -30,26 +30,30 @@ same bytes.  Checked along the way:
   - every reply is ok and gives the version the script predicts (a command
     applied twice, or lost after its ack, shows up as another version);
   - a reply that comes twice comes with the same bytes;
-  - a retry of a command committed before the kill gets the stored reply
-    and adds no event;
   - the log read in one daemon's life is still there, the same, after the
-    next kill.
+    next kill, and goes on from it without a gap;
+  - while the clients wait, every household whose script is done is
+    checked whole: its history is exactly the events its commands emit, in
+    order, each once; workflow.get agrees (version, state, decisions,
+    steps); its commands that were in flight at a kill -- whether committed
+    before it (their retry was answered from the idempotency record) or
+    not -- and a sample of the others are sent again: the first reply's
+    bytes come back, and the log does not move.  Then it is forgotten but
+    for its number of events.
 
 After the last kill -- taken with commands in flight and *not* retried --
 and a restart:
 
-  - events.read from 0: seqs 1..N without a gap, N = stats.last_seq;
-  - every workflow's history is exactly the events its commands emit, in
-    order, each once, for a prefix of its script: the acknowledged
-    commands, plus possibly the one in flight at the last kill -- never a
-    part of a command, never a command twice; the log holds nothing else;
-  - workflow.get agrees with that prefix (version, state, decisions,
-    steps);
+  - events.read from 0: seqs 1..N without a gap, N = stats.last_seq, the
+    same events as read along the way, each of a household's workflow, as
+    many as its history holds -- nothing else;
+  - every household not yet checked is a prefix of its script: the
+    acknowledged commands, plus possibly the one in flight at the last
+    kill -- never a part of a command, never a command twice;
   - the commands in flight at the last kill, then sent again, are
-    answered once and applied once;
-  - every command that was in flight at some kill, and a sample of the
-    other acknowledged writes, sent again: the same bytes as the first
-    reply, and the log does not move.
+    answered, and the log grows by exactly the events of those that were
+    not committed before the kill;
+  - replays as above.
 
 It prints kills, commands acknowledged, checked and lost (must be 0), and
 exits 1 on any problem.
@@ -58,7 +62,6 @@ exits 1 on any problem.
 import argparse
 import array
 import collections
-import os
 import random
 import shutil
 import sys

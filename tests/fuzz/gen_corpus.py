@@ -24,7 +24,6 @@ directories are emptied of seeds first (regressions live elsewhere).
 
 import datetime
 import hashlib
-import os
 import random
 import sys
 from pathlib import Path
