@@ -64,6 +64,7 @@ import array
 import collections
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -77,10 +78,11 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "clients" / "python")]
 import msgpack  # noqa: E402
 import zmq  # noqa: E402
 
-from exitflow import encode_request, unpack  # noqa: E402
+import exitflow  # noqa: E402
+from exitflow import Client, encode_request, unpack  # noqa: E402
 from support.households import (CHILD_STEPS, STEPS, Household,  # noqa: E402
                                  assessment, exit_form)
-from support.launcher import Daemon  # noqa: E402
+from support.launcher import Daemon, Process  # noqa: E402
 
 POLL_MS = 20
 REPLY_PATIENCE_S = 30.0         # then the same bytes are sent again
@@ -512,6 +514,47 @@ class ClientThread(threading.Thread):
 
 # -- the driver ---------------------------------------------------------------
 
+class CrashDaemon(Daemon):
+    """The launcher's daemon, with a start for a loaded machine: the ping
+    that says the daemon serves waits longer each time (0.2 s, doubling up
+    to 3.2 s: a fresh CURVE connection to a daemon under ASan on two busy
+    cores can take longer than the launcher's 0.2 s every time), and a start
+    not answered in time leaves, before the kill, where the daemon's threads
+    were (gdb) in ``stacks.txt`` beside its log."""
+
+    def start(self, timeout=10.0):
+        Process.start(self)
+        probe = Client(self.commands, timeout=0.1, retries=0,
+                       **self.client_keys())
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                probe.timeout = min(probe.timeout * 2, 3.2)
+                if self.proc.poll() is not None:
+                    raise RuntimeError("exitflowd exited with %s at start:"
+                                       "\n%s" % (self.proc.returncode,
+                                                 self.log_tail()))
+                try:
+                    probe.ping()
+                    return self
+                except exitflow.Unreachable:
+                    pass
+                if time.monotonic() > deadline:
+                    where = self.base_dir / "stacks.txt"
+                    with open(where, "ab") as f:
+                        subprocess.run(["gdb", "-p", str(self.proc.pid),
+                                        "-batch", "-ex",
+                                        "thread apply all bt"],
+                                       stdout=f, stderr=subprocess.STDOUT,
+                                       timeout=120)
+                    self.kill9()
+                    raise RuntimeError("exitflowd did not answer ping in "
+                                       "%ss (its threads: %s):\n%s"
+                                       % (timeout, where, self.log_tail()))
+        finally:
+            probe.close()
+
+
 class Driver:
     """Kills and restarts the daemon, reads the log after each restart, and
     checks the households whose scripts are done while the clients wait."""
@@ -519,7 +562,7 @@ class Driver:
     def __init__(self, args, base):
         self.args = args
         self.rng = random.Random(args.seed)
-        self.daemon = Daemon(base, stall_after=10 ** 7,
+        self.daemon = CrashDaemon(base, stall_after=10 ** 7,
                              extra_args=args.daemon_args)
         self.world = World(args)
         self.crc = array.array("I")     # CRC32 of each event read, by seq - 1
