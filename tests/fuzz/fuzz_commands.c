@@ -26,7 +26,10 @@
  * The store lives in a temp dir ($FUZZ_TMPDIR, else /dev/shm, else /tmp):
  * a fresh one, with the base workflows, every $FUZZ_RESET_EVERY inputs
  * (200; 1 replays an input on a store of its own, as the regression
- * replay does), and after a full map.
+ * replay does), and after a full map. Before a store goes it is closed and
+ * opened again, which verifies it whole (verify.c, in a child process).
+ * With FUZZ_RESET_EVERY=1 that happens after every input: at exit, for
+ * the last.
  *
  * Properties held after every request and batch (a failure aborts, so
  * libFuzzer keeps the input):
@@ -40,8 +43,9 @@
  *   - a write whose reply was definite (ok, CONFLICT, INVALID_STATE,
  *     VALIDATION), sent again after the commit with the same id and body,
  *     gets the same bytes and changes nothing (no event, same seq);
- *   - every workflow of the store still reads: workflow.get and
- *     workflow.history answer ok. */
+ *   - every workflow a batch named or started still reads: workflow.get
+ *     and, for its new events, workflow.history answer ok;
+ *   - a store closed and opened again verifies clean and still reads. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdio.h>
@@ -54,6 +58,7 @@
 #include "daemon/commands.h"
 #include "daemon/stall.h"
 #include "daemon/store.h"
+#include "daemon/verify.h"
 #include "protocol/codec.h"
 
 #include "base_script.inc"
@@ -704,10 +709,47 @@ run_script (const uint8_t *data, size_t size)
         request_fini (&rs[i]);
 }
 
+static void
+first_problem (void *arg, bool problem, const char *line)
+{
+    char *first = arg;
+    if (problem && !first[0])
+        snprintf (first, 256, "%s", line);
+}
+
+/* Before a store goes: it is closed and opened again, as a restart opens
+ * it — store_new verifies it whole in a child process (verify.c: pages,
+ * seals, accounting) and refuses a damaged one — and every workflow the
+ * harness knows still reads. What the commands wrote must survive that. */
+static void
+reopen_store (void)
+{
+    store_destroy (&store);
+    char why[512] = "", first[256] = "";
+    store_status_t status;
+    store = store_new (store_dir, MAP_SIZE, DAY_MS, &status, why, sizeof why);
+    if (!store && status == STORE_CORRUPT)
+        verify_store (store_dir, first_problem, first);
+    CHECK (store != NULL, "the store does not open again: %s (%s)", why,
+           first);
+    store_txn_t *txn;
+    if (fault (store_begin (store, false, &txn), "begin (reopened)"))
+        return;
+    for (int i = 0; i < n_base + n_recent && !renew; i++) {
+        const char *id = i < n_base ? base_ids[i] : recent_ids[i - n_base];
+        must_read ("workflow.get", id, -1, txn);
+        if (!renew)
+            must_read ("workflow.history", id, -1, txn);
+    }
+    store_abort (&txn);
+}
+
 /* A fresh store in a fresh temp dir, with the base workflows. */
 static void
 fresh_store (void)
 {
+    if (store && !renew)
+        reopen_store ();
     remove_store ();
     snprintf (store_dir, sizeof store_dir, "%s/exf-fuzz-XXXXXX", tmp_base);
     CHECK (mkdtemp (store_dir) != NULL, "mkdtemp in %s", tmp_base);
@@ -732,6 +774,8 @@ fresh_store (void)
 static void
 at_exit (void)
 {
+    if (store && !renew && reset_every == 1)
+        reopen_store ();
     remove_store ();
     free (queued);
 }
