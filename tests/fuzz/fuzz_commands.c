@@ -118,6 +118,12 @@ static char recent_ids[N_RECENT][WF_ID_LEN + 1];
 static int n_recent, next_recent;
 static int batch_starts;                /* workflows the batch started */
 
+/* What a run did, printed at exit (run.sh reports it). */
+static struct {
+    uint64_t scripts, requests, ok, refused, batches, retries, stores,
+             reopened;
+} ran;
+
 static void
 remove_store (void)
 {
@@ -335,6 +341,11 @@ after_reply (request_t *r)
     msgpack_unpacked_init (&u);
     bool ok;
     const msgpack_object *m = check_reply (r, &u, &ok);
+    ran.requests++;
+    if (ok)
+        ran.ok++;
+    else
+        ran.refused++;
     if (r->cmd && ok && codec_str_eq (r->req.cmd, "workflow.start")) {
         const msgpack_object *wf = codec_map_get (m, "workflow_id");
         CHECK (wf && wf->type == MSGPACK_OBJECT_STR
@@ -516,6 +527,7 @@ check_retries (request_t *rs, int n)
             queue_clear ();
             return;
         }
+        ran.retries++;
         CHECK (again.size == r->reply.size
                && memcmp (again.data, r->reply.data, again.size) == 0,
                "a retry of %.*s (id %.*s) got another reply",
@@ -667,6 +679,7 @@ run_batch (request_t *rs, int n)
         queue_clear ();
         return;
     }
+    ran.batches++;
     check_log (before);
     queue_clear ();
     check_retries (rs, n);
@@ -732,6 +745,7 @@ reopen_store (void)
         verify_store (store_dir, first_problem, first);
     CHECK (store != NULL, "the store does not open again: %s (%s)", why,
            first);
+    ran.reopened++;
     store_txn_t *txn;
     if (fault (store_begin (store, false, &txn), "begin (reopened)"))
         return;
@@ -757,6 +771,7 @@ fresh_store (void)
     store_status_t status;
     store = store_new (store_dir, MAP_SIZE, DAY_MS, &status, why, sizeof why);
     CHECK (store != NULL, "store_new: %s", why);
+    ran.stores++;
     rng_state = 0;
     clock_ms = NOW;
     memset (&stall_cursor, 0, sizeof stall_cursor);
@@ -777,6 +792,16 @@ at_exit (void)
     if (store && !renew && reset_every == 1)
         reopen_store ();
     remove_store ();
+    fprintf (stderr, "fuzz_commands: %llu scripts, %llu requests (%llu ok, "
+             "%llu refused) in %llu batches, %llu retries answered the same, "
+             "%llu stores, %llu reopened and verified\n",
+             (unsigned long long) ran.scripts,
+             (unsigned long long) ran.requests, (unsigned long long) ran.ok,
+             (unsigned long long) ran.refused,
+             (unsigned long long) ran.batches,
+             (unsigned long long) ran.retries,
+             (unsigned long long) ran.stores,
+             (unsigned long long) ran.reopened);
     free (queued);
 }
 
@@ -805,6 +830,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (!store || renew || inputs_left-- <= 0
         || store_committed_seq (store) > LAST_SEQ_RESET)
         fresh_store ();
+    ran.scripts++;
     run_script (data, size);
     return 0;
 }

@@ -60,8 +60,8 @@ done
 [ "$seconds" -gt 0 ] || exit $status
 
 # ---- fuzzing ----
-printf '%-15s %8s %12s %8s %8s %8s\n' target seconds executions exec/s \
-    corpus crashes > "$work/summary"
+printf '%-15s %8s %12s %8s %8s %8s %8s\n' target seconds executions exec/s \
+    edges corpus crashes > "$work/summary"
 for t in $targets; do
     corpus="$work/corpus-$t"
     mkdir -p "$corpus" "$work/artifacts"
@@ -76,6 +76,9 @@ for t in $targets; do
     rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+    edges=$(sed -n 's/.* cov: \([0-9]*\) .*/\1/p' "$log" | tail -1)
+    sed -n 's/^fuzz_commands: \([0-9]* scripts\)/  \1/p' "$log" \
+        >> "$work/details"
     crashes=0
     for a in "$work/artifacts/$t-"*; do
         [ -e "$a" ] || continue
@@ -90,12 +93,14 @@ for t in $targets; do
             | head -60 >&2
         status=1
     fi
-    printf '%-15s %8s %12s %8s %8s %8s\n' "fuzz_$t" "$seconds" "${runs:-?}" \
-        "${rate:-?}" "$(ls "$corpus" | wc -l)" "$crashes" >> "$work/summary"
+    printf '%-15s %8s %12s %8s %8s %8s %8s\n' "fuzz_$t" "$seconds" \
+        "${runs:-?}" "${rate:-?}" "${edges:-?}" "$(ls "$corpus" | wc -l)" \
+        "$crashes" >> "$work/summary"
     if [ -n "${FUZZ_KEEP:-}" ]; then
         mkdir -p "$FUZZ_KEEP/$t"
         cp "$corpus/"* "$FUZZ_KEEP/$t/"
     fi
 done
 cat "$work/summary"
+[ -s "$work/details" ] && cat "$work/details"
 exit $status
