@@ -22,7 +22,9 @@ an assessment, ``exit_reason`` of an exit form, the DQ source).
 
 A kill: the driver stops clients from sending new commands, SIGKILLs the
 daemon (what was sent and not answered is *in flight*), waits until every
-client has closed its sockets, restarts the daemon, reads the log to see
+client has closed its sockets, restarts the daemon (one restart in ten is
+itself killed 0-0.4 s in, while the daemon opens and checks its store, and
+so on), reads the log to see
 which in-flight commands were committed before the kill, and lets the
 clients go on: each first sends its in-flight commands again, same id,
 same bytes.  Checked along the way:
@@ -522,15 +524,29 @@ class CrashDaemon(Daemon):
     not answered in time leaves, before the kill, where the daemon's threads
     were (gdb) in ``stacks.txt`` beside its log."""
 
+    busy_refusals = 0                   # starts refused: directory locked
+
     def start(self, timeout=10.0):
         Process.start(self)
         probe = Client(self.commands, timeout=0.1, retries=0,
                        **self.client_keys())
         deadline = time.monotonic() + timeout
+        log_at = len(self.log())
         try:
             while True:
                 probe.timeout = min(probe.timeout * 2, 3.2)
                 if self.proc.poll() is not None:
+                    said = self.log()[log_at:]
+                    if self.proc.returncode == 1 and "in use by another " \
+                            "exitflowd" in said and \
+                            time.monotonic() < deadline:
+                        # the killed daemon's store check (a child process)
+                        # still holds the directory: a supervisor retries
+                        self.busy_refusals += 1
+                        time.sleep(0.1)
+                        Process.start(self)
+                        log_at = len(self.log())
+                        continue
                     raise RuntimeError("exitflowd exited with %s at start:"
                                        "\n%s" % (self.proc.returncode,
                                                  self.log_tail()))
@@ -570,6 +586,7 @@ class Driver:
         self.lives = [{}, {}]           # wf -> signatures: last two lives
         self.verified = {}              # wf -> events of a checked household
         self.kills = 0
+        self.startup_kills = 0
         self.restart_s = []
         self.checked = 0                # acknowledged commands checked
         self.lost = 0
@@ -649,6 +666,12 @@ class Driver:
             epoch = w.epoch
         self.wait_clients(epoch)
         t0 = time.monotonic()
+        while self.rng.random() < self.args.startup_kills:
+            # killed again while it starts: opening and checking the store
+            Process.start(self.daemon)
+            time.sleep(self.rng.uniform(0, 0.4))
+            self.daemon.kill9()
+            self.startup_kills += 1
         self.daemon.start(timeout=120)
         self.restart_s.append(time.monotonic() - t0)
         c = self.client()
@@ -919,6 +942,11 @@ class Driver:
         print("crash loop: %d kills in %.0f s (%d clients x %d households "
               "under way, seed %d)" % (self.kills, took, a.clients,
                                        a.pipeline, a.seed))
+        print("  and %d kills of a daemon still starting (opening and "
+              "checking its store); %d starts refused because the directory "
+              "was still locked (by the killed daemon's store check, a child "
+              "process), then retried" % (self.startup_kills,
+                                         self.daemon.busy_refusals))
         print("  commands: %d sent, %d acknowledged, %d checked, %d lost"
               % (w.sent, w.acked + self.final_acked, self.checked, self.lost))
         print("  in flight at a kill: %d, sent again after the restart: %d "
@@ -963,6 +991,9 @@ def main():
                     help="share of the acknowledged writes sent again when "
                     "their household is checked (all those that were in "
                     "flight at a kill are)")
+    ap.add_argument("--startup-kills", type=float, default=0.1,
+                    help="chance that a restart is itself killed while the "
+                    "daemon starts (again, with the same chance)")
     ap.add_argument("--keep-going", action="store_true",
                     help="go on killing after a problem")
     ap.add_argument("--seed", type=int, default=None)
