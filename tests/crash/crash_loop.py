@@ -126,7 +126,7 @@ class Cmd:
         self.version = version          # the workflow's version after it
         self.rid = None
         self.body = None
-        self.role = "worker" if kind in ("dq", "ack") else "frontend"
+        self.role = "worker" if kind == "dq" else "frontend"
         self.reply = None               # the first reply's bytes
         self.sent = 0                   # times sent
         self.kills = 0                  # kills it was in flight at
