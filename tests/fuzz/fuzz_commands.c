@@ -29,7 +29,8 @@
  * replay does), and after a full map. Before a store goes it is closed and
  * opened again, which verifies it whole (verify.c, in a child process).
  * With FUZZ_RESET_EVERY=1 that happens after every input: at exit, for
- * the last.
+ * the last. FUZZ_VERBOSE=1 prints every reply's outcome (to see what a
+ * seed does).
  *
  * Properties held after every request and batch (a failure aborts, so
  * libFuzzer keeps the input):
@@ -107,8 +108,9 @@ __wrap_getrandom (void *buf, size_t len, unsigned int flags)
 static char tmp_base[200];
 static char store_dir[256];
 static store_t *store;
-static int inputs_left;
+static int inputs_on_store;
 static int reset_every = 200;
+static bool verbose;                    /* FUZZ_VERBOSE: every reply's outcome */
 static bool renew;                      /* a full map: a fresh store next */
 static int64_t clock_ms;
 static stall_cursor_t stall_cursor;
@@ -346,6 +348,15 @@ after_reply (request_t *r)
         ran.ok++;
     else
         ran.refused++;
+    if (verbose) {
+        const msgpack_object *code = ok ? NULL : codec_map_get (m, "code");
+        const msgpack_object *msg = ok ? NULL : codec_map_get (m, "message");
+        fprintf (stderr, "  %.*s %.*s: %s %.*s %.*s\n", (int) r->req.cmd.len,
+                 r->req.cmd.ptr, (int) r->req.id.len, r->req.id.ptr,
+                 ok ? "ok" : "refused", code ? (int) code->via.str.size : 0,
+                 code ? code->via.str.ptr : "", msg ? (int) msg->via.str.size : 0,
+                 msg ? msg->via.str.ptr : "");
+    }
     if (r->cmd && ok && codec_str_eq (r->req.cmd, "workflow.start")) {
         const msgpack_object *wf = codec_map_get (m, "workflow_id");
         CHECK (wf && wf->type == MSGPACK_OBJECT_STR
@@ -383,11 +394,17 @@ request_fini (request_t *r)
 
 /* ---- batches ---- */
 
+static uint64_t requests_run;           /* stats' count */
+
 static command_env_t
 command_env (store_txn_t *txn)
 {
-    command_env_t env = { { txn, clock_ms, { queue_push, NULL } },
-                          NOW - 5000 };
+    command_env_t env = {
+        .change = { txn, clock_ms, { queue_push, NULL } },
+        .started_ms = NOW - 5000,
+        .consumer_retire_ms = 7 * DAY_MS,   /* exitflowd's default */
+        .requests_before = requests_run,
+    };
     return env;
 }
 
@@ -664,6 +681,7 @@ run_batch (request_t *rs, int n)
             codec_pack_reply_error (&pk, r->req.id, &err);
         }
         if (r->cmd) {
+            env.requests_before = requests_run++;
             store_status_t rc = commands_execute (&env, r->cmd, &r->req,
                                                   &r->caller, r->body, r->len,
                                                   &r->reply);
@@ -783,7 +801,7 @@ fresh_store (void)
         memcpy (base_ids[i], recent_ids[i], sizeof base_ids[i]);
     n_base = N_BASE;
     n_recent = next_recent = 0;
-    inputs_left = reset_every;
+    inputs_on_store = 0;
 }
 
 static void
@@ -817,6 +835,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     if (!dir || !*dir)
         dir = access ("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf (tmp_base, sizeof tmp_base, "%s", dir);
+    verbose = getenv ("FUZZ_VERBOSE") && *getenv ("FUZZ_VERBOSE");
     const char *every = getenv ("FUZZ_RESET_EVERY");
     if (every && atoi (every) > 0)
         reset_every = atoi (every);
@@ -827,9 +846,10 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    if (!store || renew || inputs_left-- <= 0
+    if (!store || renew || inputs_on_store >= reset_every
         || store_committed_seq (store) > LAST_SEQ_RESET)
         fresh_store ();
+    inputs_on_store++;
     ran.scripts++;
     run_script (data, size);
     return 0;

@@ -164,7 +164,7 @@ def flows():
     s.req("workflow.start", h.args, actor="cw-7")
     complete(s, NEWEST, h.hoh)
     s.req("member.decide", {"workflow_id": NEWEST, "client_id": h.spouse,
-                            "exit": True, "expected_version": 7})
+                            "exit": True, "expected_version": 6})
     complete(s, NEWEST, h.spouse, default_last=("universal_data",
                                                  "health_insurance"))
     s.req("member.decide", {"workflow_id": NEWEST, "client_id": h.child,
@@ -239,6 +239,13 @@ def flows():
     s.req("consumer.ack", {"consumer": "exporter", "seq": 99999},
           ADMIN | NEW_BATCH)
     s.req("consumer.list", None, OPS | NEW_BATCH)
+    s.req("consumer.delete", {"consumer": "exporter"}, OPS | NEW_BATCH)
+    s.req("consumer.delete", {"consumer": "exitflow-dq"}, ADMIN | NEW_BATCH)
+    s.req("consumer.delete", {"consumer": "exitflow-dq"}, ADMIN | NEW_BATCH)
+    s.req("consumer.ack", {"consumer": "exitflow-dq", "seq": 2},
+          WORKER | NEW_BATCH)
+    s.req("consumer.delete", {"consumer": "exitflow-dq"},
+          OPS | NEW_BATCH | PLUS_25H)
     s.req("events.read", {"after": 2, "limit": 3}, WORKER | NEW_BATCH)
     s.req("dq.report", {"workflow_id": WF[0], "source": "x",
                         "findings": [finding]}, FRONTEND | NEW_BATCH)
@@ -262,6 +269,14 @@ def flows():
     s.req("workflow.list", {"state": "open", "after": "00ff", "limit": 2},
           FRONTEND)
     s.req("workflow.list", {"state": "open", "after": "zz"}, FRONTEND)
+    s.req("workflow.list", {"state": "open", "stalled": True}, OPS)
+    s.req("workflow.list", {"client_id": BASE_A.hoh}, FRONTEND)
+    s.req("workflow.list", {"enrollment_id": BASE_B.enrollment[BASE_B.child],
+                            "state": "finished"}, FRONTEND)
+    s.req("workflow.list", {"household_id": BASE_C.household_id,
+                            "limit": 1}, OPS)
+    s.req("workflow.list", {"actor": "cw-1", "limit": 2}, FRONTEND)
+    s.req("workflow.list", {"actor": "cw-1", "after": "00"}, FRONTEND)
     s.req("workflow.history", {"workflow_id": WF[1], "limit": 2,
                                "after": 3}, OPS)
     s.req("workflow.get", {"workflow_id": WF[0]}, WORKER)
@@ -397,6 +412,8 @@ def flows():
             ("events.read", {"after": 0}, WORKER),
             ("consumer.ack", {"consumer": "c", "seq": 1}, WORKER),
             ("consumer.list", None, OPS),
+            ("consumer.delete", {"consumer": "c"}, ADMIN),
+            ("workflow.list", {"household_id": BASE_A.household_id}, OPS),
             ("dq.report", {"workflow_id": WF[0], "source": "dq",
                            "findings": [{"rule": "r", "severity": "error",
                                          "message": "m"}]}, WORKER),
