@@ -2,6 +2,8 @@
  * the handlers are in cmd_*.c. */
 #include "commands.h"
 
+#include <string.h>
+
 #include "handlers.h"
 
 struct command_t {
@@ -58,6 +60,31 @@ commands_find (exf_str_t name)
 {
     int id = exf_command_by_name (name.ptr, name.len);
     return id >= 0 && command_table[id].handler ? &command_table[id] : NULL;
+}
+
+const command_t *
+commands_parse (const void *body, size_t len, msgpack_unpacked *u,
+                codec_request_t *req, exf_error_t *err)
+{
+    const char *why = "";
+    memset (req, 0, sizeof *req);
+    req->id.ptr = req->cmd.ptr = req->actor.ptr = "";
+    if (len > EXF_BODY_MAX) {
+        exf_fail (err, EXF_BAD_REQUEST, NULL,
+                  "the request is larger than %d bytes", EXF_BODY_MAX);
+        return NULL;
+    }
+    if (!codec_unpack (body, len, u, &why)) {
+        exf_fail (err, EXF_BAD_REQUEST, NULL, "not a msgpack request: %s",
+                  why);
+        return NULL;
+    }
+    if (!codec_parse_request (&u->data, req, err))
+        return NULL;
+    const command_t *cmd = commands_find (req->cmd);
+    if (!cmd)
+        exf_fail (err, EXF_UNKNOWN_COMMAND, "cmd", "no such command");
+    return cmd;
 }
 
 bool

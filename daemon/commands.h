@@ -17,6 +17,14 @@ typedef struct backup_t backup_t;       /* backup.h */
 
 /* The command called `name`, or NULL. */
 const command_t *commands_find (exf_str_t name);
+/* Reads a request body of `len` bytes: checked and unpacked into `u` (the
+ * caller's, initialised; destroyed by the caller), its envelope into
+ * `req`. The command to run, or NULL with `err` set (BAD_REQUEST,
+ * UNKNOWN_COMMAND): the request is then answered without running, with
+ * `req->id` when it could be read. */
+const command_t *commands_parse (const void *body, size_t len,
+                                 msgpack_unpacked *u, codec_request_t *req,
+                                 exf_error_t *err);
 bool command_writes (const command_t *cmd);
 /* Whether a caller holding `role` (EXF_ROLE_* bits) may run it;
  * commands_execute checks it before anything else. */

@@ -172,21 +172,8 @@ parse_request (request_t *r)
     zmq_msg_t *body = &r->frames[r->n_frames - 1];
     exf_error_t err;
     exf_error_clear (&err);
-    const char *why = NULL;
-    memset (&r->req, 0, sizeof r->req);
-    r->req.id.ptr = r->req.cmd.ptr = r->req.actor.ptr = "";
-    if (zmq_msg_size (body) > EXF_BODY_MAX)
-        exf_fail (&err, EXF_BAD_REQUEST, NULL,
-                  "the request is larger than %d bytes", EXF_BODY_MAX);
-    else if (!codec_unpack (zmq_msg_data (body), zmq_msg_size (body), &r->body,
-                            &why))
-        exf_fail (&err, EXF_BAD_REQUEST, NULL, "not a msgpack request: %s",
-                  why);
-    else if (codec_parse_request (&r->body.data, &r->req, &err)) {
-        r->cmd = commands_find (r->req.cmd);
-        if (!r->cmd)
-            exf_fail (&err, EXF_UNKNOWN_COMMAND, "cmd", "no such command");
-    }
+    r->cmd = commands_parse (zmq_msg_data (body), zmq_msg_size (body),
+                             &r->body, &r->req, &err);
     if (!err.code)
         return;
     msgpack_packer pk;

@@ -253,25 +253,13 @@ substitute (request_t *r)
     r->len = n;
 }
 
-/* server.c's parse_request: a body that cannot run is answered here. */
+/* As server.c: a body that cannot run is answered here. */
 static void
 parse (request_t *r)
 {
     exf_error_t err;
     exf_error_clear (&err);
-    const char *why = "";
-    memset (&r->req, 0, sizeof r->req);
-    r->req.id.ptr = r->req.cmd.ptr = r->req.actor.ptr = "";
-    r->cmd = NULL;
-    if (r->len > EXF_BODY_MAX)
-        exf_fail (&err, EXF_BAD_REQUEST, NULL, "too large");
-    else if (!codec_unpack (r->body, r->len, &r->u, &why))
-        exf_fail (&err, EXF_BAD_REQUEST, NULL, "not msgpack: %s", why);
-    else if (codec_parse_request (&r->u.data, &r->req, &err)) {
-        r->cmd = commands_find (r->req.cmd);
-        if (!r->cmd)
-            exf_fail (&err, EXF_UNKNOWN_COMMAND, "cmd", "no such command");
-    }
+    r->cmd = commands_parse (r->body, r->len, &r->u, &r->req, &err);
     if (!err.code)
         return;
     msgpack_packer pk;
