@@ -22,6 +22,8 @@
  * store's base workflows (base_script.inc: one open household half done,
  * one finished, one cancelled), @3 the newest started, @4 the one before,
  * and so on. getrandom is wrapped (the link's --wrap) so ids repeat.
+ * The command env holds no backup (backup.h), so store.backup is refused
+ * UNAVAILABLE here: a script never makes the harness write a copy anywhere.
  *
  * The store lives in a temp dir ($FUZZ_TMPDIR, else /dev/shm, else /tmp):
  * a fresh one, with the base workflows, every $FUZZ_RESET_EVERY inputs

@@ -413,6 +413,8 @@ def flows():
             ("consumer.ack", {"consumer": "c", "seq": 1}, WORKER),
             ("consumer.list", None, OPS),
             ("consumer.delete", {"consumer": "c"}, ADMIN),
+            # no backup here (the target's command env has none): refused
+            ("store.backup", {"dir": "/nonexistent/exitflow-backup"}, ADMIN),
             ("workflow.list", {"household_id": BASE_A.household_id}, OPS),
             ("dq.report", {"workflow_id": WF[0], "source": "dq",
                            "findings": [{"rule": "r", "severity": "error",
