@@ -28,7 +28,10 @@
  * The store lives in a temp dir ($FUZZ_TMPDIR, else /dev/shm, else /tmp):
  * a fresh one, with the base workflows, every $FUZZ_RESET_EVERY inputs
  * (200; 1 replays an input on a store of its own, as the regression
- * replay does), and after a full map. Before a store goes it is closed and
+ * replay does), and after a map full at its maximum: the map starts at
+ * 256 KiB and grows to 64 MiB as exitflowd's does (--max-map-size): a batch
+ * that meets a full map is aborted, the map doubled (store_grow) and the
+ * batch run again from the start. Before a store goes it is closed and
  * opened again, which verifies it whole (verify.c, in a child process).
  * With FUZZ_RESET_EVERY=1 that happens after every input: at exit, for
  * the last. FUZZ_VERBOSE=1 prints every reply's outcome (to see what a
@@ -36,8 +39,9 @@
  *
  * Properties held after every request and batch (a failure aborts, so
  * libFuzzer keeps the input):
- *   - no storage fault on a healthy store (a record the daemon wrote and
- *     cannot read back is STORE_CORRUPT), and no INTERNAL reply;
+ *   - no storage fault on a healthy store but a full map (a record the
+ *     daemon wrote and cannot read back is STORE_CORRUPT), and no INTERNAL
+ *     reply; a full map grows;
  *   - every reply is a body codec_check accepts: {v:1, id, ok, result|
  *     error}, the request's id (nil only when unreadable), a known code;
  *   - the log grows by exactly the events the batch queued, seqs
@@ -68,7 +72,8 @@
 
 #define NOW 1795608000000LL             /* 2026-11-25T12:00:00Z */
 #define DAY_MS 86400000LL
-#define MAP_SIZE ((size_t) 64 << 20)
+#define MAP_SIZE ((size_t) 256 << 10)    /* grows (store_grow) ... */
+#define MAX_MAP_SIZE ((size_t) 64 << 20) /* ... to this */
 #define MAX_REQUESTS 64
 #define N_BASE 3
 #define N_RECENT 7
@@ -125,7 +130,7 @@ static int batch_starts;                /* workflows the batch started */
 /* What a run did, printed at exit (run.sh reports it). */
 static struct {
     uint64_t scripts, requests, ok, refused, batches, retries, stores,
-             reopened;
+             reopened, grown;
 } ran;
 
 static void
@@ -620,6 +625,58 @@ check_workflows (const request_t *rs, int n, uint64_t before)
     store_abort (&txn);
 }
 
+/* One run of a batch: every request parsed and run in one transaction,
+ * committed once. True when committed; false after a storage fault (a full
+ * map sets `renew`), the transaction aborted and its events dropped. */
+static bool
+run_attempt (request_t *rs, int n, bool any_write)
+{
+    batch_starts = 0;
+    store_txn_t *txn;
+    if (fault (store_begin (store, any_write, &txn), "begin"))
+        return false;
+    command_env_t env = command_env (txn);
+    for (int i = 0; i < n; i++) {
+        request_t *r = &rs[i];
+        free (r->body);
+        msgpack_unpacked_destroy (&r->u);
+        msgpack_unpacked_init (&r->u);
+        msgpack_sbuffer_clear (&r->reply);
+        r->definite = false;
+        substitute (r);
+        parse (r);
+        if (r->cmd && command_writes (r->cmd) && !any_write) {
+            /* a placeholder made a write of what was not one: answer as
+             * the server answers a write it cannot run now */
+            r->cmd = NULL;
+            exf_error_t err;
+            exf_error_clear (&err);
+            exf_fail (&err, EXF_UNAVAILABLE, NULL, "not in this batch");
+            msgpack_packer pk;
+            msgpack_sbuffer_clear (&r->reply);
+            msgpack_packer_init (&pk, &r->reply, msgpack_sbuffer_write);
+            codec_pack_reply_error (&pk, r->req.id, &err);
+        }
+        if (r->cmd) {
+            env.requests_before = requests_run++;
+            store_status_t rc = commands_execute (&env, r->cmd, &r->req,
+                                                  &r->caller, r->body, r->len,
+                                                  &r->reply);
+            if (fault (rc, "execute")) {
+                store_abort (&txn);
+                queue_clear ();
+                return false;
+            }
+        }
+        after_reply (r);
+    }
+    if (fault (store_commit (&txn), "commit")) {
+        queue_clear ();
+        return false;
+    }
+    return true;
+}
+
 /* Runs requests [0, n) as one batch: one transaction, committed once. */
 static void
 run_batch (request_t *rs, int n)
@@ -649,43 +706,36 @@ run_batch (request_t *rs, int n)
         request_fini (&probe);
     }
     uint64_t before = store_committed_seq (store);
-    batch_starts = 0;
-    store_txn_t *txn;
-    if (fault (store_begin (store, any_write, &txn), "begin"))
-        return;
-    command_env_t env = command_env (txn);
-    for (int i = 0; i < n; i++) {
-        request_t *r = &rs[i];
-        substitute (r);
-        parse (r);
-        if (r->cmd && command_writes (r->cmd) && !any_write) {
-            /* a placeholder made a write of what was not one: answer as
-             * the server answers a write it cannot run now */
-            r->cmd = NULL;
-            exf_error_t err;
-            exf_error_clear (&err);
-            exf_fail (&err, EXF_UNAVAILABLE, NULL, "not in this batch");
-            msgpack_packer pk;
-            msgpack_sbuffer_clear (&r->reply);
-            msgpack_packer_init (&pk, &r->reply, msgpack_sbuffer_write);
-            codec_pack_reply_error (&pk, r->req.id, &err);
-        }
-        if (r->cmd) {
-            env.requests_before = requests_run++;
-            store_status_t rc = commands_execute (&env, r->cmd, &r->req,
-                                                  &r->caller, r->body, r->len,
-                                                  &r->reply);
-            if (fault (rc, "execute")) {
-                store_abort (&txn);
-                queue_clear ();
-                return;
-            }
-        }
-        after_reply (r);
-    }
-    if (fault (store_commit (&txn), "commit")) {
-        queue_clear ();
-        return;
+    /* A full map is grown and the whole batch run again from the start,
+     * as the server does: what the first run did is in the aborted
+     * transaction only, and what the harness noted of it goes too. */
+    struct {
+        char ids[N_RECENT][WF_ID_LEN + 1];
+        int n, next;
+        uint64_t rng, requests;
+    } saved;
+    memcpy (saved.ids, recent_ids, sizeof saved.ids);
+    saved.n = n_recent;
+    saved.next = next_recent;
+    saved.rng = rng_state;
+    saved.requests = requests_run;
+    for (int attempt = 0;; attempt++) {
+        if (run_attempt (rs, n, any_write))
+            break;                      /* committed */
+        memcpy (recent_ids, saved.ids, sizeof saved.ids);
+        n_recent = saved.n;
+        next_recent = saved.next;
+        rng_state = saved.rng;
+        requests_run = saved.requests;
+        if (!renew)
+            return;                     /* a fault the harness stops at */
+        uint64_t from, to;
+        if (attempt > 0 || store_grow (store, &from, &to) != STORE_OK)
+            return;                     /* full at the maximum: renewed */
+        CHECK (to > from, "the map grew from %llu to %llu",
+               (unsigned long long) from, (unsigned long long) to);
+        ran.grown++;
+        renew = false;
     }
     ran.batches++;
     check_log (before);
@@ -730,6 +780,17 @@ run_script (const uint8_t *data, size_t size)
         request_fini (&rs[i]);
 }
 
+/* The store of store_dir: a small map that grows, as exitflowd's does
+ * with --max-map-size. */
+static store_t *
+open_store (store_status_t *status, char *why, size_t cap)
+{
+    store_options_t options = { .dir = store_dir, .map_size = MAP_SIZE,
+                                .max_map_size = MAX_MAP_SIZE,
+                                .reply_keep_ms = DAY_MS };
+    return store_open (&options, status, why, cap);
+}
+
 static void
 first_problem (void *arg, bool problem, const char *line)
 {
@@ -739,7 +800,7 @@ first_problem (void *arg, bool problem, const char *line)
 }
 
 /* Before a store goes: it is closed and opened again, as a restart opens
- * it — store_new verifies it whole in a child process (verify.c: pages,
+ * it — store_open verifies it whole in a child process (verify.c: pages,
  * seals, accounting) and refuses a damaged one — and every workflow the
  * harness knows still reads. What the commands wrote must survive that. */
 static void
@@ -748,7 +809,7 @@ reopen_store (void)
     store_destroy (&store);
     char why[512] = "", first[256] = "";
     store_status_t status;
-    store = store_new (store_dir, MAP_SIZE, DAY_MS, &status, why, sizeof why);
+    store = open_store (&status, why, sizeof why);
     if (!store && status == STORE_CORRUPT)
         verify_store (store_dir, first_problem, first);
     CHECK (store != NULL, "the store does not open again: %s (%s)", why,
@@ -777,8 +838,8 @@ fresh_store (void)
     CHECK (mkdtemp (store_dir) != NULL, "mkdtemp in %s", tmp_base);
     char why[512] = "";
     store_status_t status;
-    store = store_new (store_dir, MAP_SIZE, DAY_MS, &status, why, sizeof why);
-    CHECK (store != NULL, "store_new: %s", why);
+    store = open_store (&status, why, sizeof why);
+    CHECK (store != NULL, "store_open: %s", why);
     ran.stores++;
     rng_state = 0;
     clock_ms = NOW;
@@ -799,17 +860,27 @@ at_exit (void)
 {
     if (store && !renew && reset_every == 1)
         reopen_store ();
+    if (store && verbose) {
+        store_map_t map;
+        store_map (store, &map);
+        fprintf (stderr, "fuzz_commands: the last store's map %llu bytes "
+                 "(at most %llu), %llu used\n",
+                 (unsigned long long) map.map_size,
+                 (unsigned long long) map.max_map_size,
+                 (unsigned long long) map.file_bytes);
+    }
     remove_store ();
     fprintf (stderr, "fuzz_commands: %llu scripts, %llu requests (%llu ok, "
              "%llu refused) in %llu batches, %llu retries answered the same, "
-             "%llu stores, %llu reopened and verified\n",
+             "%llu stores, %llu reopened and verified, %llu map growths\n",
              (unsigned long long) ran.scripts,
              (unsigned long long) ran.requests, (unsigned long long) ran.ok,
              (unsigned long long) ran.refused,
              (unsigned long long) ran.batches,
              (unsigned long long) ran.retries,
              (unsigned long long) ran.stores,
-             (unsigned long long) ran.reopened);
+             (unsigned long long) ran.reopened,
+             (unsigned long long) ran.grown);
     free (queued);
 }
 
