@@ -716,6 +716,10 @@ server_run (const server_config_t *config)
         return store_exit_status (opened);
     }
     log_store_opened (&self);
+    if (!auth_start (self.auth, why, sizeof why)) {
+        log_line ("error", "%s", why);
+        goto done;
+    }
     self.backup = backup_new (self.store);
     self.batch = calloc (BATCH_MAX, sizeof *self.batch);
     const char *endpoints[2] = { config->commands_endpoint,
