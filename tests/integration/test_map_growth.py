@@ -76,6 +76,12 @@ def test_map_grows_to_its_maximum_and_on_after_a_restart(make_daemon):
     # the refused write changed nothing, and is refused again
     assert save_big(c, wf, h.hoh, i)["error"]["code"] == "UNAVAILABLE"
     assert c.get(wf) == view
+    # a write refused before it writes anything commits nothing: the store
+    # is still full (stats and /health must not say there is room again)
+    _, body = encode_request("workflow.cancel", {
+        "workflow_id": "01NOSUCHWORKFLOW0000000000", "reason": "x"})
+    assert unpack(c.request_raw(body))["ok"] is False
+    assert c.stats()["store"]["full"] is True
 
     # a restart with the same maximum: still full, still read
     d.restart()
