@@ -86,7 +86,8 @@ typedef struct {
     request_t *batch;
     outbox_t outbox;
     int64_t started_ms;
-    uint64_t requests_run;          /* since start, refused ones too */
+    uint64_t requests_run;          /* since start, refused ones too;
+                                       a batch run again counts once */
     int64_t last_now;               /* wall clock, never going back */
     int64_t next_maintenance;       /* monotonic clock */
     stall_cursor_t stall_cursor;
@@ -312,7 +313,7 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now,
             continue;
         msgpack_sbuffer_clear (&r->reply);
         zmq_msg_t *body = &r->frames[r->n_frames - 1];
-        env.requests_before = self->requests_run++;
+        env.requests_before = self->requests_run + (uint64_t) i;
         rc = commands_execute (&env, r->cmd, &r->req, &r->caller,
                                zmq_msg_data (body), zmq_msg_size (body),
                                &r->reply);
@@ -511,6 +512,7 @@ handle_batch (server_t *self)
     if (n == 0)
         return;
     commit_batch (self, n, batch_time (self));
+    self->requests_run += (uint64_t) n;    /* once, however often it ran */
     for (int i = 0; i < n; i++) {
         request_t *r = &self->batch[i];
         if (self->config->verbose)
