@@ -31,7 +31,8 @@ DEB_BUILD := gcc make pkg-config libzmq3-dev libczmq-dev liblmdb-dev libmsgpack-
 DEB_RUN   := tzdata
 DEB_TEST  := libcmocka-dev python3-zmq python3-msgpack python3-pytest lmdb-utils \
              python3-prometheus-client prometheus \
-             python3-lmdb clang libclang-rt-14-dev
+             python3-lmdb clang libclang-rt-14-dev \
+             lintian help2man dpkg-dev systemd
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 # Position-independent objects for shared libraries, every symbol hidden
@@ -95,6 +96,7 @@ test: deps-test
 	$(PYTHON) -m pytest -q tests/integration
 	@$(MAKE) --no-print-directory test-clients test-workers
 	@$(MAKE) --no-print-directory fuzz-quick crash-quick
+	@$(MAKE) --no-print-directory test-deploy
 
 bench-quick: all
 	tests/bench/run.sh --quick

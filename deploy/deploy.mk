@@ -38,8 +38,12 @@ SYSCONFDIR ?= /etc
 # puts them in /lib/systemd/system (Debian 12's place for packaged units).
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 
-DEB_DEPLOY_TEST := lintian help2man systemd dpkg-dev fakeroot util-linux
-DEB_DEPLOY_TRY  := debootstrap systemd-container
+# Debian packages: making the man pages and the package (on top of
+# DEB_BUILD, DEB_CLIENTS, DEB_WORKERS), and the long try by hand. What the
+# checks need (lintian, systemd's systemd-analyze) is in the Makefile's
+# DEB_TEST.
+DEB_PACKAGE := help2man dpkg-dev binutils
+DEB_TRY     := debootstrap systemd-container
 
 UNITS := exitflowd exitflow-dq exitflow-notify
 UNIT_FILES := $(patsubst %,deploy/systemd/%.service,$(UNITS))
@@ -53,7 +57,7 @@ MAN_FILES := $(patsubst %,$(OBJ)/man/%.1,$(MAN1)) $(patsubst %,$(OBJ)/man/%.8,$(
 HELP2MAN = help2man --no-info --no-discard-stderr --version-string='$(VERSION)'
 
 .PHONY: man install install-programs install-man install-config install-units \
-        deb test-deploy try-deb deps-deploy
+        deb test-deploy try-deb deps-package
 
 man: $(MAN_FILES)
 
@@ -77,7 +81,12 @@ $(OBJ)/deploy/exitflow.cfg: deploy/exitflow.cfg deploy/installed.sed
 	mv $@.new $@
 
 # ---- make install ----
-install: install-clients install-programs install-man install-config install-units
+deps-package:
+	$(call install_missing,$(DEB_BUILD) $(DEB_CLIENTS) $(DEB_WORKERS) $(DEB_PACKAGE))
+
+install: deps-package
+	@$(MAKE) --no-print-directory install-clients install-programs install-man \
+	  install-config install-units
 
 install-programs: daemon workers
 	install -d $(DESTDIR)$(BINDIR)
@@ -133,7 +142,8 @@ DEB_MAINTAINER ?= exitflow developers <exitflow@example.org>
 # Reproducible: the changelog's date is the last commit's.
 DEB_DATE    := $(shell git log -1 --format=%aD 2>/dev/null || date -R)
 
-deb: $(DEB_FILE)
+deb: deps-package
+	@$(MAKE) --no-print-directory $(DEB_FILE)
 
 DEB_SOURCES := $(shell git ls-files 2>/dev/null | grep -v '^tests/')
 
@@ -143,24 +153,25 @@ $(DEB_FILE): VERSION $(DEB_SOURCES) $(wildcard deploy/debian/*)
 	rm -rf $(DEB_STAGE)
 	@CFLAGS="$(DEB_CFLAGS)" $(MAKE) --no-print-directory BIN=$(DEB_BIN) OBJ=$(DEB_OBJ) \
 	  PREFIX=/usr LIBDIR=/usr/lib/$(DEB_MULTI) INCLUDEDIR=/usr/include \
-	  SYSTEMDUNITDIR=/lib/systemd/system DESTDIR=$(CURDIR)/$(DEB_STAGE) install
+	  SYSTEMDUNITDIR=/lib/systemd/system DESTDIR=$(CURDIR)/$(DEB_STAGE) \
+	  install-clients install-programs install-man install-config install-units
 	DEB_MAINTAINER='$(DEB_MAINTAINER)' deploy/debian/stage.sh $(DEB_STAGE) '$(VERSION)' '$(DEB_ARCH)' '$(DEB_MULTI)' \
 	  '$(LIBEXITFLOW_SONAME)' '$(DEB_DATE)'
 	dpkg-deb --root-owner-group -Zxz --build $(DEB_STAGE) $@
 
 # ---- checks (make test) ----
-deps-deploy:
-	$(call install_missing,$(DEB_DEPLOY_TEST))
-
-test-deploy: deps-deploy all
-	tests/deploy/check_units.sh $(UNIT_FILES)
+# The package built and checked (tests/deploy/check_package.sh: contents,
+# lintian, the units verified, what they name), then the programs' side
+# (tests/deploy/*.py): readiness, the installed config, the key rule.
+test-deploy: deps-test all $(OBJ)/deploy/exitflow.cfg
 	@$(MAKE) --no-print-directory deb
 	tests/deploy/check_package.sh $(DEB_FILE) '$(VERSION)'
-	$(PYTHON) -m pytest -q tests/deploy
+	EXITFLOW_INSTALLED_CFG=$(abspath $(OBJ))/deploy/exitflow.cfg \
+	  $(PYTHON) -m pytest -q tests/deploy
 
 # ---- the real thing, by hand ----
 try-deb: deb
-	$(call install_missing,$(DEB_DEPLOY_TRY))
+	$(call install_missing,$(DEB_TRY))
 	deploy/try-deb.sh $(DEB_FILE)
 
 clean: clean-deploy
