@@ -16,7 +16,8 @@
 # with a status RestartPreventExitStatus= names (not restarted); an
 # upgrade that keeps the keys; apt purge keeping the data, a reinstall
 # serving it again; apt purge with EXITFLOW_PURGE_DATA=1. The container is
-# powered off at the end (the root is kept for the next run).
+# powered off at the end, whatever happened (the root is kept for the next
+# run).
 set -u
 deb=$(readlink -f "$1")
 root=${2:-/var/tmp/exitflow-try/root}
@@ -40,121 +41,122 @@ step "boot $root with systemd-nspawn -b"
 systemd-nspawn -q -D "$root" -b --keep-unit --register=no --console=read-only \
     -M "$machine" >"$log" 2>&1 &
 nspawn=$!
+# SIGTERM to systemd-nspawn asks the container's systemd to power off
+trap 'kill "$nspawn" 2>/dev/null; wait "$nspawn" 2>/dev/null' EXIT
 init=
 for _ in $(seq 1 100); do
-    init=$(ps -o pid=,comm= --ppid "$(pgrep -P "$nspawn" | head -n 1)" 2>/dev/null \
-           | awk '$2 == "systemd" {print $1}')
+    init=$(ps -o pid=,comm= --ppid "$nspawn" | awk '$2 == "systemd" {print $1}')
     [ -n "$init" ] && break
     sleep 0.2
 done
-[ -n "$init" ] || { echo "try-deb: the container did not boot:"; cat "$log"; exit 1; }
+if [ -z "$init" ]; then
+    echo "try-deb: the container did not boot:"; cat "$log"
+    exit 1
+fi
 # a command inside the container, as root with a clean environment
-in() {
+inside() {
     nsenter -t "$init" -m -u -i -n -p -C -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
         HOME=/root LANG=C.UTF-8 "$@"
 }
 for _ in $(seq 1 100); do
-    state=$(in systemctl is-system-running 2>/dev/null)
+    state=$(inside systemctl is-system-running 2>/dev/null)
     case $state in running|degraded) break ;; esac
     sleep 0.3
 done
-echo "PID 1 in the container: $(in cat /proc/1/comm), system $state"
+echo "PID 1 in the container: $(inside cat /proc/1/comm), system $state"
 
 cp "$deb" "$root/root/"
 base=$(basename "$deb")
 
 step "apt install ./$base"
-in sh -c "cd /root && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y ./$base" \
+inside sh -c "cd /root && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y ./$base" \
     2>&1 | grep -E '^(Setting up exitflow|exitflow|Created symlink|E:)' || true
-in dpkg -s exitflow | grep -E '^(Status|Version|Depends)'
+inside dpkg -s exitflow | grep -E '^(Status|Version|Depends)'
 
 step "systemctl start exitflowd exitflow-dq exitflow-notify"
-in systemctl start exitflowd exitflow-dq exitflow-notify || fail "systemctl start"
+inside systemctl start exitflowd exitflow-dq exitflow-notify || fail "systemctl start"
 for u in exitflowd exitflow-dq exitflow-notify; do
-    echo "$u: $(in systemctl is-active "$u")"
+    echo "$u: $(inside systemctl is-active "$u")"
 done
 
 step "keys and directories the package made"
-in ls -l /etc/exitflow/keys /etc/exitflow/certs
-in ls -ld /var/lib/exitflow /var/lib/exitflow/data /var/backups/exitflow
-in id exitflow
+inside ls -l /etc/exitflow/keys /etc/exitflow/certs
+inside ls -ld /var/lib/exitflow /var/lib/exitflow/data /var/backups/exitflow
+inside id exitflow
 
 step "exitflow demo (as root: /etc/exitflow/keys/admin_secret by the key rule)"
-in sh -c 'cd /tmp && exitflow demo' | tail -n 12 || fail "exitflow demo"
-in sh -c 'cd /tmp && exitflow stats' | head -n 8
+inside sh -c 'cd /tmp && exitflow demo' | tail -n 12 || fail "exitflow demo"
+inside sh -c 'cd /tmp && exitflow stats' | head -n 8
 
 step "a user not in exitflow-admin, then in it"
-in sh -c 'id alice >/dev/null 2>&1 || useradd -m alice'
-in su alice -s /bin/sh -c 'cd && exitflow ping; echo "exit status $?"'
-in adduser --quiet alice exitflow-admin
-in su alice -s /bin/sh -c 'cd && exitflow ping; echo "exit status $?"'
+inside sh -c 'id alice >/dev/null 2>&1 || useradd -m alice'
+inside su alice -s /bin/sh -c 'cd && exitflow ping; echo "exit status $?"'
+inside adduser --quiet alice exitflow-admin
+inside su alice -s /bin/sh -c 'cd && exitflow ping; echo "exit status $?"'
 
 step "systemctl status"
-in systemctl status --no-pager exitflowd exitflow-dq exitflow-notify | grep -vE '^\s*$' | head -n 40
+inside systemctl status --no-pager exitflowd exitflow-dq exitflow-notify | grep -vE '^\s*$' | head -n 40
 
 step "journalctl -u exitflowd -u exitflow-dq -u exitflow-notify"
-in journalctl --no-pager -o short-iso -u exitflowd -u exitflow-dq -u exitflow-notify | tail -n 25
+inside journalctl --no-pager -o short-iso -u exitflowd -u exitflow-dq -u exitflow-notify | tail -n 25
 
 step "the sandbox: systemd-analyze security exitflowd"
-in systemd-analyze security --no-pager exitflowd | tail -n 3
+inside systemd-analyze security --no-pager exitflowd | tail -n 3
 
 step "revoke: a certificate for ops, used, then deleted from /etc/exitflow/certs"
-in sh -c 'cd /etc/exitflow/keys && { [ -e ops-try_secret ] || exitflow keygen ops-try --role ops --out /etc/exitflow/keys >/dev/null 2>&1; } && cp ops-try /etc/exitflow/certs/'
-in sh -c 'cd /tmp && exitflow --cert /etc/exitflow/keys/ops-try_secret ping; echo "with the certificate: exit status $?"'
-in rm /etc/exitflow/certs/ops-try
+inside sh -c 'cd /etc/exitflow/keys && { [ -e ops-try_secret ] || exitflow keygen ops-try --role ops --out /etc/exitflow/keys >/dev/null 2>&1; } && cp ops-try /etc/exitflow/certs/'
+inside sh -c 'cd /tmp && exitflow --cert /etc/exitflow/keys/ops-try_secret ping; echo "with the certificate: exit status $?"'
+inside rm /etc/exitflow/certs/ops-try
 sleep 2
-in sh -c 'cd /tmp && exitflow --cert /etc/exitflow/keys/ops-try_secret --timeout 1000 --retries 0 ping; echo "after deleting it: exit status $?"'
+inside sh -c 'cd /tmp && exitflow --cert /etc/exitflow/keys/ops-try_secret --timeout 1000 --retries 0 ping; echo "after deleting it: exit status $?"'
 
 step "systemctl stop exitflowd (SIGTERM; the workers stop with it)"
-in systemctl stop exitflowd
+inside systemctl stop exitflowd
 for u in exitflowd exitflow-dq exitflow-notify; do
-    echo "$u: $(in systemctl is-active "$u")"
+    echo "$u: $(inside systemctl is-active "$u")"
 done
-in systemctl show exitflowd -p ExecMainStatus -p Result
-in journalctl --no-pager -o cat -u exitflowd | tail -n 3
+inside systemctl show exitflowd -p ExecMainStatus -p Result
+inside journalctl --no-pager -o cat -u exitflowd | tail -n 3
 
 step "a start that exits 2 (a bad setting) is not restarted"
-in mkdir -p /run/systemd/system/exitflowd.service.d
-in sh -c 'printf "[Service]\nExecStart=\nExecStart=/usr/bin/exitflowd --config /etc/exitflow/exitflow.cfg --max-connections 0\n" >/run/systemd/system/exitflowd.service.d/try.conf'
-in systemctl daemon-reload
-in systemctl start exitflowd 2>&1 | head -n 2
+inside mkdir -p /run/systemd/system/exitflowd.service.d
+inside sh -c 'printf "[Service]\nExecStart=\nExecStart=/usr/bin/exitflowd --config /etc/exitflow/exitflow.cfg --max-connections 0\n" >/run/systemd/system/exitflowd.service.d/try.conf'
+inside systemctl daemon-reload
+inside systemctl start exitflowd 2>&1 | head -n 2
 sleep 7
-in systemctl show exitflowd -p ActiveState -p Result -p ExecMainStatus -p NRestarts
-[ "$(in systemctl show exitflowd -p NRestarts --value)" = 0 ] || fail "exit 2 was restarted"
-in rm /run/systemd/system/exitflowd.service.d/try.conf
-in systemctl daemon-reload
-in systemctl reset-failed exitflowd
-in systemctl start exitflowd exitflow-dq exitflow-notify || fail "start again"
+inside systemctl show exitflowd -p ActiveState -p Result -p ExecMainStatus -p NRestarts
+[ "$(inside systemctl show exitflowd -p NRestarts --value)" = 0 ] || fail "exit 2 was restarted"
+inside rm /run/systemd/system/exitflowd.service.d/try.conf
+inside systemctl daemon-reload
+inside systemctl reset-failed exitflowd
+inside systemctl start exitflowd exitflow-dq exitflow-notify || fail "start again"
 
 step "upgrade (the same package again): the keys are kept, the services restarted"
-before=$(in md5sum /etc/exitflow/keys/server_secret /etc/exitflow/keys/admin_secret)
-in sh -c "cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall ./$base >/dev/null 2>&1"
-after=$(in md5sum /etc/exitflow/keys/server_secret /etc/exitflow/keys/admin_secret)
+before=$(inside md5sum /etc/exitflow/keys/server_secret /etc/exitflow/keys/admin_secret)
+inside sh -c "cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall ./$base >/dev/null 2>&1"
+after=$(inside md5sum /etc/exitflow/keys/server_secret /etc/exitflow/keys/admin_secret)
 if [ "$before" = "$after" ]; then echo "keys unchanged"; else fail "the upgrade changed the keys"; fi
-echo "exitflowd: $(in systemctl is-active exitflowd)"
+echo "exitflowd: $(inside systemctl is-active exitflowd)"
 
 step "apt purge exitflow (the data is kept)"
-workflows=$(in sh -c 'cd /tmp && exitflow stats --json' | tr -d ' \n' | grep -o '"workflows":{[^}]*}')
-in sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y exitflow' 2>&1 | grep -E '^(Purging|exitflow|Removing)' || true
-in ls -a /var/lib/exitflow /etc/exitflow
-in sh -c 'id exitflow || echo "no user exitflow"'
+workflows=$(inside sh -c 'cd /tmp && exitflow stats --json' | tr -d ' \n' | grep -o '"workflows":{[^}]*}')
+inside sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y exitflow' 2>&1 | grep -E '^(Purging|exitflow|Removing)' || true
+inside ls -a /var/lib/exitflow /etc/exitflow
+inside sh -c 'id exitflow || echo "no user exitflow"'
 
 step "apt install again: the kept store and keys are served"
-in sh -c "cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y ./$base >/dev/null 2>&1"
-in ls -ln /var/lib/exitflow
-again=$(in sh -c 'cd /tmp && exitflow stats --json' | tr -d ' \n' | grep -o '"workflows":{[^}]*}')
+inside sh -c "cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y ./$base >/dev/null 2>&1"
+inside ls -ln /var/lib/exitflow
+again=$(inside sh -c 'cd /tmp && exitflow stats --json' | tr -d ' \n' | grep -o '"workflows":{[^}]*}')
 echo "before the purge: $workflows; after the reinstall: $again"
 if [ -z "$workflows" ] || [ "$workflows" != "$again" ]; then
     fail "the store was not served again"
 fi
 
 step "apt purge with EXITFLOW_PURGE_DATA=1"
-in sh -c 'EXITFLOW_PURGE_DATA=1 DEBIAN_FRONTEND=noninteractive apt-get purge -y exitflow' 2>&1 \
+inside sh -c 'EXITFLOW_PURGE_DATA=1 DEBIAN_FRONTEND=noninteractive apt-get purge -y exitflow' 2>&1 \
     | grep -E '^(Purging|exitflow)' || true
-in sh -c 'ls -a /var/lib/exitflow /etc/exitflow 2>&1; ls /var/backups'
+inside sh -c 'ls -a /var/lib/exitflow /etc/exitflow 2>&1; ls /var/backups'
 
-step "power off"
-in systemctl poweroff >/dev/null 2>&1 || true
-wait "$nspawn" 2>/dev/null
 echo "try-deb: $failures failure(s)"
 [ "$failures" -eq 0 ]
