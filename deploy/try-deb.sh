@@ -11,8 +11,8 @@
 # machined or system bus to register with; the container shares the host's
 # network, for apt). Inside it, each step printed with what it showed:
 # apt install ./the.deb; systemctl start of the three units; exitflow demo
-# with the admin certificate the package made; systemctl status and
-# journalctl; a revoked certificate; a stop on SIGTERM; a start that fails
+# with the admin certificate the package made; exitflow backup; systemctl
+# status and journalctl; a revoked certificate; a stop on SIGTERM; a start that fails
 # with a status RestartPreventExitStatus= names (not restarted); an
 # upgrade that keeps the keys; apt purge keeping the data, a reinstall
 # serving it again; apt purge with EXITFLOW_PURGE_DATA=1. The container is
@@ -87,6 +87,11 @@ inside id exitflow
 step "exitflow demo (as root: /etc/exitflow/keys/admin_secret by the key rule)"
 inside sh -c 'cd /tmp && exitflow demo' | tail -n 12 || fail "exitflow demo"
 inside sh -c 'cd /tmp && exitflow stats' | head -n 8
+
+step "exitflow backup into /var/backups/exitflow (written by the sandboxed daemon)"
+inside sh -c 'cd /tmp && rm -rf /var/backups/exitflow/try && exitflow backup /var/backups/exitflow/try' \
+    || fail "exitflow backup"
+inside ls -l /var/backups/exitflow/try
 
 step "a user not in exitflow-admin, then in it"
 inside sh -c 'id alice >/dev/null 2>&1 || useradd -m alice'
