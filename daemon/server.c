@@ -23,6 +23,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "peers.h"
+#include "ready.h"
 #include "stall.h"
 
 #define BATCH_MAX 512
@@ -752,6 +753,7 @@ server_run (const server_config_t *config)
               config->events_endpoint, (long long) config->stall_after_s,
               calendar_zone (),
               (unsigned long long) store_committed_seq (self.store));
+    ready_serving (store_committed_seq (self.store));
 
     while (!zsys_interrupted) {
         /* the monitors first: a connection is counted before its requests */
@@ -784,6 +786,7 @@ server_run (const server_config_t *config)
         run_maintenance (&self);
     }
     log_line ("info", "stopping");
+    ready_stopping ();
     status = 0;
 done:
     backup_destroy (&self.backup);  /* waits for a copy in progress */
