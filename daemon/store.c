@@ -107,6 +107,8 @@ struct store_txn_t {
     bool write;
     uint64_t seq;                   /* last seq, including this txn's events */
     uint64_t reply_seq;             /* likewise for the reply log */
+    bool stored;                    /* a value was put: its commit shows
+                                       there is room */
 };
 
 /* ---- statuses ---- */
@@ -359,6 +361,7 @@ db_reserve (store_txn_t *t, const dbkey_t *k, size_t len, unsigned flags,
     MDB_val key = val_of_key (k), v = { len + SEAL_LEN, NULL };
     int rc = mdb_put (t->txn, t->store->dbi, &key, &v, flags | MDB_RESERVE);
     *p = rc ? NULL : v.mv_data;
+    t->stored |= rc == 0;
     return rc;
 }
 
@@ -789,10 +792,9 @@ store_commit (store_txn_t **txn_p)
     store_t *self = t->store;
     int rc = mdb_txn_commit (t->txn);
     if (rc == 0 && t->write) {
-        /* only a commit that wrote something shows there is room again: a
-         * batch of refusals that stored nothing commits an empty txn */
-        if (t->seq != self->committed_seq
-            || t->reply_seq != self->committed_reply_seq)
+        /* only a commit that stored something shows there is room again:
+         * a batch of refusals that stored nothing commits an empty txn */
+        if (t->stored)
             self->full = false;
         self->committed_seq = t->seq;
         self->committed_reply_seq = t->reply_seq;

@@ -205,6 +205,7 @@ test_caller_and_revocation (void **state)
     install (ops, "night-ops");
     char why[256], endpoint[64];
     auth_t *auth = auth_new (certs, server_path, why, sizeof why);
+    assert_true (auth && auth_start (auth, why, sizeof why));
     assert_non_null (auth);
     assert_false (auth_is_local (auth));
     zsock_t *server = server_socket (auth, endpoint);
@@ -239,6 +240,7 @@ test_unknown_key_then_added (void **state)
     (void) state;
     char why[256], endpoint[64];
     auth_t *auth = auth_new (certs, server_path, why, sizeof why);
+    assert_true (auth && auth_start (auth, why, sizeof why));
     zsock_t *server = server_socket (auth, endpoint);
     zsock_set_rcvtimeo (server, 500);
     zcert_t *eve = make_cert ("eve", "admin");
@@ -273,6 +275,7 @@ test_certificate_needs_name_and_role (void **state)
     install (no_name, "z");
     char why[256];
     auth_t *auth = auth_new (certs, server_path, why, sizeof why);
+    assert_true (auth && auth_start (auth, why, sizeof why));
     caller_t c;
     assert_false (auth_caller (auth, zcert_public_txt (no_role), 0, &c));
     assert_false (auth_caller (auth, zcert_public_txt (bad_role), 0, &c));
