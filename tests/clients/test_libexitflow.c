@@ -815,6 +815,47 @@ test_full_exit (void **state)
         assert_string_not_equal (id, h.wf);
     }
     exitflow_reply_destroy (&r);
+
+    /* Exported today (3.1), the head and the child exiting: page by page
+     * until it comes; a span that ended days ago does not hold it. */
+    found = false;
+    after[0] = '\0';
+    for (;;) {
+        r = exitflow_export (c, NULL, NULL, 1, after[0] ? after : NULL, &err);
+        assert_non_null (r);
+        items = exitflow_obj_get (exitflow_reply_result (r), "workflows");
+        for (uint32_t i = 0; i < items->via.array.size; i++) {
+            char id[32];
+            exitflow_obj_str (exitflow_obj_get (&items->via.array.ptr[i],
+                                                "workflow"),
+                              "workflow_id", id, sizeof id);
+            if (strcmp (id, h.wf) == 0) {
+                found = true;
+                assert_int_equal (exitflow_obj_get (&items->via.array.ptr[i],
+                                                    "exits")->via.array.size,
+                                  2);
+            }
+        }
+        bool more = exitflow_obj_str (exitflow_reply_result (r), "next", after,
+                                      sizeof after);
+        exitflow_reply_destroy (&r);
+        if (!more)
+            break;
+    }
+    assert_true (found);
+    char before_today[11];              /* past today in any zone */
+    utc_date (-3, before_today);
+    r = exitflow_export (c, NULL, before_today, 0, NULL, &err);
+    assert_non_null (r);
+    items = exitflow_obj_get (exitflow_reply_result (r), "workflows");
+    for (uint32_t i = 0; i < items->via.array.size; i++) {
+        char id[32];
+        exitflow_obj_str (exitflow_obj_get (&items->via.array.ptr[i],
+                                            "workflow"),
+                          "workflow_id", id, sizeof id);
+        assert_string_not_equal (id, h.wf);
+    }
+    exitflow_reply_destroy (&r);
     exitflow_client_destroy (&c);
 }
 
