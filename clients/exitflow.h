@@ -346,9 +346,10 @@ EXITFLOW_EXPORT exitflow_reply_t *
  * included; `to` NULL for the CoC's today, `from` NULL for `to`),
  * oldest finish first: `{from, to, timezone, workflows: [{workflow: the
  * view, exits: [{client_id, exit_recorded_at, exit_recorded_by,
- * exit_updated_at, first_saved: {STEP: time}}]}], next}` — each exiting
- * member's exit first recorded when and by whom (HMIS DateCreated,
- * UserID), last changed when (DateUpdated), each step first saved when.
+ * exit_updated_at, first_saved: {STEP: {at, by}}}]}], next}` — each
+ * exiting member's exit first recorded when and by whom (HMIS DateCreated,
+ * UserID), last changed when (DateUpdated), each step first saved when and
+ * by whom (the view's steps have the last save).
  * `limit` 0 for the daemon's default, `after` the previous page's `next`
  * or NULL (3.1). */
 EXITFLOW_EXPORT exitflow_reply_t *

@@ -4,9 +4,9 @@
  *
  * Owns: turning the CoC's days into the span of finish times, the page
  * (a seek in the state index, never a walk over every finished workflow),
- * and what the CSV needs that the view does not show: when each step of an
- * exiting member was first saved (HMIS DateCreated) and who first saved
- * the exit form (UserID). */
+ * and what the CSV needs that the view does not show: when and by whom
+ * each step of an exiting member was first saved (HMIS DateCreated and
+ * UserID; the view has the last save, DateUpdated). */
 #include <string.h>
 
 #include "protocol/calendar.h"
@@ -67,49 +67,51 @@ read_span (call_t *c, int64_t *from, int64_t *to)
     return true;
 }
 
-/* ---- who first saved the exit form ---- */
+/* ---- who first saved each step ---- */
 
-/* The exiting members whose exit form was saved again since it was first
- * saved: its step keeps the last saver only, so the first is read from the
- * workflow's history, whose events say who saved what. */
+/* A step keeps its last saver only; when it was saved more than once, the
+ * first saver is read from the workflow's history, whose step.completed
+ * events say who saved what. */
 typedef struct {
     const workflow_t *wf;
-    const char *first_by[WF_MAX_MEMBERS];   /* NULL: not found yet */
+    const char *first_by[WF_MAX_MEMBERS][STEP_COUNT];  /* NULL: not read */
     int missing;
-    msgpack_unpacked events[WF_MAX_MEMBERS];    /* keep first_by alive */
+    msgpack_unpacked events[WF_MAX_MEMBERS * STEP_COUNT]; /* first_by's */
     int n_events;
 } first_savers_t;
 
 static bool
-resaved (const wf_member_t *m)
+resaved (const wf_member_t *m, int step)
 {
-    const wf_step_t *st = &m->steps[STEP_EXIT];
+    const wf_step_t *st = &m->steps[step];
     return m->decision == DECISION_EXITING && st->done
            && st->first_completed_at
            && st->first_completed_at != st->completed_at;
 }
 
-/* The member of `f->wf` the event is a first save of the exit form of,
- * or -1. */
-static int
-exit_saved_by (const first_savers_t *f, const msgpack_object *event)
+/* The member and step of `f->wf` the event is the first save of, whose
+ * saver is still wanted; false when it is none. */
+static bool
+first_save_of (const first_savers_t *f, const msgpack_object *event,
+               int *member, int *step)
 {
     const msgpack_object *type = codec_map_get (event, "type");
     const msgpack_object *client = codec_map_get (event, "client_id");
-    const msgpack_object *step = codec_map_get (codec_map_get (event, "data"),
+    const msgpack_object *name = codec_map_get (codec_map_get (event, "data"),
                                                 "step");
-    if (!type || !client || !step || type->type != MSGPACK_OBJECT_STR
+    if (!type || !client || !name || type->type != MSGPACK_OBJECT_STR
         || client->type != MSGPACK_OBJECT_STR
-        || step->type != MSGPACK_OBJECT_STR
-        || !codec_str_eq (codec_str_of (type), EXF_EV_NAME (STEP_COMPLETED))
-        || !codec_str_eq (codec_str_of (step), hud_steps[STEP_EXIT].name))
-        return -1;
-    for (int i = 0; i < f->wf->n_members; i++)
-        if (!f->first_by[i] && resaved (&f->wf->members[i])
-            && codec_str_eq (codec_str_of (client),
-                             f->wf->members[i].client_id))
-            return i;
-    return -1;
+        || name->type != MSGPACK_OBJECT_STR
+        || !codec_str_eq (codec_str_of (type), EXF_EV_NAME (STEP_COMPLETED)))
+        return false;
+    *step = hud_step_by_name (name->via.str.ptr, name->via.str.size);
+    for (int i = 0; *step >= 0 && i < f->wf->n_members; i++)
+        if (codec_str_eq (codec_str_of (client), f->wf->members[i].client_id)) {
+            *member = i;
+            return !f->first_by[i][*step] && resaved (&f->wf->members[i],
+                                                      *step);
+        }
+    return false;
 }
 
 static bool
@@ -120,40 +122,40 @@ first_saver_each (void *arg, uint64_t seq, const void *event, size_t len)
     msgpack_unpacked *u = &f->events[f->n_events];
     msgpack_unpacked_init (u);
     size_t off = 0;
-    int i = -1;
-    if (msgpack_unpack_next (u, event, len, &off) == MSGPACK_UNPACK_SUCCESS)
-        i = exit_saved_by (f, &u->data);
-    if (i < 0) {
+    int i, s;
+    if (msgpack_unpack_next (u, event, len, &off) != MSGPACK_UNPACK_SUCCESS
+        || !first_save_of (f, &u->data, &i, &s)) {
         msgpack_unpacked_destroy (u);
         return true;
     }
-    const msgpack_object *actor = codec_map_get (&u->data, "actor");
-    f->first_by[i] = "";
     f->n_events++;
+    f->first_by[i][s] = "";
+    const msgpack_object *actor = codec_map_get (&u->data, "actor");
     if (actor && actor->type == MSGPACK_OBJECT_STR) {
-        /* a NUL-terminated copy inside the event's own zone */
-        exf_str_t s = codec_str_of (actor);
-        char *copy = msgpack_zone_malloc (u->zone, s.len + 1);
+        /* a NUL-terminated copy, in the event's own zone */
+        exf_str_t a = codec_str_of (actor);
+        char *copy = msgpack_zone_malloc (u->zone, a.len + 1);
         if (copy) {
-            memcpy (copy, s.ptr, s.len);
-            copy[s.len] = '\0';
-            f->first_by[i] = copy;
+            memcpy (copy, a.ptr, a.len);
+            copy[a.len] = '\0';
+            f->first_by[i][s] = copy;
         }
     }
     return --f->missing > 0;
 }
 
 /* Fills `f` for the workflow `swf`: one walk of its history from the
- * start, and only when an exit form was saved more than once; it stops at
- * the last first save it needs (the exit form comes before a member's
- * other steps, so that is early in a history). */
+ * start, only when a step was saved more than once, stopping at the last
+ * first save it needs (a member's steps are first saved while the exit is
+ * worked on, early in a history that later holds mostly dq.reported). */
 static store_status_t
 first_savers (call_t *c, const store_wf_t *swf, first_savers_t *f)
 {
     memset (f, 0, sizeof *f);
     f->wf = swf->wf;
     for (int i = 0; i < swf->wf->n_members; i++)
-        f->missing += resaved (&swf->wf->members[i]);
+        for (int s = 0; s < STEP_COUNT; s++)
+            f->missing += resaved (&swf->wf->members[i], s);
     if (!f->missing)
         return STORE_OK;
     return store_workflow_events_scan (c->env->change.txn, swf, 0,
@@ -181,11 +183,20 @@ typedef struct {
     size_t last_key_len;
 } export_page_t;
 
+/* A step's first save: when (a step with no first-save time, 0, counts
+ * as first saved at its last save) and by whom (`by` from the history, or
+ * NULL: the step's one saver). */
+static int64_t
+first_save_at (const wf_step_t *st)
+{
+    return st->first_completed_at ? st->first_completed_at : st->completed_at;
+}
+
 /* One exiting member: when its exit was first recorded and by whom, when
- * last changed, and when each of its steps was first saved. A step with no
- * first-save time (0: unknown) counts as first saved at its last save. */
+ * last changed, and when and by whom each of its steps was first saved. */
 static void
-pack_exit (msgpack_packer *pk, const wf_member_t *m, const char *first_by)
+pack_exit (msgpack_packer *pk, const wf_member_t *m,
+           const char *const by[STEP_COUNT])
 {
     const wf_step_t *exit = &m->steps[STEP_EXIT];
     int done = 0;
@@ -194,9 +205,9 @@ pack_exit (msgpack_packer *pk, const wf_member_t *m, const char *first_by)
     msgpack_pack_map (pk, 5);
     pack_kv_str (pk, "client_id", m->client_id);
     codec_pack_cstr (pk, "exit_recorded_at");
-    codec_pack_time (pk, exit->first_completed_at ? exit->first_completed_at
-                                                  : exit->completed_at);
-    pack_kv_str (pk, "exit_recorded_by", first_by ? first_by : exit->actor);
+    codec_pack_time (pk, first_save_at (exit));
+    pack_kv_str (pk, "exit_recorded_by",
+                 by[STEP_EXIT] ? by[STEP_EXIT] : exit->actor);
     codec_pack_cstr (pk, "exit_updated_at");
     codec_pack_time (pk, exit->completed_at);
     codec_pack_cstr (pk, "first_saved");
@@ -206,8 +217,10 @@ pack_exit (msgpack_packer *pk, const wf_member_t *m, const char *first_by)
         if (!st->done)
             continue;
         codec_pack_cstr (pk, hud_steps[s].name);
-        codec_pack_time (pk, st->first_completed_at ? st->first_completed_at
-                                                    : st->completed_at);
+        msgpack_pack_map (pk, 2);
+        codec_pack_cstr (pk, "at");
+        codec_pack_time (pk, first_save_at (st));
+        pack_kv_str (pk, "by", by[s] ? by[s] : st->actor);
     }
 }
 
@@ -228,7 +241,8 @@ pack_item (export_page_t *p)
         msgpack_pack_array (&p->pk, exiting);
         for (int i = 0; i < wf->n_members; i++)
             if (wf->members[i].decision == DECISION_EXITING)
-                pack_exit (&p->pk, &wf->members[i], f.first_by[i]);
+                pack_exit (&p->pk, &wf->members[i],
+                           (const char *const *) f.first_by[i]);
     }
     first_savers_fini (&f);
     return rc;

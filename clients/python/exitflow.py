@@ -526,8 +526,10 @@ class Client:
         calendar, both included; ``to_date`` defaults to the CoC's today,
         ``from_date`` to ``to_date``): ``{from, to, timezone, workflows:
         [{workflow: view, exits: [{client_id, exit_recorded_at,
-        exit_recorded_by, exit_updated_at, first_saved: {step: time}}]}],
-        next}``."""
+        exit_recorded_by, exit_updated_at, first_saved: {step: {at, by}}}]}],
+        next}``: each exiting member's exit first recorded when and by whom
+        (HMIS DateCreated, UserID), last changed when (DateUpdated), and
+        each step first saved when and by whom."""
         return self.call(Command.WORKFLOW_EXPORT, _args(
             limit=limit, after=after, **{"from": from_date, "to": to_date}),
             **kw)

@@ -1530,9 +1530,12 @@ test_export_span (void **state)
     assert_str (ex, "exit_recorded_by", "cw2");
     assert_str (ex, "exit_recorded_at", "2026-11-27T12:00:01.000Z");
     assert_str (ex, "exit_updated_at", "2026-11-27T12:00:02.000Z");
-    assert_str (get (ex, "first_saved"), "exit", "2026-11-27T12:00:01.000Z");
-    assert_str (get (ex, "first_saved"), "income_benefits",
+    const msgpack_object *saved = get (ex, "first_saved");
+    assert_str (get (saved, "exit"), "at", "2026-11-27T12:00:01.000Z");
+    assert_str (get (saved, "exit"), "by", "cw2");
+    assert_str (get (saved, "income_benefits"), "at",
                 "2026-11-27T12:00:02.000Z");
+    assert_str (get (saved, "income_benefits"), "by", "cw3");
     items = get (EXPORT ("m{s:s}", 1, "to", "2026-11-25"), "workflows");
     ex = &get (&items->via.array.ptr[0], "exits")->via.array.ptr[0];
     assert_str (ex, "exit_recorded_by", "cw1");
