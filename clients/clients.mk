@@ -46,7 +46,7 @@ CLI_SRC := clients/cli/exitflow.c clients/cli/args.c clients/cli/json.c \
            clients/cli/format.c clients/cli/show.c clients/cli/codes.c \
            clients/cli/caseworker.c clients/cli/ops.c clients/cli/demo.c \
            clients/cli/dq_report.c clients/cli/keygen.c clients/cli/event_text.c \
-           clients/cli/sample.c
+           clients/cli/sample.c clients/cli/export.c
 LIB_HDRS := clients/exitflow.h clients/internal.h
 CLI_HDRS := clients/exitflow.h clients/cli/cli.h
 
