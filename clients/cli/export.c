@@ -17,7 +17,6 @@
  * (workflow.export: ops and admin). */
 #include "cli.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -29,6 +28,7 @@
 
 #include "protocol/calendar.h"
 #include "protocol/hud_fields.h"
+#include "protocol/setup.h"
 
 #define CSV_VERSION "FY2024"            /* Export.csv CSVVersion */
 #define SOFTWARE_NAME "exitflow"
@@ -434,49 +434,17 @@ typedef struct {
     int64_t workflows, exits, demo_skipped;
 } export_t;
 
-/* Whether the directory holds nothing but . and .. */
-static bool
-dir_is_empty (const char *path)
-{
-    DIR *d = opendir (path);
-    if (!d)
-        return false;
-    struct dirent *e;
-    bool empty = true;
-    while (empty && (e = readdir (d)))
-        empty = !strcmp (e->d_name, ".") || !strcmp (e->d_name, "..");
-    closedir (d);
-    return empty;
-}
-
-/* DIR new (made; its parent must exist) or empty, and 0700 either way:
- * the files of one export, and client data. A usage error otherwise. */
+/* DIR new or empty, and 0700 (setup.h): the files of one export, and
+ * client data. A usage error otherwise. */
 static bool
 prepare_dir (cli_t *cli, export_t *x)
 {
-    struct stat st;
-    if (lstat (x->dir, &st) != 0) {
-        if (errno != ENOENT || mkdir (x->dir, 0700) != 0) {
-            cli_usage_error (cli, "cannot make --out %s: %s", x->dir,
-                             strerror (errno));
-            return false;
-        }
-        x->made_dir = true;
-    } else if (!S_ISDIR (st.st_mode)) {
-        cli_usage_error (cli, "--out %s exists and is not a directory", x->dir);
-        return false;
-    } else if (!dir_is_empty (x->dir)) {
-        cli_usage_error (cli, "--out %s exists and is not empty: an export "
-                         "goes into a new or empty directory, so that its "
-                         "files are one export's", x->dir);
-        return false;
-    }
-    if (chmod (x->dir, 0700) != 0) {
-        cli_usage_error (cli, "cannot make --out %s private (0700): %s",
-                         x->dir, strerror (errno));
-        return false;
-    }
-    return true;
+    char why[4200];
+    if (setup_private_dir (x->dir, &x->made_dir, why, sizeof why))
+        return true;
+    cli_usage_error (cli, "--out %s: an export goes into a new or empty "
+                     "directory, so that its files are one export's", why);
+    return false;
 }
 
 /* Opens every file under a temporary name (0600, whatever the umask) and
