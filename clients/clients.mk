@@ -54,7 +54,20 @@ $(call picobjs,$(LIBEXITFLOW_SRC)): $(LIB_HDRS)
 $(call objs,$(CLI_SRC)): $(CLI_HDRS)
 $(call objs,$(CLI_SRC)): CFLAGS += $(JANSSON_CFLAGS)
 
-clients: $(BIN)/exitflow $(BIN)/libexitflow.a $(BIN)/libexitflow.so $(BIN)/libexitflow.pc
+clients: $(BIN)/exitflow $(BIN)/libexitflow.a $(BIN)/libexitflow.so $(BIN)/libexitflow.pc \
+         examples
+
+# clients/examples/: programs a vendor or an analyst would write, built as
+# theirs would be: the public header and the shared library, nothing else
+# of the tree (test-pkgconfig builds them from the installed .pc too).
+EXAMPLES := $(BIN)/exits_by_destination
+.PHONY: examples
+examples: $(EXAMPLES)
+$(BIN)/exits_by_destination: clients/examples/exits_by_destination.c \
+    $(BIN)/libexitflow.so clients/exitflow.h
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) -Iclients $< -o $@ -L$(BIN) -lexitflow -Wl,-rpath,'$$ORIGIN' \
+	  $(CLIENT_LDLIBS)
 
 # The codec stays private, and so do the library's own helpers: both
 # archive and shared library are built from the hidden-by-default PIC
@@ -158,6 +171,8 @@ test-pkgconfig: clients
 	  $$(PKG_CONFIG_PATH=$(PC_STAGE)/lib/pkgconfig pkg-config --cflags libexitflow) \
 	  $(PC_STAGE)/lib/libexitflow.a $(CLIENT_LDLIBS)
 	$(PC_STAGE)/smoke-static
+	$(CC) $(CFLAGS) clients/examples/exits_by_destination.c -o $(PC_STAGE)/example \
+	  $$(PKG_CONFIG_PATH=$(PC_STAGE)/lib/pkgconfig pkg-config --cflags --libs libexitflow)
 
 # Only exitflow_* may be global in the archive and the shared library.
 test-symbols: $(BIN)/libexitflow.a $(BIN)/libexitflow.so

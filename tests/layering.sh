@@ -36,6 +36,7 @@ declare -A PROGRAM_FOLDER=(
     [exitflow-dq]=workers
     [exitflow-notify]=workers
     [libexitflow.so]=clients
+    [exits_by_destination]=clients
 )
 # program -> the libraries of other folders it may link besides the
 # protocol library
@@ -43,6 +44,7 @@ declare -A PROGRAM_LIBS=(
     [exitflow]=libexitflow
     [exitflow-dq]=libexitflow
     [exitflow-notify]=libexitflow
+    [exits_by_destination]=libexitflow
 )
 # #include "path" or #include <path>: the quote or bracket, then the path
 INCLUDE_RE='^[[:space:]]*#[[:space:]]*include[[:space:]]*(["<])([^">]+)[">]'
