@@ -482,7 +482,9 @@ close_files (export_t *x, bool keep, char *why, size_t cap)
     for (int k = 0; k < FILE_COUNT; k++) {
         FILE *out = x->files[k].out;
         x->files[k].out = NULL;
-        if (out && keep && (fflush (out) != 0 || fsync (fileno (out)) != 0)) {
+        /* a write stdio flushed on its own and lost shows in ferror */
+        if (out && keep && (fflush (out) != 0 || ferror (out)
+                            || fsync (fileno (out)) != 0)) {
             snprintf (why, cap, "cannot write %s: %s", x->temp[k],
                       strerror (errno));
             ok = keep = false;
