@@ -7,6 +7,9 @@
 #   make test     install what tests need, build, run every test
 #   make bench    the benchmark (not a test)
 #   make asan     build with AddressSanitizer/UBSan into bin-asan/ and run the tests on it
+#   make install  PREFIX=/usr/local DESTDIR=: programs, library, man pages,
+#                 config, systemd units (deploy/deploy.mk)
+#   make deb      exitflow_VERSION_amd64.deb (deploy/deploy.mk)
 
 CC      ?= gcc
 PKGS    := libczmq libzmq lmdb msgpack
@@ -24,11 +27,12 @@ PYTHON  := /usr/bin/python3
 # its promtool checks deploy/prometheus/ (the package's own service is
 # not needed; where a service manager runs, it starts on :9090).
 DEB_BUILD := gcc make pkg-config libzmq3-dev libczmq-dev liblmdb-dev libmsgpack-dev \
-             libmicrohttpd-dev
+             libmicrohttpd-dev libsystemd-dev
 DEB_RUN   := tzdata
 DEB_TEST  := libcmocka-dev python3-zmq python3-msgpack python3-pytest lmdb-utils \
              python3-prometheus-client prometheus \
-             python3-lmdb clang libclang-rt-14-dev
+             python3-lmdb clang libclang-rt-14-dev \
+             lintian help2man dpkg-dev systemd
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 # Position-independent objects for shared libraries, every symbol hidden
@@ -92,6 +96,7 @@ test: deps-test
 	$(PYTHON) -m pytest -q tests/integration
 	@$(MAKE) --no-print-directory test-clients test-workers
 	@$(MAKE) --no-print-directory fuzz-quick crash-quick
+	@$(MAKE) --no-print-directory test-deploy
 
 bench-quick: all
 	tests/bench/run.sh --quick
@@ -117,3 +122,4 @@ include daemon/daemon.mk
 include clients/clients.mk
 include workers/workers.mk
 include tests/tests.mk
+include deploy/deploy.mk

@@ -2,7 +2,8 @@
  *
  * Owns: the one rule every exitflow program follows to find its keys (what
  * the caller set, then EXITFLOW_CERT / EXITFLOW_SERVER_KEY, then the
- * checkout's ./var/keys/), reading the client's secret certificate and the
+ * checkout's ./var/keys/, then an installed system's /etc/exitflow/keys/),
+ * reading the client's secret certificate and the
  * server's public key (a czmq certificate file, read with czmq's ZPL
  * parser, or a 40-character Z85 key), the both-or-neither rule, and
  * putting the keys on a DEALER or SUB before it connects. czmq is used for
@@ -20,8 +21,11 @@
 
 #define ENV_CERT "EXITFLOW_CERT"
 #define ENV_SERVER_KEY "EXITFLOW_SERVER_KEY"
-#define KEYS_DIR "./var/keys/"
-#define KEYS_SERVER KEYS_DIR "server"
+/* Where a key is looked for when none is given, in order: a checkout
+ * (`make run` makes ./var/keys), then an installed system (the package
+ * makes /etc/exitflow/keys; its admin_secret is readable by root and the
+ * group exitflow-admin). */
+static const char *const KEY_DIRS[] = { "./var/keys/", "/etc/exitflow/keys/" };
 
 static bool
 unset (const char *s)
@@ -36,27 +40,40 @@ env_value (const char *name)
     return unset (v) ? NULL : v;
 }
 
+/* The first of KEY_DIRS holding the file `name` + `suffix`, written into
+ * `path`; NULL when none does. It need not be readable: a file there that
+ * cannot be read is reported by name when it is loaded, which says more
+ * than looking further would. */
+static const char *
+default_key (char *path, size_t cap, const char *name, const char *suffix)
+{
+    for (size_t i = 0; i < sizeof KEY_DIRS / sizeof *KEY_DIRS; i++) {
+        int n = snprintf (path, cap, "%s%s%s", KEY_DIRS[i], name, suffix);
+        if (n > 0 && (size_t) n < cap && access (path, F_OK) == 0)
+            return path;
+    }
+    return NULL;
+}
+
 void
 exitflow_options_from_env (exitflow_options_t *opts, const char *default_cert_name)
 {
     /* The caller's fields stay valid only as long as the caller keeps
-     * them; the default cert path must outlive this call, so it lives
-     * here, one per thread. */
-    static __thread char cert_path[512];
+     * them; the default paths must outlive this call, so they live here,
+     * one pair per thread. */
+    static __thread char cert_path[512], server_path[512];
     if (!opts)
         return;
     if (unset (opts->cert))
         opts->cert = env_value (ENV_CERT);
     if (unset (opts->server_key))
         opts->server_key = env_value (ENV_SERVER_KEY);
-    if (unset (opts->cert) && !unset (default_cert_name)) {
-        int n = snprintf (cert_path, sizeof cert_path, KEYS_DIR "%s_secret",
-                          default_cert_name);
-        if (n > 0 && (size_t) n < sizeof cert_path && access (cert_path, F_OK) == 0)
-            opts->cert = cert_path;
-    }
-    if (unset (opts->server_key) && access (KEYS_SERVER, F_OK) == 0)
-        opts->server_key = KEYS_SERVER;
+    if (unset (opts->cert) && !unset (default_cert_name))
+        opts->cert = default_key (cert_path, sizeof cert_path,
+                                  default_cert_name, "_secret");
+    if (unset (opts->server_key))
+        opts->server_key = default_key (server_path, sizeof server_path,
+                                        "server", "");
 }
 
 /* A certificate file as czmq's ZPL tree, NULL when it is not ZPL. Not

@@ -110,9 +110,10 @@ EXITFLOW_EXPORT exitflow_options_t exitflow_options_default (void);
 /* The keys every exitflow program finds the same way: a field the caller
  * set (from its flags or config) is kept; an unset one comes from the
  * environment, EXITFLOW_CERT and EXITFLOW_SERVER_KEY, else from the
- * checkout's ./var/keys/ relative to the working directory when the file
- * exists: cert ./var/keys/<default_cert_name>_secret (NULL: no default),
- * server_key ./var/keys/server. Fields it sets point into the environment
+ * checkout's ./var/keys/ relative to the working directory, else from an
+ * installed system's /etc/exitflow/keys/, the first where the file exists:
+ * cert <dir>/<default_cert_name>_secret (NULL: no default), server_key
+ * <dir>/server (each found on its own). Fields it sets point into the environment
  * or into storage of this thread that the next call overwrites. */
 EXITFLOW_EXPORT void exitflow_options_from_env (exitflow_options_t *opts,
                                                 const char *default_cert_name);

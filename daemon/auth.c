@@ -76,21 +76,29 @@ auth_new (const char *certs_dir, const char *server_cert, char *why,
              "(make one with `exitflow keygen`)", server_cert);
         goto fail;
     }
-    self->zap = zactor_new (zauth, NULL);
-    if (!self->zap) {
-        say (why, cap, "%s", "cannot start the ZAP handler");
-        goto fail;
-    }
-    zstr_sendx (self->zap, "CURVE", certs_dir, NULL);
-    zsock_wait (self->zap);
     self->certs_dir = strdup (certs_dir);
-    self->certs = zcertstore_new (certs_dir);
-    self->known = zhash_new ();
-    auth_keys_revoked (self);       /* the first look: what is there now */
     return self;
 fail:
     auth_destroy (&self);
     return NULL;
+}
+
+bool
+auth_start (auth_t *self, char *why, size_t cap)
+{
+    if (!self->certs_dir || self->zap)
+        return true;
+    self->zap = zactor_new (zauth, NULL);
+    if (!self->zap) {
+        say (why, cap, "%s", "cannot start the ZAP handler");
+        return false;
+    }
+    zstr_sendx (self->zap, "CURVE", self->certs_dir, NULL);
+    zsock_wait (self->zap);
+    self->certs = zcertstore_new (self->certs_dir);
+    self->known = zhash_new ();
+    auth_keys_revoked (self);       /* the first look: what is there now */
+    return true;
 }
 
 void
@@ -112,7 +120,7 @@ auth_destroy (auth_t **self_p)
 bool
 auth_is_local (const auth_t *self)
 {
-    return self->certs == NULL;
+    return self->certs_dir == NULL;
 }
 
 /* tcp://127.x.y.z:port (an address, not a name that starts so),

@@ -24,10 +24,16 @@
 typedef struct auth_t auth_t;
 
 /* Local mode when `certs_dir` is NULL (then `server_cert` must be NULL
- * too). Otherwise starts zauth on `certs_dir` and loads the server's secret
- * certificate. On failure returns NULL with the reason in `why`. */
+ * too). Otherwise checks `certs_dir` and loads the server's secret
+ * certificate; starts no thread. On failure returns NULL with the reason in
+ * `why`. */
 auth_t *auth_new (const char *certs_dir, const char *server_cert, char *why,
                   size_t cap);
+/* Starts zauth on the certificate directory (nothing in local mode). Kept
+ * apart from auth_new so that the store's start-up check, which forks, runs
+ * while the process has one thread: a child forked beside other threads
+ * may find a lock (an allocator's) held for ever. */
+bool auth_start (auth_t *self, char *why, size_t cap);
 void auth_destroy (auth_t **self_p);
 
 bool auth_is_local (const auth_t *self);

@@ -20,12 +20,17 @@ DAEMON_SHELL_SRC := daemon/log.c daemon/auth.c daemon/peers.c daemon/backlog.c \
                     daemon/stall.c \
                     daemon/metrics.c daemon/backup.c
 DAEMON_SRC       := $(DAEMON_CORE_SRC) $(DAEMON_CODEC_SRC) $(DAEMON_SHELL_SRC) \
-                    daemon/http.c daemon/server.c daemon/exitflowd.c
+                    daemon/http.c daemon/ready.c daemon/server.c daemon/exitflowd.c
 
 # libmicrohttpd serves /metrics and /health: only http.c includes it, only
 # exitflowd links it.
 HTTP_PKG := libmicrohttpd
 $(OBJ)/daemon/http.o: CFLAGS += $(shell pkg-config --cflags $(HTTP_PKG) 2>/dev/null)
+
+# libsystemd's sd_notify tells systemd the daemon is ready (Type=notify):
+# only ready.c includes it, only exitflowd links it.
+READY_PKG := libsystemd
+$(OBJ)/daemon/ready.o: CFLAGS += $(shell pkg-config --cflags $(READY_PKG) 2>/dev/null)
 
 # exitflow_build_info's version label: `git describe` at build time. The
 # stamp changes only when the version does, and metrics.o is rebuilt then.
@@ -44,7 +49,7 @@ daemon: $(BIN)/exitflowd
 $(BIN)/exitflowd: $(call objs,$(DAEMON_SRC)) $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) \
-	  $(shell pkg-config --libs $(HTTP_PKG) 2>/dev/null) -lpthread
+	  $(shell pkg-config --libs $(HTTP_PKG) $(READY_PKG) 2>/dev/null) -lpthread
 
 # A test file per module (tests/daemon/). The core's tests link the core and
 # its encodings; the shell's run on a real LMDB in a temp dir, no sockets.

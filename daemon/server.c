@@ -23,6 +23,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "peers.h"
+#include "ready.h"
 #include "stall.h"
 
 #define BATCH_MAX 512
@@ -86,7 +87,8 @@ typedef struct {
     request_t *batch;
     outbox_t outbox;
     int64_t started_ms;
-    uint64_t requests_run;          /* since start, refused ones too */
+    uint64_t requests_run;          /* since start, refused ones too;
+                                       a batch run again counts once */
     int64_t last_now;               /* wall clock, never going back */
     int64_t next_maintenance;       /* monotonic clock */
     stall_cursor_t stall_cursor;
@@ -312,7 +314,7 @@ run_batch (server_t *self, int n, bool writes_refused, int64_t now,
             continue;
         msgpack_sbuffer_clear (&r->reply);
         zmq_msg_t *body = &r->frames[r->n_frames - 1];
-        env.requests_before = self->requests_run++;
+        env.requests_before = self->requests_run + (uint64_t) i;
         rc = commands_execute (&env, r->cmd, &r->req, &r->caller,
                                zmq_msg_data (body), zmq_msg_size (body),
                                &r->reply);
@@ -511,6 +513,7 @@ handle_batch (server_t *self)
     if (n == 0)
         return;
     commit_batch (self, n, batch_time (self));
+    self->requests_run += (uint64_t) n;    /* once, however often it ran */
     for (int i = 0; i < n; i++) {
         request_t *r = &self->batch[i];
         if (self->config->verbose)
@@ -716,6 +719,10 @@ server_run (const server_config_t *config)
         return store_exit_status (opened);
     }
     log_store_opened (&self);
+    if (!auth_start (self.auth, why, sizeof why)) {
+        log_line ("error", "%s", why);
+        goto done;
+    }
     self.backup = backup_new (self.store);
     self.batch = calloc (BATCH_MAX, sizeof *self.batch);
     const char *endpoints[2] = { config->commands_endpoint,
@@ -746,6 +753,7 @@ server_run (const server_config_t *config)
               config->events_endpoint, (long long) config->stall_after_s,
               calendar_zone (),
               (unsigned long long) store_committed_seq (self.store));
+    ready_serving (store_committed_seq (self.store));
 
     while (!zsys_interrupted) {
         /* the monitors first: a connection is counted before its requests */
@@ -778,6 +786,7 @@ server_run (const server_config_t *config)
         run_maintenance (&self);
     }
     log_line ("info", "stopping");
+    ready_stopping ();
     status = 0;
 done:
     backup_destroy (&self.backup);  /* waits for a copy in progress */

@@ -789,9 +789,13 @@ store_commit (store_txn_t **txn_p)
     store_t *self = t->store;
     int rc = mdb_txn_commit (t->txn);
     if (rc == 0 && t->write) {
+        /* only a commit that wrote something shows there is room again: a
+         * batch of refusals that stored nothing commits an empty txn */
+        if (t->seq != self->committed_seq
+            || t->reply_seq != self->committed_reply_seq)
+            self->full = false;
         self->committed_seq = t->seq;
         self->committed_reply_seq = t->reply_seq;
-        self->full = false;
     }
     free (t);
     *txn_p = NULL;

@@ -271,10 +271,10 @@ cli_keys_ok (cli_t *cli, const exitflow_options_t *o)
         return true;
     bool cert = strcmp (err.field, "cert") == 0;
     cli_usage_error (cli, "%s (%s)", err.message,
-                     cert ? "--cert FILE, EXITFLOW_CERT or ./var/keys/"
-                            CLI_DEFAULT_CERT_NAME "_secret"
-                          : "--server-key FILE|Z85, EXITFLOW_SERVER_KEY or "
-                            "./var/keys/server");
+                     cert ? "--cert FILE, EXITFLOW_CERT, ./var/keys/ or "
+                            "/etc/exitflow/keys/" CLI_DEFAULT_CERT_NAME "_secret"
+                          : "--server-key FILE|Z85, EXITFLOW_SERVER_KEY, "
+                            "./var/keys/ or /etc/exitflow/keys/server");
     return false;
 }
 

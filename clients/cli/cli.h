@@ -26,7 +26,8 @@ enum {
 #define CLI_DEFAULT_EVENTS   EXF_DEFAULT_EVENTS
 #define CLI_DEFAULT_TIMEOUT_MS 2000
 #define CLI_DEFAULT_RETRIES    2
-/* The certificate found in ./var/keys/ when none is given. */
+/* The certificate found in ./var/keys/ or /etc/exitflow/keys/ when none
+ * is given. */
 #define CLI_DEFAULT_CERT_NAME  "admin"
 
 /* " frontend worker ops admin": the roles table's names (keygen). */
@@ -35,12 +36,13 @@ enum {
 
 /* The key options in --help, the overview's and every command's. */
 #define CLI_KEY_OPTIONS_HELP \
-    "  --cert FILE           your secret certificate (EXITFLOW_CERT,\n" \
-    "                        ./var/keys/" CLI_DEFAULT_CERT_NAME "_secret when it exists)\n" \
+    "  --cert FILE           your secret certificate (EXITFLOW_CERT, else\n" \
+    "                        " CLI_DEFAULT_CERT_NAME "_secret in ./var/keys/, else in\n" \
+    "                        /etc/exitflow/keys/, the first that exists)\n" \
     "  --server-key KEY      the daemon's public key: its certificate file or\n" \
-    "                        40 Z85 characters (EXITFLOW_SERVER_KEY,\n" \
-    "                        ./var/keys/server when it exists); with neither\n" \
-    "                        key, no CURVE (a daemon in local mode)\n"
+    "                        40 Z85 characters (EXITFLOW_SERVER_KEY, else\n" \
+    "                        server in ./var/keys/, else /etc/exitflow/keys/);\n" \
+    "                        with neither key, no CURVE (a daemon in local mode)\n"
 
 typedef struct cli_s cli_t;
 typedef int (cli_handler_fn) (cli_t *cli, int argc, char **argv);

@@ -22,7 +22,8 @@ secret half of a czmq certificate, as ``exitflow keygen`` writes it) and the
 daemon's public key (``server_key``: its public certificate file or the
 40-character Z85 key).  The rule is every exitflow program's: the arguments,
 else ``$EXITFLOW_CERT`` / ``$EXITFLOW_SERVER_KEY``, else the checkout's
-``./var/keys/admin_secret`` and ``./var/keys/server`` when they exist; with
+``./var/keys/admin_secret`` and ``./var/keys/server`` when they exist, else
+an installed system's ``/etc/exitflow/keys/`` ones; with
 neither, no CURVE (a daemon in local mode).  ``cert=False,
 server_key=False`` asks for no CURVE whatever the environment says.
 """
@@ -152,7 +153,9 @@ def _args(**kv):
 
 ENV_CERT = "EXITFLOW_CERT"
 ENV_SERVER_KEY = "EXITFLOW_SERVER_KEY"
-KEYS_DIR = os.path.join(".", "var", "keys")
+# Where a key is looked for when none is given, in order: a checkout's
+# ./var/keys (make run), then an installed system's /etc/exitflow/keys.
+KEY_DIRS = (os.path.join(".", "var", "keys"), "/etc/exitflow/keys")
 DEFAULT_CERT_NAME = "admin"
 Z85_KEY_LEN = 40
 
@@ -217,8 +220,11 @@ def _load_server_key(text):
 
 
 def _default_file(name):
-    path = os.path.join(KEYS_DIR, name)
-    return path if os.path.exists(path) else None
+    for directory in KEY_DIRS:
+        path = os.path.join(directory, name)
+        if os.path.exists(path):
+            return path
+    return None
 
 
 def curve_keys(cert=None, server_key=None, default_cert_name=DEFAULT_CERT_NAME):

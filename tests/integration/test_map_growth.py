@@ -76,6 +76,12 @@ def test_map_grows_to_its_maximum_and_on_after_a_restart(make_daemon):
     # the refused write changed nothing, and is refused again
     assert save_big(c, wf, h.hoh, i)["error"]["code"] == "UNAVAILABLE"
     assert c.get(wf) == view
+    # a write refused before it writes anything commits nothing: the store
+    # is still full (stats and /health must not say there is room again)
+    _, body = encode_request("workflow.cancel", {
+        "workflow_id": "01NOSUCHWORKFLOW0000000000", "reason": "x"})
+    assert unpack(c.request_raw(body))["ok"] is False
+    assert c.stats()["store"]["full"] is True
 
     # a restart with the same maximum: still full, still read
     d.restart()
@@ -110,6 +116,7 @@ def test_a_batch_that_meets_the_end_is_run_again_whole(make_daemon):
     h = Household()
     wf = h.start(c)
     c.save(wf, h.hoh, "exit", data=exit_form())
+    before = c.stats()["requests"]
     sock = d.socket(zmq.DEALER)
     try:
         ids = []
@@ -131,9 +138,12 @@ def test_a_batch_that_meets_the_end_is_run_again_whole(make_daemon):
         sock.close()
     assert all(replies[rid]["ok"] for rid in ids), [
         replies[rid] for rid in ids if not replies[rid]["ok"]][:1]
+    assert "grew" in d.log()
+    # stats counts each request once, however often its batch ran: the
+    # stats above, the 40 saves, and nothing else came in between
+    assert c.stats()["requests"] == before + 41
     assert saved_tags(c) == list(range(40))
     assert c.stats()["store"]["map_size"] > MIB
-    assert "grew" in d.log()
 
 
 def test_max_map_size_below_map_size_is_refused(make_daemon):
