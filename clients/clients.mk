@@ -53,6 +53,10 @@ CLI_HDRS := clients/exitflow.h clients/cli/cli.h
 $(call picobjs,$(LIBEXITFLOW_SRC)): $(LIB_HDRS)
 $(call objs,$(CLI_SRC)): $(CLI_HDRS)
 $(call objs,$(CLI_SRC)): CFLAGS += $(JANSSON_CFLAGS)
+# Export.csv's SoftwareVersion: the release (the file VERSION, the
+# package's), not the library's ABI version.
+$(OBJ)/clients/cli/export.o: CFLAGS += -DEXITFLOW_RELEASE='"$(shell cat VERSION 2>/dev/null)"'
+$(OBJ)/clients/cli/export.o: VERSION
 
 clients: $(BIN)/exitflow $(BIN)/libexitflow.a $(BIN)/libexitflow.so $(BIN)/libexitflow.pc \
          examples

@@ -32,6 +32,9 @@
 
 #define CSV_VERSION "FY2024"            /* Export.csv CSVVersion */
 #define SOFTWARE_NAME "exitflow"
+#ifndef EXITFLOW_RELEASE
+#define EXITFLOW_RELEASE EXITFLOW_VERSION       /* built outside make */
+#endif
 #define STAGE_EXIT "3"                  /* DataCollectionStage 5.03.1 */
 #define PERIOD_UPDATED "1"              /* ExportPeriodType 1.1 */
 #define DIRECTIVE_DELTA "1"             /* ExportDirective 1.2 */
@@ -571,7 +574,7 @@ write_export_row (export_t *x, int64_t now_ms)
     row_set (&row, "ExportStartDate", "%s", x->span_from);
     row_set (&row, "ExportEndDate", "%s", x->span_to);
     row_set (&row, "SoftwareName", SOFTWARE_NAME);
-    row_set (&row, "SoftwareVersion", EXITFLOW_VERSION);
+    row_set (&row, "SoftwareVersion", EXITFLOW_RELEASE);
     row_set (&row, "CSVVersion", CSV_VERSION);
     row_set (&row, "ExportPeriodType", PERIOD_UPDATED);
     row_set (&row, "ExportDirective", DIRECTIVE_DELTA);
