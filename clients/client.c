@@ -738,6 +738,15 @@ exitflow_backup (exitflow_client_t *self, const char *dir,
 }
 
 exitflow_reply_t *
+exitflow_export (exitflow_client_t *self, const char *from, const char *to,
+                 int limit, const char *after, exitflow_error_t *err)
+{
+    arg_t a[] = { ARG_S ("from", from), ARG_S ("to", to),
+                  ARG_I ("limit", limit, limit > 0), ARG_S ("after", after) };
+    return call_args (self, EXF_CMD_WORKFLOW_EXPORT, a, ARG_COUNT (a), err);
+}
+
+exitflow_reply_t *
 exitflow_hud_codes (exitflow_client_t *self, exitflow_error_t *err)
 {
     return exitflow_call (self, EXF_CMD_NAME (HUD_CODES), NULL, 0, err);

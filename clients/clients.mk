@@ -25,8 +25,8 @@ INCLUDEDIR ?= $(PREFIX)/include
 # 1.x must be rebuilt. 3: exitflow_member_t (birth_date) and
 # exitflow_household_t (move_in_date) grew, and a member array's stride
 # with them, so programs built against 2.x must be rebuilt; new call
-# exitflow_hud_codes.
-LIBEXITFLOW_VERSION := 3.0.0
+# exitflow_hud_codes. 3.1: new call exitflow_export (nothing changed size).
+LIBEXITFLOW_VERSION := 3.1.0
 LIBEXITFLOW_SONAME  := libexitflow.so.3
 
 # The library needs libzmq, msgpack-c and czmq (its ZPL reader: the key
@@ -46,15 +46,32 @@ CLI_SRC := clients/cli/exitflow.c clients/cli/args.c clients/cli/json.c \
            clients/cli/format.c clients/cli/show.c clients/cli/codes.c \
            clients/cli/caseworker.c clients/cli/ops.c clients/cli/demo.c \
            clients/cli/dq_report.c clients/cli/keygen.c clients/cli/event_text.c \
-           clients/cli/sample.c
+           clients/cli/sample.c clients/cli/export.c
 LIB_HDRS := clients/exitflow.h clients/internal.h
 CLI_HDRS := clients/exitflow.h clients/cli/cli.h
 
 $(call picobjs,$(LIBEXITFLOW_SRC)): $(LIB_HDRS)
 $(call objs,$(CLI_SRC)): $(CLI_HDRS)
 $(call objs,$(CLI_SRC)): CFLAGS += $(JANSSON_CFLAGS)
+# Export.csv's SoftwareVersion: the release (the file VERSION, the
+# package's), not the library's ABI version.
+$(OBJ)/clients/cli/export.o: CFLAGS += -DEXITFLOW_RELEASE='"$(shell cat VERSION 2>/dev/null)"'
+$(OBJ)/clients/cli/export.o: VERSION
 
-clients: $(BIN)/exitflow $(BIN)/libexitflow.a $(BIN)/libexitflow.so $(BIN)/libexitflow.pc
+clients: $(BIN)/exitflow $(BIN)/libexitflow.a $(BIN)/libexitflow.so $(BIN)/libexitflow.pc \
+         examples
+
+# clients/examples/: programs a vendor or an analyst would write, built as
+# theirs would be: the public header and the shared library, nothing else
+# of the tree (test-pkgconfig builds them from the installed .pc too).
+EXAMPLES := $(BIN)/exits_by_destination
+.PHONY: examples
+examples: $(EXAMPLES)
+$(BIN)/exits_by_destination: clients/examples/exits_by_destination.c \
+    $(BIN)/libexitflow.so clients/exitflow.h
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) -Iclients $< -o $@ -L$(BIN) -lexitflow -Wl,-rpath,'$$ORIGIN' \
+	  $(CLIENT_LDLIBS)
 
 # The codec stays private, and so do the library's own helpers: both
 # archive and shared library are built from the hidden-by-default PIC
@@ -158,6 +175,8 @@ test-pkgconfig: clients
 	  $$(PKG_CONFIG_PATH=$(PC_STAGE)/lib/pkgconfig pkg-config --cflags libexitflow) \
 	  $(PC_STAGE)/lib/libexitflow.a $(CLIENT_LDLIBS)
 	$(PC_STAGE)/smoke-static
+	$(CC) $(CFLAGS) clients/examples/exits_by_destination.c -o $(PC_STAGE)/example \
+	  $$(PKG_CONFIG_PATH=$(PC_STAGE)/lib/pkgconfig pkg-config --cflags --libs libexitflow)
 
 # Only exitflow_* may be global in the archive and the shared library.
 test-symbols: $(BIN)/libexitflow.a $(BIN)/libexitflow.so

@@ -31,7 +31,7 @@ extern "C" {
 
 #define EXITFLOW_EXPORT __attribute__ ((visibility ("default")))
 
-#define EXITFLOW_VERSION "3.0.0"
+#define EXITFLOW_VERSION "3.1.0"
 
 /* ---- errors ---- */
 
@@ -342,6 +342,20 @@ EXITFLOW_EXPORT exitflow_reply_t *exitflow_hud_codes (exitflow_client_t *self,
 EXITFLOW_EXPORT exitflow_reply_t *
     exitflow_backup (exitflow_client_t *self, const char *dir,
                      exitflow_error_t *err);
+/* workflow.export (ops, admin), one page: the workflows finished from
+ * `from` to `to` ("YYYY-MM-DD", days of the CoC's calendar, both
+ * included; `to` NULL for the CoC's today, `from` NULL for `to`),
+ * oldest finish first: `{from, to, timezone, workflows: [{workflow: the
+ * view, exits: [{client_id, exit_recorded_at, exit_recorded_by,
+ * exit_updated_at, first_saved: {STEP: {at, by}}}]}], next}` — each
+ * exiting member's exit first recorded when and by whom (HMIS DateCreated,
+ * UserID), last changed when (DateUpdated), each step first saved when and
+ * by whom (the view's steps have the last save).
+ * `limit` 0 for the daemon's default, `after` the previous page's `next`
+ * or NULL (3.1). */
+EXITFLOW_EXPORT exitflow_reply_t *
+    exitflow_export (exitflow_client_t *self, const char *from, const char *to,
+                     int limit, const char *after, exitflow_error_t *err);
 /* dq.report: `findings` is a msgpack array of finding maps. */
 EXITFLOW_EXPORT exitflow_reply_t *
     exitflow_dq_report (exitflow_client_t *self, const char *workflow_id,

@@ -9,7 +9,8 @@
 #define _GNU_SOURCE                 /* pipe2 */
 #include "backup.h"
 
-#include <dirent.h>
+#include "protocol/setup.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -176,46 +177,15 @@ resolve (const char *dir, char *out, size_t cap, exf_error_t *err)
     return true;
 }
 
-static bool
-is_empty_dir (const char *path)
-{
-    DIR *d = opendir (path);
-    if (!d)
-        return false;
-    struct dirent *e;
-    bool empty = true;
-    while (empty && (e = readdir (d)))
-        empty = !strcmp (e->d_name, ".") || !strcmp (e->d_name, "..");
-    closedir (d);
-    return empty;
-}
-
 /* The backup's directory, for the daemon's user alone: made, or an empty
  * one made private. */
 static bool
 make_dir (backup_t *self, exf_error_t *err)
 {
-    const char *dir = self->dir;
-    self->made_dir = mkdir (dir, 0700) == 0;
-    if (self->made_dir)
+    char why[BACKUP_DIR_MAX + 160];
+    if (setup_private_dir (self->dir, &self->made_dir, why, sizeof why))
         return true;
-    int e = errno;
-    struct stat st;
-    if (e == EEXIST && stat (dir, &st) == 0 && !S_ISDIR (st.st_mode))
-        return exf_fail (err, EXF_VALIDATION, "dir", "%s exists and is not "
-                         "a directory", dir);
-    if (e == EEXIST && !is_empty_dir (dir))
-        return exf_fail (err, EXF_VALIDATION, "dir", "%s exists and is not "
-                         "empty: a backup goes into a new or empty "
-                         "directory", dir);
-    if (e == EEXIST && chmod (dir, 0700))
-        return exf_fail (err, EXF_VALIDATION, "dir", "cannot make %s "
-                         "private (0700): %s", dir, strerror (errno));
-    if (e != EEXIST)
-        return exf_fail (err, EXF_VALIDATION, "dir", "cannot make %s: %s%s",
-                         dir, strerror (e), e == ENOENT
-                         ? " (its parent directory does not exist)" : "");
-    return true;
+    return exf_fail (err, EXF_VALIDATION, "dir", "%s", why);
 }
 
 /* The copy's file, new, readable by the daemon's user alone whatever the

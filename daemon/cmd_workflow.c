@@ -239,7 +239,7 @@ typedef struct {
     store_status_t rc;
     store_wf_t *row;
     msgpack_packer items;
-    uint8_t last_key[128];              /* the last row looked at */
+    uint8_t last_key[CALL_CURSOR_MAX];  /* the last row looked at */
     size_t last_key_len;
 } list_walk_t;
 
@@ -304,24 +304,6 @@ list_item (void *arg, const char *workflow_id, const void *key, size_t key_len)
                        change_today (&w->c->env->change));
     w->count++;
     remember_row (w, key, key_len);
-    return true;
-}
-
-static bool
-parse_cursor (exf_str_t s, uint8_t *out, size_t cap, size_t *len)
-{
-    if (s.len % 2 || s.len / 2 > cap)
-        return false;
-    for (uint32_t i = 0; i < s.len; i += 2) {
-        unsigned v;
-        char hex[3] = { s.ptr[i], s.ptr[i + 1], 0 };
-        if (!strchr ("0123456789abcdef", hex[0])
-            || !strchr ("0123456789abcdef", hex[1])
-            || sscanf (hex, "%02x", &v) != 1)
-            return false;
-        out[i / 2] = (uint8_t) v;
-    }
-    *len = s.len / 2;
     return true;
 }
 
@@ -401,18 +383,12 @@ cmd_workflow_list (call_t *c)
 {
     list_filter_t f = { 0 };
     int key;
-    exf_str_t after;
     int64_t limit;
-    if (!parse_list (c, &f, &key)
-        || !codec_read_str (c->args, "after", false, 256, &after, NULL,
-                            EXF_BAD_REQUEST, &c->err)
-        || !call_read_limit (c, &limit))
-        return STORE_OK;
-    uint8_t cursor[128];
+    uint8_t cursor[CALL_CURSOR_MAX];
     size_t cursor_len = 0;
-    if (after.len && !parse_cursor (after, cursor, sizeof cursor, &cursor_len))
-        return exf_fail (&c->err, EXF_BAD_REQUEST, "after",
-                         "after is a cursor from a previous page"), STORE_OK;
+    if (!parse_list (c, &f, &key) || !call_read_limit (c, &limit)
+        || !call_read_cursor (c, cursor, &cursor_len))
+        return STORE_OK;
     /* stalled is a mark of open workflows only */
     bool none = f.has_stalled && f.state >= 0 && f.state != WF_OPEN;
     if (f.has_stalled)
@@ -437,14 +413,7 @@ cmd_workflow_list (call_t *c)
         codec_pack_cstr (c->pk, "workflows");
         msgpack_pack_array (c->pk, (size_t) w.count);
         codec_pack_raw (c->pk, items.data, items.size);
-        codec_pack_cstr (c->pk, "next");
-        if (w.more && w.last_key_len) {
-            char hex[2 * sizeof w.last_key + 1];
-            for (size_t i = 0; i < w.last_key_len; i++)
-                snprintf (hex + 2 * i, 3, "%02x", w.last_key[i]);
-            codec_pack_cstr (c->pk, hex);
-        } else
-            msgpack_pack_nil (c->pk);
+        call_pack_cursor (c, w.more ? w.last_key : NULL, w.last_key_len);
     }
     store_wf_destroy (&row);
     msgpack_sbuffer_destroy (&items);

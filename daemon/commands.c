@@ -50,6 +50,9 @@ static const command_t command_table[EXF_CMD_COUNT] = {
     [EXF_CMD_HUD_CODES]        = { cmd_hud_codes,        false, false, EXF_ROLE_ANY },
     /* a copy of every workflow: admin only */
     [EXF_CMD_STORE_BACKUP]     = { cmd_store_backup,     false, false, EXF_ROLE_ADMIN },
+    /* finished exits in bulk, for the HUD CSV export: reporting, not
+     * casework */
+    [EXF_CMD_WORKFLOW_EXPORT]  = { cmd_workflow_export,  false, false, OPS },
 };
 
 /* A command the protocol names but this table has no row for (a name

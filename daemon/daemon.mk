@@ -16,7 +16,8 @@ DAEMON_SHELL_SRC := daemon/log.c daemon/auth.c daemon/peers.c daemon/backlog.c \
                     daemon/seal.c daemon/verify.c daemon/store.c \
                     daemon/change.c daemon/commands.c \
                     daemon/handlers.c daemon/cmd_ops.c daemon/cmd_workflow.c \
-                    daemon/cmd_member.c daemon/cmd_events.c daemon/stall.c \
+                    daemon/cmd_member.c daemon/cmd_events.c daemon/cmd_export.c \
+                    daemon/stall.c \
                     daemon/metrics.c daemon/backup.c
 DAEMON_SRC       := $(DAEMON_CORE_SRC) $(DAEMON_CODEC_SRC) $(DAEMON_SHELL_SRC) \
                     daemon/http.c daemon/ready.c daemon/server.c daemon/exitflowd.c

@@ -1,6 +1,9 @@
 /* handlers — the steps command handlers share. See handlers.h. */
 #include "handlers.h"
 
+#include <stdio.h>
+#include <string.h>
+
 store_wf_t *
 call_target (call_t *c)
 {
@@ -29,6 +32,44 @@ call_read_limit (call_t *c, int64_t *limit)
         return exf_fail (&c->err, EXF_BAD_REQUEST, "limit",
                          "limit is 1 to 1000");
     return true;
+}
+
+bool
+call_read_cursor (call_t *c, uint8_t *cursor, size_t *len)
+{
+    static const char digits[] = "0123456789abcdef";
+    exf_str_t after;
+    *len = 0;
+    if (!codec_read_str (c->args, "after", false, 2 * CALL_CURSOR_MAX, &after,
+                         NULL, EXF_BAD_REQUEST, &c->err))
+        return false;
+    if (after.len % 2)
+        return exf_fail (&c->err, EXF_BAD_REQUEST, "after",
+                         "after is a cursor from a previous page");
+    for (uint32_t i = 0; i < after.len; i += 2) {
+        const char *hi = memchr (digits, after.ptr[i], 16);
+        const char *lo = memchr (digits, after.ptr[i + 1], 16);
+        if (!hi || !lo)
+            return exf_fail (&c->err, EXF_BAD_REQUEST, "after",
+                             "after is a cursor from a previous page");
+        cursor[i / 2] = (uint8_t) ((hi - digits) << 4 | (lo - digits));
+    }
+    *len = after.len / 2;
+    return true;
+}
+
+void
+call_pack_cursor (call_t *c, const uint8_t *key, size_t len)
+{
+    codec_pack_cstr (c->pk, "next");
+    if (!key || !len || len > CALL_CURSOR_MAX) {
+        msgpack_pack_nil (c->pk);
+        return;
+    }
+    char hex[2 * CALL_CURSOR_MAX + 1];
+    for (size_t i = 0; i < len; i++)
+        snprintf (hex + 2 * i, 3, "%02x", key[i]);
+    codec_pack_cstr (c->pk, hex);
 }
 
 void

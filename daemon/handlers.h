@@ -44,6 +44,8 @@ store_status_t cmd_workflow_cancel (call_t *c);
 store_status_t cmd_step_save (call_t *c);
 store_status_t cmd_member_decide (call_t *c);
 store_status_t cmd_dq_report (call_t *c);
+/* cmd_export.c: the finished exits of a span of days, for the HUD CSV */
+store_status_t cmd_workflow_export (call_t *c);
 /* cmd_events.c: the event log and its consumers */
 store_status_t cmd_events_read (call_t *c);
 store_status_t cmd_workflow_history (call_t *c);
@@ -61,6 +63,16 @@ store_wf_t *call_target (call_t *c);
 change_who_t call_who (const call_t *c, char *actor);
 /* The optional `limit` argument: 1 to 1000, 100 when absent. */
 bool call_read_limit (call_t *c, int64_t *limit);
+
+/* A page's cursor is the store key of the last item it looked at, sent as
+ * lowercase hex: opaque to clients, and where the next page seeks to. */
+#define CALL_CURSOR_MAX 128
+/* The optional `after` argument into `cursor` (CALL_CURSOR_MAX bytes),
+ * `*len` 0 when absent; BAD_REQUEST (field after) when it is no cursor. */
+bool call_read_cursor (call_t *c, uint8_t *cursor, size_t *len);
+/* Packs `next: cursor`, or `next: nil` when `key` is NULL or empty (the
+ * last page). */
+void call_pack_cursor (call_t *c, const uint8_t *key, size_t len);
 
 /* A write to the named workflow: checks `expected_version`, reads the
  * prior values when asked, lets the core decide, appends its events, and

@@ -1325,6 +1325,30 @@ store_workflow_list (store_txn_t *t, wf_state_t state, const void *after,
     return list_from (t, &prefix, after, after_len, &w);
 }
 
+/* The S entries of `state` from `min_updated_at` on: one seek to where
+ * that time starts (or to the cursor, which must lie in the span), then one
+ * step per item. */
+store_status_t
+store_workflow_list_since (store_txn_t *t, wf_state_t state,
+                           int64_t min_updated_at, int64_t max_updated_at,
+                           const void *after, size_t after_len,
+                           store_list_fn fn, void *arg)
+{
+    dbkey_t prefix = { .n = 0 };
+    key_byte (key_byte (&prefix, 'S'), (uint8_t) state);
+    list_walk_t w = { fn, arg, 2 + 8 + WF_ID_LEN, 2, max_updated_at };
+    if (after_len)
+        return after_len == w.key_len
+               && (int64_t) get_be64 ((const uint8_t *) after + 2)
+                  >= min_updated_at
+               ? list_from (t, &prefix, after, after_len, &w)
+               : STORE_NOT_FOUND;
+    dbkey_t start = prefix;
+    key_u64 (&start, (uint64_t) (min_updated_at > 0 ? min_updated_at : 0));
+    return status_of (t->store, scan (t, &start, false, &prefix, list_each,
+                                      &w));
+}
+
 store_status_t
 store_workflow_list_stalled (store_txn_t *t, const void *after,
                              size_t after_len, int64_t max_updated_at,

@@ -203,6 +203,19 @@ store_status_t store_workflow_list (store_txn_t *txn, wf_state_t state,
                                     const void *after, size_t after_len,
                                     int64_t max_updated_at, store_list_fn fn,
                                     void *arg);
+/* Workflows in `state` with min_updated_at <= updated_at <=
+ * max_updated_at, ascending, after the cursor `after` (as
+ * store_workflow_list's; STORE_NOT_FOUND when it is not one of this
+ * listing, or lies before `min_updated_at`). It seeks to
+ * `min_updated_at`: the entries before it are never read, so a page costs
+ * the same however many workflows changed earlier (workflow.export: a
+ * finished workflow's updated_at is when it finished, and nothing
+ * changes it after). */
+store_status_t store_workflow_list_since (store_txn_t *txn, wf_state_t state,
+                                          int64_t min_updated_at,
+                                          int64_t max_updated_at,
+                                          const void *after, size_t after_len,
+                                          store_list_fn fn, void *arg);
 /* The keys workflow.list finds workflows by, each an index of its own. */
 typedef enum {
     STORE_KEY_CLIENT,               /* a member's client_id */

@@ -30,7 +30,8 @@
     X (CONSUMER_DELETE,  "consumer.delete")        \
     X (DQ_REPORT,        "dq.report")              \
     X (HUD_CODES,        "hud.codes")              \
-    X (STORE_BACKUP,     "store.backup")
+    X (STORE_BACKUP,     "store.backup")           \
+    X (WORKFLOW_EXPORT,  "workflow.export")
 
 typedef enum {
 #define EXF_X(id, name) EXF_CMD_##id,

@@ -1,6 +1,7 @@
 /* setup — endpoints and configuration text. See setup.h. */
 #include "setup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,4 +63,41 @@ setup_read_text (const char *path, char *why, size_t cap)
     if (f)
         fclose (f);
     return text;
+}
+
+static bool
+is_empty_dir (const char *path)
+{
+    DIR *d = opendir (path);
+    if (!d)
+        return false;
+    struct dirent *e;
+    bool empty = true;
+    while (empty && (e = readdir (d)))
+        empty = !strcmp (e->d_name, ".") || !strcmp (e->d_name, "..");
+    closedir (d);
+    return empty;
+}
+
+bool
+setup_private_dir (const char *path, bool *made, char *why, size_t cap)
+{
+    *made = mkdir (path, 0700) == 0;
+    if (*made)
+        return true;
+    int e = errno;
+    struct stat st;
+    if (e == EEXIST && stat (path, &st) == 0 && !S_ISDIR (st.st_mode))
+        snprintf (why, cap, "%s exists and is not a directory", path);
+    else if (e == EEXIST && !is_empty_dir (path))
+        snprintf (why, cap, "%s exists and is not empty", path);
+    else if (e == EEXIST && chmod (path, 0700))
+        snprintf (why, cap, "cannot make %s private (0700): %s", path,
+                  strerror (errno));
+    else if (e != EEXIST)
+        snprintf (why, cap, "cannot make %s: %s%s", path, strerror (e),
+                  e == ENOENT ? " (its parent directory does not exist)" : "");
+    else
+        return true;
+    return false;
 }

@@ -1,7 +1,8 @@
 /* setup — what every program checks of its set-up before it starts.
  *
  * Owns: the shape of a ZeroMQ endpoint any exitflow program may use
- * (PROTOCOL.md §1), and reading a configuration file as text. The daemon,
+ * (PROTOCOL.md §1), reading a configuration file as text, and the private
+ * directory a program writes client data into. The daemon,
  * the workers and the client library all judge these alike, so a mistake
  * is reported the same way wherever it is made: with its reason, before
  * anything is bound, connected or started. */
@@ -25,5 +26,12 @@ bool setup_endpoint_valid (const char *endpoint, bool bind, char *why,
  * binary, a directory or /dev/zero is a mistake to report, not an empty
  * configuration). NULL with the reason in `why`. */
 char *setup_read_text (const char *path, char *why, size_t cap);
+
+/* A directory for files that hold client data (a backup, an export):
+ * new (made 0700; its parent must exist) or existing and empty (made
+ * 0700), so that what goes in is one run's and private. `*made` says
+ * whether it was made here (to remove it again on failure). False with
+ * the reason in `why` ("... exists and is not empty"). */
+bool setup_private_dir (const char *path, bool *made, char *why, size_t cap);
 
 #endif

@@ -36,6 +36,7 @@ declare -A PROGRAM_FOLDER=(
     [exitflow-dq]=workers
     [exitflow-notify]=workers
     [libexitflow.so]=clients
+    [exits_by_destination]=clients
 )
 # program -> the libraries of other folders it may link besides the
 # protocol library
@@ -43,6 +44,7 @@ declare -A PROGRAM_LIBS=(
     [exitflow]=libexitflow
     [exitflow-dq]=libexitflow
     [exitflow-notify]=libexitflow
+    [exits_by_destination]=libexitflow
 )
 # #include "path" or #include <path>: the quote or bracket, then the path
 INCLUDE_RE='^[[:space:]]*#[[:space:]]*include[[:space:]]*(["<])([^">]+)[">]'
@@ -239,6 +241,8 @@ fabricate() {
     printf '/* cli */\n' >"$t/clients/cli/cli.h"
     printf '#include "clients/exitflow.h"\n#include "../../protocol/names.h"\n' >"$t/workers/dq/rules.c"
     printf '/* rules */\n' >"$t/workers/dq/rules.h"
+    mkdir -p "$t/clients/examples"
+    printf '#include <exitflow.h>\n' >"$t/clients/examples/report.c"
     cat >"$t/Makefile" <<'EOF'
 BIN ?= bin
 OBJ ?= build
@@ -257,6 +261,8 @@ $(BIN)/libexitflow.so.1: $(OBJ)/pic/clients/client.o $(OBJ)/pic/libexitflow-prot
 	cc -shared $^ \
 	  -o $@
 $(BIN)/libexitflow.so: $(BIN)/libexitflow.so.1 ; ln -sf libexitflow.so.1 $@
+$(BIN)/exits_by_destination: clients/examples/report.c $(BIN)/libexitflow.so
+	cc -Iclients $< -o $@ -L$(BIN) -lexitflow -lzmq
 EOF
 }
 
@@ -274,6 +280,7 @@ break_worker_link()       { add_prerequisite exitflow-notify daemon/store.c; }
 break_daemon_link()       { add_prerequisite exitflowd '$(BIN)/libexitflow.a'; }
 break_so_link()           { add_prerequisite libexitflow.so.1 '$(OBJ)/workers/libdq.a'; }
 break_no_link()           { sed -i 's|^\$(BIN)/exitflow-dq: .*|$(BIN)/exitflow-dq: ; touch $@|' Makefile; }
+break_example_link()      { sed -i 's|^\(\tcc -Iclients \$< \)|\1$(OBJ)/daemon/store.o |' Makefile; }
 SELF_TESTS=(
     "break_protocol_relative protocol/codec.c:3:"
     "break_workers_daemon workers/dq/rules.c:3:"
@@ -285,6 +292,7 @@ SELF_TESTS=(
     "break_daemon_link exitflowd: links"
     "break_so_link libexitflow.so: links"
     "break_no_link exitflow-dq: no link line"
+    "break_example_link exits_by_destination: links"
 )
 
 self_test() {

@@ -103,6 +103,7 @@ int cmd_ack (cli_t *, int, char **);
 int cmd_stats (cli_t *, int, char **);
 int cmd_ping (cli_t *, int, char **);
 int cmd_backup (cli_t *, int, char **);
+int cmd_export (cli_t *, int, char **);     /* export.c */
 int cmd_dq (cli_t *, int, char **);
 int cmd_dq_report (cli_t *, int, char **);   /* runs exitflow-dq report */
 int cmd_demo (cli_t *, int, char **);

@@ -5,7 +5,8 @@
  * and dispatch.
  * Everything a subcommand does lives in its module: caseworker.c (the
  * guided workflow), codes.c (the HUD code tables), ops.c (lists,
- * history, events, consumers, stats, backup), demo.c, dq_report.c (hands over to
+ * history, events, consumers, stats, backup), export.c (the HUD CSV
+ * export), demo.c, dq_report.c (hands over to
  * `exitflow-dq report`), keygen.c (the CURVE certificates); args.c parses
  * options and maps errors to exit statuses. */
 #include "cli.h"
@@ -102,6 +103,12 @@ static const cli_field_flag_t consumers_flags[] = {
 
 static const cli_field_flag_t backup_flags[] = {
     { "dir", "DIR" },
+    { NULL, NULL },
+};
+
+static const cli_field_flag_t export_flags[] = {
+    { "from", "--from" },
+    { "to", "--to" },
     { NULL, NULL },
 };
 
@@ -387,6 +394,46 @@ static const cli_command_t commands[] = {
       "  exitflow backup /var/backups/exitflow/2026-11-30\n"
       "  exitflow backup /var/backups/exitflow/nightly --json\n",
       backup_flags },
+    { "export", cmd_export,
+      "--out DIR [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--include-demo]",
+      "the HUD HMIS CSV files of the exits finished on the CoC's days (ops, admin)",
+      "  --out DIR             a new or empty directory (made 0700; its files\n"
+      "                        0600: they hold client data)\n"
+      "  --from DATE           exits finished on or after DATE (YYYY-MM-DD, the\n"
+      "                        CoC's calendar: the daemon's time zone);\n"
+      "                        default --to\n"
+      "  --to DATE             ... and on or before DATE; default the CoC's\n"
+      "                        today. Neither: the exits finished today\n"
+      "  --include-demo        also project " EXF_DEMO_PROJECT " (left out unless asked)\n"
+      "  --source-type N       Export.csv SourceType: 1 CoC HMIS, 2 agency\n"
+      "                        database, 3 data warehouse, 4 other (4)\n"
+      "  --source-id ID        SourceID (the CoC code, XX-999, for type 1)\n"
+      "  --source-name NAME    SourceName (needed when the type is not 1)\n"
+      "  --implementation-id ID  ImplementationID\n",
+      "  Exit.csv              one row per exiting member: ExitID (the\n"
+      "                        workflow id and the member's place: the same\n"
+      "                        in every export), EnrollmentID, PersonalID\n"
+      "                        (client_id), ExitDate, Destination,\n"
+      "                        DestinationSubsidyType (435 only),\n"
+      "                        OtherDestination (17 only); DateCreated and\n"
+      "                        UserID when and by whom the exit form was\n"
+      "                        first saved, DateUpdated its last save; the\n"
+      "                        columns the workflow does not hold are empty\n"
+      "  IncomeBenefits.csv    the exit-stage (DataCollectionStage 3) health\n"
+      "                        insurance, income and benefits, InformationDate\n"
+      "                        the exit date; amounts in dollars, 2 decimals\n"
+      "  Disabilities.csv      one row per disability answered (types 5-10)\n"
+      "  HealthAndDV.csv       header only: the exit holds none of its columns\n"
+      "  Export.csv            the export: span, software, period type 1\n"
+      "                        (updated), directive 1 (delta), unhashed\n"
+      "  format                HMIS CSV FY2024: the spec's header, CRLF,\n"
+      "                        UTF-8, quotes only where a value needs them;\n"
+      "                        datetimes in the CoC's zone\n"
+      "  --json                {dir, export_id, from, to, timezone, workflows,\n"
+      "                        exits, demo_left_out, files: {NAME: rows}}\n",
+      "  exitflow export --out /var/lib/exitflow/exports/today\n"
+      "  exitflow export --from 2026-11-01 --to 2026-11-30 --out ./hud-2026-11\n",
+      export_flags },
     { "ping", cmd_ping, "", "check that the daemon answers",
       "",
       "  pong, version         the daemon's answer and protocol version\n",

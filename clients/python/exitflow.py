@@ -70,6 +70,7 @@ class Command:
     DQ_REPORT = "dq.report"
     HUD_CODES = "hud.codes"
     STORE_BACKUP = "store.backup"
+    WORKFLOW_EXPORT = "workflow.export"
 
 
 class Event:
@@ -523,6 +524,33 @@ class Client:
             return self.call(Command.STORE_BACKUP, {"dir": str(dir)}, **kw)
         finally:
             self.timeout = saved
+
+    def export(self, from_date=None, to_date=None, limit=None, after=None,
+               **kw):
+        """One page of workflow.export (ops, admin): the workflows finished
+        from ``from_date`` to ``to_date`` ("YYYY-MM-DD", days of the CoC's
+        calendar, both included; ``to_date`` defaults to the CoC's today,
+        ``from_date`` to ``to_date``): ``{from, to, timezone, workflows:
+        [{workflow: view, exits: [{client_id, exit_recorded_at,
+        exit_recorded_by, exit_updated_at, first_saved: {step: {at, by}}}]}],
+        next}``: each exiting member's exit first recorded when and by whom
+        (HMIS DateCreated, UserID), last changed when (DateUpdated), and
+        each step first saved when and by whom."""
+        return self.call(Command.WORKFLOW_EXPORT, _args(
+            limit=limit, after=after, **{"from": from_date, "to": to_date}),
+            **kw)
+
+    def export_all(self, from_date=None, to_date=None, limit=None):
+        """Every workflow.export item of the span, following ``next`` page
+        by page."""
+        after = None
+        while True:
+            page = self.export(from_date, to_date, limit, after)
+            for item in page["workflows"]:
+                yield item
+            after = page.get("next")
+            if after is None:
+                return
 
     def dq_report(self, workflow_id, source, findings, **kw):
         return self.call(Command.DQ_REPORT, {"workflow_id": workflow_id,

@@ -38,7 +38,7 @@ CLI = cli_binary()
 COMMANDS = ["start", "show", "codes", "save", "decide", "finish", "cancel",
             "list",
             "history", "events tail", "consumers", "ack", "dq", "dq-report",
-            "stats", "ping", "demo", "keygen"]
+            "stats", "ping", "demo", "keygen", "export"]
 
 
 # -- fixtures and helpers ----------------------------------------------------

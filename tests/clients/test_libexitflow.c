@@ -724,6 +724,23 @@ test_hud_codes_are_the_protocol_tables (void **state)
     exitflow_client_destroy (&c);
 }
 
+/* The item of workflow `wf` in a workflow.export page, or NULL. */
+static const msgpack_object *
+exported (const exitflow_reply_t *page, const char *wf)
+{
+    const msgpack_object *items = exitflow_obj_get (exitflow_reply_result (page),
+                                                    "workflows");
+    for (uint32_t i = 0; i < items->via.array.size; i++) {
+        char id[32];
+        exitflow_obj_str (exitflow_obj_get (&items->via.array.ptr[i],
+                                            "workflow"),
+                          "workflow_id", id, sizeof id);
+        if (strcmp (id, wf) == 0)
+            return &items->via.array.ptr[i];
+    }
+    return NULL;
+}
+
 static void
 test_full_exit (void **state)
 {
@@ -814,6 +831,33 @@ test_full_exit (void **state)
         exitflow_obj_str (&items->via.array.ptr[i], "workflow_id", id, sizeof id);
         assert_string_not_equal (id, h.wf);
     }
+    exitflow_reply_destroy (&r);
+
+    /* Exported today (3.1), the head and the child exiting: page by page
+     * until it comes; a span that ended days ago does not hold it. */
+    found = false;
+    after[0] = '\0';
+    for (;;) {
+        r = exitflow_export (c, NULL, NULL, 1, after[0] ? after : NULL, &err);
+        assert_non_null (r);
+        const msgpack_object *item = exported (r, h.wf);
+        if (item) {
+            found = true;
+            assert_int_equal (exitflow_obj_get (item, "exits")->via.array.size,
+                              2);
+        }
+        bool more = exitflow_obj_str (exitflow_reply_result (r), "next", after,
+                                      sizeof after);
+        exitflow_reply_destroy (&r);
+        if (!more)
+            break;
+    }
+    assert_true (found);
+    char before_today[11];              /* past today in any zone */
+    utc_date (-3, before_today);
+    r = exitflow_export (c, NULL, before_today, 0, NULL, &err);
+    assert_non_null (r);
+    assert_null (exported (r, h.wf));
     exitflow_reply_destroy (&r);
     exitflow_client_destroy (&c);
 }

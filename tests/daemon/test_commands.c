@@ -885,6 +885,7 @@ static const struct {
     { "dq.report", W | A },
     { "hud.codes", F | W | O | A },
     { "store.backup", A },
+    { "workflow.export", O | A },
 };
 #undef F
 #undef W
@@ -1377,6 +1378,172 @@ test_store_backup (void **state)
     assert_int_equal (system (cmd), 0);
 }
 
+/* ---- workflow.export ---- */
+
+/* Saves c1's exit form (as `who`) and every other step of c1 at
+ * clock_ms, decides c2 staying and finishes `wf` at `finish_at`. */
+static void
+finish_c1 (const char *wf, const char *who, int64_t finish_at)
+{
+    static const char *const assessments[] = {
+        "universal_data", "health_insurance", "disabilities",
+        "income_benefits" };
+    actor = who;
+    ok (RUN ("x", "step.save", "m{s:s, s:s, s:s, s:s, s:m{s:s, s:i}}", 5,
+             "workflow_id", wf, "client_id", "c1", "step", "exit",
+             "mode", "entered", "data", 2, "exit_date", "2026-11-20",
+             "destination", 410));
+    for (size_t i = 0; i < 4; i++)
+        ok (RUN (assessments[i], "step.save",
+                 "m{s:s, s:s, s:s, s:s, s:m{}}", 5, "workflow_id", wf,
+                 "client_id", "c1", "step", assessments[i], "mode",
+                 "entered", "data", 0));
+    ok (decide ("d", wf, "c2", false));
+    clock_ms = finish_at;
+    ok (RUN ("f", "workflow.finish", "m{s:s, s:s}", 2, "workflow_id", wf,
+             "new_head_of_household", "c2"));
+    actor = NULL;
+}
+
+/* The letters of the workflows of a workflow.export page. */
+static const char *
+export_letters (const msgpack_object *page)
+{
+    static char out[64];
+    const msgpack_object *items = get (page, "workflows");
+    out[0] = '\0';
+    for (uint32_t i = 0; i < items->via.array.size; i++) {
+        const char *id = str_of (get (&items->via.array.ptr[i], "workflow"),
+                                 "workflow_id");
+        char c = '?';
+        for (int k = 0; k < 6; k++)
+            if (strcmp (named[k], id) == 0)
+                c = (char) ('A' + k);
+        snprintf (out + strlen (out), sizeof out - strlen (out), "%s%c",
+                  i ? " " : "", c);
+    }
+    return out;
+}
+
+#define EXPORT(...) ok (RUN ("x", "workflow.export", __VA_ARGS__))
+
+/* workflow.export: the workflows finished on the CoC's days from `from`
+ * to `to` (Chicago here: 03:00 UTC on the 26th is the evening of the
+ * 25th), oldest finish first, page by page; open, cancelled and
+ * out-of-span ones never; a dq.report after the finish does not move a
+ * workflow out of its day; who first saved an exit form saved twice comes
+ * from the history. */
+static void
+test_export_span (void **state)
+{
+    (void) state;
+    char why[128];
+    assert_true (calendar_set_zone ("America/Chicago", why, sizeof why));
+    const int64_t H = 3600 * 1000LL;            /* NOW: 2026-11-25T12:00Z */
+    start_named ('A', "h1", "cw1", 0);
+    start_named ('B', "h2", "cw1", 1000);
+    start_named ('C', "h3", "cw1", 2000);
+    start_named ('D', "h4", "cw1", 3000);
+    start_named ('E', "h5", "cw1", 4000);
+    clock_ms = NOW + 5000;
+    finish_c1 (named[0], "cw1", NOW - 20 * H);  /* the 24th, 10:00 Chicago */
+    clock_ms = NOW + 6000;
+    finish_c1 (named[1], "cw1", NOW + 15 * H);  /* the 25th, 21:00 */
+    clock_ms = NOW + 7000;
+    finish_c1 (named[2], "cw2", NOW + 19 * H);  /* the 26th, 01:00 */
+    clock_ms = NOW + 8000;
+    ok (RUN ("c", "workflow.cancel", "m{s:s, s:s}", 2, "workflow_id",
+             named[3], "reason", "moved"));
+    /* E stays open; a DQ report on finished A changes nothing of it */
+    clock_ms = NOW + 30 * H;
+    ok (RUN ("q", "dq.report", "m{s:s, s:s, s:a[]}", 3, "workflow_id",
+             named[0], "source", "dq", "findings", 0));
+
+    assert_string_equal (export_letters (EXPORT ("m{s:s, s:s}", 2, "from",
+                                                 "2026-11-25", "to",
+                                                 "2026-11-25")), "B");
+    assert_string_equal (export_letters (EXPORT ("m{s:s, s:s}", 2, "from",
+                                                 "2026-11-24", "to",
+                                                 "2026-11-26")), "A B C");
+    assert_string_equal (export_letters (EXPORT ("m{s:s, s:s}", 2, "from",
+                                                 "2026-11-27", "to",
+                                                 "2026-12-31")), "");
+    /* no dates: today (the 26th in Chicago at NOW + 30h); `from` alone
+     * needs `to`, which is today */
+    const msgpack_object *today = EXPORT ("m{}", 0);
+    assert_string_equal (export_letters (today), "C");
+    assert_str (today, "from", "2026-11-26");
+    assert_str (today, "to", "2026-11-26");
+    assert_str (today, "timezone", "America/Chicago");
+    assert_string_equal (export_letters (EXPORT ("m{s:s}", 1, "from",
+                                                 "2026-11-25")), "B C");
+
+    /* pages of one: the same order, then nil */
+    char after[300] = "", seen[16] = "";
+    for (int pages = 0; pages < 4; pages++) {
+        const msgpack_object *page = after[0]
+            ? EXPORT ("m{s:s, s:s, s:i, s:s}", 4, "from", "2026-11-24",
+                      "to", "2026-11-26", "limit", 1, "after", after)
+            : EXPORT ("m{s:s, s:s, s:i}", 3, "from", "2026-11-24", "to",
+                      "2026-11-26", "limit", 1);
+        snprintf (seen + strlen (seen), sizeof seen - strlen (seen), "%s",
+                  export_letters (page));
+        const msgpack_object *next = get (page, "next");
+        if (next->type == MSGPACK_OBJECT_NIL)
+            break;
+        snprintf (after, sizeof after, "%.*s", (int) next->via.str.size,
+                  next->via.str.ptr);
+    }
+    assert_string_equal (seen, "ABC");
+    /* a cursor before the span is not one of its pages */
+    const msgpack_object *first = EXPORT ("m{s:s, s:i}", 2, "from",
+                                          "2026-11-24", "limit", 1);
+    snprintf (after, sizeof after, "%.*s",
+              (int) get (first, "next")->via.str.size,
+              get (first, "next")->via.str.ptr);
+    assert_str (refused (RUN ("x", "workflow.export", "m{s:s, s:s}", 2,
+                              "from", "2026-11-26", "after", after),
+                         EXF_BAD_REQUEST), "field", "after");
+    assert_str (refused (RUN ("x", "workflow.export", "m{s:s, s:s}", 2,
+                              "from", "2026-11-26", "to", "2026-11-25"),
+                         EXF_VALIDATION), "field", "from");
+    assert_str (refused (RUN ("x", "workflow.export", "m{s:s}", 1, "to",
+                              "2026-11-31"), EXF_VALIDATION), "field", "to");
+
+    /* F's exit form first saved by cw2, then again by cw3 (who saves the
+     * rest): recorded by cw2 at the first save, updated at the second;
+     * B's, saved once, by its one saver */
+    start_named ('F', "h6", "cw1", 48 * H);     /* the 27th, 06:00 */
+    clock_ms = NOW + 48 * H + 1000;
+    actor = "cw2";
+    ok (RUN ("x0", "step.save", "m{s:s, s:s, s:s, s:s, s:m{s:s, s:i}}", 5,
+             "workflow_id", named[5], "client_id", "c1", "step", "exit",
+             "mode", "entered", "data", 2, "exit_date", "2026-11-19",
+             "destination", 410));
+    clock_ms = NOW + 48 * H + 2000;
+    finish_c1 (named[5], "cw3", NOW + 48 * H + 9000);
+    const msgpack_object *items = get (EXPORT ("m{}", 0), "workflows");
+    assert_int_equal (items->via.array.size, 1);
+    const msgpack_object *ex = &get (&items->via.array.ptr[0], "exits")
+                                    ->via.array.ptr[0];
+    assert_str (ex, "client_id", "c1");
+    assert_str (ex, "exit_recorded_by", "cw2");
+    assert_str (ex, "exit_recorded_at", "2026-11-27T12:00:01.000Z");
+    assert_str (ex, "exit_updated_at", "2026-11-27T12:00:02.000Z");
+    const msgpack_object *saved = get (ex, "first_saved");
+    assert_str (get (saved, "exit"), "at", "2026-11-27T12:00:01.000Z");
+    assert_str (get (saved, "exit"), "by", "cw2");
+    assert_str (get (saved, "income_benefits"), "at",
+                "2026-11-27T12:00:02.000Z");
+    assert_str (get (saved, "income_benefits"), "by", "cw3");
+    items = get (EXPORT ("m{s:s}", 1, "to", "2026-11-25"), "workflows");
+    ex = &get (&items->via.array.ptr[0], "exits")->via.array.ptr[0];
+    assert_str (ex, "exit_recorded_by", "cw1");
+    assert_int_equal (get (&items->via.array.ptr[0], "exits")->via.array.size,
+                      1);                       /* c2 stays: no exit */
+    assert_true (calendar_set_zone ("UTC", why, sizeof why));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown (f, setup, store_teardown)
 
 int
@@ -1405,6 +1572,7 @@ main (void)
         T (test_start_age_and_move_in),
         T (test_start_argument_refusals),
         T (test_store_backup),
+        T (test_export_span),
     };
     /* the CoC's calendar of these tests: UTC, whatever the machine's */
     char why[128];

@@ -190,6 +190,69 @@ see_listed (void *arg, const char *workflow_id, const void *key,
     return l->n != l->stop_at;
 }
 
+/* A span of the state index is found by a seek: of 300 workflows, a span
+ * holding two hands exactly those two to the callback (a walk from the
+ * start would hand it every earlier one first); a cursor goes on within
+ * the span, and one from before it is not a cursor of this listing. */
+static void
+test_workflow_list_since_seeks (void **state)
+{
+    (void) state;
+    store_txn_t *t = begin (true);
+    for (int i = 0; i < 300; i++) {
+        char household[16];
+        snprintf (household, sizeof household, "h%d", i);
+        store_wf_t *swf = started_workflow (wf_id (i), household,
+                                            NOW + i * 1000);
+        assert_int_equal (store_workflow_put (t, swf), STORE_OK);
+        store_wf_destroy (&swf);
+    }
+    commit (&t);
+    t = begin (false);
+    listed_t span = { .n = 0 }, first = { .stop_at = 1 }, rest = { .n = 0 },
+             early = { .stop_at = 1 };
+    assert_int_equal (store_workflow_list_since (t, WF_OPEN, NOW + 297000,
+                                                 NOW + 298000, NULL, 0,
+                                                 see_listed, &span),
+                      STORE_OK);
+    assert_int_equal (span.n, 2);
+    assert_string_equal (span.ids[0], wf_id (297));
+    assert_string_equal (span.ids[1], wf_id (298));
+    /* between two finish times, and past the last: nothing */
+    listed_t none = { .n = 0 };
+    assert_int_equal (store_workflow_list_since (t, WF_OPEN, NOW + 297001,
+                                                 NOW + 297999, NULL, 0,
+                                                 see_listed, &none),
+                      STORE_OK);
+    assert_int_equal (store_workflow_list_since (t, WF_OPEN, NOW + 300000,
+                                                 INT64_MAX, NULL, 0,
+                                                 see_listed, &none),
+                      STORE_OK);
+    assert_int_equal (none.n, 0);
+    /* page by page */
+    assert_int_equal (store_workflow_list_since (t, WF_OPEN, NOW + 297000,
+                                                 NOW + 299000, NULL, 0,
+                                                 see_listed, &first),
+                      STORE_OK);
+    assert_int_equal (store_workflow_list_since (t, WF_OPEN, NOW + 297000,
+                                                 NOW + 299000, first.last_key,
+                                                 first.last_key_len,
+                                                 see_listed, &rest),
+                      STORE_OK);
+    assert_int_equal (rest.n, 2);
+    assert_string_equal (rest.ids[0], wf_id (298));
+    assert_string_equal (rest.ids[1], wf_id (299));
+    assert_int_equal (store_workflow_list_since (t, WF_OPEN, NOW, INT64_MAX,
+                                                 NULL, 0, see_listed, &early),
+                      STORE_OK);
+    assert_int_equal (store_workflow_list_since (t, WF_OPEN, NOW + 297000,
+                                                 INT64_MAX, early.last_key,
+                                                 early.last_key_len,
+                                                 see_listed, &none),
+                      STORE_NOT_FOUND);
+    store_abort (&t);
+}
+
 /* The value and its ledger come back as stored; a state change moves the
  * household index, the state index and the counts. */
 static void
@@ -1682,6 +1745,7 @@ main (void)
         T (test_event_log_gapless),
         T (test_workflow_round_trip_and_indexes),
         T (test_workflow_list_order_and_cursor),
+        T (test_workflow_list_since_seeks),
         T (test_find_by_key_follows_changes),
         T (test_stalled_index),
         T (test_older_schema_upgraded),

@@ -415,6 +415,7 @@ def flows():
             ("consumer.delete", {"consumer": "c"}, ADMIN),
             # no backup here (the target's command env has none): refused
             ("store.backup", {"dir": "/nonexistent/exitflow-backup"}, ADMIN),
+            ("workflow.export", {"from": "2026-11-01", "limit": 2}, OPS),
             ("workflow.list", {"household_id": BASE_A.household_id}, OPS),
             ("dq.report", {"workflow_id": WF[0], "source": "dq",
                            "findings": [{"rule": "r", "severity": "error",

@@ -48,6 +48,7 @@ ALLOWED = {
     # here, so never in this matrix): test_consumer_delete.py has that rule
     Command.CONSUMER_DELETE: set(),
     Command.STORE_BACKUP: set(),        # admin only
+    Command.WORKFLOW_EXPORT: {"ops"},   # reporting: client data in bulk
 }
 ALL_COMMANDS = sorted(v for k, v in vars(Command).items() if k.isupper())
 WRITES = {Command.WORKFLOW_START, Command.STEP_SAVE, Command.MEMBER_DECIDE,
@@ -240,7 +241,7 @@ def prepare(admin, cmd):
     """``(args, workflow_id)`` of one valid ``cmd`` on fresh state, made by
     admin; workflow_id is None when the command names none."""
     if cmd in (Command.PING, Command.STATS, Command.CONSUMER_LIST,
-               Command.HUD_CODES):
+               Command.HUD_CODES, Command.WORKFLOW_EXPORT):
         return None, None
     if cmd == Command.WORKFLOW_START:
         return Household().args, None
