@@ -119,5 +119,8 @@ def test_a_flooding_client_does_not_starve_another(daemon):
     assert daemon.running()
     assert admin.stats()["last_seq"] == before   # reads only: nothing changed
     assert idle[-1] == 0                     # alone, nothing runs between
-    assert flooded[len(flooded) // 2] > 0    # the flood really was in the way
+    # the flood really was in the way: probes waited for its requests
+    # (not most of them on a loaded machine, where the flooder itself
+    # gets too little CPU to keep the queue deep all the time)
+    assert flooded[-1] > 0
     assert p99 <= BOUND, "a probe waited for %d requests of the flood" % p99
