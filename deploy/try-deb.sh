@@ -11,7 +11,8 @@
 # machined or system bus to register with; the container shares the host's
 # network, for apt). Inside it, each step printed with what it showed:
 # apt install ./the.deb; systemctl start of the three units; exitflow demo
-# with the admin certificate the package made; exitflow backup; systemctl
+# with the admin certificate the package made; exitflow backup; exitflow
+# export of today's exits (the demo's); systemctl
 # status and journalctl; a revoked certificate; a stop on SIGTERM; a start that fails
 # with a status RestartPreventExitStatus= names (not restarted); an
 # upgrade that keeps the keys; apt purge keeping the data, a reinstall
@@ -92,6 +93,17 @@ step "exitflow backup into /var/backups/exitflow (written by the sandboxed daemo
 inside sh -c 'cd /tmp && rm -rf /var/backups/exitflow/try && exitflow backup /var/backups/exitflow/try' \
     || fail "exitflow backup"
 inside ls -l /var/backups/exitflow/try
+
+step "exitflow export of the exits finished today (the demo's: --include-demo)"
+inside sh -c 'cd /tmp && rm -rf /root/hud-today && exitflow export --include-demo --out /root/hud-today' \
+    || fail "exitflow export"
+inside ls -l /root/hud-today
+rows=$(inside sh -c 'tail -n +2 /root/hud-today/Exit.csv | wc -l')
+echo "Exit.csv: $rows rows"
+[ "${rows:-0}" -ge 1 ] || fail "exitflow export: no Exit.csv row for the demo's exit"
+inside sh -c 'cd /tmp && exitflow export --out /root/hud-none' | tail -n 2
+[ "$(inside sh -c 'tail -n +2 /root/hud-none/Exit.csv | wc -l')" = 0 ] \
+    || fail "exitflow export without --include-demo exported the demo"
 
 step "a user not in exitflow-admin, then in it"
 inside sh -c 'id alice >/dev/null 2>&1 || useradd -m alice'
