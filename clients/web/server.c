@@ -43,13 +43,13 @@ typedef struct {
     struct timespec start;
 } upload_t;
 
-static int64_t
+static double
 ms_since (const struct timespec *t0)
 {
     struct timespec t1;
     clock_gettime (CLOCK_MONOTONIC, &t1);
-    return (int64_t) (t1.tv_sec - t0->tv_sec) * 1000
-           + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+    return (double) (t1.tv_sec - t0->tv_sec) * 1e3
+           + (double) (t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
 /* The log's name for a page's path: never the path itself, which is the
@@ -66,10 +66,9 @@ static void
 log_request (const char *method, const char *route, unsigned status,
              const char *user, const char *code, const struct timespec *t0)
 {
-    fprintf (stderr, "exitflow-web: %s %s %u user=%s%s%s %lldms\n", method,
+    fprintf (stderr, "exitflow-web: %s %s %u user=%s%s%s %.1fms\n", method,
              route, status, user && *user ? user : "-", code && *code
-                 ? " code=" : "", code ? code : "",
-             (long long) ms_since (t0));
+                 ? " code=" : "", code ? code : "", ms_since (t0));
 }
 
 static void

@@ -106,9 +106,8 @@ parts_start (parts_t *p, const web_settings_t *s)
                                    s->login_window_s);
     p->live = live_new (p->gateway, LIVE_RING, (size_t) s->live_max,
                         LIVE_LAG_MAX, LIVE_HEARTBEAT_S);
-    if (!p->sessions || !p->by_name || !p->by_address || !p->live
-        || !live_start (p->live))
-        return setup_failed (p, "start-up", "out of memory or threads");
+    if (!p->sessions || !p->by_name || !p->by_address || !p->live)
+        return setup_failed (p, "start-up", "out of memory");
     server_config_t sc = {
         .listen = s->listen, .tls_cert_pem = p->tls_cert,
         .tls_key_pem = p->tls_key, .connections_max = s->connections_max,
@@ -119,6 +118,9 @@ parts_start (parts_t *p, const web_settings_t *s)
     };
     if (!(p->server = server_start (&sc, why, sizeof why)))
         return setup_failed (p, "--listen", why);
+    /* the feed last: a mistake above stops it before it says anything */
+    if (!live_start (p->live))
+        return setup_failed (p, "start-up", "no thread for the live feed");
     return 0;
 }
 

@@ -31,6 +31,8 @@ from support.launcher import (REPO, Daemon, Process, Workers, binary,
 __all__ = ["web_binary", "passwd", "Web", "Stack", "WebSession",
            "LiveStream", "USERS"]
 
+# The pages as the repository has them.
+PAGES = REPO / "clients/web/static"
 # The users every stack has: name -> role.
 USERS = {"cw1": "caseworker", "cw2": "caseworker", "ops1": "ops"}
 
@@ -60,7 +62,7 @@ class Web(Process):
         super().__init__(self.base_dir / "exitflow-web.log")
         self.daemon = daemon
         self.users_file = Path(users_file)
-        self.static_dir = Path(static_dir or REPO / "clients/web/static")
+        self.static_dir = Path(static_dir or PAGES)
         self.port = free_port()
         self.extra_args = list(extra_args)
         self.tls = tls
@@ -287,11 +289,12 @@ class LiveStream:
         return msg
 
     def next_event(self, timeout=10.0):
-        """The next message that is not a comment (a heartbeat)."""
+        """The next message with an ``event`` (not a heartbeat, not the
+        stream's opening ``retry``)."""
         deadline = time.monotonic() + timeout
         while True:
             msg = self.next_message(max(0.01, deadline - time.monotonic()))
-            if "comment" not in msg or len(msg) > 1:
+            if "event" in msg:
                 return msg
 
     def wait_for(self, pred, timeout=10.0):
@@ -311,7 +314,9 @@ class LiveStream:
 
 class Stack:
     """exitflowd (CURVE on), exitflow-dq and exitflow-web under ``base``,
-    with the users of USERS (random passwords: ``users``)."""
+    with the users of USERS (random passwords: ``users``).  The pages are
+    ``static_dir``, else clients/web/static, else (a tree without them) a
+    placeholder index.html under ``base``."""
 
     def __init__(self, base, static_dir=None, web_args=(), tls=None,
                  daemon_args=()):
@@ -321,6 +326,11 @@ class Stack:
         self.workers = Workers(self.base)
         self.users_file = self.base / "web-users"
         self.users = {}
+        if static_dir is None and not PAGES.is_dir():
+            static_dir = self.base / "static"       # a branch without pages
+            static_dir.mkdir(exist_ok=True)
+            (static_dir / "index.html").write_text(
+                "<!doctype html><title>exitflow</title>\n")
         self.web = Web(self.base / "web", self.daemon, self.users_file,
                        static_dir, web_args, tls)
         self.dq = None
