@@ -482,6 +482,21 @@ project_arg (call_t *call, json_t *args)
     return true;
 }
 
+/* The exits workflow.list finds with `args` (yours: freed here) and the
+ * query's project_id, in `cmp`'s order; NULL with the error answered. */
+static json_t *
+exits_of (call_t *call, json_t *args, int (*cmp) (const void *, const void *))
+{
+    exitflow_error_t err;
+    json_t *items = project_arg (call, args) ? list_all (call, args, &err) : NULL;
+    json_decref (args);
+    if (items)
+        sort_items (items, cmp);
+    else if (!call->reply->body)
+        fail_with (call->reply, &err);
+    return items;
+}
+
 static void
 handle_exits (call_t *call)
 {
@@ -499,16 +514,9 @@ handle_exits (call_t *call)
     json_t *args = json_pack ("{s:s}", "state", state);
     if (strcmp (scope, "mine") == 0)
         json_object_set_new (args, "actor", json_string (call->session.user));
-    exitflow_error_t err;
-    json_t *items = project_arg (call, args) ? list_all (call, args, &err) : NULL;
-    json_decref (args);
-    if (!items) {
-        if (!call->reply->body)
-            fail_with (call->reply, &err);
-        return;
-    }
-    sort_items (items, newest_first);
-    ok (call, 200, json_pack ("{s:o}", "exits", items));
+    json_t *items = exits_of (call, args, newest_first);
+    if (items)
+        ok (call, 200, json_pack ("{s:o}", "exits", items));
 }
 
 /* ping and stats: is the daemon well, and what does it hold. */
@@ -555,15 +563,10 @@ handle_board (call_t *call)
         json_object_set_new (args, "idle_for_s", json_integer (days * 86400));
     if (stalled && strcmp (stalled, "1") == 0)
         json_object_set_new (args, "stalled", json_true ());
-    exitflow_error_t err;
-    json_t *items = project_arg (call, args) ? list_all (call, args, &err) : NULL;
-    json_decref (args);
-    if (!items) {
-        if (!call->reply->body)
-            fail_with (call->reply, &err);
+    json_t *items = exits_of (call, args, oldest_first);
+    if (!items)
         return;
-    }
-    sort_items (items, oldest_first);
+    exitflow_error_t err;
     json_t *consumers = daemon_call (call, ROLE_OPS, "consumer.list", NULL, &err);
     json_t *list = json_incref (json_object_get (consumers, "consumers"));
     json_decref (consumers);

@@ -136,6 +136,19 @@ find (sessions_t *self, const char *id)
     return found;
 }
 
+/* The live slot of `id`, or NULL; an expired one is freed on the way.
+ * Called with the lock held. */
+static slot_t *
+live_slot (sessions_t *self, const char *id, int64_t now)
+{
+    slot_t *slot = find (self, id);
+    if (slot && expired (self, slot, now)) {
+        memset (slot, 0, sizeof *slot);
+        slot = NULL;
+    }
+    return slot;
+}
+
 bool
 sessions_lookup (sessions_t *self, const char *id, session_t *out)
 {
@@ -143,16 +156,13 @@ sessions_lookup (sessions_t *self, const char *id, session_t *out)
         return false;
     int64_t now = now_s ();
     pthread_mutex_lock (&self->lock);
-    slot_t *slot = find (self, id);
-    bool ok = slot && !expired (self, slot, now);
-    if (slot && !ok)
-        memset (slot, 0, sizeof *slot);
-    if (ok) {
+    slot_t *slot = live_slot (self, id, now);
+    if (slot) {
         slot->last_seen = now;
         *out = slot->s;
     }
     pthread_mutex_unlock (&self->lock);
-    return ok;
+    return slot != NULL;
 }
 
 bool
@@ -160,12 +170,10 @@ sessions_alive (sessions_t *self, const char *id)
 {
     if (!id || strlen (id) != SESSION_TOKEN_LEN)
         return false;
-    int64_t now = now_s ();
     pthread_mutex_lock (&self->lock);
-    slot_t *slot = find (self, id);
-    bool ok = slot && !expired (self, slot, now);
+    bool alive = live_slot (self, id, now_s ()) != NULL;
     pthread_mutex_unlock (&self->lock);
-    return ok;
+    return alive;
 }
 
 void
