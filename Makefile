@@ -41,7 +41,7 @@ picobjs = $(patsubst %.c,$(OBJ)/pic/%.o,$(1))
 
 .PHONY: all run test unit integration bench bench-quick asan deps deps-test clean layering
 
-all: protocol daemon clients workers $(BIN)/exitflow-bench
+all: protocol daemon clients workers web $(BIN)/exitflow-bench
 
 $(OBJ)/%.o: %.c $(wildcard */*.h */*/*.h)
 	@mkdir -p $(dir $@)
@@ -75,6 +75,8 @@ run: deps
 	@echo "workers:   exitflow-dq, exitflow-notify (as configured: notifications in ./var/notifications.jsonl,"
 	@echo "           addressed to the caseworker and notify/ops)"
 	@echo "keys:      ./var/keys (made on the first run, kept; CURVE is on: the CLI here uses admin_secret)"
+	@echo "web:       http://127.0.0.1:8080/ (exitflow-web; accounts caseworker and ops, their passwords"
+	@echo "           printed once when made: ./var/web-users; exitflow-web passwd NAME to change one)"
 	@echo "try, in another terminal:"
 	@echo "    bin/exitflow demo                          # a three-member household exits end to end"
 	@echo "    bin/exitflow list --state open --idle 1s   # exits idle for a second or more"
@@ -94,7 +96,7 @@ test: deps-test
 	@$(MAKE) --no-print-directory layering
 	@$(MAKE) --no-print-directory all unit bench-quick
 	$(PYTHON) -m pytest -q tests/integration
-	@$(MAKE) --no-print-directory test-clients test-workers
+	@$(MAKE) --no-print-directory test-clients test-workers test-web
 	@$(MAKE) --no-print-directory fuzz-quick crash-quick
 	@$(MAKE) --no-print-directory test-deploy
 
@@ -111,7 +113,7 @@ asan: deps-test
 	  SAN="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  daemon unit
 	EXITFLOWD=$(CURDIR)/bin-asan/exitflowd $(PYTHON) -m pytest -q tests/integration
-	@$(MAKE) --no-print-directory asan-clients asan-workers
+	@$(MAKE) --no-print-directory asan-clients asan-workers asan-web
 
 clean:
 	rm -rf bin bin-asan build build-asan
@@ -120,6 +122,7 @@ clean:
 include protocol/protocol.mk
 include daemon/daemon.mk
 include clients/clients.mk
+include clients/web/web.mk
 include workers/workers.mk
 include tests/tests.mk
 include deploy/deploy.mk
