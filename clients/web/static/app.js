@@ -4,7 +4,7 @@
 
 import * as api from "./api.js";
 import * as live from "./live.js";
-import { h } from "./dom.js";
+import { h, fill } from "./dom.js";
 import * as signin from "./signin.js";
 import * as exits from "./exits.js";
 import * as guided from "./guided.js";
@@ -107,7 +107,7 @@ window.addEventListener("hashchange", () => {
   try {
     app.signedIn(await api.get("/api/me"));
   } catch (e) {
-    if (e.status !== 401) main.replaceChildren(h("p", { class: "error", role: "alert" }, e.message));
+    if (e.status !== 401) fill(main, h("p", { class: "error", role: "alert" }, e.message));
     else signedOut();
   }
 })();

@@ -6,7 +6,7 @@
 
 import * as api from "./api.js";
 import * as live from "./live.js";
-import { h, duration, when, table, focusHeading } from "./dom.js";
+import { h, duration, when, table, focusHeading, fill } from "./dom.js";
 import { progressCell } from "./exits.js";
 
 export function render(main, app) {
@@ -24,7 +24,7 @@ export function render(main, app) {
   const healthBox = h("div", {});
   const updated = h("p", { class: "meta", "aria-live": "off" });
 
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Ops board"),
     h("p", { class: "hint" }, app.canChange() ? "Unfinished exits of every caseworker." : "Read-only: an ops session changes nothing."),
     filters, problem, updated,
@@ -44,7 +44,7 @@ export function render(main, app) {
       }));
       if (closed) return;
       problem.hidden = true;
-      exitsBox.replaceChildren(table("Unfinished exits", [
+      fill(exitsBox, table("Unfinished exits", [
         { head: "Exit", cell: (x) => h("a", { href: `#/exit/${x.workflow_id}` }, x.workflow_id) },
         { head: "Idle", cell: (x) => duration(x.idle_s) },
         { head: "Project", cell: (x) => x.project_id },
@@ -53,17 +53,17 @@ export function render(main, app) {
         { head: "Caseworker", cell: (x) => x.last_actor || x.started_by || "—" },
         { head: "Stalled", cell: (x) => (x.stalled ? "Stalled" : "—") },
       ], res.exits, "No unfinished exits match."));
-      consumersBox.replaceChildren(table("Event consumers", [
+      fill(consumersBox, table("Event consumers", [
         { head: "Consumer", cell: (c) => c.consumer },
         { head: "Acked seq", cell: (c) => String(c.seq) },
         { head: "Lag", cell: (c) => h("span", { class: c.lag > 0 ? "lag behind" : "lag" }, String(c.lag)) },
         { head: "Last ack", cell: (c) => when(c.acked_at) },
       ], res.consumers, "No consumers."));
-      healthBox.replaceChildren(health(res.health));
+      fill(healthBox, health(res.health));
       updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
     } catch (e) {
       if (closed) return;
-      problem.replaceChildren(h("p", {}, e.message));
+      fill(problem, h("p", {}, e.message));
       problem.hidden = false;
     }
   }

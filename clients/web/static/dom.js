@@ -26,9 +26,10 @@ export function append(el, children) {
   return el;
 }
 
-export function clear(el) {
+// Replaces el's children (null and false skipped, as in h()).
+export function fill(el, ...children) {
   el.replaceChildren();
-  return el;
+  return append(el, children);
 }
 
 // Ids for label/aria wiring: unique per page load, never made from data.

@@ -5,7 +5,7 @@
 
 import * as api from "./api.js";
 import * as live from "./live.js";
-import { h, uid, duration, when, table, focusHeading } from "./dom.js";
+import { h, uid, duration, when, table, focusHeading, fill } from "./dom.js";
 import { FieldErrors, StepForm, codeSelect, stepTitle } from "./forms.js";
 
 // A member's inputs, named as workflow.start names them.
@@ -29,20 +29,20 @@ export function render(main, app) {
     problem.hidden = true;
     const scope = scopeMine.checked ? "mine" : "project";
     if (scope === "project" && !project.value.trim()) {
-      listBox.replaceChildren(h("p", { class: "empty" }, "Enter a project id to see its open exits."));
+      fill(listBox, h("p", { class: "empty" }, "Enter a project id to see its open exits."));
       return;
     }
     try {
       const res = await api.get("/api/exits" + api.query({ scope, project_id: project.value.trim(), state: "open" }));
-      listBox.replaceChildren(exitTable(scope === "mine" ? "My open exits" : "Open exits of the project", res.exits));
+      fill(listBox, exitTable(scope === "mine" ? "My open exits" : "Open exits of the project", res.exits));
     } catch (e) {
-      problem.replaceChildren(h("p", {}, e.message));
+      fill(problem, h("p", {}, e.message));
       problem.hidden = false;
     }
   }
   filter.addEventListener("submit", (e) => { e.preventDefault(); load(); });
 
-  main.replaceChildren(
+  fill(main,
     h("h1", {}, "Exits"),
     h("section", { "aria-labelledby": "open-exits" },
       h("h2", { id: "open-exits" }, "Open exits"), filter, problem, listBox));

@@ -8,7 +8,7 @@
 
 import * as api from "./api.js";
 import * as live from "./live.js";
-import { h, when, timeOfDay, srOnly, focusHeading } from "./dom.js";
+import { h, when, timeOfDay, srOnly, focusHeading, fill } from "./dom.js";
 import { FieldErrors, StepForm, summary, checkMark, stepTitle, relationshipLabel } from "./forms.js";
 
 const DECISION_WORDS = { exiting: "exiting", staying: "staying", undecided: "not decided yet" };
@@ -28,7 +28,7 @@ const CHANGE_WORDS = {
 export function describeChange(c) {
   const who = c.actor || "the system";
   let what = CHANGE_WORDS[c.type] || c.type;
-  if (c.type === "step.completed" && c.step) what += ` ${stepTitle(c.step)}`;
+  if (c.type === "step.completed") what += c.step ? ` ${stepTitle(c.step)}` : " a step";
   if (c.client_id) what += c.type === "step.completed" ? ` of client ${c.client_id}` : ` client ${c.client_id}`;
   return `${who} ${what} at ${timeOfDay(c.ts)}`;
 }
@@ -66,7 +66,7 @@ export function render(main, app, workflowId) {
   const panel = h("section", { class: "panel", "aria-live": "polite" });
   const problem = h("div", { class: "problem", role: "alert", hidden: true });
   const errors = new FieldErrors(problem);
-  main.replaceChildren(h("h1", {}, "Exit"), banner, header, h("div", { class: "guided" }, menu, panel));
+  fill(main, h("h1", {}, "Exit"), banner, header, h("div", { class: "guided" }, menu, panel));
   focusHeading(main);
 
   const readOnly = () => !app.canChange() || view.state !== "open";
@@ -79,7 +79,7 @@ export function render(main, app, workflowId) {
       reload.addEventListener("click", () => { banner.hidden = true; stepForm = null; load(); });
       parts.push(reload);
     }
-    banner.replaceChildren(...parts);
+    fill(banner, ...parts);
     banner.hidden = false;
   }
 
@@ -88,7 +88,7 @@ export function render(main, app, workflowId) {
       [codes, view] = await Promise.all([app.codes(), api.get(`/api/exits/${workflowId}`)]);
     } catch (e) {
       if (closed) return;
-      panel.replaceChildren(h("p", { class: "problem", role: "alert" }, e.status === 404 ? "No such exit." : e.message));
+      fill(panel, h("p", { class: "problem", role: "alert" }, e.status === 404 ? "No such exit." : e.message));
       return;
     }
     if (closed) return;
@@ -114,12 +114,6 @@ export function render(main, app, workflowId) {
     return { kind: "finish" };
   }
 
-  // What to select after a save: the member's next step, else the next
-  // member's, else decisions or Finish — the guided order.
-  function afterSave() {
-    selected = firstSelection();
-  }
-
   function draw() {
     // keep focus where it was, by what the element is, across the redraw
     const active = document.activeElement;
@@ -137,7 +131,7 @@ export function render(main, app, workflowId) {
   function drawHeader() {
     main.querySelector("h1").textContent = `Exit of household ${view.household_id}`;
     const stateText = { open: "Open", finished: "Finished", cancelled: "Cancelled" }[view.state] || view.state;
-    header.replaceChildren(
+    fill(header,
       h("p", { class: `state ${view.state}` }, h("strong", {}, stateText),
         view.stalled ? h("span", { class: "stalled" }, " — stalled") : null,
         ` · ${view.progress.done} of ${view.progress.total} steps done`,
@@ -193,7 +187,7 @@ export function render(main, app, workflowId) {
     fb.addEventListener("click", () => select({ kind: "finish" }));
     household.push(h("li", {}, fb));
     items.push(h("section", { class: "member-menu" }, h("h2", {}, "Household"), h("ol", { class: "steps" }, household)));
-    menu.replaceChildren(...items);
+    fill(menu, ...items);
   }
 
   function startedFor(m) {
@@ -256,7 +250,7 @@ export function render(main, app, workflowId) {
     if (s.status === "done") parts.push(h("h3", {}, "Saved answers"), summary(codes, s.name, s.data));
     if (readOnly()) {
       stepForm = null;
-      panel.replaceChildren(...parts);
+      fill(panel, ...parts);
       return;
     }
     stepForm = stepForm && stepForm.key === `${m.client_id}:${s.name}` ? stepForm : new StepForm(codes, s.name, { values: s.data || {} });
@@ -274,14 +268,14 @@ export function render(main, app, workflowId) {
       problem, stepForm.element, h("div", { class: "actions" }, buttons));
     form.addEventListener("submit", (e) => { e.preventDefault(); saveStep({ mode: "entered", data: stepForm.values() }, save); });
     parts.push(s.status === "done" ? h("h3", {}, "Change the answers") : null, form);
-    panel.replaceChildren(...parts);
+    fill(panel, ...parts);
 
     async function saveStep(args, button) {
       const res = await change("steps", { client_id: m.client_id, step: s.name, ...args }, button);
       if (!res) return;
       stepForm = null;
       app.notify(`Saved ${stepTitle(s.name)} of client ${m.client_id}.`);
-      afterSave();
+      selected = null; // the guided order picks what comes next
       await load();
       const heading = panel.querySelector("h2");
       if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
@@ -306,7 +300,7 @@ export function render(main, app, workflowId) {
       }
       return fs;
     });
-    panel.replaceChildren(h("h2", {}, "Household decisions"),
+    fill(panel, h("h2", {}, "Household decisions"),
       h("p", { class: "hint" }, "If a member leaves because of a death or has left the household otherwise, exit only that member; the others stay enrolled."),
       problem, rows.length ? rows : h("p", { class: "empty" }, "No other members."));
   }
@@ -324,12 +318,12 @@ export function render(main, app, workflowId) {
     const parts = [h("h2", {}, "Finish")];
     if (view.state === "finished") {
       parts.push(h("p", { class: "done-text" }, checkMark(true), " This exit is finished."));
-      panel.replaceChildren(...parts);
+      fill(panel, ...parts);
       return;
     }
     if (view.state === "cancelled") {
       parts.push(h("p", {}, "This exit was cancelled."));
-      panel.replaceChildren(...parts);
+      fill(panel, ...parts);
       return;
     }
     const remaining = [];
@@ -342,7 +336,7 @@ export function render(main, app, workflowId) {
       : h("p", {}, "Every step is done. Finish closes the exit; it cannot be changed afterwards."));
     parts.push(findingList(view.dq));
     if (readOnly()) {
-      panel.replaceChildren(...parts);
+      fill(panel, ...parts);
       return;
     }
     const staying = view.members.filter((m) => m.decision === "staying");
@@ -379,7 +373,17 @@ export function render(main, app, workflowId) {
       await load();
     });
     parts.push(form, h("details", { class: "cancel" }, h("summary", {}, "Cancel this exit instead"), cancelForm));
-    panel.replaceChildren(...parts);
+    fill(panel, ...parts);
+  }
+
+  // The live feed carries no step: the view just read tells which step a
+  // member's newest save by that actor was.
+  function withStep(c) {
+    if (c.type !== "step.completed" || c.step || !c.client_id) return c;
+    const m = member(c.client_id);
+    const saved = m ? m.steps.filter((s) => s.actor === c.actor && s.completed_at) : [];
+    saved.sort((a, b) => (a.completed_at < b.completed_at ? 1 : -1));
+    return saved.length ? { ...c, step: saved[0].name } : c;
   }
 
   // Someone else's change: say so, and show it at once unless the user has
@@ -390,17 +394,18 @@ export function render(main, app, workflowId) {
     if (!view) return;
     if (kind === "change" && c.workflow_id !== workflowId) return;
     const other = kind === "change" && c.actor && c.actor !== app.me.user;
-    if (other) {
-      const text = `${describeChange(c)}.`;
-      app.notify(text);
-      if (dirty()) {
-        showBanner(`${text} Your unsaved answers are still here; saving them now will be refused. Reload to see the change.`, true);
-        return;
+    if (dirty()) {
+      if (other) {
+        app.notify(`${describeChange(c)}.`);
+        showBanner(`${describeChange(c)}. Your unsaved answers are still here, but saving them now will be refused. Reload to see the change.`, true);
       }
+      return;
     }
-    if (dirty()) return;
     clearTimeout(timer);
-    timer = setTimeout(load, other ? 0 : 200);
+    timer = setTimeout(async () => {
+      await load();
+      if (other && !closed) app.notify(`${describeChange(withStep(c))}.`);
+    }, other ? 0 : 200);
   });
 
   load();
