@@ -37,7 +37,7 @@ picobjs = $(patsubst %.c,$(OBJ)/pic/%.o,$(1))
 
 .PHONY: all run test unit integration bench bench-quick asan deps deps-test clean layering
 
-all: protocol daemon clients workers $(BIN)/exitflow-bench
+all: protocol daemon clients workers web $(BIN)/exitflow-bench
 
 $(OBJ)/%.o: %.c $(wildcard */*.h */*/*.h)
 	@mkdir -p $(dir $@)
@@ -71,6 +71,8 @@ run: deps
 	@echo "workers:   exitflow-dq, exitflow-notify (as configured: notifications in ./var/notifications.jsonl,"
 	@echo "           addressed to the caseworker and notify/ops)"
 	@echo "keys:      ./var/keys (made on the first run, kept; CURVE is on: the CLI here uses admin_secret)"
+	@echo "web:       http://127.0.0.1:8080/ (exitflow-web; accounts caseworker and ops, their passwords"
+	@echo "           printed once when made: ./var/web-users; exitflow-web passwd NAME to change one)"
 	@echo "try, in another terminal:"
 	@echo "    bin/exitflow demo                          # a three-member household exits end to end"
 	@echo "    bin/exitflow list --state open --idle 1s   # exits idle for a second or more"
@@ -90,7 +92,7 @@ test: deps-test
 	@$(MAKE) --no-print-directory layering
 	@$(MAKE) --no-print-directory all unit bench-quick
 	$(PYTHON) -m pytest -q tests/integration
-	@$(MAKE) --no-print-directory test-clients test-workers
+	@$(MAKE) --no-print-directory test-clients test-workers test-web
 	@$(MAKE) --no-print-directory fuzz-quick crash-quick
 
 bench-quick: all
@@ -115,5 +117,6 @@ clean:
 include protocol/protocol.mk
 include daemon/daemon.mk
 include clients/clients.mk
+include clients/web/web.mk
 include workers/workers.mk
 include tests/tests.mk

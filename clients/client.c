@@ -259,6 +259,22 @@ exitflow_client_endpoint (const exitflow_client_t *self)
     return self->endpoint;
 }
 
+bool
+exitflow_client_set_actor (exitflow_client_t *self, const char *actor)
+{
+    if (actor && (!*actor || strlen (actor) > EXF_ID_MAX)) {
+        errno = EINVAL;
+        return false;
+    }
+    char *copy = actor ? strdup (actor) : NULL;
+    if (actor && !copy)
+        return false;
+    free (self->actor);
+    self->actor = copy;
+    self->options.actor = copy;
+    return true;
+}
+
 const curve_t *
 client_curve (const exitflow_client_t *self)
 {

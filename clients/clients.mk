@@ -25,8 +25,9 @@ INCLUDEDIR ?= $(PREFIX)/include
 # 1.x must be rebuilt. 3: exitflow_member_t (birth_date) and
 # exitflow_household_t (move_in_date) grew, and a member array's stride
 # with them, so programs built against 2.x must be rebuilt; new call
-# exitflow_hud_codes.
-LIBEXITFLOW_VERSION := 3.0.0
+# exitflow_hud_codes. 3.1: new call exitflow_client_set_actor (the web
+# gateway names each request's caseworker).
+LIBEXITFLOW_VERSION := 3.1.0
 LIBEXITFLOW_SONAME  := libexitflow.so.3
 
 # The library needs libzmq, msgpack-c and czmq (its ZPL reader: the key

@@ -31,7 +31,7 @@ extern "C" {
 
 #define EXITFLOW_EXPORT __attribute__ ((visibility ("default")))
 
-#define EXITFLOW_VERSION "3.0.0"
+#define EXITFLOW_VERSION "3.1.0"
 
 /* ---- errors ---- */
 
@@ -184,6 +184,13 @@ EXITFLOW_EXPORT exitflow_client_t *
     exitflow_client_new (const char *endpoint, const exitflow_options_t *options);
 EXITFLOW_EXPORT void exitflow_client_destroy (exitflow_client_t **self_p);
 EXITFLOW_EXPORT const char *exitflow_client_endpoint (const exitflow_client_t *self);
+/* Replaces the options' `actor` for the calls that follow (NULL: none):
+ * a front end serving many caseworkers names each request's own without a
+ * client per caseworker. False with errno EINVAL when longer than 64
+ * bytes or empty, ENOMEM when it cannot be copied; the actor is then
+ * unchanged (3.1). */
+EXITFLOW_EXPORT bool exitflow_client_set_actor (exitflow_client_t *self,
+                                                const char *actor);
 
 /* Every call below returns a reply (destroy it) or NULL with `err` set.
  * Each request gets a fresh id (a ULID); on a timeout the identical bytes,

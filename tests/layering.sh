@@ -18,8 +18,8 @@
 #             file first ("../daemon/x.h", "cli.h"), then from the root (-I.).
 #   links     each program's link line names only its own folder's sources,
 #             objects and archives, the protocol library
-#             (libexitflow-protocol.a), and, for the CLI and the workers, the
-#             client library libexitflow.a. The link lines come from
+#             (libexitflow-protocol.a), and, for the CLI, the web gateway and
+#             the workers, the client library libexitflow.a. The link lines come from
 #             `make -B -n` with BIN/OBJ in a scratch directory; an archive
 #             counts as the folder all its members come from.
 #
@@ -33,6 +33,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 declare -A PROGRAM_FOLDER=(
     [exitflowd]=daemon
     [exitflow]=clients
+    [exitflow-web]=clients
     [exitflow-dq]=workers
     [exitflow-notify]=workers
     [libexitflow.so]=clients
@@ -41,6 +42,7 @@ declare -A PROGRAM_FOLDER=(
 # protocol library
 declare -A PROGRAM_LIBS=(
     [exitflow]=libexitflow
+    [exitflow-web]=libexitflow
     [exitflow-dq]=libexitflow
     [exitflow-notify]=libexitflow
 )
@@ -228,7 +230,7 @@ check_tree() {
 # whose link lines look like the real ones.
 fabricate() {
     local t=$1
-    mkdir -p "$t"/{protocol,daemon,clients/cli,workers/dq}
+    mkdir -p "$t"/{protocol,daemon,clients/cli,clients/web,workers/dq}
     printf '#include "names.h"\n#include <msgpack.h>\n' >"$t/protocol/codec.c"
     printf '/* names */\n' >"$t/protocol/names.h"
     printf '#include "protocol/codec.h"\n#include "store.h"\n' >"$t/daemon/store.c"
@@ -237,6 +239,7 @@ fabricate() {
     printf '/* api */\n' >"$t/clients/exitflow.h"
     printf '#include "cli.h"\n#include "clients/exitflow.h"\n' >"$t/clients/cli/main.c"
     printf '/* cli */\n' >"$t/clients/cli/cli.h"
+    printf '#include "clients/exitflow.h"\n#include "protocol/names.h"\n' >"$t/clients/web/web.c"
     printf '#include "clients/exitflow.h"\n#include "../../protocol/names.h"\n' >"$t/workers/dq/rules.c"
     printf '/* rules */\n' >"$t/workers/dq/rules.h"
     cat >"$t/Makefile" <<'EOF'
@@ -251,6 +254,7 @@ $(OBJ)/workers/libdq.a: $(OBJ)/workers/dq/rules.o ; ar rcs $@ $^
 $(BIN)/libexitflow.a: $(OBJ)/clients/client.o $(OBJ)/protocol/codec.o ; ar rcs $@ $^
 $(BIN)/exitflowd: $(OBJ)/daemon/store.o $(PROTOCOL_LIB) ; cc $^ -o $@ -llmdb
 $(BIN)/exitflow: $(OBJ)/clients/cli/main.o $(BIN)/libexitflow.a ; cc $^ -o $@ -lzmq
+$(BIN)/exitflow-web: $(OBJ)/clients/web/web.o $(BIN)/libexitflow.a $(PROTOCOL_LIB) ; cc $^ -o $@ -lmicrohttpd
 $(BIN)/exitflow-dq: $(OBJ)/workers/libdq.a $(BIN)/libexitflow.a $(PROTOCOL_LIB) ; cc $^ -o $@
 $(BIN)/exitflow-notify: workers/dq/rules.c $(BIN)/libexitflow.a ; cc $^ -o $@ -lcurl
 $(BIN)/libexitflow.so.1: $(OBJ)/pic/clients/client.o $(OBJ)/pic/libexitflow-protocol.a
@@ -270,6 +274,7 @@ break_workers_private()   { printf '#include "clients/cli/cli.h"\n' >>workers/dq
 break_daemon_clients()    { printf '#include "clients/exitflow.h"\n' >>daemon/store.c; }
 add_prerequisite()        { sed -i "s|^\$(BIN)/$1: |&$2 |" Makefile; }
 break_cli_link()          { add_prerequisite exitflow '$(OBJ)/workers/dq/rules.o'; }
+break_web_link()          { add_prerequisite exitflow-web '$(OBJ)/daemon/store.o'; }
 break_worker_link()       { add_prerequisite exitflow-notify daemon/store.c; }
 break_daemon_link()       { add_prerequisite exitflowd '$(BIN)/libexitflow.a'; }
 break_so_link()           { add_prerequisite libexitflow.so.1 '$(OBJ)/workers/libdq.a'; }
@@ -281,6 +286,7 @@ SELF_TESTS=(
     "break_workers_private workers/dq/rules.c:3:"
     "break_daemon_clients daemon/store.c:3:"
     "break_cli_link exitflow: links"
+    "break_web_link exitflow-web: links"
     "break_worker_link exitflow-notify: links"
     "break_daemon_link exitflowd: links"
     "break_so_link libexitflow.so: links"

@@ -14,6 +14,10 @@
 # endpoints for all three; the daemon's --timezone goes to exitflow-dq as
 # well. The daemon serves /metrics and /health on http://127.0.0.1:5572
 # (EXITFLOW_HTTP=ADDR:PORT for another address, EXITFLOW_HTTP= for none).
+# exitflow-web serves the web front end on http://127.0.0.1:8080 (its
+# `web` section; the keys frontend_secret and ops_secret below;
+# EXITFLOW_WEB_LISTEN=ADDR:PORT for another address), with the demo
+# accounts made on the first run.
 # BIN is where the programs are (bin).
 # Ctrl-C or SIGTERM stops the workers, then the daemon; if the daemon
 # exits by itself, the workers are stopped and its status is returned.
@@ -90,6 +94,23 @@ start() {
         ${EXITFLOW_EVENTS:+--events "$EXITFLOW_EVENTS"} "$@" &
 }
 
+# exitflow-web's demo accounts, `caseworker` and `ops`: made on the first
+# run (no ./var/web-users yet, and no web/users key in the configuration)
+# with random passwords, printed here once; the file keeps only their
+# yescrypt hashes. `bin/exitflow-web passwd NAME --role ROLE --users
+# ./var/web-users` changes one.
+web_accounts() {
+    users=./var/web-users
+    [ -e "$users" ] && return 0
+    grep -q '^[[:space:]]*users[[:space:]]*=' "$EXITFLOW_CONFIG" && return 0
+    for account in caseworker ops; do
+        password=$(head -c 12 /dev/urandom | base64 | tr '+/' '-_')
+        printf '%s\n' "$password" | "$BIN/exitflow-web" passwd "$account" \
+            --role "$account" --users "$users" 2>/dev/null || return 1
+        echo "run.sh: web account $account, password $password (shown once)" >&2
+    done
+}
+
 start exitflowd --server-cert "$KEYS/server_secret" --certs "$KEYS/certs" \
     ${http:+--http "$http"} "$@"
 daemon=$!
@@ -97,13 +118,20 @@ start exitflow-dq ${zone:+--timezone "$zone"}
 dq=$!
 start exitflow-notify
 notify=$!
-echo "run.sh: exitflowd $daemon, exitflow-dq $dq, exitflow-notify $notify" >&2
+web=
+if [ -x "$BIN/exitflow-web" ]; then
+    web_accounts
+    start exitflow-web ${EXITFLOW_WEB_LISTEN:+--listen "$EXITFLOW_WEB_LISTEN"}
+    web=$!
+fi
+echo "run.sh: exitflowd $daemon, exitflow-dq $dq, exitflow-notify $notify," \
+    "exitflow-web $web" >&2
 
 stopping=0
 stop_all() {
     stopping=1
-    kill -TERM "$dq" "$notify" 2>/dev/null
-    wait "$dq" "$notify" 2>/dev/null
+    kill -TERM "$dq" "$notify" $web 2>/dev/null
+    wait "$dq" "$notify" $web 2>/dev/null
     kill -TERM "$daemon" 2>/dev/null
     wait "$daemon"
     exit $?
@@ -113,7 +141,7 @@ trap stop_all INT TERM
 wait "$daemon"
 status=$?
 [ "$stopping" = 1 ] && exit 0
-echo "run.sh: exitflowd exited ($status); stopping the workers" >&2
-kill -TERM "$dq" "$notify" 2>/dev/null
-wait "$dq" "$notify" 2>/dev/null
+echo "run.sh: exitflowd exited ($status); stopping the workers and the web" >&2
+kill -TERM "$dq" "$notify" $web 2>/dev/null
+wait "$dq" "$notify" $web 2>/dev/null
 exit "$status"

@@ -1,0 +1,49 @@
+# web.mk — exitflow-web, the web front end's gateway (libmicrohttpd +
+# jansson + libexitflow + libcrypt), and its tests. Included by the top
+# Makefile; uses its CC, CFLAGS, BIN, OBJ, PYTHON, the `objs` macro,
+# protocol.mk's PROTOCOL_LIB and clients.mk's JANSSON_* and libexitflow.a.
+#
+#   make web        bin/exitflow-web
+#   make test-web   tests/web: the API over HTTP and HTTPS against a real
+#                   exitflowd, exitflow-dq and exitflow-web on free ports
+#                   (and the browser tests beside them, where present)
+
+.PHONY: web test-web asan-web
+
+# Debian packages on top of DEB_BUILD / DEB_TEST: libcrypt for yescrypt
+# (crypt_rn, crypt_gensalt_rn); openssl makes the TLS test's certificate.
+DEB_WEB      := libcrypt-dev libjansson-dev libmicrohttpd-dev
+DEB_WEB_TEST := openssl
+DEB_CLIENTS  += $(DEB_WEB)
+DEB_TEST     += $(DEB_WEB_TEST)
+
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS   := $(or $(shell pkg-config --libs libmicrohttpd 2>/dev/null),-lmicrohttpd)
+WEB_LDLIBS := $(shell pkg-config --libs libczmq libzmq msgpack 2>/dev/null)
+
+WEB_SRC := clients/web/web.c clients/web/settings.c clients/web/users.c \
+           clients/web/sessions.c clients/web/ratelimit.c clients/web/jsonpack.c \
+           clients/web/gateway.c clients/web/live.c clients/web/static.c \
+           clients/web/api.c clients/web/server.c
+
+$(call objs,$(WEB_SRC)): CFLAGS += $(JANSSON_CFLAGS) $(MHD_CFLAGS)
+$(call objs,$(WEB_SRC)): $(wildcard clients/web/*.h) clients/exitflow.h
+
+web: $(BIN)/exitflow-web
+
+# Its own objects, the client library, the protocol library: no other
+# program's folder (tests/layering.sh).
+$(BIN)/exitflow-web: $(call objs,$(WEB_SRC)) $(BIN)/libexitflow.a $(PROTOCOL_LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $^ -o $@ $(MHD_LIBS) $(JANSSON_LIBS) -lcrypt $(WEB_LDLIBS) -lpthread
+
+WEB_TEST_ENV = EXITFLOWD=$(abspath $(BIN))/exitflowd EXITFLOW_DQ=$(abspath $(BIN))/exitflow-dq \
+    EXITFLOW_WEB=$(abspath $(BIN))/exitflow-web EXITFLOW_CLI=$(abspath $(BIN))/exitflow
+
+test-web: $(BIN)/exitflow-web $(BIN)/exitflowd $(BIN)/exitflow-dq $(BIN)/exitflow
+	$(WEB_TEST_ENV) $(PYTHON) -m pytest -q tests/web
+
+asan-web: deps-test
+	@$(MAKE) --no-print-directory BIN=bin-asan OBJ=build-asan \
+	  SAN="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  test-web
