@@ -45,6 +45,8 @@ CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
 SCREENSHOT = REPO / "clients" / "web" / "screenshot.png"
 WAIT_S = 15
+STEP_TITLES = ("Exit form", "Universal data", "Health insurance",
+               "Disabilities", "Income and benefits")
 
 
 @pytest.fixture
@@ -379,7 +381,7 @@ def test_caseworker_exits_a_household(stack, browser, tmp_path):
     assert "Default Last" in panel(d).find_element(By.CSS_SELECTOR, ".status").text
 
     # the remaining assessments, as entered (empty: the DQ worker says so)
-    for title in ("Health insurance", "Disabilities", "Income and benefits"):
+    for title in STEP_TITLES[2:]:
         open_step(d, head, title)
         wait_panel(d, title)
         press(d, "Save")
@@ -404,13 +406,18 @@ def test_caseworker_exits_a_household(stack, browser, tmp_path):
     again(lambda: choose(by_label(panel(d), "New head of household"), child))
     press(d, "Finish")
     wait(d, lambda d: "This exit is finished" in panel(d).text, "finished")
-    assert "Finished" in d.find_element(By.CSS_SELECTOR, ".state").text
-    for title in ("Exit form", "Universal data", "Health insurance",
-                  "Disabilities", "Income and benefits"):
-        item = menu_item(d, head, title)
-        assert is_done(item), title
-        assert item.find_element(By.CSS_SELECTOR, ".sr-only").get_attribute(
-            "textContent") == " done"
+    wait(d, lambda d: "Finished" in d.find_element(By.CSS_SELECTOR,
+                                                   ".state").text,
+         "the finished state")
+
+    def all_checked(d):
+        for title in STEP_TITLES:
+            item = menu_item(d, head, title)
+            assert is_done(item), title
+            assert item.find_element(By.CSS_SELECTOR, ".sr-only")\
+                .get_attribute("textContent") == " done", title
+        return True
+    wait(d, all_checked, "a check mark on every step")
     # finished: nothing left to change on the page
     assert not d.find_elements(By.CSS_SELECTOR, ".panel form")
 
@@ -426,6 +433,7 @@ def test_caseworker_exits_a_household(stack, browser, tmp_path):
     # the screenshot of the guided exit, with its check marks
     open_step(d, head, "Exit form")
     wait_panel(d, "Exit form")
+    d.execute_script("window.scrollTo(0, 0)")
     d.save_screenshot(str(tmp_path / "guided-exit.png"))
     if os.environ.get("EXITFLOW_SCREENSHOT") == "1":
         d.save_screenshot(str(SCREENSHOT))
@@ -475,7 +483,8 @@ def test_two_caseworkers_conflict_and_see_each_other(stack, browser):
     wait(second, lambda d: not banner.is_displayed(), "the banner gone")
     open_step(second, cid, "Exit form")
     wait_panel(second, "Exit form")
-    assert "cw1's reason" in panel(second).find_element(By.CSS_SELECTOR, ".answers").text
+    wait(second, lambda d: "cw1's reason" in panel(d).find_element(
+        By.CSS_SELECTOR, ".answers").text, "cw1's answers on cw2's page")
     open_step(second, cid, "Universal data")
     wait_panel(second, "Universal data")
     again(lambda: choose(by_label(panel(second), "Disabling condition"), 1))
@@ -488,7 +497,8 @@ def test_two_caseworkers_conflict_and_see_each_other(stack, browser):
          in d.find_element(By.ID, "notice").text, "cw2's change told to cw1")
     wait(first, lambda d: is_done(menu_item(d, cid, "Universal data")),
          "cw2's check mark on cw1's page")
-    assert "Done (entered) by cw2" in panel(first).text
+    wait(first, lambda d: "Done (entered) by cw2" in panel(d).text,
+         "cw2's save in cw1's panel")
 
 
 def test_ops_session_changes_nothing(stack, browser):
@@ -502,20 +512,23 @@ def test_ops_session_changes_nothing(stack, browser):
     wait(d, lambda d: d.find_elements(By.CSS_SELECTOR,
                                       "a[href='#/exit/%s']" % wf),
          "the exit on the board")
-    assert "Daemon" in d.find_element(By.CSS_SELECTOR, ".health").text
+    wait(d, lambda d: "Daemon" in d.find_element(By.CSS_SELECTOR,
+                                                 ".health").text,
+         "the daemon's health")
     wait(d, lambda d: d.find_elements(
         By.CSS_SELECTOR, "[aria-labelledby=board-consumers] tbody tr"),
         "the DQ worker among the consumers")
 
     # the exit, read-only: no form, no change button
-    d.find_element(By.CSS_SELECTOR, "a[href='#/exit/%s']" % wf).click()
+    click(d, lambda d: d.find_element(By.CSS_SELECTOR,
+                                      "a[href='#/exit/%s']" % wf))
     wait_panel(d, "Exit form — client %s" % cid)
     assert not d.find_elements(By.CSS_SELECTOR, ".panel form")
     for text in ("Save", "Default Last", "Yes, exit", "Finish", "Cancel"):
-        assert not buttons(panel(d), text), text
+        assert not again(lambda: buttons(panel(d), text)), text
     press(d, "Finish", ".menu")
     wait_panel(d, "Finish")
-    assert not panel(d).find_elements(By.TAG_NAME, "button")
+    assert not again(lambda: panel(d).find_elements(By.TAG_NAME, "button"))
     d.get(stack.url + "/#/exits")
     wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#open-exits"),
          "the exits page")
