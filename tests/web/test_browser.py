@@ -37,6 +37,7 @@ try:
                                             WebDriverException)
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select, WebDriverWait
 except ImportError:                                     # pragma: no cover
     webdriver = None
@@ -261,8 +262,33 @@ def check_no_client_data_kept(driver, client_ids):
     assert storage == {"local": 0, "session": 0, "idb": 0}
 
 
+def tab_to(driver, pred, what, limit=80):
+    """Presses Tab until the focused element satisfies ``pred``; returns
+    it, its focus ring checked visible."""
+    for _ in range(limit):
+        el = driver.switch_to.active_element
+        if pred(el):
+            ring = driver.execute_script(
+                "const s = getComputedStyle(arguments[0]);"
+                "return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;",
+                el)
+            assert ring, "no visible focus on %s" % what
+            return el
+        el.send_keys(Keys.TAB)
+    raise AssertionError("Tab never reached %s" % what)
+
+
 def uniq(prefix):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
+
+
+def save_exit_form_by_api(stack, wf, cid, **data):
+    s = stack.session("cw1")
+    body = {"client_id": cid, "step": "exit", "mode": "entered",
+            "data": dict({"exit_date": day(0), "destination": 101}, **data),
+            "expected_version": view_of(stack, wf)["version"]}
+    status, res = s.post("/api/exits/%s/steps" % wf, body)
+    assert status == 200, (status, res)
 
 
 def start_by_api(stack, name="cw1", members=1, last=None):
@@ -547,13 +573,8 @@ def test_ops_session_changes_nothing(stack, browser):
 def test_free_text_renders_as_text(stack, browser):
     wf, (cid,) = start_by_api(stack)
     markup = "<script>alert(1)</script><img src=x onerror=alert(2)>"
-    s = stack.session("cw1")
-    status, res = s.post("/api/exits/%s/steps" % wf, {
-        "client_id": cid, "step": "exit", "mode": "entered",
-        "data": {"exit_date": day(0), "destination": 17,
-                 "other_destination": "<b>bold</b>", "exit_reason": markup},
-        "expected_version": view_of(stack, wf)["version"]})
-    assert status == 200, (status, res)
+    save_exit_form_by_api(stack, wf, cid, destination=17,
+                          other_destination="<b>bold</b>", exit_reason=markup)
 
     d = browser()
     sign_in(d, stack, "cw1", "/#/exit/" + wf)
@@ -587,3 +608,33 @@ def test_change_without_csrf_token_is_refused(stack, browser):
     res = page_fetch(d, "POST", "/api/exits/%s/steps" % wf, body)
     assert res["status"] == 200, res
     assert view_of(stack, wf)["version"] == before + 1
+
+
+def test_keyboard_alone(stack, browser):
+    """Sign in, open an exit and take Default Last with the keyboard only,
+    every stop showing its focus ring."""
+    wf, (cid,) = start_by_api(
+        stack, last={"universal_data": {"disabling_condition": 1}})
+    save_exit_form_by_api(stack, wf, cid)
+    d = browser()
+    d.get(stack.url + "/")
+    wait(d, lambda d: d.switch_to.active_element.get_attribute("id")
+         == "signin-name", "focus in the name field")
+    d.switch_to.active_element.send_keys("cw1", Keys.TAB)
+    tab_to(d, lambda e: e.get_attribute("id") == "signin-password",
+           "the password").send_keys(stack.users["cw1"][0], Keys.ENTER)
+    wait(d, lambda d: "cw1" in d.find_element(By.ID, "who").text, "signed in")
+    wait(d, lambda d: d.find_elements(By.CSS_SELECTOR,
+                                      "a[href='#/exit/%s']" % wf),
+         "the exit in my list")
+    tab_to(d, lambda e: e.get_attribute("href") and
+           e.get_attribute("href").endswith("#/exit/" + wf),
+           "the exit's link").send_keys(Keys.ENTER)
+    wait_panel(d, "Universal data — client %s" % cid)
+    tab_to(d, lambda e: e.tag_name == "button" and e.text == "Default Last",
+           "Default Last").send_keys(Keys.ENTER)
+    wait(d, lambda d: is_done(menu_item(d, cid, "Universal data")),
+         "Universal data done")
+    uni = step_data(view_of(stack, wf), cid, "universal_data")
+    assert (uni["mode"], uni["data"]) == ("default_last",
+                                          {"disabling_condition": 1})

@@ -21,20 +21,16 @@ export function render(main, app) {
     h("fieldset", {},
       h("legend", {}, "Which open exits"),
       app.canChange() ? h("span", { class: "choice" }, scopeMine, h("label", { for: "scope-mine" }, "Mine")) : null,
-      h("span", { class: "choice" }, scopeProject, h("label", { for: "scope-project" }, "All of a project"))),
-    h("div", { class: "field" }, h("label", { for: "list-project" }, "Project id"), project),
+      h("span", { class: "choice" }, scopeProject, h("label", { for: "scope-project" }, "Everyone's"))),
+    h("div", { class: "field" }, h("label", { for: "list-project" }, "Project id (empty: every project)"), project),
     h("button", { type: "submit" }, "Show"));
 
   async function load() {
     problem.hidden = true;
     const scope = scopeMine.checked ? "mine" : "project";
-    if (scope === "project" && !project.value.trim()) {
-      fill(listBox, h("p", { class: "empty" }, "Enter a project id to see its open exits."));
-      return;
-    }
     try {
       const res = await api.get("/api/exits" + api.query({ scope, project_id: project.value.trim(), state: "open" }));
-      fill(listBox, exitTable(scope === "mine" ? "My open exits" : "Open exits of the project", res.exits));
+      fill(listBox, exitTable(scope === "mine" ? "My open exits" : "Everyone's open exits", res.exits));
     } catch (e) {
       fill(problem, h("p", {}, e.message));
       problem.hidden = false;

@@ -35,14 +35,19 @@ export function describeChange(c) {
 
 // Which step a DQ finding concerns, from its rule's words matched against
 // the step names, the field names and the field groups of hud.codes
-// (income_missing → income → income_benefits); null: the member or household.
-function findingStep(codes, rule) {
-  for (const word of String(rule).split("_")) {
+// (income_missing → income → income_benefits), else from the first
+// assessment named in its message (messages use the wire's names: "the
+// disabilities assessment at exit …" — "at exit" says when, so the exit
+// step is found by rule words only); null: the member's or the household's.
+function findingStep(codes, finding) {
+  for (const word of String(finding.rule).split("_")) {
     for (const s of codes.steps) {
       if (s.name === word || s.fields.some((f) => f.name === word || f.group === word)) return s.name;
     }
   }
-  return null;
+  const assessments = new Set(codes.steps.filter((s) => s.allows_default_last).map((s) => s.name));
+  const named = String(finding.message).split(/[^A-Za-z0-9_]+/).find((w) => assessments.has(w));
+  return named || null;
 }
 
 function findingList(findings) {
@@ -158,7 +163,7 @@ export function render(main, app, workflowId) {
         ? h("ol", { class: "steps" }, m.steps.map((s) => {
           const isNext = s.name === m.next_step && view.state === "open";
           const isSel = selected.kind === "step" && selected.client_id === m.client_id && selected.step === s.name;
-          const n = mFindings.filter((f) => findingStep(codes, f.rule) === s.name).length;
+          const n = mFindings.filter((f) => findingStep(codes, f) === s.name).length;
           const b = menuButton(`step:${m.client_id}:${s.name}`, isSel,
             checkMark(s.status === "done"), " ", stepTitle(s.name),
             isNext ? h("span", { class: "next-tag" }, " next") : null,
@@ -172,7 +177,7 @@ export function render(main, app, workflowId) {
         h("h2", {}, `Client ${m.client_id}`),
         h("p", { class: "member-meta" }, `${relationshipLabel(codes, m.relationship)} · ${DECISION_WORDS[m.decision] || m.decision}`,
           ` · ${m.adult ? "adult" : "child"}`),
-        findingList(mFindings.filter((f) => findingStep(codes, f.rule) === null)),
+        findingList(mFindings.filter((f) => findingStep(codes, f) === null)),
         stepsList));
     }
     const others = view.members.filter((m) => !startedFor(m));
@@ -238,7 +243,7 @@ export function render(main, app, workflowId) {
     const m = member(selected.client_id);
     const s = m.steps.find((x) => x.name === selected.step);
     const def = codes.steps.find((x) => x.name === s.name);
-    const findings = view.dq.filter((f) => f.client_id === m.client_id && findingStep(codes, f.rule) === s.name);
+    const findings = view.dq.filter((f) => f.client_id === m.client_id && findingStep(codes, f) === s.name);
     const status = s.status === "done"
       ? `Done (${s.mode === "default_last" ? "Default Last" : "entered"}) by ${s.actor || "—"} ${when(s.completed_at)}`
       : "Not done yet";

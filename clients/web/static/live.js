@@ -11,9 +11,26 @@ function dispatch(kind, change) {
   for (const fn of [...subscribers]) fn(kind, change);
 }
 
+const RETRY_MS = 5000;
+let retryTimer = null;
+
 export function start() {
   if (source) return;
   source = new EventSource("/api/live");
+  source.addEventListener("error", () => {
+    if (!source || source.readyState !== EventSource.CLOSED) return; // it retries itself
+    source = null;
+    retryTimer = setTimeout(async () => {
+      retryTimer = null;
+      try {
+        await api.get("/api/me");
+      } catch (e) {
+        if (e.status === 401) return; // signed out: the app shows sign-in
+      }
+      start();
+      dispatch("reload", null);
+    }, RETRY_MS);
+  });
   source.addEventListener("change", (e) => {
     let change;
     try {
@@ -27,6 +44,8 @@ export function start() {
 }
 
 export function stop() {
+  clearTimeout(retryTimer);
+  retryTimer = null;
   if (source) source.close();
   source = null;
 }
