@@ -323,6 +323,14 @@ def step_data(view, cid, step):
                 if s["name"] == step)
 
 
+def fill_member(driver, fieldset, cid, relationship):
+    """A member of the start form: its ids, relationship, entry date."""
+    by_label(fieldset, "Client id").send_keys(cid)
+    by_label(fieldset, "Enrollment id").send_keys("E-" + cid)
+    choose(by_label(fieldset, "Relationship"), relationship)
+    set_value(driver, by_label(fieldset, "Project entry date"), day(-200))
+
+
 def fill_exit_form(driver, destination, exit_reason=None):
     # once an answer is typed the page holds the form (unsaved edits)
     again(lambda: set_value(driver, by_label(panel(driver), "Exit date"), day(0)))
@@ -346,18 +354,12 @@ def test_caseworker_exits_a_household(stack, browser, tmp_path):
     choose(by_label(start, "Project type"), 1)
     button(start, "Add a member").click()
     m1, m2 = start.find_elements(By.CSS_SELECTOR, "fieldset.member")
-    by_label(m1, "Client id").send_keys(head)
-    by_label(m1, "Enrollment id").send_keys("E-" + head)
-    choose(by_label(m1, "Relationship"), 1)
-    set_value(d, by_label(m1, "Project entry date"), day(-200))
+    fill_member(d, m1, head, relationship=1)
     choose(by_label(m1, "Adult"), "true")
     # the head's answer at entry, which Default Last will copy at exit
     m1.find_element(By.TAG_NAME, "summary").click()
     choose(by_label(m1, "Disabling condition"), 0)
-    by_label(m2, "Client id").send_keys(child)
-    by_label(m2, "Enrollment id").send_keys("E-" + child)
-    choose(by_label(m2, "Relationship"), 2)
-    set_value(d, by_label(m2, "Project entry date"), day(-200))
+    fill_member(d, m2, child, relationship=2)
     set_value(d, by_label(m2, "Date of birth"), born(9))
     assert unlabelled_controls(d) == []
     button(start, "Start the exit").click()
