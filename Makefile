@@ -111,7 +111,7 @@ asan: deps-test
 	  SAN="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  daemon unit
 	EXITFLOWD=$(CURDIR)/bin-asan/exitflowd $(PYTHON) -m pytest -q tests/integration
-	@$(MAKE) --no-print-directory asan-clients asan-workers
+	@$(MAKE) --no-print-directory asan-clients asan-workers asan-web
 
 clean:
 	rm -rf bin bin-asan build build-asan

@@ -4,7 +4,8 @@
 # protocol.mk's PROTOCOL_LIB and clients.mk's JANSSON_* and libexitflow.a.
 #
 #   make web        bin/exitflow-web
-#   make test-web   tests/web: the API over HTTP and HTTPS against a real
+#   make test-web   tests/web: the modules without a daemon (cmocka), then
+#                   the API over HTTP and HTTPS against a real
 #                   exitflowd, exitflow-dq and exitflow-web on free ports
 #                   (and the browser tests beside them, where present)
 
@@ -37,10 +38,21 @@ $(BIN)/exitflow-web: $(call objs,$(WEB_SRC)) $(BIN)/libexitflow.a $(PROTOCOL_LIB
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $^ -o $@ $(MHD_LIBS) $(JANSSON_LIBS) -lcrypt $(WEB_LDLIBS) -lpthread
 
+# The modules that need no daemon, in cmocka: sessions, rate limits, JSON
+# limits, the pages' paths, the users file.
+WEB_UNIT_OBJS := $(call objs,$(filter-out clients/web/web.c,$(WEB_SRC)))
+$(BIN)/test_web_units: tests/web/test_web_units.c $(WEB_UNIT_OBJS) $(BIN)/libexitflow.a \
+    $(PROTOCOL_LIB) $(wildcard clients/web/*.h)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS) $(JANSSON_CFLAGS) $(MHD_CFLAGS) $(filter-out %.h,$^) -o $@ \
+	  $(MHD_LIBS) $(JANSSON_LIBS) -lcrypt $(WEB_LDLIBS) -lpthread -lcmocka
+
 WEB_TEST_ENV = EXITFLOWD=$(abspath $(BIN))/exitflowd EXITFLOW_DQ=$(abspath $(BIN))/exitflow-dq \
     EXITFLOW_WEB=$(abspath $(BIN))/exitflow-web EXITFLOW_CLI=$(abspath $(BIN))/exitflow
 
-test-web: $(BIN)/exitflow-web $(BIN)/exitflowd $(BIN)/exitflow-dq $(BIN)/exitflow
+test-web: $(BIN)/exitflow-web $(BIN)/exitflowd $(BIN)/exitflow-dq $(BIN)/exitflow \
+    $(BIN)/test_web_units
+	$(BIN)/test_web_units
 	$(WEB_TEST_ENV) $(PYTHON) -m pytest -q tests/web
 
 asan-web: deps-test
