@@ -243,13 +243,17 @@ def page_fetch(driver, method, path, body=None, csrf=True):
         }""", method, path, body, csrf)
 
 
-def check_no_client_data_kept(driver, client_ids):
+def check_page_hygiene(driver, client_ids):
     """No client id in any URL the page went to, in the console, or in
-    browser storage (the contract keeps client data in bodies)."""
+    browser storage (the contract keeps client data in bodies); no script
+    error and nothing the CSP refused (an inline style or script would
+    be)."""
     urls = driver.execute_script(
         "return [location.href, ...performance.getEntriesByType('resource')"
         ".map(e => e.name)];")
     logs = [entry["message"] for entry in driver.get_log("browser")]
+    assert not [m for m in logs if "Content Security Policy" in m
+                or "Uncaught" in m], logs
     for cid in client_ids:
         assert not [u for u in urls if cid in u], urls
         assert not [m for m in logs if cid in m], logs
@@ -473,7 +477,7 @@ def test_caseworker_exits_a_household(stack, browser, tmp_path):
         " <= document.documentElement.clientWidth"), "no sideways scrolling")
     d.save_screenshot(str(tmp_path / "guided-exit-tablet.png"))
 
-    check_no_client_data_kept(d, [head, child])
+    check_page_hygiene(d, [head, child])
 
 
 def test_two_caseworkers_conflict_and_see_each_other(stack, browser):
@@ -527,6 +531,8 @@ def test_two_caseworkers_conflict_and_see_each_other(stack, browser):
          "cw2's check mark on cw1's page")
     wait(first, lambda d: "Done (entered) by cw2" in panel(d).text,
          "cw2's save in cw1's panel")
+    for d in (first, second):
+        check_page_hygiene(d, [cid])
 
 
 def test_ops_session_changes_nothing(stack, browser):
@@ -568,8 +574,9 @@ def test_ops_session_changes_nothing(stack, browser):
                      {"client_id": cid, "step": "exit", "mode": "entered",
                       "data": {"exit_date": day(0), "destination": 101},
                       "expected_version": before})
-    assert res["status"] == 403, res
+    assert (res["status"], res["code"]) == (403, "READ_ONLY"), res
     assert view_of(stack, wf)["version"] == before
+    check_page_hygiene(d, [cid])
 
 
 def test_free_text_renders_as_text(stack, browser):
