@@ -7,7 +7,7 @@
 import * as api from "./api.js";
 import * as live from "./live.js";
 import { h, duration, when, table, focusHeading, fill } from "./dom.js";
-import { progressCell } from "./exits.js";
+import { exitLink, progressCell } from "./exits.js";
 
 export function render(main, app) {
   const project = h("input", { id: "board-project", autocomplete: "off" });
@@ -45,10 +45,9 @@ export function render(main, app) {
       if (closed) return;
       problem.hidden = true;
       fill(exitsBox, table("Unfinished exits", [
-        { head: "Exit", cell: (x) => h("a", { href: `#/exit/${x.workflow_id}` }, x.workflow_id) },
+        { head: "Household's exit", cell: exitLink },
         { head: "Idle", cell: (x) => duration(x.idle_s) },
         { head: "Project", cell: (x) => x.project_id },
-        { head: "Household", cell: (x) => x.household_id },
         { head: "Progress", cell: progressCell },
         { head: "Caseworker", cell: (x) => x.last_actor || x.started_by || "—" },
         { head: "Stalled", cell: (x) => (x.stalled ? "Stalled" : "—") },

@@ -60,6 +60,13 @@ export function when(ts) {
   return Number.isNaN(d.getTime()) ? ts : d.toLocaleString();
 }
 
+// Today's moments by the clock, older ones by the day: for tables.
+export function shortWhen(ts) {
+  const d = new Date(ts);
+  if (!ts || Number.isNaN(d.getTime())) return "—";
+  return d.toDateString() === new Date().toDateString() ? timeOfDay(ts) : d.toLocaleDateString();
+}
+
 export function timeOfDay(ts) {
   const d = new Date(ts);
   return Number.isNaN(d.getTime()) ? String(ts) : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -68,7 +75,8 @@ export function timeOfDay(ts) {
 // A table from column definitions [{head, cell: row => node|string}].
 export function table(caption, columns, rows, emptyText) {
   if (!rows.length) return h("p", { class: "empty" }, emptyText);
-  return h("div", { class: "table-wrap" },
+  // a region that may scroll sideways takes focus, so keys can scroll it
+  return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
     h("table", {},
       h("caption", {}, caption),
       h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c.head)))),

@@ -5,7 +5,7 @@
 
 import * as api from "./api.js";
 import * as live from "./live.js";
-import { h, uid, duration, when, table, focusHeading, fill } from "./dom.js";
+import { h, uid, duration, shortWhen, table, focusHeading, fill } from "./dom.js";
 import { FieldErrors, StepForm, codeSelect, stepTitle } from "./forms.js";
 
 // A member's inputs, named as workflow.start names them.
@@ -60,14 +60,20 @@ export function render(main, app) {
 
 function exitTable(caption, exits) {
   return table(caption, [
-    { head: "Exit", cell: (x) => h("a", { href: `#/exit/${x.workflow_id}` }, x.workflow_id) },
+    { head: "Household's exit", cell: exitLink },
     { head: "Project", cell: (x) => x.project_id },
-    { head: "Household", cell: (x) => x.household_id },
     { head: "Progress", cell: progressCell },
     { head: "Idle", cell: (x) => duration(x.idle_s) },
-    { head: "Last change", cell: (x) => `${x.last_actor || x.started_by || "—"}, ${when(x.updated_at)}` },
+    { head: "Last change", cell: (x) => h("span", { class: "nowrap" }, `${x.last_actor || x.started_by || "—"} · ${shortWhen(x.updated_at)}`) },
     { head: "Stalled", cell: (x) => (x.stalled ? "Stalled" : "—") },
   ], exits, "No open exits.");
+}
+
+// The household a caseworker knows, linked to its exit; the workflow id
+// under it for whoever must quote it.
+export function exitLink(x) {
+  return [h("a", { href: `#/exit/${x.workflow_id}`, class: "nowrap" }, x.household_id),
+    h("span", { class: "wfid" }, x.workflow_id)];
 }
 
 export function progressCell(x) {

@@ -145,7 +145,7 @@ export class FieldErrors {
       target.setAttribute("aria-invalid", "true");
       target.setAttribute("aria-describedby", described ? `${described} ${id}` : id);
       this.shown.push({ target, msg, described });
-      this.message(`Please correct the field marked below: ${err.message}`);
+      this.message("Please correct the answer marked below.");
       target.focus();
       return true;
     }
