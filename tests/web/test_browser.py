@@ -364,8 +364,17 @@ def test_caseworker_exits_a_household(stack, browser, tmp_path):
     m1.find_element(By.TAG_NAME, "summary").click()
     choose(by_label(m1, "Disabling condition"), 0)
     fill_member(d, m2, child, relationship=2)
-    set_value(d, by_label(m2, "Date of birth"), born(9))
     assert unlabelled_controls(d) == []
+    # a date of birth after the entry date: refused beside that input
+    birth = by_label(m2, "Date of birth")
+    set_value(d, birth, day(-100))
+    button(start, "Start the exit").click()
+    wait(d, lambda d: birth.get_attribute("aria-invalid") == "true",
+         "the date of birth marked invalid")
+    assert "birth_date" in d.find_element(
+        By.ID, birth.get_attribute("aria-describedby")).text
+    assert d.switch_to.active_element == birth
+    set_value(d, birth, born(9))
     button(start, "Start the exit").click()
 
     # -- the guided exit: the exit form comes first, highlighted -----------
