@@ -174,7 +174,7 @@ export class StepForm {
       const input = fieldInput(codes, field, id, values ? values[field.name] : undefined);
       if (readOnly) input.disabled = true;
       this.inputs.set(field.name, input);
-      const row = h("div", { class: "field", dataset: { field: field.name } },
+      const row = h("div", { class: "field", dataset: { field: field.name, key: `field:${field.name}` } },
         h("label", { for: id }, humanize(field.name), " ", h("span", { class: "element" }, elementText(field))),
         input);
       const g = field.group || "";
