@@ -151,8 +151,7 @@ export function render(main, app, workflowId) {
   }
 
   function menuButton(key, isSelected, ...content) {
-    const b = h("button", { type: "button", class: "menu-item", dataset: { key }, "aria-current": isSelected ? "true" : null }, content);
-    return b;
+    return h("button", { type: "button", class: "menu-item", dataset: { key }, "aria-current": isSelected ? "true" : null }, content);
   }
 
   function drawMenu() {
@@ -408,6 +407,9 @@ export function render(main, app, workflowId) {
     }
     clearTimeout(timer);
     timer = setTimeout(async () => {
+      // answers typed since: the view (and its version) stays as they were
+      // typed against, so their save meets the conflict, not a silent win
+      if (dirty()) return;
       await load();
       if (other && !closed) app.notify(`${describeChange(withStep(c))}.`);
     }, other ? 0 : 200);
