@@ -33,6 +33,9 @@ DEB_TEST  := libcmocka-dev python3-zmq python3-msgpack python3-pytest lmdb-utils
              python3-prometheus-client prometheus \
              python3-lmdb clang libclang-rt-14-dev \
              lintian help2man dpkg-dev systemd
+# The pages' browser tests (tests/web/test_browser.py): headless chromium
+# driven by selenium.
+DEB_TEST  += chromium chromium-driver python3-selenium
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 # Position-independent objects for shared libraries, every symbol hidden
