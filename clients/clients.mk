@@ -48,7 +48,7 @@ CLI_SRC := clients/cli/exitflow.c clients/cli/args.c clients/cli/json.c \
            clients/cli/format.c clients/cli/show.c clients/cli/codes.c \
            clients/cli/caseworker.c clients/cli/ops.c clients/cli/demo.c \
            clients/cli/dq_report.c clients/cli/keygen.c clients/cli/event_text.c \
-           clients/cli/sample.c clients/cli/export.c
+           clients/cli/sample.c clients/cli/export.c clients/jsonpack.c
 LIB_HDRS := clients/exitflow.h clients/internal.h
 CLI_HDRS := clients/exitflow.h clients/cli/cli.h
 

@@ -170,9 +170,6 @@ int cli_reply (cli_t *cli, exitflow_reply_t *reply, const exitflow_error_t *err,
 
 /* ---- JSON (json.c) ---- */
 
-/* A msgpack object as a new JSON value; bytes that are not UTF-8 become
- * U+FFFD, so what is printed is always JSON. */
-json_t *cli_json_from_msgpack (const msgpack_object *o);
 /* JSON text, "@file" or "@-" (stdin) → a value; NULL after printing a
  * usage error (status 2). */
 json_t *cli_json_arg (cli_t *cli, const char *option, const char *text);

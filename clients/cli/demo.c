@@ -11,6 +11,7 @@
  * show. Everything stays in project `demo`, which `list` and `dq-report`
  * leave out unless asked. */
 #include "cli.h"
+#include "clients/jsonpack.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -328,7 +329,7 @@ cmd_demo (cli_t *cli, int argc, char **argv)
     if (cli->json) {
         json_t *doc = json_pack ("{s:s, s:o, s:i, s:{s:b, s:i, s:s?}, s:s?}",
                                  "workflow_id", wf,
-                                 "view", cli_json_from_msgpack (v),
+                                 "view", jsonpack_from_msgpack (v),
                                  "events", (json_int_t) n_events,
                                  "dq_worker", "ran", dq_ran,
                                  "findings", dq_findings (v),

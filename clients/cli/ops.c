@@ -5,6 +5,7 @@
  * event stream through the gapless subscriber until Ctrl-C, and the
  * human-readable forms of the read-only results. */
 #include "cli.h"
+#include "clients/jsonpack.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -212,7 +213,7 @@ cmd_list (cli_t *cli, int argc, char **argv)
                 demo_skipped++;
                 continue;
             }
-            json_array_append_new (all, cli_json_from_msgpack (&items[i]));
+            json_array_append_new (all, jsonpack_from_msgpack (&items[i]));
             list_row (table, &items[i], now);
             count++;
         }

@@ -1,7 +1,7 @@
 /* api — the route table and the handlers of /api/. See api.h. */
 #include "api.h"
 
-#include "jsonpack.h"
+#include "clients/jsonpack.h"
 
 #include "protocol/codec.h"
 

@@ -1,7 +1,7 @@
 /* gateway — pools of libexitflow clients per certificate. See gateway.h. */
 #include "gateway.h"
 
-#include "jsonpack.h"
+#include "clients/jsonpack.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -23,7 +23,7 @@ MHD_LIBS   := $(or $(shell pkg-config --libs libmicrohttpd 2>/dev/null),-lmicroh
 WEB_LDLIBS := $(shell pkg-config --libs libczmq libzmq msgpack 2>/dev/null)
 
 WEB_SRC := clients/web/web.c clients/web/settings.c clients/web/users.c \
-           clients/web/sessions.c clients/web/ratelimit.c clients/web/jsonpack.c \
+           clients/web/sessions.c clients/web/ratelimit.c clients/jsonpack.c \
            clients/web/gateway.c clients/web/live.c clients/web/static.c \
            clients/web/api.c clients/web/server.c
 

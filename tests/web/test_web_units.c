@@ -7,7 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "clients/web/jsonpack.h"
+#include "clients/jsonpack.h"
 #include "clients/web/ratelimit.h"
 #include "clients/web/sessions.h"
 #include "clients/web/static.h"

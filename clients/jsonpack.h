@@ -1,12 +1,15 @@
-/* jsonpack — JSON ↔ msgpack for exitflow-web, through jansson.
+/* jsonpack — JSON ↔ msgpack through jansson, for the programs of clients/
+ * that speak JSON: the CLI (--json, --data, --file) and exitflow-web.
+ * Internal: linked into each program, never part of libexitflow (which
+ * does not depend on jansson).
  *
  * Owns: reading a request body as JSON within limits (size, depth, number
  * of values: the daemon's own, PROTOCOL.md §2.1, so what passes here is
  * not refused there for its shape), packing JSON into the msgpack the
  * library sends, and turning daemon results into JSON. Integers stay
  * integers both ways (HUD codes are ints). */
-#ifndef EXF_WEB_JSONPACK_H
-#define EXF_WEB_JSONPACK_H
+#ifndef EXF_CLIENTS_JSONPACK_H
+#define EXF_CLIENTS_JSONPACK_H
 
 #include <jansson.h>
 #include <msgpack.h>
@@ -23,7 +26,9 @@ json_t *jsonpack_parse_object (const char *text, size_t len, char *why,
 void jsonpack_pack (msgpack_packer *pk, const json_t *j);
 
 /* A msgpack value as JSON (a new reference, never NULL): bytes that are
- * not UTF-8 become U+FFFD, nesting below 64 becomes null. */
+ * not UTF-8 become U+FFFD, nesting below 64 becomes null, an integer map
+ * key becomes its decimal text (JSON keys are strings), any other
+ * non-string key is left out rather than given a made-up name. */
 json_t *jsonpack_from_msgpack (const msgpack_object *o);
 
 #endif

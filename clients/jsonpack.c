@@ -154,12 +154,20 @@ from_msgpack (const msgpack_object *o, int depth)
         json_t *m = json_object ();
         for (uint32_t i = 0; i < o->via.map.size; i++) {
             const msgpack_object *k = &o->via.map.ptr[i].key;
-            /* the daemon's keys are strings; anything else is skipped
-             * rather than given a made-up name */
-            if (k->type != MSGPACK_OBJECT_STR)
+            char number[24];
+            json_t *key = NULL;
+            if (k->type == MSGPACK_OBJECT_STR)
+                key = string_of (k->via.str.ptr, k->via.str.size);
+            else if (k->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                snprintf (number, sizeof number, "%llu",
+                          (unsigned long long) k->via.u64);
+            else if (k->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+                snprintf (number, sizeof number, "%lld",
+                          (long long) k->via.i64);
+            else
                 continue;
-            json_t *key = string_of (k->via.str.ptr, k->via.str.size);
-            json_object_set_new (m, json_is_string (key)
+            json_object_set_new (m, !key ? number
+                                    : json_is_string (key)
                                         ? json_string_value (key) : "",
                                  from_msgpack (&o->via.map.ptr[i].val,
                                                depth + 1));
