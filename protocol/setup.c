@@ -101,3 +101,24 @@ setup_private_dir (const char *path, bool *made, char *why, size_t cap)
         return true;
     return false;
 }
+
+const char *
+setup_setting (const char *flag_value, const char *flag, const char *env,
+               zconfig_t *file, const char *path, const char *fallback,
+               char *from, size_t cap)
+{
+    const char *value = flag_value;
+    snprintf (from, cap, "--%s", flag);
+    const char *env_value = env ? getenv (env) : NULL;
+    if (!value && env_value && *env_value) {
+        value = env_value;
+        snprintf (from, cap, "%s", env);
+    }
+    if (!value && file) {
+        const char *key = path;
+        if (!(value = zconfig_get (file, path, NULL)) && fallback)
+            value = zconfig_get (file, key = fallback, NULL);
+        snprintf (from, cap, "config %s", key);
+    }
+    return value;
+}

@@ -1,7 +1,8 @@
 /* setup — what every program checks of its set-up before it starts.
  *
  * Owns: the shape of a ZeroMQ endpoint any exitflow program may use
- * (PROTOCOL.md §1), reading a configuration file as text, and the private
+ * (PROTOCOL.md §1), reading a configuration file as text, where a
+ * setting's value comes from (flag, environment, file), and the private
  * directory a program writes client data into. The daemon,
  * the workers and the client library all judge these alike, so a mistake
  * is reported the same way wherever it is made: with its reason, before
@@ -9,6 +10,7 @@
 #ifndef EXF_SETUP_H
 #define EXF_SETUP_H
 
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -26,6 +28,18 @@ bool setup_endpoint_valid (const char *endpoint, bool bind, char *why,
  * binary, a directory or /dev/zero is a mistake to report, not an empty
  * configuration). NULL with the reason in `why`. */
 char *setup_read_text (const char *path, char *why, size_t cap);
+
+/* A setting's value, taken in the order every program takes it: the
+ * flag's value when given, else the environment variable `env` (when set
+ * and not empty; NULL: none), else the configuration's `path`, else its
+ * `fallback` path (a key of another section, as the workers and the
+ * gateway read the daemon's endpoints; NULL: none). NULL when none has
+ * it. `from` says where it came from ("--flag", "ENV", "config PATH"),
+ * for the messages that name a wrong value's source. */
+const char *setup_setting (const char *flag_value, const char *flag,
+                           const char *env, zconfig_t *file,
+                           const char *path, const char *fallback,
+                           char *from, size_t cap);
 
 /* A directory for files that hold client data (a backup, an export):
  * new (made 0700; its parent must exist) or existing and empty (made

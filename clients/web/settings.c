@@ -172,21 +172,11 @@ resolve (web_settings_t *cfg, const char *const flag[N_SETTINGS],
 {
     for (size_t i = 0; i < N_SETTINGS; i++) {
         const setting_t *s = &settings[i];
-        const char *value = flag[i];
         char path[128], from[160];
         snprintf (path, sizeof path, SECTION "/%s", s->flag);
-        snprintf (from, sizeof from, "--%s", s->flag);
-        const char *env = s->env ? getenv (s->env) : NULL;
-        if (!value && env && *env) {
-            value = env;
-            snprintf (from, sizeof from, "%s", s->env);
-        }
-        if (!value && file) {
-            const char *key = path;
-            if (!(value = zconfig_get (file, path, NULL)) && s->fallback)
-                value = zconfig_get (file, key = s->fallback, NULL);
-            snprintf (from, sizeof from, "config %s", key);
-        }
+        const char *value = setup_setting (flag[i], s->flag, s->env, file,
+                                           path, s->fallback, from,
+                                           sizeof from);
         if (!value) {
             value = s->def;
             if (s->kind == K_KEYFILE && access (value, F_OK) != 0)

@@ -305,22 +305,12 @@ worker_config_load (worker_config_t *cfg, unsigned program, int argc,
         const setting_t *s = &settings[i];
         if (!(s->programs & program))
             continue;
-        const char *value = flag[i];
         char path[128], from[160];
         snprintf (path, sizeof path, "%s/%s", cfg->section,
                   s->key ? s->key : s->flag);
-        snprintf (from, sizeof from, "--%s", s->flag);
-        const char *env = s->env ? getenv (s->env) : NULL;
-        if (!value && env && *env) {
-            value = env;
-            snprintf (from, sizeof from, "%s", s->env);
-        }
-        if (!value && file) {
-            const char *key = path;
-            if (!(value = zconfig_get (file, path, NULL)) && s->fallback)
-                value = zconfig_get (file, key = s->fallback, NULL);
-            snprintf (from, sizeof from, "config %s", key);
-        }
+        const char *value = setup_setting (flag[i], s->flag, s->env, file,
+                                           path, s->fallback, from,
+                                           sizeof from);
         if (!value) {
             value = s->def ? s->def : cfg->section;
             snprintf (from, sizeof from, "default %s", s->flag);
