@@ -416,7 +416,10 @@ EXITFLOW_EXPORT int exitflow_subscriber_next (exitflow_subscriber_t *self,
                                               int timeout_ms,
                                               exitflow_event_t **event,
                                               exitflow_error_t *err);
-/* The highest seq accounted for (delivered or skipped by the filter). */
+/* The highest seq accounted for: delivered, skipped by the filter, or
+ * fetched and waiting in the subscriber's queue. So it is a safe offset to
+ * ack only right after exitflow_subscriber_next returned 0 (the queue is
+ * empty then); after an event, ack that event's seq. */
 EXITFLOW_EXPORT uint64_t exitflow_subscriber_seq (const exitflow_subscriber_t *self);
 /* Log reads made because of a seq jump or a reconnect (not the start or
  * idle checks): how often PUB/SUB lost something. */

@@ -10,16 +10,19 @@
  *
  * It keeps its place in the event log as a named consumer (consumer.ack,
  * `--consumer`, default exits-by-destination): stopped and started again,
- * it goes on after the last event it counted, so nothing is counted twice
- * (the table is this run's: the counts live in memory). It prints the
- * table on SIGUSR1 and when it stops (SIGINT, SIGTERM).
+ * it goes on after the last event it counted, so nothing is counted twice.
+ * Without `--state` the table is this run's (the counts live in memory);
+ * with `--state FILE` the counts are kept in FILE with the seq they cover,
+ * written before each ack, so a restart — even after kill -9 — goes on
+ * with the totals, each exit counted once. It prints the table on SIGUSR1
+ * and when it stops (SIGINT, SIGTERM).
  *
  * Its certificate must be a `worker` one (consumer.ack is for workers and
  * admin): --cert FILE and --server-key FILE|Z85, or EXITFLOW_CERT and
  * EXITFLOW_SERVER_KEY, or ./var/keys/worker_secret and ./var/keys/server.
  *
  *     make examples
- *     bin/exits_by_destination &           # then: kill -USR1 %1
+ *     bin/exits_by_destination --state exits.tsv &   # then: kill -USR1 %1
  *
  * Built like any program of a vendor's: <exitflow.h> and -lexitflow. */
 #include <exitflow.h>
@@ -29,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_PROJECTS 256
 #define MAX_CATEGORIES 8
@@ -73,7 +77,7 @@ category_of (const table_t *t, int64_t destination)
 }
 
 static void
-count (table_t *t, const char *project, int category)
+count (table_t *t, const char *project, int category, long n)
 {
     int p = 0;
     while (p < t->n_projects && strcmp (t->projects[p], project) != 0)
@@ -84,7 +88,7 @@ count (table_t *t, const char *project, int category)
         snprintf (t->projects[t->n_projects++], sizeof t->projects[0], "%s",
                   project);
     }
-    t->counts[p][category]++;
+    t->counts[p][category] += n;
 }
 
 static void
@@ -106,6 +110,51 @@ print_table (const table_t *t)
     if (!t->n_projects)
         printf ("(no exits yet)\n");
     fflush (stdout);
+}
+
+/* --state FILE: "seq N", then a line "PROJECT<TAB>CATEGORY<TAB>COUNT" per
+ * count, written to FILE.tmp, synced and renamed over FILE, so the file is
+ * always one whole table and the seq it covers. */
+static bool
+save_state (const table_t *t, uint64_t seq, const char *path)
+{
+    char tmp[4096];
+    snprintf (tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen (tmp, "w");
+    if (!f)
+        return false;
+    fprintf (f, "seq %llu\n", (unsigned long long) seq);
+    for (int p = 0; p < t->n_projects; p++)
+        for (int c = 0; c < t->n_categories; c++)
+            if (t->counts[p][c])
+                fprintf (f, "%s\t%s\t%ld\n", t->projects[p],
+                         t->categories[c], t->counts[p][c]);
+    bool ok = fflush (f) == 0 && fsync (fileno (f)) == 0;
+    ok = fclose (f) == 0 && ok;
+    return ok && rename (tmp, path) == 0;
+}
+
+/* The seq the file's table covers, its counts added to `t`; 0 when there
+ * is no file yet. */
+static uint64_t
+load_state (table_t *t, const char *path)
+{
+    FILE *f = fopen (path, "r");
+    unsigned long long seq = 0;
+    if (!f || fscanf (f, "seq %llu\n", &seq) != 1) {
+        if (f)
+            fclose (f);
+        return 0;
+    }
+    char project[65], category[32];
+    long n;
+    while (fscanf (f, "%64[^\t]\t%31[^\t]\t%ld\n", project, category, &n)
+           == 3)
+        for (int c = 0; c < t->n_categories; c++)
+            if (strcmp (t->categories[c], category) == 0)
+                count (t, project, c, n);
+    fclose (f);
+    return seq;
 }
 
 /* The project of a workflow: asked once for each new workflow (a
@@ -155,10 +204,12 @@ main (int argc, char **argv)
         { "consumer", required_argument, NULL, 'n' },
         { "cert", required_argument, NULL, 'c' },
         { "server-key", required_argument, NULL, 'k' },
+        { "state", required_argument, NULL, 's' },
         { 0 },
     };
     const char *endpoint = "tcp://127.0.0.1:5570", *events =
-        "tcp://127.0.0.1:5571", *consumer = "exits-by-destination";
+        "tcp://127.0.0.1:5571", *consumer = "exits-by-destination",
+        *state = NULL;
     exitflow_options_t o = exitflow_options_default ();
     int c;
     while ((c = getopt_long (argc, argv, "", options, NULL)) != -1)
@@ -168,9 +219,10 @@ main (int argc, char **argv)
         case 'n': consumer = optarg; break;
         case 'c': o.cert = optarg; break;
         case 'k': o.server_key = optarg; break;
+        case 's': state = optarg; break;
         default:
             fprintf (stderr, "usage: %s [--endpoint E] [--events E] "
-                     "[--consumer NAME] [--cert FILE --server-key KEY]\n",
+                     "[--consumer NAME] [--state FILE] [--cert FILE --server-key KEY]\n",
                      argv[0]);
             return 2;
         }
@@ -198,7 +250,9 @@ main (int argc, char **argv)
     /* acking where it stands says at once whether this certificate may
      * keep an offset (a worker's may; without it a restart would count
      * again) */
-    uint64_t acked = stored_offset (client, consumer);
+    /* the state file, when there is one, is where the counts stop */
+    uint64_t acked = state ? load_state (&t, state)
+                           : stored_offset (client, consumer);
     exitflow_reply_t *mark = exitflow_consumer_ack (client, consumer, acked,
                                                     &err);
     if (!mark) {
@@ -223,7 +277,13 @@ main (int argc, char **argv)
     while (sub && !stop) {
         exitflow_event_t *ev = NULL;
         int got = exitflow_subscriber_next (sub, 1000, &ev, &err);
+        /* how far the counts go: the event just counted; when the wait
+         * ended with none, every seq the subscriber accounted for (events
+         * of other types it skipped — it may also hold fetched events not
+         * yet handed over, so only an idle moment says they are done) */
+        uint64_t seen = got == 0 ? exitflow_subscriber_seq (sub) : acked;
         if (got == 1) {
+            seen = exitflow_event_seq (ev);
             int64_t destination = -1;
             exitflow_obj_int (exitflow_event_data (ev), "destination",
                               &destination);
@@ -237,12 +297,15 @@ main (int argc, char **argv)
                 break;
             }
             if (category >= 0)
-                count (&t, project, category);
+                count (&t, project, category, 1);
             exitflow_event_destroy (&ev);
         }
-        /* the offset past what is counted, and past the events of other
-         * types the subscriber skipped */
-        uint64_t seen = exitflow_subscriber_seq (sub);
+        if (seen > acked && state && !save_state (&t, seen, state)) {
+            fprintf (stderr, "exits_by_destination: cannot write %s\n",
+                     state);
+            status = 1;
+            break;
+        }
         exitflow_reply_t *r = seen > acked
             ? exitflow_consumer_ack (client, consumer, seen, &err) : NULL;
         if (r)

@@ -31,14 +31,14 @@ def category(code):
     return CATEGORY.get(code // 100, "other")
 
 
-def start(daemon, consumer):
+def start(daemon, consumer, *extra):
     keys = daemon.client_keys("worker")
     env = {k: v for k, v in os.environ.items()
            if k not in ("EXITFLOW_CERT", "EXITFLOW_SERVER_KEY")}
     p = subprocess.Popen(
         [PROGRAM, "--endpoint", daemon.commands, "--events", daemon.events,
          "--consumer", consumer, "--cert", keys["cert"], "--server-key",
-         keys["server_key"]], env=env, stdout=subprocess.PIPE,
+         keys["server_key"], *extra], env=env, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     return p
 
@@ -143,6 +143,52 @@ def test_exits_by_destination_counts_and_resumes(daemon):
         if p.poll() is None:
             p.kill()
     assert tables(out) == [expected(second)]
+
+
+def test_with_a_state_file_the_totals_survive_restarts(daemon, tmp_path):
+    """--state keeps the counts with the seq they cover, written before
+    each ack: a restart, even after kill -9, goes on with the totals, and
+    counts each exit once. (A new state file starts from the log's first
+    event, so the daemon's other tests' projects are in the table too: only
+    this test's project is compared.)"""
+    client = daemon.client()
+    consumer = "report-" + uuid.uuid4().hex[:8]
+    state = str(tmp_path / "exits.tsv")
+    project = "PS-" + uuid.uuid4().hex[:6]
+    done = []
+    for batch, how in (([(project, (435, 101, None))], "term"),
+                       ([(project, (302, 17, 215))], "kill"),
+                       ([(project, (410, None, None))], "term")):
+        p = start(daemon, consumer, "--state", state)
+        try:
+            for project_id, destinations in batch:
+                exit_household(client, project_id, destinations)
+            done += batch
+            caught_up(client, consumer)
+            if how == "kill":
+                p.kill()
+                p.wait(20)
+                continue
+            out = stop(p)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        [table] = tables(out)
+        assert table[project] == expected(done)[project]
+    # and once more with nothing new: the file alone gives the totals
+    p = start(daemon, consumer, "--state", state)
+    try:
+        caught_up(client, consumer)
+        time.sleep(0.3)
+        out = stop(p)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    [table] = tables(out)
+    assert table[project] == expected(done)[project]
+    assert expected(done)[project] == {"permanent": 2, "homeless": 1,
+                                       "temporary": 1, "other": 1,
+                                       "institutional": 1}
 
 
 @pytest.mark.parametrize("role", ["ops", "frontend"])
