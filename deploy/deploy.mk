@@ -7,7 +7,8 @@
 #                  the daemon, both workers, the CLI, exitflow-web and its
 #                  pages (web.mk's install-web), libexitflow (.so, .a,
 #                  header, pkg-config), man pages (help2man, at build time),
-#                  the config for the installed layout, the systemd units
+#                  the config for the installed layout, the systemd units,
+#                  exitflow-setup (the user, directories and keys)
 #   make deb       exitflow_$(VERSION)_amd64.deb, from a tree staged by
 #                  `make install` (built with Debian's hardening flags)
 #   make test-deploy   the units verified, the package built, its contents,
@@ -90,10 +91,12 @@ install: deps-package
 	@$(MAKE) --no-print-directory install-clients install-programs install-web \
 	  install-man install-config install-units
 
+# exitflow-setup in PREFIX/lib/exitflow: it finds the CLI at ../../bin.
 install-programs: daemon workers
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/lib/exitflow
 	install -m 755 $(BIN)/exitflowd $(BIN)/exitflow-dq $(BIN)/exitflow-notify \
 	  $(DESTDIR)$(BINDIR)/
+	install -m 755 deploy/exitflow-setup $(DESTDIR)$(PREFIX)/lib/exitflow/exitflow-setup
 
 install-man: man
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8

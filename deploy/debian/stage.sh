@@ -30,9 +30,6 @@ chmod 644 "$lib/$soname"
 strip --strip-debug --remove-section=.comment --enable-deterministic-archives \
     "$lib/libexitflow.a"
 
-# The setup script the postinst runs (and an admin after a source install).
-install -D -m 755 "$here/../exitflow-setup" "$stage/usr/lib/exitflow/exitflow-setup"
-
 gzip -9nf "$stage"/usr/share/man/man*/*.[18] "$doc/OPERATIONS.md"
 install -m 644 "$here/copyright" "$doc/copyright"
 install -D -m 644 "$here/lintian-overrides" "$stage/usr/share/lintian/overrides/exitflow"
