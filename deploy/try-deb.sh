@@ -103,7 +103,11 @@ inside ls -l /root/hud-today
 rows=$(inside sh -c 'tail -n +2 /root/hud-today/Exit.csv | wc -l')
 echo "Exit.csv: $rows rows"
 [ "${rows:-0}" -ge 1 ] || fail "exitflow export: no Exit.csv row for the demo's exit"
-inside sh -c 'cd /tmp && exitflow export --out /root/hud-none' | tail -n 2
+# a fresh directory: the root is kept between runs, and an export refuses
+# a directory that is not empty (the last run's files would be read here)
+none=$(inside sh -c 'cd /tmp && rm -rf /root/hud-none && exitflow export --out /root/hud-none' 2>&1) \
+    || fail "exitflow export without --include-demo: $none"
+tail -n 2 <<<"$none"
 [ "$(inside sh -c 'tail -n +2 /root/hud-none/Exit.csv | wc -l')" = 0 ] \
     || fail "exitflow export without --include-demo exported the demo"
 
