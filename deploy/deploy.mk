@@ -4,9 +4,11 @@
 # programs' build rules.
 #
 #   make install PREFIX=/usr/local DESTDIR=
-#                  the daemon, both workers, the CLI, libexitflow (.so, .a,
+#                  the daemon, both workers, the CLI, exitflow-web and its
+#                  pages (web.mk's install-web), libexitflow (.so, .a,
 #                  header, pkg-config), man pages (help2man, at build time),
-#                  the config for the installed layout, the systemd units
+#                  the config for the installed layout, the systemd units,
+#                  exitflow-setup (the user, directories and keys)
 #   make deb       exitflow_$(VERSION)_amd64.deb, from a tree staged by
 #                  `make install` (built with Debian's hardening flags)
 #   make test-deploy   the units verified, the package built, its contents,
@@ -45,14 +47,14 @@ SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DEB_PACKAGE := help2man dpkg-dev binutils
 DEB_TRY     := debootstrap systemd-container
 
-UNITS := exitflowd exitflow-dq exitflow-notify
+UNITS := exitflowd exitflow-dq exitflow-notify exitflow-web
 UNIT_FILES := $(patsubst %,deploy/systemd/%.service,$(UNITS))
 
 # ---- man pages: help2man from each program's --help ----
 # deploy/man/NAME.h2m gives the NAME line and what --help does not say
 # (files, exit status, see also). Generated at build time, never committed.
 MAN1 := exitflow
-MAN8 := exitflowd exitflow-dq exitflow-notify
+MAN8 := exitflowd exitflow-dq exitflow-notify exitflow-web
 MAN_FILES := $(patsubst %,$(OBJ)/man/%.1,$(MAN1)) $(patsubst %,$(OBJ)/man/%.8,$(MAN8))
 HELP2MAN = help2man --no-info --no-discard-stderr --version-string='$(VERSION)'
 
@@ -70,13 +72,14 @@ $(OBJ)/man/%.8: $(BIN)/% deploy/man/%.h2m VERSION
 	$(HELP2MAN) --section=8 --include=deploy/man/$*.h2m --output=$@ $<
 
 # ---- the installed configuration: deploy/exitflow.cfg, rewritten ----
-# One template: deploy/installed.sed turns the checkout's paths (./var/…)
-# into the installed layout's and adds the keys' locations.
+# One template: deploy/installed.sed turns the checkout's paths (./var/…,
+# clients/web/static) into the installed layout's and adds the keys'
+# locations.
 $(OBJ)/deploy/exitflow.cfg: deploy/exitflow.cfg deploy/installed.sed
 	@mkdir -p $(dir $@)
 	sed -f deploy/installed.sed $< >$@.new
-	@if grep -n '\./var' $@.new; then \
-	  echo "deploy: the installed config still names ./var (deploy/installed.sed)"; \
+	@if grep -nE '\./var|= *clients/' $@.new; then \
+	  echo "deploy: the installed config still names a checkout path (deploy/installed.sed)"; \
 	  rm -f $@.new; exit 1; fi
 	mv $@.new $@
 
@@ -85,13 +88,15 @@ deps-package:
 	$(call install_missing,$(DEB_BUILD) $(DEB_CLIENTS) $(DEB_WORKERS) $(DEB_PACKAGE))
 
 install: deps-package
-	@$(MAKE) --no-print-directory install-clients install-programs install-man \
-	  install-config install-units
+	@$(MAKE) --no-print-directory install-clients install-programs install-web \
+	  install-man install-config install-units
 
+# exitflow-setup in PREFIX/lib/exitflow: it finds the CLI at ../../bin.
 install-programs: daemon workers
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/lib/exitflow
 	install -m 755 $(BIN)/exitflowd $(BIN)/exitflow-dq $(BIN)/exitflow-notify \
 	  $(DESTDIR)$(BINDIR)/
+	install -m 755 deploy/exitflow-setup $(DESTDIR)$(PREFIX)/lib/exitflow/exitflow-setup
 
 install-man: man
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
@@ -99,14 +104,17 @@ install-man: man
 	install -m 644 $(filter %.8,$(MAN_FILES)) $(DESTDIR)$(MANDIR)/man8/
 
 # An existing config is the operator's: it is kept, and the new one put
-# beside it as exitflow.cfg.dist. The runbook goes with the docs.
+# beside it as exitflow.cfg.dist. The pages' directory is the package's
+# (/usr/share/exitflow/web) unless WEBDIR (web.mk) says otherwise. The
+# runbook goes with the docs.
 install-config: $(OBJ)/deploy/exitflow.cfg
 	install -d $(DESTDIR)$(SYSCONFDIR)/exitflow $(DESTDIR)$(DOCDIR)
+	sed 's|= /usr/share/exitflow/web$$|= $(WEBDIR)|' $< >$(OBJ)/deploy/exitflow.cfg.prefix
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/exitflow/exitflow.cfg ]; then \
 	  echo "install: keeping $(DESTDIR)$(SYSCONFDIR)/exitflow/exitflow.cfg;" \
 	       "the new one is exitflow.cfg.dist beside it"; \
-	  install -m 644 $< $(DESTDIR)$(SYSCONFDIR)/exitflow/exitflow.cfg.dist; \
-	else install -m 644 $< $(DESTDIR)$(SYSCONFDIR)/exitflow/exitflow.cfg; fi
+	  install -m 644 $(OBJ)/deploy/exitflow.cfg.prefix $(DESTDIR)$(SYSCONFDIR)/exitflow/exitflow.cfg.dist; \
+	else install -m 644 $(OBJ)/deploy/exitflow.cfg.prefix $(DESTDIR)$(SYSCONFDIR)/exitflow/exitflow.cfg; fi
 	install -m 644 deploy/OPERATIONS.md $(DESTDIR)$(DOCDIR)/OPERATIONS.md
 
 # The units name /usr/bin (the package's place); another prefix gets its
@@ -149,12 +157,12 @@ DEB_SOURCES := $(shell git ls-files 2>/dev/null | grep -v '^tests/')
 
 $(DEB_FILE): VERSION $(DEB_SOURCES) $(wildcard deploy/debian/*)
 	@CFLAGS="$(DEB_CFLAGS)" $(MAKE) --no-print-directory BIN=$(DEB_BIN) OBJ=$(DEB_OBJ) \
-	  daemon clients workers
+	  daemon clients workers web
 	rm -rf $(DEB_STAGE)
 	@CFLAGS="$(DEB_CFLAGS)" $(MAKE) --no-print-directory BIN=$(DEB_BIN) OBJ=$(DEB_OBJ) \
 	  PREFIX=/usr LIBDIR=/usr/lib/$(DEB_MULTI) INCLUDEDIR=/usr/include \
 	  SYSTEMDUNITDIR=/lib/systemd/system DESTDIR=$(CURDIR)/$(DEB_STAGE) \
-	  install-clients install-programs install-man install-config install-units
+	  install-clients install-programs install-web install-man install-config install-units
 	DEB_MAINTAINER='$(DEB_MAINTAINER)' deploy/debian/stage.sh $(DEB_STAGE) '$(VERSION)' '$(DEB_ARCH)' '$(DEB_MULTI)' \
 	  '$(LIBEXITFLOW_SONAME)' '$(DEB_DATE)'
 	dpkg-deb --root-owner-group -Zxz --build $(DEB_STAGE) $@

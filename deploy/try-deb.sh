@@ -12,13 +12,15 @@
 # network, for apt). Inside it, each step printed with what it showed:
 # apt install ./the.deb; systemctl start of the three units; exitflow demo
 # with the admin certificate the package made; exitflow backup; exitflow
-# export of today's exits (the demo's); systemctl
-# status and journalctl; a revoked certificate; a stop on SIGTERM; a start that fails
+# export of today's exits (the demo's); exitflow-web (running since the
+# install): a caseworker added with `exitflow-web passwd`, signed in with
+# curl, an exit started and listed through the API; systemctl status and
+# journalctl; a revoked certificate; a stop on SIGTERM; a start that fails
 # with a status RestartPreventExitStatus= names (not restarted); an
-# upgrade that keeps the keys; apt purge keeping the data, a reinstall
-# serving it again; apt purge with EXITFLOW_PURGE_DATA=1. The container is
-# powered off at the end, whatever happened (the root is kept for the next
-# run).
+# upgrade that keeps the keys and the web accounts; apt purge keeping the
+# data, a reinstall serving it again (the kept caseworker signs in again);
+# apt purge with EXITFLOW_PURGE_DATA=1. The container is powered off at the
+# end, whatever happened (the root is kept for the next run).
 set -u
 deb=$(readlink -f "$1")
 root=${2:-/var/tmp/exitflow-try/root}
@@ -101,9 +103,82 @@ inside ls -l /root/hud-today
 rows=$(inside sh -c 'tail -n +2 /root/hud-today/Exit.csv | wc -l')
 echo "Exit.csv: $rows rows"
 [ "${rows:-0}" -ge 1 ] || fail "exitflow export: no Exit.csv row for the demo's exit"
-inside sh -c 'cd /tmp && exitflow export --out /root/hud-none' | tail -n 2
+# a fresh directory: the root is kept between runs, and an export refuses
+# a directory that is not empty (the last run's files would be read here)
+none=$(inside sh -c 'cd /tmp && rm -rf /root/hud-none && exitflow export --out /root/hud-none' 2>&1) \
+    || fail "exitflow export without --include-demo: $none"
+tail -n 2 <<<"$none"
 [ "$(inside sh -c 'tail -n +2 /root/hud-none/Exit.csv | wc -l')" = 0 ] \
     || fail "exitflow export without --include-demo exported the demo"
+
+step "exitflow-web: installed running, on loopback, with no account"
+inside systemctl is-enabled exitflow-web
+echo "exitflow-web: $(inside systemctl is-active exitflow-web)"
+inside sh -c 'ls -l /etc/exitflow/web-users /etc/exitflow/keys/frontend_secret /etc/exitflow/keys/ops_secret /etc/exitflow/certs/frontend /etc/exitflow/certs/ops'
+inside sh -c 'command -v curl >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null 2>&1'
+
+step "exitflow-web passwd dana --role caseworker (as root, the password on stdin)"
+password=try-$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+printf '%s\n' "$password" | inside exitflow-web passwd dana --role caseworker \
+    --users /etc/exitflow/web-users || fail "exitflow-web passwd"
+inside ls -l /etc/exitflow/web-users
+
+# Signs NAME in with curl (a cookie jar in /root), lists its exits, and,
+# with `start`, starts a one-member household first; prints what each
+# answered, fails on a status it should not get.
+web_try() {
+    name=$1 start=${2:-}
+    inside rm -f /root/web.jar
+    login=$(inside curl -s -o /dev/stdout -w '\n%{http_code}' -c /root/web.jar \
+        -H 'Content-Type: application/json' \
+        --data "{\"name\":\"$name\",\"password\":\"$password\"}" \
+        http://127.0.0.1:8080/api/login)
+    echo "POST /api/login: $(tail -n 1 <<<"$login") $(head -n 1 <<<"$login" | sed 's/"csrf":"[^"]*"/"csrf":"…"/')"
+    [ "$(tail -n 1 <<<"$login")" = 200 ] || { fail "sign-in as $name"; return; }
+    csrf=$(head -n 1 <<<"$login" | sed -n 's/.*"csrf":"\([^"]*\)".*/\1/p')
+    inside sh -c "grep -o 'HttpOnly' /root/web.jar >/dev/null && echo 'cookie jar: exitflow_session, HttpOnly'"
+    if [ -n "$start" ]; then
+        entry=$(date -u -d '-30 days' +%F)
+        household="{\"enrollment_id\":\"E-try-1\",\"household_id\":\"HH-try-$(date +%s)\",\"project_id\":\"P-try\",\"project_type\":1,\"members\":[{\"client_id\":\"C-try-1\",\"enrollment_id\":\"E-try-1\",\"relationship\":1,\"entry_date\":\"$entry\",\"adult\":true}]}"
+        started=$(inside curl -s -w '\n%{http_code}' -b /root/web.jar \
+            -H 'Content-Type: application/json' -H "X-CSRF-Token: $csrf" \
+            --data "$household" http://127.0.0.1:8080/api/exits)
+        echo "POST /api/exits: $(tail -n 1 <<<"$started") $(head -n 1 <<<"$started")"
+        [ "$(tail -n 1 <<<"$started")" = 201 ] || fail "start an exit through exitflow-web"
+    fi
+    exits=$(inside curl -s -w '\n%{http_code}' -b /root/web.jar \
+        'http://127.0.0.1:8080/api/exits?scope=project&project_id=P-try')
+    echo "GET /api/exits?scope=project&project_id=P-try: $(tail -n 1 <<<"$exits") $(head -n 1 <<<"$exits" | cut -c1-300)"
+    [ "$(tail -n 1 <<<"$exits")" = 200 ] || fail "GET /api/exits"
+    grep -q "\"started_by\":\"$name\"" <<<"$exits" \
+        || fail "GET /api/exits: no exit started by $name"
+}
+
+step "exitflow-web: sign in with curl, start an exit, GET /api/exits"
+page=$(inside curl -s -o /dev/null -w '%{http_code} %{content_type}' http://127.0.0.1:8080/)
+echo "GET /: $page"
+case $page in 200\ text/html*) ;; *) fail "GET / of exitflow-web" ;; esac
+web_try dana start
+
+step "exitflow-web over HTTPS: its own certificate (self-signed here) in /etc/exitflow/tls"
+inside sh -c 'install -d -o root -g exitflow -m 0750 /etc/exitflow/tls && cd /etc/exitflow/tls && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout web.key -out web.pem 2>/dev/null && chgrp exitflow web.key && chmod 0640 web.key && chmod 0644 web.pem && ls -l /etc/exitflow/tls'
+# the config's two commented keys, as the runbook says; put back afterwards
+inside sed -i -e 's|^#    tls-cert = |    tls-cert = |' -e 's|^#    tls-key = |    tls-key = |' /etc/exitflow/exitflow.cfg
+inside systemctl restart exitflow-web
+inside journalctl --no-pager -o cat -u exitflow-web | grep 'serving' | tail -n 1
+head=$(inside curl -sk -o /dev/null -D - -H 'Content-Type: application/json' \
+    --data "{\"name\":\"dana\",\"password\":\"$password\"}" https://127.0.0.1:8080/api/login)
+echo "POST https://127.0.0.1:8080/api/login: $(head -n 1 <<<"$head" | tr -d '\r')"
+echo "$(grep -i '^set-cookie:' <<<"$head" | sed 's/exitflow_session=[^;]*/exitflow_session=…/' | tr -d '\r')"
+grep -qi '^set-cookie:.*; *Secure' <<<"$head" || fail "HTTPS sign-in: no Secure cookie"
+inside sed -i -e 's|^    tls-cert = |#    tls-cert = |' -e 's|^    tls-key = |#    tls-key = |' /etc/exitflow/exitflow.cfg
+inside systemctl restart exitflow-web
+
+step "systemctl status exitflow-web"
+inside systemctl status --no-pager exitflow-web | grep -vE '^\s*$' | head -n 20
+[ "$(inside systemctl is-active exitflow-web)" = active ] || fail "exitflow-web is not active"
+inside journalctl --no-pager -o cat -u exitflow-web | tail -n 8
+inside systemd-analyze security --no-pager exitflow-web | tail -n 1
 
 step "a user not in exitflow-admin, then in it"
 inside sh -c 'id alice >/dev/null 2>&1 || useradd -m alice'
@@ -112,10 +187,10 @@ inside adduser --quiet alice exitflow-admin
 inside su alice -s /bin/sh -c 'cd && exitflow ping; echo "exit status $?"'
 
 step "systemctl status"
-inside systemctl status --no-pager exitflowd exitflow-dq exitflow-notify | grep -vE '^\s*$' | head -n 40
+inside systemctl status --no-pager exitflowd exitflow-dq exitflow-notify exitflow-web | grep -vE '^\s*$' | head -n 50
 
-step "journalctl -u exitflowd -u exitflow-dq -u exitflow-notify"
-inside journalctl --no-pager -o short-iso -u exitflowd -u exitflow-dq -u exitflow-notify | tail -n 25
+step "journalctl -u exitflowd -u exitflow-dq -u exitflow-notify -u exitflow-web"
+inside journalctl --no-pager -o short-iso -u exitflowd -u exitflow-dq -u exitflow-notify -u exitflow-web | tail -n 25
 
 step "the sandbox: systemd-analyze security exitflowd"
 inside systemd-analyze security --no-pager exitflowd | tail -n 3
@@ -127,11 +202,12 @@ inside rm /etc/exitflow/certs/ops-try
 sleep 2
 inside sh -c 'cd /tmp && exitflow --cert /etc/exitflow/keys/ops-try_secret --timeout 1000 --retries 0 ping; echo "after deleting it: exit status $?"'
 
-step "systemctl stop exitflowd (SIGTERM; the workers stop with it)"
+step "systemctl stop exitflowd (SIGTERM; the workers and exitflow-web stop with it)"
 inside systemctl stop exitflowd
-for u in exitflowd exitflow-dq exitflow-notify; do
+for u in exitflowd exitflow-dq exitflow-notify exitflow-web; do
     echo "$u: $(inside systemctl is-active "$u")"
 done
+inside systemctl show exitflow-web -p ExecMainStatus -p Result
 inside systemctl show exitflowd -p ExecMainStatus -p Result
 inside journalctl --no-pager -o cat -u exitflowd | tail -n 3
 
@@ -146,14 +222,17 @@ inside systemctl show exitflowd -p ActiveState -p Result -p ExecMainStatus -p NR
 inside rm /run/systemd/system/exitflowd.service.d/try.conf
 inside systemctl daemon-reload
 inside systemctl reset-failed exitflowd
-inside systemctl start exitflowd exitflow-dq exitflow-notify || fail "start again"
+inside systemctl start exitflowd exitflow-dq exitflow-notify exitflow-web || fail "start again"
 
-step "upgrade (the same package again): the keys are kept, the services restarted"
-before=$(inside md5sum /etc/exitflow/keys/server_secret /etc/exitflow/keys/admin_secret)
+step "upgrade (the same package again): the keys and web accounts are kept, the services restarted"
+kept="/etc/exitflow/keys/server_secret /etc/exitflow/keys/admin_secret /etc/exitflow/keys/frontend_secret /etc/exitflow/keys/ops_secret /etc/exitflow/web-users"
+before=$(inside sh -c "md5sum $kept")
 inside sh -c "cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall ./$base >/dev/null 2>&1"
-after=$(inside md5sum /etc/exitflow/keys/server_secret /etc/exitflow/keys/admin_secret)
-if [ "$before" = "$after" ]; then echo "keys unchanged"; else fail "the upgrade changed the keys"; fi
-echo "exitflowd: $(inside systemctl is-active exitflowd)"
+after=$(inside sh -c "md5sum $kept")
+if [ "$before" = "$after" ]; then echo "keys and web-users unchanged"; else fail "the upgrade changed the keys or web-users"; fi
+for u in exitflowd exitflow-web; do
+    echo "$u: $(inside systemctl is-active "$u")"
+done
 
 step "apt purge exitflow (the data is kept)"
 workflows=$(inside sh -c 'cd /tmp && exitflow stats --json' | tr -d ' \n' | grep -o '"workflows":{[^}]*}')
@@ -169,6 +248,8 @@ echo "before the purge: $workflows; after the reinstall: $again"
 if [ -z "$workflows" ] || [ "$workflows" != "$again" ]; then
     fail "the store was not served again"
 fi
+echo "exitflow-web: $(inside systemctl is-active exitflow-web); the kept account signs in again:"
+web_try dana
 
 step "apt purge with EXITFLOW_PURGE_DATA=1"
 inside sh -c 'EXITFLOW_PURGE_DATA=1 DEBIAN_FRONTEND=noninteractive apt-get purge -y exitflow' 2>&1 \

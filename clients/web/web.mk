@@ -8,8 +8,10 @@
 #                   the API over HTTP and HTTPS against a real
 #                   exitflowd, exitflow-dq and exitflow-web on free ports
 #                   (and the browser tests beside them, where present)
+#   make install-web  exitflow-web in $(BINDIR), the pages in $(WEBDIR)
+#                   (part of `make install`, deploy/deploy.mk)
 
-.PHONY: web test-web asan-web
+.PHONY: web test-web asan-web install-web
 
 # Debian packages on top of DEB_BUILD / DEB_TEST: libcrypt for yescrypt
 # (crypt_rn, crypt_gensalt_rn); openssl makes the TLS test's certificate.
@@ -37,6 +39,17 @@ web: $(BIN)/exitflow-web
 $(BIN)/exitflow-web: $(call objs,$(WEB_SRC)) $(BIN)/libexitflow.a $(PROTOCOL_LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS) $^ -o $@ $(MHD_LIBS) $(JANSSON_LIBS) -lcrypt $(WEB_LDLIBS) -lpthread
+
+# The pages' installed place; the installed config's web/static names it
+# (deploy/installed.sed, rewritten by deploy.mk's install-config for
+# another PREFIX). Every file under static/ but dotfiles, as it is laid out.
+WEBDIR ?= $(PREFIX)/share/exitflow/web
+
+install-web: web
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(WEBDIR)
+	install -m 755 $(BIN)/exitflow-web $(DESTDIR)$(BINDIR)/
+	cd clients/web/static && find . -type f ! -name '.*' \
+	  -exec install -D -m 644 {} $(DESTDIR)$(WEBDIR)/{} \;
 
 # The modules that need no daemon, in cmocka: sessions, rate limits, JSON
 # limits, the pages' paths, the users file.

@@ -21,18 +21,14 @@ pkgdir=$(cd "$stage/../.." && pwd)
 doc=$stage/usr/share/doc/exitflow
 lib=$stage/usr/lib/$multiarch
 
-# Programs and the library without debug information (the static archive
-# keeps its symbols, as Debian's -dev packages do).
-strip --remove-section=.comment --remove-section=.note \
-    "$stage"/usr/bin/exitflowd "$stage"/usr/bin/exitflow \
-    "$stage"/usr/bin/exitflow-dq "$stage"/usr/bin/exitflow-notify
+# Programs (every file in usr/bin: the daemon, the workers, the CLI,
+# exitflow-web) and the library without debug information (the static
+# archive keeps its symbols, as Debian's -dev packages do).
+strip --remove-section=.comment --remove-section=.note "$stage"/usr/bin/*
 strip --remove-section=.comment --remove-section=.note --strip-unneeded "$lib/$soname"
 chmod 644 "$lib/$soname"
 strip --strip-debug --remove-section=.comment --enable-deterministic-archives \
     "$lib/libexitflow.a"
-
-# The setup script the postinst runs (and an admin after a source install).
-install -D -m 755 "$here/../exitflow-setup" "$stage/usr/lib/exitflow/exitflow-setup"
 
 gzip -9nf "$stage"/usr/share/man/man*/*.[18] "$doc/OPERATIONS.md"
 install -m 644 "$here/copyright" "$doc/copyright"
@@ -60,9 +56,12 @@ chmod 644 "$stage/DEBIAN/shlibs" "$stage/DEBIAN/triggers" "$stage/DEBIAN/conffil
 # reads them (the package's own library is not a dependency of itself).
 printf 'Source: exitflow\n\nPackage: exitflow\nArchitecture: any\n' \
     >"$pkgdir/debian/control"
-shlibs=$(cd "$pkgdir" && dpkg-shlibdeps -O -xexitflow \
-    -edebian/exitflow/usr/bin/exitflowd -edebian/exitflow/usr/bin/exitflow \
-    -edebian/exitflow/usr/bin/exitflow-dq -edebian/exitflow/usr/bin/exitflow-notify \
+elves=
+for program in "$stage"/usr/bin/*; do
+    elves="$elves -edebian/exitflow/usr/bin/${program##*/}"
+done
+# shellcheck disable=SC2086  # one -e word per program
+shlibs=$(cd "$pkgdir" && dpkg-shlibdeps -O -xexitflow $elves \
     "-edebian/exitflow/usr/lib/$multiarch/$soname" | sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || { echo "stage.sh: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
