@@ -213,6 +213,11 @@ session_body (call_t *call, const session_t *s, json_t **out)
     json_object_set_new (*out, "user", json_string (s->user));
     json_object_set_new (*out, "role", json_string (user_role_name (s->role)));
     json_object_set_new (*out, "csrf", json_string (s->csrf));
+    /* the CoC's zone, which the pages show every time in */
+    char zone[64];
+    gateway_timezone (call->deps->gateway, zone, sizeof zone);
+    json_object_set_new (*out, "timezone", zone[0] ? json_string (zone)
+                                                   : json_null ());
     snprintf (call->reply->user, sizeof call->reply->user, "%s", s->user);
 }
 
@@ -570,6 +575,7 @@ health (call_t *call)
     json_t *pong = daemon_call (call, ROLE_OPS, "ping", NULL, &err);
     json_t *stats = pong ? daemon_call (call, ROLE_OPS, "stats", NULL, &err) : NULL;
     json_decref (pong);
+    gateway_note_stats (call->deps->gateway, stats);
     json_t *h = json_object ();
     json_t *store = json_object_get (stats, "store");
     bool full = json_is_true (json_object_get (store, "full"));

@@ -146,6 +146,7 @@ feed_place (live_t *self)
     if (!stats)
         return false;
     json_int_t last = json_integer_value (json_object_get (stats, "last_seq"));
+    gateway_note_stats (self->gateway, stats);
     json_decref (stats);
     pthread_mutex_lock (&self->lock);
     self->base = self->last = (uint64_t) (last > 0 ? last : 0);
@@ -162,7 +163,10 @@ feed_run (void *arg)
     live_t *self = arg;
     exitflow_subscriber_t *sub = NULL;
     bool said = false;
+    bool zone_stale = false;        /* the daemon was away: its zone may differ */
     while (!self->stopping) {
+        if (zone_stale && gateway_learn_timezone (self->gateway))
+            zone_stale = false;
         if (!self->ready && !feed_place (self)) {
             if (!said)
                 fprintf (stderr, "exitflow-web: live feed: the daemon does "
@@ -191,6 +195,7 @@ feed_run (void *arg)
         } else if (rc < 0 && !self->stopping) {
             /* nothing is lost: the next call resumes from the log */
             fprintf (stderr, "exitflow-web: live feed: %s\n", err.code);
+            zone_stale = true;
             pause_or_stop (self, 1000);
         }
     }

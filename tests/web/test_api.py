@@ -68,6 +68,19 @@ def cookie_attrs(session):
     return parts[0], set(parts[1:])
 
 
+def coc_zone(session, timeout=10.0):
+    """/api/me's timezone, once the gateway has it (its live feed asks the
+    daemon's stats as it starts)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        status, me = session.get("/api/me")
+        assert status == 200, me
+        if me["timezone"] or time.monotonic() > deadline:
+            return me["timezone"]
+        time.sleep(0.05)
+
+
 def history_len(stack, wf):
     return len(admin(stack).history(wf)["events"])
 
@@ -92,6 +105,14 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_a_csrf_token(stack):
     stale = stack.web.session()
     stale.cookie = old
     assert stale.get("/api/me")[0] == 401
+
+
+def test_me_names_the_cocs_time_zone(stack):
+    """The pages show times in the daemon's zone (stats.timezone), as the
+    CLI does: the gateway says which in /api/me."""
+    zone = admin(stack).stats()["timezone"]
+    assert zone
+    assert coc_zone(stack.session("cw1")) == zone
 
 
 def test_wrong_password_and_unknown_user_get_the_same_401(stack):
