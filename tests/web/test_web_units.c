@@ -123,7 +123,7 @@ ratelimit_counts_failures_per_key_in_a_bounded_table (void **state)
     ratelimit_t *f = ratelimit_new (3, 2, 300);
     ratelimit_take (f, "victim");
     ratelimit_take (f, "victim");
-    char key[16];
+    char key[24];
     for (int i = 0; i < 50; i++) {
         snprintf (key, sizeof key, "guess%d", i);
         ratelimit_take (f, key);
