@@ -11,7 +11,8 @@
 typedef struct {
     session_t s;
     bool used;
-    int64_t last_seen;              /* monotonic seconds */
+    int64_t created;                /* monotonic seconds */
+    int64_t last_seen;
     size_t streams;                 /* live streams open */
 } slot_t;
 
@@ -19,7 +20,7 @@ struct sessions_t {
     pthread_mutex_t lock;
     slot_t *slots;
     size_t cap, per_user;
-    int64_t idle_s;
+    int64_t idle_s, max_age_s;
 };
 
 static int64_t
@@ -31,7 +32,7 @@ now_s (void)
 }
 
 sessions_t *
-sessions_new (size_t cap, size_t per_user, int64_t idle_s)
+sessions_new (size_t cap, size_t per_user, int64_t idle_s, int64_t max_age_s)
 {
     sessions_t *self = calloc (1, sizeof *self);
     if (!self || !(self->slots = calloc (cap, sizeof *self->slots))) {
@@ -42,6 +43,7 @@ sessions_new (size_t cap, size_t per_user, int64_t idle_s)
     self->cap = cap;
     self->per_user = per_user ? per_user : cap;
     self->idle_s = idle_s;
+    self->max_age_s = max_age_s;
     return self;
 }
 
@@ -94,7 +96,8 @@ sessions_token_equal (const char *a, const char *b)
 static bool
 expired (const sessions_t *self, const slot_t *slot, int64_t now)
 {
-    return now - slot->last_seen > self->idle_s;
+    return now - slot->last_seen > self->idle_s
+           || now - slot->created > self->max_age_s;
 }
 
 /* Where a new session of `user` goes: a free or expired slot; else, when
@@ -142,7 +145,7 @@ sessions_create (sessions_t *self, const char *user, user_role_t role,
     memset (pick, 0, sizeof *pick);
     pick->s = s;
     pick->used = true;
-    pick->last_seen = now;
+    pick->created = pick->last_seen = now;
     pthread_mutex_unlock (&self->lock);
     *out = s;
     return true;

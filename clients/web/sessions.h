@@ -4,7 +4,7 @@
  * used least recently goes; one user holds at most `per_user` of it, so
  * one account signing in again and again pushes out only its own
  * sessions), session ids and CSRF tokens (256 random bits from getrandom,
- * base64url), idle expiry, and how many live streams each session has
+ * base64url), idle expiry and a maximum age, and how many live streams each session has
  * open. The browser holds only the id, in the cookie; a fresh id is made
  * at every sign-in. Thread-safe. */
 #ifndef EXF_WEB_SESSIONS_H
@@ -28,7 +28,10 @@ typedef struct {
 
 typedef struct sessions_t sessions_t;
 
-sessions_t *sessions_new (size_t cap, size_t per_user, int64_t idle_s);
+/* Sessions end `idle_s` after their last use, and `max_age_s` after
+ * sign-in however much they are used (a stolen cookie does not last). */
+sessions_t *sessions_new (size_t cap, size_t per_user, int64_t idle_s,
+                          int64_t max_age_s);
 void sessions_destroy (sessions_t **self_p);
 
 /* A new session for `user` (a copy in *out). False only when the system

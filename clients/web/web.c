@@ -103,7 +103,7 @@ parts_start (parts_t *p, const web_settings_t *s)
     if (!(p->gateway = gateway_new (&g, why, sizeof why)))
         return setup_failed (p, "certificates", why);
     p->sessions = sessions_new ((size_t) s->sessions_max, SESSIONS_PER_USER,
-                                s->session_idle_s);
+                                s->session_idle_s, s->session_max_age_s);
     p->by_name = ratelimit_new (RATELIMIT_ENTRIES, s->login_failures_name,
                                 s->login_window_s);
     p->by_address = ratelimit_new (RATELIMIT_ENTRIES, s->login_failures_address,

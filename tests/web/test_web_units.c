@@ -27,7 +27,7 @@ static void
 sessions_are_random_bounded_and_least_recently_used_go (void **state)
 {
     (void) state;
-    sessions_t *t = sessions_new (2, 2, 3600);
+    sessions_t *t = sessions_new (2, 2, 3600, 3600);
     session_t a, b, c, got;
     assert_true (sessions_create (t, "cw1", ROLE_CASEWORKER, 1, &a));
     assert_true (sessions_create (t, "ops1", ROLE_OPS, 1, &b));
@@ -62,11 +62,20 @@ static void
 sessions_expire_when_idle (void **state)
 {
     (void) state;
-    sessions_t *t = sessions_new (4, 4, 0);    /* idle past 0 s: gone */
+    sessions_t *t = sessions_new (4, 4, 0, 3600);    /* idle past 0 s: gone */
     session_t a, got;
     assert_true (sessions_create (t, "cw1", ROLE_CASEWORKER, 1, &a));
     sleep (2);
     assert_false (sessions_alive (t, a.id));
+    assert_false (sessions_lookup (t, a.id, &got));
+    sessions_destroy (&t);
+    /* used all the time, but older than its maximum age: gone as well */
+    t = sessions_new (4, 4, 3600, 2);
+    assert_true (sessions_create (t, "cw1", ROLE_CASEWORKER, 1, &a));
+    for (int i = 0; i < 4; i++) {
+        sleep (1);
+        sessions_lookup (t, a.id, &got);
+    }
     assert_false (sessions_lookup (t, a.id, &got));
     sessions_destroy (&t);
 }
@@ -77,7 +86,7 @@ sessions_one_user_pushes_out_only_its_own (void **state)
     (void) state;
     /* room for 8, at most 2 a user: cw1 signing in again and again
      * keeps ops1's session and its own newest two */
-    sessions_t *t = sessions_new (8, 2, 3600);
+    sessions_t *t = sessions_new (8, 2, 3600, 3600);
     session_t other, mine[5], got;
     assert_true (sessions_create (t, "ops1", ROLE_OPS, 7, &other));
     for (int i = 0; i < 5; i++)
