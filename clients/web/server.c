@@ -46,6 +46,7 @@ typedef struct {
     char *body;
     size_t len;
     bool too_large;
+    size_t dropped;                 /* bytes read past the limit */
     struct timespec start;
 } upload_t;
 
@@ -204,13 +205,20 @@ serve_page (server_t *self, struct MHD_Connection *conn, const char *url,
     return send_response (self, conn, status, r, false);
 }
 
+/* A body that did not say its size is read and dropped past the limit,
+ * to answer 413 at its end; one that goes on this long past it is not
+ * a mistake, and its connection is closed instead. */
+#define DROPPED_MAX (4 * (size_t) EXF_BODY_MAX)
+
 /* Takes the body as it comes: up to EXF_BODY_MAX bytes are kept, more
- * marks the request too large and is read and dropped. */
+ * marks the request too large and is read and dropped (DROPPED_MAX). */
 static void
 take_body (upload_t *up, const char *data, size_t n)
 {
-    if (up->too_large)
+    if (up->too_large) {
+        up->dropped += n;
         return;
+    }
     if (up->len + n > EXF_BODY_MAX) {
         up->too_large = true;
         explicit_bzero (up->body, up->len);
@@ -256,7 +264,7 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url,
     if (*data_size) {
         take_body (up, data, *data_size);
         *data_size = 0;
-        return MHD_YES;
+        return up->dropped > DROPPED_MAX ? MHD_NO : MHD_YES;
     }
     return api_owns (url) ? serve_api (self, conn, url, method, up)
                           : serve_page (self, conn, url, method, up);

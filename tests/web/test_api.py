@@ -8,6 +8,7 @@ daemon itself), the live feed, the log, the pages, passwd, TLS.
 What the daemon holds is read back with an admin client of its own
 (stack.daemon.client()), never through the gateway under test."""
 
+import http.client
 import os
 import re
 import socket
@@ -323,6 +324,19 @@ def test_a_post_must_be_json(stack):
         assert r.status == 413 and b"TOO_LARGE" in r.read()
     finally:
         c.close()
+    # one that goes on and on is cut off: the connection closes under it
+    endless = (b"x" * 65536 for _ in range(200))    # 12.5 MiB
+    c = stack.web.connection()
+    try:
+        with pytest.raises((ConnectionError, http.client.HTTPException)):
+            c.request("POST", "/api/exits", body=endless, encode_chunked=True,
+                      headers={"Content-Type": "application/json",
+                               "Cookie": "exitflow_session=" + cw.cookie,
+                               "X-CSRF-Token": cw.csrf})
+            c.getresponse().read()
+    finally:
+        c.close()
+    assert cw.get("/api/me")[0] == 200          # the gateway is still well
 
 
 def test_unknown_routes_and_methods(stack):
