@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define COOKIE_NAME "exitflow_session"
@@ -16,6 +17,10 @@
 #define LIST_PAGE 1000
 #define HISTORY_PAGES_MAX 10        /* workflow.history pages for a CONFLICT */
 #define PASSWORD_MAX 1024
+/* Live streams one session may hold: a browser opens one per tab (and
+ * keeps at most six connections to a host), so more is someone taking
+ * the streams every page shares (--live-max). */
+#define STREAMS_PER_SESSION 8
 
 /* ---- errors ---- */
 
@@ -67,12 +72,29 @@ fail (api_reply_t *reply, const char *code, const char *field,
     return error;
 }
 
+/* The library's own refusals (the daemon did not answer, or not in a way
+ * it could read) say which endpoint or socket failed: a browser is told
+ * this much instead; the daemon's own messages are written for users. */
+static const struct { const char *code, *message; } library_messages[] = {
+    { "UNREACHABLE", "the daemon does not answer: try again shortly" },
+    { "BAD_REPLY", "the daemon's answer could not be read: try again shortly" },
+};
+
+static const char *
+message_for (const exitflow_error_t *err)
+{
+    for (size_t i = 0; i < sizeof library_messages / sizeof *library_messages; i++)
+        if (strcmp (library_messages[i].code, err->code) == 0)
+            return library_messages[i].message;
+    return err->message;
+}
+
 /* The daemon's (or the library's) error as it came: the field path
  * unchanged, for the page to place next to its input. */
 static json_t *
 fail_with (api_reply_t *reply, const exitflow_error_t *err)
 {
-    json_t *error = fail (reply, err->code, err->field, err->message);
+    json_t *error = fail (reply, err->code, err->field, message_for (err));
     if (err->workflow_id[0])
         json_object_set_new (error, "workflow_id", json_string (err->workflow_id));
     return error;
@@ -166,6 +188,24 @@ workflow_id_valid (const char *s, size_t n)
 
 /* ---- sign-in ---- */
 
+/* The session of `id` is over: its live streams are woken to end. */
+static void
+session_end (const api_deps_t *d, const char *id)
+{
+    sessions_remove (d->sessions, id);
+    live_kick (d->live);
+}
+
+/* Whether `s` still holds: alive, and its user still in the users file
+ * with the password and role it signed in with (taking an account away
+ * or changing its password ends its sessions). */
+static bool
+session_holds (const api_deps_t *d, const session_t *s)
+{
+    return sessions_alive (d->sessions, s->id)
+           && users_stamp (d->users, s->user) == s->stamp;
+}
+
 static void
 session_body (call_t *call, const session_t *s, json_t **out)
 {
@@ -173,6 +213,11 @@ session_body (call_t *call, const session_t *s, json_t **out)
     json_object_set_new (*out, "user", json_string (s->user));
     json_object_set_new (*out, "role", json_string (user_role_name (s->role)));
     json_object_set_new (*out, "csrf", json_string (s->csrf));
+    /* the CoC's zone, which the pages show every time in */
+    char zone[64];
+    gateway_timezone (call->deps->gateway, zone, sizeof zone);
+    json_object_set_new (*out, "timezone", zone[0] ? json_string (zone)
+                                                   : json_null ());
     snprintf (call->reply->user, sizeof call->reply->user, "%s", s->user);
 }
 
@@ -198,29 +243,32 @@ handle_login (call_t *call)
     }
     char name_key[USER_NAME_MAX + 1];
     snprintf (name_key, sizeof name_key, "%s", name);
-    int64_t wait_a = ratelimit_wait (d->by_address, call->req->remote);
-    int64_t wait_n = ratelimit_wait (d->by_name, name_key);
-    if (wait_a || wait_n) {
-        call->reply->retry_after = wait_a > wait_n ? wait_a : wait_n;
+    /* both attempts are counted before the password is checked (see
+     * ratelimit.h); a refusal by one takes the other's count back */
+    int64_t wait = ratelimit_take (d->by_address, call->req->remote);
+    if (!wait && (wait = ratelimit_take (d->by_name, name_key)))
+        ratelimit_refund (d->by_address, call->req->remote);
+    if (wait) {
+        call->reply->retry_after = wait;
         fail (call->reply, "RATE_LIMITED", NULL, "too many failed sign-ins: "
               "try again later");
         return;
     }
+    uint64_t stamp = 0;
     user_role_t role = strlen (password) <= PASSWORD_MAX
-                           ? users_verify (d->users, name, password)
+                           ? users_verify (d->users, name, password, &stamp)
                            : ROLE_NONE;
     if (role == ROLE_NONE) {
-        ratelimit_fail (d->by_address, call->req->remote);
-        ratelimit_fail (d->by_name, name_key);
         /* one message for an unknown name and a wrong password */
         fail (call->reply, "UNAUTHENTICATED", NULL, "wrong name or password");
         return;
     }
+    ratelimit_refund (d->by_address, call->req->remote);
     ratelimit_clear (d->by_name, name_key);
     if (call->req->cookie)
-        sessions_remove (d->sessions, call->req->cookie);
+        session_end (d, call->req->cookie);
     session_t s;
-    if (!sessions_create (d->sessions, name, role, &s)) {
+    if (!sessions_create (d->sessions, name, role, stamp, &s)) {
         fail (call->reply, "INTERNAL", NULL, "no randomness for a session");
         return;
     }
@@ -233,7 +281,7 @@ handle_login (call_t *call)
 static void
 handle_logout (call_t *call)
 {
-    sessions_remove (call->deps->sessions, call->session.id);
+    session_end (call->deps, call->session.id);
     set_cookie (call, "", true);
     ok (call, 204, NULL);
 }
@@ -527,6 +575,7 @@ health (call_t *call)
     json_t *pong = daemon_call (call, ROLE_OPS, "ping", NULL, &err);
     json_t *stats = pong ? daemon_call (call, ROLE_OPS, "stats", NULL, &err) : NULL;
     json_decref (pong);
+    gateway_note_stats (call->deps->gateway, stats);
     json_t *h = json_object ();
     json_t *store = json_object_get (stats, "store");
     bool full = json_is_true (json_object_get (store, "full"));
@@ -579,19 +628,25 @@ handle_board (call_t *call)
 
 typedef struct {
     live_stream_t *stream;
-    sessions_t *sessions;
-    char session_id[SESSION_TOKEN_LEN + 1];
+    const api_deps_t *deps;
+    session_t session;
 } sse_t;
 
-/* The stream ends with its session (signed out, or expired). */
+static bool
+sse_allowed (void *cls)
+{
+    sse_t *sse = cls;
+    return session_holds (sse->deps, &sse->session);
+}
+
+/* The stream ends with its session (signed out, expired, or its user's
+ * password or role changed). */
 static ssize_t
 sse_read (void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void) pos;
     sse_t *sse = cls;
-    if (!sessions_alive (sse->sessions, sse->session_id))
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    size_t n = live_read (sse->stream, buf, max);
+    size_t n = live_read (sse->stream, buf, max, sse_allowed, sse);
     return n ? (ssize_t) n : MHD_CONTENT_READER_END_OF_STREAM;
 }
 
@@ -600,6 +655,8 @@ sse_free (void *cls)
 {
     sse_t *sse = cls;
     live_close (sse->stream);
+    sessions_stream_give (sse->deps->sessions, sse->session.id);
+    explicit_bzero (sse, sizeof *sse);
     free (sse);
 }
 
@@ -614,13 +671,20 @@ handle_live (call_t *call)
     const char *last = call->req->last_event_id;
     int64_t after = 0;
     bool resume = last && codec_parse_int (last, 0, INT64_MAX, &after);
+    if (!sessions_stream_take (call->deps->sessions, call->session.id,
+                               STREAMS_PER_SESSION)) {
+        fail (call->reply, "UNAVAILABLE", NULL, "too many live connections "
+              "for this session: close another tab");
+        return;
+    }
     sse_t *sse = calloc (1, sizeof *sse);
     if (!sse)
         abort ();
-    sse->sessions = call->deps->sessions;
-    snprintf (sse->session_id, sizeof sse->session_id, "%s", call->session.id);
+    sse->deps = call->deps;
+    sse->session = call->session;
     sse->stream = live_open (call->deps->live, resume, (uint64_t) after, wf);
     if (!sse->stream) {
+        sessions_stream_give (call->deps->sessions, call->session.id);
         free (sse);
         fail (call->reply, "UNAVAILABLE", NULL, "too many live connections: "
               "try again later");
@@ -725,6 +789,19 @@ route_find (const api_request_t *req, api_reply_t *reply, char id[ID_LEN + 1])
     return NULL;
 }
 
+/* Whether a Content-Type is application/json, parameters (charset) aside:
+ * the media type whole, so that no other type merely starting so counts. */
+static bool
+json_media_type (const char *ct)
+{
+    static const char json[] = "application/json";
+    if (!ct || strncasecmp (ct, json, sizeof json - 1) != 0)
+        return false;
+    const char *rest = ct + sizeof json - 1;
+    rest += strspn (rest, " \t");
+    return *rest == '\0' || *rest == ';';
+}
+
 /* Who is asking, whether they may, and the body: what every route
  * requires before its handler runs. Nothing reaches the daemon unless all
  * of it holds. */
@@ -737,6 +814,13 @@ admit (call_t *call)
         if (!req->cookie
             || !sessions_lookup (call->deps->sessions, req->cookie, &call->session)) {
             fail (call->reply, "UNAUTHENTICATED", NULL, "sign in first");
+            return false;
+        }
+        if (users_stamp (call->deps->users, call->session.user)
+            != call->session.stamp) {
+            /* the account was taken away, or its password or role changed */
+            session_end (call->deps, call->session.id);
+            fail (call->reply, "UNAUTHENTICATED", NULL, "sign in again");
             return false;
         }
         snprintf (call->reply->user, sizeof call->reply->user, "%s",
@@ -755,8 +839,7 @@ admit (call_t *call)
     if (strcmp (req->method, "POST") != 0)
         return true;
     /* a JSON body only: a form of another site cannot send one */
-    const char *ct = req->content_type;
-    if (req->body_len && (!ct || strncmp (ct, "application/json", 16) != 0)) {
+    if (req->body_len && !json_media_type (req->content_type)) {
         fail (call->reply, "UNSUPPORTED_MEDIA_TYPE", NULL, "send "
               "Content-Type: application/json");
         return false;

@@ -25,6 +25,8 @@ struct gateway_t {
     char *commands, *events, *ops_cert, *server_key;
     int timeout_ms;
     pool_t pools[2];                /* [0] frontend, [1] ops */
+    pthread_mutex_t zone_lock;
+    char zone[64];                  /* stats.timezone, "" until known */
 };
 
 static pool_t *
@@ -77,6 +79,7 @@ gateway_new (const gateway_config_t *config, char *why, size_t cap)
     gateway_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
+    pthread_mutex_init (&self->zone_lock, NULL);
     self->ctx = zmq_ctx_new ();
     self->commands = strdup (config->commands);
     self->events = strdup (config->events);
@@ -119,6 +122,7 @@ gateway_destroy (gateway_t **self_p)
     free (self->events);
     free (self->ops_cert);
     free (self->server_key);
+    pthread_mutex_destroy (&self->zone_lock);
     free (self);
     *self_p = NULL;
 }
@@ -199,4 +203,33 @@ const char *
 gateway_events (const gateway_t *self)
 {
     return self->events;
+}
+
+void
+gateway_note_stats (gateway_t *self, const json_t *stats)
+{
+    const char *zone = json_string_value (json_object_get (stats, "timezone"));
+    if (!zone || !*zone || strlen (zone) >= sizeof self->zone)
+        return;
+    pthread_mutex_lock (&self->zone_lock);
+    snprintf (self->zone, sizeof self->zone, "%s", zone);
+    pthread_mutex_unlock (&self->zone_lock);
+}
+
+bool
+gateway_learn_timezone (gateway_t *self)
+{
+    exitflow_error_t err;
+    json_t *stats = gateway_call (self, ROLE_OPS, NULL, "stats", NULL, &err);
+    gateway_note_stats (self, stats);
+    json_decref (stats);
+    return stats != NULL;
+}
+
+void
+gateway_timezone (gateway_t *self, char *out, size_t cap)
+{
+    pthread_mutex_lock (&self->zone_lock);
+    snprintf (out, cap, "%s", self->zone);
+    pthread_mutex_unlock (&self->zone_lock);
 }

@@ -6,7 +6,9 @@
  * only ops may read: stats, consumer.list, events.read). A libexitflow
  * client is not thread-safe, so each request takes a client of its pool
  * for the length of its call. Arguments and results are JSON, turned into
- * msgpack and back by jsonpack. */
+ * msgpack and back by jsonpack. Also what the gateway knows of the
+ * daemon for every page: the CoC's time zone (stats.timezone), which the
+ * pages show times in. */
 #ifndef EXF_WEB_GATEWAY_H
 #define EXF_WEB_GATEWAY_H
 
@@ -47,6 +49,13 @@ json_t *gateway_call (gateway_t *self, user_role_t role, const char *actor,
  * subscriber's wait too). */
 exitflow_options_t gateway_ops_options (const gateway_t *self);
 const char *gateway_commands (const gateway_t *self);
+/* The zone of a stats answer (NULL or without one: nothing) is the CoC's
+ * from now on. */
+void gateway_note_stats (gateway_t *self, const json_t *stats);
+/* Asks stats (ops) for the zone; false when the daemon did not answer. */
+bool gateway_learn_timezone (gateway_t *self);
+/* The CoC's IANA zone as the daemon last said it; "" before it has. */
+void gateway_timezone (gateway_t *self, char *out, size_t cap);
 const char *gateway_events (const gateway_t *self);
 
 #endif

@@ -29,6 +29,7 @@ struct live_t {
     uint64_t last;                  /* the newest seq held */
     bool ready;                     /* base and last come from the daemon */
     bool stopping;
+    uint64_t kicks;                 /* live_kick's count */
     size_t streams, max_streams, lag_max;
     int heartbeat_s;
     pthread_t thread;
@@ -145,6 +146,7 @@ feed_place (live_t *self)
     if (!stats)
         return false;
     json_int_t last = json_integer_value (json_object_get (stats, "last_seq"));
+    gateway_note_stats (self->gateway, stats);
     json_decref (stats);
     pthread_mutex_lock (&self->lock);
     self->base = self->last = (uint64_t) (last > 0 ? last : 0);
@@ -161,7 +163,10 @@ feed_run (void *arg)
     live_t *self = arg;
     exitflow_subscriber_t *sub = NULL;
     bool said = false;
+    bool zone_stale = false;        /* the daemon was away: its zone may differ */
     while (!self->stopping) {
+        if (zone_stale && gateway_learn_timezone (self->gateway))
+            zone_stale = false;
         if (!self->ready && !feed_place (self)) {
             if (!said)
                 fprintf (stderr, "exitflow-web: live feed: the daemon does "
@@ -190,6 +195,7 @@ feed_run (void *arg)
         } else if (rc < 0 && !self->stopping) {
             /* nothing is lost: the next call resumes from the log */
             fprintf (stderr, "exitflow-web: live feed: %s\n", err.code);
+            zone_stale = true;
             pause_or_stop (self, 1000);
         }
     }
@@ -322,25 +328,54 @@ next_message (live_stream_t *s)
     return false;
 }
 
+void
+live_kick (live_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    self->kicks++;
+    pthread_cond_broadcast (&self->changed);
+    pthread_mutex_unlock (&self->lock);
+}
+
+/* With the lock held: waits until `s` has a message (true), it must end,
+ * or a kick says its reader may no longer be allowed (false). */
+static bool
+wait_message (live_stream_t *s, const struct timespec *until)
+{
+    live_t *self = s->live;
+    uint64_t kicks = self->kicks;
+    while (!next_message (s) && !s->ended) {
+        int rc = pthread_cond_timedwait (&self->changed, &self->lock, until);
+        if (rc == ETIMEDOUT) {
+            say (s, ": heartbeat\n\n");
+            return true;
+        }
+        if (self->kicks != kicks)
+            return false;
+    }
+    return !s->ended;
+}
+
 size_t
-live_read (live_stream_t *s, char *buf, size_t max)
+live_read (live_stream_t *s, char *buf, size_t max,
+           bool (*allowed) (void *cls), void *cls)
 {
     live_t *self = s->live;
     if (s->out_pos >= s->out_len) {
         struct timespec until;
         clock_gettime (CLOCK_MONOTONIC, &until);
         until.tv_sec += self->heartbeat_s;
-        pthread_mutex_lock (&self->lock);
         bool have = false;
-        while (!(have = next_message (s)) && !s->ended)
-            if (pthread_cond_timedwait (&self->changed, &self->lock, &until)
-                == ETIMEDOUT) {
-                say (s, ": heartbeat\n\n");
-                have = true;
-                break;
-            }
-        pthread_mutex_unlock (&self->lock);
-        if (!have)
+        while (!have && !s->ended) {
+            /* asked before every message, outside the lock: a session
+             * that ended gets nothing more, not even what was queued */
+            if (!allowed (cls))
+                return 0;
+            pthread_mutex_lock (&self->lock);
+            have = wait_message (s, &until);
+            pthread_mutex_unlock (&self->lock);
+        }
+        if (!have || !allowed (cls))
             return 0;
     }
     size_t n = s->out_len - s->out_pos;

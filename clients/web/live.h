@@ -38,9 +38,13 @@ void live_destroy (live_t **self_p);
 live_stream_t *live_open (live_t *self, bool resume, uint64_t last_event_id,
                           const char *workflow_id);
 /* Up to `max` more bytes of the stream into `buf`, waiting for an event
- * or the heartbeat; 0 when the stream ends (stopped, or dropped). May
- * block: call it from the connection's own thread. */
-size_t live_read (live_stream_t *stream, char *buf, size_t max);
+ * or the heartbeat; 0 when the stream ends (stopped, dropped, or
+ * `allowed(cls)` false: it is asked before each message and after every
+ * live_kick). May block: call it from the connection's own thread. */
+size_t live_read (live_stream_t *stream, char *buf, size_t max,
+                  bool (*allowed) (void *cls), void *cls);
+/* Wakes every stream to ask its `allowed` again (a session ended). */
+void live_kick (live_t *self);
 void live_close (live_stream_t *stream);
 
 #endif

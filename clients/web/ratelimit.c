@@ -1,6 +1,8 @@
 /* ratelimit — failed sign-ins per key over a window. See ratelimit.h. */
 #include "ratelimit.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -75,42 +77,55 @@ find (ratelimit_t *self, const char *key, int64_t now)
     return NULL;
 }
 
+/* A free or expired entry, else the one with the fewest failures (the
+ * oldest of those): a key many attempts were made under stays longest.
+ * Called with the lock held. */
+static entry_t *
+victim (ratelimit_t *self, int64_t now)
+{
+    entry_t *pick = &self->entries[0];
+    for (size_t i = 0; i < self->cap; i++) {
+        entry_t *c = &self->entries[i];
+        if (!c->used || now - c->since >= self->window_s)
+            return c;
+        if (c->failures < pick->failures
+            || (c->failures == pick->failures && c->since < pick->since))
+            pick = c;
+    }
+    return pick;
+}
+
 int64_t
-ratelimit_wait (ratelimit_t *self, const char *key)
+ratelimit_take (ratelimit_t *self, const char *key)
 {
     int64_t now = now_s ();
     pthread_mutex_lock (&self->lock);
     entry_t *e = find (self, key, now);
-    int64_t wait = e && e->failures >= self->max_failures
-                       ? e->since + self->window_s - now : 0;
+    int64_t wait = 0;
+    if (e && e->failures >= self->max_failures) {
+        wait = e->since + self->window_s - now;
+        wait = wait > 0 ? wait : 1;
+    } else {
+        if (!e) {
+            e = victim (self, now);
+            memset (e, 0, sizeof *e);
+            snprintf (e->key, sizeof e->key, "%s", key);
+            e->since = now;
+            e->used = true;
+        }
+        e->failures++;
+    }
     pthread_mutex_unlock (&self->lock);
-    return wait > 0 ? wait : 0;
+    return wait;
 }
 
 void
-ratelimit_fail (ratelimit_t *self, const char *key)
+ratelimit_refund (ratelimit_t *self, const char *key)
 {
-    int64_t now = now_s ();
     pthread_mutex_lock (&self->lock);
-    entry_t *e = find (self, key, now);
-    if (!e) {
-        /* a free entry, else the one whose window began first */
-        e = &self->entries[0];
-        for (size_t i = 0; i < self->cap; i++) {
-            entry_t *c = &self->entries[i];
-            if (!c->used) {
-                e = c;
-                break;
-            }
-            if (c->since < e->since)
-                e = c;
-        }
-        memset (e, 0, sizeof *e);
-        snprintf (e->key, sizeof e->key, "%s", key);
-        e->since = now;
-        e->used = true;
-    }
-    e->failures++;
+    entry_t *e = find (self, key, now_s ());
+    if (e && e->failures > 0)
+        e->failures--;
     pthread_mutex_unlock (&self->lock);
 }
 
@@ -122,4 +137,26 @@ ratelimit_clear (ratelimit_t *self, const char *key)
     if (e)
         e->used = false;
     pthread_mutex_unlock (&self->lock);
+}
+
+void
+ratelimit_address_key (const struct sockaddr *sa, char *out, size_t cap)
+{
+    snprintf (out, cap, "?");
+    if (sa && sa->sa_family == AF_INET) {
+        inet_ntop (AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, out,
+                   (socklen_t) cap);
+        return;
+    }
+    if (!sa || sa->sa_family != AF_INET6)
+        return;
+    struct in6_addr a = ((const struct sockaddr_in6 *) sa)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED (&a)) {
+        inet_ntop (AF_INET, &a.s6_addr[12], out, (socklen_t) cap);
+        return;
+    }
+    memset (&a.s6_addr[8], 0, 8);
+    char text[INET6_ADDRSTRLEN];
+    if (inet_ntop (AF_INET6, &a, text, sizeof text))
+        snprintf (out, cap, "%s/64", text);
 }

@@ -11,14 +11,16 @@
 typedef struct {
     session_t s;
     bool used;
-    int64_t last_seen;              /* monotonic seconds */
+    int64_t created;                /* monotonic seconds */
+    int64_t last_seen;
+    size_t streams;                 /* live streams open */
 } slot_t;
 
 struct sessions_t {
     pthread_mutex_t lock;
     slot_t *slots;
-    size_t cap;
-    int64_t idle_s;
+    size_t cap, per_user;
+    int64_t idle_s, max_age_s;
 };
 
 static int64_t
@@ -30,7 +32,7 @@ now_s (void)
 }
 
 sessions_t *
-sessions_new (size_t cap, int64_t idle_s)
+sessions_new (size_t cap, size_t per_user, int64_t idle_s, int64_t max_age_s)
 {
     sessions_t *self = calloc (1, sizeof *self);
     if (!self || !(self->slots = calloc (cap, sizeof *self->slots))) {
@@ -39,7 +41,9 @@ sessions_new (size_t cap, int64_t idle_s)
     }
     pthread_mutex_init (&self->lock, NULL);
     self->cap = cap;
+    self->per_user = per_user ? per_user : cap;
     self->idle_s = idle_s;
+    self->max_age_s = max_age_s;
     return self;
 }
 
@@ -92,33 +96,56 @@ sessions_token_equal (const char *a, const char *b)
 static bool
 expired (const sessions_t *self, const slot_t *slot, int64_t now)
 {
-    return now - slot->last_seen > self->idle_s;
+    return now - slot->last_seen > self->idle_s
+           || now - slot->created > self->max_age_s;
+}
+
+/* Where a new session of `user` goes: a free or expired slot; else, when
+ * the user holds per_user slots already, the one of theirs used least
+ * recently; else the one used least recently. Called with the lock held. */
+static slot_t *
+slot_for (sessions_t *self, const char *user, int64_t now)
+{
+    slot_t *free_slot = NULL, *lru = NULL, *users_lru = NULL;
+    size_t users = 0;
+    for (size_t i = 0; i < self->cap; i++) {
+        slot_t *slot = &self->slots[i];
+        if (!slot->used || expired (self, slot, now)) {
+            free_slot = free_slot ? free_slot : slot;
+            continue;
+        }
+        if (!lru || slot->last_seen < lru->last_seen)
+            lru = slot;
+        if (strcmp (slot->s.user, user) == 0) {
+            users++;
+            if (!users_lru || slot->last_seen < users_lru->last_seen)
+                users_lru = slot;
+        }
+    }
+    if (users >= self->per_user)
+        return users_lru;
+    return free_slot ? free_slot : lru;
 }
 
 bool
 sessions_create (sessions_t *self, const char *user, user_role_t role,
-                 session_t *out)
+                 uint64_t stamp, session_t *out)
 {
-    session_t s = { .role = role };
+    session_t s = { .role = role, .stamp = stamp };
     if (!token_new (s.id) || !token_new (s.csrf))
         return false;
     snprintf (s.user, sizeof s.user, "%s", user);
     int64_t now = now_s ();
     pthread_mutex_lock (&self->lock);
-    /* a free or expired slot, else the one idle longest */
-    slot_t *pick = &self->slots[0];
-    for (size_t i = 0; i < self->cap; i++) {
-        slot_t *slot = &self->slots[i];
-        if (!slot->used || expired (self, slot, now)) {
-            pick = slot;
-            break;
-        }
-        if (slot->last_seen < pick->last_seen)
-            pick = slot;
+    slot_t *pick = slot_for (self, s.user, now);
+    if (!pick) {                    /* a table of no slots */
+        pthread_mutex_unlock (&self->lock);
+        return false;
     }
+    memset (pick, 0, sizeof *pick);
     pick->s = s;
     pick->used = true;
-    pick->last_seen = now;
+    pick->created = pick->last_seen = now;
     pthread_mutex_unlock (&self->lock);
     *out = s;
     return true;
@@ -185,5 +212,31 @@ sessions_remove (sessions_t *self, const char *id)
     slot_t *slot = find (self, id);
     if (slot)
         memset (slot, 0, sizeof *slot);
+    pthread_mutex_unlock (&self->lock);
+}
+
+bool
+sessions_stream_take (sessions_t *self, const char *id, size_t max)
+{
+    if (!id || strlen (id) != SESSION_TOKEN_LEN)
+        return false;
+    pthread_mutex_lock (&self->lock);
+    slot_t *slot = live_slot (self, id, now_s ());
+    bool room = slot && slot->streams < max;
+    if (room)
+        slot->streams++;
+    pthread_mutex_unlock (&self->lock);
+    return room;
+}
+
+void
+sessions_stream_give (sessions_t *self, const char *id)
+{
+    if (!id || strlen (id) != SESSION_TOKEN_LEN)
+        return;
+    pthread_mutex_lock (&self->lock);
+    slot_t *slot = find (self, id);
+    if (slot && slot->streams > 0)
+        slot->streams--;
     pthread_mutex_unlock (&self->lock);
 }

@@ -60,6 +60,8 @@ static const setting_t settings[] = {
       0, 0, "./var/keys/server", "the daemon's public certificate or Z85 key" },
     { "session-idle", NULL, NULL, K_INT, INT (session_idle_s), 60, 604800,
       "28800", "seconds a session may go unused" },
+    { "session-max-age", NULL, NULL, K_INT, INT (session_max_age_s), 60,
+      2592000, "86400", "seconds a session lasts however much it is used" },
     { "sessions-max", NULL, NULL, K_INT, INT (sessions_max), 1, 1000000,
       "4096", "sessions at once (the least recently used goes)" },
     { "login-failures", NULL, NULL, K_INT, INT (login_failures_name), 1, 1000000,

@@ -28,6 +28,7 @@ typedef struct {
     char ops_cert[WEB_PATH_MAX];        /* ops sessions' and the live feed's */
     char server_key[WEB_PATH_MAX];      /* the daemon's public key */
     int session_idle_s;             /* a session unused this long is gone */
+    int session_max_age_s;          /* ... and any this long after sign-in */
     int sessions_max;               /* the session table's size */
     int login_failures_name;        /* failed sign-ins per name per window */
     int login_failures_address;     /* ... per remote address */

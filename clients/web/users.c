@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,21 +260,48 @@ same_secret (const char *a, const char *b)
  * unknown name is hashed against. */
 #define DECOY_SETTING "$y$j9T$F5Jx5fExrKuJdjUQwjPVv/"
 
-user_role_t
-users_verify (users_t *self, const char *name, const char *password)
+/* What a session signed in with: the role and the hash, as one number
+ * (FNV-1a), never 0. Another password or role is another stamp. */
+static uint64_t
+stamp_of (const user_t *u)
 {
-    char hash[CRYPT_OUTPUT_SIZE] = DECOY_SETTING;
-    user_role_t role = ROLE_NONE;
-    pthread_mutex_lock (&self->lock);
+    uint64_t h = 1469598103934665603ULL;
+    h = (h ^ (uint64_t) u->role) * 1099511628211ULL;
+    for (const char *c = u->hash; *c; c++)
+        h = (h ^ (unsigned char) *c) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+/* The user `name`, from the file as it is now. Called with the lock
+ * held. */
+static const user_t *
+user_find (users_t *self, const char *name)
+{
     char why[160];
     if (!reload (self, false, why, sizeof why))
         fprintf (stderr, PROGRAM ": users file not read again (%s): keeping "
                  "the %zu users read before\n", why, self->count);
+    const user_t *found = NULL;
     for (size_t i = 0; i < self->count && user_name_valid (name); i++)
-        if (strcmp (self->users[i].name, name) == 0) {
-            memcpy (hash, self->users[i].hash, sizeof hash);
-            role = self->users[i].role;
-        }
+        if (strcmp (self->users[i].name, name) == 0)
+            found = &self->users[i];
+    return found;
+}
+
+user_role_t
+users_verify (users_t *self, const char *name, const char *password,
+              uint64_t *stamp)
+{
+    char hash[CRYPT_OUTPUT_SIZE] = DECOY_SETTING;
+    user_role_t role = ROLE_NONE;
+    uint64_t st = 0;
+    pthread_mutex_lock (&self->lock);
+    const user_t *u = user_find (self, name);
+    if (u) {
+        memcpy (hash, u->hash, sizeof hash);
+        role = u->role;
+        st = stamp_of (u);
+    }
     pthread_mutex_unlock (&self->lock);
 
     struct crypt_data *data = calloc (1, sizeof *data);
@@ -284,7 +312,19 @@ users_verify (users_t *self, const char *name, const char *password)
     explicit_bzero (data, sizeof *data);
     free (data);
     explicit_bzero (hash, sizeof hash);
+    if (stamp)
+        *stamp = ok ? st : 0;
     return ok ? role : ROLE_NONE;
+}
+
+uint64_t
+users_stamp (users_t *self, const char *name)
+{
+    pthread_mutex_lock (&self->lock);
+    const user_t *u = user_find (self, name);
+    uint64_t st = u ? stamp_of (u) : 0;
+    pthread_mutex_unlock (&self->lock);
+    return st;
 }
 
 /* ---- passwd ---- */

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define USER_NAME_MAX 64
 
@@ -30,9 +31,14 @@ size_t users_count (users_t *self);
 
 /* The role of `name` when `password` is right, else ROLE_NONE. An unknown
  * name costs the same hash as a known one, so the time does not tell
- * which it was. Thread-safe. */
+ * which it was. `stamp` (may be NULL) gets the user's stamp, as
+ * users_stamp. Thread-safe. */
 user_role_t users_verify (users_t *self, const char *name,
-                          const char *password);
+                          const char *password, uint64_t *stamp);
+/* A number that changes when `name`'s password or role does, 0 when the
+ * file no longer has `name`: a session made under another stamp is over
+ * (the file is read again when it changed). Thread-safe. */
+uint64_t users_stamp (users_t *self, const char *name);
 
 /* `exitflow-web passwd NAME --role ROLE [--users FILE] [--config FILE]`:
  * argv[0] is "passwd". Returns the exit status. */

@@ -32,6 +32,9 @@
 #define LIVE_HEARTBEAT_S 15
 /* Entries of each sign-in failure table. */
 #define RATELIMIT_ENTRIES 4096
+/* Sessions one user may hold at once (browsers, devices): signing in more
+ * often pushes out their own oldest, never someone else's. */
+#define SESSIONS_PER_USER 32
 
 typedef struct {
     users_t *users;
@@ -99,7 +102,8 @@ parts_start (parts_t *p, const web_settings_t *s)
     };
     if (!(p->gateway = gateway_new (&g, why, sizeof why)))
         return setup_failed (p, "certificates", why);
-    p->sessions = sessions_new ((size_t) s->sessions_max, s->session_idle_s);
+    p->sessions = sessions_new ((size_t) s->sessions_max, SESSIONS_PER_USER,
+                                s->session_idle_s, s->session_max_age_s);
     p->by_name = ratelimit_new (RATELIMIT_ENTRIES, s->login_failures_name,
                                 s->login_window_s);
     p->by_address = ratelimit_new (RATELIMIT_ENTRIES, s->login_failures_address,

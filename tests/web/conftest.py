@@ -14,11 +14,30 @@ the browser tests of its pages), over support.web:
 
 The programs are bin/exitflowd, bin/exitflow-dq and bin/exitflow-web
 unless EXITFLOWD, EXITFLOW_DQ and EXITFLOW_WEB name others.
+
+A stack's gateway is stopped with SIGTERM at the end (it must exit 0),
+and its log must hold no sanitizer report: under `make asan-web` that is
+where AddressSanitizer, LeakSanitizer and UBSan say what they found.
 """
 
 import pytest
 
 from support.web import Stack
+
+SANITIZER_SIGNS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "ThreadSanitizer")
+
+
+def close(s):
+    try:
+        if s.web.running():
+            s.web.stop()
+        log = s.web.log()
+    finally:
+        s.close()
+    found = [line for line in log.splitlines()
+             if any(sign in line for sign in SANITIZER_SIGNS)]
+    assert not found, "exitflow-web's log:\n" + log[-6000:]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +47,7 @@ def stack(tmp_path_factory):
         s.start()
         yield s
     finally:
-        s.close()
+        close(s)
 
 
 @pytest.fixture
@@ -44,4 +63,4 @@ def make_stack(tmp_path):
 
     yield make
     for s in made:
-        s.close()
+        close(s)

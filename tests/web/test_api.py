@@ -8,11 +8,13 @@ daemon itself), the live feed, the log, the pages, passwd, TLS.
 What the daemon holds is read back with an admin client of its own
 (stack.daemon.client()), never through the gateway under test."""
 
+import http.client
 import os
 import re
 import socket
 import stat
 import subprocess
+import threading
 import uuid
 
 import pytest
@@ -67,6 +69,19 @@ def cookie_attrs(session):
     return parts[0], set(parts[1:])
 
 
+def coc_zone(session, timeout=10.0):
+    """/api/me's timezone, once the gateway has it (its live feed asks the
+    daemon's stats as it starts)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        status, me = session.get("/api/me")
+        assert status == 200, me
+        if me["timezone"] or time.monotonic() > deadline:
+            return me["timezone"]
+        time.sleep(0.05)
+
+
 def history_len(stack, wf):
     return len(admin(stack).history(wf)["events"])
 
@@ -91,6 +106,14 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_a_csrf_token(stack):
     stale = stack.web.session()
     stale.cookie = old
     assert stale.get("/api/me")[0] == 401
+
+
+def test_me_names_the_cocs_time_zone(stack):
+    """The pages show times in the daemon's zone (stats.timezone), as the
+    CLI does: the gateway says which in /api/me."""
+    zone = admin(stack).stats()["timezone"]
+    assert zone
+    assert coc_zone(stack.session("cw1")) == zone
 
 
 def test_wrong_password_and_unknown_user_get_the_same_401(stack):
@@ -142,6 +165,96 @@ def test_sign_in_is_rate_limited_per_name_and_per_address(make_stack):
     assert "user=ops1" not in st.web.log().splitlines()[-1]
 
 
+def test_sign_ins_made_at_once_cannot_outrun_the_limit(make_stack):
+    """Every attempt is counted before its password is checked: 24 wrong
+    passwords sent together get at most the 3 the limit allows, not one
+    each while the first hashes are still being computed."""
+    st = make_stack(web_args=["--login-failures", "3",
+                              "--login-failures-address", "1000"])
+    statuses = []
+    go = threading.Barrier(24)
+
+    def guess():
+        s = st.web.session()
+        go.wait()
+        statuses.append(s.login("cw1", "wrong-password")[0])
+
+    threads = [threading.Thread(target=guess) for _ in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(set(statuses)) == [401, 429], statuses
+    assert statuses.count(401) == 3, statuses
+    assert st.web.session().login("cw1", st.users["cw1"][0])[0] == 429
+    # a success takes back its count from the address (and clears the name)
+    assert st.web.session().login("cw2", st.users["cw2"][0])[0] == 200
+
+
+def test_taking_an_account_away_or_changing_it_ends_its_sessions(stack):
+    name = "cw-gone-" + uuid.uuid4().hex[:4]
+    stack.add_user(name, "caseworker")
+    s, other = stack.session(name), stack.session(name)
+    live = other.live()
+    try:
+        assert live.next_message()["comment"]
+        assert s.get("/api/me")[0] == 200
+        # a new password: the sessions made with the old one are over
+        stack.add_user(name, "caseworker")
+        status, body = s.get("/api/me")
+        assert status == 401 and body["error"]["code"] == "UNAUTHENTICATED"
+        start(stack.session("cw1"))           # an event the stream may not get
+        with pytest.raises(EOFError):
+            while True:
+                assert "event" not in live.next_message(timeout=20)
+    finally:
+        live.close()
+    # a new role too
+    s = stack.session(name)
+    assert s.get("/api/me")[1]["role"] == "caseworker"
+    r = passwd(stack.users_file, name, "ops", stack.users[name][0])
+    assert r.returncode == 0, r.stderr
+    assert s.get("/api/exits")[0] == 401
+    # and the line taken out of the file
+    s = stack.session(name)
+    lines = stack.users_file.read_text().splitlines()
+    stack.users_file.write_text("".join(
+        l + "\n" for l in lines if not l.startswith(name + ":")))
+    assert s.get("/api/me")[0] == 401
+    assert s.login(name, stack.users[name][0])[0] == 401
+
+
+def test_one_session_holds_a_few_live_streams_not_all(stack):
+    cw, other = stack.session("cw1"), stack.session("cw1")
+    streams = []
+    try:
+        for _ in range(8):
+            streams.append(cw.live())
+            assert streams[-1].status == 200
+        extra = cw.live()
+        streams.append(extra)
+        assert extra.status == 503
+        # another session of the same user still gets one
+        mine = other.live()
+        streams.append(mine)
+        assert mine.status == 200
+    finally:
+        for st in streams:
+            st.close()
+
+
+def test_a_daemon_that_does_not_answer_is_503_without_its_address(make_stack):
+    st = make_stack(web_args=["--timeout-ms", "200"])
+    cw = st.session("cw1")
+    st.daemon.stop()
+    status, body = cw.get("/api/codes")
+    assert status == 503 and body["error"]["code"] == "UNREACHABLE", body
+    message = body["error"]["message"]
+    assert "does not answer" in message
+    for detail in ("tcp://", "127.0.0.1", str(st.daemon.commands).rsplit(":", 1)[-1]):
+        assert detail not in message, message
+
+
 # -- CSRF --------------------------------------------------------------------
 
 def test_a_change_without_the_csrf_token_is_refused_and_changes_nothing(stack):
@@ -172,7 +285,14 @@ def test_a_post_must_be_json(stack):
                               headers={"Content-Type":
                                        "application/x-www-form-urlencoded"})
     assert status == 415, body
-    status, body = cw.request("POST", "/api/exits", raw=b"{not json")
+    for ctype in ("application/jsonp", "application/json-patch+json",
+                  "text/plain; x=application/json"):
+        status, body = cw.request("POST", "/api/exits", raw=b"{}",
+                                  headers={"Content-Type": ctype})
+        assert status == 415, (ctype, body)
+    status, body = cw.request("POST", "/api/exits", raw=b"{not json",
+                              headers={"Content-Type":
+                                       "application/json; charset=utf-8"})
     assert status == 400 and body["error"]["code"] == "BAD_REQUEST"
     status, body = cw.request("POST", "/api/exits", raw=b"[1, 2]")
     assert status == 400
@@ -204,6 +324,19 @@ def test_a_post_must_be_json(stack):
         assert r.status == 413 and b"TOO_LARGE" in r.read()
     finally:
         c.close()
+    # one that goes on and on is cut off: the connection closes under it
+    endless = (b"x" * 65536 for _ in range(200))    # 12.5 MiB
+    c = stack.web.connection()
+    try:
+        with pytest.raises((ConnectionError, http.client.HTTPException)):
+            c.request("POST", "/api/exits", body=endless, encode_chunked=True,
+                      headers={"Content-Type": "application/json",
+                               "Cookie": "exitflow_session=" + cw.cookie,
+                               "X-CSRF-Token": cw.csrf})
+            c.getresponse().read()
+    finally:
+        c.close()
+    assert cw.get("/api/me")[0] == 200          # the gateway is still well
 
 
 def test_unknown_routes_and_methods(stack):
@@ -477,15 +610,18 @@ def test_a_change_by_one_session_arrives_on_anothers_live_stream(stack):
 
 
 def test_a_live_stream_ends_with_its_session(stack):
+    """Signing out ends the session's streams at once: nothing that
+    happens afterwards reaches them."""
     cw = stack.session("cw2")
     live = cw.live()
     try:
         assert live.next_message()["comment"]     # the stream's first line
         assert cw.post("/api/logout")[0] == 204
-        start(stack.session("cw1"))               # an event to send
+        start(stack.session("cw1"))               # an event it may not get
         with pytest.raises(EOFError):
-            for _ in range(10):
-                live.next_message()
+            while True:
+                msg = live.next_message(timeout=20)
+                assert "event" not in msg, msg
     finally:
         live.close()
 
@@ -670,6 +806,27 @@ def tls_files(tmp_path):
     return cert, key
 
 
+def legacy_tls_handshake(port):
+    """The error of a TLS 1.0/1.1 handshake with the gateway (None: it
+    was accepted)."""
+    import ssl
+    import warnings
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with warnings.catch_warnings():         # deprecated: that is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        try:
+            with ctx.wrap_socket(sock) as tls:
+                return None if tls.version() else "no version"
+        except (ssl.SSLError, OSError) as e:
+            return e
+
+
 def test_tls_serves_and_the_cookie_is_secure(stack, tls_files, tmp_path):
     web = Web(tmp_path / "tls", stack.daemon, stack.users_file,
               stack.web.static_dir,
@@ -681,6 +838,9 @@ def test_tls_serves_and_the_cookie_is_secure(stack, tls_files, tmp_path):
         assert status == 200, body
         _, attrs = cookie_attrs(s)
         assert "Secure" in attrs and "HttpOnly" in attrs
+        assert s.last.headers["Strict-Transport-Security"] == "max-age=31536000"
+        # TLS 1.2 and 1.3 only: an older client is refused at the handshake
+        assert legacy_tls_handshake(web.port) is not None
         h, wf, v = start(s)
         assert s.get("/api/exits/" + wf)[1]["version"] == v
         live = s.live()

@@ -23,7 +23,9 @@ import os
 import shutil
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -243,6 +245,63 @@ def page_fetch(driver, method, path, body=None, csrf=True):
         }""", method, path, body, csrf)
 
 
+# Every visible text's contrast with what is behind it (WCAG 2.1 1.4.3:
+# 4.5:1, 3:1 for large text), the page's heading outline (one h1, no level
+# skipped), no sideways scrolling at the window's size, and one live
+# region, the notice line (a region the live feed redraws would be read
+# out whole at every change; errors are role=alert).
+A11Y_SCRIPT = """
+const rgba = (c) => { const m = c.match(/[\\d.]+/g).map(Number);
+  return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+const over = (top, under) => { const a = top[3];
+  return [0, 1, 2].map(i => top[i] * a + under[i] * (1 - a)).concat(1); };
+const lum = (c) => { const f = (v) => { v /= 255;
+  return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+function background(el) {
+  const layers = [];
+  for (let e = el; e; e = e.parentElement) {
+    const c = rgba(getComputedStyle(e).backgroundColor);
+    if (c[3] > 0) layers.push(c);
+    if (c[3] >= 1) break;
+  }
+  let bg = [255, 255, 255, 1];
+  for (const l of layers.reverse()) bg = over(l, bg);
+  return bg;
+}
+const low = [];
+for (const el of document.querySelectorAll('body *')) {
+  if (!el.getClientRects().length || el.closest('.sr-only, option, [disabled], script, style')) continue;
+  const text = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('').trim();
+  if (!text) continue;
+  const s = getComputedStyle(el);
+  if (s.visibility === 'hidden') continue;
+  const bg = background(el), fg = over(rgba(s.color), bg);
+  const l1 = lum(fg), l2 = lum(bg);
+  const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+  const size = parseFloat(s.fontSize), bold = parseInt(s.fontWeight, 10) >= 700;
+  const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+  if (ratio < need) low.push(text.slice(0, 40) + ': ' + ratio.toFixed(2) + ' ' + s.color + ' on ' + bg);
+}
+const levels = [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')]
+  .filter(e => e.getClientRects().length).map(e => Number(e.tagName[1]));
+const skips = levels.filter((l, i) => i > 0 && l > levels[i - 1] + 1);
+const root = document.documentElement;
+const live = [...document.querySelectorAll('[aria-live]:not([aria-live=off])')]
+  .filter(e => e.id !== 'notice').map(e => e.outerHTML.slice(0, 80));
+return {low, h1: levels.filter(l => l === 1).length, skips, live,
+        wide: root.scrollWidth > root.clientWidth};
+"""
+
+
+def check_accessibility(driver):
+    got = driver.execute_script(A11Y_SCRIPT)
+    assert got["low"] == [], "text below its contrast ratio: %s" % got["low"]
+    assert got["h1"] == 1 and got["skips"] == [], got
+    assert not got["wide"], "the page scrolls sideways"
+    assert got["live"] == [], got["live"]
+
+
 def check_page_hygiene(driver, client_ids):
     """No client id in any URL the page went to, in the console, or in
     browser storage (the contract keeps client data in bodies); no script
@@ -264,6 +323,7 @@ def check_page_hygiene(driver, client_ids):
                                session: sessionStorage.length,
                                idb: list.length}));""")
     assert storage == {"local": 0, "session": 0, "idb": 0}
+    check_accessibility(driver)
 
 
 def tab_to(driver, pred, what, limit=80):
@@ -561,6 +621,10 @@ def test_ops_session_changes_nothing(stack, browser):
     wait(d, lambda d: d.find_elements(
         By.CSS_SELECTOR, "[aria-labelledby=board-consumers] tbody tr"),
         "the DQ worker among the consumers")
+    check_accessibility(d)                          # 1280×800
+    d.set_window_size(768, 1024)
+    check_accessibility(d)                          # a tablet
+    d.set_window_size(1280, 800)
 
     # the exit, read-only: no form, no change button
     click(d, lambda d: d.find_element(By.CSS_SELECTOR,
@@ -656,3 +720,50 @@ def test_keyboard_alone(stack, browser):
     uni = step_data(view_of(stack, wf), cid, "universal_data")
     assert (uni["mode"], uni["data"]) == ("default_last",
                                           {"disabling_condition": 1})
+
+
+def test_times_show_in_the_cocs_zone(make_stack, browser):
+    """The daemon counts its days in Pacific/Auckland (--timezone), far
+    from this machine's and the browser's zone: the pages show its times in
+    that zone, as the CLI does, and say once which zone that is."""
+    zone = "Pacific/Auckland"
+    st = make_stack(daemon_args=["--timezone", zone])
+    d = browser()
+    assert d.execute_script(
+        "return Intl.DateTimeFormat().resolvedOptions().timeZone") != zone
+    s = st.session("cw1")
+    wait(d, lambda _: s.get("/api/me")[1]["timezone"] == zone,
+         "the gateway to know the daemon's zone")
+    wf, (cid,) = start_by_api(st)
+    created = datetime.fromisoformat(
+        view_of(st, wf)["created_at"].replace("Z", "+00:00"))
+    there = created.astimezone(ZoneInfo(zone))
+    sign_in(d, st, "cw1", "/#/exit/" + wf)
+    assert d.find_element(By.ID, "zone").text == "Times in " + zone
+    meta = wait(d, lambda d: visible(d, ".exit-header .meta"), "the header")
+    # en-US, dateStyle medium and timeStyle short: "Nov 30, 2026, 4:52 PM"
+    shown = " ".join(meta.text.replace("\u202f", " ").split())
+    expected = "%s %d, %d, %d:%02d %s" % (
+        there.strftime("%b"), there.day, there.year,
+        (there.hour - 1) % 12 + 1, there.minute, there.strftime("%p"))
+    assert "Started by cw1 " + expected in shown, (expected, shown)
+    check_page_hygiene(d, [cid])
+
+
+def test_signed_out_elsewhere_shows_sign_in(stack, browser):
+    """The session ends outside this page (signed out in another tab):
+    the gateway ends its live stream, the page finds the session gone
+    (its EventSource's error, then /api/me's 401) and shows sign-in."""
+    d = browser()
+    sign_in(d, stack, "cw2")
+    wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "#open-exits"),
+         "the exits page")
+    other = stack.web.session()
+    other.cookie = d.get_cookie("exitflow_session")["value"]
+    other.csrf = other.get("/api/me")[1]["csrf"]
+    assert other.post("/api/logout")[0] == 204
+    wait(d, lambda d: visible(d, "#signin-name"), "the sign-in form",
+         timeout=30)
+    assert d.find_element(By.ID, "who").text == ""
+    assert d.find_element(By.ID, "zone").text == ""
+    check_page_hygiene(d, [])

@@ -4,7 +4,7 @@
 
 import * as api from "./api.js";
 import * as live from "./live.js";
-import { h, fill } from "./dom.js";
+import { h, fill, setTimeZone, zoneName } from "./dom.js";
 import * as signin from "./signin.js";
 import * as exits from "./exits.js";
 import * as guided from "./guided.js";
@@ -21,6 +21,7 @@ const nav = document.getElementById("nav");
 const who = document.getElementById("who");
 const signOut = document.getElementById("sign-out");
 const notice = document.getElementById("notice");
+const zone = document.getElementById("zone");
 
 const app = {
   me: null,
@@ -42,6 +43,8 @@ const app = {
   signedIn(me) {
     this.me = { user: me.user, role: me.role };
     api.setCsrf(me.csrf);
+    setTimeZone(me.timezone);
+    zone.textContent = `Times in ${zoneName()}`;
     who.textContent = `${me.user} (${me.role})`;
     nav.hidden = false;
     signOut.hidden = false;
@@ -83,6 +86,7 @@ function signedOut() {
   app.codesPromise = null;
   live.stop();
   who.textContent = "";
+  zone.textContent = "";
   nav.hidden = true;
   signOut.hidden = true;
   route();

@@ -6,7 +6,7 @@
 
 import * as api from "./api.js";
 import * as live from "./live.js";
-import { h, duration, when, table, focusHeading, fill } from "./dom.js";
+import { h, duration, when, timeOfDay, table, focusHeading, fill, say } from "./dom.js";
 import { exitLink, progressCell } from "./exits.js";
 
 export function render(main, app) {
@@ -59,11 +59,10 @@ export function render(main, app) {
         { head: "Last ack", cell: (c) => when(c.acked_at) },
       ], res.consumers, "No consumers."));
       fill(healthBox, health(res.health));
-      updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+      updated.textContent = `Updated ${timeOfDay(new Date().toISOString(), true)}`;
     } catch (e) {
       if (closed) return;
-      fill(problem, h("p", {}, e.message));
-      problem.hidden = false;
+      say(problem, e.message);
     }
   }
   filters.addEventListener("submit", (e) => { e.preventDefault(); load(); });

@@ -32,6 +32,15 @@ export function fill(el, ...children) {
   return append(el, children);
 }
 
+// Shows an alert box (role=alert, hidden until needed) with `text` (a
+// string: one paragraph) and any more nodes. Shown first, then filled: a
+// screen reader announces what changes inside an alert it can see, and
+// may say nothing of one that appears already full.
+export function say(box, text, ...more) {
+  box.hidden = false;
+  fill(box, typeof text === "string" ? h("p", {}, text) : text, ...more);
+}
+
 // Ids for label/aria wiring: unique per page load, never made from data.
 let idCounter = 0;
 export function uid(prefix) {
@@ -53,23 +62,46 @@ export function duration(seconds) {
   return `${s} s`;
 }
 
-// An RFC 3339 timestamp in the browser's local time, or "—".
-export function when(ts) {
-  if (!ts) return "—";
+// Times are shown in the CoC's zone (the daemon's stats.timezone, given by
+// /api/me), as the CLI shows them, whatever zone the browser is in; the
+// page names the zone once (zoneName). Until it is known: the browser's.
+let zone;
+
+export function setTimeZone(name) {
+  zone = undefined;
+  if (!name) return;
+  try {
+    new Intl.DateTimeFormat(undefined, { timeZone: name });
+    zone = name;
+  } catch {
+    // a zone this browser does not know: its own, named as such
+  }
+}
+
+export function zoneName() {
+  return zone || Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+function format(ts, options) {
   const d = new Date(ts);
-  return Number.isNaN(d.getTime()) ? ts : d.toLocaleString();
+  if (!ts || Number.isNaN(d.getTime())) return null;
+  return new Intl.DateTimeFormat(undefined, { ...options, timeZone: zone }).format(d);
+}
+
+// An RFC 3339 timestamp as a date and a time of day, or "—".
+export function when(ts) {
+  return format(ts, { dateStyle: "medium", timeStyle: "short" }) ?? (ts || "—");
 }
 
 // Today's moments by the clock, older ones by the day: for tables.
 export function shortWhen(ts) {
-  const d = new Date(ts);
-  if (!ts || Number.isNaN(d.getTime())) return "—";
-  return d.toDateString() === new Date().toDateString() ? timeOfDay(ts) : d.toLocaleDateString();
+  const day = format(ts, { dateStyle: "medium" });
+  if (day === null) return "—";
+  return day === format(new Date().toISOString(), { dateStyle: "medium" }) ? timeOfDay(ts) : day;
 }
 
-export function timeOfDay(ts) {
-  const d = new Date(ts);
-  return Number.isNaN(d.getTime()) ? String(ts) : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+export function timeOfDay(ts, seconds = false) {
+  return format(ts, { hour: "2-digit", minute: "2-digit", second: seconds ? "2-digit" : undefined }) ?? String(ts);
 }
 
 // A table from column definitions [{head, cell: row => node|string}].

@@ -5,14 +5,17 @@
 
 import * as api from "./api.js";
 import * as live from "./live.js";
-import { h, uid, duration, shortWhen, table, focusHeading, fill } from "./dom.js";
+import { h, uid, duration, shortWhen, table, focusHeading, fill, say } from "./dom.js";
 import { FieldErrors, StepForm, codeSelect, stepTitle } from "./forms.js";
 
 // A member's inputs, named as workflow.start names them.
 const MEMBER_FIELDS = ["client_id", "enrollment_id", "relationship", "entry_date", "birth_date", "adult"];
 
 export function render(main, app) {
-  const listBox = h("div", { class: "exit-list", "aria-live": "polite" });
+  // not a live region: it is read again on anyone's change, and a screen
+  // reader would read the whole list out each time (changes are told in
+  // the notice line)
+  const listBox = h("div", { class: "exit-list" });
   const problem = h("div", { class: "problem", role: "alert", hidden: true });
   const scopeMine = h("input", { type: "radio", name: "scope", id: "scope-mine", value: "mine", checked: app.canChange() });
   const scopeProject = h("input", { type: "radio", name: "scope", id: "scope-project", value: "project", checked: !app.canChange() });
@@ -32,8 +35,7 @@ export function render(main, app) {
       const res = await api.get("/api/exits" + api.query({ scope, project_id: project.value.trim(), state: "open" }));
       fill(listBox, exitTable(scope === "mine" ? "My open exits" : "Everyone's open exits", res.exits));
     } catch (e) {
-      fill(problem, h("p", {}, e.message));
-      problem.hidden = false;
+      say(problem, e.message);
     }
   }
   filter.addEventListener("submit", (e) => { e.preventDefault(); load(); });

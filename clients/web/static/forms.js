@@ -4,7 +4,7 @@
 // placed next to the inputs they name. Nothing here knows a HUD code: the
 // lists, the destinations and the fields all come from the daemon.
 
-import { h, uid, srOnly, fill } from "./dom.js";
+import { h, uid, srOnly, fill, say } from "./dom.js";
 
 // Words a field name spells in capitals (the rest are sentence case).
 const ACRONYMS = {
@@ -154,8 +154,7 @@ export class FieldErrors {
   }
 
   message(text, ...extra) {
-    fill(this.box, h("p", {}, text), ...extra);
-    this.box.hidden = false;
+    say(this.box, text, ...extra);
   }
 }
 

@@ -8,7 +8,7 @@
 
 import * as api from "./api.js";
 import * as live from "./live.js";
-import { h, when, timeOfDay, srOnly, focusHeading, fill } from "./dom.js";
+import { h, when, timeOfDay, srOnly, focusHeading, fill, say } from "./dom.js";
 import { FieldErrors, StepForm, summary, checkMark, stepTitle, relationshipLabel } from "./forms.js";
 
 const DECISION_WORDS = { exiting: "exiting", staying: "staying", undecided: "not decided yet" };
@@ -68,7 +68,9 @@ export function render(main, app, workflowId) {
   const banner = h("div", { class: "banner", role: "alert", hidden: true });
   const header = h("div", { class: "exit-header" });
   const menu = h("nav", { class: "menu", "aria-label": "Guided exit" });
-  const panel = h("section", { class: "panel", "aria-live": "polite" });
+  // the panel is redrawn on every live change: not a live region (the
+  // notice line says what changed; a new panel's heading takes focus)
+  const panel = h("section", { class: "panel" });
   const problem = h("div", { class: "problem", role: "alert", hidden: true });
   const errors = new FieldErrors(problem);
   fill(main, h("h1", {}, "Exit"), banner, header, h("div", { class: "guided" }, menu, panel));
@@ -84,8 +86,7 @@ export function render(main, app, workflowId) {
       reload.addEventListener("click", () => { banner.hidden = true; stepForm = null; load(); });
       parts.push(reload);
     }
-    fill(banner, ...parts);
-    banner.hidden = false;
+    say(banner, ...parts);
   }
 
   async function load() {

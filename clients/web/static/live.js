@@ -4,6 +4,8 @@
 // browser reconnects by itself, sending Last-Event-ID; an `event: reload`
 // (the gateway no longer holds what we missed) tells subscribers to re-read.
 
+import * as api from "./api.js";
+
 const subscribers = new Set();
 let source = null;
 

@@ -2,7 +2,7 @@
 // name and a wrong password; we show its message as it is.
 
 import * as api from "./api.js";
-import { h, focusHeading, fill } from "./dom.js";
+import { h, focusHeading, fill, say } from "./dom.js";
 
 export function render(main, app) {
   const name = h("input", { id: "signin-name", name: "username", autocomplete: "username", required: true });
@@ -26,8 +26,7 @@ export function render(main, app) {
       const text = err.code === "RATE_LIMITED"
         ? "Too many attempts. Wait a moment, then try again."
         : err.message;
-      fill(problem, h("p", {}, text));
-      problem.hidden = false;
+      say(problem, text);
       password.value = "";
       button.disabled = false;
       password.focus();
