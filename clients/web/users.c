@@ -11,7 +11,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <libgen.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
@@ -200,9 +202,11 @@ reload (users_t *self, bool first, char *why, size_t cap)
     self->ino = st.st_ino;
     if (!first)
         fprintf (stderr, PROGRAM ": users file read again: %zu users\n", count);
-    if ((st.st_mode & 077) != 0)
+    /* the group may read it: a packaged gateway reads it as its group */
+    if ((st.st_mode & 007) != 0)
         fprintf (stderr, PROGRAM ": warning: the users file is readable by "
-                 "others (mode %03o): chmod 600 it\n", st.st_mode & 0777);
+                 "other users (mode %03o): chmod o-rwx it\n",
+                 st.st_mode & 0777);
     return true;
 }
 
@@ -357,17 +361,37 @@ password_read (char *out, size_t cap)
 }
 
 /* `users` with `name`'s line replaced or added, written to a temporary
- * file 0600 beside the file, synced, then renamed over it: a reader sees
- * the old file or the new one, never half of one. */
+ * file beside the file, synced, then renamed over it: a reader sees the
+ * old file or the new one, never half of one. The new file keeps the old
+ * one's owner, group and mode (never others' bits): root changing a
+ * password must not take the file away from a gateway that reads it as
+ * its group. A first file is 0600, its maker's. */
 static bool
 file_write (const char *path, const user_t *users, size_t count,
             const user_t *u, char *why, size_t cap)
 {
     char tmp[WEB_PATH_MAX + 16];
     snprintf (tmp, sizeof tmp, "%s.new", path);
+    struct stat old;
+    bool had = stat (path, &old) == 0;
     int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         snprintf (why, cap, "%s: %s", tmp, strerror (errno));
+        return false;
+    }
+    if (had && ((old.st_uid != geteuid () || old.st_gid != getegid ())
+                && fchown (fd, old.st_uid, old.st_gid) != 0)) {
+        snprintf (why, cap, "%s: cannot keep its owner and group: %s", path,
+                  strerror (errno));
+        close (fd);
+        unlink (tmp);
+        return false;
+    }
+    if (had && fchmod (fd, old.st_mode & 0660) != 0) {
+        snprintf (why, cap, "%s: cannot keep its mode: %s", path,
+                  strerror (errno));
+        close (fd);
+        unlink (tmp);
         return false;
     }
     FILE *f = fdopen (fd, "w");
@@ -484,8 +508,28 @@ users_passwd_main (int argc, char **argv)
 
     char why[WEB_PATH_MAX + 64];
     size_t count = 0;
+    /* read, change, write under a lock on the file's directory, so two
+     * passwd runs at once cannot lose one's change (or share the temporary
+     * file); the directory is synced after the rename, so the new file is
+     * there after a crash */
+    char dir_path[WEB_PATH_MAX];
+    snprintf (dir_path, sizeof dir_path, "%s", s.users);
+    int dir = open (dirname (dir_path), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0 || flock (dir, LOCK_EX) != 0) {
+        fprintf (stderr, PROGRAM " passwd: cannot lock the directory of %s: "
+                 "%s\n", s.users, strerror (errno));
+        if (dir >= 0)
+            close (dir);
+        return 1;
+    }
     user_t *all = existing_users (s.users, &count, why, sizeof why);
     bool ok = all && file_write (s.users, all, count, &u, why, sizeof why);
+    if (ok && fsync (dir) != 0) {
+        snprintf (why, sizeof why, "syncing its directory: %s",
+                  strerror (errno));
+        ok = false;
+    }
+    close (dir);                    /* and the lock with it */
     free (all);
     if (!ok) {
         fprintf (stderr, PROGRAM " passwd: cannot write %s: %s\n", s.users, why);

@@ -754,6 +754,28 @@ def test_passwd_writes_a_yescrypt_line_and_signing_in_works(stack):
     assert stack.session("cw1").get("/api/me")[0] == 200  # others kept
 
 
+def test_passwd_runs_at_once_lose_no_account(tmp_path):
+    """Each run reads the file, changes a line and renames a new file over
+    it: without a lock, runs at once lose each other's lines (or share the
+    temporary file)."""
+    from support.web import web_binary
+    users = tmp_path / "users"
+    names = ["cw-%02d" % i for i in range(12)]
+    runs = [subprocess.Popen([web_binary(), "passwd", n, "--role",
+                              "caseworker", "--users", str(users)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+            for n in names]
+    for r in runs:
+        r.stdin.write("long-enough-password\n")
+        r.stdin.close()
+    for r in runs:
+        assert r.wait(60) == 0, r.stderr.read()
+    written = sorted(x.split(":")[0] for x in users.read_text().splitlines())
+    assert written == names
+    assert not list(tmp_path.glob("users.*"))     # no temporary file left
+
+
 @pytest.mark.parametrize("args,password", [
     (["x", "--role", "admin"], "long-enough-1"),
     (["bad name", "--role", "ops"], "long-enough-1"),
