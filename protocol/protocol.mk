@@ -10,7 +10,9 @@
 PROTOCOL_SRC := protocol/codec.c protocol/hud.c protocol/hud_fields.c protocol/calendar.c protocol/names.c protocol/setup.c
 PROTOCOL_LIB := $(OBJ)/libexitflow-protocol.a
 PROTOCOL_PIC_LIB := $(OBJ)/pic/libexitflow-protocol.a
-PROTOCOL_LDLIBS := $(shell pkg-config --libs msgpack 2>/dev/null)
+# msgpack for the codec; czmq for setup.c's setting lookup (zconfig), which
+# every program that links setup.o links anyway.
+PROTOCOL_LDLIBS := $(shell pkg-config --libs msgpack libczmq 2>/dev/null)
 
 .PHONY: protocol unit-protocol
 
