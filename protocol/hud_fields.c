@@ -19,94 +19,98 @@ const char *const hud_field_role_names[ROLE_COUNT] = {
     [ROLE_TOTAL] = "total", [ROLE_IDENTIFY] = "identify",
     [ROLE_IMPAIRS] = "indefinite_and_impairs" };
 
-/* Row shapes. */
-#define ANY(name, el, col, group) \
-    { name, el, col, FIELD_CODE, HUD_LIST_NO_YES_REASONS, 0, group, ROLE_ANY_SOURCE, NULL, 0 }
-#define SOURCE(name, el, col, group, amount) \
-    { name, el, col, FIELD_CODE, HUD_LIST_NO_YES_MISSING, 0, group, ROLE_SOURCE, amount, 0 }
-#define AMOUNT(name, el, col, group, role) \
-    { name, el, col, FIELD_AMOUNT, 0, 0, group, role, NULL, 0 }
-#define IDENTIFY(name, el, col, group) \
-    { name, el, col, FIELD_TEXT, 0, HUD_IDENTIFY_MAX, group, ROLE_IDENTIFY, NULL, 0 }
-#define INCOME(name, el, col, amount_col) \
-    SOURCE (name, el, col, GROUP_INCOME, name "_amount"), \
-    AMOUNT (name "_amount", el "A", amount_col, GROUP_INCOME, ROLE_AMOUNT)
-#define DISABILITY(name, el, type, list, impairs) \
-    { name, el, "DisabilityResponse", FIELD_CODE, list, 0, GROUP_DISABILITY, ROLE_ANSWER, impairs, type }
-#define IMPAIRS(name, el, type) \
-    { name, el, "IndefiniteAndImpairs", FIELD_CODE, HUD_LIST_NO_YES_REASONS, 0, GROUP_DISABILITY, ROLE_IMPAIRS, NULL, type }
+/* Row shapes. `label` is HUD's wording for the question, shortened where
+ * HUD's runs to a sentence; an income source's amount is its label and
+ * " amount". */
+#define ANY(name, label, el, col, group) \
+    { name, label, el, col, FIELD_CODE, HUD_LIST_NO_YES_REASONS, 0, group, ROLE_ANY_SOURCE, NULL, 0 }
+#define SOURCE(name, label, el, col, group, amount) \
+    { name, label, el, col, FIELD_CODE, HUD_LIST_NO_YES_MISSING, 0, group, ROLE_SOURCE, amount, 0 }
+#define AMOUNT(name, label, el, col, group, role) \
+    { name, label, el, col, FIELD_AMOUNT, 0, 0, group, role, NULL, 0 }
+#define IDENTIFY(name, label, el, col, group) \
+    { name, label, el, col, FIELD_TEXT, 0, HUD_IDENTIFY_MAX, group, ROLE_IDENTIFY, NULL, 0 }
+#define INCOME(name, label, el, col, amount_col) \
+    SOURCE (name, label, el, col, GROUP_INCOME, name "_amount"), \
+    AMOUNT (name "_amount", label " amount", el "A", amount_col, GROUP_INCOME, ROLE_AMOUNT)
+#define DISABILITY(name, label, el, type, list, impairs) \
+    { name, label, el, "DisabilityResponse", FIELD_CODE, list, 0, GROUP_DISABILITY, ROLE_ANSWER, impairs, type }
+/* HUD: "expected to be of long-continued and indefinite duration and
+ * substantially impairs ability to live independently". */
+#define IMPAIRS(name, label, el, type) \
+    { name, label ": long-lasting and impairs independent living", el, "IndefiniteAndImpairs", FIELD_CODE, HUD_LIST_NO_YES_REASONS, 0, GROUP_DISABILITY, ROLE_IMPAIRS, NULL, type }
 
 static const hud_field_t exit_fields[] = {
-    { "exit_date", "3.11", "ExitDate", FIELD_DATE, 0, 0, GROUP_NONE, ROLE_ANSWER, NULL, 0 },
-    { "destination", "3.12", "Destination", FIELD_DESTINATION, 0, 0, GROUP_NONE, ROLE_ANSWER, NULL, 0 },
-    { "destination_subsidy_type", "3.12.A", "DestinationSubsidyType", FIELD_CODE, HUD_LIST_SUBSIDY_TYPE, 0, GROUP_NONE, ROLE_ANSWER, NULL, 0 },
-    { "other_destination", "3.12", "OtherDestination", FIELD_TEXT, 0, HUD_OTHER_DESTINATION_MAX, GROUP_NONE, ROLE_IDENTIFY, NULL, 0 },
+    { "exit_date", "Project exit date", "3.11", "ExitDate", FIELD_DATE, 0, 0, GROUP_NONE, ROLE_ANSWER, NULL, 0 },
+    { "destination", "Destination", "3.12", "Destination", FIELD_DESTINATION, 0, 0, GROUP_NONE, ROLE_ANSWER, NULL, 0 },
+    { "destination_subsidy_type", "Rental subsidy type", "3.12.A", "DestinationSubsidyType", FIELD_CODE, HUD_LIST_SUBSIDY_TYPE, 0, GROUP_NONE, ROLE_ANSWER, NULL, 0 },
+    { "other_destination", "Other destination: specify", "3.12", "OtherDestination", FIELD_TEXT, 0, HUD_OTHER_DESTINATION_MAX, GROUP_NONE, ROLE_IDENTIFY, NULL, 0 },
     /* ClientTrack's exit reason: no HUD element, no CSV column. */
-    { "exit_reason", "local", NULL, FIELD_TEXT, 0, 500, GROUP_NONE, ROLE_ANSWER, NULL, 0 },
+    { "exit_reason", "Reason for leaving", "local", NULL, FIELD_TEXT, 0, 500, GROUP_NONE, ROLE_ANSWER, NULL, 0 },
 };
 
 /* HUD collects 3.08 at project start; ClientTrack's exit Universal Data
  * Assessment shows it for review. Enrollment.csv holds it. */
 static const hud_field_t universal_fields[] = {
-    { "disabling_condition", "3.08", "DisablingCondition", FIELD_CODE, HUD_LIST_NO_YES_REASONS, 0, GROUP_NONE, ROLE_ANSWER, NULL, 0 },
+    { "disabling_condition", "Disabling condition", "3.08", "DisablingCondition", FIELD_CODE, HUD_LIST_NO_YES_REASONS, 0, GROUP_NONE, ROLE_ANSWER, NULL, 0 },
 };
 
 static const hud_field_t insurance_fields[] = {
-    ANY ("insurance_from_any_source", "4.04", "InsuranceFromAnySource", GROUP_INSURANCE),
-    SOURCE ("medicaid", "4.04", "Medicaid", GROUP_INSURANCE, NULL),
-    SOURCE ("medicare", "4.04", "Medicare", GROUP_INSURANCE, NULL),
-    SOURCE ("schip", "4.04", "SCHIP", GROUP_INSURANCE, NULL),
-    SOURCE ("vha_services", "4.04", "VHAServices", GROUP_INSURANCE, NULL),
-    SOURCE ("employer_provided", "4.04", "EmployerProvided", GROUP_INSURANCE, NULL),
-    SOURCE ("cobra", "4.04", "COBRA", GROUP_INSURANCE, NULL),
-    SOURCE ("private_pay", "4.04", "PrivatePay", GROUP_INSURANCE, NULL),
-    SOURCE ("state_health_ins", "4.04", "StateHealthIns", GROUP_INSURANCE, NULL),
-    SOURCE ("indian_health_services", "4.04", "IndianHealthServices", GROUP_INSURANCE, NULL),
-    SOURCE ("other_insurance", "4.04", "OtherInsurance", GROUP_INSURANCE, NULL),
-    IDENTIFY ("other_insurance_identify", "4.04", "OtherInsuranceIdentify", GROUP_INSURANCE),
+    ANY ("insurance_from_any_source", "Covered by health insurance", "4.04", "InsuranceFromAnySource", GROUP_INSURANCE),
+    SOURCE ("medicaid", "Medicaid", "4.04", "Medicaid", GROUP_INSURANCE, NULL),
+    SOURCE ("medicare", "Medicare", "4.04", "Medicare", GROUP_INSURANCE, NULL),
+    SOURCE ("schip", "State Children's Health Insurance Program", "4.04", "SCHIP", GROUP_INSURANCE, NULL),
+    SOURCE ("vha_services", "Veterans Health Administration (VHA)", "4.04", "VHAServices", GROUP_INSURANCE, NULL),
+    SOURCE ("employer_provided", "Employer-provided health insurance", "4.04", "EmployerProvided", GROUP_INSURANCE, NULL),
+    SOURCE ("cobra", "Health insurance obtained through COBRA", "4.04", "COBRA", GROUP_INSURANCE, NULL),
+    SOURCE ("private_pay", "Private pay health insurance", "4.04", "PrivatePay", GROUP_INSURANCE, NULL),
+    SOURCE ("state_health_ins", "State health insurance for adults", "4.04", "StateHealthIns", GROUP_INSURANCE, NULL),
+    SOURCE ("indian_health_services", "Indian Health Services Program", "4.04", "IndianHealthServices", GROUP_INSURANCE, NULL),
+    SOURCE ("other_insurance", "Other health insurance", "4.04", "OtherInsurance", GROUP_INSURANCE, NULL),
+    IDENTIFY ("other_insurance_identify", "Other health insurance: specify", "4.04", "OtherInsuranceIdentify", GROUP_INSURANCE),
 };
 
 static const hud_field_t disability_fields[] = {
-    DISABILITY ("physical", "4.05", 5, HUD_LIST_NO_YES_REASONS, "physical_indefinite_and_impairs"),
-    IMPAIRS ("physical_indefinite_and_impairs", "4.05", 5),
-    DISABILITY ("developmental", "4.06", 6, HUD_LIST_NO_YES_REASONS, NULL),
-    DISABILITY ("chronic_health", "4.07", 7, HUD_LIST_NO_YES_REASONS, "chronic_health_indefinite_and_impairs"),
-    IMPAIRS ("chronic_health_indefinite_and_impairs", "4.07", 7),
-    DISABILITY ("hiv_aids", "4.08", 8, HUD_LIST_NO_YES_REASONS, NULL),
-    DISABILITY ("mental_health", "4.09", 9, HUD_LIST_NO_YES_REASONS, "mental_health_indefinite_and_impairs"),
-    IMPAIRS ("mental_health_indefinite_and_impairs", "4.09", 9),
-    DISABILITY ("substance_use", "4.10", 10, HUD_LIST_SUBSTANCE_USE, "substance_use_indefinite_and_impairs"),
-    IMPAIRS ("substance_use_indefinite_and_impairs", "4.10", 10),
+    DISABILITY ("physical", "Physical disability", "4.05", 5, HUD_LIST_NO_YES_REASONS, "physical_indefinite_and_impairs"),
+    IMPAIRS ("physical_indefinite_and_impairs", "Physical disability", "4.05", 5),
+    DISABILITY ("developmental", "Developmental disability", "4.06", 6, HUD_LIST_NO_YES_REASONS, NULL),
+    DISABILITY ("chronic_health", "Chronic health condition", "4.07", 7, HUD_LIST_NO_YES_REASONS, "chronic_health_indefinite_and_impairs"),
+    IMPAIRS ("chronic_health_indefinite_and_impairs", "Chronic health condition", "4.07", 7),
+    DISABILITY ("hiv_aids", "HIV/AIDS", "4.08", 8, HUD_LIST_NO_YES_REASONS, NULL),
+    DISABILITY ("mental_health", "Mental health disorder", "4.09", 9, HUD_LIST_NO_YES_REASONS, "mental_health_indefinite_and_impairs"),
+    IMPAIRS ("mental_health_indefinite_and_impairs", "Mental health disorder", "4.09", 9),
+    DISABILITY ("substance_use", "Substance use disorder", "4.10", 10, HUD_LIST_SUBSTANCE_USE, "substance_use_indefinite_and_impairs"),
+    IMPAIRS ("substance_use_indefinite_and_impairs", "Substance use disorder", "4.10", 10),
 };
 
 static const hud_field_t income_fields[] = {
-    ANY ("income_from_any_source", "4.02", "IncomeFromAnySource", GROUP_INCOME),
-    AMOUNT ("total_monthly_income", "4.02", "TotalMonthlyIncome", GROUP_INCOME, ROLE_TOTAL),
-    INCOME ("earned", "4.02", "Earned", "EarnedAmount"),
-    INCOME ("unemployment", "4.02", "Unemployment", "UnemploymentAmount"),
-    INCOME ("ssi", "4.02", "SSI", "SSIAmount"),
-    INCOME ("ssdi", "4.02", "SSDI", "SSDIAmount"),
-    INCOME ("va_disability_service", "4.02", "VADisabilityService", "VADisabilityServiceAmount"),
-    INCOME ("va_disability_non_service", "4.02", "VADisabilityNonService", "VADisabilityNonServiceAmount"),
-    INCOME ("private_disability", "4.02", "PrivateDisability", "PrivateDisabilityAmount"),
-    INCOME ("workers_comp", "4.02", "WorkersComp", "WorkersCompAmount"),
-    INCOME ("tanf", "4.02", "TANF", "TANFAmount"),
-    INCOME ("ga", "4.02", "GA", "GAAmount"),
-    INCOME ("soc_sec_retirement", "4.02", "SocSecRetirement", "SocSecRetirementAmount"),
-    INCOME ("pension", "4.02", "Pension", "PensionAmount"),
-    INCOME ("child_support", "4.02", "ChildSupport", "ChildSupportAmount"),
-    INCOME ("alimony", "4.02", "Alimony", "AlimonyAmount"),
-    SOURCE ("other_income_source", "4.02", "OtherIncomeSource", GROUP_INCOME, "other_income_amount"),
-    AMOUNT ("other_income_amount", "4.02A", "OtherIncomeAmount", GROUP_INCOME, ROLE_AMOUNT),
-    IDENTIFY ("other_income_source_identify", "4.02", "OtherIncomeSourceIdentify", GROUP_INCOME),
-    ANY ("benefits_from_any_source", "4.03", "BenefitsFromAnySource", GROUP_BENEFITS),
-    SOURCE ("snap", "4.03", "SNAP", GROUP_BENEFITS, NULL),
-    SOURCE ("wic", "4.03", "WIC", GROUP_BENEFITS, NULL),
-    SOURCE ("tanf_child_care", "4.03", "TANFChildCare", GROUP_BENEFITS, NULL),
-    SOURCE ("tanf_transportation", "4.03", "TANFTransportation", GROUP_BENEFITS, NULL),
-    SOURCE ("other_tanf", "4.03", "OtherTANF", GROUP_BENEFITS, NULL),
-    SOURCE ("other_benefits_source", "4.03", "OtherBenefitsSource", GROUP_BENEFITS, NULL),
-    IDENTIFY ("other_benefits_source_identify", "4.03", "OtherBenefitsSourceIdentify", GROUP_BENEFITS),
+    ANY ("income_from_any_source", "Income from any source", "4.02", "IncomeFromAnySource", GROUP_INCOME),
+    AMOUNT ("total_monthly_income", "Total monthly income", "4.02", "TotalMonthlyIncome", GROUP_INCOME, ROLE_TOTAL),
+    INCOME ("earned", "Earned income", "4.02", "Earned", "EarnedAmount"),
+    INCOME ("unemployment", "Unemployment insurance", "4.02", "Unemployment", "UnemploymentAmount"),
+    INCOME ("ssi", "Supplemental Security Income (SSI)", "4.02", "SSI", "SSIAmount"),
+    INCOME ("ssdi", "Social Security Disability Insurance (SSDI)", "4.02", "SSDI", "SSDIAmount"),
+    INCOME ("va_disability_service", "VA service-connected disability compensation", "4.02", "VADisabilityService", "VADisabilityServiceAmount"),
+    INCOME ("va_disability_non_service", "VA non-service-connected disability pension", "4.02", "VADisabilityNonService", "VADisabilityNonServiceAmount"),
+    INCOME ("private_disability", "Private disability insurance", "4.02", "PrivateDisability", "PrivateDisabilityAmount"),
+    INCOME ("workers_comp", "Worker's compensation", "4.02", "WorkersComp", "WorkersCompAmount"),
+    INCOME ("tanf", "Temporary Assistance for Needy Families (TANF)", "4.02", "TANF", "TANFAmount"),
+    INCOME ("ga", "General Assistance (GA)", "4.02", "GA", "GAAmount"),
+    INCOME ("soc_sec_retirement", "Retirement income from Social Security", "4.02", "SocSecRetirement", "SocSecRetirementAmount"),
+    INCOME ("pension", "Pension or retirement income from a former job", "4.02", "Pension", "PensionAmount"),
+    INCOME ("child_support", "Child support", "4.02", "ChildSupport", "ChildSupportAmount"),
+    INCOME ("alimony", "Alimony and other spousal support", "4.02", "Alimony", "AlimonyAmount"),
+    SOURCE ("other_income_source", "Other income source", "4.02", "OtherIncomeSource", GROUP_INCOME, "other_income_amount"),
+    AMOUNT ("other_income_amount", "Other income source amount", "4.02A", "OtherIncomeAmount", GROUP_INCOME, ROLE_AMOUNT),
+    IDENTIFY ("other_income_source_identify", "Other income source: specify", "4.02", "OtherIncomeSourceIdentify", GROUP_INCOME),
+    ANY ("benefits_from_any_source", "Non-cash benefits from any source", "4.03", "BenefitsFromAnySource", GROUP_BENEFITS),
+    SOURCE ("snap", "Supplemental Nutrition Assistance Program (SNAP)", "4.03", "SNAP", GROUP_BENEFITS, NULL),
+    SOURCE ("wic", "Special Supplemental Nutrition Program for Women, Infants, and Children (WIC)", "4.03", "WIC", GROUP_BENEFITS, NULL),
+    SOURCE ("tanf_child_care", "TANF child care services", "4.03", "TANFChildCare", GROUP_BENEFITS, NULL),
+    SOURCE ("tanf_transportation", "TANF transportation services", "4.03", "TANFTransportation", GROUP_BENEFITS, NULL),
+    SOURCE ("other_tanf", "Other TANF-funded services", "4.03", "OtherTANF", GROUP_BENEFITS, NULL),
+    SOURCE ("other_benefits_source", "Other benefits source", "4.03", "OtherBenefitsSource", GROUP_BENEFITS, NULL),
+    IDENTIFY ("other_benefits_source_identify", "Other benefits source: specify", "4.03", "OtherBenefitsSourceIdentify", GROUP_BENEFITS),
 };
 
 #define STEP_FIELDS(id, table) [id] = { table, COUNT (table) }
@@ -318,9 +322,11 @@ pack_codes (msgpack_packer *pk, const hud_code_t *codes, int n)
 static void
 pack_field (msgpack_packer *pk, const hud_field_t *f)
 {
-    msgpack_pack_map (pk, 9);
+    msgpack_pack_map (pk, 10);
     pack_key (pk, "name");
     codec_pack_cstr (pk, f->name);
+    pack_key (pk, "label");
+    codec_pack_cstr (pk, f->label);
     pack_key (pk, "element");
     codec_pack_cstr (pk, f->element);
     pack_key (pk, "column");

@@ -1,6 +1,6 @@
 /* hud_fields — the typed exit assessments: for each step of the exit
  * workflow, its fields with their HUD element, HMIS CSV column, type and
- * allowed codes.
+ * allowed codes, and the label a person reads.
  *
  * Owns: the one field table. The daemon checks step data against it
  * (hud_fields_check: unknown field, wrong type, code outside the element's
@@ -55,6 +55,7 @@ extern const char *const hud_field_role_names[ROLE_COUNT];
 
 typedef struct {
     const char *name;               /* the wire key */
+    const char *label;              /* for people: HUD's wording, short */
     const char *element;            /* HUD element: "4.02" */
     const char *column;             /* HMIS CSV column; NULL: none */
     hud_field_type_t type;

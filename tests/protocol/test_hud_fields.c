@@ -524,8 +524,14 @@ test_table_shape (void **state)
             for (const char *p = f->name; *p; p++)
                 assert_non_null (strchr ("abcdefghijklmnopqrstuvwxyz_", *p));
             assert_ptr_equal (hud_field_find (s, f->name, strlen (f->name)), f);
-            for (int j = 0; j < i; j++)
+            /* a label is for people: starts with a capital, no snake_case,
+             * and tells the step's questions apart */
+            assert_true (f->label && f->label[0] >= 'A' && f->label[0] <= 'Z');
+            assert_null (strchr (f->label, '_'));
+            for (int j = 0; j < i; j++) {
                 assert_string_not_equal (f->name, t->fields[j].name);
+                assert_string_not_equal (f->label, t->fields[j].label);
+            }
             if (f->type == FIELD_CODE)
                 assert_true (f->list < HUD_LIST_COUNT);
             if (f->type == FIELD_TEXT)
@@ -626,8 +632,9 @@ assert_codes (const msgpack_object *codes, const hud_code_t *want, int n)
 static void
 assert_field (const msgpack_object *o, const hud_field_t *f)
 {
-    assert_int_equal (o->via.map.size, 9);
+    assert_int_equal (o->via.map.size, 10);
     assert_str_or_nil (o, "name", f->name);
+    assert_str_or_nil (o, "label", f->label);
     assert_str_or_nil (o, "element", f->element);
     assert_str_or_nil (o, "column", f->column);
     assert_str_or_nil (o, "type", hud_field_type_names[f->type]);
@@ -725,13 +732,14 @@ read_file (const char *path)
     return text;
 }
 
-/* Whether some table row of `doc` starts with `name` in backquotes and
- * names `element` in a cell of its own. */
+/* Whether some table row of `doc` starts with `name` in backquotes, its
+ * label in the next cell, and names `element` in a cell of its own. */
 static bool
-row_names (const char *doc, const char *name, const char *element)
+row_names (const char *doc, const char *name, const char *label,
+           const char *element)
 {
-    char first[128], cell[64];
-    snprintf (first, sizeof first, "\n| `%s` |", name);
+    char first[256], cell[64];
+    snprintf (first, sizeof first, "\n| `%s` | %s |", name, label);
     snprintf (cell, sizeof cell, "| %s |", element);
     for (const char *row = strstr (doc, first); row;
          row = strstr (row + 1, first)) {
@@ -745,7 +753,7 @@ row_names (const char *doc, const char *name, const char *element)
 
 /* PROTOCOL.md §4.7 names every field of the table as `name` (in
  * backquotes: "earned" inside "earned_amount" does not count), with its
- * HUD element on the same line, and every code list by its wire name: the
+ * label in the next cell and its HUD element on the same line, and every code list by its wire name: the
  * specification cannot drift from the table unnoticed. */
 static void
 test_protocol_md_names_every_field (void **state)
@@ -756,10 +764,11 @@ test_protocol_md_names_every_field (void **state)
     for (int s = 0; s < STEP_COUNT; s++)
         for (int i = 0; i < hud_step_fields[s].n; i++) {
             const hud_field_t *f = &hud_step_fields[s].fields[i];
-            if (!row_names (doc, f->name, f->element))
+            if (!row_names (doc, f->name, f->label, f->element))
                 fail_msg ("PROTOCOL.md has no table row for field %s (step "
-                          "%s) naming its HUD element %s", f->name,
-                          hud_steps[s].name, f->element);
+                          "%s) giving its label \"%s\" and naming its HUD "
+                          "element %s", f->name, hud_steps[s].name, f->label,
+                          f->element);
         }
     for (int i = 0; i < HUD_LIST_COUNT; i++) {
         snprintf (want, sizeof want, "`%s`", hud_lists[i].name);
