@@ -44,7 +44,7 @@ static const hud_field_t exit_fields[] = {
     { "exit_date", "Project exit date", "3.11", "ExitDate", FIELD_DATE, 0, 0, GROUP_NONE, ROLE_ANSWER, NULL, 0 },
     { "destination", "Destination", "3.12", "Destination", FIELD_DESTINATION, 0, 0, GROUP_NONE, ROLE_ANSWER, NULL, 0 },
     { "destination_subsidy_type", "Rental subsidy type", "3.12.A", "DestinationSubsidyType", FIELD_CODE, HUD_LIST_SUBSIDY_TYPE, 0, GROUP_NONE, ROLE_ANSWER, NULL, 0 },
-    { "other_destination", "Other destination: specify", "3.12", "OtherDestination", FIELD_TEXT, 0, HUD_OTHER_DESTINATION_MAX, GROUP_NONE, ROLE_IDENTIFY, NULL, 0 },
+    { "other_destination", "Other destination (specify)", "3.12", "OtherDestination", FIELD_TEXT, 0, HUD_OTHER_DESTINATION_MAX, GROUP_NONE, ROLE_IDENTIFY, NULL, 0 },
     /* ClientTrack's exit reason: no HUD element, no CSV column. */
     { "exit_reason", "Reason for leaving", "local", NULL, FIELD_TEXT, 0, 500, GROUP_NONE, ROLE_ANSWER, NULL, 0 },
 };
@@ -67,7 +67,7 @@ static const hud_field_t insurance_fields[] = {
     SOURCE ("state_health_ins", "State health insurance for adults", "4.04", "StateHealthIns", GROUP_INSURANCE, NULL),
     SOURCE ("indian_health_services", "Indian Health Services Program", "4.04", "IndianHealthServices", GROUP_INSURANCE, NULL),
     SOURCE ("other_insurance", "Other health insurance", "4.04", "OtherInsurance", GROUP_INSURANCE, NULL),
-    IDENTIFY ("other_insurance_identify", "Other health insurance: specify", "4.04", "OtherInsuranceIdentify", GROUP_INSURANCE),
+    IDENTIFY ("other_insurance_identify", "Other health insurance (specify)", "4.04", "OtherInsuranceIdentify", GROUP_INSURANCE),
 };
 
 static const hud_field_t disability_fields[] = {
@@ -102,7 +102,7 @@ static const hud_field_t income_fields[] = {
     INCOME ("alimony", "Alimony and other spousal support", "4.02", "Alimony", "AlimonyAmount"),
     SOURCE ("other_income_source", "Other income source", "4.02", "OtherIncomeSource", GROUP_INCOME, "other_income_amount"),
     AMOUNT ("other_income_amount", "Other income source amount", "4.02A", "OtherIncomeAmount", GROUP_INCOME, ROLE_AMOUNT),
-    IDENTIFY ("other_income_source_identify", "Other income source: specify", "4.02", "OtherIncomeSourceIdentify", GROUP_INCOME),
+    IDENTIFY ("other_income_source_identify", "Other income source (specify)", "4.02", "OtherIncomeSourceIdentify", GROUP_INCOME),
     ANY ("benefits_from_any_source", "Non-cash benefits from any source", "4.03", "BenefitsFromAnySource", GROUP_BENEFITS),
     SOURCE ("snap", "Supplemental Nutrition Assistance Program (SNAP)", "4.03", "SNAP", GROUP_BENEFITS, NULL),
     SOURCE ("wic", "Special Supplemental Nutrition Program for Women, Infants, and Children (WIC)", "4.03", "WIC", GROUP_BENEFITS, NULL),
@@ -110,7 +110,7 @@ static const hud_field_t income_fields[] = {
     SOURCE ("tanf_transportation", "TANF transportation services", "4.03", "TANFTransportation", GROUP_BENEFITS, NULL),
     SOURCE ("other_tanf", "Other TANF-funded services", "4.03", "OtherTANF", GROUP_BENEFITS, NULL),
     SOURCE ("other_benefits_source", "Other benefits source", "4.03", "OtherBenefitsSource", GROUP_BENEFITS, NULL),
-    IDENTIFY ("other_benefits_source_identify", "Other benefits source: specify", "4.03", "OtherBenefitsSourceIdentify", GROUP_BENEFITS),
+    IDENTIFY ("other_benefits_source_identify", "Other benefits source (specify)", "4.03", "OtherBenefitsSourceIdentify", GROUP_BENEFITS),
 };
 
 #define STEP_FIELDS(id, table) [id] = { table, COUNT (table) }

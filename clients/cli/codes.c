@@ -3,7 +3,8 @@
  *
  * Owns: printing that result for people — the destinations with their
  * categories, each code list with its labels, each step's fields (type,
- * HUD element, HMIS CSV column, the field it goes with) — and picking one
+ * HUD element, HMIS CSV column, the field it goes with, the label people
+ * read) — and picking one
  * section by name. The result is the daemon's, not this program's copy of
  * protocol/hud.c, so what is printed is what that daemon checks. */
 #include "cli.h"
@@ -92,17 +93,20 @@ print_step (const msgpack_object *step)
             default_last ? "; default last allowed" : "");
     uint32_t n;
     const msgpack_object *fields = mp_array (step, "fields", &n);
-    table_t *t = table_new (5);
-    table_row (t, "  FIELD", "TYPE", "ELEMENT", "CSV COLUMN", "GOES WITH");
+    table_t *t = table_new (6);
+    table_row (t, "  FIELD", "TYPE", "ELEMENT", "CSV COLUMN", "GOES WITH",
+               "LABEL");
     for (uint32_t i = 0; i < n; i++) {
         const msgpack_object *f = &fields[i];
-        char field[72], cell[80], type[128], element[32], column[72], pair[72];
+        char field[72], cell[80], type[128], element[32], column[72], pair[72],
+            label[512];
         field_type (f, type, sizeof type);
         table_row (t, indented (mp_str (f, "name", field, sizeof field, "?"),
                                 cell, sizeof cell),
                    type, mp_str (f, "element", element, sizeof element, "?"),
                    mp_str (f, "column", column, sizeof column, "-"),
-                   mp_str (f, "pair", pair, sizeof pair, "-"));
+                   mp_str (f, "pair", pair, sizeof pair, "-"),
+                   mp_str (f, "label", label, sizeof label, "-"));
     }
     table_print (t, stdout);
     table_destroy (&t);

@@ -10,13 +10,15 @@
  * blocks line up. Codes
  * are shown with HUD's labels from protocol/hud.h: relationship (3.15),
  * project type (2.02.6), destination (3.12) with its category, rental
- * subsidy type (3.12.A). */
+ * subsidy type (3.12.A); the exit form's fields by their labels
+ * (protocol/hud_fields.h). */
 #include "cli.h"
 
 #include <string.h>
 #include <time.h>
 
 #include "protocol/hud.h"
+#include "protocol/hud_fields.h"
 
 #define MARK_DONE    "\xe2\x9c\x94"     /* ✔ U+2714 */
 #define MARK_NEXT    "\xe2\x96\xb8"     /* ▸ U+25B8 */
@@ -41,6 +43,15 @@ code_label (FILE *out, hud_list_id_t list, int64_t code)
         fprintf (out, " \"%s\"", c->label);
 }
 
+/* "Label: " of an exit-form field: the table's label, as hud.codes
+ * serves it (protocol/hud_fields.c), so show and the forms say the same. */
+static void
+exit_label (FILE *out, const char *sep, const char *field)
+{
+    const hud_field_t *f = hud_field_find (STEP_EXIT, field, strlen (field));
+    fprintf (out, "%s%s: ", sep, f ? f->label : field);
+}
+
 /* The saved exit form in a line: when, where to (3.12 with its category),
  * the rental subsidy (3.12.A) and the destination specified (17). */
 static void
@@ -48,23 +59,25 @@ render_exit (FILE *out, const msgpack_object *form)
 {
     char date[16], other[160];
     int64_t code;
-    fprintf (out, "        exit date %s", mp_str (form, "exit_date", date,
-                                                  sizeof date, "-"));
+    exit_label (out, "        ", "exit_date");
+    fprintf (out, "%s", mp_str (form, "exit_date", date, sizeof date, "-"));
     if (exitflow_obj_int (form, "destination", &code)) {
         const hud_destination_t *d = hud_destination (code);
+        exit_label (out, "; ", "destination");
         if (d)
-            fprintf (out, ", destination %d \"%s\" (%s)", d->code, d->label,
+            fprintf (out, "%d \"%s\" (%s)", d->code, d->label,
                      hud_dest_category_names[d->category]);
         else
-            fprintf (out, ", destination %lld (not a HUD 3.12 code)",
-                     (long long) code);
+            fprintf (out, "%lld (not a HUD 3.12 code)", (long long) code);
     }
     if (exitflow_obj_int (form, "destination_subsidy_type", &code)) {
-        fprintf (out, ", subsidy ");
+        exit_label (out, "; ", "destination_subsidy_type");
         code_label (out, HUD_LIST_SUBSIDY_TYPE, code);
     }
-    if (mp_str (form, "other_destination", other, sizeof other, NULL))
-        fprintf (out, ", specified \"%s\"", other);
+    if (mp_str (form, "other_destination", other, sizeof other, NULL)) {
+        exit_label (out, "; ", "other_destination");
+        fprintf (out, "\"%s\"", other);
+    }
     fputc ('\n', out);
 }
 

@@ -518,13 +518,20 @@ def test_show_prints_hud_labels(daemon):
     c.save(wf, h.child, "exit", data=exit_form(destination=17,
                                                other_destination="couch"))
     text = ok(["show", wf], daemon).stdout
-    dest = {d["code"]: d for d in c.hud_codes()["destinations"]}
+    codes = c.hud_codes()
+    dest = {d["code"]: d for d in codes["destinations"]}
     subsidy = labels(daemon, "subsidy_type")
-    assert ('exit date %s, destination 435 "%s" (permanent), subsidy 431 "%s"'
-            % (day(-1), dest[435]["label"], subsidy[431])) in text
+    # the exit form's fields by the daemon's labels (hud.codes)
+    label = {f["name"]: f["label"] for f in codes["steps"][0]["fields"]}
+    assert codes["steps"][0]["name"] == "exit"
+    assert ('%s: %s; %s: 435 "%s" (permanent); %s: 431 "%s"'
+            % (label["exit_date"], day(-1), label["destination"],
+               dest[435]["label"], label["destination_subsidy_type"],
+               subsidy[431])) in text
     assert dest[435]["category"] == "permanent"
-    assert ('destination 17 "%s" (other), specified "couch"'
-            % dest[17]["label"]) in text
+    assert ('%s: 17 "%s" (other); %s: "couch"'
+            % (label["destination"], dest[17]["label"],
+               label["other_destination"])) in text
     relationship = labels(daemon, "relationship")
     for cid, code in ((h.hoh, 1), (h.spouse, 3), (h.child, 2)):
         assert re.search(r"\[%s\] +%s " % (re.escape(relationship[code]), cid),
@@ -565,7 +572,9 @@ def test_codes(daemon):
             if f["list"]:
                 assert "code: %s" % f["list"] in row[0]
             if f["pair"]:
-                assert row[0].rstrip().endswith(f["pair"])
+                assert " %s " % f["pair"] in row[0]
+            # the daemon's label, last: no label spelled from the name
+            assert row[0].rstrip().endswith("  " + f["label"]), f
     assert "step income_benefits (HUD 4.02, 4.03; adults and heads of " \
         "household only; default last allowed)" in lines
     assert codes["local_prefix"] in lines[-1]
@@ -595,7 +604,8 @@ def test_show_columns_line_up(daemon):
     view = ok(["show", wf], daemon).stdout.splitlines()
     steps = [l for l in view if l.startswith("    ") and l[4] != " "]
     # the saved exit form, in words, under its step
-    assert view[view.index(steps[0]) + 1].startswith("        exit date ")
+    assert view[view.index(steps[0]) + 1].startswith("        Project exit "
+                                                     "date: ")
     marks = [l[4] for l in steps]
     assert marks.count("\u2714") == 2 and marks.count("\u25b8") == 2
     # the annotations of done and next steps start in one column
