@@ -397,11 +397,11 @@ def fill_member(driver, fieldset, cid, relationship):
 
 def fill_exit_form(driver, destination, exit_reason=None):
     # once an answer is typed the page holds the form (unsaved edits)
-    again(lambda: set_value(driver, by_label(panel(driver), "Exit date"), day(0)))
+    again(lambda: set_value(driver, by_label(panel(driver), "Project exit date"), day(0)))
     p = panel(driver)
     choose(by_label(p, "Destination"), destination)
     if exit_reason is not None:
-        by_label(p, "Exit reason").send_keys(exit_reason)
+        by_label(p, "Reason for leaving").send_keys(exit_reason)
 
 
 # -- the scenarios ------------------------------------------------------------
@@ -461,7 +461,7 @@ def test_caseworker_exits_a_household(stack, browser, tmp_path):
     # saving 435 without its subsidy type: the daemon's refusal lands
     # next to the subsidy input, which says so to a screen reader
     press(d, "Save")
-    subsidy = by_label(p, "Destination subsidy type")
+    subsidy = by_label(p, "Rental subsidy type")
     wait(d, lambda d: subsidy.get_attribute("aria-invalid") == "true",
          "the subsidy type marked invalid")
     err_id = subsidy.get_attribute("aria-describedby")
@@ -558,7 +558,7 @@ def test_two_caseworkers_conflict_and_see_each_other(stack, browser):
         wait_panel(d, "Exit form — client %s" % cid)
 
     # cw2 starts typing; cw1 saves the exit form meanwhile
-    again(lambda: by_label(panel(second), "Exit reason").send_keys("cw2's reason"))
+    again(lambda: by_label(panel(second), "Reason for leaving").send_keys("cw2's reason"))
     fill_exit_form(first, 101, exit_reason="cw1's reason")
     press(first, "Save")
     wait_panel(first, "Universal data")
@@ -573,7 +573,7 @@ def test_two_caseworkers_conflict_and_see_each_other(stack, browser):
     wait(second, lambda d: "Changed by cw1 meanwhile" in banner.text,
          "the conflict message")
     assert "Exit form of client %s" % cid in banner.text
-    assert by_label(panel(second), "Exit reason").get_attribute("value") == "cw2's reason"
+    assert by_label(panel(second), "Reason for leaving").get_attribute("value") == "cw2's reason"
     exit_step = step_data(view_of(stack, wf), cid, "exit")
     assert exit_step["actor"] == "cw1"
     assert exit_step["data"]["exit_reason"] == "cw1's reason"
@@ -666,7 +666,7 @@ def test_free_text_renders_as_text(stack, browser):
     answers = panel(d).find_element(By.CSS_SELECTOR, ".answers")
     shown = [dd.text for dd in answers.find_elements(By.TAG_NAME, "dd")]
     assert markup in shown and "<b>bold</b>" in shown, shown
-    assert by_label(panel(d), "Exit reason").get_attribute("value") == markup
+    assert by_label(panel(d), "Reason for leaving").get_attribute("value") == markup
     # nothing of it became an element
     assert d.execute_script(
         "return document.querySelectorAll('script').length") == 1

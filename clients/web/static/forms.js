@@ -1,16 +1,10 @@
 // forms.js — forms built from /api/codes (the daemon's hud.codes, PROTOCOL.md
-// §4.9): one input per typed field of a step, HUD's labels for code lists, the
-// destinations grouped by category; and the daemon's VALIDATION field paths
+// §4.9): one input per typed field of a step under the daemon's label for it,
+// HUD's labels for code lists, the destinations grouped by category; and the daemon's VALIDATION field paths
 // placed next to the inputs they name. Nothing here knows a HUD code: the
 // lists, the destinations and the fields all come from the daemon.
 
 import { h, uid, srOnly, fill, say } from "./dom.js";
-
-// Words a field name spells in capitals (the rest are sentence case).
-const ACRONYMS = {
-  ssi: "SSI", ssdi: "SSDI", tanf: "TANF", ga: "GA", va: "VA", snap: "SNAP", wic: "WIC",
-  schip: "SCHIP", vha: "VHA", cobra: "COBRA", hiv: "HIV", aids: "AIDS", hud: "HUD",
-};
 
 // Step titles as the guided workflow names them; others are spelled from the name.
 const STEP_TITLES = {
@@ -28,13 +22,15 @@ const ASKED_WHEN = {
   other_destination: "needs_other_text",
 };
 
-export function humanize(name) {
-  const words = String(name).split("_").filter(Boolean);
-  return words.map((w, i) => ACRONYMS[w] || (i === 0 ? w[0].toUpperCase() + w.slice(1) : w)).join(" ");
+// Names hud.codes gives no label for (destination categories, answer groups,
+// the CoC's own local_ keys) read as words; a typed field has its label.
+function spelled(name) {
+  const words = String(name).split("_").filter(Boolean).join(" ");
+  return words ? words[0].toUpperCase() + words.slice(1) : "";
 }
 
 export function stepTitle(name) {
-  return STEP_TITLES[name] || humanize(name);
+  return STEP_TITLES[name] || spelled(name);
 }
 
 export function relationshipLabel(codes, code) {
@@ -64,7 +60,7 @@ function destinationSelect(codes, id, value) {
   return h("select", { id, name: id },
     h("option", { value: "" }, "— choose a destination —"),
     codes.destination_categories.map((cat) =>
-      h("optgroup", { label: humanize(cat) },
+      h("optgroup", { label: spelled(cat) },
         codes.destinations.filter((d) => d.category === cat).map((d) =>
           h("option", { value: String(d.code), selected: d.code === value }, `${d.label} (${d.code})`)))));
 }
@@ -174,14 +170,14 @@ export class StepForm {
       if (readOnly) input.disabled = true;
       this.inputs.set(field.name, input);
       const row = h("div", { class: "field", dataset: { field: field.name, key: `field:${field.name}` } },
-        h("label", { for: id }, humanize(field.name), " ", h("span", { class: "element" }, elementText(field))),
+        h("label", { for: id }, field.label, " ", h("span", { class: "element" }, elementText(field))),
         input);
       const g = field.group || "";
       if (!groups.has(g)) groups.set(g, []);
       groups.get(g).push(row);
     }
     this.element = h("div", { class: "step-fields" },
-      [...groups].map(([g, rows]) => g ? h("fieldset", { class: "group" }, h("legend", {}, humanize(g)), rows) : rows));
+      [...groups].map(([g, rows]) => g ? h("fieldset", { class: "group" }, h("legend", {}, spelled(g)), rows) : rows));
     this.element.addEventListener("input", () => { this.dirty = true; });
     this.element.addEventListener("change", () => { this.dirty = true; this.refresh(); });
     this.refresh();
@@ -231,7 +227,7 @@ export function summary(codes, stepName, data) {
   for (const [key, value] of Object.entries(data || {})) {
     if (value === null || value === undefined) continue;
     const field = step && step.fields.find((f) => f.name === key);
-    rows.push(h("dt", {}, humanize(key)), h("dd", {}, display(codes, field, value)));
+    rows.push(h("dt", {}, field ? field.label : spelled(key)), h("dd", {}, display(codes, field, value)));
   }
   if (!rows.length) return h("p", { class: "empty" }, "No answers given.");
   return h("dl", { class: "answers" }, rows);
