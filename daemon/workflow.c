@@ -844,14 +844,16 @@ check_finding (const workflow_t *wf, const msgpack_object *f, uint32_t i,
     snprintf (path, sizeof path, "findings.%u", i);
     if (f->type != MSGPACK_OBJECT_MAP)
         return exf_fail (err, EXF_BAD_REQUEST, path, "a finding is a map");
-    exf_str_t rule, severity, client, message;
-    bool has_client, ok = true;
+    exf_str_t rule, severity, client, step, message;
+    bool has_client, has_step, ok = true;
     if (!codec_read_str (f, "rule", true, EXF_ID_MAX, &rule, NULL,
                          EXF_BAD_REQUEST, err)
         || !codec_read_str (f, "severity", true, EXF_ID_MAX, &severity, NULL,
                             EXF_BAD_REQUEST, err)
         || !codec_read_str (f, "client_id", false, EXF_ID_MAX, &client,
                             &has_client, EXF_BAD_REQUEST, err)
+        || !codec_read_str (f, "step", false, EXF_ID_MAX, &step, &has_step,
+                            EXF_BAD_REQUEST, err)
         || !codec_read_str (f, "message", true, WF_TEXT_MAX, &message, NULL,
                             EXF_BAD_REQUEST, err))
         ok = false;
@@ -866,6 +868,14 @@ check_finding (const workflow_t *wf, const msgpack_object *f, uint32_t i,
             ok = exf_fail (err, EXF_VALIDATION, "client_id",
                            "finding %u names client %s, who is not in the "
                            "household", i, id);
+    }
+    /* the step it concerns, by which front ends place it: a known step */
+    if (ok && has_step && hud_step_by_name (step.ptr, step.len) < 0) {
+        char name[EXF_ID_MAX + 1];
+        codec_str_copy (name, sizeof name, step);
+        ok = exf_fail (err, EXF_VALIDATION, "step",
+                       "finding %u concerns step %s, which is not a step "
+                       "(the steps are in hud.codes)", i, name);
     }
     if (!ok)
         exf_error_nest_field (err, path);
@@ -904,12 +914,13 @@ workflow_report_dq (workflow_t *wf, const char *source,
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
     for (uint32_t i = 0; i < n; i++) {
         const msgpack_object *f = &findings->via.array.ptr[i];
-        msgpack_pack_map (&pk, 5);
+        static const char *const keys[] = { "rule", "severity", "client_id",
+                                            "step", "message" };
+        enum { N_KEYS = sizeof keys / sizeof keys[0] };
+        msgpack_pack_map (&pk, 1 + N_KEYS);
         codec_pack_cstr (&pk, "source");
         codec_pack_cstr (&pk, source);
-        static const char *const keys[] = { "rule", "severity", "client_id",
-                                            "message" };
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < N_KEYS; k++)
             pack_copied_field (&pk, f, keys[k]);
     }
     if (slot == wf->n_dq) {

@@ -12,9 +12,10 @@ test_view (void **state)
                           exit_form ("2026-11-20", 410), NOW + 123));
     ACCEPTED (op_decide (wf, "c3", true));
     ACCEPTED (op_dq (wf, "dqbot",
-                     build ("a[m{s:s, s:s, s:s, s:s}, m{s:s, s:s, s:s}]", 2,
-                            4, "rule", "r1", "severity", "error",
-                            "client_id", "c3", "message", "no exit yet",
+                     build ("a[m{s:s, s:s, s:s, s:s, s:s}, m{s:s, s:s, s:s}]",
+                            2, 5, "rule", "r1", "severity", "error",
+                            "client_id", "c3", "step", "exit",
+                            "message", "no exit yet",
                             3, "rule", "r2", "severity", "warning",
                             "message", "late")));
     const msgpack_object *v = view_of (wf);
@@ -111,12 +112,14 @@ test_view (void **state)
     assert_int_equal (dq->type, MSGPACK_OBJECT_ARRAY);
     assert_int_equal (dq->via.array.size, 2);
     static const char *const dkeys[] = { "source", "rule", "severity",
-                                         "client_id", "message" };
+                                         "client_id", "step", "message" };
     for (uint32_t i = 0; i < 2; i++) {
-        assert_keys_exactly (&dq->via.array.ptr[i], dkeys, 5);
+        assert_keys_exactly (&dq->via.array.ptr[i], dkeys, 6);
         assert_str (&dq->via.array.ptr[i], "source", "dqbot");
     }
     assert_str (&dq->via.array.ptr[0], "client_id", "c3");
+    assert_str (&dq->via.array.ptr[0], "step", "exit");
+    assert_nil (&dq->via.array.ptr[1], "step");
     assert_str (&dq->via.array.ptr[0], "message", "no exit yet");
     assert_nil (&dq->via.array.ptr[1], "client_id");
     assert_str (&dq->via.array.ptr[1], "severity", "warning");

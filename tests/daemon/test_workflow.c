@@ -1532,6 +1532,15 @@ test_refusals_change_nothing (void **state)
              EXF_VALIDATION, NULL);
     REFUSED (wf, op_dq (wf, "b", build ("a[i]", 1, 5)), EXF_BAD_REQUEST,
              "findings.0");
+    /* a finding's step is one of the steps, by name */
+    REFUSED (wf, op_dq (wf, "a", build ("a[m{s:s, s:s, s:s, s:s}]", 1, 4,
+                                        "rule", "r", "severity", "error",
+                                        "step", "exit_form", "message", "m")),
+             EXF_VALIDATION, "findings.0.step");
+    REFUSED (wf, op_dq (wf, "a", build ("a[m{s:s, s:s, s:i, s:s}]", 1, 4,
+                                        "rule", "r", "severity", "error",
+                                        "step", 1, "message", "m")),
+             EXF_BAD_REQUEST, "findings.0.step");
     assert_true (wf->stalled);            /* a refusal starts no new period */
 }
 

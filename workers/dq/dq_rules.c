@@ -15,9 +15,9 @@ dq_severity_name (dq_severity_t severity)
     return severity == DQ_ERROR ? "error" : "warning";
 }
 
-void
-dq_add (dq_findings_t *out, const dq_rule_t *rule, const char *client_id,
-        const char *fmt, ...)
+static void
+add_finding (dq_findings_t *out, const dq_rule_t *rule, int step,
+             const char *client_id, const char *fmt, va_list ap)
 {
     if (out->n == DQ_MAX_FINDINGS) {
         out->overflow = true;
@@ -26,10 +26,28 @@ dq_add (dq_findings_t *out, const dq_rule_t *rule, const char *client_id,
     dq_finding_t *f = &out->items[out->n++];
     f->rule = rule->id;
     f->severity = rule->severity;
+    f->step = step >= 0 && step < STEP_COUNT ? step : DQ_NO_STEP;
     snprintf (f->client_id, sizeof f->client_id, "%s", client_id ? client_id : "");
+    vsnprintf (f->message, sizeof f->message, fmt, ap);
+}
+
+void
+dq_add (dq_findings_t *out, const dq_rule_t *rule, const char *client_id,
+        const char *fmt, ...)
+{
     va_list ap;
     va_start (ap, fmt);
-    vsnprintf (f->message, sizeof f->message, fmt, ap);
+    add_finding (out, rule, rule->step, client_id, fmt, ap);
+    va_end (ap);
+}
+
+void
+dq_add_at (dq_findings_t *out, const dq_rule_t *rule, int step,
+           const char *client_id, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    add_finding (out, rule, step, client_id, fmt, ap);
     va_end (ap);
 }
 
@@ -276,17 +294,19 @@ check_assessment_missing (const dq_rule_t *rule, const dq_snapshot_t *s,
         if (m->decision != DQ_EXITING)
             continue;
         if (!m->exit.done)
-            dq_add (out, rule, m->client_id, "the exit form was not saved");
+            dq_add_at (out, rule, STEP_EXIT, m->client_id,
+                       "the exit form was not saved");
         for (int step = STEP_EXIT + 1; step < STEP_COUNT; step++) {
             const dq_step_t *st = &m->steps[step];
             if (!st->applies)
                 continue;
             if (!st->done)
-                dq_add (out, rule, m->client_id, "the %s assessment at exit "
-                        "was not completed", hud_steps[step].name);
+                dq_add_at (out, rule, step, m->client_id, "the %s assessment "
+                           "at exit was not completed", hud_steps[step].name);
             else if (st->n_fields == 0)
-                dq_add (out, rule, m->client_id, "the %s assessment at exit "
-                        "was saved with no HUD field", hud_steps[step].name);
+                dq_add_at (out, rule, step, m->client_id, "the %s assessment "
+                           "at exit was saved with no HUD field",
+                           hud_steps[step].name);
         }
     }
 }
@@ -434,28 +454,35 @@ check_timeliness (const dq_rule_t *rule, const dq_snapshot_t *s,
  * in the CoC's future (Eva #14) or before entry (Eva #99), 435 without a
  * 3.12.A subsidy type (Eva #121), 17 without its text, and a head who
  * exits while others stay without a new head named. */
+/* Why a rule concerns no one step (its findings go with the household or
+ * the member, not beside a form). */
+#define START "data of workflow.start, not of a step"
+#define FINISH "the new head is named at workflow.finish"
+#define HOUSEHOLD "the household as a whole"
+#define EACH "each finding names the step left undone"
+
 const dq_rule_t dq_rules[] = {
-    /* id                        severity    applies         source                                 param             check */
-    { "head_of_household_count", DQ_ERROR,   DQ_ON_ANY,      "Eva #2/#3",                           0,                check_head_count },
-    { "relationship_missing",    DQ_ERROR,   DQ_ON_ANY,      "APR Q6b, Eva #4",                     0,                check_relationship_missing },
-    { "age_unknown",             DQ_ERROR,   DQ_ON_ANY,      "APR Q6a (3.03 date of birth)",        0,                check_age_unknown },
-    { "destination_dk_pnta",     DQ_WARNING, DQ_ON_ANY,      "APR Q6c",                             0,                check_destination_dk_pnta },
-    { "destination_missing",     DQ_WARNING, DQ_ON_ANY,      "APR Q6c, Eva #59",                    0,                check_destination_missing },
-    { "income_missing",          DQ_ERROR,   DQ_ON_ANY,      "APR Q6c, Eva #89",                    GROUP_INCOME,     check_group_missing },
-    { "income_inconsistent",     DQ_ERROR,   DQ_ON_ANY,      "Eva #90",                             GROUP_INCOME,     check_group_inconsistent },
-    { "income_amount_missing",   DQ_WARNING, DQ_ON_ANY,      "vendors (IncomeBenefits.csv amounts)", GROUP_INCOME,    check_income_amount_missing },
-    { "income_total_mismatch",   DQ_WARNING, DQ_ON_ANY,      "vendors (IncomeBenefits.csv total)",  GROUP_INCOME,     check_income_total_mismatch },
-    { "benefits_missing",        DQ_WARNING, DQ_ON_ANY,      "HUD 4.03",                            GROUP_BENEFITS,   check_group_missing },
-    { "benefits_inconsistent",   DQ_ERROR,   DQ_ON_ANY,      "HUD 4.03",                            GROUP_BENEFITS,   check_group_inconsistent },
-    { "insurance_missing",       DQ_ERROR,   DQ_ON_ANY,      "Eva #93",                             GROUP_INSURANCE,  check_group_missing },
-    { "insurance_inconsistent",  DQ_ERROR,   DQ_ON_ANY,      "Eva #95",                             GROUP_INSURANCE,  check_group_inconsistent },
-    { "assessment_missing",      DQ_WARNING, DQ_ON_FINISHED, "vendors (half-done exit)",            0,                check_assessment_missing },
-    { "new_head_minor",          DQ_WARNING, DQ_ON_FINISHED, "Eva #86",                             0,                check_new_head_minor },
-    { "only_minors_remain",      DQ_ERROR,   DQ_ON_FINISHED, "Eva #86",                             0,                check_only_minors_remain },
-    { "exit_before_move_in",     DQ_ERROR,   DQ_ON_ANY,      "Eva #40",                             0,                check_exit_before_move_in },
-    { "own_housing_exit",        DQ_WARNING, DQ_ON_ANY,      "local policy, not HUD",               0,                check_own_housing_exit },
-    { "member_exit_after_head",  DQ_WARNING, DQ_ON_ANY,      "vendors (household)",                 0,                check_member_after_head },
-    { "exit_timeliness",         DQ_WARNING, DQ_ON_ANY,      "APR Q6e",                             11,               check_timeliness },
+    /* id                        severity    applies         source                                 param             step                   no_step    check */
+    { "head_of_household_count", DQ_ERROR,   DQ_ON_ANY,      "Eva #2/#3",                           0,                DQ_NO_STEP,            START,     check_head_count },
+    { "relationship_missing",    DQ_ERROR,   DQ_ON_ANY,      "APR Q6b, Eva #4",                     0,                DQ_NO_STEP,            START,     check_relationship_missing },
+    { "age_unknown",             DQ_ERROR,   DQ_ON_ANY,      "APR Q6a (3.03 date of birth)",        0,                DQ_NO_STEP,            START,     check_age_unknown },
+    { "destination_dk_pnta",     DQ_WARNING, DQ_ON_ANY,      "APR Q6c",                             0,                STEP_EXIT,             NULL,      check_destination_dk_pnta },
+    { "destination_missing",     DQ_WARNING, DQ_ON_ANY,      "APR Q6c, Eva #59",                    0,                STEP_EXIT,             NULL,      check_destination_missing },
+    { "income_missing",          DQ_ERROR,   DQ_ON_ANY,      "APR Q6c, Eva #89",                    GROUP_INCOME,     STEP_INCOME_BENEFITS,  NULL,      check_group_missing },
+    { "income_inconsistent",     DQ_ERROR,   DQ_ON_ANY,      "Eva #90",                             GROUP_INCOME,     STEP_INCOME_BENEFITS,  NULL,      check_group_inconsistent },
+    { "income_amount_missing",   DQ_WARNING, DQ_ON_ANY,      "vendors (IncomeBenefits.csv amounts)", GROUP_INCOME,    STEP_INCOME_BENEFITS,  NULL,      check_income_amount_missing },
+    { "income_total_mismatch",   DQ_WARNING, DQ_ON_ANY,      "vendors (IncomeBenefits.csv total)",  GROUP_INCOME,     STEP_INCOME_BENEFITS,  NULL,      check_income_total_mismatch },
+    { "benefits_missing",        DQ_WARNING, DQ_ON_ANY,      "HUD 4.03",                            GROUP_BENEFITS,   STEP_INCOME_BENEFITS,  NULL,      check_group_missing },
+    { "benefits_inconsistent",   DQ_ERROR,   DQ_ON_ANY,      "HUD 4.03",                            GROUP_BENEFITS,   STEP_INCOME_BENEFITS,  NULL,      check_group_inconsistent },
+    { "insurance_missing",       DQ_ERROR,   DQ_ON_ANY,      "Eva #93",                             GROUP_INSURANCE,  STEP_HEALTH_INSURANCE, NULL,      check_group_missing },
+    { "insurance_inconsistent",  DQ_ERROR,   DQ_ON_ANY,      "Eva #95",                             GROUP_INSURANCE,  STEP_HEALTH_INSURANCE, NULL,      check_group_inconsistent },
+    { "assessment_missing",      DQ_WARNING, DQ_ON_FINISHED, "vendors (half-done exit)",            0,                DQ_EACH_STEP,          EACH,      check_assessment_missing },
+    { "new_head_minor",          DQ_WARNING, DQ_ON_FINISHED, "Eva #86",                             0,                DQ_NO_STEP,            FINISH,    check_new_head_minor },
+    { "only_minors_remain",      DQ_ERROR,   DQ_ON_FINISHED, "Eva #86",                             0,                DQ_NO_STEP,            HOUSEHOLD, check_only_minors_remain },
+    { "exit_before_move_in",     DQ_ERROR,   DQ_ON_ANY,      "Eva #40",                             0,                STEP_EXIT,             NULL,      check_exit_before_move_in },
+    { "own_housing_exit",        DQ_WARNING, DQ_ON_ANY,      "local policy, not HUD",               0,                STEP_EXIT,             NULL,      check_own_housing_exit },
+    { "member_exit_after_head",  DQ_WARNING, DQ_ON_ANY,      "vendors (household)",                 0,                STEP_EXIT,             NULL,      check_member_after_head },
+    { "exit_timeliness",         DQ_WARNING, DQ_ON_ANY,      "APR Q6e",                             11,               STEP_EXIT,             NULL,      check_timeliness },
 };
 
 const size_t dq_rule_count = COUNT (dq_rules);
@@ -491,7 +518,8 @@ dq_findings_pack (msgpack_packer *pk, const dq_findings_t *f)
     msgpack_pack_array (pk, (size_t) f->n);
     for (int i = 0; i < f->n; i++) {
         const dq_finding_t *x = &f->items[i];
-        msgpack_pack_map (pk, x->client_id[0] ? 4 : 3);
+        bool step = x->step != DQ_NO_STEP;
+        msgpack_pack_map (pk, 3 + (x->client_id[0] != '\0') + step);
         codec_pack_cstr (pk, "rule");
         codec_pack_cstr (pk, x->rule);
         codec_pack_cstr (pk, "severity");
@@ -499,6 +527,10 @@ dq_findings_pack (msgpack_packer *pk, const dq_findings_t *f)
         if (x->client_id[0]) {
             codec_pack_cstr (pk, "client_id");
             codec_pack_cstr (pk, x->client_id);
+        }
+        if (step) {
+            codec_pack_cstr (pk, "step");
+            codec_pack_cstr (pk, hud_steps[x->step].name);
         }
         codec_pack_cstr (pk, "message");
         codec_pack_cstr (pk, x->message);
@@ -531,6 +563,8 @@ dq_findings_equal_view (const dq_findings_t *f, const char *source,
             if (!field_is (o, "rule", x->rule)
                 || !field_is (o, "severity", dq_severity_name (x->severity))
                 || !field_is (o, "client_id", x->client_id)
+                || !field_is (o, "step", x->step == DQ_NO_STEP
+                                         ? "" : hud_steps[x->step].name)
                 || !field_is (o, "message", x->message))
                 return false;
         }

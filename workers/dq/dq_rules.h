@@ -1,7 +1,7 @@
 /* dq_rules — HUD data-quality rules for exits, as a table of pure functions.
  *
  * Owns: the rule table (id, severity, the workflow states it applies in,
- * its HUD source, a parameter, the check) and evaluating a table over one
+ * its HUD source, a parameter, the step its findings concern, the check) and evaluating a table over one
  * snapshot into an ordered list of findings. A check reads only the
  * snapshot (and `today` in it, the CoC's day of the triggering event), so
  * evaluating the same snapshot again gives the same findings, byte for
@@ -26,10 +26,15 @@ typedef enum { DQ_ERROR, DQ_WARNING } dq_severity_t;
 #define DQ_ON_FINISHED (1u << DQ_STATE_FINISHED)
 #define DQ_ON_ANY (DQ_ON_OPEN | DQ_ON_FINISHED)
 
+/* A rule's step (dq_rule_t.step) when it is not one of STEP_*. */
+#define DQ_NO_STEP (-1)             /* about no answer: `no_step` says why */
+#define DQ_EACH_STEP (-2)           /* each finding names its own step */
+
 typedef struct {
     const char *rule;               /* the rule's id (static) */
     dq_severity_t severity;
     char client_id[EXF_ID_MAX + 1]; /* "" for the household */
+    int step;                       /* STEP_* it concerns, or DQ_NO_STEP */
     char message[DQ_MESSAGE_MAX];   /* English, codes and counts only */
 } dq_finding_t;
 
@@ -50,6 +55,10 @@ struct dq_rule {
     const char *source;             /* where HUD, Eva or vendors check it */
     int param;                      /* a rule's number: timeliness days, or
                                        the hud_group_id_t it reads */
+    int step;                       /* STEP_* its findings concern (front
+                                       ends place them there), DQ_EACH_STEP,
+                                       or DQ_NO_STEP */
+    const char *no_step;            /* why a rule concerns no one step */
     dq_check_fn *check;
 };
 
@@ -66,9 +75,14 @@ const dq_rule_t *dq_rule_find (const dq_rule_t *table, size_t n,
 void dq_evaluate (const dq_rule_t *table, size_t n, const dq_snapshot_t *s,
                   dq_findings_t *out);
 
-/* Appends a finding (used by the checks; public for tests). */
+/* Appends a finding about the rule's step (used by the checks; public for
+ * tests). */
 void dq_add (dq_findings_t *out, const dq_rule_t *rule, const char *client_id,
              const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));
+/* Appends a finding about `step`: for a DQ_EACH_STEP rule. */
+void dq_add_at (dq_findings_t *out, const dq_rule_t *rule, int step,
+                const char *client_id, const char *fmt, ...)
+    __attribute__ ((format (printf, 5, 6)));
 
 const char *dq_severity_name (dq_severity_t severity);
 /* Packs the findings as the `findings` array of dq.report. */
