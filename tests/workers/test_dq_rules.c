@@ -105,6 +105,11 @@ run (const char *rule)
         assert_string_equal (F.items[i].rule, rule);
         assert_int_equal (F.items[i].severity, r->severity);
         assert_true (strlen (F.items[i].message) > 10);
+        /* the rule's step, or one of its own for a DQ_EACH_STEP rule */
+        if (r->step == DQ_EACH_STEP)
+            assert_in_range (F.items[i].step, 0, STEP_COUNT - 1);
+        else
+            assert_int_equal (F.items[i].step, r->step);
     }
     return F.n;
 }
@@ -117,6 +122,14 @@ one (const char *client, const char *needle)
     assert_string_equal (F.items[0].client_id, client);
     if (needle && !strstr (F.items[0].message, needle))
         fail_msg ("message \"%s\" lacks \"%s\"", F.items[0].message, needle);
+}
+
+/* Exactly one finding, about `client` and `step`. */
+static void
+one_at (const char *client, int step, const char *needle)
+{
+    one (client, needle);
+    assert_int_equal (F.items[0].step, step);
 }
 
 static void
@@ -134,28 +147,31 @@ static void
 test_table_is_the_issue_9_table (void **state)
 {
     (void) state;
-    static const struct { const char *id; dq_severity_t sev; const char *source; }
+    enum { NONE = DQ_NO_STEP, EACH = DQ_EACH_STEP, EXIT = STEP_EXIT,
+           INC = STEP_INCOME_BENEFITS, INS = STEP_HEALTH_INSURANCE };
+    static const struct { const char *id; dq_severity_t sev; const char *source;
+                          int step; }
     want[] = {
-        { "head_of_household_count", DQ_ERROR, "Eva #2/#3" },
-        { "relationship_missing", DQ_ERROR, "APR Q6b, Eva #4" },
-        { "age_unknown", DQ_ERROR, "APR Q6a" },
-        { "destination_dk_pnta", DQ_WARNING, "APR Q6c" },
-        { "destination_missing", DQ_WARNING, "APR Q6c, Eva #59" },
-        { "income_missing", DQ_ERROR, "APR Q6c, Eva #89" },
-        { "income_inconsistent", DQ_ERROR, "Eva #90" },
-        { "income_amount_missing", DQ_WARNING, "vendors" },
-        { "income_total_mismatch", DQ_WARNING, "vendors" },
-        { "benefits_missing", DQ_WARNING, "HUD 4.03" },
-        { "benefits_inconsistent", DQ_ERROR, "HUD 4.03" },
-        { "insurance_missing", DQ_ERROR, "Eva #93" },
-        { "insurance_inconsistent", DQ_ERROR, "Eva #95" },
-        { "assessment_missing", DQ_WARNING, "vendors" },
-        { "new_head_minor", DQ_WARNING, "Eva #86" },
-        { "only_minors_remain", DQ_ERROR, "Eva #86" },
-        { "exit_before_move_in", DQ_ERROR, "Eva #40" },
-        { "own_housing_exit", DQ_WARNING, "local policy, not HUD" },
-        { "member_exit_after_head", DQ_WARNING, "vendors" },
-        { "exit_timeliness", DQ_WARNING, "APR Q6e" },
+        { "head_of_household_count", DQ_ERROR, "Eva #2/#3", NONE },
+        { "relationship_missing", DQ_ERROR, "APR Q6b, Eva #4", NONE },
+        { "age_unknown", DQ_ERROR, "APR Q6a", NONE },
+        { "destination_dk_pnta", DQ_WARNING, "APR Q6c", EXIT },
+        { "destination_missing", DQ_WARNING, "APR Q6c, Eva #59", EXIT },
+        { "income_missing", DQ_ERROR, "APR Q6c, Eva #89", INC },
+        { "income_inconsistent", DQ_ERROR, "Eva #90", INC },
+        { "income_amount_missing", DQ_WARNING, "vendors", INC },
+        { "income_total_mismatch", DQ_WARNING, "vendors", INC },
+        { "benefits_missing", DQ_WARNING, "HUD 4.03", INC },
+        { "benefits_inconsistent", DQ_ERROR, "HUD 4.03", INC },
+        { "insurance_missing", DQ_ERROR, "Eva #93", INS },
+        { "insurance_inconsistent", DQ_ERROR, "Eva #95", INS },
+        { "assessment_missing", DQ_WARNING, "vendors", EACH },
+        { "new_head_minor", DQ_WARNING, "Eva #86", NONE },
+        { "only_minors_remain", DQ_ERROR, "Eva #86", NONE },
+        { "exit_before_move_in", DQ_ERROR, "Eva #40", EXIT },
+        { "own_housing_exit", DQ_WARNING, "local policy, not HUD", EXIT },
+        { "member_exit_after_head", DQ_WARNING, "vendors", EXIT },
+        { "exit_timeliness", DQ_WARNING, "APR Q6e", EXIT },
     };
     size_t n = sizeof want / sizeof *want;
     assert_int_equal (dq_rule_count, n);
@@ -168,6 +184,18 @@ test_table_is_the_issue_9_table (void **state)
                       want[i].source);
         assert_non_null (r->check);
         assert_true (r->applies != 0);
+        /* every rule has the step its findings concern, or says why not */
+        assert_int_equal (r->step, want[i].step);
+        if (r->step >= 0) {
+            assert_true (r->step < STEP_COUNT);
+            assert_null (r->no_step);
+        } else if (!r->no_step || strlen (r->no_step) < 10)
+            fail_msg ("%s concerns no one step and does not say why", r->id);
+        /* a rule reading a group of answers concerns the group's step */
+        if (strstr (r->id, hud_groups[GROUP_INCOME].name) == r->id
+            || strstr (r->id, hud_groups[GROUP_BENEFITS].name) == r->id
+            || strstr (r->id, hud_groups[GROUP_INSURANCE].name) == r->id)
+            assert_int_equal (r->step, hud_groups[r->param].step);
         assert_true (strlen (r->id) <= EXF_ID_MAX);
     }
     static const char *const removed[] = { "exit_date_future",
@@ -560,15 +588,16 @@ test_assessment_missing_vendors (void **state)
     assert_int_equal (run ("assessment_missing"), 0);
     S.members[SPOUSE].steps[STEP_DISABILITIES].done = false;
     assert_int_equal (run ("assessment_missing"), 1);
-    one ("C-spouse", "disabilities assessment at exit was not completed");
+    one_at ("C-spouse", STEP_DISABILITIES,
+            "disabilities assessment at exit was not completed");
     S.members[SPOUSE].steps[STEP_DISABILITIES].done = true;
     S.members[SPOUSE].steps[STEP_DISABILITIES].n_fields = 0;
     assert_int_equal (run ("assessment_missing"), 1);
-    one ("C-spouse", "saved with no HUD field");
+    one_at ("C-spouse", STEP_DISABILITIES, "saved with no HUD field");
     S.members[SPOUSE].steps[STEP_DISABILITIES].n_fields = 1;
     S.members[CHILD].exit.done = false;
     assert_int_equal (run ("assessment_missing"), 1);
-    one ("C-child", "exit form was not saved");
+    one_at ("C-child", STEP_EXIT, "exit form was not saved");
     /* an open workflow is still being filled in: the rule waits */
     S.state = DQ_STATE_OPEN;
     assert_int_equal (run ("assessment_missing"), 0);
@@ -775,6 +804,10 @@ test_findings_overflow (void **state)
 }
 
 /* Packs the findings as a view's `dq` array would hold them. */
+/* As the daemon's view has them; `old`: as stored before findings had a
+ * step (no `step` key). */
+static bool OLD_VIEW;
+
 static void
 pack_as_view (msgpack_sbuffer *sb, const dq_findings_t *f, const char *source,
               bool extra_other_source)
@@ -791,8 +824,13 @@ pack_as_view (msgpack_sbuffer *sb, const dq_findings_t *f, const char *source,
         codec_pack_cstr (&pk, "message"); codec_pack_cstr (&pk, "m");
     }
     for (int i = 0; i < f->n; i++) {
-        msgpack_pack_map (&pk, 5);
+        msgpack_pack_map (&pk, OLD_VIEW ? 5 : 6);
         codec_pack_cstr (&pk, "source"); codec_pack_cstr (&pk, source);
+        if (!OLD_VIEW) {
+            codec_pack_cstr (&pk, "step");
+            codec_pack_cstr_or_nil (&pk, f->items[i].step == DQ_NO_STEP ? NULL
+                                         : hud_steps[f->items[i].step].name);
+        }
         codec_pack_cstr (&pk, "rule"); codec_pack_cstr (&pk, f->items[i].rule);
         codec_pack_cstr (&pk, "severity");
         codec_pack_cstr (&pk, dq_severity_name (f->items[i].severity));
@@ -841,6 +879,16 @@ test_findings_equal_view (void **state)
     dq_findings_t none = { 0 };
     assert_true (equal_after_pack (&none, &stored, true));
     assert_true (dq_findings_equal_view (&none, "dq", NULL));
+    /* the step counts: another step, or findings stored before findings
+     * had one, are reported again (then the view gets the step) */
+    stored = F;
+    assert_int_equal (stored.items[1].step, STEP_EXIT);
+    stored.items[1].step = STEP_DISABILITIES;
+    assert_false (equal_after_pack (&F, &stored, false));
+    stored = F;
+    OLD_VIEW = true;
+    assert_false (equal_after_pack (&F, &stored, false));
+    OLD_VIEW = false;
 }
 
 static void
@@ -862,15 +910,18 @@ test_findings_pack (void **state)
     assert_int_equal (u.data.via.array.size, 2);
     const msgpack_object *a = &u.data.via.array.ptr[0];
     const msgpack_object *b = &u.data.via.array.ptr[1];
-    assert_int_equal (a->via.map.size, 3);          /* household: no client */
+    assert_int_equal (a->via.map.size, 3);  /* household: no client, step */
     assert_null (codec_map_get (a, "client_id"));
+    assert_null (codec_map_get (a, "step"));
     assert_true (codec_str_eq (codec_str_of (codec_map_get (a, "rule")),
                                "head_of_household_count"));
     assert_true (codec_str_eq (codec_str_of (codec_map_get (a, "severity")),
                                "error"));
-    assert_int_equal (b->via.map.size, 4);
+    assert_int_equal (b->via.map.size, 5);
     assert_true (codec_str_eq (codec_str_of (codec_map_get (b, "rule")),
                                "destination_dk_pnta"));
+    assert_true (codec_str_eq (codec_str_of (codec_map_get (b, "step")),
+                               "exit"));
     assert_true (codec_str_eq (codec_str_of (codec_map_get (b, "severity")),
                                "warning"));
     assert_true (codec_str_eq (codec_str_of (codec_map_get (b, "client_id")),
