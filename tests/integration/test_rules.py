@@ -308,7 +308,8 @@ def test_dq_report_in_any_state(c, closing):
     before = c.get(wf)
     findings = [
         {"rule": "exit_destination_missing", "severity": "warning",
-         "client_id": h.hoh, "message": "Destination is 30 or 99"},
+         "client_id": h.hoh, "step": "exit",
+         "message": "Destination is 30 or 99"},
         {"rule": "household_head", "severity": "error",
          "message": "x" * 500}]
     res = c.dq_report(wf, "dq-worker", findings)
@@ -318,12 +319,13 @@ def test_dq_report_in_any_state(c, closing):
     assert after["updated_at"] == before["updated_at"]
     assert after["state"] == before["state"]
     dq = sorted(after["dq"], key=lambda f: f["rule"])
+    # the step a finding concerns is kept and served; none is nil
     assert dq == [
         {"source": "dq-worker", "rule": "exit_destination_missing",
-         "severity": "warning", "client_id": h.hoh,
+         "severity": "warning", "client_id": h.hoh, "step": "exit",
          "message": "Destination is 30 or 99"},
         {"source": "dq-worker", "rule": "household_head", "severity": "error",
-         "client_id": None, "message": "x" * 500}]
+         "client_id": None, "step": None, "message": "x" * 500}]
     ev = c.history(wf)["events"][-1]
     assert ev["type"] == "dq.reported"
     assert ev["data"] == {"source": "dq-worker", "count": 2, "errors": 1,
@@ -348,6 +350,25 @@ def test_dq_report_limits(c):
             [dict(ok, message="m" * 501)])
     refused(c, wf, bad, None, c.dq_report, wf, "w", [ok] * 257)
     assert c.dq_report(wf, "w", [ok] * 256)["count"] == 256
+
+
+def test_dq_report_step_is_a_step(c):
+    """A finding's step is one of hud.codes' steps, by name: anything else
+    is refused naming the finding's field, and nothing changes."""
+    h, wf = started(c)
+    ok = {"rule": "r", "severity": "warning", "client_id": h.hoh,
+          "message": "m"}
+    steps = [s["name"] for s in c.hud_codes()["steps"]]
+    for step in ("Exit", "exit_form", "health insurance", ""):
+        e = refused(c, wf, "VALIDATION", "findings.1.step", c.dq_report, wf,
+                    "w", [ok, dict(ok, step=step)])
+        assert "not a step" in e.message
+    refused(c, wf, "BAD_REQUEST", "findings.0.step", c.dq_report, wf, "w",
+            [dict(ok, step=3)])
+    c.dq_report(wf, "w", [dict(ok, rule=s, step=s) for s in steps]
+                + [dict(ok, step=None)])
+    assert [(f["rule"], f["step"]) for f in c.get(wf)["dq"]] == \
+        [(s, s) for s in steps] + [("r", None)]
 
 
 # -- workflow.start -------------------------------------------------------
