@@ -2,8 +2,9 @@
  *
  * Owns: the layout of `exitflow show`, modelled on the ClientTrack
  * workflow menu: one block per member with their decision, each step with
- * a mark (✔ done, ▸ next, · pending), the household's next action, and the
- * data-quality findings. Nothing is next on a finished or cancelled
+ * a mark (✔ done, ▸ next, · pending) and the data-quality findings about
+ * it under it (by the finding's `step`), the household's next action, and
+ * the other findings. Nothing is next on a finished or cancelled
  * workflow; the hint for the next step offers only what the step takes
  * (the exit form has no Default Last). Times are in the zone the caller
  * names (the CoC's), and the view says which. Columns are padded so the
@@ -95,11 +96,58 @@ short_time (const char *rfc3339, char *buf, size_t cap)
                     buf, cap);
 }
 
-/* `next_step` is NULL on a finished or cancelled workflow: nothing is
- * next there, whatever the member's steps say. */
+/* One finding in a line: "DQ: warning rule (client): message  [source]". */
 static void
-render_steps (FILE *out, const msgpack_object *member, const char *next_step)
+render_finding (FILE *out, const char *indent, const msgpack_object *f)
 {
+    char severity[16], rule[72], client[72], source[72], text[600];
+    fprintf (out, "%sDQ: %s %s", indent,
+             mp_str (f, "severity", severity, sizeof severity, "?"),
+             mp_str (f, "rule", rule, sizeof rule, "?"));
+    if (mp_str (f, "client_id", client, sizeof client, NULL))
+        fprintf (out, " (%s)", client);
+    fprintf (out, ": %s  [%s]\n", mp_str (f, "message", text, sizeof text, ""),
+             mp_str (f, "source", source, sizeof source, "?"));
+}
+
+/* Whether finding `f` is about `client`'s step `step`. */
+static bool
+finding_is_at (const msgpack_object *f, const char *client, const char *step)
+{
+    return mp_is_str (exitflow_obj_get (f, "client_id"), client)
+           && mp_is_str (exitflow_obj_get (f, "step"), step);
+}
+
+/* Whether `f` goes under a step shown in the members' blocks: an exiting
+ * member's step that applies to them (others go at the end). */
+static bool
+finding_placed (const msgpack_object *view, const msgpack_object *f)
+{
+    uint32_t n, ns;
+    const msgpack_object *members = mp_array (view, "members", &n);
+    for (uint32_t i = 0; i < n; i++) {
+        char client[72], step[72];
+        if (!mp_is_str (exitflow_obj_get (&members[i], "decision"), "exiting"))
+            continue;
+        mp_str (&members[i], "client_id", client, sizeof client, "");
+        const msgpack_object *steps = mp_array (&members[i], "steps", &ns);
+        for (uint32_t k = 0; k < ns; k++)
+            if (finding_is_at (f, client, mp_str (&steps[k], "name", step,
+                                                  sizeof step, "")))
+                return true;
+    }
+    return false;
+}
+
+/* `next_step` is NULL on a finished or cancelled workflow: nothing is
+ * next there, whatever the member's steps say. A DQ finding about a step
+ * is shown under it. */
+static void
+render_steps (FILE *out, const msgpack_object *member, const char *next_step,
+              const msgpack_object *dq, uint32_t nd)
+{
+    char client_id[72];
+    mp_str (member, "client_id", client_id, sizeof client_id, "");
     uint32_t n;
     const msgpack_object *steps = mp_array (member, "steps", &n);
     int width = 0;
@@ -133,6 +181,9 @@ render_steps (FILE *out, const msgpack_object *member, const char *next_step)
                      name);
         else
             fprintf (out, "    " MARK_PENDING " %s\n", name);
+        for (uint32_t k = 0; k < nd; k++)
+            if (finding_is_at (&dq[k], client_id, name))
+                render_finding (out, "        ", &dq[k]);
     }
 }
 
@@ -221,8 +272,9 @@ show_render (FILE *out, const msgpack_object *view, const char *zone)
              (long long) mp_int (progress, "done", 0),
              (long long) mp_int (progress, "total", 0), last, idle, zone);
 
-    uint32_t n;
+    uint32_t n, nd;
     const msgpack_object *members = mp_array (view, "members", &n);
+    const msgpack_object *dq = mp_array (view, "dq", &nd);
     int label_w = 0, client_w = 0;
     for (uint32_t i = 0; i < n; i++) {
         char client[72];
@@ -250,7 +302,7 @@ show_render (FILE *out, const msgpack_object *view, const char *zone)
         if (strcmp (decision, "exiting") == 0)
             render_steps (out, m, open ? mp_str (m, "next_step", next,
                                                  sizeof next, NULL)
-                                       : NULL);
+                                       : NULL, dq, nd);
     }
 
     if (open)
@@ -264,19 +316,10 @@ show_render (FILE *out, const msgpack_object *view, const char *zone)
         fprintf (out, "Cancelled: %s\n",
                  mp_str (view, "cancel_reason", text, sizeof text, "-"));
 
-    uint32_t nd;
-    const msgpack_object *dq = mp_array (view, "dq", &nd);
+    /* the household's findings, and those of no step shown above */
     if (nd == 0)
         fprintf (out, "DQ: no findings\n");
-    for (uint32_t i = 0; i < nd; i++) {
-        char severity[16], rule[72], client[72], source[72];
-        fprintf (out, "DQ: %s %s",
-                 mp_str (&dq[i], "severity", severity, sizeof severity, "?"),
-                 mp_str (&dq[i], "rule", rule, sizeof rule, "?"));
-        if (mp_str (&dq[i], "client_id", client, sizeof client, NULL))
-            fprintf (out, " (%s)", client);
-        fprintf (out, ": %s  [%s]\n",
-                 mp_str (&dq[i], "message", text, sizeof text, ""),
-                 mp_str (&dq[i], "source", source, sizeof source, "?"));
-    }
+    for (uint32_t i = 0; i < nd; i++)
+        if (!finding_placed (view, &dq[i]))
+            render_finding (out, "", &dq[i]);
 }

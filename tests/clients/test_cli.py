@@ -778,6 +778,20 @@ def test_dq_report(daemon):
     view = ok(["show", wf], daemon).stdout
     assert "DQ: warning destination-dk (%s): destination is don't know" % \
         h.hoh in view
+    # a finding about a step is shown under that step of its member; one
+    # about the household at the end
+    findings = [dict(findings[0], step="exit"),
+                {"rule": "household", "severity": "error", "message": "hh"}]
+    ok(["dq", wf, "--source", "cli", "--findings", json.dumps(findings)],
+       daemon)
+    lines = ok(["show", wf], daemon).stdout.splitlines()
+    at = [i for i, l in enumerate(lines)
+          if l.startswith("        DQ: warning destination-dk (%s): " % h.hoh)]
+    assert len(at) == 1, lines
+    above = [l for l in lines[:at[0]] if re.match(r"    \S ", l)]
+    assert above[-1].split()[1] == "exit", lines
+    assert lines[-1] == "DQ: error household: hh  [cli]", lines
+    assert not [l for l in lines if l.startswith("DQ: warning")], lines
     assert ok_json(["dq", wf, "--source", "cli", "--findings", "[]"],
                    daemon)["count"] == 0
     assert "DQ: no findings" in ok(["show", wf], daemon).stdout

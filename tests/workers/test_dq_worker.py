@@ -38,6 +38,12 @@ def test_bad_exit_findings_in_view(daemon, workers):
     for f in view["dq"]:
         assert f["source"] == "dq" and f["client_id"] == h.hoh
         assert 10 < len(f["message"]) <= 500
+    # each beside the step whose answers it is about
+    assert {r: f["step"] for r, f in by_rule.items()} == {
+        "benefits_inconsistent": "income_benefits",
+        "destination_missing": "exit", "exit_timeliness": "exit",
+        "income_inconsistent": "income_benefits",
+        "insurance_inconsistent": "health_insurance"}
     assert view["state"] == "finished"
 
     # a clean exit gets no findings (and no report at all)
