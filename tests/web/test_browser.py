@@ -494,6 +494,19 @@ def test_caseworker_exits_a_household(stack, browser, tmp_path):
     open_step(d, head, "Health insurance")
     wait(d, lambda d: "insurance_missing" in panel(d).text,
          "the insurance finding beside its form")
+    # placed by the finding's step, whatever its rule and message say
+    stack.daemon.client().dq_report(wf, "reviewer", [
+        {"rule": "zz_review", "severity": "warning", "client_id": head,
+         "step": "disabilities", "message": "ask again at the next visit"}])
+    wait(d, lambda d: menu_item(d, head, "Disabilities").find_elements(
+        By.CSS_SELECTOR, ".dq-count"), "the reviewer's finding in the menu")
+    open_step(d, head, "Disabilities")
+    wait(d, lambda d: "zz_review" in panel(d).text,
+         "the reviewer's finding beside the disabilities form")
+    # not among the member's findings that concern no step
+    assert not [ul for ul in d.find_elements(
+        By.CSS_SELECTOR, ".menu .member-menu > ul.findings")
+        if "zz_review" in ul.text]
 
     # -- household decisions: the child stays -----------------------------
     press(d, "Household decisions", ".menu")

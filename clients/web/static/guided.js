@@ -33,21 +33,16 @@ export function describeChange(c) {
   return `${who} ${what} at ${timeOfDay(c.ts)}`;
 }
 
-// Which step a DQ finding concerns, from its rule's words matched against
-// the step names, the field names and the field groups of hud.codes
-// (income_missing → income → income_benefits), else from the first
-// assessment named in its message (messages use the wire's names: "the
-// disabilities assessment at exit …" — "at exit" says when, so the exit
-// step is found by rule words only); null: the member's or the household's.
-function findingStep(codes, finding) {
-  for (const word of String(finding.rule).split("_")) {
-    for (const s of codes.steps) {
-      if (s.name === word || s.fields.some((f) => f.name === word || f.group === word)) return s.name;
-    }
-  }
-  const assessments = new Set(codes.steps.filter((s) => s.allows_default_last).map((s) => s.name));
-  const named = String(finding.message).split(/[^A-Za-z0-9_]+/).find((w) => assessments.has(w));
-  return named || null;
+// The step a DQ finding concerns, as its source says (the finding's `step`,
+// PROTOCOL.md §3 dq.report); null: the member's or the household's (and
+// findings stored before findings had a step, until reported again).
+function findingStep(finding) {
+  return finding.step || null;
+}
+
+// Whether the menu shows `finding` beside one of member `m`'s steps.
+function besideStep(m, finding) {
+  return m.decision === "exiting" && m.steps.some((s) => s.name === findingStep(finding));
 }
 
 function findingList(findings) {
@@ -163,7 +158,7 @@ export function render(main, app, workflowId) {
         ? h("ol", { class: "steps" }, m.steps.map((s) => {
           const isNext = s.name === m.next_step && view.state === "open";
           const isSel = selected.kind === "step" && selected.client_id === m.client_id && selected.step === s.name;
-          const n = mFindings.filter((f) => findingStep(codes, f) === s.name).length;
+          const n = mFindings.filter((f) => findingStep(f) === s.name).length;
           const b = menuButton(`step:${m.client_id}:${s.name}`, isSel,
             checkMark(s.status === "done"), " ", stepTitle(s.name),
             isNext ? h("span", { class: "next-tag" }, " next") : null,
@@ -177,7 +172,7 @@ export function render(main, app, workflowId) {
         h("h2", {}, `Client ${m.client_id}`),
         h("p", { class: "member-meta" }, `${relationshipLabel(codes, m.relationship)} · ${DECISION_WORDS[m.decision] || m.decision}`,
           ` · ${m.adult ? "adult" : "child"}`),
-        findingList(mFindings.filter((f) => findingStep(codes, f) === null)),
+        findingList(mFindings.filter((f) => !besideStep(m, f))),
         stepsList));
     }
     const others = view.members.filter((m) => !startedFor(m));
@@ -243,7 +238,7 @@ export function render(main, app, workflowId) {
     const m = member(selected.client_id);
     const s = m.steps.find((x) => x.name === selected.step);
     const def = codes.steps.find((x) => x.name === s.name);
-    const findings = view.dq.filter((f) => f.client_id === m.client_id && findingStep(codes, f) === s.name);
+    const findings = view.dq.filter((f) => f.client_id === m.client_id && findingStep(f) === s.name);
     const status = s.status === "done"
       ? `Done (${s.mode === "default_last" ? "Default Last" : "entered"}) by ${s.actor || "—"} ${when(s.completed_at)}`
       : "Not done yet";
