@@ -145,6 +145,7 @@ def base_script():
                         "findings": [{"rule": "income_missing",
                                       "severity": "warning",
                                       "client_id": BASE_B.hoh,
+                                      "step": "income_benefits",
                                       "message": "income is missing"}]},
           WORKER | NEW_BATCH)
     # @2: cancelled
