@@ -69,9 +69,10 @@ read_span (call_t *c, int64_t *from, int64_t *to)
 
 /* ---- who first saved each step ---- */
 
-/* A step keeps its last saver only; when it was saved more than once, the
- * first saver is read from the workflow's history, whose step.completed
- * events say who saved what. */
+/* A step keeps its last saver only, so the first saver is read from the
+ * workflow's history, whose step.completed events say who saved what.
+ * Whether a step was saved more than once cannot be told from its two
+ * times: saves in one batch (or one millisecond) share a time. */
 typedef struct {
     const workflow_t *wf;
     const char *first_by[WF_MAX_MEMBERS][STEP_COUNT];  /* NULL: not read */
@@ -81,12 +82,9 @@ typedef struct {
 } first_savers_t;
 
 static bool
-resaved (const wf_member_t *m, int step)
+exported_step (const wf_member_t *m, int step)
 {
-    const wf_step_t *st = &m->steps[step];
-    return m->decision == DECISION_EXITING && st->done
-           && st->first_completed_at
-           && st->first_completed_at != st->completed_at;
+    return m->decision == DECISION_EXITING && m->steps[step].done;
 }
 
 /* The member and step of `f->wf` the event is the first save of, whose
@@ -108,8 +106,8 @@ first_save_of (const first_savers_t *f, const msgpack_object *event,
     for (int i = 0; *step >= 0 && i < f->wf->n_members; i++)
         if (codec_str_eq (codec_str_of (client), f->wf->members[i].client_id)) {
             *member = i;
-            return !f->first_by[i][*step] && resaved (&f->wf->members[i],
-                                                      *step);
+            return !f->first_by[i][*step]
+                   && exported_step (&f->wf->members[i], *step);
         }
     return false;
 }
@@ -145,9 +143,9 @@ first_saver_each (void *arg, uint64_t seq, const void *event, size_t len)
 }
 
 /* Fills `f` for the workflow `swf`: one walk of its history from the
- * start, only when a step was saved more than once, stopping at the last
- * first save it needs (a member's steps are first saved while the exit is
- * worked on, early in a history that later holds mostly dq.reported). */
+ * start, stopping at the last first save it needs (a member's steps are
+ * first saved while the exit is worked on, early in a history that later
+ * holds mostly dq.reported). */
 static store_status_t
 first_savers (call_t *c, const store_wf_t *swf, first_savers_t *f)
 {
@@ -155,7 +153,7 @@ first_savers (call_t *c, const store_wf_t *swf, first_savers_t *f)
     f->wf = swf->wf;
     for (int i = 0; i < swf->wf->n_members; i++)
         for (int s = 0; s < STEP_COUNT; s++)
-            f->missing += resaved (&swf->wf->members[i], s);
+            f->missing += exported_step (&swf->wf->members[i], s);
     if (!f->missing)
         return STORE_OK;
     return store_workflow_events_scan (c->env->change.txn, swf, 0,

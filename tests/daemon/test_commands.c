@@ -1544,6 +1544,32 @@ test_export_span (void **state)
     assert_true (calendar_set_zone ("UTC", why, sizeof why));
 }
 
+/* Two saves of one exit form in the same millisecond (one batch shares
+ * its time): its first and last save times are equal, and still the
+ * first saver is the one who first saved it, read from the history. */
+static void
+test_export_first_saver_in_one_millisecond (void **state)
+{
+    (void) state;
+    start_named ('A', "h1", "cw1", 0);
+    clock_ms = NOW + 1000;
+    actor = "cw2";
+    ok (RUN ("x0", "step.save", "m{s:s, s:s, s:s, s:s, s:m{s:s, s:i}}", 5,
+             "workflow_id", named[0], "client_id", "c1", "step", "exit",
+             "mode", "entered", "data", 2, "exit_date", "2026-11-19",
+             "destination", 410));
+    finish_c1 (named[0], "cw3", NOW + 9000);   /* its first save: NOW+1000 */
+    const msgpack_object *items = get (EXPORT ("m{}", 0), "workflows");
+    assert_int_equal (items->via.array.size, 1);
+    const msgpack_object *ex = &get (&items->via.array.ptr[0], "exits")
+                                    ->via.array.ptr[0];
+    assert_str (ex, "exit_recorded_at", "2026-11-25T12:00:01.000Z");
+    assert_str (ex, "exit_updated_at", "2026-11-25T12:00:01.000Z");
+    assert_str (ex, "exit_recorded_by", "cw2");
+    assert_str (get (get (ex, "first_saved"), "exit"), "by", "cw2");
+    assert_str (get (get (ex, "first_saved"), "universal_data"), "by", "cw3");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown (f, setup, store_teardown)
 
 int
@@ -1573,6 +1599,7 @@ main (void)
         T (test_start_argument_refusals),
         T (test_store_backup),
         T (test_export_span),
+        T (test_export_first_saver_in_one_millisecond),
     };
     /* the CoC's calendar of these tests: UTC, whatever the machine's */
     char why[128];
