@@ -674,8 +674,11 @@ settle_schema (store_t *self, store_status_t *status, char *why, size_t cap)
     if (!rc && !format)
         rc = mark_new (self);
     else if (!rc && format < STORE_FORMAT)
-        while ((rc = upgrade (self)) == MDB_MAP_FULL && grow_map (self))
-            ;
+        while ((rc = upgrade (self)) == MDB_MAP_FULL) {
+            self->map_full = true;  /* store_grow grows only after one */
+            if (!grow_map (self))
+                break;
+        }
     if (rc) {
         *status = status_of (self, rc);
         return refuse (status, *status, why, cap, "LMDB at %s: %s%s",

@@ -228,6 +228,33 @@ def test_older_layout_upgraded(make_daemon):
     check_upgraded(d, seen, with_last_actor=False)
 
 
+def test_an_upgrade_that_needs_room_grows_the_map(make_daemon):
+    """The older layout's upgrade rewrites every record and writes the
+    indexes: in a map barely larger than the file it meets the end of the
+    map, which grows (up to --max-map-size) and the upgrade runs again."""
+    d, seen = filled_store(make_daemon)
+    d.start()
+    c = d.client()
+    for _ in range(150):                # records and index entries to rewrite
+        Household().start(c)
+    seen["events"] = read_all_events(c)
+    d.stop()
+    with RawStore(d.data_dir) as raw:
+        raw.set_meta(b"format", 2)
+        for prefix in (b"F", b"T"):
+            for k in raw.keys(prefix):
+                raw.txn.delete(k)
+        for key, record in raw.records().items():
+            raw.put_record(key, as_layout2(record))
+    size = (d.data_dir / "data.mdb").stat().st_size
+    tight = (size // 4096 + 1) * 4096
+    d.extra_args = ["--map-size", str(tight),
+                    "--max-map-size", str(64 << 20)]
+    d.start()
+    assert d.client().stats()["store"]["map_size"] > tight    # it grew
+    check_upgraded(d, seen, with_last_actor=False)
+
+
 @pytest.mark.parametrize("newer", [CURRENT + 1, 1000])
 def test_newer_schema_refused_untouched(make_daemon, newer):
     d, seen = filled_store(make_daemon)
