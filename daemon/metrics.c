@@ -251,6 +251,8 @@ void
 metrics_command (metrics_t *self, exf_str_t name, const void *reply,
                  size_t len, int64_t latency_us)
 {
+    if (!self)
+        return;
     int cmd = exf_command_by_name (name.ptr, name.len);
     if (cmd < 0)
         cmd = EXF_CMD_COUNT;        /* "unknown" */
@@ -262,6 +264,8 @@ metrics_command (metrics_t *self, exf_str_t name, const void *reply,
 void
 metrics_commit (metrics_t *self, int64_t us)
 {
+    if (!self)
+        return;
     observe (&self->live.loop.commit, latency_bounds, N_OF (latency_bounds),
              us);
 }
@@ -271,7 +275,7 @@ static void publish (metrics_t *self, bool with_store);
 store_status_t
 metrics_writes (metrics_t *self, bool wrote, store_status_t status)
 {
-    if (!wrote)
+    if (!self || !wrote)
         return status;
     store_status_t was = self->live.loop.writes_failing;
     if (status == STORE_OK)
@@ -299,6 +303,8 @@ void
 metrics_batch_done (metrics_t *self, int n, uint64_t last_seq,
                     int64_t now_mono_ms)
 {
+    if (!self)
+        return;
     observe (&self->live.loop.batch, batch_bounds, N_OF (batch_bounds), n);
     self->live.loop.last_seq = last_seq;
     self->live.loop.progress_ms = now_mono_ms;
@@ -355,6 +361,8 @@ read_store (metrics_t *self, store_txn_t *txn, metrics_store_t *s)
 void
 metrics_tick (metrics_t *self, store_t *store, int64_t now_mono_ms)
 {
+    if (!self)
+        return;
     store_txn_t *txn;
     store_status_t rc = store_begin (store, false, &txn);
     if (!rc) {

@@ -91,6 +91,10 @@ void metrics_destroy (metrics_t **self_p);
 
 /* ---- the loop's side ---- */
 
+/* Each recorder below takes a NULL metrics (exitflowd without --http keeps
+ * none) and then does nothing: nobody would read the figures, so the loop
+ * does not pay for them. */
+
 /* A request answered: its command's name as the client sent it, the
  * reply's bytes (the outcome is read from them) and how long it took from
  * being read off the socket to its reply being handed to the socket. */

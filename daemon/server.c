@@ -670,11 +670,11 @@ static bool
 start_http (server_t *self)
 {
     char why[256];
+    if (!self->config->http)
+        return true;                /* no figures kept: none are served */
     self->metrics = metrics_new (self->started_ms, zclock_mono ());
     if (!self->metrics)
         return false;
-    if (!self->config->http)
-        return true;
     self->http = http_start (self->config->http, self->metrics, why,
                              sizeof why);
     if (!self->http)

@@ -312,6 +312,20 @@ store_some (int n)
     commit (&t);
 }
 
+/* Without --http the daemon keeps no metrics: every recorder takes NULL
+ * and does nothing (metrics_writes still hands its status back). */
+static void
+test_recorders_take_none (void **state)
+{
+    (void) state;
+    answer (NULL, "ping", NULL, 10);
+    metrics_commit (NULL, 100);
+    assert_int_equal (metrics_writes (NULL, true, STORE_FULL), STORE_FULL);
+    assert_int_equal (metrics_writes (NULL, false, STORE_OK), STORE_OK);
+    metrics_batch_done (NULL, 3, 7, MONO);
+    metrics_tick (NULL, NULL, MONO);
+}
+
 static void
 test_tallies_walk_a_slice_at_a_time (void **state)
 {
@@ -416,6 +430,7 @@ main (void)
         cmocka_unit_test (test_histogram_buckets_are_cumulative),
         cmocka_unit_test (test_commands_by_name_and_outcome),
         cmocka_unit_test (test_label_values_are_escaped),
+        cmocka_unit_test (test_recorders_take_none),
         cmocka_unit_test (test_health_fails_when_writes_fail_or_the_loop_stops),
         cmocka_unit_test_setup_teardown (test_tallies_walk_a_slice_at_a_time,
                                          store_setup, teardown),
