@@ -498,18 +498,22 @@ close_files (export_t *x, bool keep, char *why, size_t cap)
             ok = keep = false;
         }
     }
+    char final[FILE_COUNT][4200];
+    int renamed = 0;
     for (int k = 0; k < FILE_COUNT; k++) {
-        char final[4200];
-        snprintf (final, sizeof final, "%s/%s", x->dir, layouts[k].name);
-        if (keep && rename (x->temp[k], final) != 0) {
+        snprintf (final[k], sizeof final[k], "%s/%s", x->dir, layouts[k].name);
+        if (keep && rename (x->temp[k], final[k]) != 0) {
             snprintf (why, cap, "cannot rename %s: %s", x->temp[k],
                       strerror (errno));
             ok = keep = false;
         }
+        renamed += keep;
     }
     if (!keep) {
+        /* nothing stays: not the temporary files, nor the files renamed
+         * before one failed (half an export is client data lying about) */
         for (int k = 0; k < FILE_COUNT; k++)
-            unlink (x->temp[k]);
+            unlink (k < renamed ? final[k] : x->temp[k]);
         if (x->made_dir)
             rmdir (x->dir);
         return ok;

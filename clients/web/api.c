@@ -494,6 +494,8 @@ sort_items (json_t *items, int (*cmp) (const void *, const void *))
 {
     size_t n = json_array_size (items);
     json_t **v = calloc (n ? n : 1, sizeof *v);
+    if (!v)
+        return;                     /* out of memory: left as it came */
     for (size_t i = 0; i < n; i++)
         v[i] = json_incref (json_array_get (items, i));
     qsort (v, n, sizeof *v, cmp);

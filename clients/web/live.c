@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ struct live_t {
     uint64_t base;                  /* the seq before the oldest held */
     uint64_t last;                  /* the newest seq held */
     bool ready;                     /* base and last come from the daemon */
-    bool stopping;
+    atomic_bool stopping;           /* read by the feed without the lock */
     uint64_t kicks;                 /* live_kick's count */
     size_t streams, max_streams, lag_max;
     int heartbeat_s;
