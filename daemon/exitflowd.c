@@ -150,7 +150,8 @@ http_flag (const char *text, server_config_t *config)
     struct sockaddr_storage addr;
     socklen_t len;
     char why[256];
-    if (text && !http_parse_address (text, &addr, &len, why, sizeof why)) {
+    if (text && !setup_listen_address (text, "--http", HTTP_EXAMPLE, &addr,
+                                       &len, why, sizeof why)) {
         fprintf (stderr, "exitflowd: %s\n", why);
         return false;
     }

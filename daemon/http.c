@@ -1,6 +1,8 @@
 /* http — /metrics and /health over libmicrohttpd. See http.h. */
 #include "http.h"
 
+#include "protocol/setup.h"
+
 #include <arpa/inet.h>
 #include <czmq.h>
 #include <errno.h>
@@ -26,55 +28,6 @@ struct http_t {
     struct MHD_Daemon *mhd;
     metrics_t *metrics;
 };
-
-bool
-http_parse_address (const char *text, struct sockaddr_storage *addr,
-                    socklen_t *len, char *why, size_t cap)
-{
-    char host[INET6_ADDRSTRLEN] = "";
-    const char *port = NULL;
-    size_t host_len = 0;
-    bool v6 = text[0] == '[';
-    if (v6) {
-        const char *close = strchr (text, ']');
-        if (close && close[1] == ':') {
-            host_len = (size_t) (close - text - 1);
-            port = close + 2;
-            text++;
-        }
-    } else {
-        /* an IPv6 address without brackets would be ambiguous */
-        const char *colon = strchr (text, ':');
-        if (colon && !strchr (colon + 1, ':')) {
-            host_len = (size_t) (colon - text);
-            port = colon + 1;
-        }
-    }
-    int64_t number = 0;
-    memset (addr, 0, sizeof *addr);
-    struct sockaddr_in *in4 = (struct sockaddr_in *) addr;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) addr;
-    bool ok = port && host_len > 0 && host_len < sizeof host
-              && codec_parse_int (port, 1, 65535, &number);
-    if (ok)
-        memcpy (host, text, host_len);
-    if (ok && v6) {
-        ok = inet_pton (AF_INET6, host, &in6->sin6_addr) == 1;
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons ((uint16_t) number);
-        *len = sizeof *in6;
-    } else if (ok) {
-        ok = inet_pton (AF_INET, host, &in4->sin_addr) == 1;
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons ((uint16_t) number);
-        *len = sizeof *in4;
-    }
-    if (!ok)
-        snprintf (why, cap, "--http takes ADDRESS:PORT: a numeric IPv4 "
-                  "address or [IPv6] and a port from 1 to 65535 (e.g. "
-                  "127.0.0.1:5572)");
-    return ok;
-}
 
 /* ---- the answers ---- */
 
@@ -178,7 +131,8 @@ listen_on (const char *address, char *why, size_t cap)
 {
     struct sockaddr_storage addr;
     socklen_t len;
-    if (!http_parse_address (address, &addr, &len, why, cap))
+    if (!setup_listen_address (address, "--http", HTTP_EXAMPLE, &addr, &len,
+                               why, cap))
         return -1;
     int on = 1;
     int fd = socket (addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,

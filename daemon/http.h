@@ -19,10 +19,9 @@
 
 typedef struct http_t http_t;
 
-/* Parses `text` ("127.0.0.1:5572", "[::1]:5572"); false with a one-line
- * reason in `why`. */
-bool http_parse_address (const char *text, struct sockaddr_storage *addr,
-                         socklen_t *len, char *why, size_t cap);
+/* What --http takes, for messages ("[::1]:5572" works too): the address
+ * itself is read by setup_listen_address. */
+#define HTTP_EXAMPLE "127.0.0.1:5572"
 /* Binds `address` and serves from `metrics` on a thread of its own; NULL
  * with the reason in `why`. */
 http_t *http_start (const char *address, metrics_t *metrics, char *why,

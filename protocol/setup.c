@@ -1,7 +1,9 @@
 /* setup — endpoints and configuration text. See setup.h. */
 #include "setup.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -121,4 +123,52 @@ setup_setting (const char *flag_value, const char *flag, const char *env,
         snprintf (from, cap, "config %s", key);
     }
     return value;
+}
+
+bool
+setup_listen_address (const char *text, const char *flag, const char *example,
+                      struct sockaddr_storage *addr, socklen_t *len,
+                      char *why, size_t cap)
+{
+    char host[64] = "";
+    const char *port = NULL;
+    if (text[0] == '[') {
+        const char *close = strchr (text, ']');
+        if (close && close[1] == ':' && (size_t) (close - text) < sizeof host) {
+            snprintf (host, sizeof host, "%.*s", (int) (close - text - 1),
+                      text + 1);
+            port = close + 2;
+        }
+    } else {
+        /* an IPv6 address without brackets would be ambiguous */
+        const char *colon = strchr (text, ':');
+        if (colon && !strchr (colon + 1, ':')
+            && (size_t) (colon - text) < sizeof host) {
+            snprintf (host, sizeof host, "%.*s", (int) (colon - text), text);
+            port = colon + 1;
+        }
+    }
+    int64_t number = 0;
+    memset (addr, 0, sizeof *addr);
+    struct sockaddr_in *in4 = (struct sockaddr_in *) addr;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) addr;
+    /* inet_pton, not getaddrinfo: it takes only the full dotted form
+     * (getaddrinfo would read "1.2.3" as 1.2.0.3) */
+    bool ok = port && host[0] && codec_parse_int (port, 1, 65535, &number);
+    if (ok && text[0] == '[') {
+        ok = inet_pton (AF_INET6, host, &in6->sin6_addr) == 1;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons ((uint16_t) number);
+        *len = sizeof *in6;
+    } else if (ok) {
+        ok = inet_pton (AF_INET, host, &in4->sin_addr) == 1;
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons ((uint16_t) number);
+        *len = sizeof *in4;
+    }
+    if (!ok)
+        snprintf (why, cap, "%s takes ADDRESS:PORT: a numeric IPv4 address "
+                  "or [IPv6] and a port from 1 to 65535 (e.g. %s)", flag,
+                  example);
+    return ok;
 }

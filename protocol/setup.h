@@ -13,6 +13,7 @@
 #include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 /* A configuration file larger than this is not one. */
 #define SETUP_CONFIG_MAX (1024 * 1024)
@@ -28,6 +29,15 @@ bool setup_endpoint_valid (const char *endpoint, bool bind, char *why,
  * binary, a directory or /dev/zero is a mistake to report, not an empty
  * configuration). NULL with the reason in `why`. */
 char *setup_read_text (const char *path, char *why, size_t cap);
+
+/* An HTTP listening address (exitflowd --http, exitflow-web --listen):
+ * ADDRESS:PORT with a numeric IPv4 address or a bracketed [IPv6] one and a
+ * port from 1 to 65535 — numeric, so that what is bound is what was
+ * written (no name looked up). On refusal `why` says so, naming `flag`
+ * and giving `example`. */
+bool setup_listen_address (const char *text, const char *flag,
+                           const char *example, struct sockaddr_storage *addr,
+                           socklen_t *len, char *why, size_t cap);
 
 /* A setting's value, taken in the order every program takes it: the
  * flag's value when given, else the environment variable `env` (when set

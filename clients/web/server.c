@@ -1,9 +1,10 @@
 /* server — libmicrohttpd, headers, bodies, the request log. See server.h. */
 #include "server.h"
 
+#include "protocol/setup.h"
+
 #include "protocol/codec.h"
 
-#include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,48 +288,13 @@ on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-/* ADDRESS:PORT, numeric, IPv4 or [IPv6]. */
-static bool
-listen_address (const char *text, struct sockaddr_storage *addr, char *why,
-                size_t cap)
-{
-    char host[128];
-    const char *port;
-    if (text[0] == '[') {
-        const char *close = strchr (text, ']');
-        if (!close || close[1] != ':' || (size_t) (close - text) >= sizeof host)
-            goto bad;
-        snprintf (host, sizeof host, "%.*s", (int) (close - text - 1), text + 1);
-        port = close + 2;
-    } else {
-        const char *colon = strrchr (text, ':');
-        if (!colon || (size_t) (colon - text) >= sizeof host)
-            goto bad;
-        snprintf (host, sizeof host, "%.*s", (int) (colon - text), text);
-        port = colon + 1;
-    }
-    int64_t number;
-    if (!codec_parse_int (port, 1, 65535, &number))
-        goto bad;
-    struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
-                              .ai_socktype = SOCK_STREAM }, *res = NULL;
-    if (getaddrinfo (host, port, &hints, &res) != 0 || !res)
-        goto bad;
-    memset (addr, 0, sizeof *addr);
-    memcpy (addr, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo (res);
-    return true;
-bad:
-    snprintf (why, cap, "--listen takes ADDRESS:PORT: a numeric IPv4 address "
-              "or [IPv6] and a port from 1 to 65535 (e.g. 127.0.0.1:8080)");
-    return false;
-}
-
 server_t *
 server_start (const server_config_t *config, char *why, size_t cap)
 {
     struct sockaddr_storage addr;
-    if (!listen_address (config->listen, &addr, why, cap))
+    socklen_t len;
+    if (!setup_listen_address (config->listen, "--listen", "127.0.0.1:8080",
+                               &addr, &len, why, cap))
         return NULL;
     server_t *self = calloc (1, sizeof *self);
     if (!self)
