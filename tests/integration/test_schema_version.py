@@ -127,6 +127,18 @@ def as_layout2(record):
     return old
 
 
+def as_older_layout(data_dir):
+    """The stopped store at `data_dir` as schema 2 before the key indexes
+    wrote it: no F or T entries, every workflow record of layout 2."""
+    with RawStore(data_dir) as raw:
+        raw.set_meta(b"format", 2)
+        for prefix in (b"F", b"T"):
+            for k in raw.keys(prefix):
+                raw.txn.delete(k)
+        for key, record in raw.records().items():
+            raw.put_record(key, as_layout2(record))
+
+
 # ---- running a daemon -------------------------------------------------------
 
 def filled_store(make_daemon):
@@ -217,13 +229,7 @@ def test_older_layout_upgraded(make_daemon):
     """Schema 2 before the key indexes: no F or T entries, and every
     workflow record of layout 2."""
     d, seen = filled_store(make_daemon)
-    with RawStore(d.data_dir) as raw:
-        raw.set_meta(b"format", 2)
-        for prefix in (b"F", b"T"):
-            for k in raw.keys(prefix):
-                raw.txn.delete(k)
-        for key, record in raw.records().items():
-            raw.put_record(key, as_layout2(record))
+    as_older_layout(d.data_dir)
     d.start()
     check_upgraded(d, seen, with_last_actor=False)
 
@@ -239,13 +245,7 @@ def test_an_upgrade_that_needs_room_grows_the_map(make_daemon):
         Household().start(c)
     seen["events"] = read_all_events(c)
     d.stop()
-    with RawStore(d.data_dir) as raw:
-        raw.set_meta(b"format", 2)
-        for prefix in (b"F", b"T"):
-            for k in raw.keys(prefix):
-                raw.txn.delete(k)
-        for key, record in raw.records().items():
-            raw.put_record(key, as_layout2(record))
+    as_older_layout(d.data_dir)
     size = (d.data_dir / "data.mdb").stat().st_size
     tight = (size // 4096 + 1) * 4096
     d.extra_args = ["--map-size", str(tight),
